@@ -1,0 +1,191 @@
+//! The two backends behind one set of per-band kernel calls.
+//!
+//! The stage drivers in `stages.rs` cut work into bands and call these methods; the CPU runs the
+//! twins in `cpu/`, the GPU dispatches the same kernels from `shaders/`. Because both backends
+//! see identical bands, configs and buffers, their outputs can be compared value for value.
+
+use crate::cpu;
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::kernels::{
+    BLUR, BlurConfig, LUMINANCE, LuminanceConfig, RESAMPLE, ResampleConfig, SurfaceConfig,
+    THICKNESS, TOP_SURFACE, ThicknessConfig,
+};
+
+/// Which backend a conversion ran on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Cpu,
+    Gpu,
+}
+
+/// CPU bands of grid stages: big enough to keep both cores busy, small enough that the band
+/// copies (interleaved pixels, say) stay far below the memory budget.
+const CPU_BAND_BYTES: u64 = 32 << 20;
+/// CPU bands of streamed mesh records: small, so writing one overlaps generating the next.
+const CPU_STREAM_BYTES: u64 = 8 << 20;
+
+#[derive(Debug)]
+pub(crate) enum Backend {
+    Cpu,
+    Gpu(Box<Gpu>),
+}
+
+impl Backend {
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            Backend::Cpu => BackendKind::Cpu,
+            Backend::Gpu(_) => BackendKind::Gpu,
+        }
+    }
+
+    /// The largest buffer one kernel binding may have in one band.
+    pub fn band_bytes(&self) -> u64 {
+        match self {
+            Backend::Cpu => CPU_BAND_BYTES,
+            Backend::Gpu(gpu) => gpu.max_binding_bytes(),
+        }
+    }
+
+    /// The most invocations one kernel call may run.
+    pub fn max_invocations(&self) -> u64 {
+        match self {
+            Backend::Cpu => u64::MAX,
+            Backend::Gpu(gpu) => gpu.max_invocations(),
+        }
+    }
+
+    /// Output bytes per band of streamed mesh records: small on the CPU so writing overlaps
+    /// generating, as large as the limits allow on the GPU to amortise each round trip.
+    pub fn streaming_band_bytes(&self) -> u64 {
+        match self {
+            Backend::Cpu => CPU_STREAM_BYTES,
+            Backend::Gpu(gpu) => gpu.max_binding_bytes().min(256 << 20),
+        }
+    }
+
+    pub fn luminance(
+        &self,
+        config: &LuminanceConfig,
+        pixels: &[f32],
+        luma: &mut [f32],
+        alpha: &mut [f32],
+    ) -> Result<()> {
+        match self {
+            Backend::Cpu => cpu::luminance::luminance(config, pixels, luma, alpha),
+            Backend::Gpu(gpu) => {
+                let size = u64::from(config.count) * 4;
+                gpu.run(
+                    &LUMINANCE,
+                    bytemuck::bytes_of(config),
+                    config.count,
+                    &[bytemuck::cast_slice(pixels)],
+                    &[size, size],
+                    |out| {
+                        luma.copy_from_slice(bytemuck::cast_slice(out[0]));
+                        alpha.copy_from_slice(bytemuck::cast_slice(out[1]));
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn resample(&self, config: &ResampleConfig, src: &[f32], dst: &mut [f32]) -> Result<()> {
+        match self {
+            Backend::Cpu => cpu::resample::resample(config, src, dst),
+            Backend::Gpu(gpu) => gpu.run(
+                &RESAMPLE,
+                bytemuck::bytes_of(config),
+                config.count,
+                &[bytemuck::cast_slice(src)],
+                &[u64::from(config.count) * 4],
+                |out| dst.copy_from_slice(bytemuck::cast_slice(out[0])),
+            )?,
+        }
+        Ok(())
+    }
+
+    pub fn blur(
+        &self,
+        config: &BlurConfig,
+        weights: &[f32],
+        src: &[f32],
+        dst: &mut [f32],
+    ) -> Result<()> {
+        match self {
+            Backend::Cpu => cpu::blur::blur(config, weights, src, dst),
+            Backend::Gpu(gpu) => gpu.run(
+                &BLUR,
+                bytemuck::bytes_of(config),
+                config.count,
+                &[bytemuck::cast_slice(weights), bytemuck::cast_slice(src)],
+                &[u64::from(config.count) * 4],
+                |out| dst.copy_from_slice(bytemuck::cast_slice(out[0])),
+            )?,
+        }
+        Ok(())
+    }
+
+    pub fn thickness(
+        &self,
+        config: &ThicknessConfig,
+        luma: &[f32],
+        alpha: &[f32],
+        thickness: &mut [f32],
+        inside: &mut [u32],
+    ) -> Result<()> {
+        match self {
+            Backend::Cpu => cpu::thickness::thickness(config, luma, alpha, thickness, inside),
+            Backend::Gpu(gpu) => {
+                let size = u64::from(config.count) * 4;
+                gpu.run(
+                    &THICKNESS,
+                    bytemuck::bytes_of(config),
+                    config.count,
+                    &[bytemuck::cast_slice(luma), bytemuck::cast_slice(alpha)],
+                    &[size, size],
+                    |out| {
+                        thickness.copy_from_slice(bytemuck::cast_slice(out[0]));
+                        inside.copy_from_slice(bytemuck::cast_slice(out[1]));
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `records` holds exactly `config.count` cells of 100 bytes.
+    pub fn top_surface(
+        &self,
+        config: &SurfaceConfig,
+        thickness: &[f32],
+        records: &mut [u8],
+    ) -> Result<()> {
+        match self {
+            Backend::Cpu => {
+                // The buffer is recycled bytes; the twin writes words. Vec<u8> has no 4-byte
+                // alignment guarantee, so go through an aligned view when it is aligned (always,
+                // with the system allocator) and a copy otherwise.
+                match bytemuck::try_cast_slice_mut::<u8, u32>(records) {
+                    Ok(words) => cpu::top_surface::top_surface(config, thickness, words),
+                    Err(_) => {
+                        let mut words = vec![0u32; records.len() / 4];
+                        cpu::top_surface::top_surface(config, thickness, &mut words);
+                        records.copy_from_slice(bytemuck::cast_slice(&words));
+                    }
+                }
+            }
+            Backend::Gpu(gpu) => gpu.run(
+                &TOP_SURFACE,
+                bytemuck::bytes_of(config),
+                config.count,
+                &[bytemuck::cast_slice(thickness)],
+                &[records.len() as u64],
+                |out| records.copy_from_slice(out[0]),
+            )?,
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,42 @@
+//! CPU twins of the WGSL kernels in `shaders/`, one module per kernel with the same name.
+//!
+//! Each twin takes the same config struct and the same buffers, in the same order, as the
+//! shader's bindings, and its `main` is the shader's `main` for one invocation index. The outer
+//! loop runs those invocations in parallel with rayon.
+
+pub mod blur;
+pub mod luminance;
+pub mod resample;
+pub mod thickness;
+pub mod top_surface;
+
+use rayon::prelude::*;
+
+/// Invocations handed to one rayon task: large enough to amortise scheduling.
+const CHUNK: usize = 4096;
+
+/// Runs `main(index, out)` for every index of `out`, in parallel: one invocation per element.
+fn for_each_invocation<T: Send>(out: &mut [T], main: impl Fn(usize, &mut T) + Sync) {
+    out.par_chunks_mut(CHUNK).enumerate().for_each(|(chunk, items)| {
+        let base = chunk * CHUNK;
+        for (k, item) in items.iter_mut().enumerate() {
+            main(base + k, item);
+        }
+    });
+}
+
+/// Like [`for_each_invocation`] for a kernel with two outputs of one element per invocation.
+fn for_each_invocation2<A: Send, B: Send>(
+    a: &mut [A],
+    b: &mut [B],
+    main: impl Fn(usize) -> (A, B) + Sync,
+) {
+    a.par_chunks_mut(CHUNK).zip(b.par_chunks_mut(CHUNK)).enumerate().for_each(
+        |(chunk, (a, b))| {
+            let base = chunk * CHUNK;
+            for (k, (a, b)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+                (*a, *b) = main(base + k);
+            }
+        },
+    );
+}

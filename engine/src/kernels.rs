@@ -1,0 +1,130 @@
+//! The one table of compute kernels, and the uniform structs they share with WGSL.
+//!
+//! Every kernel is `shaders/<name>.wgsl` with a CPU twin in `cpu/<name>.rs` written loop for loop
+//! like the shader. Adding a kernel means adding a row to [`KERNELS`] and its config struct here.
+//! All kernels use one-dimensional indexing over `count` invocations in workgroups of
+//! [`WORKGROUP_SIZE`]; the GPU folds that range into a 2D dispatch (see `gpu::dispatch_size`).
+
+use bytemuck::{Pod, Zeroable};
+
+/// Invocations per workgroup, the `@workgroup_size` of every kernel.
+pub const WORKGROUP_SIZE: u32 = 256;
+
+/// One compute kernel: its WGSL source and where its CPU twin lives.
+#[derive(Debug)]
+pub struct Kernel {
+    /// File stem in `shaders/` and `engine/src/cpu/`.
+    pub name: &'static str,
+    /// The WGSL source, embedded at build time.
+    pub source: &'static str,
+    /// The uniform struct's name in WGSL, mirrored by a `#[repr(C)]` struct here.
+    pub config_struct: &'static str,
+    /// Size in bytes of that struct on the Rust side.
+    pub config_size: usize,
+}
+
+macro_rules! kernel {
+    ($name:literal, $config:ty) => {
+        Kernel {
+            name: $name,
+            source: include_str!(concat!("../../shaders/", $name, ".wgsl")),
+            config_struct: stringify!($config),
+            config_size: size_of::<$config>(),
+        }
+    };
+}
+
+pub const LUMINANCE: Kernel = kernel!("luminance", LuminanceConfig);
+pub const RESAMPLE: Kernel = kernel!("resample", ResampleConfig);
+pub const BLUR: Kernel = kernel!("blur", BlurConfig);
+pub const THICKNESS: Kernel = kernel!("thickness", ThicknessConfig);
+pub const TOP_SURFACE: Kernel = kernel!("top_surface", SurfaceConfig);
+
+/// Every kernel, in pipeline order.
+pub const KERNELS: [&Kernel; 5] = [&LUMINANCE, &RESAMPLE, &BLUR, &THICKNESS, &TOP_SURFACE];
+
+/// Mirrors `LuminanceConfig` in `shaders/luminance.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct LuminanceConfig {
+    pub count: u32,
+    pub channels: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+}
+
+/// Mirrors `ResampleConfig` in `shaders/resample.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ResampleConfig {
+    pub count: u32,
+    pub src_width: u32,
+    pub src_height: u32,
+    pub src_row0: u32,
+    pub dst_width: u32,
+    pub dst_row0: u32,
+    pub scale_x: f32,
+    pub scale_y: f32,
+}
+
+/// Mirrors `BlurConfig` in `shaders/blur.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct BlurConfig {
+    pub count: u32,
+    pub width: u32,
+    pub height: u32,
+    /// 0 blurs along rows, 1 along columns.
+    pub axis: u32,
+    pub radius: u32,
+    pub src_row0: u32,
+    pub dst_row0: u32,
+    pub _pad0: u32,
+}
+
+/// Mirrors `ThicknessConfig` in `shaders/thickness.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ThicknessConfig {
+    pub count: u32,
+    pub width: u32,
+    pub height: u32,
+    pub row0: u32,
+    /// 0: no mask, 1: alpha, 2: threshold on the toned value.
+    pub mask: u32,
+    pub invert: u32,
+    pub level_lo: f32,
+    pub level_hi: f32,
+    pub gamma: f32,
+    pub threshold: f32,
+    pub base_mm: f32,
+    pub span_mm: f32,
+    pub pitch_mm: f32,
+    pub frame_mm: f32,
+    pub frame_thickness_mm: f32,
+    pub _pad0: u32,
+}
+
+/// Mirrors `SurfaceConfig` in `shaders/top_surface.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct SurfaceConfig {
+    pub count: u32,
+    pub width: u32,
+    pub height: u32,
+    pub row0: u32,
+    pub pitch_mm: f32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
+}
+
+/// `ThicknessConfig::mask` values.
+pub const MASK_NONE: u32 = 0;
+pub const MASK_ALPHA: u32 = 1;
+pub const MASK_THRESHOLD: u32 = 2;
+
+/// 32-bit words the top-surface kernel writes per cell: two 50-byte STL records.
+pub const WORDS_PER_CELL: usize = 25;
+/// Bytes per cell of top-surface output.
+pub const BYTES_PER_CELL: usize = WORDS_PER_CELL * 4;

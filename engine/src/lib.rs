@@ -1,0 +1,281 @@
+//! Lithos' compute engine: images to closed, printable triangle meshes.
+//!
+//! The pipeline, each grid stage a WGSL kernel in `shaders/` with a CPU twin in [`cpu`]:
+//!
+//! 1. [`decode`]: sniff and decode under limits, keeping 16-bit and float precision.
+//! 2. `luminance`: Rec. 709 luminance and alpha.
+//! 3. `resample` to the target grid, then an optional separable Gaussian `blur`.
+//! 4. `thickness`: tone curve (levels, invert, gamma), mask, and millimetres per vertex.
+//! 5. [`mesh`]: the `top_surface` kernel writes two STL records per cell; walls and a floor
+//!    close each region into one manifold.
+//! 6. [`stl`]: records stream to a writer thread, into a temporary file renamed when complete.
+//!
+//! [`Engine`] picks the backend once and runs any number of conversions.
+
+mod backend;
+pub mod cpu;
+pub mod decode;
+pub mod error;
+pub mod gpu;
+pub mod inspect;
+pub mod kernels;
+pub mod mesh;
+pub mod params;
+pub mod progress;
+mod stages;
+pub mod stl;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+pub use backend::BackendKind;
+use backend::Backend;
+pub use decode::{DecodeLimits, SourceImage};
+pub use error::{EngineError, Result};
+pub use gpu::GpuLimits;
+use kernels::{MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, ThicknessConfig};
+pub use mesh::{Cells, Heightfield};
+pub use params::{ConvertParams, MaskSource, Millimetres, Mode, ParamError};
+pub use progress::{Progress, Silent, Stage};
+pub use stl::{MeshFormat, MeshStats};
+
+/// Which backend to run on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// A hardware GPU when there is one, else the CPU. Software adapters do not count.
+    #[default]
+    Auto,
+    /// Any wgpu adapter, software ones (lavapipe) included; an error when there is none.
+    Gpu,
+    /// The multithreaded CPU path.
+    Cpu,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineOptions {
+    pub backend: BackendChoice,
+    /// Lower the GPU's limits, to exercise tiling.
+    pub gpu_limits: Option<GpuLimits>,
+}
+
+/// Time spent in one stage.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct StageTime {
+    pub stage: Stage,
+    pub seconds: f64,
+}
+
+/// What a finished conversion produced.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Report {
+    pub triangles: u64,
+    pub bytes: u64,
+    pub backend: BackendKind,
+    pub adapter: String,
+    pub seconds: f64,
+    pub stages: Vec<StageTime>,
+    /// Grid vertices, across and down.
+    pub grid: [u32; 2],
+    /// Width, depth and height of the model in millimetres.
+    pub size_mm: [f32; 3],
+}
+
+/// A backend, opened once and used for any number of conversions.
+#[derive(Debug)]
+pub struct Engine {
+    backend: Backend,
+    adapter: String,
+}
+
+impl Engine {
+    pub fn new(options: &EngineOptions) -> Result<Self> {
+        let gpu = match options.backend {
+            BackendChoice::Cpu => None,
+            BackendChoice::Gpu => Some(gpu::Gpu::open(false, options.gpu_limits)?.ok_or(EngineError::NoGpu)?),
+            BackendChoice::Auto => gpu::Gpu::open(true, options.gpu_limits)?,
+        };
+        Ok(match gpu {
+            Some(gpu) => {
+                let adapter = gpu.adapter().name.clone();
+                Self { backend: Backend::Gpu(Box::new(gpu)), adapter }
+            }
+            None => Self {
+                backend: Backend::Cpu,
+                adapter: format!("CPU ({} threads)", rayon::current_num_threads()),
+            },
+        })
+    }
+
+    pub fn backend(&self) -> BackendKind {
+        self.backend.kind()
+    }
+
+    /// The adapter's name, or the CPU and its thread count.
+    pub fn adapter(&self) -> &str {
+        &self.adapter
+    }
+
+    /// Stages 2 to 4: the thickness map and solid cells of `image` under `params`.
+    pub fn heightfield(
+        &self,
+        image: &SourceImage,
+        params: &ConvertParams,
+        progress: &dyn Progress,
+        times: &mut Vec<StageTime>,
+    ) -> Result<Heightfield> {
+        params.validate()?;
+        let alpha_mask = matches!(params.mask, Some(m) if m.source == MaskSource::Alpha);
+        if alpha_mask && !image.has_alpha() {
+            return Err(EngineError::NoAlpha);
+        }
+        let backend = &self.backend;
+        let (luma, alpha) = timed(Stage::Luminance, progress, times, || {
+            stages::luminance(backend, image, alpha_mask)
+        })?;
+        let (gw, gh) = params.grid_dimensions(image.width(), image.height());
+        let (luma, alpha) = timed(Stage::Resample, progress, times, || {
+            let alpha = alpha.map(|a| stages::resample(backend, a, gw, gh)).transpose()?;
+            Ok((stages::resample(backend, luma, gw, gh)?, alpha))
+        })?;
+        let luma = timed(Stage::Blur, progress, times, || {
+            stages::blur(backend, luma, params.tone.blur_px)
+        })?;
+
+        let pitch_mm = params.pitch_mm(gw);
+        let hf = timed(Stage::Thickness, progress, times, || {
+            let config = thickness_config(params, image, &luma, gw, gh, pitch_mm);
+            let (thickness, inside) = stages::thickness(backend, &luma, alpha.as_ref(), config)?;
+            let cells = Cells::from_inside(&inside, gw, gh);
+            Ok(Heightfield { width: gw, height: gh, pitch_mm, thickness: thickness.data, cells })
+        })?;
+        if hf.cells.solid_count() == 0 {
+            let threshold = params.mask.map_or(0.0, |m| m.threshold);
+            return Err(EngineError::EmptyMask { threshold });
+        }
+        Ok(hf)
+    }
+
+    /// Stage 5 and 6: streams the mesh of `hf` to `out`.
+    pub fn write_mesh<W: Write + Send>(
+        &self,
+        hf: &Heightfield,
+        format: MeshFormat,
+        out: W,
+        progress: &dyn Progress,
+    ) -> Result<MeshStats> {
+        let triangles = hf.triangle_count();
+        stl::stream(format, out, triangles, |feed| mesh::stream(&self.backend, hf, feed, progress))
+    }
+
+    /// Converts a decoded image into a mesh file at `output`, replaced only on success.
+    pub fn convert_image(
+        &self,
+        image: &SourceImage,
+        params: &ConvertParams,
+        format: MeshFormat,
+        output: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        let start = Instant::now();
+        let mut times = Vec::new();
+        let hf = self.heightfield(image, params, progress, &mut times)?;
+        let stats = timed(Stage::Mesh, progress, &mut times, || {
+            stl::write_file_atomically(output, |file| self.write_mesh(&hf, format, file, progress))
+        })?;
+        Ok(Report {
+            triangles: stats.triangles,
+            bytes: stats.bytes,
+            backend: self.backend(),
+            adapter: self.adapter.clone(),
+            seconds: start.elapsed().as_secs_f64(),
+            stages: times,
+            grid: [hf.width, hf.height],
+            size_mm: hf.size_mm(),
+        })
+    }
+
+    /// Decodes `input` under `limits` and converts it; see [`Engine::convert_image`].
+    pub fn convert_file(
+        &self,
+        input: &Path,
+        limits: DecodeLimits,
+        params: &ConvertParams,
+        format: MeshFormat,
+        output: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        let start = Instant::now();
+        params.validate()?;
+        let mut times = Vec::new();
+        let image =
+            timed(Stage::Decode, progress, &mut times, || decode::decode_file(input, limits))?;
+        let mut report = self.convert_image(&image, params, format, output, progress)?;
+        times.append(&mut report.stages);
+        report.stages = times;
+        report.seconds = start.elapsed().as_secs_f64();
+        Ok(report)
+    }
+}
+
+fn timed<T>(
+    stage: Stage,
+    progress: &dyn Progress,
+    times: &mut Vec<StageTime>,
+    run: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    progress.check_canceled()?;
+    progress.stage(stage);
+    let start = Instant::now();
+    let value = run()?;
+    times.push(StageTime { stage, seconds: start.elapsed().as_secs_f64() });
+    Ok(value)
+}
+
+fn thickness_config(
+    params: &ConvertParams,
+    image: &SourceImage,
+    luma: &stages::Plane,
+    width: u32,
+    height: u32,
+    pitch_mm: f32,
+) -> ThicknessConfig {
+    // Float images carry their own units (metres of elevation, say): stretch them to 0..1
+    // unless they already lie there.
+    let (mut lo, mut hi) = (0.0, 1.0);
+    if params.tone.auto_levels || image.is_float() {
+        let (min, max) = luma.range();
+        if params.tone.auto_levels || min < 0.0 || max > 1.0 {
+            (lo, hi) = (min, max);
+        }
+    }
+    let (base_mm, span_mm, frame_mm, frame_thickness_mm) = match params.mode {
+        Mode::Relief { base_mm, relief_mm } => (base_mm.get(), relief_mm.get(), 0.0, 0.0),
+        Mode::Lithophane { min_mm, max_mm, frame } => {
+            let (fw, ft) = frame.map_or((0.0, 0.0), |f| (f.width_mm.get(), f.thickness_mm.get()));
+            (max_mm.get(), min_mm.get() - max_mm.get(), fw, ft)
+        }
+    };
+    let (mask, threshold) = match params.mask {
+        None => (MASK_NONE, 0.0),
+        Some(m) if m.source == MaskSource::Alpha => (MASK_ALPHA, m.threshold),
+        Some(m) => (MASK_THRESHOLD, m.threshold),
+    };
+    ThicknessConfig {
+        width,
+        height,
+        mask,
+        invert: u32::from(params.tone.invert),
+        level_lo: lo,
+        level_hi: hi,
+        gamma: params.tone.gamma,
+        threshold,
+        base_mm,
+        span_mm,
+        pitch_mm,
+        frame_mm,
+        frame_thickness_mm,
+        ..Default::default()
+    }
+}

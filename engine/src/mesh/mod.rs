@@ -1,0 +1,161 @@
+//! From a thickness map to one closed, outward-wound triangle mesh, streamed as STL records.
+//!
+//! The mesh is the top surface (two triangles per solid cell, from the `top_surface` kernel),
+//! vertical walls along the outline (`walls.rs`) and a flat floor (`bottom.rs`). They share every
+//! edge exactly: the walls' top edges are the surface's border edges, and the floor's points
+//! include every wall's foot. Each connected region of cells closes into one manifold.
+
+mod bottom;
+mod cells;
+mod walls;
+
+pub use cells::Cells;
+
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::kernels::{BYTES_PER_CELL, SurfaceConfig};
+use crate::progress::Progress;
+use crate::stages::rows_per_band;
+use crate::stl::{Feed, RECORD_BYTES};
+
+/// A thickness map on a vertex grid, ready to mesh.
+#[derive(Clone, Debug)]
+pub struct Heightfield {
+    /// Vertices per row.
+    pub width: u32,
+    /// Rows of vertices.
+    pub height: u32,
+    /// Distance between neighbouring vertices, in millimetres.
+    pub pitch_mm: f32,
+    /// Millimetres of material at each vertex, row-major.
+    pub thickness: Vec<f32>,
+    /// Which cells between the vertices are solid.
+    pub cells: Cells,
+}
+
+impl Heightfield {
+    /// Position of grid vertex `(x, y)` at height `z`, computed exactly as the kernels do: grid
+    /// row `y` lies at `(height - 1 - y) * pitch` so the model is not mirrored.
+    pub fn vertex(&self, x: u32, y: u32, z: f32) -> [f32; 3] {
+        [x as f32 * self.pitch_mm, (self.height - 1 - y) as f32 * self.pitch_mm, z]
+    }
+
+    pub fn thickness_at(&self, x: u32, y: u32) -> f32 {
+        self.thickness[y as usize * self.width as usize + x as usize]
+    }
+
+    /// Triangles in the finished mesh.
+    pub fn triangle_count(&self) -> u64 {
+        let mut count = 2 * self.cells.solid_count();
+        walls::emit(self, &mut |_| count += 1);
+        bottom::emit(self, &mut |_| count += 1);
+        count
+    }
+
+    /// Model size in millimetres: width, depth and the thickest point.
+    pub fn size_mm(&self) -> [f32; 3] {
+        let top = self.thickness.iter().copied().fold(0.0, f32::max);
+        [
+            (self.width - 1) as f32 * self.pitch_mm,
+            (self.height - 1) as f32 * self.pitch_mm,
+            top,
+        ]
+    }
+}
+
+/// One triangle with its face normal.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Triangle {
+    pub normal: [f32; 3],
+    pub vertices: [[f32; 3]; 3],
+}
+
+impl Triangle {
+    /// Appends the 50-byte binary STL record.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        for v in std::iter::once(&self.normal).chain(&self.vertices) {
+            for c in v {
+                out.extend_from_slice(&c.to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&[0, 0]);
+    }
+}
+
+/// Intervals covered by exactly one of two sorted lists of disjoint runs `[a, b)`.
+pub(crate) fn runs_xor(a: &[(u32, u32)], b: &[(u32, u32)], out: &mut Vec<(u32, u32)>) {
+    out.clear();
+    let mut points: Vec<u32> = a.iter().chain(b).flat_map(|&(s, e)| [s, e]).collect();
+    points.sort_unstable();
+    points.dedup();
+    let covers = |runs: &[(u32, u32)], idx: &mut usize, p: u32| {
+        while *idx < runs.len() && runs[*idx].1 <= p {
+            *idx += 1;
+        }
+        *idx < runs.len() && runs[*idx].0 <= p
+    };
+    let (mut ia, mut ib) = (0, 0);
+    for pair in points.windows(2) {
+        let (p, q) = (pair[0], pair[1]);
+        if covers(a, &mut ia, p) != covers(b, &mut ib, p) {
+            match out.last_mut() {
+                Some(last) if last.1 == p => last.1 = q,
+                _ => out.push((p, q)),
+            }
+        }
+    }
+}
+
+/// Streams the mesh of `hf` into `feed`: the top surface band by band, then walls and floor.
+pub(crate) fn stream(
+    backend: &Backend,
+    hf: &Heightfield,
+    feed: &mut Feed,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let (w, h) = (hf.width, hf.height);
+    let cells_per_row = u64::from(w - 1);
+    let row_bytes = cells_per_row * BYTES_PER_CELL as u64;
+    let budget = backend.streaming_band_bytes().min(backend.band_bytes());
+    // The output binding is the largest: 100 bytes per cell against 4 per vertex of input.
+    let rows = rows_per_band(backend, budget, h - 1, row_bytes, 0, cells_per_row)?;
+    let total_rows = u64::from(h - 1);
+    for row0 in (0..h - 1).step_by(rows as usize) {
+        progress.check_canceled()?;
+        let band = rows.min(h - 1 - row0);
+        let config = SurfaceConfig {
+            count: band * (w - 1),
+            width: w,
+            height: h,
+            row0,
+            pitch_mm: hf.pitch_mm,
+            ..Default::default()
+        };
+        let thickness = &hf.thickness[(row0 * w) as usize..((row0 + band + 1) * w) as usize];
+        let mut records = feed.buffer();
+        records.resize(config.count as usize * BYTES_PER_CELL, 0);
+        backend.top_surface(&config, thickness, &mut records)?;
+        hf.cells.compact_band(row0, band, &mut records);
+        feed.send(records)?;
+        progress.advance(u64::from(row0 + band) as f64 / total_rows as f64);
+    }
+
+    let mut records = feed.buffer();
+    let mut failed = None;
+    let mut push = |t: &Triangle| {
+        t.encode(&mut records);
+        if records.len() >= (4 << 20) - RECORD_BYTES && failed.is_none() {
+            let full = std::mem::replace(&mut records, feed.buffer());
+            if let Err(e) = feed.send(full) {
+                failed = Some(e);
+            }
+            records.clear();
+        }
+    };
+    walls::emit(hf, &mut push);
+    bottom::emit(hf, &mut push);
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    feed.send(records)
+}

@@ -1,0 +1,321 @@
+//! Conversion parameters as validated domain types.
+//!
+//! Each field is checked once, at the edge, by [`ConvertParams::validate`]; every error names the
+//! field (in snake_case, as the API spells it; the CLI shows it as `--kebab-case`) and says what a
+//! valid value looks like.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A parameter that is out of range, naming the field and what to change.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ParamError {
+    /// The field, as the API spells it (`base_mm`).
+    pub field: &'static str,
+    /// What is wrong and what a valid value looks like.
+    pub message: String,
+}
+
+impl ParamError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}
+
+/// A length in millimetres: finite and not negative.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Millimetres(f32);
+
+impl Millimetres {
+    /// The largest length we accept: a metre is far beyond any printer's bed.
+    pub const MAX: f32 = 1000.0;
+
+    pub fn new(value: f64) -> Result<Self, String> {
+        if !value.is_finite() {
+            return Err(format!("must be a number of millimetres, got {value}"));
+        }
+        if value < 0.0 {
+            return Err(format!("must not be negative, got {value} mm"));
+        }
+        if value > f64::from(Self::MAX) {
+            return Err(format!("must be at most {} mm, got {value} mm", Self::MAX));
+        }
+        Ok(Self(value as f32))
+    }
+
+    pub fn get(self) -> f32 {
+        self.0
+    }
+}
+
+impl TryFrom<f64> for Millimetres {
+    type Error = String;
+    fn try_from(value: f64) -> Result<Self, String> {
+        Self::new(value)
+    }
+}
+
+impl From<Millimetres> for f64 {
+    fn from(value: Millimetres) -> f64 {
+        f64::from(value.0)
+    }
+}
+
+impl FromStr for Millimetres {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let value: f64 =
+            s.trim().parse().map_err(|_| format!("`{s}` is not a number of millimetres"))?;
+        Self::new(value)
+    }
+}
+
+impl fmt::Display for Millimetres {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} mm", self.0)
+    }
+}
+
+/// What the thickness map means.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Mode {
+    /// Bright is high: a solid base with the image raised on top.
+    Relief { base_mm: Millimetres, relief_mm: Millimetres },
+    /// Dark is thick: a panel that shows the image when lit from behind.
+    Lithophane { min_mm: Millimetres, max_mm: Millimetres, frame: Option<Frame> },
+}
+
+impl Mode {
+    pub fn relief() -> Self {
+        Mode::Relief { base_mm: Millimetres(2.0), relief_mm: Millimetres(3.0) }
+    }
+
+    pub fn lithophane() -> Self {
+        Mode::Lithophane { min_mm: Millimetres(0.8), max_mm: Millimetres(3.2), frame: None }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mode::Relief { .. } => "relief",
+            Mode::Lithophane { .. } => "lithophane",
+        }
+    }
+}
+
+/// A solid border around a lithophane.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    pub width_mm: Millimetres,
+    pub thickness_mm: Millimetres,
+}
+
+/// How big the model is.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhysicalSize {
+    /// The model is this wide; its depth follows the image's aspect ratio.
+    WidthMm(Millimetres),
+    /// Grid vertices are this far apart.
+    PixelMm(Millimetres),
+}
+
+/// The grid the image is resampled to: one vertex per pixel unless capped or set.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GridSize {
+    /// The longest side has at most this many vertices; larger images are shrunk.
+    pub max: u32,
+    /// The longest side has exactly this many vertices (enlarging or shrinking).
+    pub exact: Option<u32>,
+}
+
+impl GridSize {
+    pub const DEFAULT_MAX: u32 = 4096;
+    pub const LIMIT: u32 = 65536;
+}
+
+impl Default for GridSize {
+    fn default() -> Self {
+        Self { max: Self::DEFAULT_MAX, exact: None }
+    }
+}
+
+/// Which pixels carry material.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskSource {
+    /// Pixels whose alpha is at least the threshold.
+    Alpha,
+    /// Pixels whose toned brightness is at least the threshold.
+    Threshold,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mask {
+    pub source: MaskSource,
+    /// In 0..1.
+    pub threshold: f32,
+}
+
+/// How image brightness becomes a height value in 0..1.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tone {
+    pub invert: bool,
+    /// Gaussian blur sigma in grid pixels; 0 is none.
+    pub blur_px: f32,
+    /// The value is raised to this power; above 1 darkens mid-tones.
+    pub gamma: f32,
+    /// Stretch the darkest to 0 and the brightest to 1.
+    pub auto_levels: bool,
+}
+
+impl Default for Tone {
+    fn default() -> Self {
+        Self { invert: false, blur_px: 0.0, gamma: 1.0, auto_levels: false }
+    }
+}
+
+/// Everything a conversion needs besides the image.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConvertParams {
+    pub mode: Mode,
+    pub size: PhysicalSize,
+    pub grid: GridSize,
+    pub tone: Tone,
+    pub mask: Option<Mask>,
+}
+
+impl Default for ConvertParams {
+    fn default() -> Self {
+        Self {
+            mode: Mode::relief(),
+            size: PhysicalSize::WidthMm(Millimetres(100.0)),
+            grid: GridSize::default(),
+            tone: Tone::default(),
+            mask: None,
+        }
+    }
+}
+
+/// The largest blur sigma, in pixels: beyond it the kernel is wider than any useful image.
+pub const MAX_BLUR_PX: f32 = 100.0;
+/// The thinnest wall we emit: below this slicers drop the geometry.
+pub const MIN_THICKNESS_MM: f32 = 0.01;
+
+impl ConvertParams {
+    /// Checks every field; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        match self.mode {
+            Mode::Relief { base_mm, relief_mm: _ } => {
+                if base_mm.get() < MIN_THICKNESS_MM {
+                    return Err(ParamError::new(
+                        "base_mm",
+                        format!(
+                            "must be at least {MIN_THICKNESS_MM} mm so the model has a solid \
+                             floor, got {base_mm}"
+                        ),
+                    ));
+                }
+            }
+            Mode::Lithophane { min_mm, max_mm, frame } => {
+                if min_mm.get() < MIN_THICKNESS_MM {
+                    return Err(ParamError::new(
+                        "min_mm",
+                        format!(
+                            "must be at least {MIN_THICKNESS_MM} mm so bright areas still print, \
+                             got {min_mm}"
+                        ),
+                    ));
+                }
+                if max_mm < min_mm {
+                    return Err(ParamError::new(
+                        "max_mm",
+                        format!("must be at least min_mm ({min_mm}), got {max_mm}"),
+                    ));
+                }
+                if let Some(frame) = frame
+                    && frame.width_mm.get() > 0.0
+                    && frame.thickness_mm.get() < MIN_THICKNESS_MM
+                {
+                    return Err(ParamError::new(
+                        "frame_thickness_mm",
+                        format!("must be at least {MIN_THICKNESS_MM} mm, got {}", frame.thickness_mm),
+                    ));
+                }
+            }
+        }
+        match self.size {
+            PhysicalSize::WidthMm(w) if w.get() <= 0.0 => {
+                return Err(ParamError::new("width_mm", "must be greater than 0 mm"));
+            }
+            PhysicalSize::PixelMm(p) if p.get() <= 0.0 => {
+                return Err(ParamError::new("pixel_mm", "must be greater than 0 mm"));
+            }
+            _ => {}
+        }
+        if !(2..=GridSize::LIMIT).contains(&self.grid.max) {
+            return Err(ParamError::new(
+                "max_grid",
+                format!("must be between 2 and {}, got {}", GridSize::LIMIT, self.grid.max),
+            ));
+        }
+        if let Some(exact) = self.grid.exact
+            && !(2..=GridSize::LIMIT).contains(&exact)
+        {
+            return Err(ParamError::new(
+                "grid",
+                format!("must be between 2 and {}, got {exact}", GridSize::LIMIT),
+            ));
+        }
+        let tone = &self.tone;
+        if !(0.0..=MAX_BLUR_PX).contains(&tone.blur_px) {
+            return Err(ParamError::new(
+                "blur_px",
+                format!("must be between 0 and {MAX_BLUR_PX} pixels, got {}", tone.blur_px),
+            ));
+        }
+        if !(tone.gamma > 0.0 && tone.gamma <= 10.0) {
+            return Err(ParamError::new(
+                "gamma",
+                format!("must be greater than 0 and at most 10, got {}", tone.gamma),
+            ));
+        }
+        if let Some(mask) = self.mask
+            && !(0.0..=1.0).contains(&mask.threshold)
+        {
+            return Err(ParamError::new(
+                "threshold",
+                format!("must be between 0 and 1, got {}", mask.threshold),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Grid dimensions in vertices for an image of `width` x `height` pixels.
+    pub fn grid_dimensions(&self, width: u32, height: u32) -> (u32, u32) {
+        let long = width.max(height);
+        let target = match self.grid.exact {
+            Some(exact) => exact,
+            None => long.min(self.grid.max),
+        };
+        if target == long {
+            return (width, height);
+        }
+        // Vertex grids scale by their spans (n - 1), so the corners stay on the corners.
+        let scale = f64::from(target - 1) / f64::from(long - 1);
+        let side = |n: u32| ((f64::from(n - 1) * scale).round() as u32 + 1).max(2);
+        if width >= height { (target, side(height)) } else { (side(width), target) }
+    }
+
+    /// Distance between grid vertices in millimetres.
+    pub fn pitch_mm(&self, grid_width: u32) -> f32 {
+        match self.size {
+            PhysicalSize::WidthMm(w) => w.get() / (grid_width - 1) as f32,
+            PhysicalSize::PixelMm(p) => p.get(),
+        }
+    }
+}

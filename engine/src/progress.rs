@@ -1,0 +1,53 @@
+//! Progress reporting and cancellation, observed at stage and band boundaries.
+
+use crate::error::{EngineError, Result};
+
+/// A pipeline stage, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Decode,
+    Luminance,
+    Resample,
+    Blur,
+    Thickness,
+    Mesh,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Decode => "decode",
+            Stage::Luminance => "luminance",
+            Stage::Resample => "resample",
+            Stage::Blur => "blur",
+            Stage::Thickness => "thickness",
+            Stage::Mesh => "mesh",
+        }
+    }
+}
+
+/// Receives progress; may ask the engine to stop.
+pub trait Progress: Sync {
+    /// A stage begins.
+    fn stage(&self, _stage: Stage) {}
+    /// Fraction of the current stage done, 0 to 1 (only the mesh stage reports it).
+    fn advance(&self, _fraction: f64) {}
+    /// Polled between stages and bands; `true` stops the conversion with
+    /// [`EngineError::Canceled`].
+    fn is_canceled(&self) -> bool {
+        false
+    }
+}
+
+impl dyn Progress + '_ {
+    pub(crate) fn check_canceled(&self) -> Result<()> {
+        if self.is_canceled() { Err(EngineError::Canceled) } else { Ok(()) }
+    }
+}
+
+/// Reports nothing and never cancels.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Progress for Silent {}

@@ -1,0 +1,210 @@
+//! STL writers, fed buffers of binary records by the mesher and written on their own thread.
+//!
+//! The mesher sends buffers of 50-byte binary STL records through a bounded channel; a writer
+//! thread encodes them (binary: as they are; ASCII: as text) and writes them while the next
+//! buffer is being made. Written buffers come back to be reused, so memory stays at a few
+//! buffers however large the mesh. Files are written to a temporary name beside the target and
+//! renamed into place only when complete.
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::mpsc;
+
+use crate::error::{EngineError, Result};
+
+/// Bytes per binary STL triangle record.
+pub const RECORD_BYTES: usize = 50;
+/// Buffers in flight between the mesher and the writer.
+const IN_FLIGHT: usize = 3;
+
+/// Output file format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MeshFormat {
+    /// Binary STL: 50 bytes per triangle.
+    #[default]
+    Stl,
+    /// ASCII STL: about five times larger, for tools that need text.
+    StlAscii,
+}
+
+impl MeshFormat {
+    pub fn extension(self) -> &'static str {
+        "stl"
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            MeshFormat::Stl => "model/stl",
+            MeshFormat::StlAscii => "model/stl",
+        }
+    }
+}
+
+/// Sizes of a written mesh.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MeshStats {
+    pub triangles: u64,
+    pub bytes: u64,
+}
+
+/// The mesher's end of the channel to the writer thread.
+#[derive(Debug)]
+pub(crate) struct Feed {
+    to_writer: mpsc::SyncSender<Vec<u8>>,
+    returned: mpsc::Receiver<Vec<u8>>,
+}
+
+impl Feed {
+    /// An empty buffer, recycled when one has come back.
+    pub fn buffer(&self) -> Vec<u8> {
+        let mut buffer = self.returned.try_recv().unwrap_or_default();
+        buffer.clear();
+        buffer
+    }
+
+    /// Hands a buffer of whole records to the writer.
+    pub fn send(&mut self, records: Vec<u8>) -> Result<()> {
+        debug_assert_eq!(records.len() % RECORD_BYTES, 0);
+        self.to_writer.send(records).map_err(|_| {
+            EngineError::WriteOutput(io::Error::other("the output writer stopped early"))
+        })
+    }
+}
+
+/// Runs `produce` with a [`Feed`] whose records are written to `out` as a mesh of exactly
+/// `triangles` triangles in `format`.
+pub(crate) fn stream<W: Write + Send>(
+    format: MeshFormat,
+    out: W,
+    triangles: u64,
+    produce: impl FnOnce(&mut Feed) -> Result<()>,
+) -> Result<MeshStats> {
+    let declared = u32::try_from(triangles).map_err(|_| {
+        EngineError::WriteOutput(io::Error::other(format!(
+            "the mesh has {triangles} triangles, more than an STL file can hold (4.29 billion); \
+             use a smaller grid"
+        )))
+    })?;
+    std::thread::scope(|scope| {
+        let (to_writer, from_mesher) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
+        let (to_mesher, returned) = mpsc::channel();
+        let writer = scope.spawn(move || -> io::Result<MeshStats> {
+            let mut encoder = Encoder::new(format, out);
+            encoder.header(declared)?;
+            for records in from_mesher {
+                encoder.records(&records)?;
+                // The mesher may have finished already; a buffer nobody takes back is dropped.
+                let _ = to_mesher.send(records);
+            }
+            encoder.finish()
+        });
+        let mut feed = Feed { to_writer, returned };
+        let produced = produce(&mut feed);
+        drop(feed);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the output writer thread panicked")));
+        // A failed write stops the mesher too; the writer's error is the one worth reporting.
+        let stats = written.map_err(EngineError::WriteOutput)?;
+        produced?;
+        if stats.triangles != triangles {
+            return Err(EngineError::WriteOutput(io::Error::other(format!(
+                "internal error: {} triangles written where {triangles} were counted",
+                stats.triangles
+            ))));
+        }
+        Ok(stats)
+    })
+}
+
+struct Encoder<W: Write> {
+    format: MeshFormat,
+    out: BufWriter<W>,
+    triangles: u64,
+    bytes: u64,
+}
+
+impl<W: Write> Encoder<W> {
+    fn new(format: MeshFormat, out: W) -> Self {
+        // Binary buffers are already large; a big BufWriter would only add a copy.
+        let capacity = match format {
+            MeshFormat::Stl => 0,
+            MeshFormat::StlAscii => 1 << 20,
+        };
+        Self { format, out: BufWriter::with_capacity(capacity, out), triangles: 0, bytes: 0 }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn header(&mut self, triangles: u32) -> io::Result<()> {
+        match self.format {
+            MeshFormat::Stl => {
+                // 80 bytes that must not start with "solid", which would read as ASCII.
+                let mut header = [b' '; 80];
+                let text = b"Lithos binary STL, millimetres";
+                header[..text.len()].copy_from_slice(text);
+                self.write(&header)?;
+                self.write(&triangles.to_le_bytes())
+            }
+            MeshFormat::StlAscii => self.write(b"solid lithos\n"),
+        }
+    }
+
+    fn records(&mut self, records: &[u8]) -> io::Result<()> {
+        self.triangles += (records.len() / RECORD_BYTES) as u64;
+        match self.format {
+            MeshFormat::Stl => self.write(records),
+            MeshFormat::StlAscii => {
+                let mut text = String::with_capacity(records.len() * 6);
+                for record in records.chunks_exact(RECORD_BYTES) {
+                    let f = |k: usize| {
+                        f32::from_le_bytes(record[4 * k..4 * k + 4].try_into().expect("4 bytes"))
+                    };
+                    use std::fmt::Write as _;
+                    let _ = write!(
+                        text,
+                        "facet normal {} {} {}\n  outer loop\n    vertex {} {} {}\n    vertex {} {} {}\n    vertex {} {} {}\n  endloop\nendfacet\n",
+                        f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7), f(8), f(9), f(10), f(11)
+                    );
+                }
+                self.write(text.as_bytes())
+            }
+        }
+    }
+
+    fn finish(mut self) -> io::Result<MeshStats> {
+        if self.format == MeshFormat::StlAscii {
+            self.write(b"endsolid lithos\n")?;
+        }
+        self.out.flush()?;
+        Ok(MeshStats { triangles: self.triangles, bytes: self.bytes })
+    }
+}
+
+/// Runs `write` on a temporary file beside `path` and renames it to `path` when `write`
+/// succeeds. On failure the temporary file is removed and `path` is left as it was.
+pub fn write_file_atomically<T>(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<T>,
+) -> Result<T> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(EngineError::MissingOutputDir(dir.to_path_buf()));
+    }
+    let mut file = tempfile::Builder::new()
+        .prefix(".lithos-")
+        .suffix(".part")
+        .tempfile_in(dir)
+        .map_err(EngineError::WriteOutput)?;
+    let value = write(file.as_file_mut())?;
+    file.persist(path).map_err(|e| EngineError::WriteOutput(e.error))?;
+    Ok(value)
+}

@@ -1,0 +1,90 @@
+//! `lithos convert`: one image to one mesh file.
+
+use std::process::ExitCode;
+
+use lithos_engine::{Engine, EngineError, EngineOptions, Report};
+use serde_json::json;
+
+use crate::cli::ConvertArgs;
+use crate::progress_bar::Bar;
+
+/// Exit status for arguments that cannot work, as clap uses for its own parse errors.
+const EXIT_BAD_ARGUMENTS: u8 = 2;
+const EXIT_FAILED: u8 = 1;
+
+pub fn run(args: ConvertArgs) -> ExitCode {
+    let input = args.input.display().to_string();
+    let fail = |code: u8, message: String| {
+        if args.json {
+            println!("{}", json!({ "error": message, "input": input }));
+        }
+        eprintln!("error: cannot convert `{input}`: {message}");
+        ExitCode::from(code)
+    };
+    let params = match args.params() {
+        Ok(params) => params,
+        Err(message) => return fail(EXIT_BAD_ARGUMENTS, message),
+    };
+    if let Err(e) = params.validate() {
+        return fail(EXIT_BAD_ARGUMENTS, describe(&EngineError::from(e)));
+    }
+    let output = args.output_path();
+    let engine = match Engine::new(&EngineOptions { backend: args.backend(), gpu_limits: None }) {
+        Ok(engine) => engine,
+        Err(e) => return fail(EXIT_FAILED, describe(&e)),
+    };
+    let bar = Bar::new(!args.json);
+    let result =
+        engine.convert_file(&args.input, args.limits(), &params, args.format(), &output, &bar);
+    bar.finish();
+    match result {
+        Ok(report) => {
+            if args.json {
+                println!("{}", to_json(&report, &output.display().to_string()));
+            } else {
+                println!(
+                    "wrote {} ({} triangles, {:.1} MB, {:.1} x {:.1} x {:.1} mm) in {:.2} s on {}",
+                    output.display(),
+                    report.triangles,
+                    report.bytes as f64 / 1e6,
+                    report.size_mm[0],
+                    report.size_mm[1],
+                    report.size_mm[2],
+                    report.seconds,
+                    report.adapter,
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let code = if e.is_invalid_parameter() { EXIT_BAD_ARGUMENTS } else { EXIT_FAILED };
+            fail(code, describe(&e))
+        }
+    }
+}
+
+/// The engine's message, with parameter names spelled as flags.
+fn describe(error: &EngineError) -> String {
+    match error {
+        EngineError::InvalidParameter(p) => {
+            format!("--{} {}", p.field.replace('_', "-"), p.message)
+        }
+        other => other.to_string(),
+    }
+}
+
+fn to_json(report: &Report, output: &str) -> serde_json::Value {
+    let stages: serde_json::Map<String, serde_json::Value> =
+        report.stages.iter().map(|s| (s.stage.name().to_owned(), json!(s.seconds))).collect();
+    json!({
+        "output": output,
+        "triangles": report.triangles,
+        "bytes": report.bytes,
+        "backend": report.backend,
+        "adapter": report.adapter,
+        "seconds": report.seconds,
+        "stages": stages,
+        "grid": report.grid,
+        "size_mm": report.size_mm,
+    })
+}
