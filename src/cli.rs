@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lithos_engine::params::{Frame, GridSize, Mask, PhysicalSize, Tone};
-use lithos_engine::{BackendChoice, ConvertParams, DecodeLimits, MaskSource, MeshFormat, Millimetres, Mode};
+use lithos_engine::{
+    BackendChoice, ConvertParams, DecodeLimits, MaskSource, MeshFormat, Millimetres, Mode,
+};
 
 /// Turn images into 3D-printable meshes: reliefs and lithophanes, on the GPU or the CPU.
 #[derive(Debug, Parser)]
@@ -186,9 +188,10 @@ impl ConvertArgs {
                 }
             }
             ModeArg::Lithophane => {
-                for (flag, given) in
-                    [("--base-mm", self.base_mm.is_some()), ("--relief-mm", self.relief_mm.is_some())]
-                {
+                for (flag, given) in [
+                    ("--base-mm", self.base_mm.is_some()),
+                    ("--relief-mm", self.relief_mm.is_some()),
+                ] {
                     if given {
                         return Err(misplaced(flag, "relief"));
                     }

@@ -147,13 +147,14 @@ pub fn decode_file(path: &Path, limits: DecodeLimits) -> Result<SourceImage> {
 pub fn decode_bytes(bytes: &[u8], limits: DecodeLimits) -> Result<SourceImage> {
     let reader = || Cursor::new(bytes);
     let format = sniff(reader())?;
-    let (width, height) = open(reader(), format, limits)?.into_dimensions().map_err(|e| classify(e, limits))?;
-    check_dimensions(width, height, limits)?;
     if format == ImageFormat::Tiff
-        && let Some(gray) = decode_gray_f32_tiff(bytes, limits)?
+        && let Some(image) = decode_gray_f32_tiff(bytes, limits)?
     {
-        return Ok(SourceImage { width, height, pixels: Pixels::GrayF32(gray) });
+        return Ok(image);
     }
+    let (width, height) =
+        open(reader(), format, limits)?.into_dimensions().map_err(|e| classify(e, limits))?;
+    check_dimensions(width, height, limits)?;
     let image = open(reader(), format, limits)?.decode().map_err(|e| classify(e, limits))?;
     Ok(SourceImage::from_image(image))
 }
@@ -161,8 +162,9 @@ pub fn decode_bytes(bytes: &[u8], limits: DecodeLimits) -> Result<SourceImage> {
 /// Reads only the header: the format and dimensions, for validating uploads cheaply.
 pub fn probe_bytes(bytes: &[u8], limits: DecodeLimits) -> Result<(ImageFormat, u32, u32)> {
     let format = sniff(Cursor::new(bytes))?;
-    let (width, height) =
-        open(Cursor::new(bytes), format, limits)?.into_dimensions().map_err(|e| classify(e, limits))?;
+    let (width, height) = open(Cursor::new(bytes), format, limits)?
+        .into_dimensions()
+        .map_err(|e| classify(e, limits))?;
     check_dimensions(width, height, limits)?;
     Ok((format, width, height))
 }
@@ -204,7 +206,7 @@ fn check_dimensions(width: u32, height: u32, limits: DecodeLimits) -> Result<()>
 
 /// `image` has no single-channel float buffer, so grey float TIFFs (the usual form of a
 /// height map from GIS tools) are read with `tiff` directly. `None` means "not that kind".
-fn decode_gray_f32_tiff(bytes: &[u8], limits: DecodeLimits) -> Result<Option<Vec<f32>>> {
+fn decode_gray_f32_tiff(bytes: &[u8], limits: DecodeLimits) -> Result<Option<SourceImage>> {
     use tiff::ColorType;
     use tiff::decoder::{Decoder, DecodingResult, Limits};
     let corrupt = |e: tiff::TiffError| EngineError::CorruptImage(e.to_string());
@@ -212,12 +214,16 @@ fn decode_gray_f32_tiff(bytes: &[u8], limits: DecodeLimits) -> Result<Option<Vec
     if decoder.colortype().map_err(corrupt)? != ColorType::Gray(32) {
         return Ok(None);
     }
+    let (width, height) = decoder.dimensions().map_err(corrupt)?;
+    check_dimensions(width, height, limits)?;
     let mut tiff_limits = Limits::default();
     tiff_limits.decoding_buffer_size = limits.max_alloc_bytes as usize;
     tiff_limits.intermediate_buffer_size = limits.max_alloc_bytes as usize;
     decoder = decoder.with_limits(tiff_limits);
     match decoder.read_image() {
-        Ok(DecodingResult::F32(data)) => Ok(Some(data)),
+        Ok(DecodingResult::F32(data)) => {
+            Ok(Some(SourceImage { width, height, pixels: Pixels::GrayF32(data) }))
+        }
         // 32-bit integer grey: not a float map; let `image` report on it.
         Ok(_) => Ok(None),
         Err(tiff::TiffError::LimitsExceeded) => {

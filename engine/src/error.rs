@@ -38,7 +38,9 @@ pub enum EngineError {
     #[error("the image is {width}x{height} pixels; it must be at least 2x2")]
     TooSmall { width: u32, height: u32 },
 
-    #[error("the image has no alpha channel, so an alpha mask would be empty; use a threshold mask")]
+    #[error(
+        "the image has no alpha channel, so an alpha mask would be empty; use a threshold mask"
+    )]
     NoAlpha,
 
     #[error(

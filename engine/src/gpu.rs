@@ -162,7 +162,7 @@ impl Gpu {
     /// The largest buffer any one binding may have.
     pub fn max_binding_bytes(&self) -> u64 {
         let limits = self.device.limits();
-        limits.max_buffer_size.min(limits.max_storage_buffer_binding_size as u64)
+        limits.max_buffer_size.min(limits.max_storage_buffer_binding_size)
     }
 
     /// The most invocations one dispatch may run.
@@ -216,7 +216,8 @@ impl Gpu {
                 })
             })
             .collect();
-        let output_sizes: Vec<u64> = outputs.iter().map(|&size| size.max(4).next_multiple_of(4)).collect();
+        let output_sizes: Vec<u64> =
+            outputs.iter().map(|&size| size.max(4).next_multiple_of(4)).collect();
         let output_buffers: Vec<wgpu::Buffer> = output_sizes
             .iter()
             .map(|&size| {

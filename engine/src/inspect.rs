@@ -35,7 +35,10 @@ pub struct MeshReport {
 
 impl MeshReport {
     pub fn is_closed_manifold(&self) -> bool {
-        self.triangles > 0 && self.open_edges == 0 && self.repeated_edges == 0 && self.degenerate == 0
+        self.triangles > 0
+            && self.open_edges == 0
+            && self.repeated_edges == 0
+            && self.degenerate == 0
     }
 }
 

@@ -29,8 +29,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-pub use backend::BackendKind;
 use backend::Backend;
+pub use backend::BackendKind;
 pub use decode::{DecodeLimits, SourceImage};
 pub use error::{EngineError, Result};
 pub use gpu::GpuLimits;
@@ -93,7 +93,9 @@ impl Engine {
     pub fn new(options: &EngineOptions) -> Result<Self> {
         let gpu = match options.backend {
             BackendChoice::Cpu => None,
-            BackendChoice::Gpu => Some(gpu::Gpu::open(false, options.gpu_limits)?.ok_or(EngineError::NoGpu)?),
+            BackendChoice::Gpu => {
+                Some(gpu::Gpu::open(false, options.gpu_limits)?.ok_or(EngineError::NoGpu)?)
+            }
             BackendChoice::Auto => gpu::Gpu::open(true, options.gpu_limits)?,
         };
         Ok(match gpu {

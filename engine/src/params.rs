@@ -243,7 +243,10 @@ impl ConvertParams {
                 {
                     return Err(ParamError::new(
                         "frame_thickness_mm",
-                        format!("must be at least {MIN_THICKNESS_MM} mm, got {}", frame.thickness_mm),
+                        format!(
+                            "must be at least {MIN_THICKNESS_MM} mm, got {}",
+                            frame.thickness_mm
+                        ),
                     ));
                 }
             }

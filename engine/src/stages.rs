@@ -184,7 +184,15 @@ pub(crate) fn blur(backend: &Backend, src: Plane, sigma: f32) -> Result<Plane> {
     Ok(down)
 }
 
-fn blur_config(w: u32, h: u32, axis: u32, radius: u32, src_row0: u32, y0: u32, y1: u32) -> BlurConfig {
+fn blur_config(
+    w: u32,
+    h: u32,
+    axis: u32,
+    radius: u32,
+    src_row0: u32,
+    y0: u32,
+    y1: u32,
+) -> BlurConfig {
     BlurConfig {
         count: (y1 - y0) * w,
         width: w,
@@ -213,7 +221,13 @@ pub(crate) fn thickness(
         let band = ThicknessConfig { count: (y1 - y0) * w, row0: y0, ..config };
         let alpha = alpha.map_or(&[0.0][..], |a| a.rows(y0, y1));
         let inside_band = &mut inside[y0 as usize * w as usize..y1 as usize * w as usize];
-        backend.thickness(&band, luma.rows(y0, y1), alpha, thickness.rows_mut(y0, y1), inside_band)?;
+        backend.thickness(
+            &band,
+            luma.rows(y0, y1),
+            alpha,
+            thickness.rows_mut(y0, y1),
+            inside_band,
+        )?;
     }
     Ok((thickness, inside))
 }

@@ -169,7 +169,18 @@ impl<W: Write> Encoder<W> {
                     let _ = write!(
                         text,
                         "facet normal {} {} {}\n  outer loop\n    vertex {} {} {}\n    vertex {} {} {}\n    vertex {} {} {}\n  endloop\nendfacet\n",
-                        f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7), f(8), f(9), f(10), f(11)
+                        f(0),
+                        f(1),
+                        f(2),
+                        f(3),
+                        f(4),
+                        f(5),
+                        f(6),
+                        f(7),
+                        f(8),
+                        f(9),
+                        f(10),
+                        f(11)
                     );
                 }
                 self.write(text.as_bytes())

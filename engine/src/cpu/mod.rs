@@ -31,12 +31,10 @@ fn for_each_invocation2<A: Send, B: Send>(
     b: &mut [B],
     main: impl Fn(usize) -> (A, B) + Sync,
 ) {
-    a.par_chunks_mut(CHUNK).zip(b.par_chunks_mut(CHUNK)).enumerate().for_each(
-        |(chunk, (a, b))| {
-            let base = chunk * CHUNK;
-            for (k, (a, b)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
-                (*a, *b) = main(base + k);
-            }
-        },
-    );
+    a.par_chunks_mut(CHUNK).zip(b.par_chunks_mut(CHUNK)).enumerate().for_each(|(chunk, (a, b))| {
+        let base = chunk * CHUNK;
+        for (k, (a, b)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+            (*a, *b) = main(base + k);
+        }
+    });
 }

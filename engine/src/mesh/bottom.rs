@@ -49,15 +49,13 @@ fn strip(hf: &Heightfield, r: u32, top: &[u32], bottom: &[u32], emit: &mut impl 
     let b = |x: u32| hf.vertex(x, r + 1, 0.0);
     let (mut i, mut k) = (0, 0);
     while i + 1 < top.len() || k + 1 < bottom.len() {
-        let advance_top = k + 1 == bottom.len() || (i + 1 < top.len() && top[i + 1] <= bottom[k + 1]);
+        let advance_top =
+            k + 1 == bottom.len() || (i + 1 < top.len() && top[i + 1] <= bottom[k + 1]);
         if advance_top {
             emit(&Triangle { normal: DOWN, vertices: [t(top[i]), t(top[i + 1]), b(bottom[k])] });
             i += 1;
         } else {
-            emit(&Triangle {
-                normal: DOWN,
-                vertices: [t(top[i]), b(bottom[k + 1]), b(bottom[k])],
-            });
+            emit(&Triangle { normal: DOWN, vertices: [t(top[i]), b(bottom[k + 1]), b(bottom[k])] });
             k += 1;
         }
     }

@@ -26,7 +26,8 @@ impl Cells {
         let (vw, cw) = (vw as usize, width as usize);
         let mut solid = vec![0u8; cw * height as usize];
         for (y, row) in solid.chunks_mut(cw).enumerate() {
-            let (top, bottom) = (&inside[y * vw..(y + 1) * vw], &inside[(y + 1) * vw..(y + 2) * vw]);
+            let (top, bottom) =
+                (&inside[y * vw..(y + 1) * vw], &inside[(y + 1) * vw..(y + 2) * vw]);
             for (x, cell) in row.iter_mut().enumerate() {
                 let all = top[x] & top[x + 1] & bottom[x] & bottom[x + 1];
                 *cell = u8::from(all != 0);

@@ -55,11 +55,7 @@ impl Heightfield {
     /// Model size in millimetres: width, depth and the thickest point.
     pub fn size_mm(&self) -> [f32; 3] {
         let top = self.thickness.iter().copied().fold(0.0, f32::max);
-        [
-            (self.width - 1) as f32 * self.pitch_mm,
-            (self.height - 1) as f32 * self.pitch_mm,
-            top,
-        ]
+        [(self.width - 1) as f32 * self.pitch_mm, (self.height - 1) as f32 * self.pitch_mm, top]
     }
 }
 

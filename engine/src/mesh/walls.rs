@@ -36,7 +36,13 @@ pub(crate) fn emit(hf: &Heightfield, emit: &mut impl FnMut(&Triangle)) {
 
 /// The quad over floor edge `p0 -> p1`. The edge must run along `z x normal`, which makes
 /// `(p0, p1, q1)` and `(p0, q1, q0)` face `normal`.
-fn quad(hf: &Heightfield, p0: (u32, u32), p1: (u32, u32), normal: [f32; 3], emit: &mut impl FnMut(&Triangle)) {
+fn quad(
+    hf: &Heightfield,
+    p0: (u32, u32),
+    p1: (u32, u32),
+    normal: [f32; 3],
+    emit: &mut impl FnMut(&Triangle),
+) {
     let floor0 = hf.vertex(p0.0, p0.1, 0.0);
     let floor1 = hf.vertex(p1.0, p1.1, 0.0);
     let top0 = hf.vertex(p0.0, p0.1, hf.thickness_at(p0.0, p0.1));

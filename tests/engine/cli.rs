@@ -1,0 +1,179 @@
+//! The `lithos` binary: outputs, JSON, exit codes and error messages, and no partial files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::helpers::data;
+
+fn lithos(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lithos")).args(args).output().expect("run lithos")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Files in `dir`, to show nothing half-written was left behind.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn convert_writes_the_mesh_and_reports_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("camera.stl");
+    let output = lithos(&[
+        "convert",
+        data("camera.png").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--width-mm",
+        "80",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let size = std::fs::metadata(&out).unwrap().len();
+    assert_eq!(report["bytes"], size);
+    assert_eq!(report["triangles"].as_u64().unwrap() * 50 + 84, size);
+    assert_eq!(report["backend"], "cpu");
+    assert!(report["adapter"].as_str().unwrap().starts_with("CPU"));
+    assert!(report["seconds"].as_f64().unwrap() > 0.0);
+    for stage in ["decode", "luminance", "resample", "blur", "thickness", "mesh"] {
+        assert!(report["stages"][stage].as_f64().is_some(), "stage {stage} timed");
+    }
+    assert_eq!(report["size_mm"][0], 80.0);
+    let mesh = lithos_engine::inspect::inspect_stl(std::fs::File::open(&out).unwrap()).unwrap();
+    assert!(mesh.is_closed_manifold());
+    assert_eq!(listing(dir.path()), ["camera.stl"], "no temporary file is left");
+}
+
+#[test]
+fn ascii_output_and_default_output_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("horse.png");
+    std::fs::copy(data("horse.png"), &input).unwrap();
+    let output = lithos(&[
+        "convert",
+        input.to_str().unwrap(),
+        "--mask",
+        "alpha",
+        "--max-grid",
+        "64",
+        "--format",
+        "stl-ascii",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text =
+        std::fs::read_to_string(dir.path().join("horse.stl")).expect("written beside the input");
+    assert!(text.starts_with("solid lithos"));
+    let mesh = lithos_engine::inspect::inspect_stl(std::io::Cursor::new(text.as_bytes())).unwrap();
+    assert!(mesh.is_closed_manifold());
+}
+
+#[test]
+fn a_corrupt_input_fails_with_exit_1_and_keeps_the_old_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("broken.png");
+    let camera = std::fs::read(data("camera.png")).unwrap();
+    std::fs::write(&input, &camera[..camera.len() / 3]).unwrap();
+    let out = dir.path().join("broken.stl");
+    std::fs::write(&out, "previous result").unwrap();
+    let output = lithos(&[
+        "convert",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("broken.png"), "names the input: {message}");
+    assert!(message.contains("corrupt or truncated"), "{message}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous result", "old output untouched");
+    assert_eq!(listing(dir.path()), ["broken.png", "broken.stl"], "no partial file");
+}
+
+#[test]
+fn bad_arguments_exit_2_and_name_the_flag() {
+    let input = data("camera.png");
+    let input = input.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--base-mm", "-1"], "--base-mm"),
+        (vec!["--base-mm", "0"], "--base-mm"),
+        (vec!["--mode", "lithophane", "--min-mm", "3", "--max-mm", "1"], "--max-mm"),
+        (vec!["--min-mm", "1"], "--min-mm applies only to --mode lithophane"),
+        (vec!["--gamma", "0"], "--gamma"),
+        (vec!["--threshold", "0.5"], "--mask"),
+        (vec!["--width-mm", "abc"], "--width-mm"),
+        (vec!["--width-mm", "10", "--pixel-mm", "0.1"], "--pixel-mm"),
+        (vec!["--max-grid", "1"], "--max-grid"),
+    ] {
+        let mut all = vec!["convert", input, "-o", "/tmp/never-written.stl", "--backend", "cpu"];
+        all.extend(&args);
+        let output = lithos(&all);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(needle), "{args:?}: {}", stderr(&output));
+    }
+    assert!(!Path::new("/tmp/never-written.stl").exists());
+}
+
+#[test]
+fn failures_exit_1_with_an_actionable_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing_dir = dir.path().join("no/such/dir/out.stl");
+    let output = lithos(&[
+        "convert",
+        data("camera.png").to_str().unwrap(),
+        "-o",
+        missing_dir.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("does not exist"), "{}", stderr(&output));
+
+    let output =
+        lithos(&["convert", dir.path().join("absent.png").to_str().unwrap(), "--backend", "cpu"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("absent.png") && stderr(&output).contains("cannot read"));
+
+    let small = lithos(&[
+        "convert",
+        data("camera.png").to_str().unwrap(),
+        "-o",
+        dir.path().join("x.stl").to_str().unwrap(),
+        "--max-megapixels",
+        "0.1",
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    assert_eq!(small.status.code(), Some(1));
+    let error: serde_json::Value = serde_json::from_slice(&small.stdout).unwrap();
+    assert!(error["error"].as_str().unwrap().contains("megapixels"), "{error}");
+}
+
+#[test]
+fn info_lists_adapters_and_the_auto_choice() {
+    let output = lithos(&["info", "--json"]);
+    assert!(output.status.success());
+    let info: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let adapters = info["adapters"].as_array().unwrap();
+    let auto = info["auto"].as_str().unwrap();
+    match adapters.iter().find(|a| a["hardware"] == true) {
+        Some(hardware) => assert!(auto.contains(hardware["name"].as_str().unwrap())),
+        None => assert!(auto.starts_with("cpu"), "software adapters never count for auto: {auto}"),
+    }
+}

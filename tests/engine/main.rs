@@ -1,0 +1,13 @@
+//! Engine and CLI integration tests: one binary, one module per feature.
+//!
+//! Engine tests are written once and run on both backends: the CPU path and the GPU path on
+//! whatever adapter wgpu finds (lavapipe in CI). A machine with no adapter fails the GPU tests
+//! unless `LITHOS_SKIP_GPU_TESTS=1` says so out loud.
+
+mod cli;
+mod decode;
+mod helpers;
+mod modes;
+mod parity;
+mod shaders;
+mod tiling;

@@ -1,0 +1,223 @@
+//! Every mode, on real and random images, on both backends: closed, manifold, the right
+//! topology, the volume of the thickness map and the requested size.
+
+use lithos_engine::params::{Frame, GridSize, Mask, PhysicalSize};
+use lithos_engine::{Cells, ConvertParams, MaskSource, Mode};
+
+use crate::helpers::*;
+
+fn lithophane(frame: Option<(f64, f64)>) -> ConvertParams {
+    ConvertParams {
+        mode: Mode::Lithophane {
+            min_mm: mm(0.6),
+            max_mm: mm(3.0),
+            frame: frame.map(|(w, t)| Frame { width_mm: mm(w), thickness_mm: mm(t) }),
+        },
+        size: PhysicalSize::WidthMm(mm(80.0)),
+        ..ConvertParams::default()
+    }
+}
+
+fn masked(source: MaskSource, threshold: f32) -> ConvertParams {
+    ConvertParams { mask: Some(Mask { source, threshold }), ..relief(60.0) }
+}
+
+#[test]
+fn relief_of_a_photo() {
+    let image = load("camera.png");
+    for engine in engines() {
+        let (hf, stl) = convert(engine, &image, &relief(100.0));
+        let report = assert_printable(&format!("relief camera {}", engine.adapter()), &hf, &stl);
+        assert_eq!(report.components, 1);
+        assert_eq!(report.euler, 2);
+        assert_eq!(hf.size_mm()[0], 100.0);
+    }
+}
+
+#[test]
+fn relief_of_random_images_at_several_sizes() {
+    for (seed, w, h) in [(1, 2, 2), (2, 3, 7), (3, 64, 48), (4, 129, 33)] {
+        let image = random_gray(seed, w, h);
+        for engine in engines() {
+            let (hf, stl) = convert(engine, &image, &relief(40.0));
+            assert_printable(&format!("relief random {w}x{h} {}", engine.adapter()), &hf, &stl);
+        }
+    }
+}
+
+#[test]
+fn constant_image_gives_the_exact_box() {
+    // Grey 128/255 with base 2 and relief 3: a box of 2 + 3 * 128/255 mm everywhere.
+    let image = lithos_engine::SourceImage::from_image(image::DynamicImage::ImageLuma8(
+        image::GrayImage::from_pixel(50, 30, image::Luma([128])),
+    ));
+    let params = ConvertParams { size: PhysicalSize::PixelMm(mm(0.5)), ..relief(1.0) };
+    for engine in engines() {
+        let (hf, stl) = convert(engine, &image, &params);
+        let report = assert_printable("constant box", &hf, &stl);
+        let t = 2.0 + 3.0 * (128.0 / 255.0);
+        let expected = 49.0 * 0.5 * 29.0 * 0.5 * t;
+        assert!(
+            (report.volume - expected).abs() / expected < 1e-5,
+            "{} vs {expected}",
+            report.volume
+        );
+        assert!((f64::from(report.max[2]) - t).abs() < 1e-5);
+        // A flat box needs 2 triangles per cell on top, 2 per border cell edge of wall, and a
+        // floor of 49 + 1 triangles on each of the first and last rows and 2 per row between.
+        let top = 2 * 49 * 29;
+        let walls = 2 * 2 * (49 + 29);
+        let floor = 2 * (49 + 1) + 2 * (29 - 2);
+        assert_eq!(report.triangles, top + walls + floor);
+    }
+}
+
+#[test]
+fn lithophane_is_thick_where_dark() {
+    let image = load("camera.png");
+    for engine in engines() {
+        let (hf, stl) = convert(engine, &image, &lithophane(None));
+        assert_printable(&format!("lithophane camera {}", engine.adapter()), &hf, &stl);
+        let range =
+            hf.thickness.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+        assert!(range.0 >= 0.6 - 1e-6 && range.1 <= 3.0 + 1e-6, "thickness within min..max");
+        // The camera's coat is black and the sky bright: dark pixels are the thick ones.
+        let luma = |x: u32, y: u32| match image::open(data("camera.png")).unwrap() {
+            image::DynamicImage::ImageLuma8(g) => g.get_pixel(x, y)[0],
+            _ => unreachable!(),
+        };
+        let (dark, bright) = ((250, 250), (50, 50));
+        assert!(luma(dark.0, dark.1) < luma(bright.0, bright.1));
+        assert!(hf.thickness_at(dark.0, dark.1) > hf.thickness_at(bright.0, bright.1));
+    }
+}
+
+#[test]
+fn lithophane_frame_is_solid_at_its_thickness() {
+    let image = load("coins.png");
+    let params = lithophane(Some((5.0, 4.0)));
+    for engine in engines() {
+        let (hf, stl) = convert(engine, &image, &params);
+        let report =
+            assert_printable(&format!("framed lithophane {}", engine.adapter()), &hf, &stl);
+        assert_eq!(report.max[2], 4.0, "the frame is the thickest part");
+        let border = (5.0 / hf.pitch_mm).floor() as u32;
+        for k in 0..border {
+            assert_eq!(hf.thickness_at(k, hf.height / 2), 4.0, "left frame column {k}");
+            assert_eq!(
+                hf.thickness_at(hf.width / 2, hf.height - 1 - k),
+                4.0,
+                "bottom frame row {k}"
+            );
+        }
+        assert!(hf.thickness_at(hf.width / 2, hf.height / 2) <= 3.0, "inside is panel");
+    }
+}
+
+#[test]
+fn threshold_mask_on_the_horse_silhouette() {
+    // A black horse on white: inverted, the horse is bright and carries the material.
+    let image = load("horse.png");
+    let params = ConvertParams {
+        tone: lithos_engine::params::Tone { invert: true, ..Default::default() },
+        ..masked(MaskSource::Threshold, 0.5)
+    };
+    for engine in engines() {
+        let (hf, stl) = convert(engine, &image, &params);
+        let report = assert_printable(&format!("horse threshold {}", engine.adapter()), &hf, &stl);
+        assert!(matches!(hf.cells, Cells::Masked { .. }));
+        let cells = f64::from(hf.cells.width()) * f64::from(hf.cells.height());
+        let fill = hf.cells.solid_count() as f64 / cells;
+        assert!((0.25..0.4).contains(&fill), "the horse covers a third of the frame: {fill}");
+        assert!(report.components >= 1);
+    }
+}
+
+#[test]
+fn alpha_mask_on_a_transparent_silhouette() {
+    let image = horse_with_alpha();
+    let plain = ConvertParams { mask: None, ..relief(60.0) };
+    for engine in engines() {
+        let (hf, stl) = convert(engine, &image, &masked(MaskSource::Alpha, 0.5));
+        assert_printable(&format!("horse alpha {}", engine.adapter()), &hf, &stl);
+        let (full, _) = convert(engine, &image, &plain);
+        assert!(
+            hf.cells.solid_count() < full.cells.solid_count() / 2,
+            "transparency removes material"
+        );
+    }
+}
+
+#[test]
+fn threshold_mask_on_the_coins() {
+    let image = load("coins.png");
+    for engine in engines() {
+        let (hf, stl) = convert(engine, &image, &masked(MaskSource::Threshold, 0.6));
+        let report = assert_printable(&format!("coins threshold {}", engine.adapter()), &hf, &stl);
+        assert!(report.components > 5, "bright coins are separate pieces: {}", report.components);
+    }
+}
+
+#[test]
+fn masks_on_random_images_with_holes_and_islands() {
+    for seed in 0..4 {
+        let image = random_rgba(seed, 90, 70);
+        for engine in engines() {
+            for params in [masked(MaskSource::Alpha, 0.5), masked(MaskSource::Threshold, 0.45)] {
+                let (hf, stl) = convert(engine, &image, &params);
+                let label =
+                    format!("random mask seed {seed} {:?} {}", params.mask, engine.adapter());
+                assert_printable(&label, &hf, &stl);
+            }
+        }
+    }
+}
+
+#[test]
+fn shrinking_enlarging_and_blurring_keep_the_mesh_printable() {
+    let image = horse_with_alpha();
+    for engine in engines() {
+        for grid in [GridSize { max: 97, exact: None }, GridSize { max: 4096, exact: Some(611) }] {
+            let params = ConvertParams {
+                grid,
+                tone: lithos_engine::params::Tone {
+                    blur_px: 1.5,
+                    gamma: 1.8,
+                    invert: true,
+                    auto_levels: true,
+                },
+                ..masked(MaskSource::Alpha, 0.5)
+            };
+            let (hf, stl) = convert(engine, &image, &params);
+            let long = hf.width.max(hf.height);
+            assert_eq!(long, grid.exact.unwrap_or(grid.max), "grid follows the request");
+            assert_printable(&format!("horse grid {long} {}", engine.adapter()), &hf, &stl);
+            assert!((hf.size_mm()[0] - 60.0).abs() < 1e-3, "width stays as requested");
+        }
+    }
+}
+
+#[test]
+fn ascii_and_binary_stl_hold_the_same_triangles() {
+    let image = random_gray(9, 20, 12);
+    let engine = cpu();
+    let hf =
+        engine.heightfield(&image, &relief(10.0), &lithos_engine::Silent, &mut Vec::new()).unwrap();
+    let mut binary = Vec::new();
+    let mut ascii = Vec::new();
+    engine
+        .write_mesh(&hf, lithos_engine::MeshFormat::Stl, &mut binary, &lithos_engine::Silent)
+        .unwrap();
+    engine
+        .write_mesh(&hf, lithos_engine::MeshFormat::StlAscii, &mut ascii, &lithos_engine::Silent)
+        .unwrap();
+    assert!(ascii.starts_with(b"solid lithos\n") && ascii.ends_with(b"endsolid lithos\n"));
+    let read = |bytes: &[u8]| {
+        stl_io::create_stl_reader(&mut std::io::Cursor::new(bytes))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+    };
+    assert_eq!(read(&binary), read(&ascii), "text round-trips every float exactly");
+    assert_printable("ascii", &hf, &ascii);
+}

@@ -1,0 +1,76 @@
+//! Every WGSL file parses and validates with naga, belongs to the kernel table, and agrees with
+//! its Rust config struct on layout and workgroup size.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use lithos_engine::kernels::{KERNELS, WORKGROUP_SIZE};
+
+fn parse_and_validate(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{name}.wgsl does not parse:\n{}", e.emit_to_string(source)));
+    let info = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("{name}.wgsl does not validate:\n{}", e.emit_to_string(source)));
+    (module, info)
+}
+
+#[test]
+fn every_shader_file_is_a_valid_kernel_in_the_table() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut files = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "wgsl") {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let source = std::fs::read_to_string(&path).unwrap();
+            parse_and_validate(&name, &source);
+            files.insert(name);
+        }
+    }
+    let table: BTreeSet<String> = KERNELS.iter().map(|k| k.name.to_owned()).collect();
+    assert_eq!(files, table, "shaders/ and the kernel table list the same kernels");
+}
+
+#[test]
+fn config_structs_match_wgsl_layout_and_cpu_twins_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for kernel in KERNELS {
+        let (module, _) = parse_and_validate(kernel.name, kernel.source);
+        let (_, ty) = module
+            .types
+            .iter()
+            .find(|(_, ty)| ty.name.as_deref() == Some(kernel.config_struct))
+            .unwrap_or_else(|| {
+                panic!("{}.wgsl has no struct {}", kernel.name, kernel.config_struct)
+            });
+        let wgsl_size = ty.inner.size(module.to_ctx()) as usize;
+        assert_eq!(
+            wgsl_size, kernel.config_size,
+            "{} is {wgsl_size} bytes in WGSL",
+            kernel.config_struct
+        );
+        assert_eq!(kernel.config_size % 16, 0, "{} is padded to 16 bytes", kernel.config_struct);
+
+        let main = module.entry_points.iter().find(|e| e.name == "main").expect("entry point main");
+        assert_eq!(main.workgroup_size, [WORKGROUP_SIZE, 1, 1], "{} workgroup size", kernel.name);
+
+        let twin = root.join("engine/src/cpu").join(format!("{}.rs", kernel.name));
+        let twin_source = std::fs::read_to_string(&twin)
+            .unwrap_or_else(|_| panic!("{} has no CPU twin at {}", kernel.name, twin.display()));
+        assert!(
+            twin_source.contains(&format!("shaders/{}.wgsl", kernel.name)),
+            "twin names its shader"
+        );
+    }
+}
+
+#[test]
+fn a_broken_shader_is_caught() {
+    let broken = KERNELS[0].source.replace("luma[index] = l;", "luma[index] = undefined_name;");
+    let module = naga::front::wgsl::parse_str(&broken);
+    assert!(module.is_err(), "naga rejects an undefined identifier");
+}
