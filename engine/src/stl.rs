@@ -56,11 +56,11 @@ pub(crate) struct Feed {
 }
 
 impl Feed {
-    /// An empty buffer, recycled when one has come back.
+    /// A buffer to fill, recycled when one has come back. Its length and contents are whatever
+    /// they were: resizing a recycled buffer to the same length then costs nothing, where a
+    /// cleared one would be zero-filled again.
     pub fn buffer(&self) -> Vec<u8> {
-        let mut buffer = self.returned.try_recv().unwrap_or_default();
-        buffer.clear();
-        buffer
+        self.returned.try_recv().unwrap_or_default()
     }
 
     /// Hands a buffer of whole records to the writer.
@@ -210,9 +210,12 @@ pub fn write_file_atomically<T>(
     if !dir.is_dir() {
         return Err(EngineError::MissingOutputDir(dir.to_path_buf()));
     }
-    let mut file = tempfile::Builder::new()
-        .prefix(".lithos-")
-        .suffix(".part")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".lithos-").suffix(".part");
+    // Temporary files are private by default; the result should be an ordinary file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut file = builder
         .tempfile_in(dir)
         .map_err(EngineError::WriteOutput)?;
     let value = write(file.as_file_mut())?;

@@ -137,6 +137,7 @@ pub(crate) fn stream(
     }
 
     let mut records = feed.buffer();
+    records.clear();
     let mut failed = None;
     let mut push = |t: &Triangle| {
         t.encode(&mut records);
