@@ -40,8 +40,7 @@ fn engines() -> Vec<(&'static str, Engine)> {
         "cpu",
         Engine::new(&EngineOptions { backend: BackendChoice::Cpu, gpu_limits: None }).unwrap(),
     )];
-    if let Ok(gpu) = Engine::new(&EngineOptions { backend: BackendChoice::Gpu, gpu_limits: None })
-    {
+    if let Ok(gpu) = Engine::new(&EngineOptions { backend: BackendChoice::Gpu, gpu_limits: None }) {
         eprintln!("GPU adapter: {}", gpu.adapter());
         engines.push(("gpu", gpu));
     }
@@ -106,7 +105,9 @@ fn benches(c: &mut Criterion) {
                 || {
                     let _ = std::fs::remove_file(&out);
                 },
-                |()| engine.convert_image(&source, &params, MeshFormat::Stl, &out, &Silent).unwrap(),
+                |()| {
+                    engine.convert_image(&source, &params, MeshFormat::Stl, &out, &Silent).unwrap()
+                },
                 BatchSize::PerIteration,
             )
         });

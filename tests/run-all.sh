@@ -30,4 +30,11 @@ fi
 
 # Compile the benchmarks too (in the test profile, sharing the build) so they cannot rot.
 cargo test --workspace --benches --no-run --quiet
-cargo test --workspace
+log=$(mktemp)
+set +e
+cargo test --workspace 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run: cargo's last line is its (often empty) doc-test summary.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"

@@ -308,3 +308,17 @@ pub fn dispatch_size(count: u32, max: u32) -> (u32, u32) {
     let x = groups.min(max);
     (x, groups.div_ceil(x))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::dispatch_size;
+
+    #[test]
+    fn dispatches_fold_into_two_dimensions_within_the_limit() {
+        assert_eq!(dispatch_size(1, 65535), (1, 1));
+        assert_eq!(dispatch_size(256 * 10, 65535), (10, 1));
+        assert_eq!(dispatch_size(256 * 10 + 1, 4), (4, 3), "11 groups as 4 x 3");
+        let (x, y) = dispatch_size(u32::MAX, 65535);
+        assert!(u64::from(x) * u64::from(y) * 256 >= u64::from(u32::MAX));
+    }
+}

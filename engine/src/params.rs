@@ -322,3 +322,36 @@ impl ConvertParams {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_keeps_corners_and_aspect() {
+        let mut params = ConvertParams::default();
+        assert_eq!(params.grid_dimensions(512, 300), (512, 300), "within the cap: one per pixel");
+        params.grid.max = 257;
+        assert_eq!(params.grid_dimensions(513, 257), (257, 129), "spans halve exactly");
+        params.grid.exact = Some(1025);
+        assert_eq!(params.grid_dimensions(513, 257), (1025, 513), "enlarging");
+        assert_eq!(params.grid_dimensions(100, 3000).1, 1025, "the longest side is set");
+    }
+
+    #[test]
+    fn pitch_makes_the_width_exact() {
+        let params = ConvertParams::default();
+        assert_eq!(params.pitch_mm(101), 1.0);
+        let pixel = ConvertParams { size: PhysicalSize::PixelMm(Millimetres(0.25)), ..params };
+        assert_eq!(pixel.pitch_mm(101), 0.25);
+    }
+
+    #[test]
+    fn millimetres_parse_with_reasons() {
+        assert_eq!("2.5".parse::<Millimetres>().unwrap().get(), 2.5);
+        assert!("-1".parse::<Millimetres>().unwrap_err().contains("negative"));
+        assert!("inf".parse::<Millimetres>().unwrap_err().contains("number"));
+        assert!("2mm".parse::<Millimetres>().unwrap_err().contains("not a number"));
+        assert!("5000".parse::<Millimetres>().unwrap_err().contains("at most"));
+    }
+}

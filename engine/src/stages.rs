@@ -231,3 +231,17 @@ pub(crate) fn thickness(
     }
     Ok((thickness, inside))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::gaussian_weights;
+
+    #[test]
+    fn gaussian_weights_are_normalised_symmetric_and_three_sigma_wide() {
+        let w = gaussian_weights(2.0);
+        assert_eq!(w.len(), 13);
+        assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(w.iter().zip(w.iter().rev()).all(|(a, b)| a == b));
+        assert!(w[6] > w[5] && w[5] > w[0]);
+    }
+}

@@ -215,9 +215,7 @@ pub fn write_file_atomically<T>(
     // Temporary files are private by default; the result should be an ordinary file.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut file = builder
-        .tempfile_in(dir)
-        .map_err(EngineError::WriteOutput)?;
+    let mut file = builder.tempfile_in(dir).map_err(EngineError::WriteOutput)?;
     let value = write(file.as_file_mut())?;
     file.persist(path).map_err(|e| EngineError::WriteOutput(e.error))?;
     Ok(value)

@@ -143,3 +143,46 @@ fn join_diagonals(solid: &mut [u8], w: usize, h: usize) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cells;
+
+    fn solid(cells: &Cells) -> Vec<Vec<bool>> {
+        (0..cells.height() as i64)
+            .map(|y| (0..cells.width() as i64).map(|x| cells.is_solid(x, y)).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_cell_needs_all_four_corners_inside() {
+        // 4 x 3 vertices, one outside vertex at (3, 0): only cell (2, 0) loses material.
+        let inside = [1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1];
+        let cells = Cells::from_inside(&inside, 4, 3);
+        assert_eq!(solid(&cells), [[true, true, false], [true, true, true]]);
+        let mut runs = Vec::new();
+        cells.row_runs(0, &mut runs);
+        assert_eq!(runs, [(0, 2)]);
+        assert_eq!(cells.solid_count(), 5);
+    }
+
+    #[test]
+    fn cells_touching_at_a_corner_are_joined() {
+        // Vertices inside only around cells (0, 0) and (1, 1) of a 3 x 3 cell grid.
+        let mut inside = vec![0u32; 16];
+        for (x, y) in [(0, 0), (1, 0), (0, 1), (1, 1), (2, 1), (1, 2), (2, 2)] {
+            inside[y * 4 + x] = 1;
+        }
+        let cells = Cells::from_inside(&inside, 4, 4);
+        assert_eq!(
+            solid(&cells),
+            [[true, true, false], [true, true, false], [false, false, false]],
+            "the 2x2 block around the pinch is filled"
+        );
+    }
+
+    #[test]
+    fn an_all_inside_mask_is_full() {
+        assert_eq!(Cells::from_inside(&[1; 6], 3, 2), Cells::Full { width: 2, height: 1 });
+    }
+}

@@ -156,3 +156,19 @@ pub(crate) fn stream(
     }
     feed.send(records)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::runs_xor;
+
+    #[test]
+    fn xor_of_runs_is_where_exactly_one_row_is_solid() {
+        let mut out = Vec::new();
+        runs_xor(&[(0, 5), (8, 10)], &[(3, 9)], &mut out);
+        assert_eq!(out, [(0, 3), (5, 8), (9, 10)]);
+        runs_xor(&[(2, 4)], &[(2, 4)], &mut out);
+        assert_eq!(out, []);
+        runs_xor(&[], &[(1, 2), (2, 3)], &mut out);
+        assert_eq!(out, [(1, 3)], "touching runs merge");
+    }
+}
