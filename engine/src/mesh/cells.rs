@@ -149,8 +149,8 @@ mod tests {
     use super::Cells;
 
     fn solid(cells: &Cells) -> Vec<Vec<bool>> {
-        (0..cells.height() as i64)
-            .map(|y| (0..cells.width() as i64).map(|x| cells.is_solid(x, y)).collect())
+        (0..i64::from(cells.height()))
+            .map(|y| (0..i64::from(cells.width())).map(|x| cells.is_solid(x, y)).collect())
             .collect()
     }
 
