@@ -177,3 +177,27 @@ fn info_lists_adapters_and_the_auto_choice() {
         None => assert!(auto.starts_with("cpu"), "software adapters never count for auto: {auto}"),
     }
 }
+
+#[test]
+fn without_a_vulkan_driver_gpu_fails_clearly_and_auto_uses_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.stl");
+    let run = |backend: &str| {
+        Command::new(env!("CARGO_BIN_EXE_lithos"))
+            .args(["convert", data("coins.png").to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .args(["--backend", backend, "--max-grid", "64", "--json"])
+            // Point the Vulkan loader at a driver list that does not exist: no adapters.
+            .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+            .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+            .output()
+            .unwrap()
+    };
+    let gpu = run("gpu");
+    assert_eq!(gpu.status.code(), Some(1), "{}", stderr(&gpu));
+    assert!(stderr(&gpu).contains("no GPU adapter was found"), "{}", stderr(&gpu));
+    assert!(!out.exists());
+    let auto = run("auto");
+    assert!(auto.status.success(), "{}", stderr(&auto));
+    let report: serde_json::Value = serde_json::from_slice(&auto.stdout).unwrap();
+    assert_eq!(report["backend"], "cpu");
+}
