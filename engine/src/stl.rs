@@ -28,19 +28,6 @@ pub enum MeshFormat {
     StlAscii,
 }
 
-impl MeshFormat {
-    pub fn extension(self) -> &'static str {
-        "stl"
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            MeshFormat::Stl => "model/stl",
-            MeshFormat::StlAscii => "model/stl",
-        }
-    }
-}
-
 /// Sizes of a written mesh.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MeshStats {
