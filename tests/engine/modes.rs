@@ -75,6 +75,7 @@ fn constant_image_gives_the_exact_box() {
 #[test]
 fn lithophane_is_thick_where_dark() {
     let image = load("camera.png");
+    let camera = image::open(data("camera.png")).unwrap().to_luma8();
     for engine in engines() {
         let (hf, stl) = convert(engine, &image, &lithophane(None));
         assert_printable(&format!("lithophane camera {}", engine.adapter()), &hf, &stl);
@@ -82,10 +83,7 @@ fn lithophane_is_thick_where_dark() {
             hf.thickness.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
         assert!(range.0 >= 0.6 - 1e-6 && range.1 <= 3.0 + 1e-6, "thickness within min..max");
         // The camera's coat is black and the sky bright: dark pixels are the thick ones.
-        let luma = |x: u32, y: u32| match image::open(data("camera.png")).unwrap() {
-            image::DynamicImage::ImageLuma8(g) => g.get_pixel(x, y)[0],
-            _ => unreachable!(),
-        };
+        let luma = |x: u32, y: u32| camera.get_pixel(x, y)[0];
         let (dark, bright) = ((250, 250), (50, 50));
         assert!(luma(dark.0, dark.1) < luma(bright.0, bright.1));
         assert!(hf.thickness_at(dark.0, dark.1) > hf.thickness_at(bright.0, bright.1));
