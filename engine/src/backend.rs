@@ -7,9 +7,10 @@
 use crate::cpu;
 use crate::error::Result;
 use crate::gpu::Gpu;
+use crate::isosurface::{IndexedMesh, Slab};
 use crate::kernels::{
     BLUR, BlurConfig, LUMINANCE, LuminanceConfig, RESAMPLE, ResampleConfig, SurfaceConfig,
-    THICKNESS, TOP_SURFACE, ThicknessConfig,
+    THICKNESS, TOP_SURFACE, ThicknessConfig, VOLUME_BLUR, VolumeBlurConfig,
 };
 
 /// Which backend a conversion ran on.
@@ -25,6 +26,8 @@ pub enum BackendKind {
 const CPU_BAND_BYTES: u64 = 32 << 20;
 /// CPU bands of streamed mesh records: small, so writing one overlaps generating the next.
 const CPU_STREAM_BYTES: u64 = 8 << 20;
+/// CPU marching-cubes slabs: a 1024-wide volume in slabs of about 40 planes.
+const CPU_SLAB_BYTES: u64 = 384 << 20;
 
 #[derive(Debug)]
 pub(crate) enum Backend {
@@ -62,6 +65,28 @@ impl Backend {
         match self {
             Backend::Cpu => CPU_STREAM_BYTES,
             Backend::Gpu(gpu) => gpu.max_binding_bytes().min(256 << 20),
+        }
+    }
+
+    /// Working memory per marching-cubes slab: its largest binding (two scanned counts per
+    /// point) must fit the device, a third of the total.
+    pub fn slab_bytes(&self) -> u64 {
+        match self {
+            Backend::Cpu => CPU_SLAB_BYTES,
+            Backend::Gpu(gpu) => gpu.max_binding_bytes().min(512 << 20) * 3,
+        }
+    }
+
+    /// Marching cubes over one slab; see [`crate::isosurface`].
+    pub fn marching_cubes(
+        &self,
+        slab: &Slab<'_>,
+        base: u32,
+        mesh: &mut IndexedMesh,
+    ) -> Result<Option<u32>> {
+        match self {
+            Backend::Cpu => Ok(Some(cpu::marching_cubes::slab(slab, base, mesh))),
+            Backend::Gpu(gpu) => crate::isosurface::gpu::slab(gpu, slab, base, mesh),
         }
     }
 
@@ -118,6 +143,27 @@ impl Backend {
             Backend::Cpu => cpu::blur::blur(config, weights, src, dst),
             Backend::Gpu(gpu) => gpu.run(
                 &BLUR,
+                bytemuck::bytes_of(config),
+                config.count,
+                &[bytemuck::cast_slice(weights), bytemuck::cast_slice(src)],
+                &[u64::from(config.count) * 4],
+                |out| dst.copy_from_slice(bytemuck::cast_slice(out[0])),
+            )?,
+        }
+        Ok(())
+    }
+
+    pub fn volume_blur(
+        &self,
+        config: &VolumeBlurConfig,
+        weights: &[f32],
+        src: &[f32],
+        dst: &mut [f32],
+    ) -> Result<()> {
+        match self {
+            Backend::Cpu => cpu::volume_blur::volume_blur(config, weights, src, dst),
+            Backend::Gpu(gpu) => gpu.run(
+                &VOLUME_BLUR,
                 bytemuck::bytes_of(config),
                 config.count,
                 &[bytemuck::cast_slice(weights), bytemuck::cast_slice(src)],

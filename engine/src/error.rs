@@ -64,6 +64,15 @@ pub enum EngineError {
     #[error("the output directory {} does not exist; create it or choose another path", .0.display())]
     MissingOutputDir(PathBuf),
 
+    #[error("the volume is empty: it has no voxels")]
+    EmptyVolume,
+
+    #[error(
+        "the mesh would have more than 4 billion vertices; raise the isovalue, smooth the \
+         volume, or crop it"
+    )]
+    MeshTooLarge,
+
     #[error("the conversion was canceled")]
     Canceled,
 }

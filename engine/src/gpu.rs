@@ -192,12 +192,7 @@ impl Gpu {
         outputs: &[u64],
         read: impl FnOnce(&[&[u8]]) -> R,
     ) -> Result<R> {
-        let pipeline = &self
-            .pipelines
-            .iter()
-            .find(|(name, _)| *name == kernel.name)
-            .expect("every kernel in KERNELS has a pipeline")
-            .1;
+        let pipeline = self.pipeline(kernel);
         let device = &self.device;
         let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("config"),
@@ -299,6 +294,131 @@ impl Gpu {
             buffer.unmap();
         }
         Ok(result)
+    }
+}
+
+/// A buffer that stays on the device between dispatches.
+#[derive(Debug)]
+pub struct DeviceBuffer {
+    buffer: wgpu::Buffer,
+}
+
+impl DeviceBuffer {
+    pub fn size(&self) -> u64 {
+        self.buffer.size()
+    }
+}
+
+impl Gpu {
+    /// A storage buffer holding `data` (one zero word when `data` is empty).
+    pub fn upload(&self, data: &[u8]) -> DeviceBuffer {
+        let contents: &[u8] = if data.is_empty() { &[0; 4] } else { data };
+        let buffer = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("resident"),
+            contents,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        });
+        DeviceBuffer { buffer }
+    }
+
+    /// A zeroed storage buffer of at least `size` bytes, rounded up to whole words.
+    pub fn zeroed(&self, size: u64) -> Result<DeviceBuffer> {
+        let size = size.max(4).next_multiple_of(4);
+        if size > self.max_binding_bytes() {
+            return Err(EngineError::Gpu(format!(
+                "a {size}-byte buffer exceeds the device's {}-byte binding limit",
+                self.max_binding_bytes()
+            )));
+        }
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("resident"),
+            size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        Ok(DeviceBuffer { buffer })
+    }
+
+    /// Queues `kernel` over `count` invocations with `config` at binding 0 and `buffers`
+    /// bound in order after it. Work runs in submission order; [`Gpu::download`] waits for it.
+    pub fn dispatch(
+        &self,
+        kernel: &Kernel,
+        config: &[u8],
+        count: u32,
+        buffers: &[&DeviceBuffer],
+    ) -> Result<()> {
+        let pipeline = self.pipeline(kernel);
+        let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("config"),
+            contents: config,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = std::iter::once(&uniform)
+            .chain(buffers.iter().map(|b| &b.buffer))
+            .enumerate()
+            .map(|(binding, buffer)| wgpu::BindGroupEntry {
+                binding: binding as u32,
+                resource: buffer.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel.name),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            let max = self.device.limits().max_compute_workgroups_per_dimension;
+            let (x, y) = dispatch_size(count, max);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        self.queue.submit([encoder.finish()]);
+        self.check_errors()
+    }
+
+    /// Waits for queued work and copies `size` bytes from `offset` of `buffer` back.
+    pub fn download(&self, buffer: &DeviceBuffer, offset: u64, size: u64) -> Result<Vec<u8>> {
+        let padded = size.max(4).next_multiple_of(4);
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: padded,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(&buffer.buffer, offset, &staging, 0, padded);
+        self.queue.submit([encoder.finish()]);
+        let (tx, rx) = mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |result| {
+            let _ = tx.send(result);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| EngineError::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        self.check_errors()?;
+        rx.recv()
+            .map_err(|_| EngineError::Gpu("the read-back was dropped".into()))?
+            .map_err(|e| EngineError::Gpu(format!("reading results back failed: {e}")))?;
+        let view = staging
+            .get_mapped_range(..padded)
+            .map_err(|e| EngineError::Gpu(format!("mapping results failed: {e}")))?;
+        let bytes = view[..size as usize].to_vec();
+        drop(view);
+        staging.unmap();
+        Ok(bytes)
+    }
+
+    fn pipeline(&self, kernel: &Kernel) -> &wgpu::ComputePipeline {
+        &self
+            .pipelines
+            .iter()
+            .find(|(name, _)| *name == kernel.name)
+            .expect("every kernel in KERNELS has a pipeline")
+            .1
     }
 }
 

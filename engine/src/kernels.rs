@@ -21,15 +21,22 @@ pub struct Kernel {
     pub config_struct: &'static str,
     /// Size in bytes of that struct on the Rust side.
     pub config_size: usize,
+    /// File stem of its CPU counterpart in `engine/src/cpu/`: the twin of the same name, or,
+    /// for the marching-cubes kernels, the one flying-edges module that does all their work.
+    pub cpu: &'static str,
 }
 
 macro_rules! kernel {
     ($name:literal, $config:ty) => {
+        kernel!($name, $config, $name)
+    };
+    ($name:literal, $config:ty, $cpu:literal) => {
         Kernel {
             name: $name,
             source: include_str!(concat!("../../shaders/", $name, ".wgsl")),
             config_struct: stringify!($config),
             config_size: size_of::<$config>(),
+            cpu: $cpu,
         }
     };
 }
@@ -39,9 +46,27 @@ pub const RESAMPLE: Kernel = kernel!("resample", ResampleConfig);
 pub const BLUR: Kernel = kernel!("blur", BlurConfig);
 pub const THICKNESS: Kernel = kernel!("thickness", ThicknessConfig);
 pub const TOP_SURFACE: Kernel = kernel!("top_surface", SurfaceConfig);
+pub const VOLUME_BLUR: Kernel = kernel!("volume_blur", VolumeBlurConfig);
+pub const MC_CLASSIFY: Kernel = kernel!("mc_classify", McConfig, "marching_cubes");
+pub const SCAN: Kernel = kernel!("scan", ScanConfig, "marching_cubes");
+pub const SCAN_ADD: Kernel = kernel!("scan_add", ScanConfig, "marching_cubes");
+pub const MC_VERTICES: Kernel = kernel!("mc_vertices", McConfig, "marching_cubes");
+pub const MC_TRIANGLES: Kernel = kernel!("mc_triangles", McConfig, "marching_cubes");
 
-/// Every kernel, in pipeline order.
-pub const KERNELS: [&Kernel; 5] = [&LUMINANCE, &RESAMPLE, &BLUR, &THICKNESS, &TOP_SURFACE];
+/// Every kernel, in pipeline order: heightfields, then isosurfaces.
+pub const KERNELS: [&Kernel; 11] = [
+    &LUMINANCE,
+    &RESAMPLE,
+    &BLUR,
+    &THICKNESS,
+    &TOP_SURFACE,
+    &VOLUME_BLUR,
+    &MC_CLASSIFY,
+    &SCAN,
+    &SCAN_ADD,
+    &MC_VERTICES,
+    &MC_TRIANGLES,
+];
 
 /// Mirrors `LuminanceConfig` in `shaders/luminance.wgsl`.
 #[repr(C)]
@@ -128,3 +153,51 @@ pub const MASK_THRESHOLD: u32 = 2;
 pub const WORDS_PER_CELL: usize = 25;
 /// Bytes per cell of top-surface output.
 pub const BYTES_PER_CELL: usize = WORDS_PER_CELL * 4;
+
+/// Mirrors `VolumeBlurConfig` in `shaders/volume_blur.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct VolumeBlurConfig {
+    pub count: u32,
+    pub nx: u32,
+    pub ny: u32,
+    pub nz: u32,
+    /// 0, 1 or 2: x, y or z.
+    pub axis: u32,
+    pub radius: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+}
+
+/// Mirrors `McConfig` in `shaders/mc_classify.wgsl`, `mc_vertices.wgsl` and
+/// `mc_triangles.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct McConfig {
+    pub count: u32,
+    /// Padded grid points along x and y, and along z for the whole grid.
+    pub npx: u32,
+    pub npy: u32,
+    pub npz: u32,
+    /// The slab's first point plane and its number of point planes.
+    pub p0: u32,
+    pub planes: u32,
+    /// Unpadded voxels, and the first voxel plane in the slab's values.
+    pub nx: u32,
+    pub ny: u32,
+    pub nz: u32,
+    pub z0: u32,
+    pub iso: f32,
+    /// The slab's first vertex number.
+    pub base: u32,
+}
+
+/// Mirrors `ScanConfig` in `shaders/scan.wgsl` and `shaders/scan_add.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ScanConfig {
+    pub count: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
+}

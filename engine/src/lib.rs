@@ -18,6 +18,7 @@ pub mod decode;
 pub mod error;
 pub mod gpu;
 pub mod inspect;
+pub mod isosurface;
 pub mod kernels;
 pub mod mesh;
 pub mod params;
@@ -34,6 +35,7 @@ pub use backend::BackendKind;
 pub use decode::{DecodeLimits, SourceImage};
 pub use error::{EngineError, Result};
 pub use gpu::GpuLimits;
+pub use isosurface::{IndexedMesh, IsoOptions, ScalarField};
 use kernels::{MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, ThicknessConfig};
 pub use mesh::{Cells, Heightfield};
 pub use params::{ConvertParams, MaskSource, Millimetres, Mode, ParamError};
@@ -169,6 +171,27 @@ impl Engine {
     ) -> Result<MeshStats> {
         let triangles = hf.triangle_count();
         stl::stream(format, out, triangles, |feed| mesh::stream(&self.backend, hf, feed, progress))
+    }
+
+    /// Marching cubes over `field`: a closed, welded mesh in voxel coordinates.
+    pub fn isosurface(
+        &self,
+        field: &dyn ScalarField,
+        options: &IsoOptions,
+        progress: &dyn Progress,
+    ) -> Result<IndexedMesh> {
+        let backend = &self.backend;
+        if field.dims().contains(&0) {
+            return Err(EngineError::EmptyVolume);
+        }
+        isosurface::extract(
+            field,
+            options,
+            backend.slab_bytes(),
+            |values, dims, _| stages::smooth_volume(backend, values, dims, options.smooth_voxels),
+            |slab, base, mesh| backend.marching_cubes(slab, base, mesh),
+            progress,
+        )
     }
 
     /// Converts a decoded image into a mesh file at `output`, replaced only on success.

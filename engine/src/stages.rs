@@ -9,7 +9,10 @@ use crate::backend::Backend;
 use crate::cpu::resample::axis_span;
 use crate::decode::SourceImage;
 use crate::error::{EngineError, Result};
-use crate::kernels::{BlurConfig, LuminanceConfig, ResampleConfig, ThicknessConfig};
+use crate::isosurface::SlabValues;
+use crate::kernels::{
+    BlurConfig, LuminanceConfig, ResampleConfig, ThicknessConfig, VolumeBlurConfig,
+};
 
 /// A plane of `f32` samples, row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -230,6 +233,32 @@ pub(crate) fn thickness(
         )?;
     }
     Ok((thickness, inside))
+}
+
+/// Gaussian smoothing of `sigma` voxels of a block of voxel planes, along x, y and z in turn.
+pub(crate) fn smooth_volume(
+    backend: &Backend,
+    values: &mut SlabValues,
+    dims: [usize; 3],
+    sigma: f32,
+) -> Result<()> {
+    let weights = gaussian_weights(sigma);
+    let plane = dims[0] * dims[1];
+    let mut config = VolumeBlurConfig {
+        count: values.data.len() as u32,
+        nx: dims[0] as u32,
+        ny: dims[1] as u32,
+        nz: (values.data.len() / plane) as u32,
+        radius: (weights.len() / 2) as u32,
+        ..Default::default()
+    };
+    let mut scratch = vec![0.0; values.data.len()];
+    for axis in 0..3 {
+        config.axis = axis;
+        backend.volume_blur(&config, &weights, &values.data, &mut scratch)?;
+        std::mem::swap(&mut values.data, &mut scratch);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

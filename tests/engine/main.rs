@@ -7,6 +7,8 @@
 mod cli;
 mod decode;
 mod helpers;
+mod isosurface;
+mod mesh_checks;
 mod modes;
 mod parity;
 mod shaders;

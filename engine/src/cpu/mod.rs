@@ -6,9 +6,11 @@
 
 pub mod blur;
 pub mod luminance;
+pub mod marching_cubes;
 pub mod resample;
 pub mod thickness;
 pub mod top_surface;
+pub mod volume_blur;
 
 use rayon::prelude::*;
 
