@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use lithos_engine::params::{Frame, GridSize, Mask, PhysicalSize, Tone};
+use lithos_engine::params::{Crop, Frame, GridSize, Mask, PhysicalSize, Tone};
 use lithos_engine::{
-    BackendChoice, ConvertParams, DecodeLimits, MaskSource, MeshFormat, Millimetres, Mode,
+    BackendChoice, Bevel, ConvertParams, DecodeLimits, MaskSource, MeshFormat, Millimetres, Mode,
+    RawType, SolidParams, VolumeParams, VolumeSource,
 };
 
-/// Turn images into 3D-printable meshes: reliefs and lithophanes, on the GPU or the CPU.
+/// Turn images and volumes into 3D-printable meshes: reliefs, lithophanes, solids and
+/// isosurfaces, on the GPU or the CPU.
 #[derive(Debug, Parser)]
 #[command(name = "lithos", version)]
 pub struct Cli {
@@ -18,7 +20,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Convert an image into a closed, printable STL mesh.
+    /// Convert an image or a volume into a closed, printable mesh.
     Convert(Box<ConvertArgs>),
     /// List the GPU adapters found and say which one `--backend auto` would use.
     Info(InfoArgs),
@@ -37,6 +39,25 @@ pub enum ModeArg {
     Relief,
     /// Dark is thick: a panel that shows the image when lit from behind.
     Lithophane,
+    /// The isosurface of a volume: a TIFF stack, a ZIP or directory of slices, NIfTI or raw.
+    Volume,
+    /// A closed solid from the image's alpha or --threshold mask, extruded with a bevel.
+    Solid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BevelArg {
+    /// A quarter circle.
+    Round,
+    /// A 45-degree cut.
+    Chamfer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RawTypeArg {
+    U8,
+    U16,
+    F32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -53,6 +74,10 @@ pub enum FormatArg {
     Stl,
     /// ASCII STL.
     StlAscii,
+    /// Binary PLY, indexed, with vertex normals (volume and solid modes).
+    Ply,
+    /// Wavefront OBJ, indexed, with vertex normals (volume and solid modes).
+    Obj,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -68,9 +93,11 @@ pub enum BackendArg {
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
     /// The image: PNG (8 or 16 bit), JPEG, WebP, TIFF (8/16 bit or 32-bit float), BMP or GIF.
+    /// With --mode volume: a multi-page TIFF, a ZIP or directory of numbered PNG/TIFF slices,
+    /// a NIfTI file (.nii, .nii.gz), or a raw file with --raw-dims and --raw-type.
     pub input: PathBuf,
 
-    /// Where to write the mesh [default: the input's name with .stl, beside it].
+    /// Where to write the mesh [default: the input's name with the format's extension].
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 
@@ -131,13 +158,64 @@ pub struct ConvertArgs {
     #[arg(long, value_enum)]
     pub mask: Option<MaskArg>,
 
-    /// Mask threshold in 0..1, on alpha or on brightness.
-    #[arg(long, default_value_t = 0.5, requires = "mask", allow_negative_numbers = true)]
-    pub threshold: f32,
+    /// Mask threshold in 0..1, on alpha or on brightness [default: 0.5]. With --mode solid
+    /// and no --mask, a brightness threshold.
+    #[arg(long, allow_negative_numbers = true)]
+    pub threshold: Option<f32>,
 
-    /// At most this many grid points along the longest side; larger images are shrunk.
-    #[arg(long, visible_alias = "resolution", default_value_t = GridSize::DEFAULT_MAX)]
-    pub max_grid: u32,
+    /// At most this many grid points along the longest side; larger images are shrunk
+    /// [default: 4096, and 1024 for --mode solid].
+    #[arg(long, visible_alias = "resolution")]
+    pub max_grid: Option<u32>,
+
+    /// Volume: the isovalue in the input's units [default: Otsu's threshold].
+    #[arg(long, allow_negative_numbers = true)]
+    pub iso: Option<f32>,
+
+    /// Volume: millimetres between samples along x, y and z, overriding the file's header.
+    #[arg(long, value_name = "X,Y,Z", value_parser = list::<f32, 3>, allow_negative_numbers = true)]
+    pub spacing_mm: Option<[f32; 3]>,
+
+    /// Volume: Gaussian pre-smoothing, standard deviation in voxels.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub smooth_vox: f32,
+
+    /// Volume: keep only this box of voxels, first inclusive and last exclusive.
+    #[arg(long, value_name = "X0,Y0,Z0,X1,Y1,Z1", value_parser = list::<usize, 6>)]
+    pub crop: Option<[usize; 6]>,
+
+    /// Volume: keep only the largest connected piece, dropping floating specks.
+    #[arg(long)]
+    pub largest_component: bool,
+
+    /// Volume: the input is raw samples of this size, x fastest.
+    #[arg(long, value_name = "X,Y,Z", value_parser = list::<usize, 3>, requires = "raw_type")]
+    pub raw_dims: Option<[usize; 3]>,
+
+    /// Volume: the raw samples' type, little-endian.
+    #[arg(long, value_enum, requires = "raw_dims")]
+    pub raw_type: Option<RawTypeArg>,
+
+    /// Solid: height of the extrusion in millimetres [default: 5].
+    #[arg(long, allow_negative_numbers = true)]
+    pub depth_mm: Option<Millimetres>,
+
+    /// Solid: radius of the rounded (or size of the chamfered) top edge in millimetres
+    /// [default: 1].
+    #[arg(long, allow_negative_numbers = true)]
+    pub bevel_mm: Option<f32>,
+
+    /// Solid: the top edge's profile.
+    #[arg(long, value_enum)]
+    pub bevel: Option<BevelArg>,
+
+    /// Solid: a puffed, pillow-like top instead of a flat one.
+    #[arg(long)]
+    pub inflate: bool,
+
+    /// Solid: only a wall this thick inside the outline, open at the top: a cookie cutter.
+    #[arg(long, allow_negative_numbers = true)]
+    pub shell_mm: Option<Millimetres>,
 
     /// Exactly this many grid points along the longest side, enlarging small images.
     #[arg(long)]
@@ -162,7 +240,21 @@ pub struct ConvertArgs {
     pub json: bool,
 }
 
-/// A mode-specific flag given for the other mode.
+/// The longest side of a solid's grid unless --max-grid says otherwise: a 1024 x 1024 mask
+/// at 5 mm deep is already tens of millions of voxels.
+const SOLID_MAX_GRID: u32 = 1024;
+
+/// Parses exactly `N` comma-separated values.
+fn list<T: std::str::FromStr, const N: usize>(text: &str) -> Result<[T; N], String> {
+    let values = text
+        .split(',')
+        .map(|v| v.trim().parse::<T>().map_err(|_| format!("`{v}` is not a valid number")))
+        .collect::<Result<Vec<T>, String>>()?;
+    let count = values.len();
+    values.try_into().map_err(|_| format!("expected {N} comma-separated values, got {count}"))
+}
+
+/// A mode-specific flag given for another mode.
 fn misplaced(flag: &str, mode: &str) -> String {
     format!("{flag} applies only to --mode {mode}")
 }
@@ -170,7 +262,9 @@ fn misplaced(flag: &str, mode: &str) -> String {
 impl ConvertArgs {
     /// The engine's parameters; a message for flags that do not fit together.
     pub fn params(&self) -> Result<ConvertParams, String> {
+        self.check_mode_flags()?;
         let mode = match self.mode {
+            ModeArg::Volume | ModeArg::Solid => Mode::relief(),
             ModeArg::Relief => {
                 for (flag, given) in [
                     ("--min-mm", self.min_mm.is_some()),
@@ -218,31 +312,154 @@ impl ConvertArgs {
         Ok(ConvertParams {
             mode,
             size,
-            grid: GridSize { max: self.max_grid, exact: self.grid },
+            grid: GridSize {
+                max: self.max_grid.unwrap_or(if self.mode == ModeArg::Solid {
+                    SOLID_MAX_GRID
+                } else {
+                    GridSize::DEFAULT_MAX
+                }),
+                exact: self.grid,
+            },
             tone: Tone {
                 invert: self.invert,
                 blur_px: self.blur_px,
                 gamma: self.gamma,
                 auto_levels: self.auto_levels,
             },
-            mask: self.mask.map(|source| Mask {
-                source: match source {
-                    MaskArg::Alpha => MaskSource::Alpha,
-                    MaskArg::Threshold => MaskSource::Threshold,
-                },
-                threshold: self.threshold,
-            }),
+            mask: self
+                .mask_source()
+                .map(|source| Mask { source, threshold: self.threshold.unwrap_or(0.5) }),
         })
     }
 
+    fn mask_source(&self) -> Option<MaskSource> {
+        match (self.mask, self.mode) {
+            (Some(MaskArg::Alpha), _) => Some(MaskSource::Alpha),
+            (Some(MaskArg::Threshold), _) => Some(MaskSource::Threshold),
+            (None, ModeArg::Solid) if self.threshold.is_some() => Some(MaskSource::Threshold),
+            (None, _) => None,
+        }
+    }
+
+    /// Flags that belong to another mode are refused rather than ignored.
+    fn check_mode_flags(&self) -> Result<(), String> {
+        let image_flags = [
+            ("--width-mm", self.width_mm.is_some()),
+            ("--pixel-mm", self.pixel_mm.is_some()),
+            ("--invert", self.invert),
+            ("--mask", self.mask.is_some()),
+            ("--threshold", self.threshold.is_some()),
+            ("--max-grid", self.max_grid.is_some()),
+            ("--grid", self.grid.is_some()),
+            ("--auto-levels", self.auto_levels),
+        ];
+        let relief =
+            [("--base-mm", self.base_mm.is_some()), ("--relief-mm", self.relief_mm.is_some())];
+        let lithophane = [
+            ("--min-mm", self.min_mm.is_some()),
+            ("--max-mm", self.max_mm.is_some()),
+            ("--frame-mm", self.frame_mm.is_some()),
+        ];
+        let volume = [
+            ("--iso", self.iso.is_some()),
+            ("--spacing-mm", self.spacing_mm.is_some()),
+            ("--smooth-vox", self.smooth_vox != 0.0),
+            ("--crop", self.crop.is_some()),
+            ("--largest-component", self.largest_component),
+            ("--raw-dims", self.raw_dims.is_some()),
+        ];
+        let solid = [
+            ("--depth-mm", self.depth_mm.is_some()),
+            ("--bevel-mm", self.bevel_mm.is_some()),
+            ("--bevel", self.bevel.is_some()),
+            ("--inflate", self.inflate),
+            ("--shell-mm", self.shell_mm.is_some()),
+        ];
+        let misplaced_in = |flags: &[(&str, bool)], mode: &str| {
+            flags.iter().find(|(_, given)| *given).map(|(flag, _)| misplaced(flag, mode))
+        };
+        let problem = match self.mode {
+            ModeArg::Relief => misplaced_in(&lithophane, "lithophane")
+                .or_else(|| misplaced_in(&volume, "volume"))
+                .or_else(|| misplaced_in(&solid, "solid")),
+            ModeArg::Lithophane => misplaced_in(&relief, "relief")
+                .or_else(|| misplaced_in(&volume, "volume"))
+                .or_else(|| misplaced_in(&solid, "solid")),
+            ModeArg::Solid => misplaced_in(&relief, "relief")
+                .or_else(|| misplaced_in(&lithophane, "lithophane"))
+                .or_else(|| misplaced_in(&volume, "volume")),
+            ModeArg::Volume => image_flags
+                .iter()
+                .chain(&relief)
+                .chain(&lithophane)
+                .chain(&solid)
+                .find(|(_, given)| *given)
+                .map(|(flag, _)| format!("{flag} does not apply to --mode volume")),
+        };
+        if let Some(problem) = problem {
+            return Err(problem);
+        }
+        if self.threshold.is_some() && self.mask.is_none() && self.mode != ModeArg::Solid {
+            return Err("--threshold needs --mask".into());
+        }
+        if self.format().is_indexed() && matches!(self.mode, ModeArg::Relief | ModeArg::Lithophane)
+        {
+            return Err("--format ply and obj are for --mode volume and solid; write reliefs and \
+                 lithophanes as stl"
+                .into());
+        }
+        Ok(())
+    }
+
+    pub fn volume_params(&self) -> Result<VolumeParams, String> {
+        self.check_mode_flags()?;
+        Ok(VolumeParams {
+            iso: self.iso,
+            spacing_mm: self.spacing_mm,
+            smooth_voxels: self.smooth_vox,
+            crop: self.crop.map(|c| Crop { lo: [c[0], c[1], c[2]], hi: [c[3], c[4], c[5]] }),
+            largest_component: self.largest_component,
+        })
+    }
+
+    pub fn volume_source(&self) -> VolumeSource {
+        match (self.raw_dims, self.raw_type) {
+            (Some(dims), Some(t)) => VolumeSource::Raw {
+                dims,
+                sample: match t {
+                    RawTypeArg::U8 => RawType::U8,
+                    RawTypeArg::U16 => RawType::U16,
+                    RawTypeArg::F32 => RawType::F32,
+                },
+            },
+            _ => VolumeSource::Detect,
+        }
+    }
+
+    pub fn solid_params(&self) -> SolidParams {
+        let default = SolidParams::default();
+        SolidParams {
+            depth_mm: self.depth_mm.unwrap_or(default.depth_mm),
+            bevel_mm: self.bevel_mm.unwrap_or(default.bevel_mm),
+            bevel: match self.bevel {
+                Some(BevelArg::Chamfer) => Bevel::Chamfer,
+                Some(BevelArg::Round) | None => Bevel::Round,
+            },
+            inflate: self.inflate,
+            shell_mm: self.shell_mm,
+        }
+    }
+
     pub fn output_path(&self) -> PathBuf {
-        self.output.clone().unwrap_or_else(|| self.input.with_extension("stl"))
+        self.output.clone().unwrap_or_else(|| self.input.with_extension(self.format().extension()))
     }
 
     pub fn format(&self) -> MeshFormat {
         match self.format {
             FormatArg::Stl => MeshFormat::Stl,
             FormatArg::StlAscii => MeshFormat::StlAscii,
+            FormatArg::Ply => MeshFormat::Ply,
+            FormatArg::Obj => MeshFormat::Obj,
         }
     }
 

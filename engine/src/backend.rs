@@ -26,7 +26,8 @@ pub enum BackendKind {
 const CPU_BAND_BYTES: u64 = 32 << 20;
 /// CPU bands of streamed mesh records: small, so writing one overlaps generating the next.
 const CPU_STREAM_BYTES: u64 = 8 << 20;
-/// CPU marching-cubes slabs: a 1024-wide volume in slabs of about 40 planes.
+/// CPU marching-cubes slabs: a 1024-wide volume in slabs of about 45 planes, a 256-wide one
+/// in one pass.
 const CPU_SLAB_BYTES: u64 = 384 << 20;
 
 #[derive(Debug)]
@@ -68,12 +69,13 @@ impl Backend {
         }
     }
 
-    /// Working memory per marching-cubes slab: its largest binding (two scanned counts per
-    /// point) must fit the device, a third of the total.
-    pub fn slab_bytes(&self) -> u64 {
+    /// Working memory per marching-cubes slab, and what one padded grid point costs. On the
+    /// GPU: values, classification and two scanned counts, the counts' binding the largest
+    /// (a third) and bounded by the device. On the CPU: values (when converted) and bitsets.
+    pub fn slab_bytes(&self) -> (u64, u64) {
         match self {
-            Backend::Cpu => CPU_SLAB_BYTES,
-            Backend::Gpu(gpu) => gpu.max_binding_bytes().min(512 << 20) * 3,
+            Backend::Cpu => (CPU_SLAB_BYTES, 8),
+            Backend::Gpu(gpu) => (gpu.max_binding_bytes().min(512 << 20) * 3, 24),
         }
     }
 

@@ -102,6 +102,28 @@ impl SourceImage {
         }
     }
 
+    /// The image as one plane of grey samples in its own depth: 8-bit images as `u8`, 16-bit
+    /// as `u16`, float as `f32` (colour through Rec. 709 luminance).
+    pub fn into_gray_voxels(self) -> crate::volume::Voxels {
+        use crate::volume::Voxels;
+        match self.pixels {
+            Pixels::GrayF32(data) => Voxels::F32(data),
+            Pixels::Image(image) => match image {
+                DynamicImage::ImageLuma8(b) => Voxels::U8(b.into_raw()),
+                DynamicImage::ImageLuma16(b) => Voxels::U16(b.into_raw()),
+                image if image.color().has_alpha() || image.color().channel_count() >= 3 => {
+                    match image.color().bits_per_pixel() / u16::from(image.color().channel_count())
+                    {
+                        8 => Voxels::U8(image.to_luma8().into_raw()),
+                        16 => Voxels::U16(image.to_luma16().into_raw()),
+                        _ => Voxels::F32(image.to_luma32f().into_raw()),
+                    }
+                }
+                image => Voxels::F32(image.to_luma32f().into_raw()),
+            },
+        }
+    }
+
     /// Writes rows `y0..y1` into `out` as interleaved floats: integer formats scaled to 0..1,
     /// floats as they are with NaN (a common "no data" marker) read as 0.
     pub fn rows(&self, y0: u32, y1: u32, out: &mut Vec<f32>) {

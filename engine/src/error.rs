@@ -64,8 +64,65 @@ pub enum EngineError {
     #[error("the output directory {} does not exist; create it or choose another path", .0.display())]
     MissingOutputDir(PathBuf),
 
+    #[error(
+        "the surface is empty: no voxel reaches the isovalue, or all do; choose another \
+         isovalue (--iso) or check the crop"
+    )]
+    EmptySurface,
+
+    #[error(
+        "the solid would need {voxels} voxels at {pitch_mm} mm each; lower the resolution \
+         (--max-grid) or the depth"
+    )]
+    SolidTooLarge { voxels: u64, pitch_mm: f32 },
+
     #[error("the volume is empty: it has no voxels")]
     EmptyVolume,
+
+    #[error(
+        "{0} is not a volume Lithos can read; use a multi-page TIFF, a ZIP or directory of \
+         numbered PNG/TIFF slices, NIfTI (.nii, .nii.gz), or a raw file with --raw-dims and \
+         --raw-type"
+    )]
+    UnsupportedVolume(String),
+
+    #[error("{0} contains no PNG or TIFF slices")]
+    NoSlices(String),
+
+    #[error("slice {index} ({name}) cannot be read: {reason}")]
+    BadSlice { index: usize, name: String, reason: String },
+
+    #[error(
+        "slice {index} ({name}) is {}x{} pixels but the first slice is {}x{}; every slice \
+         must be the same size",
+        size.0, size.1, first.0, first.1
+    )]
+    SliceSizeMismatch { index: usize, name: String, size: (usize, usize), first: (usize, usize) },
+
+    #[error("the ZIP archive is corrupt ({0}); create it again")]
+    CorruptArchive(String),
+
+    #[error(
+        "the raw file has {actual} bytes but {}x{}x{} {sample} samples need {expected}; check \
+         --raw-dims and --raw-type (the file may be truncated)",
+        dims[0], dims[1], dims[2]
+    )]
+    RawSizeMismatch { dims: [usize; 3], sample: &'static str, expected: u64, actual: u64 },
+
+    #[error("the volume file is corrupt: {0}")]
+    CorruptVolume(String),
+
+    #[error(
+        "NIfTI datatype code {0} is not supported; save the volume as uint8, int8, int16, \
+         uint16, int32, uint32, float32 or float64"
+    )]
+    UnsupportedNifti(i16),
+
+    #[error(
+        "a {}x{}x{} volume needs more than the {limit_mib} MiB allowed; crop or downsample it",
+        dims[0], dims[1], dims[2]
+    )]
+    VolumeTooLarge { dims: [usize; 3], limit_mib: u64 },
 
     #[error(
         "the mesh would have more than 4 billion vertices; raise the isovalue, smooth the \

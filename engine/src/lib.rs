@@ -16,6 +16,7 @@ mod backend;
 pub mod cpu;
 pub mod decode;
 pub mod error;
+pub mod export;
 pub mod gpu;
 pub mod inspect;
 pub mod isosurface;
@@ -23,8 +24,10 @@ pub mod kernels;
 pub mod mesh;
 pub mod params;
 pub mod progress;
+pub mod solid;
 mod stages;
 pub mod stl;
+pub mod volume;
 
 use std::io::Write;
 use std::path::Path;
@@ -36,6 +39,13 @@ pub use decode::{DecodeLimits, SourceImage};
 pub use error::{EngineError, Result};
 pub use gpu::GpuLimits;
 pub use isosurface::{IndexedMesh, IsoOptions, ScalarField};
+pub use params::VolumeParams;
+use solid::SolidField;
+pub use solid::{Bevel, SolidParams};
+pub use volume::{RawType, Volume, VolumeSource};
+
+/// The most voxels a solid's field may have: beyond it, lower the resolution.
+pub const MAX_SOLID_VOXELS: u64 = 1 << 31;
 use kernels::{MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, ThicknessConfig};
 pub use mesh::{Cells, Heightfield};
 pub use params::{ConvertParams, MaskSource, Millimetres, Mode, ParamError};
@@ -82,6 +92,12 @@ pub struct Report {
     pub grid: [u32; 2],
     /// Width, depth and height of the model in millimetres.
     pub size_mm: [f32; 3],
+    /// Shared vertices, for indexed meshes (volumes and solids).
+    pub vertices: Option<u64>,
+    /// Voxels of the field that was meshed (volumes and solids).
+    pub voxels: Option<[u32; 3]>,
+    /// The isovalue used (volumes).
+    pub iso: Option<f32>,
 }
 
 /// A backend, opened once and used for any number of conversions.
@@ -129,6 +145,25 @@ impl Engine {
         progress: &dyn Progress,
         times: &mut Vec<StageTime>,
     ) -> Result<Heightfield> {
+        let (gw, gh, pitch_mm, thickness, inside) = self.grid(image, params, progress, times)?;
+        let cells = Cells::from_inside(&inside, gw, gh);
+        let hf = Heightfield { width: gw, height: gh, pitch_mm, thickness: thickness.data, cells };
+        if hf.cells.solid_count() == 0 {
+            let threshold = params.mask.map_or(0.0, |m| m.threshold);
+            return Err(EngineError::EmptyMask { threshold });
+        }
+        Ok(hf)
+    }
+
+    /// Stages 2 to 4 on the grid: its size and pitch, the thickness map, and which grid
+    /// vertices the mask keeps (1) or drops (0).
+    fn grid(
+        &self,
+        image: &SourceImage,
+        params: &ConvertParams,
+        progress: &dyn Progress,
+        times: &mut Vec<StageTime>,
+    ) -> Result<(u32, u32, f32, stages::Plane, Vec<u32>)> {
         params.validate()?;
         let alpha_mask = matches!(params.mask, Some(m) if m.source == MaskSource::Alpha);
         if alpha_mask && !image.has_alpha() {
@@ -146,19 +181,116 @@ impl Engine {
         let luma = timed(Stage::Blur, progress, times, || {
             stages::blur(backend, luma, params.tone.blur_px)
         })?;
-
         let pitch_mm = params.pitch_mm(gw);
-        let hf = timed(Stage::Thickness, progress, times, || {
+        let (thickness, inside) = timed(Stage::Thickness, progress, times, || {
             let config = thickness_config(params, image, &luma, gw, gh, pitch_mm);
-            let (thickness, inside) = stages::thickness(backend, &luma, alpha.as_ref(), config)?;
-            let cells = Cells::from_inside(&inside, gw, gh);
-            Ok(Heightfield { width: gw, height: gh, pitch_mm, thickness: thickness.data, cells })
+            stages::thickness(backend, &luma, alpha.as_ref(), config)
         })?;
-        if hf.cells.solid_count() == 0 {
+        Ok((gw, gh, pitch_mm, thickness, inside))
+    }
+
+    /// A closed solid from the mask of `image` (alpha when it has one and `params` names no
+    /// mask, else a brightness threshold), in millimetres with its bottom at z = 0.
+    pub fn solid(
+        &self,
+        image: &SourceImage,
+        params: &ConvertParams,
+        solid: &SolidParams,
+        progress: &dyn Progress,
+        times: &mut Vec<StageTime>,
+    ) -> Result<IndexedMesh> {
+        solid.validate()?;
+        let mut params = *params;
+        if params.mask.is_none() {
+            let source = if image.has_alpha() { MaskSource::Alpha } else { MaskSource::Threshold };
+            params.mask = Some(params::Mask { source, threshold: 0.5 });
+        }
+        let (gw, gh, pitch_mm, _, inside) = self.grid(image, &params, progress, times)?;
+        let inside: Vec<bool> = inside.iter().map(|&i| i != 0).collect();
+        if !inside.contains(&true) {
             let threshold = params.mask.map_or(0.0, |m| m.threshold);
             return Err(EngineError::EmptyMask { threshold });
         }
-        Ok(hf)
+        let field = timed(Stage::Field, progress, times, || {
+            Ok(SolidField::new(&inside, gw as usize, gh as usize, pitch_mm, *solid))
+        })?;
+        let voxels = field.dims().iter().map(|&d| d as u64).product::<u64>();
+        if voxels > MAX_SOLID_VOXELS {
+            return Err(EngineError::SolidTooLarge { voxels, pitch_mm });
+        }
+        let mut mesh = timed(Stage::Isosurface, progress, times, || {
+            self.isosurface(&field, &IsoOptions::new(0.0), progress)
+        })?;
+        // Voxel centres to millimetres, image rows running down becoming y running up.
+        let margin = solid::MARGIN as f32;
+        let top = (gh as f32 - 1.0 + margin) * pitch_mm;
+        mesh.transform(|[x, y, z]| {
+            [(x - margin) * pitch_mm, top - y * pitch_mm, field.z_mm(0) + z * pitch_mm]
+        });
+        mesh.reflect();
+        Ok(mesh)
+    }
+
+    /// Reads a volume and meshes its isosurface, in millimetres with its corner at the origin.
+    /// Returns the mesh and the isovalue used.
+    pub fn volume(
+        &self,
+        volume: &Volume,
+        params: &VolumeParams,
+        progress: &dyn Progress,
+        times: &mut Vec<StageTime>,
+    ) -> Result<(IndexedMesh, f32)> {
+        params.validate()?;
+        let cropped;
+        let volume = match params.crop {
+            Some(crop) => {
+                crop.check(volume.dims)?;
+                cropped = volume.crop(crop.lo, crop.hi);
+                &cropped
+            }
+            None => volume,
+        };
+        let iso = params.iso.unwrap_or_else(|| volume.otsu_threshold());
+        let options = IsoOptions { smooth_voxels: params.smooth_voxels, ..IsoOptions::new(iso) };
+        let mut mesh = timed(Stage::Isosurface, progress, times, || {
+            self.isosurface(volume, &options, progress)
+        })?;
+        if params.largest_component {
+            mesh.keep_largest_component();
+        }
+        let spacing = params.spacing_mm.unwrap_or(volume.spacing_mm);
+        let r = volume.orientation;
+        mesh.transform(|p| {
+            let s = [0, 1, 2].map(|k| p[k] * spacing[k]);
+            [0, 1, 2].map(|i| r[0][i] * s[0] + r[1][i] * s[1] + r[2][i] * s[2])
+        });
+        let det = r[0][0] * (r[1][1] * r[2][2] - r[2][1] * r[1][2])
+            - r[1][0] * (r[0][1] * r[2][2] - r[2][1] * r[0][2])
+            + r[2][0] * (r[0][1] * r[1][2] - r[1][1] * r[0][2]);
+        if det < 0.0 {
+            mesh.reflect();
+        }
+        mesh.move_to_origin();
+        Ok((mesh, iso))
+    }
+
+    /// Writes an indexed mesh to `output`, replaced only on success.
+    pub fn write_indexed(
+        &self,
+        mesh: &IndexedMesh,
+        format: MeshFormat,
+        output: &Path,
+        progress: &dyn Progress,
+        times: &mut Vec<StageTime>,
+    ) -> Result<MeshStats> {
+        if mesh.triangles.is_empty() {
+            return Err(EngineError::EmptySurface);
+        }
+        timed(Stage::Mesh, progress, times, || {
+            stl::write_file_atomically(output, |file| {
+                export::write_indexed(mesh, format, file).map_err(EngineError::WriteOutput)
+            })
+        })
     }
 
     /// Stage 5 and 6: streams the mesh of `hf` to `out`.
@@ -218,6 +350,9 @@ impl Engine {
             stages: times,
             grid: [hf.width, hf.height],
             size_mm: hf.size_mm(),
+            vertices: None,
+            voxels: None,
+            iso: None,
         })
     }
 
@@ -241,6 +376,87 @@ impl Engine {
         report.stages = times;
         report.seconds = start.elapsed().as_secs_f64();
         Ok(report)
+    }
+}
+
+impl Engine {
+    /// Reads the volume at `input` and writes its isosurface to `output`, replaced only on
+    /// success.
+    #[expect(clippy::too_many_arguments, reason = "each argument is a separate user choice")]
+    pub fn convert_volume(
+        &self,
+        input: &Path,
+        source: VolumeSource,
+        limits: DecodeLimits,
+        params: &VolumeParams,
+        format: MeshFormat,
+        output: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        let start = Instant::now();
+        params.validate()?;
+        let mut times = Vec::new();
+        let volume =
+            timed(Stage::Decode, progress, &mut times, || volume::load(input, source, limits))?;
+        let (mesh, iso) = self.volume(&volume, params, progress, &mut times)?;
+        let dims = params.crop.map_or(volume.dims, |c| [0, 1, 2].map(|k| c.hi[k] - c.lo[k]));
+        drop(volume);
+        self.indexed_report(start, mesh, format, output, progress, times, dims, Some(iso))
+    }
+
+    /// Decodes the image at `input` and writes a solid made from its mask to `output`.
+    #[expect(clippy::too_many_arguments, reason = "each argument is a separate user choice")]
+    pub fn convert_solid(
+        &self,
+        input: &Path,
+        limits: DecodeLimits,
+        params: &ConvertParams,
+        solid: &SolidParams,
+        format: MeshFormat,
+        output: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        let start = Instant::now();
+        params.validate()?;
+        solid.validate()?;
+        let mut times = Vec::new();
+        let image =
+            timed(Stage::Decode, progress, &mut times, || decode::decode_file(input, limits))?;
+        let (gw, gh) = params.grid_dimensions(image.width(), image.height());
+        let mesh = self.solid(&image, params, solid, progress, &mut times)?;
+        drop(image);
+        let layers = (solid.depth_mm.get() / params.pitch_mm(gw)).ceil() as usize;
+        let dims = [gw as usize, gh as usize, layers];
+        self.indexed_report(start, mesh, format, output, progress, times, dims, None)
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "the parts of one report")]
+    fn indexed_report(
+        &self,
+        start: Instant,
+        mesh: IndexedMesh,
+        format: MeshFormat,
+        output: &Path,
+        progress: &dyn Progress,
+        mut times: Vec<StageTime>,
+        dims: [usize; 3],
+        iso: Option<f32>,
+    ) -> Result<Report> {
+        let stats = self.write_indexed(&mesh, format, output, progress, &mut times)?;
+        let (lo, hi) = mesh.bounds();
+        Ok(Report {
+            triangles: stats.triangles,
+            bytes: stats.bytes,
+            backend: self.backend(),
+            adapter: self.adapter.clone(),
+            seconds: start.elapsed().as_secs_f64(),
+            stages: times,
+            grid: [dims[0] as u32, dims[1] as u32],
+            size_mm: [0, 1, 2].map(|k| hi[k] - lo[k]),
+            vertices: Some(mesh.positions.len() as u64),
+            voxels: Some(dims.map(|d| d as u32)),
+            iso,
+        })
     }
 }
 

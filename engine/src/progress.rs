@@ -11,6 +11,11 @@ pub enum Stage {
     Resample,
     Blur,
     Thickness,
+    /// The signed distance field of a solid.
+    Field,
+    /// Marching cubes.
+    Isosurface,
+    /// Writing the mesh (for heightfields, generating it as it streams out).
     Mesh,
 }
 
@@ -22,6 +27,8 @@ impl Stage {
             Stage::Resample => "resample",
             Stage::Blur => "blur",
             Stage::Thickness => "thickness",
+            Stage::Field => "field",
+            Stage::Isosurface => "isosurface",
             Stage::Mesh => "mesh",
         }
     }

@@ -238,7 +238,7 @@ pub(crate) fn thickness(
 /// Gaussian smoothing of `sigma` voxels of a block of voxel planes, along x, y and z in turn.
 pub(crate) fn smooth_volume(
     backend: &Backend,
-    values: &mut SlabValues,
+    values: &mut SlabValues<'_>,
     dims: [usize; 3],
     sigma: f32,
 ) -> Result<()> {
@@ -252,12 +252,14 @@ pub(crate) fn smooth_volume(
         radius: (weights.len() / 2) as u32,
         ..Default::default()
     };
-    let mut scratch = vec![0.0; values.data.len()];
+    let mut data = std::mem::take(&mut values.data).into_owned();
+    let mut scratch = vec![0.0; data.len()];
     for axis in 0..3 {
         config.axis = axis;
-        backend.volume_blur(&config, &weights, &values.data, &mut scratch)?;
-        std::mem::swap(&mut values.data, &mut scratch);
+        backend.volume_blur(&config, &weights, &data, &mut scratch)?;
+        std::mem::swap(&mut data, &mut scratch);
     }
+    values.data = data.into();
     Ok(())
 }
 

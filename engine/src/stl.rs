@@ -26,6 +26,26 @@ pub enum MeshFormat {
     Stl,
     /// ASCII STL: about five times larger, for tools that need text.
     StlAscii,
+    /// Binary PLY, indexed, with vertex normals (volume and solid modes).
+    Ply,
+    /// Wavefront OBJ, indexed, with vertex normals (volume and solid modes).
+    Obj,
+}
+
+impl MeshFormat {
+    /// The usual file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            MeshFormat::Stl | MeshFormat::StlAscii => "stl",
+            MeshFormat::Ply => "ply",
+            MeshFormat::Obj => "obj",
+        }
+    }
+
+    /// Whether the format keeps shared vertices (and so needs an indexed mesh).
+    pub fn is_indexed(self) -> bool {
+        matches!(self, MeshFormat::Ply | MeshFormat::Obj)
+    }
 }
 
 /// Sizes of a written mesh.
@@ -73,11 +93,23 @@ pub(crate) fn stream<W: Write + Send>(
              use a smaller grid"
         )))
     })?;
+    let ascii = match format {
+        MeshFormat::Stl => false,
+        MeshFormat::StlAscii => true,
+        MeshFormat::Ply | MeshFormat::Obj => {
+            return Err(crate::params::ParamError::new(
+                "format",
+                "PLY and OBJ keep shared vertices, which reliefs and lithophanes are written \
+                 without; write those as STL",
+            )
+            .into());
+        }
+    };
     std::thread::scope(|scope| {
         let (to_writer, from_mesher) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
         let (to_mesher, returned) = mpsc::channel();
         let writer = scope.spawn(move || -> io::Result<MeshStats> {
-            let mut encoder = Encoder::new(format, out);
+            let mut encoder = Encoder::new(ascii, out);
             encoder.header(declared)?;
             for records in from_mesher {
                 encoder.records(&records)?;
@@ -106,20 +138,17 @@ pub(crate) fn stream<W: Write + Send>(
 }
 
 struct Encoder<W: Write> {
-    format: MeshFormat,
+    ascii: bool,
     out: BufWriter<W>,
     triangles: u64,
     bytes: u64,
 }
 
 impl<W: Write> Encoder<W> {
-    fn new(format: MeshFormat, out: W) -> Self {
+    fn new(ascii: bool, out: W) -> Self {
         // Binary buffers are already large; a big BufWriter would only add a copy.
-        let capacity = match format {
-            MeshFormat::Stl => 0,
-            MeshFormat::StlAscii => 1 << 20,
-        };
-        Self { format, out: BufWriter::with_capacity(capacity, out), triangles: 0, bytes: 0 }
+        let capacity = if ascii { 1 << 20 } else { 0 };
+        Self { ascii, out: BufWriter::with_capacity(capacity, out), triangles: 0, bytes: 0 }
     }
 
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -129,8 +158,10 @@ impl<W: Write> Encoder<W> {
     }
 
     fn header(&mut self, triangles: u32) -> io::Result<()> {
-        match self.format {
-            MeshFormat::Stl => {
+        if self.ascii {
+            self.write(b"solid lithos\n")
+        } else {
+            {
                 // 80 bytes that must not start with "solid", which would read as ASCII.
                 let mut header = [b' '; 80];
                 let text = b"Lithos binary STL, millimetres";
@@ -138,15 +169,14 @@ impl<W: Write> Encoder<W> {
                 self.write(&header)?;
                 self.write(&triangles.to_le_bytes())
             }
-            MeshFormat::StlAscii => self.write(b"solid lithos\n"),
         }
     }
 
     fn records(&mut self, records: &[u8]) -> io::Result<()> {
         self.triangles += (records.len() / RECORD_BYTES) as u64;
-        match self.format {
-            MeshFormat::Stl => self.write(records),
-            MeshFormat::StlAscii => {
+        match self.ascii {
+            false => self.write(records),
+            true => {
                 let mut text = String::with_capacity(records.len() * 6);
                 for record in records.chunks_exact(RECORD_BYTES) {
                     let f = |k: usize| {
@@ -176,7 +206,7 @@ impl<W: Write> Encoder<W> {
     }
 
     fn finish(mut self) -> io::Result<MeshStats> {
-        if self.format == MeshFormat::StlAscii {
+        if self.ascii {
             self.write(b"endsolid lithos\n")?;
         }
         self.out.flush()?;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use lithos_engine::{Engine, EngineError, EngineOptions, Report};
 use serde_json::json;
 
-use crate::cli::ConvertArgs;
+use crate::cli::{ConvertArgs, ModeArg};
 use crate::progress_bar::Bar;
 
 /// Exit status for arguments that cannot work, as clap uses for its own parse errors.
@@ -25,7 +25,17 @@ pub fn run(args: ConvertArgs) -> ExitCode {
         Ok(params) => params,
         Err(message) => return fail(EXIT_BAD_ARGUMENTS, message),
     };
-    if let Err(e) = params.validate() {
+    let volume = match args.volume_params() {
+        Ok(volume) => volume,
+        Err(message) => return fail(EXIT_BAD_ARGUMENTS, message),
+    };
+    let solid = args.solid_params();
+    let checked = match args.mode {
+        ModeArg::Volume => volume.validate(),
+        ModeArg::Solid => params.validate().and_then(|()| solid.validate()),
+        ModeArg::Relief | ModeArg::Lithophane => params.validate(),
+    };
+    if let Err(e) = checked {
         return fail(EXIT_BAD_ARGUMENTS, describe(&EngineError::from(e)));
     }
     let output = args.output_path();
@@ -34,8 +44,24 @@ pub fn run(args: ConvertArgs) -> ExitCode {
         Err(e) => return fail(EXIT_FAILED, describe(&e)),
     };
     let bar = Bar::new(!args.json);
-    let result =
-        engine.convert_file(&args.input, args.limits(), &params, args.format(), &output, &bar);
+    let (input, limits, format) = (&args.input, args.limits(), args.format());
+    let result = match args.mode {
+        ModeArg::Volume => engine.convert_volume(
+            input,
+            args.volume_source(),
+            limits,
+            &volume,
+            format,
+            &output,
+            &bar,
+        ),
+        ModeArg::Solid => {
+            engine.convert_solid(input, limits, &params, &solid, format, &output, &bar)
+        }
+        ModeArg::Relief | ModeArg::Lithophane => {
+            engine.convert_file(input, limits, &params, format, &output, &bar)
+        }
+    };
     bar.finish();
     match result {
         Ok(report) => {
@@ -86,5 +112,8 @@ fn to_json(report: &Report, output: &str) -> serde_json::Value {
         "stages": stages,
         "grid": report.grid,
         "size_mm": report.size_mm,
+        "vertices": report.vertices,
+        "voxels": report.voxels,
+        "iso": report.iso,
     })
 }

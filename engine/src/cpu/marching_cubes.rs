@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 use crate::isosurface::cases::{case_table, edge_owner};
-use crate::isosurface::{IndexedMesh, Slab};
+use crate::isosurface::{EDGE_MARGIN, IndexedMesh, Slab};
 
 /// Bitsets of one slab: a row of `words` u64 per (plane, y), the last word always zero so a
 /// shifted read past the row's end stays in bounds.
@@ -43,11 +43,6 @@ fn two_bits(row: &[u64], x: usize) -> usize {
     let low = row[w] >> b;
     let high = if b == 63 { row[w + 1] << 1 } else { 0 };
     ((low | high) & 3) as usize
-}
-
-#[inline]
-fn bit(row: &[u64], x: usize) -> u32 {
-    (row[x / 64] >> (x % 64)) as u32 & 1
 }
 
 /// Runs one slab, numbering its vertices from `base`, and appends them and its triangles to
@@ -110,43 +105,16 @@ pub fn slab(slab: &Slab<'_>, base: u32, mesh: &mut IndexedMesh) -> u32 {
 
     // Triangles per cell row (cells of layers p0..p1 - 1).
     let table = case_table();
-    let cell_row = |r: usize, visit: &mut dyn FnMut(usize, usize)| {
-        let (plane, y) = (r / npy, r % npy);
-        if plane + 1 >= point_planes || y + 1 >= npy {
-            return;
-        }
-        let corners = [
-            inside.row(plane, y),
-            inside.row(plane, y + 1),
-            inside.row(plane + 1, y),
-            inside.row(plane + 1, y + 1),
-        ];
-        let b0 = corners[0];
-        for i in 0..words {
-            let d = (corners[1][i] ^ b0[i]) | (corners[2][i] ^ b0[i]) | (corners[3][i] ^ b0[i]);
-            let d_next = (corners[1].get(i + 1).copied().unwrap_or(0)
-                ^ b0.get(i + 1).copied().unwrap_or(0))
-                | (corners[2].get(i + 1).copied().unwrap_or(0)
-                    ^ b0.get(i + 1).copied().unwrap_or(0))
-                | (corners[3].get(i + 1).copied().unwrap_or(0)
-                    ^ b0.get(i + 1).copied().unwrap_or(0));
-            let mut active = d | (d >> 1 | d_next << 63) | (b0[i] ^ shifted(b0, i));
-            while active != 0 {
-                let x = i * 64 + active.trailing_zeros() as usize;
-                active &= active - 1;
-                let case = two_bits(corners[0], x)
-                    | two_bits(corners[1], x) << 2
-                    | two_bits(corners[2], x) << 4
-                    | two_bits(corners[3], x) << 6;
-                visit(x, case);
-            }
-        }
-    };
     let triangle_counts: Vec<u32> = (0..rows)
         .into_par_iter()
         .map(|r| {
             let mut count = 0;
-            cell_row(r, &mut |_, case| count += table.triangles(case).len() as u32);
+            let (plane, y) = (r / npy, r % npy);
+            if plane + 1 < point_planes && y + 1 < npy {
+                active_cells(&inside, plane, y, |_, case| {
+                    count += table.triangles(case).len() as u32;
+                });
+            }
             count
         })
         .collect();
@@ -162,15 +130,22 @@ pub fn slab(slab: &Slab<'_>, base: u32, mesh: &mut IndexedMesh) -> u32 {
     let triangles: usize = triangle_counts.iter().map(|&c| c as usize).sum();
 
     // Vertices of planes p0..p1 - 1.
-    let first_vertex = mesh.positions.len();
-    mesh.positions.resize(first_vertex + made as usize, [0.0; 3]);
-    mesh.normals.resize(first_vertex + made as usize, [0.0; 3]);
+    // Zeroed allocations come straight from the OS, so pages are first touched by the
+    // parallel writers below rather than by one thread filling them with zeros.
+    let mut new_positions = vec![[0.0f32; 3]; made as usize];
+    let mut new_normals = vec![[0.0f32; 3]; made as usize];
     let emitting = (point_planes - 1) * npy;
-    let positions = split(&mut mesh.positions[first_vertex..], &vertex_counts[..emitting]);
-    let normals = split(&mut mesh.normals[first_vertex..], &vertex_counts[..emitting]);
+    let positions = split(&mut new_positions, &vertex_counts[..emitting]);
+    let normals = split(&mut new_normals, &vertex_counts[..emitting]);
+    let [nx, ny, nz] = slab.dims;
+    let plane_len = nx * ny;
     positions.into_par_iter().zip(normals).enumerate().for_each(|(r, (positions, normals))| {
         let (plane, y) = (r / npy, r % npy);
+        let z = p0 + plane;
         let mask = &masks[r * 3 * words..(r + 1) * 3 * words];
+        // Rows whose neighbours in y and z are all real voxels take the fast path below.
+        let inner_row = (2..ny).contains(&y) && (2..nz).contains(&z);
+        let row_start = if inner_row { ((z - 1 - slab.values.z0) * ny + y - 1) * nx } else { 0 };
         let mut k = 0;
         for i in 0..words {
             let mut any = mask[i] | mask[words + i] | mask[2 * words + i];
@@ -180,7 +155,25 @@ pub fn slab(slab: &Slab<'_>, base: u32, mesh: &mut IndexedMesh) -> u32 {
                 let x = i * 64 + b;
                 for axis in 0..3 {
                     if mask[axis * words + i] >> b & 1 == 1 {
-                        let (position, normal) = slab.vertex([x, y, p0 + plane], axis);
+                        let far = match axis {
+                            0 => x + 1 < nx && inner_row && z < nz && y < ny,
+                            1 => y + 1 < ny && inner_row,
+                            _ => z + 1 < nz && inner_row,
+                        };
+                        let (position, normal) = if far && (2..nx).contains(&x) {
+                            let stride = [1, nx, plane_len][axis];
+                            interior_vertex(
+                                &slab.values.data,
+                                row_start + x - 1,
+                                [1, nx, plane_len],
+                                stride,
+                                axis,
+                                slab.iso,
+                                [x, y, z],
+                            )
+                        } else {
+                            slab.vertex([x, y, z], axis)
+                        };
                         positions[k] = position;
                         normals[k] = normal;
                         k += 1;
@@ -190,10 +183,12 @@ pub fn slab(slab: &Slab<'_>, base: u32, mesh: &mut IndexedMesh) -> u32 {
         }
     });
 
+    append(&mut mesh.positions, new_positions);
+    append(&mut mesh.normals, new_normals);
+
     // Triangles.
-    let first_triangle = mesh.triangles.len();
-    mesh.triangles.resize(first_triangle + triangles, [0; 3]);
-    let out = split(&mut mesh.triangles[first_triangle..], &triangle_counts);
+    let mut new_triangles = vec![[0u32; 3]; triangles];
+    let out = split(&mut new_triangles, &triangle_counts);
     out.into_par_iter().enumerate().for_each(|(r, out)| {
         if out.is_empty() {
             return;
@@ -202,30 +197,47 @@ pub fn slab(slab: &Slab<'_>, base: u32, mesh: &mut IndexedMesh) -> u32 {
         // The four point rows around this cell row: (dy, dz) = (0,0), (1,0), (0,1), (1,1).
         let neighbours = [r, r + 1, r + npy, r + npy + 1];
         let mut k = 0;
-        cell_row(r, &mut |x, case| {
-            // First vertex and crossed x/y bits of each corner point's edges.
+        // Per word of the row: each corner row's first vertex at the word's start, and its
+        // x, y, z masks there and one word on (for the cell's second corner at bit 63).
+        let mut word = usize::MAX;
+        let mut start = [0u32; 4];
+        let mut m = [[[0u64; 2]; 3]; 4];
+        active_cells(&inside, plane, y, |x, case| {
+            let (w, b) = (x / 64, x % 64);
+            if w != word {
+                word = w;
+                for (n, &row) in neighbours.iter().enumerate() {
+                    let mask = &masks[row * 3 * words..(row + 1) * 3 * words];
+                    start[n] = vertex_starts[row] + word_starts[row * words + w];
+                    for (axis, m) in m[n].iter_mut().enumerate() {
+                        let at = axis * words + w;
+                        *m = [mask[at], mask.get(at + 1).copied().unwrap_or(0)];
+                    }
+                }
+            }
+            let below = (1u64 << b) - 1;
+            // First vertex, and the crossed x and y edges, of each corner point (dx = 0, 1).
             let mut first = [[0u32; 2]; 4];
             let mut x_bit = [[0u32; 2]; 4];
             let mut y_bit = [[0u32; 2]; 4];
-            for (n, &row) in neighbours.iter().enumerate() {
-                let mask = &masks[row * 3 * words..(row + 1) * 3 * words];
-                let starts = &word_starts[row * words..(row + 1) * words];
-                let (w, b) = (x / 64, x % 64);
-                let below = (1u64 << b) - 1;
-                let at = vertex_starts[row]
-                    + starts[w]
-                    + (mask[w] & below).count_ones()
-                    + (mask[words + w] & below).count_ones()
-                    + (mask[2 * words + w] & below).count_ones();
-                let here = [bit(mask, x), bit(&mask[words..], x), bit(&mask[2 * words..], x)];
-                first[n] = [at, at + here[0] + here[1] + here[2]];
-                x_bit[n] = [here[0], bit(mask, x + 1)];
-                y_bit[n] = [here[1], bit(&mask[words..], x + 1)];
+            for n in 0..4 {
+                let [mx, my, mz] = m[n];
+                let at = start[n]
+                    + (mx[0] & below).count_ones()
+                    + (my[0] & below).count_ones()
+                    + (mz[0] & below).count_ones();
+                let here = |mask: [u64; 2]| (mask[0] >> b) as u32 & 1;
+                let next = |mask: [u64; 2]| {
+                    if b == 63 { mask[1] as u32 & 1 } else { (mask[0] >> (b + 1)) as u32 & 1 }
+                };
+                let (hx, hy, hz) = (here(mx), here(my), here(mz));
+                first[n] = [at, at + hx + hy + hz];
+                x_bit[n] = [hx, next(mx)];
+                y_bit[n] = [hy, next(my)];
             }
             for tri in table.triangles(case) {
                 out[k] = tri.map(|edge| {
-                    let ([dx, dy, dz], axis) = edge_owner(edge as usize);
-                    let n = dy + 2 * dz;
+                    let (n, dx, axis) = EDGES[edge as usize];
                     let mut index = first[n][dx];
                     if axis >= 1 {
                         index += x_bit[n][dx];
@@ -240,8 +252,94 @@ pub fn slab(slab: &Slab<'_>, base: u32, mesh: &mut IndexedMesh) -> u32 {
         });
         debug_assert_eq!(k, out.len(), "row {plane},{y}");
     });
+    append(&mut mesh.triangles, new_triangles);
     debug_assert_eq!(total - base, vertex_counts.iter().sum::<u32>());
     made
+}
+
+/// Calls `visit(x, case)` for every cell of the row at (`plane`, `y`) whose corners are not
+/// all inside or all outside, in order of x.
+#[inline]
+fn active_cells(inside: &Rows, plane: usize, y: usize, mut visit: impl FnMut(usize, usize)) {
+    let corners = [
+        inside.row(plane, y),
+        inside.row(plane, y + 1),
+        inside.row(plane + 1, y),
+        inside.row(plane + 1, y + 1),
+    ];
+    let b0 = corners[0];
+    let differ = |i: usize| {
+        let word = |row: &[u64]| row.get(i).copied().unwrap_or(0);
+        (word(corners[1]) ^ word(b0))
+            | (word(corners[2]) ^ word(b0))
+            | (word(corners[3]) ^ word(b0))
+    };
+    let mut d_next = differ(0);
+    for i in 0..inside.words {
+        let d = d_next;
+        d_next = differ(i + 1);
+        let mut active = d | (d >> 1 | d_next << 63) | (b0[i] ^ shifted(b0, i));
+        while active != 0 {
+            let x = i * 64 + active.trailing_zeros() as usize;
+            active &= active - 1;
+            let case = two_bits(corners[0], x)
+                | two_bits(corners[1], x) << 2
+                | two_bits(corners[2], x) << 4
+                | two_bits(corners[3], x) << 6;
+            visit(x, case);
+        }
+    }
+}
+
+/// For each cube edge: which of the cell row's four point rows owns it ((dy, dz) as
+/// `dy + 2 dz`), whether it is the point at x or x + 1, and its axis.
+const EDGES: [(usize, usize, usize); 12] = {
+    let mut table = [(0, 0, 0); 12];
+    let mut e = 0;
+    while e < 12 {
+        let ([dx, dy, dz], axis) = edge_owner(e);
+        table[e] = (dy + 2 * dz, dx, axis);
+        e += 1;
+    }
+    table
+};
+
+/// Appends `items` to `all`, taking the allocation over when `all` is empty.
+fn append<T>(all: &mut Vec<T>, mut items: Vec<T>) {
+    if all.is_empty() {
+        *all = items;
+    } else {
+        all.append(&mut items);
+    }
+}
+
+/// [`Slab::vertex`] for an edge whose ends and their neighbours are all real voxels, with the
+/// same arithmetic but plain offsets: `at` is the first end's index in the slab's values.
+#[inline]
+fn interior_vertex(
+    values: &[f32],
+    at: usize,
+    strides: [usize; 3],
+    stride: usize,
+    axis: usize,
+    iso: f32,
+    p: [usize; 3],
+) -> ([f32; 3], [f32; 3]) {
+    let (v0, v1) = (values[at], values[at + stride]);
+    let t = ((iso - v0) / (v1 - v0)).clamp(EDGE_MARGIN, 1.0 - EDGE_MARGIN);
+    let mut position = [p[0] as f32 - 1.0, p[1] as f32 - 1.0, p[2] as f32 - 1.0];
+    position[axis] += t;
+    let gradient = |i: usize| strides.map(|s| (values[i + s] - values[i - s]) / 2.0);
+    let (g0, g1) = (gradient(at), gradient(at + stride));
+    let g = [0, 1, 2].map(|k| g0[k] + t * (g1[k] - g0[k]));
+    let length = (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]).sqrt();
+    let mut normal = [0.0; 3];
+    if length > 0.0 {
+        normal = g.map(|c| -c / length);
+    } else {
+        normal[axis] = if v0 >= iso { 1.0 } else { -1.0 };
+    }
+    (position, normal)
 }
 
 /// Cuts `items` into consecutive pieces of the given lengths.

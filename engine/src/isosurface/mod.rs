@@ -39,6 +39,114 @@ impl IndexedMesh {
     pub fn triangle_count(&self) -> u64 {
         self.triangles.len() as u64
     }
+
+    /// Maps every position through `f`, an affine map, and re-derives the normals' directions
+    /// from it (through the inverse transpose of its linear part).
+    pub fn transform(&mut self, f: impl Fn([f32; 3]) -> [f32; 3] + Sync) {
+        use rayon::prelude::*;
+        let origin = f([0.0; 3]);
+        let column = |k: usize| {
+            let mut e = [0.0; 3];
+            e[k] = 1.0;
+            let p = f(e);
+            [p[0] - origin[0], p[1] - origin[1], p[2] - origin[2]]
+        };
+        let [a, b, c] = [column(0), column(1), column(2)];
+        // Rows of the inverse transpose are the cross products of the columns (up to scale).
+        let cross = |u: [f32; 3], v: [f32; 3]| {
+            [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]]
+        };
+        let det = a[0] * (b[1] * c[2] - b[2] * c[1]) - b[0] * (a[1] * c[2] - a[2] * c[1])
+            + c[0] * (a[1] * b[2] - a[2] * b[1]);
+        let sign = if det < 0.0 { -1.0 } else { 1.0 };
+        let (ra, rb, rc) = (cross(b, c), cross(c, a), cross(a, b));
+        self.positions.par_iter_mut().for_each(|p| *p = f(*p));
+        self.normals.par_iter_mut().for_each(|n| {
+            let m = [0, 1, 2].map(|i| sign * (ra[i] * n[0] + rb[i] * n[1] + rc[i] * n[2]));
+            let length = (m[0] * m[0] + m[1] * m[1] + m[2] * m[2]).sqrt();
+            if length > 0.0 {
+                *n = m.map(|v| v / length);
+            }
+        });
+    }
+
+    /// Reverses every triangle's winding, after a map that mirrored the mesh.
+    pub fn reflect(&mut self) {
+        for t in &mut self.triangles {
+            t.swap(1, 2);
+        }
+    }
+
+    /// Moves the mesh so that its bounding box starts at the origin.
+    pub fn move_to_origin(&mut self) {
+        let mut lo = [f32::INFINITY; 3];
+        for p in &self.positions {
+            for k in 0..3 {
+                lo[k] = lo[k].min(p[k]);
+            }
+        }
+        if lo[0].is_finite() {
+            for p in &mut self.positions {
+                for k in 0..3 {
+                    p[k] -= lo[k];
+                }
+            }
+        }
+    }
+
+    /// The smallest and largest corner of the bounding box.
+    pub fn bounds(&self) -> ([f32; 3], [f32; 3]) {
+        let mut lo = [f32::INFINITY; 3];
+        let mut hi = [f32::NEG_INFINITY; 3];
+        for p in &self.positions {
+            for k in 0..3 {
+                lo[k] = lo[k].min(p[k]);
+                hi[k] = hi[k].max(p[k]);
+            }
+        }
+        (lo, hi)
+    }
+
+    /// Drops every connected piece but the one with the most triangles.
+    pub fn keep_largest_component(&mut self) {
+        let n = self.positions.len();
+        let mut parent: Vec<u32> = (0..n as u32).collect();
+        fn root(parent: &mut [u32], mut i: u32) -> u32 {
+            while parent[i as usize] != i {
+                parent[i as usize] = parent[parent[i as usize] as usize];
+                i = parent[i as usize];
+            }
+            i
+        }
+        for t in &self.triangles {
+            let a = root(&mut parent, t[0]);
+            for &v in &t[1..] {
+                let b = root(&mut parent, v);
+                parent[b as usize] = a;
+            }
+        }
+        let mut triangles_of = vec![0u32; n];
+        for t in &self.triangles {
+            triangles_of[root(&mut parent, t[0]) as usize] += 1;
+        }
+        let Some(best) = (0..n).max_by_key(|&i| triangles_of[i]) else { return };
+        let mut new_index = vec![u32::MAX; n];
+        let mut kept = 0;
+        for (v, new) in new_index.iter_mut().enumerate() {
+            if root(&mut parent, v as u32) == best as u32 {
+                *new = kept;
+                self.positions[kept as usize] = self.positions[v];
+                self.normals[kept as usize] = self.normals[v];
+                kept += 1;
+            }
+        }
+        self.positions.truncate(kept as usize);
+        self.normals.truncate(kept as usize);
+        self.triangles.retain(|t| new_index[t[0] as usize] != u32::MAX);
+        for t in &mut self.triangles {
+            *t = t.map(|v| new_index[v as usize]);
+        }
+    }
 }
 
 /// One slab: the point planes `p0..=p1` of the padded grid and the voxel values it reads.
@@ -52,7 +160,7 @@ pub struct Slab<'a> {
     pub p1: usize,
     pub iso: f32,
     /// Voxel planes `values.z0..` of the unpadded field.
-    pub values: &'a SlabValues,
+    pub values: &'a SlabValues<'a>,
 }
 
 impl Slab<'_> {
@@ -135,7 +243,8 @@ pub struct IsoOptions {
     /// Standard deviation of a Gaussian pre-smoothing, in voxels; 0 for none.
     pub smooth_voxels: f32,
     /// Bytes of working memory per slab; `None` for the backend's default. Small values force
-    /// many slabs, which tests use to check the seams.
+    /// many slabs, which tests use to check the seams. A slab costs about 8 bytes per padded
+    /// grid point on the CPU and 24 on the GPU.
     pub slab_bytes: Option<u64>,
 }
 
@@ -145,13 +254,10 @@ impl IsoOptions {
     }
 }
 
-/// Working bytes per padded grid point of a slab, on either backend: values, classification,
-/// two scanned counts and their partial sums.
-pub(crate) const SLAB_BYTES_PER_POINT: u64 = 24;
-
-/// Cell layers per slab: as many as `bytes` allows, at least one.
-pub(crate) fn slab_layers(dims: [usize; 3], bytes: u64) -> usize {
-    let plane = ((dims[0] + 2) * (dims[1] + 2)) as u64 * SLAB_BYTES_PER_POINT;
+/// Cell layers per slab: as many as `bytes` allows at `per_point` working bytes per padded
+/// grid point, at least one.
+pub(crate) fn slab_layers(dims: [usize; 3], bytes: u64, per_point: u64) -> usize {
+    let plane = ((dims[0] + 2) * (dims[1] + 2)) as u64 * per_point;
     ((bytes / plane.max(1)).saturating_sub(3) as usize).max(1)
 }
 
@@ -164,15 +270,15 @@ pub(crate) fn smoothing_radius(sigma: f32) -> usize {
 pub(crate) fn extract(
     field: &dyn ScalarField,
     options: &IsoOptions,
-    slab_bytes: u64,
-    mut smooth: impl FnMut(&mut SlabValues, [usize; 3], usize) -> crate::Result<()>,
+    (slab_bytes, per_point): (u64, u64),
+    mut smooth: impl FnMut(&mut SlabValues<'_>, [usize; 3], usize) -> crate::Result<()>,
     mut run_slab: impl FnMut(&Slab<'_>, u32, &mut IndexedMesh) -> crate::Result<Option<u32>>,
     progress: &dyn crate::Progress,
 ) -> crate::Result<IndexedMesh> {
     let dims = field.dims();
     let [_, _, nz] = dims;
     let npz = nz + 2;
-    let mut layers = slab_layers(dims, options.slab_bytes.unwrap_or(slab_bytes));
+    let mut layers = slab_layers(dims, options.slab_bytes.unwrap_or(slab_bytes), per_point);
     let radius = smoothing_radius(options.smooth_voxels);
     let mut mesh = IndexedMesh::default();
     let mut base = 0u32;
@@ -189,8 +295,9 @@ pub(crate) fn extract(
         if radius > 0 {
             smooth(&mut values, dims, radius)?;
             let plane = dims[0] * dims[1];
-            values.data.truncate((z_last + 1 - read_first) * plane);
-            values.data.drain(..(z_first - read_first) * plane);
+            let data = values.data.to_mut();
+            data.truncate((z_last + 1 - read_first) * plane);
+            data.drain(..(z_first - read_first) * plane);
             values.z0 = z_first;
         }
         let slab = Slab { dims, p0, p1, iso: options.iso, values: &values };

@@ -1,0 +1,77 @@
+//! Criterion benchmarks of marching cubes: the gyroid
+//! `sin x cos y + sin y cos z + sin z cos x` over [0, 4 pi]^3 at isovalue 0, as the
+//! isosurface issue sets it, on each backend; plus a solid from an image mask.
+//!
+//! Run with `cargo bench --bench isosurface`. `LITHOS_BENCH_GYROID` lists the sizes
+//! (default `256,384`); GPU groups run when wgpu finds an adapter (lavapipe counts).
+//! `benches/peers/compare_isosurface.sh` runs VTK's Flying Edges on the same volume in the
+//! same run and prints the ratio.
+
+use std::f32::consts::PI;
+use std::hint::black_box;
+use std::time::Duration;
+
+/// The allocator the `lithos` binary uses, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use lithos_engine::volume::Voxels;
+use lithos_engine::{BackendChoice, Engine, EngineOptions, IsoOptions, Silent, Volume};
+
+fn sizes() -> Vec<usize> {
+    std::env::var("LITHOS_BENCH_GYROID")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![256, 384])
+}
+
+/// The gyroid sampled on an `n`^3 grid spanning [0, 4 pi], x fastest.
+pub fn gyroid(n: usize) -> Volume {
+    let t: Vec<f32> = (0..n).map(|i| 4.0 * PI * i as f32 / (n - 1) as f32).collect();
+    let (sin, cos): (Vec<f32>, Vec<f32>) = t.iter().map(|v| (v.sin(), v.cos())).unzip();
+    let mut data = Vec::with_capacity(n * n * n);
+    for z in 0..n {
+        for y in 0..n {
+            for x in 0..n {
+                data.push(sin[x] * cos[y] + sin[y] * cos[z] + sin[z] * cos[x]);
+            }
+        }
+    }
+    Volume::new([n; 3], Voxels::F32(data))
+}
+
+fn engines() -> Vec<(&'static str, Engine)> {
+    let mut engines = vec![(
+        "cpu",
+        Engine::new(&EngineOptions { backend: BackendChoice::Cpu, gpu_limits: None }).unwrap(),
+    )];
+    if let Ok(gpu) = Engine::new(&EngineOptions { backend: BackendChoice::Gpu, gpu_limits: None }) {
+        eprintln!("GPU adapter: {}", gpu.adapter());
+        engines.push(("gpu", gpu));
+    }
+    engines
+}
+
+fn benches(c: &mut Criterion) {
+    let engines = engines();
+    for n in sizes() {
+        let volume = gyroid(n);
+        let mut group = c.benchmark_group(format!("gyroid_{n}"));
+        group.sample_size(10).measurement_time(Duration::from_secs(10));
+        group.throughput(Throughput::Elements((n * n * n) as u64));
+        for (backend, engine) in &engines {
+            let mesh = engine.isosurface(&volume, &IsoOptions::new(0.0), &Silent).unwrap();
+            eprintln!("gyroid {n}^3 on {backend}: {} triangles", mesh.triangles.len());
+            group.bench_function(BenchmarkId::new(*backend, "isosurface"), |b| {
+                b.iter(|| {
+                    black_box(engine.isosurface(&volume, &IsoOptions::new(0.0), &Silent).unwrap())
+                });
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(isosurface, benches);
+criterion_main!(isosurface);

@@ -1,0 +1,419 @@
+//! Reading volumes: multi-page TIFF, a directory or ZIP of numbered slices, NIfTI-1
+//! (`.nii`, `.nii.gz`), and raw little-endian dumps. Each malformed input gets its own error.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek};
+use std::path::Path;
+
+use crate::decode::{self, DecodeLimits};
+use crate::error::{EngineError, Result};
+use crate::volume::{IDENTITY, Volume, Voxels};
+
+/// Sample type of a raw volume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawType {
+    U8,
+    U16,
+    F32,
+}
+
+impl RawType {
+    pub fn bytes(self) -> usize {
+        match self {
+            RawType::U8 => 1,
+            RawType::U16 => 2,
+            RawType::F32 => 4,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RawType::U8 => "u8",
+            RawType::U16 => "u16",
+            RawType::F32 => "f32",
+        }
+    }
+}
+
+/// Where a volume comes from; everything but raw dumps is recognised from its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VolumeSource {
+    /// A multi-page TIFF, a ZIP of slices, a NIfTI file, or a directory of slices.
+    Detect,
+    /// Headerless samples, x fastest, little-endian.
+    Raw { dims: [usize; 3], sample: RawType },
+}
+
+/// Reads the volume at `path`. `limits` caps each slice's pixels and the whole volume's bytes
+/// (`max_alloc_bytes`, at least 1 GiB so a 1024^3 u8 scan always fits).
+pub fn load(path: &Path, source: VolumeSource, limits: DecodeLimits) -> Result<Volume> {
+    let max_bytes = limits.max_alloc_bytes.max(1 << 30) * 2;
+    if let VolumeSource::Raw { dims, sample } = source {
+        return raw(path, dims, sample, max_bytes);
+    }
+    if path.is_dir() {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(EngineError::ReadInput)? {
+            let entry = entry.map_err(EngineError::ReadInput)?;
+            if entry.file_type().map_err(EngineError::ReadInput)?.is_file() {
+                names.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        let slices = slice_names(names);
+        if slices.is_empty() {
+            return Err(EngineError::NoSlices(path.display().to_string()));
+        }
+        return stack(&slices, max_bytes, limits, |name| {
+            std::fs::read(path.join(name)).map_err(EngineError::ReadInput)
+        });
+    }
+    let mut file = File::open(path).map_err(EngineError::ReadInput)?;
+    let mut magic = [0u8; 4];
+    let read = file.read(&mut magic).map_err(EngineError::ReadInput)?;
+    file.rewind().map_err(EngineError::ReadInput)?;
+    match &magic[..read] {
+        [b'P', b'K', 3, 4] => zip(file, path, max_bytes, limits),
+        [0x1f, 0x8b, ..] => nifti(path, max_bytes),
+        [b'I', b'I', 42, 0] | [b'M', b'M', 0, 42] => tiff_stack(file, max_bytes, limits),
+        [92, 1, 0, 0] | [0, 0, 1, 92] => nifti(path, max_bytes),
+        _ => Err(EngineError::UnsupportedVolume(path.display().to_string())),
+    }
+}
+
+/// Image files among `names`, in natural order (`slice2` before `slice10`).
+fn slice_names(names: Vec<String>) -> Vec<String> {
+    let is_image = |name: &str| {
+        let lower = name.to_ascii_lowercase();
+        let hidden = name.rsplit('/').next().is_some_and(|base| base.starts_with('.'));
+        !hidden
+            && [".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp"]
+                .iter()
+                .any(|ext| lower.ends_with(ext))
+    };
+    let mut slices: Vec<String> = names.into_iter().filter(|n| is_image(n)).collect();
+    slices.sort_by(|a, b| natord::compare(a, b));
+    slices
+}
+
+fn check_size(dims: [usize; 3], sample_bytes: usize, max_bytes: u64) -> Result<()> {
+    let bytes = dims.iter().try_fold(sample_bytes as u64, |acc, &d| acc.checked_mul(d as u64));
+    match bytes {
+        Some(bytes) if bytes <= max_bytes => Ok(()),
+        _ => Err(EngineError::VolumeTooLarge { dims, limit_mib: max_bytes >> 20 }),
+    }
+}
+
+/// Appends one slice's samples, which must match the first slice's type.
+fn append(all: &mut Option<Voxels>, slice: Voxels) {
+    match (all, slice) {
+        (Some(Voxels::U8(a)), Voxels::U8(b)) => a.extend(b),
+        (Some(Voxels::U16(a)), Voxels::U16(b)) => a.extend(b),
+        (Some(Voxels::F32(a)), Voxels::F32(b)) => a.extend(b),
+        // Mixed depths: everything as f32.
+        (Some(all), slice) => {
+            let mut merged = to_f32(std::mem::replace(all, Voxels::F32(Vec::new())));
+            merged.extend(to_f32(slice));
+            *all = Voxels::F32(merged);
+        }
+        (all @ None, slice) => *all = Some(slice),
+    }
+}
+
+fn to_f32(voxels: Voxels) -> Vec<f32> {
+    match voxels {
+        Voxels::U8(v) => v.into_iter().map(f32::from).collect(),
+        Voxels::U16(v) => v.into_iter().map(f32::from).collect(),
+        Voxels::F32(v) => v,
+    }
+}
+
+/// Decodes numbered slices, each the same size, into one volume.
+fn stack(
+    names: &[String],
+    max_bytes: u64,
+    limits: DecodeLimits,
+    mut read: impl FnMut(&str) -> Result<Vec<u8>>,
+) -> Result<Volume> {
+    let mut voxels = None;
+    let mut size = None;
+    for (index, name) in names.iter().enumerate() {
+        let bytes = read(name)?;
+        let image = decode::decode_bytes(&bytes, limits).map_err(|e| EngineError::BadSlice {
+            index: index + 1,
+            name: name.clone(),
+            reason: e.to_string(),
+        })?;
+        let this = (image.width() as usize, image.height() as usize);
+        let first = *size.get_or_insert(this);
+        if this != first {
+            return Err(EngineError::SliceSizeMismatch {
+                index: index + 1,
+                name: name.clone(),
+                size: this,
+                first,
+            });
+        }
+        check_size([first.0, first.1, index + 1], 4, max_bytes)?;
+        append(&mut voxels, image.into_gray_voxels());
+    }
+    let (w, h) = size.expect("at least one slice");
+    let voxels = voxels.expect("at least one slice");
+    Ok(Volume::new([w, h, names.len()], voxels))
+}
+
+fn zip(file: File, path: &Path, max_bytes: u64, limits: DecodeLimits) -> Result<Volume> {
+    let corrupt = |e: zip::result::ZipError| EngineError::CorruptArchive(e.to_string());
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(corrupt)?;
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.map(|n| n.into_owned()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(corrupt)?
+        .into_iter()
+        .filter(|n| !n.ends_with('/') && !n.starts_with("__MACOSX/"))
+        .collect();
+    let slices = slice_names(names);
+    if slices.is_empty() {
+        return Err(EngineError::NoSlices(path.display().to_string()));
+    }
+    stack(&slices, max_bytes, limits, |name| {
+        let mut entry = archive.by_name(name).map_err(corrupt)?;
+        // The declared size is only a hint; the read itself is capped.
+        let cap = limits.max_alloc_bytes;
+        let mut bytes = Vec::new();
+        (&mut entry)
+            .take(cap + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| EngineError::CorruptArchive(format!("{name}: {e}")))?;
+        if bytes.len() as u64 > cap {
+            return Err(EngineError::TooMuchMemory { limit_mib: cap >> 20 });
+        }
+        Ok(bytes)
+    })
+}
+
+fn tiff_stack(file: File, max_bytes: u64, limits: DecodeLimits) -> Result<Volume> {
+    use tiff::decoder::{Decoder, DecodingResult, Limits};
+    let corrupt = |e: tiff::TiffError| EngineError::CorruptImage(e.to_string());
+    let mut tiff_limits = Limits::default();
+    tiff_limits.decoding_buffer_size = limits.max_alloc_bytes as usize;
+    tiff_limits.intermediate_buffer_size = limits.max_alloc_bytes as usize;
+    let mut decoder = Decoder::new(BufReader::new(file)).map_err(corrupt)?.with_limits(tiff_limits);
+    let mut voxels = None;
+    let mut first = None;
+    let mut pages = 0;
+    loop {
+        let (w, h) = decoder.dimensions().map_err(corrupt)?;
+        let this = (w as usize, h as usize);
+        let size = *first.get_or_insert(this);
+        if this != size {
+            return Err(EngineError::SliceSizeMismatch {
+                index: pages + 1,
+                name: format!("page {}", pages + 1),
+                size: this,
+                first: size,
+            });
+        }
+        if u64::from(w) * u64::from(h) > limits.max_pixels {
+            return Err(EngineError::TooManyPixels {
+                width: w,
+                height: h,
+                megapixels: f64::from(w) * f64::from(h) / 1e6,
+                limit_megapixels: limits.max_pixels as f64 / 1e6,
+            });
+        }
+        check_size([size.0, size.1, pages + 1], 4, max_bytes)?;
+        let color = decoder.colortype().map_err(corrupt)?;
+        if !matches!(color, tiff::ColorType::Gray(_)) {
+            return Err(EngineError::UnsupportedVolume(format!(
+                "page {} of the TIFF is {color:?}; volume pages must be greyscale",
+                pages + 1
+            )));
+        }
+        let page = match decoder.read_image().map_err(corrupt)? {
+            DecodingResult::U8(v) => Voxels::U8(v),
+            DecodingResult::U16(v) => Voxels::U16(v),
+            DecodingResult::F32(v) => Voxels::F32(v),
+            DecodingResult::I8(v) => Voxels::F32(v.into_iter().map(f32::from).collect()),
+            DecodingResult::I16(v) => Voxels::F32(v.into_iter().map(f32::from).collect()),
+            DecodingResult::F64(v) => Voxels::F32(v.into_iter().map(|x| x as f32).collect()),
+            _ => {
+                return Err(EngineError::UnsupportedVolume(format!(
+                    "page {} of the TIFF has 32- or 64-bit integer samples; save it as 8-bit, \
+                     16-bit or float",
+                    pages + 1
+                )));
+            }
+        };
+        append(&mut voxels, page);
+        pages += 1;
+        if !decoder.more_images() {
+            break;
+        }
+        decoder.next_image().map_err(corrupt)?;
+    }
+    let (w, h) = first.expect("one page at least");
+    Ok(Volume::new([w, h, pages], voxels.expect("one page at least")))
+}
+
+fn raw(path: &Path, dims: [usize; 3], sample: RawType, max_bytes: u64) -> Result<Volume> {
+    check_size(dims, sample.bytes(), max_bytes)?;
+    let expected = dims.iter().product::<usize>() * sample.bytes();
+    let actual = std::fs::metadata(path).map_err(EngineError::ReadInput)?.len();
+    if actual != expected as u64 {
+        return Err(EngineError::RawSizeMismatch {
+            dims,
+            sample: sample.name(),
+            expected: expected as u64,
+            actual,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(EngineError::ReadInput)?;
+    let voxels = match sample {
+        RawType::U8 => Voxels::U8(bytes),
+        RawType::U16 => {
+            Voxels::U16(bytes.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect())
+        }
+        RawType::F32 => Voxels::F32(
+            bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        ),
+    };
+    Ok(Volume::new(dims, voxels))
+}
+
+fn nifti(path: &Path, max_bytes: u64) -> Result<Volume> {
+    use nifti::{NiftiObject, NiftiType, ReaderOptions};
+    let bad = |e: nifti::NiftiError| EngineError::CorruptVolume(format!("NIfTI: {e}"));
+    // Check the header before reading the samples.
+    let header = if path.extension().is_some_and(|e| e == "gz") || is_gzip(path)? {
+        nifti::NiftiHeader::from_reader(flate2::read::GzDecoder::new(
+            File::open(path).map_err(EngineError::ReadInput)?,
+        ))
+    } else {
+        nifti::NiftiHeader::from_file(path)
+    }
+    .map_err(bad)?;
+    let rank = usize::from(header.dim[0]);
+    if !(1..=7).contains(&rank) || (rank > 3 && header.dim[4..=rank].iter().any(|&d| d > 1)) {
+        return Err(EngineError::UnsupportedVolume(format!(
+            "the NIfTI file has {rank} dimensions ({:?}); Lithos reads 3-D volumes",
+            &header.dim[1..=rank.clamp(1, 7)]
+        )));
+    }
+    let dims = [1, 2, 3].map(|k| if k <= rank { usize::from(header.dim[k]).max(1) } else { 1 });
+    let datatype =
+        header.data_type().map_err(|_| EngineError::UnsupportedNifti(header.datatype))?;
+    let supported = matches!(
+        datatype,
+        NiftiType::Uint8
+            | NiftiType::Int8
+            | NiftiType::Int16
+            | NiftiType::Uint16
+            | NiftiType::Int32
+            | NiftiType::Uint32
+            | NiftiType::Float32
+            | NiftiType::Float64
+    );
+    if !supported {
+        return Err(EngineError::UnsupportedNifti(header.datatype));
+    }
+    check_size(dims, datatype.size_of().max(4), max_bytes)?;
+
+    let mut options = ReaderOptions::new();
+    options.fix_header(true);
+    // A gzip without `.gz` in its name would not be recognised by the reader.
+    let object = if path.extension().is_some_and(|e| e == "gz") || !is_gzip(path)? {
+        options.read_file(path)
+    } else {
+        nifti::InMemNiftiObject::from_reader(flate2::read::GzDecoder::new(BufReader::new(
+            File::open(path).map_err(EngineError::ReadInput)?,
+        )))
+    }
+    .map_err(bad)?;
+    let header = object.header().clone();
+    let volume = object.into_volume();
+    let (slope, intercept) = (header.scl_slope, header.scl_inter);
+    let scaled = slope != 0.0 && (slope != 1.0 || intercept != 0.0);
+    let voxels = match datatype {
+        NiftiType::Uint8 if !scaled => Voxels::U8(volume.into_nifti_typed_data().map_err(bad)?),
+        NiftiType::Uint16 if !scaled => Voxels::U16(volume.into_nifti_typed_data().map_err(bad)?),
+        _ => {
+            let mut v: Vec<f32> = volume.into_nifti_typed_data().map_err(bad)?;
+            if scaled {
+                v.iter_mut().for_each(|x| *x = *x * slope + intercept);
+            }
+            Voxels::F32(v)
+        }
+    };
+    if voxels.len() != dims.iter().product::<usize>() {
+        return Err(EngineError::CorruptVolume(format!(
+            "the NIfTI file holds {} samples but its header says {}x{}x{}",
+            voxels.len(),
+            dims[0],
+            dims[1],
+            dims[2]
+        )));
+    }
+    let (spacing_mm, orientation) = nifti_geometry(&header);
+    Ok(Volume { dims, spacing_mm, orientation, voxels })
+}
+
+fn is_gzip(path: &Path) -> Result<bool> {
+    let mut magic = [0u8; 2];
+    let mut file = File::open(path).map_err(EngineError::ReadInput)?;
+    Ok(file.read(&mut magic).map_err(EngineError::ReadInput)? == 2 && magic == [0x1f, 0x8b])
+}
+
+/// Spacing in millimetres and unit axis directions, from the sform when it is set, else the
+/// qform, else the voxel sizes alone.
+fn nifti_geometry(header: &nifti::NiftiHeader) -> ([f32; 3], [[f32; 3]; 3]) {
+    let unit_mm = match header.xyzt_units & 7 {
+        1 => 1000.0, // metres
+        3 => 0.001,  // micrometres
+        _ => 1.0,
+    };
+    let pixdim = [1, 2, 3].map(|k| {
+        let d = header.pixdim[k].abs();
+        if d.is_finite() && d > 0.0 { d } else { 1.0 }
+    });
+    let finite = |m: &[[f32; 3]; 3]| m.iter().flatten().all(|v| v.is_finite());
+    if header.sform_code > 0 {
+        let columns = [0, 1, 2].map(|j| [header.srow_x[j], header.srow_y[j], header.srow_z[j]]);
+        let lengths = columns.map(|c| (c[0] * c[0] + c[1] * c[1] + c[2] * c[2]).sqrt());
+        if finite(&columns) && lengths.iter().all(|&l| l > 0.0) {
+            let orientation = [0, 1, 2].map(|j| columns[j].map(|v| v / lengths[j]));
+            return (lengths.map(|l| l * unit_mm), orientation);
+        }
+    }
+    if header.qform_code > 0 {
+        let (b, c, d) = (header.quatern_b, header.quatern_c, header.quatern_d);
+        let a = (1.0 - (b * b + c * c + d * d)).max(0.0).sqrt();
+        let qfac = if header.pixdim[0] < 0.0 { -1.0 } else { 1.0 };
+        let rows = [
+            [a * a + b * b - c * c - d * d, 2.0 * (b * c - a * d), 2.0 * (b * d + a * c)],
+            [2.0 * (b * c + a * d), a * a + c * c - b * b - d * d, 2.0 * (c * d - a * b)],
+            [2.0 * (b * d - a * c), 2.0 * (c * d + a * b), a * a + d * d - c * c - b * b],
+        ];
+        let orientation = [0, 1, 2].map(|j| {
+            let s = if j == 2 { qfac } else { 1.0 };
+            [rows[0][j] * s, rows[1][j] * s, rows[2][j] * s]
+        });
+        if finite(&orientation) {
+            return (pixdim.map(|p| p * unit_mm), orientation);
+        }
+    }
+    (pixdim.map(|p| p * unit_mm), IDENTITY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slice_names;
+
+    #[test]
+    fn slices_sort_naturally_and_skip_other_files() {
+        let names = ["s10.png", "s2.png", "s1.png", "notes.txt", ".s3.png", "S11.TIF"];
+        let sorted = slice_names(names.iter().map(|s| s.to_string()).collect());
+        assert_eq!(sorted, ["s1.png", "s2.png", "s10.png", "S11.TIF"]);
+    }
+}
