@@ -4,6 +4,8 @@
 //!
 //! Run with `cargo bench --bench isosurface`. `LITHOS_BENCH_GYROID` lists the sizes
 //! (default `256,384`); GPU groups run when wgpu finds an adapter (lavapipe counts).
+//! With `LITHOS_BENCH_RAW_DIR`, the volumes are read from `gyroid<n>.raw` there (as written by
+//! `benches/peers/make_gyroid.py`) instead of computed, so peers can read the same bytes.
 //! `benches/peers/compare_isosurface.sh` runs VTK's Flying Edges on the same volume in the
 //! same run and prints the ratio.
 
@@ -17,7 +19,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use lithos_engine::volume::Voxels;
-use lithos_engine::{BackendChoice, Engine, EngineOptions, IsoOptions, Silent, Volume};
+use lithos_engine::{
+    BackendChoice, DecodeLimits, Engine, EngineOptions, IsoOptions, RawType, Silent, Volume,
+    VolumeSource,
+};
 
 fn sizes() -> Vec<usize> {
     std::env::var("LITHOS_BENCH_GYROID")
@@ -56,7 +61,14 @@ fn engines() -> Vec<(&'static str, Engine)> {
 fn benches(c: &mut Criterion) {
     let engines = engines();
     for n in sizes() {
-        let volume = gyroid(n);
+        let volume = match std::env::var_os("LITHOS_BENCH_RAW_DIR") {
+            Some(dir) => {
+                let path = std::path::Path::new(&dir).join(format!("gyroid{n}.raw"));
+                let source = VolumeSource::Raw { dims: [n; 3], sample: RawType::F32 };
+                lithos_engine::volume::load(&path, source, DecodeLimits::default()).unwrap()
+            }
+            None => gyroid(n),
+        };
         let mut group = c.benchmark_group(format!("gyroid_{n}"));
         group.sample_size(10).measurement_time(Duration::from_secs(10));
         group.throughput(Throughput::Elements((n * n * n) as u64));

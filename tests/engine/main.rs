@@ -12,4 +12,6 @@ mod mesh_checks;
 mod modes;
 mod parity;
 mod shaders;
+mod solids;
 mod tiling;
+mod volumes;
