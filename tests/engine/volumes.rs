@@ -178,13 +178,15 @@ fn nifti_spacing_and_orientation_come_from_the_header() {
         f32::from(samples[(z * ny + y) * nx + x])
     });
     // 0.5 x 0.5 x 2 mm voxels, x flipped (a radiological left-right), via the sform.
-    let mut header = nifti::NiftiHeader::default();
-    header.pixdim = [1.0, 0.5, 0.5, 2.0, 1.0, 1.0, 1.0, 1.0];
-    header.sform_code = 1;
-    header.srow_x = [-0.5, 0.0, 0.0, 10.0];
-    header.srow_y = [0.0, 0.5, 0.0, 0.0];
-    header.srow_z = [0.0, 0.0, 2.0, 0.0];
-    header.xyzt_units = 2; // millimetres
+    let header = nifti::NiftiHeader {
+        pixdim: [1.0, 0.5, 0.5, 2.0, 1.0, 1.0, 1.0, 1.0],
+        sform_code: 1,
+        srow_x: [-0.5, 0.0, 0.0, 10.0],
+        srow_y: [0.0, 0.5, 0.0, 0.0],
+        srow_z: [0.0, 0.0, 2.0, 0.0],
+        xyzt_units: 2, // millimetres
+        ..Default::default()
+    };
     let path = dir.join("oriented.nii");
     nifti::writer::WriterOptions::new(&path).reference_header(&header).write_nifti(&array).unwrap();
     let volume = load(&path).unwrap();
