@@ -201,3 +201,122 @@ fn without_a_vulkan_driver_gpu_fails_clearly_and_auto_uses_the_cpu() {
     let report: serde_json::Value = serde_json::from_slice(&auto.stdout).unwrap();
     assert_eq!(report["backend"], "cpu");
 }
+
+/// A u8 ball, 20 voxels across, as a raw file.
+fn raw_ball(path: &Path) {
+    let n = 20usize;
+    let mut bytes = Vec::with_capacity(n * n * n);
+    for z in 0..n {
+        for y in 0..n {
+            for x in 0..n {
+                let d = [x, y, z].map(|i| (i as f32 - 9.5).powi(2)).iter().sum::<f32>().sqrt();
+                bytes.push(if d < 7.0 { 200 } else { 20 });
+            }
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn volume_mode_writes_an_indexed_isosurface() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("ball.raw");
+    raw_ball(&raw);
+    let raw_arg = raw.to_str().unwrap();
+    let common = ["--mode", "volume", "--raw-dims", "20,20,20", "--raw-type", "u8"];
+    let output = lithos(
+        &[
+            &["convert", raw_arg],
+            &common[..],
+            &["--format", "ply", "--spacing-mm", "0.5,0.5,0.5", "--json"],
+        ]
+        .concat(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let out = dir.path().join("ball.ply");
+    assert_eq!(
+        report["output"],
+        out.to_str().unwrap(),
+        "default name takes the format's extension"
+    );
+    assert_eq!(report["voxels"], serde_json::json!([20, 20, 20]));
+    let iso = report["iso"].as_f64().unwrap();
+    assert!(iso > 20.0 && iso < 200.0, "Otsu between the two values: {iso}");
+    let header = std::fs::read(&out).unwrap();
+    let header = String::from_utf8_lossy(&header[..200]);
+    assert!(header.contains(&format!("element vertex {}", report["vertices"])), "{header}");
+    // 14 voxels across at 0.5 mm, closed half a voxel beyond the last one inside.
+    let size = report["size_mm"][0].as_f64().unwrap();
+    assert!((size - 7.0).abs() < 0.5, "{size} mm across");
+
+    // A truncated raw file: exit 1, and the message says what to check.
+    let short = dir.path().join("short.raw");
+    std::fs::write(&short, vec![0u8; 1000]).unwrap();
+    let output = lithos(&[&["convert", short.to_str().unwrap()], &common[..]].concat());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("truncated") && stderr(&output).contains("--raw-dims"));
+    assert!(!dir.path().join("short.stl").exists());
+
+    // Flags of other modes are refused by name, with exit 2.
+    for (args, flag) in [
+        (vec!["--mode", "relief", "--iso", "3"], "--iso"),
+        (vec!["--mode", "volume", "--depth-mm", "3"], "--depth-mm"),
+        (vec!["--mode", "relief", "--format", "ply"], "--format"),
+        (vec!["--mode", "volume", "--smooth-vox", "-1"], "--smooth-vox"),
+        (vec!["--mode", "volume", "--crop", "1,2,3"], "--crop"),
+    ] {
+        let output = lithos(&[&["convert", raw_arg], &args[..]].concat());
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(flag), "{args:?}: {}", stderr(&output));
+    }
+}
+
+#[test]
+fn solid_mode_extrudes_a_threshold_mask() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("horse.obj");
+    let output = lithos(&[
+        "convert",
+        data("horse.png").to_str().unwrap(),
+        "--mode",
+        "solid",
+        "--threshold",
+        "0.5",
+        "--invert",
+        "--width-mm",
+        "60",
+        "--max-grid",
+        "200",
+        "--depth-mm",
+        "4",
+        "--bevel-mm",
+        "1",
+        "--format",
+        "obj",
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let size: Vec<f64> =
+        report["size_mm"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let pitch = 60.0 / 199.0;
+    assert!((size[2] - 4.0).abs() <= pitch / 2.0, "{size:?}");
+    assert!(size[0] <= 60.0 + pitch && size[0] > 40.0, "{size:?}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let faces = text.lines().filter(|l| l.starts_with("f ")).count() as u64;
+    assert_eq!(faces, report["triangles"].as_u64().unwrap());
+
+    let output = lithos(&[
+        "convert",
+        data("horse.png").to_str().unwrap(),
+        "--mode",
+        "solid",
+        "--depth-mm",
+        "-2",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--depth-mm"), "{}", stderr(&output));
+}

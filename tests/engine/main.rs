@@ -6,6 +6,7 @@
 
 mod cli;
 mod decode;
+mod exports;
 mod helpers;
 mod isosurface;
 mod mesh_checks;

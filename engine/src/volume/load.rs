@@ -81,7 +81,7 @@ pub fn load(path: &Path, source: VolumeSource, limits: DecodeLimits) -> Result<V
     }
 }
 
-/// Image files among `names`, in natural order (`slice2` before `slice10`).
+/// Image files among `names`, in natural order ignoring case (`slice2` before `Slice10`).
 fn slice_names(names: Vec<String>) -> Vec<String> {
     let is_image = |name: &str| {
         let lower = name.to_ascii_lowercase();
@@ -92,7 +92,7 @@ fn slice_names(names: Vec<String>) -> Vec<String> {
                 .any(|ext| lower.ends_with(ext))
     };
     let mut slices: Vec<String> = names.into_iter().filter(|n| is_image(n)).collect();
-    slices.sort_by(|a, b| natord::compare(a, b));
+    slices.sort_by(|a, b| natord::compare_ignore_case(a, b));
     slices
 }
 
