@@ -1,4 +1,4 @@
-// Marching cubes, step 1 of 4: classify every grid point of a slab.
+// Marching cubes, step 1 of 5: classify every grid point of a slab.
 //
 // Each point of the padded grid owns the three edges leaving it towards +x, +y and +z, and
 // the cell whose first corner it is. This kernel finds which of its edges the surface crosses
@@ -29,7 +29,7 @@ struct McConfig {
 @group(0) @binding(1) var<storage, read> table: array<u32>;
 @group(0) @binding(2) var<storage, read> values: array<f32>;
 @group(0) @binding(3) var<storage, read_write> info: array<u32>;
-@group(0) @binding(4) var<storage, read_write> counts: array<vec2<u32>>;
+@group(0) @binding(4) var<storage, read_write> counts: array<vec4<u32>>;
 
 const WORKGROUP_SIZE: u32 = 256u;
 
@@ -73,5 +73,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         triangles = table[case_index + 1u] - table[case_index];
     }
     info[index] = case_index | edges << 8u;
-    counts[index] = vec2<u32>(countOneBits(edges), triangles);
+    let is_active = select(0u, 1u, edges != 0u || triangles != 0u);
+    counts[index] = vec4<u32>(countOneBits(edges), triangles, is_active, 0u);
 }

@@ -1,4 +1,5 @@
-// Marching cubes, step 4 of 4: each cell's triangles from the case table.
+// Marching cubes, step 5 of 5: each cell's triangles from the case table, one invocation per
+// active point.
 //
 // A triangle names cube edges; each edge belongs to the grid point at its lower end, so its
 // vertex number is that point's first vertex plus the crossed edges it owns before this axis.
@@ -24,8 +25,9 @@ struct McConfig {
 @group(0) @binding(0) var<uniform> config: McConfig;
 @group(0) @binding(1) var<storage, read> table: array<u32>;
 @group(0) @binding(2) var<storage, read> info: array<u32>;
-@group(0) @binding(3) var<storage, read> offsets: array<vec2<u32>>;
-@group(0) @binding(4) var<storage, read_write> triangles: array<u32>;
+@group(0) @binding(3) var<storage, read> offsets: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read> active_points: array<u32>;
+@group(0) @binding(5) var<storage, read_write> triangles: array<u32>;
 
 const WORKGROUP_SIZE: u32 = 256u;
 
@@ -47,10 +49,11 @@ fn edge_vertex(index: u32, edge: u32) -> u32 {
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
-    if index >= config.count {
+    let slot_index = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+    if slot_index >= config.count {
         return;
     }
+    let index = active_points[slot_index];
     let case_index = info[index] & 255u;
     let first = table[case_index];
     let last = table[case_index + 1u];

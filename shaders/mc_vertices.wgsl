@@ -1,4 +1,5 @@
-// Marching cubes, step 3 of 4: one vertex per crossed edge, written by the edge's owner.
+// Marching cubes, step 4 of 5: one vertex per crossed edge, written by the edge's owner.
+// One invocation per active point, from the list `mc_compact` made.
 //
 // The position is interpolated to the isovalue, kept EDGE_MARGIN from the edge's ends so
 // that no two vertices coincide; the normal is the field's gradient (central differences,
@@ -26,8 +27,9 @@ struct McConfig {
 @group(0) @binding(0) var<uniform> config: McConfig;
 @group(0) @binding(1) var<storage, read> values: array<f32>;
 @group(0) @binding(2) var<storage, read> info: array<u32>;
-@group(0) @binding(3) var<storage, read> offsets: array<vec2<u32>>;
-@group(0) @binding(4) var<storage, read_write> vertices: array<f32>;
+@group(0) @binding(3) var<storage, read> offsets: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read> active_points: array<u32>;
+@group(0) @binding(5) var<storage, read_write> vertices: array<f32>;
 
 const WORKGROUP_SIZE: u32 = 256u;
 const EDGE_MARGIN: f32 = 1.0 / 1024.0;
@@ -91,10 +93,11 @@ fn write_vertex(slot: u32, p: vec3<u32>, axis: u32) {
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
-    if index >= config.count {
+    let slot_index = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+    if slot_index >= config.count {
         return;
     }
+    let index = active_points[slot_index];
     let edges = info[index] >> 8u;
     if edges == 0u {
         return;

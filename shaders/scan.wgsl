@@ -1,4 +1,4 @@
-// Exclusive prefix sum of pairs of counts, one workgroup of 256 elements at a time.
+// Exclusive prefix sum of groups of four counts, one workgroup of 256 elements at a time.
 //
 // Each workgroup scans its block in shared memory and writes the block's total to `sums`; the
 // host scans `sums` the same way (recursively) and `scan_add` adds each block's offset back.
@@ -12,12 +12,12 @@ struct ScanConfig {
 }
 
 @group(0) @binding(0) var<uniform> config: ScanConfig;
-@group(0) @binding(1) var<storage, read_write> data: array<vec2<u32>>;
-@group(0) @binding(2) var<storage, read_write> sums: array<vec2<u32>>;
+@group(0) @binding(1) var<storage, read_write> data: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> sums: array<vec4<u32>>;
 
 const WORKGROUP_SIZE: u32 = 256u;
 
-var<workgroup> tile: array<vec2<u32>, 256>;
+var<workgroup> tile: array<vec4<u32>, 256>;
 
 @compute @workgroup_size(256)
 fn main(
@@ -27,14 +27,14 @@ fn main(
 ) {
     let group = group_id.x + group_id.y * groups.x;
     let index = group * WORKGROUP_SIZE + lane;
-    var value = vec2<u32>(0u);
+    var value = vec4<u32>(0u);
     if index < config.count {
         value = data[index];
     }
     tile[lane] = value;
     for (var offset = 1u; offset < WORKGROUP_SIZE; offset <<= 1u) {
         workgroupBarrier();
-        var add = vec2<u32>(0u);
+        var add = vec4<u32>(0u);
         if lane >= offset {
             add = tile[lane - offset];
         }

@@ -9,8 +9,8 @@ struct ScanConfig {
 }
 
 @group(0) @binding(0) var<uniform> config: ScanConfig;
-@group(0) @binding(1) var<storage, read> sums: array<vec2<u32>>;
-@group(0) @binding(2) var<storage, read_write> data: array<vec2<u32>>;
+@group(0) @binding(1) var<storage, read> sums: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> data: array<vec4<u32>>;
 
 const WORKGROUP_SIZE: u32 = 256u;
 

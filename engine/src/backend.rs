@@ -70,12 +70,13 @@ impl Backend {
     }
 
     /// Working memory per marching-cubes slab, and what one padded grid point costs. On the
-    /// GPU: values, classification and two scanned counts, the counts' binding the largest
-    /// (a third) and bounded by the device. On the CPU: values (when converted) and bitsets.
+    /// GPU: values, classification, four scanned counts and the active list, the counts'
+    /// binding the largest (half) and bounded by the device. On the CPU: values (when
+    /// converted) and bitsets.
     pub fn slab_bytes(&self) -> (u64, u64) {
         match self {
             Backend::Cpu => (CPU_SLAB_BYTES, 8),
-            Backend::Gpu(gpu) => (gpu.max_binding_bytes().min(512 << 20) * 3, 24),
+            Backend::Gpu(gpu) => (gpu.max_binding_bytes().min(512 << 20) * 2, 32),
         }
     }
 

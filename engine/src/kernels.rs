@@ -50,11 +50,12 @@ pub const VOLUME_BLUR: Kernel = kernel!("volume_blur", VolumeBlurConfig);
 pub const MC_CLASSIFY: Kernel = kernel!("mc_classify", McConfig, "marching_cubes");
 pub const SCAN: Kernel = kernel!("scan", ScanConfig, "marching_cubes");
 pub const SCAN_ADD: Kernel = kernel!("scan_add", ScanConfig, "marching_cubes");
+pub const MC_COMPACT: Kernel = kernel!("mc_compact", McConfig, "marching_cubes");
 pub const MC_VERTICES: Kernel = kernel!("mc_vertices", McConfig, "marching_cubes");
 pub const MC_TRIANGLES: Kernel = kernel!("mc_triangles", McConfig, "marching_cubes");
 
 /// Every kernel, in pipeline order: heightfields, then isosurfaces.
-pub const KERNELS: [&Kernel; 11] = [
+pub const KERNELS: [&Kernel; 12] = [
     &LUMINANCE,
     &RESAMPLE,
     &BLUR,
@@ -64,6 +65,7 @@ pub const KERNELS: [&Kernel; 11] = [
     &MC_CLASSIFY,
     &SCAN,
     &SCAN_ADD,
+    &MC_COMPACT,
     &MC_VERTICES,
     &MC_TRIANGLES,
 ];
@@ -169,7 +171,7 @@ pub struct VolumeBlurConfig {
     pub _pad1: u32,
 }
 
-/// Mirrors `McConfig` in `shaders/mc_classify.wgsl`, `mc_vertices.wgsl` and
+/// Mirrors `McConfig` in `shaders/mc_classify.wgsl`, `mc_compact.wgsl`, `mc_vertices.wgsl` and
 /// `mc_triangles.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]

@@ -3,7 +3,7 @@
 
 use std::f64::consts::PI;
 
-use lithos_engine::{Engine, IndexedMesh, IsoOptions, ScalarField, Silent};
+use lithos_engine::{BackendKind, Engine, IndexedMesh, IsoOptions, ScalarField, Silent};
 use rand::{Rng, SeedableRng};
 
 use crate::helpers::{cpu, engines, gpu};
@@ -275,11 +275,14 @@ fn slabs_stitch_into_the_same_mesh_as_one_pass() {
     for (label, field, options) in cases {
         let whole = run(cpu(), field, options);
         let dims = field.dims();
-        let plane = ((dims[0] + 2) * (dims[1] + 2)) as u64 * 24;
+        let points = ((dims[0] + 2) * (dims[1] + 2)) as u64;
         // One, two and five cell layers per slab.
         for layers in [1, 2, 5] {
-            let small = IsoOptions { slab_bytes: Some(plane * (layers + 3)), ..options };
             for engine in engines() {
+                // Working bytes per padded grid point of a slab on each backend.
+                let per_point = if engine.backend() == BackendKind::Cpu { 8 } else { 32 };
+                let bytes = points * per_point * (layers + 3);
+                let small = IsoOptions { slab_bytes: Some(bytes), ..options };
                 let sliced = run(engine, field, small);
                 let label = format!("{label}, {layers}-layer slabs on {:?}", engine.backend());
                 assert_same_mesh(&label, &whole, &sliced);

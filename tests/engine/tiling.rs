@@ -3,7 +3,7 @@
 
 use lithos_engine::{BackendChoice, Engine, EngineOptions, GpuLimits};
 
-use crate::helpers::gpu;
+use crate::helpers::{cpu, gpu};
 use crate::parity::{assert_parity, cases};
 
 /// A GPU engine whose device is opened with `limits` instead of the adapter's.
@@ -49,4 +49,33 @@ fn rows_too_wide_for_the_limits_give_a_clear_error() {
         })
         .expect_err("a 300-wide grid cannot fit 4 KiB rows of cells");
     assert!(error.to_string().contains("does not fit this GPU's limits"), "{error}");
+}
+
+#[test]
+fn marching_cubes_under_small_gpu_limits_cuts_slabs_and_changes_nothing() {
+    use lithos_engine::{IsoOptions, Silent};
+
+    use crate::isosurface::Analytic;
+    if gpu().is_none() {
+        return;
+    }
+    // 64 KiB buffers: a few point planes per slab, and slabs whose output would not fit are
+    // cut again; 4 workgroups per dimension fold every dispatch.
+    let small = gpu_with(GpuLimits { max_buffer_bytes: 64 << 10, max_workgroups_per_dimension: 4 });
+    let field = Analytic {
+        n: 40,
+        lo: -1.0,
+        hi: 1.0,
+        f: |p| {
+            0.3 * (4.0 * p[0]).sin() * (3.0 * p[1]).cos() + 0.8
+                - p.iter().map(|c| c * c).sum::<f64>().sqrt()
+        },
+    };
+    let expected = cpu().isosurface(&field, &IsoOptions::new(0.0), &Silent).unwrap();
+    let got = small.isosurface(&field, &IsoOptions::new(0.0), &Silent).unwrap();
+    assert!(expected.triangles.len() > 5000);
+    assert!(got.triangles == expected.triangles, "same triangles");
+    for (p, q) in got.positions.iter().zip(&expected.positions) {
+        assert!((0..3).all(|k| (p[k] - q[k]).abs() <= 1e-4), "{p:?} vs {q:?}");
+    }
 }

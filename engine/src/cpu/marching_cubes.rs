@@ -1,6 +1,7 @@
 //! The CPU counterpart of the marching-cubes kernels `shaders/mc_classify.wgsl`,
-//! `shaders/scan.wgsl`, `shaders/scan_add.wgsl`, `shaders/mc_vertices.wgsl` and
-//! `shaders/mc_triangles.wgsl`, in the flying-edges style rather than loop for loop.
+//! `shaders/scan.wgsl`, `shaders/scan_add.wgsl`, `shaders/mc_compact.wgsl`,
+//! `shaders/mc_vertices.wgsl` and `shaders/mc_triangles.wgsl`, in the flying-edges style rather
+//! than loop for loop.
 //!
 //! It makes the same vertices and triangles in the same order as the kernels (see
 //! `isosurface`), but works on rows of grid points held as bitsets: one bit per point says

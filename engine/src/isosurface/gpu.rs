@@ -1,12 +1,14 @@
-//! One marching-cubes slab on the GPU: classify, scan, then vertices and triangles, with every
-//! intermediate buffer left on the device and only the totals and the mesh read back.
+//! One marching-cubes slab on the GPU: classify, scan, compact, then vertices and triangles,
+//! with every intermediate buffer left on the device and only the totals and the mesh read
+//! back.
 
 use crate::error::{EngineError, Result};
 use crate::gpu::{DeviceBuffer, Gpu};
 use crate::isosurface::cases::case_table;
 use crate::isosurface::{IndexedMesh, Slab};
 use crate::kernels::{
-    MC_CLASSIFY, MC_TRIANGLES, MC_VERTICES, McConfig, SCAN, SCAN_ADD, ScanConfig, WORKGROUP_SIZE,
+    MC_CLASSIFY, MC_COMPACT, MC_TRIANGLES, MC_VERTICES, McConfig, SCAN, SCAN_ADD, ScanConfig,
+    WORKGROUP_SIZE,
 };
 
 /// Runs one slab, numbering its vertices from `base`, and appends them and its triangles to
@@ -36,8 +38,9 @@ pub fn slab(gpu: &Gpu, slab: &Slab<'_>, base: u32, mesh: &mut IndexedMesh) -> Re
     let table = gpu.upload(bytemuck::cast_slice(&case_table().gpu_words()));
     let values = gpu.upload(bytemuck::cast_slice(&slab.values.data));
     let info = gpu.zeroed(points as u64 * 4)?;
-    // One element past the end, left zero, so the scan leaves the grand totals there.
-    let counts = gpu.zeroed((points as u64 + 1) * 8)?;
+    // Per point: vertices, triangles, active (0 or 1), and a pad word. One element past the
+    // end, left zero, so the scan leaves the grand totals there.
+    let counts = gpu.zeroed((points as u64 + 1) * 16)?;
     gpu.dispatch(
         &MC_CLASSIFY,
         bytemuck::bytes_of(&config),
@@ -46,29 +49,33 @@ pub fn slab(gpu: &Gpu, slab: &Slab<'_>, base: u32, mesh: &mut IndexedMesh) -> Re
     )?;
     scan(gpu, &counts, points as u64 + 1)?;
 
-    // Vertices of planes p0..p1 - 1 come before the first point of plane p1.
+    // Vertices of planes p0..p1 - 1 come before the first point of plane p1; so do the
+    // active points that emit anything.
     let emitting = plane * (planes - 1);
-    let made = read_pair(gpu, &counts, emitting)?[0];
-    let triangles = read_pair(gpu, &counts, points)?[1];
+    let [made, _, active_points, _] = read_counts(gpu, &counts, emitting)?;
+    let triangles = read_counts(gpu, &counts, points)?[1];
     let vertex_bytes = u64::from(made) * 24;
     let triangle_bytes = u64::from(triangles) * 12;
     if vertex_bytes.max(triangle_bytes) > gpu.max_binding_bytes() {
         return Ok(None);
     }
-    let emit = McConfig { count: emitting as u32, ..config };
+    let compact = McConfig { count: emitting as u32, ..config };
+    let active = gpu.zeroed(u64::from(active_points) * 4)?;
+    gpu.dispatch(&MC_COMPACT, bytemuck::bytes_of(&compact), compact.count, &[&counts, &active])?;
+    let emit = McConfig { count: active_points, ..config };
     let vertices = gpu.zeroed(vertex_bytes)?;
     gpu.dispatch(
         &MC_VERTICES,
         bytemuck::bytes_of(&emit),
         emit.count,
-        &[&values, &info, &counts, &vertices],
+        &[&values, &info, &counts, &active, &vertices],
     )?;
     let indices = gpu.zeroed(triangle_bytes)?;
     gpu.dispatch(
         &MC_TRIANGLES,
         bytemuck::bytes_of(&emit),
         emit.count,
-        &[&table, &info, &counts, &indices],
+        &[&table, &info, &counts, &active, &indices],
     )?;
 
     let vertex_data: Vec<f32> =
@@ -83,16 +90,16 @@ pub fn slab(gpu: &Gpu, slab: &Slab<'_>, base: u32, mesh: &mut IndexedMesh) -> Re
     Ok(Some(made))
 }
 
-fn read_pair(gpu: &Gpu, buffer: &DeviceBuffer, index: usize) -> Result<[u32; 2]> {
-    let bytes = gpu.download(buffer, index as u64 * 8, 8)?;
+fn read_counts(gpu: &Gpu, buffer: &DeviceBuffer, index: usize) -> Result<[u32; 4]> {
+    let bytes = gpu.download(buffer, index as u64 * 16, 16)?;
     Ok(bytemuck::pod_read_unaligned(&bytes))
 }
 
-/// Exclusive scan of `count` pairs in place: blocks of one workgroup, then the block sums
-/// scanned the same way, then added back.
+/// Exclusive scan of `count` groups of four counts in place: blocks of one workgroup, then the
+/// block sums scanned the same way, then added back.
 fn scan(gpu: &Gpu, data: &DeviceBuffer, count: u64) -> Result<()> {
     let blocks = count.div_ceil(u64::from(WORKGROUP_SIZE));
-    let sums = gpu.zeroed(blocks * 8)?;
+    let sums = gpu.zeroed(blocks * 16)?;
     let config = ScanConfig { count: count as u32, ..Default::default() };
     gpu.dispatch(&SCAN, bytemuck::bytes_of(&config), config.count, &[data, &sums])?;
     if blocks > 1 {

@@ -12,8 +12,8 @@
 //! and its last cell layer refers to vertices on the next slab's first plane by the indices the
 //! next slab will give them, so the seams are stitched without any search.
 //!
-//! The per-slab work lives in the `mc_classify`, `scan`, `scan_add`, `mc_vertices` and
-//! `mc_triangles` kernels, and on the CPU in `cpu::marching_cubes`.
+//! The per-slab work lives in the `mc_classify`, `scan`, `scan_add`, `mc_compact`,
+//! `mc_vertices` and `mc_triangles` kernels, and on the CPU in `cpu::marching_cubes`.
 
 pub mod cases;
 mod field;
@@ -244,7 +244,7 @@ pub struct IsoOptions {
     pub smooth_voxels: f32,
     /// Bytes of working memory per slab; `None` for the backend's default. Small values force
     /// many slabs, which tests use to check the seams. A slab costs about 8 bytes per padded
-    /// grid point on the CPU and 24 on the GPU.
+    /// grid point on the CPU and 32 on the GPU.
     pub slab_bytes: Option<u64>,
 }
 
