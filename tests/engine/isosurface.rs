@@ -119,6 +119,44 @@ fn gyroid_area_in_box() -> f64 {
     area
 }
 
+/// The Euler characteristic of the solid the samples describe, V - E + F - C over the cubical
+/// complex of inside points: points, the unit edges, squares and cubes whose corners are all
+/// inside. A closed surface bounding that solid has twice this characteristic.
+fn solid_euler(field: &Analytic) -> i64 {
+    let n = field.n;
+    let mut values = vec![0.0; n * n * n];
+    field.read_planes(0, n, &mut values);
+    let inside = |x: usize, y: usize, z: usize| values[(z * n + y) * n + x] >= 0.0;
+    let mut chi = 0i64;
+    for z in 0..n {
+        for y in 0..n {
+            for x in 0..n {
+                if !inside(x, y, z) {
+                    continue;
+                }
+                // Count each cell at its lowest corner, with its sign (-1)^dimension.
+                for dz in 0..2 {
+                    for dy in 0..2 {
+                        for dx in 0..2 {
+                            let (x1, y1, z1) = (x + dx, y + dy, z + dz);
+                            if x1 >= n || y1 >= n || z1 >= n {
+                                continue;
+                            }
+                            let all = (0..=dz).all(|a| {
+                                (0..=dy).all(|b| (0..=dx).all(|c| inside(x + c, y + b, z + a)))
+                            });
+                            if all {
+                                chi += if (dx + dy + dz) % 2 == 0 { 1 } else { -1 };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    chi
+}
+
 #[test]
 fn analytic_shapes_are_closed_accurate_and_of_the_right_genus() {
     let l = 4.0 * PI;
@@ -152,6 +190,8 @@ fn analytic_shapes_are_closed_accurate_and_of_the_right_genus() {
     for (name, f, lo, hi, volume, area, euler) in shapes {
         for n in [48, 96, 128] {
             let field = Analytic { n, lo, hi, f };
+            // Independently of any mesh: the samples' solid, counted cell by cell.
+            let sampled_euler = 2 * solid_euler(&field);
             for engine in engines() {
                 let label = format!("{name} {n}^3 on {:?}", engine.backend());
                 let mesh = run(engine, &field, IsoOptions::new(0.0));
@@ -163,6 +203,7 @@ fn analytic_shapes_are_closed_accurate_and_of_the_right_genus() {
                 } else {
                     gyroid_euler.push(topology.euler);
                 }
+                assert_eq!(topology.euler, sampled_euler, "{label}: Euler vs the samples");
                 if n == 128 {
                     assert!((v / volume - 1.0).abs() < 0.01, "{label}: volume {v} vs {volume}");
                     assert!((a / area - 1.0).abs() < 0.01, "{label}: area {a} vs {area}");
