@@ -24,6 +24,73 @@ pub enum Command {
     Convert(Box<ConvertArgs>),
     /// List the GPU adapters found and say which one `--backend auto` would use.
     Info(InfoArgs),
+    /// Run the HTTP service: the API, the worker pool, SQLite or PostgreSQL.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(ServerArgs),
+    /// Operator commands: create users, grant credits.
+    Admin(AdminArgs),
+}
+
+/// Where the service keeps its state; each flag overrides `LITHOS_*` and the config file.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// A TOML file with any of the settings below (keys in snake_case).
+    #[arg(long, env = "LITHOS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for the SQLite database and stored files [default: ./lithos-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://user:pass@host/db` or `sqlite://path?mode=rwc` [default: SQLite in the
+    /// data directory].
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub bind: Option<std::net::SocketAddr>,
+    /// Tasks run at once [default: 2].
+    #[arg(long)]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account; the password is read from standard input.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (one line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Make the account an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Add credits to an account (negative to take back), with a reason for the ledger.
+    Grant {
+        #[arg(long)]
+        email: String,
+        #[arg(long, allow_negative_numbers = true)]
+        credits: i64,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -24,5 +24,8 @@ fn main() -> ExitCode {
     match cli.command {
         cli::Command::Convert(args) => commands::convert::run(*args),
         cli::Command::Info(args) => commands::info::run(&args),
+        cli::Command::Serve(args) => commands::serve::serve(&args),
+        cli::Command::Migrate(args) => commands::serve::migrate(&args),
+        cli::Command::Admin(args) => commands::admin::run(args),
     }
 }

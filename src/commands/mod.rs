@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
+pub mod admin;
 pub mod convert;
 pub mod info;
+pub mod serve;

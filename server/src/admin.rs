@@ -1,0 +1,64 @@
+//! Operator commands behind `lithos admin`: create a user, grant credits.
+
+use crate::auth::{Email, check_password, hash_password};
+use crate::credits::{self, Kind};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::{new_id, now_ms};
+
+/// Creates an account (an administrator with `admin`) with `free_credits`; returns its id.
+pub async fn create_user(
+    db: &Db,
+    email: &str,
+    name: &str,
+    password: &str,
+    admin: bool,
+    free_credits: i64,
+) -> Result<String, ApiError> {
+    let email = Email::parse(email)?;
+    check_password(password)?;
+    let hash = hash_password(password.to_owned()).await?;
+    let id = new_id();
+    let mut tx = db.pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, email, email_lower, name, password_hash, role, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email_lower) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(email.as_str())
+    .bind(email.key())
+    .bind(name)
+    .bind(&hash)
+    .bind(if admin { "admin" } else { "user" })
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() != 1 {
+        return Err(ApiError::Conflict(format!("{} already has an account", email.as_str())));
+    }
+    if free_credits > 0 {
+        credits::post(&mut tx, &id, Kind::Grant, free_credits, "welcome grant", None, None).await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Grants `credits` (negative to take back, never below zero) to the account with `email`;
+/// returns the new balance.
+pub async fn grant(db: &Db, email: &str, credits: i64, reason: &str) -> Result<i64, ApiError> {
+    let email = Email::parse(email)?;
+    if reason.trim().is_empty() {
+        return Err(ApiError::invalid("reason", "say why, for the ledger"));
+    }
+    let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email_lower = $1")
+        .bind(email.key())
+        .fetch_optional(&db.pool)
+        .await?;
+    let id = id.ok_or(ApiError::NotFound)?;
+    let kind = if credits >= 0 { Kind::Grant } else { Kind::Adjustment };
+    let mut tx = db.pool.begin().await?;
+    credits::post(&mut tx, &id, kind, credits, reason.trim(), None, None).await?;
+    let balance = credits::balance(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(balance)
+}

@@ -1,0 +1,253 @@
+//! Who is asking: passwords (argon2id), server-side sessions behind a cookie, API keys sent as
+//! `Authorization: Bearer`, the CSRF check for cookie-authenticated writes, and login rate
+//! limits.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+use crate::{AppState, now_ms};
+
+pub const SESSION_COOKIE: &str = "lithos_session";
+/// Sessions last 30 days.
+pub const SESSION_MS: i64 = 30 * 24 * 3600 * 1000;
+/// API keys start with this, so they are recognisable in logs and secret scanners.
+pub const KEY_PREFIX: &str = "lk_";
+
+/// An email address, trimmed, checked for shape, and compared case-insensitively.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> ApiResult<Self> {
+        let email = raw.trim();
+        let valid = email.len() <= 254
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+            })
+            && !email.chars().any(char::is_whitespace);
+        if !valid {
+            return Err(ApiError::invalid(
+                "email",
+                "must be an email address like name@example.com",
+            ));
+        }
+        Ok(Self(email.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form uniqueness is checked on.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// A new password: 10 to 1024 characters.
+pub fn check_password(password: &str) -> ApiResult<()> {
+    let n = password.chars().count();
+    if !(10..=1024).contains(&n) {
+        return Err(ApiError::invalid("password", "must be 10 to 1024 characters long"));
+    }
+    Ok(())
+}
+
+/// Hashes with argon2id (the crate's default parameters) on a blocking thread.
+pub async fn hash_password(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+            .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing: {e}"))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(ApiError::Internal)
+}
+
+pub async fn verify_password(password: String, hash: String) -> ApiResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(ApiError::Internal)
+}
+
+/// A random secret as hex, and the SHA-256 stored in its place.
+pub fn new_secret() -> (String, String) {
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    let hash = sha256(&secret);
+    (secret, hash)
+}
+
+pub fn sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// The `Set-Cookie` value for a session token (empty and expired to log out).
+pub fn session_cookie(token: &str, secure: bool) -> String {
+    let age = if token.is_empty() { 0 } else { SESSION_MS / 1000 };
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={age}{secure}")
+}
+
+/// How a request proved who it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// A session cookie, by the SHA-256 of its token.
+    Session(String),
+    /// An API key, by id.
+    Key(String),
+}
+
+/// The signed-in user of a request.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub role: String,
+    pub via: Via,
+}
+
+impl User {
+    pub fn require_admin(&self) -> ApiResult<()> {
+        if self.role == "admin" {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("this needs an administrator".into()))
+        }
+    }
+}
+
+fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        v.split(';').find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
+    })
+}
+
+/// Cookie-authenticated writes must come from this site: the Origin (or, failing that, the
+/// Referer) must name the Host the request was sent to.
+fn same_origin(parts: &Parts) -> bool {
+    let Some(host) = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let source = parts
+        .headers
+        .get(header::ORIGIN)
+        .or_else(|| parts.headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    source.is_some_and(|s| {
+        let rest = s.split_once("://").map_or(s, |(_, rest)| rest);
+        rest.split('/').next() == Some(host)
+    })
+}
+
+impl FromRequestParts<AppState> for User {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let db = &state.db.pool;
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if let Some(key) = bearer {
+            let row: Option<(String, String, String)> = sqlx::query_as(
+                "SELECT k.id, u.id, u.role FROM api_keys k JOIN users u ON u.id = k.user_id \
+                 WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+            )
+            .bind(sha256(key.trim()))
+            .fetch_optional(db)
+            .await?;
+            let (key_id, id, role) = row.ok_or(ApiError::Unauthorized)?;
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                .bind(now_ms())
+                .bind(&key_id)
+                .execute(db)
+                .await?;
+            return Ok(User { id, role, via: Via::Key(key_id) });
+        }
+        let token = cookie(parts, SESSION_COOKIE).ok_or(ApiError::Unauthorized)?;
+        let hash = sha256(token);
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(&hash)
+        .bind(now_ms())
+        .fetch_optional(db)
+        .await?;
+        let (id, role) = row.ok_or(ApiError::Unauthorized)?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe && !same_origin(parts) {
+            return Err(ApiError::Forbidden(
+                "cross-site request refused: send it from this site, or use an API key".into(),
+            ));
+        }
+        Ok(User { id, role, via: Via::Session(hash) })
+    }
+}
+
+/// Attempts at logging in or registering, limited per client address and per account.
+#[derive(Clone, Debug)]
+pub struct LoginLimits {
+    per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    per_account: Arc<DefaultKeyedRateLimiter<String>>,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        // 20 attempts a minute from one address, 10 a minute on one account, with bursts.
+        let per_ip = Quota::per_minute(NonZeroU32::new(20).expect("non-zero"));
+        let per_account = Quota::per_minute(NonZeroU32::new(10).expect("non-zero"));
+        Self {
+            per_ip: Arc::new(RateLimiter::keyed(per_ip)),
+            per_account: Arc::new(RateLimiter::keyed(per_account)),
+        }
+    }
+}
+
+impl LoginLimits {
+    pub fn check(&self, ip: IpAddr, account: &str) -> ApiResult<()> {
+        let clock = governor::clock::DefaultClock::default();
+        use governor::clock::Clock;
+        let wait = |e: governor::NotUntil<governor::clock::QuantaInstant>| {
+            e.wait_time_from(clock.now()).as_secs().max(1)
+        };
+        self.per_ip.check_key(&ip).map_err(|e| ApiError::RateLimited { retry_after: wait(e) })?;
+        self.per_account
+            .check_key(&account.to_lowercase())
+            .map_err(|e| ApiError::RateLimited { retry_after: wait(e) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_checked_and_keyed_case_insensitively() {
+        assert_eq!(Email::parse(" Ada@Example.org ").unwrap().key(), "ada@example.org");
+        for bad in ["", "ada", "ada@", "@example.org", "a b@example.org", "ada@localhost"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

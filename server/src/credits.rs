@@ -1,0 +1,99 @@
+//! Credits: an append-only ledger and the one place the cost model lives.
+//!
+//! Every change to a balance is a ledger entry (grant, reserve, capture, release, refund,
+//! adjustment) with a reason and the task or admin it concerns. `users.balance` is the running
+//! sum, updated in the same transaction by a conditional `UPDATE … WHERE balance + amount >= 0`,
+//! so two concurrent reservations can never both spend the last credits (a row lock on
+//! PostgreSQL, the single writer on SQLite) and a `CHECK (balance >= 0)` backs it up.
+
+use sqlx::AnyConnection;
+
+use crate::error::{ApiError, ApiResult};
+use crate::now_ms;
+
+/// Ledger entry kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Grant,
+    Reserve,
+    Capture,
+    Release,
+    Refund,
+    Adjustment,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Grant => "grant",
+            Kind::Reserve => "reserve",
+            Kind::Capture => "capture",
+            Kind::Release => "release",
+            Kind::Refund => "refund",
+            Kind::Adjustment => "adjustment",
+        }
+    }
+}
+
+/// The cost model: 1 credit per started megapixel of the output grid (reliefs and
+/// lithophanes), 1 credit per started 16 M voxels (solids and volumes).
+pub fn cost_of_grid(width: u32, height: u32) -> i64 {
+    (u64::from(width) * u64::from(height)).div_ceil(1_000_000).max(1) as i64
+}
+
+pub fn cost_of_voxels(voxels: u64) -> i64 {
+    voxels.div_ceil(16 << 20).max(1) as i64
+}
+
+/// Appends an entry of `amount` (negative spends) and moves the balance with it, or fails
+/// with 402 when the balance would go below zero. Run it inside the caller's transaction.
+pub async fn post(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    kind: Kind,
+    amount: i64,
+    reason: &str,
+    task_id: Option<&str>,
+    admin_id: Option<&str>,
+) -> ApiResult<()> {
+    let moved =
+        sqlx::query("UPDATE users SET balance = balance + $1 WHERE id = $2 AND balance + $1 >= 0")
+            .bind(amount)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+    if moved.rows_affected() != 1 {
+        let balance: Option<i64> = sqlx::query_scalar("SELECT balance FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return match balance {
+            Some(balance) => Err(ApiError::InsufficientCredits { cost: -amount, balance }),
+            None => Err(ApiError::NotFound),
+        };
+    }
+    sqlx::query(
+        "INSERT INTO ledger (user_id, kind, amount, reason, task_id, admin_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(user_id)
+    .bind(kind.as_str())
+    .bind(amount)
+    .bind(reason)
+    .bind(task_id)
+    .bind(admin_id)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The balance as the ledger's sum.
+pub async fn balance(conn: &mut AnyConnection, user_id: &str) -> ApiResult<i64> {
+    let sum: Option<i64> =
+        sqlx::query_scalar("SELECT CAST(SUM(amount) AS BIGINT) FROM ledger WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(sum.unwrap_or(0))
+}

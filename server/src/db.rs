@@ -1,0 +1,51 @@
+//! The database: one `sqlx::AnyPool` for SQLite and PostgreSQL alike, with the migrations in
+//! `migrations/sqlite` and `migrations/postgres` embedded at build time. Queries use `$n`
+//! placeholders, which both drivers accept, and only portable types (text, 64-bit integers,
+//! doubles); times are Unix milliseconds.
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+/// Which engine is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub kind: Kind,
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        install_default_drivers();
+        let kind = if url.starts_with("postgres") { Kind::Postgres } else { Kind::Sqlite };
+        let mut options = AnyPoolOptions::new().max_connections(16);
+        if kind == Kind::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the one writer; writers wait for each other
+                    // instead of failing.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(url).await?;
+        Ok(Self { pool, kind })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self.kind {
+            Kind::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await?,
+            Kind::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+}

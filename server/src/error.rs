@@ -1,0 +1,143 @@
+//! The API's one error type. Each variant says its status; the body is always
+//! `{"error": {"code", "message", "field"?}}`. Database and internal errors are logged with
+//! their detail and shown to the client as a plain 500 without it.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lithos_engine::EngineError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed (bad JSON, missing multipart field).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no valid session or key.
+    #[error("sign in or send a valid API key")]
+    Unauthorized,
+    /// 401: wrong email or password.
+    #[error("the email or password is wrong")]
+    BadCredentials,
+    /// 402: not enough credits.
+    #[error(
+        "this task costs {cost} credits and the balance is {balance}; buy credits or choose a smaller grid"
+    )]
+    InsufficientCredits { cost: i64, balance: i64 },
+    /// 403: signed in, but not allowed (admin routes, cross-site requests).
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such thing, or not yours.
+    #[error("not found")]
+    NotFound,
+    /// 409: conflicts with existing state (email taken, idempotency key reused).
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the upload is over the size limit.
+    #[error("the upload is over the {limit_mb} MB limit")]
+    TooLarge { limit_mb: u64 },
+    /// 415: not an image Lithos can read.
+    #[error("{0}")]
+    Unsupported(String),
+    /// 422: a field is invalid; `field` names it.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// 429: too many attempts; retry after the given seconds.
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    RateLimited { retry_after: u64 },
+    /// 500: logged in full, shown without detail.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid { field: field.into(), message: message.into() }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::InsufficientCredits { .. } => StatusCode::PAYMENT_REQUIRED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::BadCredentials => "bad_credentials",
+            ApiError::InsufficientCredits { .. } => "insufficient_credits",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::TooLarge { .. } => "too_large",
+            ApiError::Unsupported(_) => "unsupported_media",
+            ApiError::Invalid { .. } => "invalid",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        let mut body = json!({ "code": self.code(), "message": self.to_string() });
+        if let ApiError::Invalid { field, .. } = &self {
+            body["field"] = json!(field);
+        }
+        let mut response = (self.status(), Json(json!({ "error": body }))).into_response();
+        if let ApiError::RateLimited { retry_after } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        ApiError::Internal(e)
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+/// The engine's verdict on a user's input, as an API error.
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::InvalidParameter(p) => ApiError::invalid(p.field, p.message),
+            EngineError::UnsupportedFormat(_) | EngineError::CorruptImage(_) => {
+                ApiError::Unsupported(e.to_string())
+            }
+            EngineError::TooManyPixels { .. }
+            | EngineError::TooMuchMemory { .. }
+            | EngineError::TooSmall { .. } => ApiError::invalid("file", e.to_string()),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

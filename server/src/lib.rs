@@ -1,0 +1,109 @@
+//! Lithos' HTTP service: accounts and sessions, API keys, uploads, tasks run by an in-process
+//! worker pool, and a credits ledger, on SQLite (embedded default) or PostgreSQL.
+//!
+//! [`launch`] starts the whole app on a listener the caller bound, so tests bind
+//! `127.0.0.1:0` and get a fresh database each.
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod credits;
+pub mod db;
+pub mod error;
+pub mod routes;
+pub mod storage;
+pub mod task_params;
+pub mod worker;
+
+use std::sync::Arc;
+
+pub use config::Config;
+pub use db::Db;
+pub use error::ApiError;
+use lithos_engine::Engine;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// What every request handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub storage: Arc<storage::LocalDisk>,
+    pub worker: worker::Handle,
+}
+
+/// A running app: its address, and a way to stop it.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    pub db: Db,
+    shutdown: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    workers: worker::Pool,
+}
+
+impl Running {
+    /// Stops accepting requests, lets running tasks finish or requeues them, and waits.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.server.await;
+        self.workers.stop().await;
+    }
+
+    /// Waits until the server stops (after SIGTERM or Ctrl-C when `serve` installed them).
+    pub async fn wait(self) {
+        let mut rx = self.shutdown.subscribe();
+        let _ = rx.wait_for(|stop| *stop).await;
+        self.shutdown().await;
+    }
+
+    /// Asks the server to stop; [`Running::wait`] returns once it has.
+    pub fn stop_signal(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Connects the database, runs migrations, requeues tasks a killed server left running,
+/// starts the worker pool and serves the API on `listener`.
+pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let db = Db::connect(&config.database_url()).await?;
+    db.migrate().await?;
+    let requeued = worker::requeue_abandoned(&db).await?;
+    if requeued > 0 {
+        tracing::warn!(requeued, "tasks left running by a previous process are queued again");
+    }
+    let storage = Arc::new(storage::LocalDisk::new(config.data_dir.join("files"))?);
+    let engine = Arc::new(Engine::new(&lithos_engine::EngineOptions {
+        backend: config.backend,
+        gpu_limits: None,
+    })?);
+    let (pool, handle) = worker::Pool::start(config.workers, db.clone(), storage.clone(), engine);
+    let config = Arc::new(config);
+    let state = AppState { config, db: db.clone(), storage, worker: handle };
+    let app = routes::router(state);
+    let addr = listener.local_addr()?;
+    let (shutdown, mut stop) = watch::channel(false);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "listening");
+    Ok(Running { addr, db, shutdown, server, workers: pool })
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A random id: 16 bytes as hex.
+pub fn new_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}

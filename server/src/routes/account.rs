@@ -1,0 +1,126 @@
+//! The signed-in user's own account: profile, and password change.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::{User, Via, check_password, hash_password, verify_password};
+use crate::credits;
+use crate::error::{ApiError, ApiResult};
+
+/// `id`, `email`, `name`, `avatar_url`, `plan`, `role` and `credits` (the ledger's balance).
+pub async fn profile(state: &AppState, id: &str) -> ApiResult<Value> {
+    let row: Option<(String, String, String, Option<String>, String, String)> =
+        sqlx::query_as("SELECT id, email, name, avatar_url, plan, role FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let (id, email, name, avatar_url, plan, role) = row.ok_or(ApiError::NotFound)?;
+    let mut conn = state.db.pool.acquire().await?;
+    let balance = credits::balance(&mut conn, &id).await?;
+    Ok(json!({
+        "id": id, "email": email, "name": name, "avatar_url": avatar_url,
+        "plan": plan, "role": role, "credits": balance,
+    }))
+}
+
+pub async fn me(State(state): State<AppState>, user: User) -> ApiResult<Json<Value>> {
+    Ok(Json(profile(&state, &user.id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    name: Option<String>,
+    /// An `https://` URL, or null to remove it.
+    #[serde(default, with = "double_option")]
+    avatar_url: Option<Option<String>>,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    user: User,
+    body: Result<Json<Update>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if let Some(name) = &body.name {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
+        }
+        sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(&user.id)
+            .execute(&state.db.pool)
+            .await?;
+    }
+    if let Some(avatar) = &body.avatar_url {
+        if let Some(url) = avatar
+            && (!url.starts_with("https://")
+                || url.len() > 2048
+                || url.contains(char::is_whitespace))
+        {
+            return Err(ApiError::invalid("avatar_url", "must be an https:// URL"));
+        }
+        sqlx::query("UPDATE users SET avatar_url = $1 WHERE id = $2")
+            .bind(avatar.clone())
+            .bind(&user.id)
+            .execute(&state.db.pool)
+            .await?;
+    }
+    Ok(Json(profile(&state, &user.id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the password and ends every other session of the account.
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: User,
+    body: Result<Json<PasswordChange>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    check_password(&body.new_password)?;
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(&user.id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    if !verify_password(body.current_password, hash).await? {
+        return Err(ApiError::invalid("current_password", "is wrong"));
+    }
+    let new_hash = hash_password(body.new_password).await?;
+    let mut tx = state.db.pool.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(&new_hash)
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+    let keep = match &user.via {
+        Via::Session(hash) => hash.clone(),
+        Via::Key(_) => String::new(),
+    };
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(&user.id)
+        .bind(&keep)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "ok": true })))
+}

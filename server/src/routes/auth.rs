@@ -1,0 +1,138 @@
+//! Registration, login and logout with email and password; a session cookie on success.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{
+    Email, LoginLimits, SESSION_MS, User, Via, check_password, hash_password, new_secret,
+    session_cookie, verify_password,
+};
+use crate::credits::{self, Kind};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::account::profile;
+use crate::{AppState, new_id, now_ms};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Register {
+    email: String,
+    password: String,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    email: String,
+    password: String,
+}
+
+fn limits() -> &'static LoginLimits {
+    static LIMITS: std::sync::OnceLock<LoginLimits> = std::sync::OnceLock::new();
+    LIMITS.get_or_init(LoginLimits::default)
+}
+
+/// Creates the account with its free grant, and signs it in.
+pub async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Result<Json<Register>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    limits().check(peer.ip(), &body.email)?;
+    let email = Email::parse(&body.email)?;
+    check_password(&body.password)?;
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
+    }
+    let hash = hash_password(body.password).await?;
+    let id = new_id();
+    let mut tx = state.db.pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, email, email_lower, name, password_hash, role, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'user', $6) ON CONFLICT (email_lower) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(email.as_str())
+    .bind(email.key())
+    .bind(&name)
+    .bind(&hash)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() != 1 {
+        return Err(ApiError::Conflict("an account with this email exists; log in instead".into()));
+    }
+    if state.config.free_credits > 0 {
+        credits::post(
+            &mut tx,
+            &id,
+            Kind::Grant,
+            state.config.free_credits,
+            "welcome grant",
+            None,
+            None,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    let cookie = start_session(&state, &id).await?;
+    let me = profile(&state, &id).await?;
+    Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie)], Json(me)).into_response())
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    limits().check(peer.ip(), &body.email)?;
+    let email = Email::parse(&body.email).map_err(|_| ApiError::BadCredentials)?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE email_lower = $1")
+            .bind(email.key())
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let Some((id, hash)) = row else {
+        return Err(ApiError::BadCredentials);
+    };
+    if !verify_password(body.password, hash).await? {
+        return Err(ApiError::BadCredentials);
+    }
+    let cookie = start_session(&state, &id).await?;
+    let me = profile(&state, &id).await?;
+    Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
+}
+
+pub async fn logout(State(state): State<AppState>, user: User) -> ApiResult<Response> {
+    if let Via::Session(hash) = &user.via {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(hash)
+            .execute(&state.db.pool)
+            .await?;
+    }
+    let cookie = session_cookie("", state.config.secure_cookies);
+    Ok(([(header::SET_COOKIE, cookie)], Json(json!({ "ok": true }))).into_response())
+}
+
+/// A new session for `user_id`; returns the `Set-Cookie` value.
+async fn start_session(state: &AppState, user_id: &str) -> ApiResult<String> {
+    let (token, hash) = new_secret();
+    let now = now_ms();
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(&hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(now + SESSION_MS)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(session_cookie(&token, state.config.secure_cookies))
+}

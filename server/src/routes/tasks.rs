@@ -1,0 +1,348 @@
+//! Tasks: create (credits reserved, `Idempotency-Key` honoured), read, list, cancel, and the
+//! output file.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{User, sha256};
+use crate::credits::{self, Kind};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::Page;
+use crate::task_params::{TaskMode, TaskParams, parse_format};
+use crate::{AppState, new_id, now_ms};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Create {
+    upload_id: String,
+    mode: TaskMode,
+    #[serde(default)]
+    params: TaskParams,
+    #[serde(default = "default_format")]
+    format: String,
+}
+
+fn default_format() -> String {
+    "stl".into()
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    upload_id: String,
+    mode: String,
+    params: String,
+    format: String,
+    status: String,
+    progress: f64,
+    cost: i64,
+    error: Option<String>,
+    result: Option<String>,
+    created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, upload_id, mode, params, format, status, progress, cost, error, \
+                       result, created_at, started_at, finished_at";
+
+fn to_json(state: &AppState, row: Row) -> Value {
+    let progress = match row.status.as_str() {
+        "running" => state.worker.progress(&row.id).unwrap_or(row.progress),
+        "succeeded" => 1.0,
+        _ => row.progress,
+    };
+    let mut result: Option<Value> = row.result.and_then(|r| serde_json::from_str(&r).ok());
+    if let Some(Value::Object(map)) = &mut result {
+        map.remove("output_key");
+    }
+    json!({
+        "id": row.id, "upload_id": row.upload_id, "mode": row.mode,
+        "params": serde_json::from_str::<Value>(&row.params).unwrap_or(Value::Null),
+        "format": row.format, "status": row.status, "progress": progress, "cost": row.cost,
+        "error": row.error, "result": result, "created_at": row.created_at,
+        "started_at": row.started_at, "finished_at": row.finished_at,
+    })
+}
+
+async fn find(state: &AppState, user: &User, id: &str) -> ApiResult<Row> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"))
+        .bind(id)
+        .bind(&user.id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    user: User,
+    headers: HeaderMap,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(raw) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let request_hash = sha256(&raw.to_string());
+    let body: Create = serde_json::from_value(raw).map_err(|e| {
+        let message = e.to_string();
+        let field = message
+            .split('`')
+            .nth(1)
+            .filter(|_| message.starts_with("unknown field"))
+            .unwrap_or("body")
+            .to_owned();
+        ApiError::invalid(field, message)
+    })?;
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_owned))
+        .transpose()
+        .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
+    if let Some(key) = &key {
+        if key.is_empty() || key.len() > 200 {
+            return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 200 characters"));
+        }
+        if let Some(existing) = replay(&state, &user, key, &request_hash).await? {
+            return Ok((StatusCode::OK, Json(existing)).into_response());
+        }
+    }
+    let format = parse_format(&body.format)?;
+    let (params, solid) = body.params.build(body.mode, format)?;
+    let upload: Option<(i64, i64)> =
+        sqlx::query_as("SELECT width, height FROM uploads WHERE id = $1 AND user_id = $2")
+            .bind(&body.upload_id)
+            .bind(&user.id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let (width, height) = upload.ok_or_else(|| ApiError::invalid("upload_id", "no such upload"))?;
+    let (gw, gh) = params.grid_dimensions(width as u32, height as u32);
+    let cost = match solid {
+        Some(solid) => {
+            let layers = (solid.depth_mm.get() / params.pitch_mm(gw)).ceil() as u64 + 4;
+            credits::cost_of_voxels(u64::from(gw + 4) * u64::from(gh + 4) * layers)
+        }
+        None => credits::cost_of_grid(gw, gh),
+    };
+
+    let id = new_id();
+    let mut tx = state.db.pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO tasks (id, user_id, upload_id, mode, params, format, status, cost, \
+         idempotency_key, request_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10)",
+    )
+    .bind(&id)
+    .bind(&user.id)
+    .bind(&body.upload_id)
+    .bind(body.mode.as_str())
+    .bind(serde_json::to_string(&body.params).map_err(|e| ApiError::Internal(e.into()))?)
+    .bind(&body.format)
+    .bind(cost)
+    .bind(key.as_deref())
+    .bind(&request_hash)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await;
+    if let Err(sqlx::Error::Database(e)) = &inserted
+        && e.is_unique_violation()
+        && let Some(key) = &key
+    {
+        // The same key raced in: answer as a replay.
+        drop(tx);
+        let existing =
+            replay(&state, &user, key, &request_hash).await?.ok_or(ApiError::NotFound)?;
+        return Ok((StatusCode::OK, Json(existing)).into_response());
+    }
+    inserted?;
+    credits::post(&mut tx, &user.id, Kind::Reserve, -cost, "task submitted", Some(&id), None)
+        .await?;
+    tx.commit().await?;
+    state.worker.notify();
+    let row = find(&state, &user, &id).await?;
+    Ok((StatusCode::CREATED, Json(to_json(&state, row))).into_response())
+}
+
+/// The task an idempotency key already made: the same one for the same body, 409 otherwise.
+async fn replay(
+    state: &AppState,
+    user: &User,
+    key: &str,
+    request_hash: &str,
+) -> ApiResult<Option<Value>> {
+    let existing: Option<(String, String)> = sqlx::query_as(
+        "SELECT id, request_hash FROM tasks WHERE user_id = $1 AND idempotency_key = $2",
+    )
+    .bind(&user.id)
+    .bind(key)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    match existing {
+        None => Ok(None),
+        Some((id, hash)) if hash == request_hash => {
+            Ok(Some(to_json(state, find(state, user, &id).await?)))
+        }
+        Some(_) => Err(ApiError::Conflict(
+            "this Idempotency-Key was used with a different request; use a new key".into(),
+        )),
+    }
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = find(&state, &user, &id).await?;
+    Ok(Json(to_json(&state, row)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    #[serde(flatten)]
+    page: Page,
+}
+
+/// Newest first; `next_cursor` continues the list.
+pub async fn list(
+    State(state): State<AppState>,
+    user: User,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let status = query.status.unwrap_or_default();
+    if !["", "queued", "running", "succeeded", "failed", "canceled"].contains(&status.as_str()) {
+        return Err(ApiError::invalid(
+            "status",
+            "must be queued, running, succeeded, failed or canceled",
+        ));
+    }
+    let (before_time, before_id) = match &query.page.cursor {
+        Some(cursor) => {
+            let (t, id) = cursor
+                .split_once('_')
+                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from this API"))?;
+            (
+                t.parse::<i64>()
+                    .map_err(|_| ApiError::invalid("cursor", "is not a cursor from this API"))?,
+                id.to_owned(),
+            )
+        }
+        None => (i64::MAX, String::new()),
+    };
+    let limit = query.page.limit();
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND ($2 = '' OR status = $2) \
+         AND (created_at < $3 OR (created_at = $3 AND ($4 = '' OR id < $4))) \
+         ORDER BY created_at DESC, id DESC LIMIT $5"
+    ))
+    .bind(&user.id)
+    .bind(&status)
+    .bind(before_time)
+    .bind(&before_id)
+    .bind(limit + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let rows: Vec<Row> = rows.into_iter().take(limit as usize).collect();
+    let next = more.then(|| rows.last().map(|r| format!("{}_{}", r.created_at, r.id))).flatten();
+    let tasks: Vec<Value> = rows.into_iter().map(|r| to_json(&state, r)).collect();
+    Ok(Json(json!({ "tasks": tasks, "next_cursor": next })))
+}
+
+/// A queued task is canceled at once and its credits released; a running one stops at its
+/// next stage boundary and the worker releases them.
+pub async fn cancel(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = find(&state, &user, &id).await?;
+    match row.status.as_str() {
+        "queued" => {
+            let mut tx = state.db.pool.begin().await?;
+            let moved = sqlx::query(
+                "UPDATE tasks SET status = 'canceled', finished_at = $1 WHERE id = $2 AND status = 'queued'",
+            )
+            .bind(now_ms())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            if moved.rows_affected() == 1 {
+                credits::post(
+                    &mut tx,
+                    &user.id,
+                    Kind::Release,
+                    row.cost,
+                    "task canceled",
+                    Some(&id),
+                    None,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        "running" => {
+            sqlx::query("UPDATE tasks SET cancel_requested = 1 WHERE id = $1")
+                .bind(&id)
+                .execute(&state.db.pool)
+                .await?;
+            state.worker.cancel(&id);
+        }
+        _ => {}
+    }
+    Ok(Json(to_json(&state, find(&state, &user, &id).await?)))
+}
+
+/// Streams a succeeded task's file.
+pub async fn output(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let row: Option<(String, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT t.status, t.output_key, t.format, u.filename FROM tasks t \
+         JOIN uploads u ON u.id = t.upload_id WHERE t.id = $1 AND t.user_id = $2",
+    )
+    .bind(&id)
+    .bind(&user.id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (status, key, format, filename) = row.ok_or(ApiError::NotFound)?;
+    let Some(key) = key.filter(|_| status == "succeeded") else {
+        return Err(ApiError::Conflict(format!(
+            "the task is {status}; its output exists once it has succeeded"
+        )));
+    };
+    let file = state.storage.open(&key).await?;
+    let length = file.metadata().await?.len();
+    let (content_type, extension) = match format.as_str() {
+        "ply" => ("application/x-ply", "ply"),
+        "obj" => ("model/obj", "obj"),
+        _ => ("model/stl", "stl"),
+    };
+    let stem: String = std::path::Path::new(&filename)
+        .file_stem()
+        .map(|s| {
+            s.to_string_lossy()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+                .collect()
+        })
+        .filter(|s: &String| !s.is_empty())
+        .unwrap_or_else(|| "lithos".into());
+    let disposition = format!("attachment; filename=\"{stem}.{extension}\"");
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CONTENT_LENGTH, length.to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
