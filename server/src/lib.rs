@@ -31,6 +31,8 @@ pub struct AppState {
     pub db: Db,
     pub storage: Arc<storage::LocalDisk>,
     pub worker: worker::Handle,
+    /// Login and registration attempts, per address and per account.
+    pub login_limits: auth::LoginLimits,
 }
 
 /// A running app: its address, and a way to stop it.
@@ -81,7 +83,13 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
     })?);
     let (pool, handle) = worker::Pool::start(config.workers, db.clone(), storage.clone(), engine);
     let config = Arc::new(config);
-    let state = AppState { config, db: db.clone(), storage, worker: handle };
+    let state = AppState {
+        config,
+        db: db.clone(),
+        storage,
+        worker: handle,
+        login_limits: auth::LoginLimits::default(),
+    };
     let app = routes::router(state);
     let addr = listener.local_addr()?;
     let (shutdown, mut stop) = watch::channel(false);

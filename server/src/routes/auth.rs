@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{
-    Email, LoginLimits, SESSION_MS, User, Via, check_password, hash_password, new_secret,
-    session_cookie, verify_password,
+    Email, SESSION_MS, User, Via, check_password, hash_password, new_secret, session_cookie,
+    verify_password,
 };
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
@@ -33,11 +33,6 @@ pub struct Login {
     password: String,
 }
 
-fn limits() -> &'static LoginLimits {
-    static LIMITS: std::sync::OnceLock<LoginLimits> = std::sync::OnceLock::new();
-    LIMITS.get_or_init(LoginLimits::default)
-}
-
 /// Creates the account with its free grant, and signs it in.
 pub async fn register(
     State(state): State<AppState>,
@@ -45,7 +40,7 @@ pub async fn register(
     body: Result<Json<Register>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    limits().check(peer.ip(), &body.email)?;
+    state.login_limits.check(peer.ip(), &body.email)?;
     let email = Email::parse(&body.email)?;
     check_password(&body.password)?;
     let name = body.name.trim().to_owned();
@@ -94,7 +89,7 @@ pub async fn login(
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    limits().check(peer.ip(), &body.email)?;
+    state.login_limits.check(peer.ip(), &body.email)?;
     let email = Email::parse(&body.email).map_err(|_| ApiError::BadCredentials)?;
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT id, password_hash FROM users WHERE email_lower = $1")

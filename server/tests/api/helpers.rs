@@ -1,0 +1,157 @@
+//! `TestApp`: a running app and typed helpers to talk HTTP to it.
+
+use std::time::Duration;
+
+use lithos_server::{Config, Running};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub base: String,
+    pub running: Option<Running>,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+}
+
+/// A fresh database URL: SQLite in `dir`, or a new PostgreSQL database.
+async fn fresh_database(dir: &std::path::Path) -> String {
+    match std::env::var("LITHOS_TEST_POSTGRES_URL") {
+        Ok(server) if !server.is_empty() => {
+            let name = format!("lithos_test_{}", lithos_server::new_id());
+            let db = lithos_server::Db::connect(&server).await.expect("the PostgreSQL server");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&db.pool).await.unwrap();
+            let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.join("lithos.db").display()),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = fresh_database(dir.path()).await;
+        let mut app = TestApp { base: String::new(), running: None, dir, database_url };
+        app.start(adjust).await;
+        app
+    }
+
+    /// Starts (or restarts) the app over the same data directory and database.
+    pub async fn start(&mut self, adjust: impl FnOnce(&mut Config)) {
+        let mut config = Config {
+            data_dir: self.dir.path().to_owned(),
+            database_url: Some(self.database_url.clone()),
+            workers: 1,
+            backend: lithos_engine::BackendChoice::Cpu,
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = lithos_server::launch(listener, config).await.expect("the app starts");
+        self.base = format!("http://{}", running.addr);
+        self.running = Some(running);
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    /// A client with its own cookie jar that sends this site's Origin, as a browser would.
+    pub fn browser(&self) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("origin", self.base.parse().unwrap());
+        Client::builder().cookie_store(true).default_headers(headers).build().unwrap()
+    }
+
+    /// Registers a user in a fresh browser and returns it signed in.
+    pub async fn user(&self, email: &str) -> Client {
+        let client = self.browser();
+        let response = client
+            .post(self.url("/auth/register"))
+            .json(&json!({ "email": email, "password": "correct horse battery", "name": "Tester" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+        client
+    }
+
+    /// An API key for a signed-in browser; returns a client that sends it.
+    pub async fn api_client(&self, browser: &Client) -> (Client, String) {
+        let key: Value = browser
+            .post(self.url("/api-keys"))
+            .json(&json!({ "name": "tests" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let key = key["key"].as_str().unwrap().to_owned();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {key}").parse().unwrap());
+        (Client::builder().default_headers(headers).build().unwrap(), key)
+    }
+
+    pub async fn upload(&self, client: &Client, name: &str, bytes: Vec<u8>) -> Response {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        client.post(self.url("/uploads")).multipart(form).send().await.unwrap()
+    }
+
+    pub async fn upload_ok(&self, client: &Client, name: &str, bytes: Vec<u8>) -> String {
+        let response = self.upload(client, name, bytes).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn submit(&self, client: &Client, body: &Value) -> Response {
+        client.post(self.url("/tasks")).json(body).send().await.unwrap()
+    }
+
+    /// Polls a task until it leaves queued/running.
+    pub async fn wait(&self, client: &Client, id: &str) -> Value {
+        for _ in 0..600 {
+            let task: Value = client
+                .get(self.url(&format!("/tasks/{id}")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if !matches!(task["status"].as_str(), Some("queued" | "running")) {
+                return task;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("task {id} did not finish");
+    }
+
+    pub async fn credits(&self, client: &Client) -> Value {
+        client.get(self.url("/credits?limit=100")).send().await.unwrap().json().await.unwrap()
+    }
+}
+
+/// A small PNG: a grey ramp `size` pixels square.
+pub fn png(size: u32) -> Vec<u8> {
+    let image = image::GrayImage::from_fn(size, size, |x, y| image::Luma([((x + y) % 256) as u8]));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+    bytes.into_inner()
+}
+
+pub fn camera() -> Vec<u8> {
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/camera.png")).unwrap()
+}

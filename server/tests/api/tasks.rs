@@ -1,0 +1,260 @@
+//! Uploads, tasks and outputs: the full flow, authorization, idempotency, bad input, restart.
+
+use lithos_engine::inspect::inspect_stl;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, camera, png};
+
+#[tokio::test]
+async fn register_key_upload_task_download_and_an_exact_ledger() {
+    let app = TestApp::spawn().await;
+    let browser = app.user("flow@example.org").await;
+    let (client, _) = app.api_client(&browser).await;
+    let upload = app.upload(&client, "camera.png", camera()).await;
+    assert_eq!(upload.status(), StatusCode::CREATED);
+    let upload: Value = upload.json().await.unwrap();
+    assert_eq!((upload["width"].as_u64(), upload["height"].as_u64()), (Some(512), Some(512)));
+    assert_eq!(upload["content_type"], "image/png");
+
+    let body = json!({ "upload_id": upload["id"], "mode": "relief", "params": { "width_mm": 60, "base_mm": 1.5 } });
+    let created = app.submit(&client, &body).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let task: Value = created.json().await.unwrap();
+    assert_eq!(task["status"], "queued");
+    let cost = task["cost"].as_i64().unwrap();
+    assert_eq!(cost, 1, "512 x 512 is one started megapixel");
+    let id = task["id"].as_str().unwrap();
+
+    let done = app.wait(&client, id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["progress"], 1.0);
+    let triangles = done["result"]["triangles"].as_u64().unwrap();
+
+    let output = client.get(app.url(&format!("/tasks/{id}/output"))).send().await.unwrap();
+    assert_eq!(output.status(), StatusCode::OK);
+    assert_eq!(output.headers()["content-type"], "model/stl");
+    let disposition = output.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert_eq!(disposition, "attachment; filename=\"camera.stl\"");
+    let stl = output.bytes().await.unwrap();
+    assert_eq!(stl.len() as u64, done["result"]["bytes"].as_u64().unwrap());
+    let report = inspect_stl(std::io::Cursor::new(&stl[..])).unwrap();
+    assert_eq!(report.triangles as u64, triangles);
+    assert!(report.is_closed_manifold(), "{report:?}");
+    assert!((report.max[0] - report.min[0] - 60.0).abs() < 1e-3);
+    assert!(report.volume > 0.0, "outward normals");
+
+    let credits = app.credits(&client).await;
+    let kinds: Vec<(&str, i64)> = credits["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["amount"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("capture", 0), ("reserve", -cost), ("grant", 20)], "newest first");
+    assert_eq!(credits["balance"], 20 - cost);
+    let me: Value = client.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["credits"], 20 - cost);
+
+    let listed: Value =
+        client.get(app.url("/tasks?status=succeeded")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["tasks"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn another_users_things_are_not_found() {
+    let app = TestApp::spawn().await;
+    let a = app.user("a@example.org").await;
+    let b = app.user("b@example.org").await;
+    let upload = app.upload_ok(&a, "a.png", png(64)).await;
+    let created: Value = app
+        .submit(&a, &json!({ "upload_id": upload, "mode": "relief" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(app.wait(&a, id).await["status"], "succeeded");
+    for path in [format!("/tasks/{id}"), format!("/tasks/{id}/output")] {
+        let response = b.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(
+        b.post(app.url(&format!("/tasks/{id}/cancel"))).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // B cannot start a task on A's upload either.
+    let theirs = app.submit(&b, &json!({ "upload_id": upload, "mode": "relief" })).await;
+    assert_eq!(theirs.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let listed: Value = b.get(app.url("/tasks")).send().await.unwrap().json().await.unwrap();
+    assert!(listed["tasks"].as_array().unwrap().is_empty());
+    let anonymous = reqwest::get(app.url(&format!("/tasks/{id}"))).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_and_conflict() {
+    let app = TestApp::spawn().await;
+    let user = app.user("idem@example.org").await;
+    let upload = app.upload_ok(&user, "a.png", png(32)).await;
+    let body = json!({ "upload_id": upload, "mode": "lithophane", "params": { "max_mm": 3 } });
+    let send = |body: Value| {
+        let user = user.clone();
+        let url = app.url("/tasks");
+        async move { user.post(url).header("idempotency-key", "k-1").json(&body).send().await.unwrap() }
+    };
+    let first = send(body.clone()).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let again = send(body.clone()).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"], "the same task");
+    let other =
+        send(json!({ "upload_id": upload, "mode": "lithophane", "params": { "max_mm": 4 } })).await;
+    assert_eq!(other.status(), StatusCode::CONFLICT);
+    let credits = app.credits(&user).await;
+    let reserves =
+        credits["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "reserve").count();
+    assert_eq!(reserves, 1, "charged once");
+}
+
+#[tokio::test]
+async fn bad_uploads_and_parameters_get_4xx_json_and_store_nothing() {
+    let app = TestApp::spawn_with(|c| c.max_upload_bytes = 1 << 20).await;
+    let user = app.user("bad@example.org").await;
+    let mut truncated = png(64);
+    truncated.truncate(truncated.len() / 2);
+    // A PNG header claiming 100000 x 100000 pixels: refused from the header.
+    let mut bomb = png(8);
+    bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let crc = crc32fast::hash(&bomb[12..29]);
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    for (name, bytes, status) in [
+        ("notes.png", b"just some text".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("half.png", truncated, StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("bomb.png", bomb, StatusCode::UNPROCESSABLE_ENTITY),
+        ("big.png", vec![0u8; 2 << 20], StatusCode::PAYLOAD_TOO_LARGE),
+        ("empty.png", Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let response = app.upload(&user, name, bytes).await;
+        assert_eq!(response.status(), status, "{name}");
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{name}: {error}"
+        );
+    }
+    let stored = std::fs::read_dir(app.dir.path().join("files/uploads")).unwrap().count();
+    assert_eq!(stored, 0, "nothing stored");
+
+    let upload = app.upload_ok(&user, "ok.png", png(32)).await;
+    for (params, field) in [
+        (json!({ "width_mm": -5 }), "width_mm"),
+        (json!({ "gamma": 0 }), "gamma"),
+        (json!({ "min_mm": 1 }), "min_mm"),
+        (json!({ "colour": "red" }), "colour"),
+        (json!({ "threshold": 0.5 }), "threshold"),
+    ] {
+        let response = app
+            .submit(&user, &json!({ "upload_id": upload, "mode": "relief", "params": params }))
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{params}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["field"], field, "{error}");
+    }
+    let bad_mode = app.submit(&user, &json!({ "upload_id": upload, "mode": "sculpture" })).await;
+    assert_eq!(bad_mode.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bad_format =
+        app.submit(&user, &json!({ "upload_id": upload, "mode": "relief", "format": "ply" })).await;
+    assert_eq!(bad_format.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let malformed = user
+        .post(app.url("/tasks"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let credits = app.credits(&user).await;
+    assert_eq!(credits["balance"], 20, "refused tasks cost nothing");
+}
+
+#[tokio::test]
+async fn solids_come_out_as_ply() {
+    let app = TestApp::spawn().await;
+    let user = app.user("solid@example.org").await;
+    let upload = app.upload_ok(&user, "disc.png", png(48)).await;
+    let body = json!({
+        "upload_id": upload, "mode": "solid", "format": "ply",
+        "params": { "threshold": 0.3, "pixel_mm": 0.5, "depth_mm": 3, "bevel_mm": 0.5 },
+    });
+    let task: Value = app.submit(&user, &body).await.json().await.unwrap();
+    let done = app.wait(&user, task["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let output = user
+        .get(app.url(&format!("/tasks/{}/output", task["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(output.headers()["content-type"], "application/x-ply");
+    let bytes = output.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"ply\nformat binary_little_endian 1.0\n"));
+}
+
+#[tokio::test]
+async fn a_task_left_running_by_a_dead_server_completes_once_after_restart() {
+    let mut app = TestApp::spawn().await;
+    let user = app.user("restart@example.org").await;
+    let upload = app.upload_ok(&user, "a.png", png(64)).await;
+    app.stop().await;
+    // What a killed server leaves behind: a task marked running, its credits reserved.
+    let db = lithos_server::Db::connect(&app.database_url).await.unwrap();
+    let user_id: String =
+        sqlx::query_scalar("SELECT id FROM users").fetch_one(&db.pool).await.unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO tasks (id, user_id, upload_id, mode, params, format, status, cost, request_hash, attempts, created_at, started_at) \
+         VALUES ('orphan', $1, $2, 'relief', '{}', 'stl', 'running', 1, 'x', 1, 1, 1)",
+    )
+    .bind(&user_id)
+    .bind(&upload)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    lithos_server::credits::post(
+        &mut tx,
+        &user_id,
+        lithos_server::credits::Kind::Reserve,
+        -1,
+        "task submitted",
+        Some("orphan"),
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    db.pool.close().await;
+
+    app.start(|_| {}).await;
+    let done = app.wait(&user, "orphan").await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let credits = app.credits(&user).await;
+    let entries = credits["entries"].as_array().unwrap();
+    let for_task: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["task_id"] == "orphan")
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(for_task, ["capture", "reserve"], "reserved once, captured once");
+    assert_eq!(credits["balance"], 19);
+    let attempts: i64 = {
+        let db = lithos_server::Db::connect(&app.database_url).await.unwrap();
+        sqlx::query_scalar("SELECT attempts FROM tasks WHERE id = 'orphan'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(attempts, 2, "run again exactly once");
+}
