@@ -2,8 +2,10 @@
 # The whole test suite, from a fresh Debian machine with Rust.
 #
 # Installs what the tests need when it is missing, as root through apt:
-#   - mesa-vulkan-drivers: lavapipe, the software Vulkan driver the GPU tests run on.
-# Then builds everything once (the dev profile, dependencies optimised) and runs every test.
+#   - mesa-vulkan-drivers: lavapipe, the software Vulkan driver the GPU tests run on;
+#   - postgresql (15 on Debian 12): a throwaway server is started for the service tests.
+# Then builds everything once (the dev profile, dependencies optimised) and runs every test;
+# the service's suite runs a second time against PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +14,7 @@ as_root() {
 }
 
 missing=()
-for package in mesa-vulkan-drivers; do
+for package in mesa-vulkan-drivers postgresql; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
     || missing+=("$package")
 done
@@ -28,12 +30,30 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
   export XDG_RUNTIME_DIR
 fi
 
+# A throwaway PostgreSQL cluster on a private port, removed on exit.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+pg_dir=$(mktemp -d)
+pg_port=55432
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+if [ "$(id -u)" -eq 0 ]; then chown postgres "$pg_dir"; fi
+as_postgres "$pg_bin/initdb" -D "$pg_dir/data" -U lithos --auth=trust -E UTF8 >/dev/null
+as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
+  -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
+trap 'as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pg_dir"' EXIT
+postgres_url="postgres://lithos@127.0.0.1:$pg_port/postgres"
+
 # Compile the benchmarks too (in the test profile, sharing the build) so they cannot rot.
 cargo test --workspace --benches --no-run --quiet
 log=$(mktemp)
 set +e
 cargo test --workspace 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+echo "== the service's suite again, on PostgreSQL"
+LITHOS_TEST_POSTGRES_URL=$postgres_url cargo test -p lithos-server --test api 2>&1 | tee -a "$log"
+pg_status=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$pg_status
 set -e
 # One closing line for the whole run: cargo's last line is its (often empty) doc-test summary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
