@@ -183,6 +183,7 @@ impl FromRequestParts<AppState> for User {
                 .bind(&key_id)
                 .execute(db)
                 .await?;
+            tracing::Span::current().record("user_id", id.as_str());
             return Ok(User { id, role, via: Via::Key(key_id) });
         }
         let token = cookie(parts, SESSION_COOKIE).ok_or(ApiError::Unauthorized)?;
@@ -202,6 +203,7 @@ impl FromRequestParts<AppState> for User {
                 "cross-site request refused: send it from this site, or use an API key".into(),
             ));
         }
+        tracing::Span::current().record("user_id", id.as_str());
         Ok(User { id, role, via: Via::Session(hash) })
     }
 }

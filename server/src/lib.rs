@@ -13,6 +13,7 @@ pub mod error;
 pub mod routes;
 pub mod storage;
 pub mod task_params;
+pub mod telemetry;
 pub mod worker;
 
 use std::sync::Arc;
@@ -81,6 +82,13 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
         backend: config.backend,
         gpu_limits: None,
     })?);
+    telemetry::handle();
+    metrics::gauge!(
+        "lithos_worker_info",
+        "backend" => format!("{:?}", engine.backend()).to_lowercase(),
+        "adapter" => engine.adapter().to_owned()
+    )
+    .set(1.0);
     let (pool, handle) = worker::Pool::start(config.workers, db.clone(), storage.clone(), engine);
     let config = Arc::new(config);
     let state = AppState {

@@ -242,6 +242,18 @@ impl Worker {
         .await?;
         Ok(match result {
             Ok(mut report) => {
+                let seconds = started.elapsed().as_secs_f64().max(1e-9);
+                if let Some(triangles) = report["triangles"].as_f64() {
+                    metrics::histogram!("lithos_engine_triangles_per_second", "mode" => task.mode.clone())
+                        .record(triangles / seconds);
+                }
+                if let Some([w, h]) =
+                    report["grid"].as_array().map(|g| [g[0].as_f64(), g[1].as_f64()])
+                {
+                    let megapixels = w.unwrap_or(0.0) * h.unwrap_or(0.0) / 1e6;
+                    metrics::histogram!("lithos_engine_megapixels_per_second", "mode" => task.mode.clone())
+                        .record(megapixels / seconds);
+                }
                 report["format"] = json!(task.format);
                 report["seconds"] = json!(started.elapsed().as_secs_f64());
                 report["output_key"] = json!(output_key);
@@ -286,6 +298,12 @@ impl Worker {
             Outcome::Canceled => (Kind::Release, task.cost, "task canceled"),
         };
         credits::post(&mut tx, &task.user_id, kind, amount, reason, Some(&task.id), None).await?;
+        let outcome_label = match kind {
+            Kind::Capture => "succeeded",
+            _ if status == "canceled" => "canceled",
+            _ => "failed",
+        };
+        metrics::counter!("lithos_tasks_finished_total", "mode" => task.mode.clone(), "outcome" => outcome_label).increment(1);
         if kind == Kind::Capture {
             sqlx::query(
                 "INSERT INTO usage_events (user_id, feature, mode, credits, task_id, created_at) \

@@ -1,6 +1,7 @@
 //! The HTTP surface: one module per resource, all under `/api/v1` except the probes.
 
 mod account;
+mod admin;
 mod api_keys;
 mod auth;
 mod credits;
@@ -12,7 +13,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::AppState;
 
@@ -31,28 +33,52 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/{id}", get(tasks::get))
         .route("/tasks/{id}/cancel", post(tasks::cancel))
         .route("/tasks/{id}/output", get(tasks::output))
+        .route("/tasks/{id}/events", get(tasks::events))
+        .route("/admin/users", get(admin::users))
+        .route("/admin/usage", get(admin::usage))
         .route("/credits", get(credits::get));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::telemetry::render))
+        .route_layer(axum::middleware::from_fn(crate::telemetry::track))
         .with_state(state)
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-                let id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-")
-                    .to_owned();
-                let agent = request
-                    .headers()
-                    .get(axum::http::header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-")
-                    .to_owned();
-                tracing::info_span!("request", request_id = %id, method = %request.method(), route = %request.uri().path(), user_agent = %agent)
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-")
+                        .to_owned();
+                    let agent = request
+                        .headers()
+                        .get(axum::http::header::USER_AGENT)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-")
+                        .to_owned();
+                    let ip = request
+                        .extensions()
+                        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                        .map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string());
+                    let route = request
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
+                    tracing::info_span!(
+                        "request",
+                        request_id = %id,
+                        method = %request.method(),
+                        route = %route,
+                        ip = %ip,
+                        user_agent = %agent,
+                        user_id = tracing::field::Empty,
+                    )
+                })
+                // One line per request with its status and latency.
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -161,6 +161,7 @@ pub async fn create(
     credits::post(&mut tx, &user.id, Kind::Reserve, -cost, "task submitted", Some(&id), None)
         .await?;
     tx.commit().await?;
+    metrics::counter!("lithos_tasks_submitted_total", "mode" => body.mode.as_str()).increment(1);
     state.worker.notify();
     let row = find(&state, &user, &id).await?;
     Ok((StatusCode::CREATED, Json(to_json(&state, row))).into_response())
@@ -345,4 +346,41 @@ pub async fn output(
         body,
     )
         .into_response())
+}
+
+/// `GET /tasks/{id}/events`: Server-Sent Events, one `task` event (the task's JSON) whenever
+/// its status or progress changes, ending after the final status.
+pub async fn events(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+) -> ApiResult<
+    axum::response::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    // 404 now, before the stream starts, for a task that is not the caller's.
+    find(&state, &user, &id).await?;
+    let stream = futures_util::stream::unfold(
+        (state, user, id, None::<(String, u64)>, false),
+        |(state, user, id, last, finished)| async move {
+            if finished {
+                return None;
+            }
+            loop {
+                let Ok(row) = find(&state, &user, &id).await else { return None };
+                let task = to_json(&state, row);
+                let status = task["status"].as_str().unwrap_or_default().to_owned();
+                let progress = (task["progress"].as_f64().unwrap_or(0.0) * 1000.0) as u64;
+                let done = !matches!(status.as_str(), "queued" | "running");
+                if last.as_ref() != Some(&(status.clone(), progress)) {
+                    let event = Event::default().event("task").data(task.to_string());
+                    return Some((Ok(event), (state, user, id, Some((status, progress)), done)));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -6,4 +6,5 @@
 mod accounts;
 mod credits;
 mod helpers;
+mod operations;
 mod tasks;

@@ -21,7 +21,7 @@ async fn register_key_upload_task_download_and_an_exact_ledger() {
     let created = app.submit(&client, &body).await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let task: Value = created.json().await.unwrap();
-    assert_eq!(task["status"], "queued");
+    assert!(matches!(task["status"].as_str(), Some("queued" | "running")), "{task}");
     let cost = task["cost"].as_i64().unwrap();
     assert_eq!(cost, 1, "512 x 512 is one started megapixel");
     let id = task["id"].as_str().unwrap();

@@ -1,0 +1,115 @@
+//! Probes, metrics, server-sent events and admin-only routes.
+
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, png};
+
+#[tokio::test]
+async fn probes_and_metrics() {
+    let app = TestApp::spawn().await;
+    let health = reqwest::get(format!("{}/healthz", app.base)).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready: Value =
+        reqwest::get(format!("{}/readyz", app.base)).await.unwrap().json().await.unwrap();
+    assert_eq!(ready, json!({ "database": true, "storage": true }));
+
+    let user = app.user("metrics@example.org").await;
+    let upload = app.upload_ok(&user, "a.png", png(64)).await;
+    let task: Value = app
+        .submit(&user, &json!({ "upload_id": upload, "mode": "relief" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.wait(&user, task["id"].as_str().unwrap()).await;
+    let metrics =
+        reqwest::get(format!("{}/metrics", app.base)).await.unwrap().text().await.unwrap();
+    for needle in [
+        "lithos_http_request_duration_seconds_bucket{",
+        "route=\"/api/v1/tasks/{id}\"",
+        "lithos_tasks_submitted_total{mode=\"relief\"}",
+        "lithos_tasks_finished_total{",
+        "lithos_queue_depth",
+        "lithos_engine_triangles_per_second",
+        "lithos_engine_megapixels_per_second",
+        "lithos_worker_info{backend=\"cpu\"",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from:\n{metrics}");
+    }
+    assert!(!metrics.contains(task["id"].as_str().unwrap()), "no series per task id");
+}
+
+#[tokio::test]
+async fn events_stream_status_until_the_task_ends() {
+    let app = TestApp::spawn().await;
+    let user = app.user("sse@example.org").await;
+    let upload = app.upload_ok(&user, "a.png", png(64)).await;
+    let task: Value = app
+        .submit(&user, &json!({ "upload_id": upload, "mode": "relief" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = task["id"].as_str().unwrap();
+    let response = user.get(app.url(&format!("/tasks/{id}/events"))).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = String::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        body.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    let events: Vec<Value> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert!(!events.is_empty());
+    assert_eq!(events.last().unwrap()["status"], "succeeded", "the stream ends with the outcome");
+    let progress: Vec<f64> = events.iter().map(|e| e["progress"].as_f64().unwrap()).collect();
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "progress only grows: {progress:?}");
+
+    let stranger = app.user("other@example.org").await;
+    let theirs = stranger.get(app.url(&format!("/tasks/{id}/events"))).send().await.unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn admin_routes_refuse_users_and_serve_admins() {
+    let app = TestApp::spawn().await;
+    let user = app.user("plain@example.org").await;
+    for path in ["/admin/users", "/admin/usage"] {
+        let response = user.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let db = lithos_server::Db::connect(&app.database_url).await.unwrap();
+    lithos_server::admin::create_user(
+        &db,
+        "root@example.org",
+        "Root",
+        "correct horse battery",
+        true,
+        0,
+    )
+    .await
+    .unwrap();
+    let admin = app.browser();
+    admin
+        .post(app.url("/auth/login"))
+        .json(&json!({ "email": "root@example.org", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    let users: Value =
+        admin.get(app.url("/admin/users")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(users["users"].as_array().unwrap().len(), 2);
+    let balance =
+        lithos_server::admin::grant(&db, "PLAIN@example.org", 5, "support ticket 7").await.unwrap();
+    assert_eq!(balance, 25);
+    let credits = app.credits(&user).await;
+    assert_eq!(credits["entries"][0]["reason"], "support ticket 7");
+    let overdraw = lithos_server::admin::grant(&db, "plain@example.org", -26, "too much").await;
+    assert!(overdraw.is_err(), "a balance never goes negative");
+}
