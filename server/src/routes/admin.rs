@@ -30,13 +30,25 @@ pub async fn users(
     Ok(Json(json!({ "users": users })))
 }
 
+/// One usage event: id, user, feature, mode, credits, task, time.
+#[derive(sqlx::FromRow)]
+struct UsageRow {
+    id: i64,
+    user_id: String,
+    feature: String,
+    mode: Option<String>,
+    credits: i64,
+    task_id: Option<String>,
+    created_at: i64,
+}
+
 pub async fn usage(
     State(state): State<AppState>,
     user: User,
     Query(page): Query<Page>,
 ) -> ApiResult<Json<Value>> {
     user.require_admin()?;
-    let rows: Vec<(i64, String, String, Option<String>, i64, Option<String>, i64)> = sqlx::query_as(
+    let rows: Vec<UsageRow> = sqlx::query_as(
         "SELECT id, user_id, feature, mode, credits, task_id, created_at FROM usage_events ORDER BY id DESC LIMIT $1",
     )
     .bind(page.limit())
@@ -44,8 +56,8 @@ pub async fn usage(
     .await?;
     let events: Vec<Value> = rows
         .into_iter()
-        .map(|(id, user_id, feature, mode, credits, task_id, created_at)| {
-            json!({ "id": id, "user_id": user_id, "feature": feature, "mode": mode, "credits": credits, "task_id": task_id, "created_at": created_at })
+        .map(|r| {
+            json!({ "id": r.id, "user_id": r.user_id, "feature": r.feature, "mode": r.mode, "credits": r.credits, "task_id": r.task_id, "created_at": r.created_at })
         })
         .collect();
     Ok(Json(json!({ "events": events })))
