@@ -28,7 +28,7 @@ upload=$(cat "$work/small_upload")
 
 echo "== GET /api/v1/tasks/{id}"
 wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer $key" "$base/api/v1/tasks/$task" \
-  | grep -E "Requests/sec|Latency|99%|50%"
+  | grep -E "Requests/sec|Latency  |99%|50%"
 
 cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
@@ -38,7 +38,7 @@ wrk.body = '{"upload_id":"$upload","mode":"relief","params":{"grid":16}}'
 LUA
 echo "== POST /api/v1/tasks"
 wrk -t2 -c32 -d10s --latency -s "$work/post.lua" "$base/api/v1/tasks" \
-  | grep -E "Requests/sec|Latency|99%|50%|Non-2xx"
+  | grep -E "Requests/sec|Latency  |99%|50%|Non-2xx"
 
 # Let the queue drain before timing single tasks.
 python3 benches/service/drain.py "$base" "$key"

@@ -201,11 +201,13 @@ pub async fn get(
     Ok(Json(to_json(&state, row)))
 }
 
+/// `?status=&limit=&cursor=` (not a flattened [`Page`]: flattening makes every query value a
+/// string, and `limit` would no longer parse).
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     status: Option<String>,
-    #[serde(flatten)]
-    page: Page,
+    limit: Option<i64>,
+    cursor: Option<String>,
 }
 
 /// Newest first; `next_cursor` continues the list.
@@ -221,7 +223,8 @@ pub async fn list(
             "must be queued, running, succeeded, failed or canceled",
         ));
     }
-    let (before_time, before_id) = match &query.page.cursor {
+    let page = Page { limit: query.limit, cursor: query.cursor };
+    let (before_time, before_id) = match &page.cursor {
         Some(cursor) => {
             let (t, id) = cursor
                 .split_once('_')
@@ -234,7 +237,7 @@ pub async fn list(
         }
         None => (i64::MAX, String::new()),
     };
-    let limit = query.page.limit();
+    let limit = page.limit();
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND ($2 = '' OR status = $2) \
          AND (created_at < $3 OR (created_at = $3 AND ($4 = '' OR id < $4))) \

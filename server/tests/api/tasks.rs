@@ -258,3 +258,46 @@ async fn a_task_left_running_by_a_dead_server_completes_once_after_restart() {
     };
     assert_eq!(attempts, 2, "run again exactly once");
 }
+
+#[tokio::test]
+async fn task_lists_page_with_cursors() {
+    let app = TestApp::spawn().await;
+    let user = app.user("pages@example.org").await;
+    let upload = app.upload_ok(&user, "a.png", png(16)).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let task: Value = app
+            .submit(&user, &json!({ "upload_id": upload, "mode": "relief" }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.push(task["id"].as_str().unwrap().to_owned());
+    }
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let url = if cursor.is_empty() {
+            app.url("/tasks?limit=2")
+        } else {
+            app.url(&format!("/tasks?limit=2&cursor={cursor}"))
+        };
+        let page: Value = user.get(url).send().await.unwrap().json().await.unwrap();
+        let tasks = page["tasks"].as_array().unwrap();
+        assert!(tasks.len() <= 2);
+        seen.extend(tasks.iter().map(|t| t["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    let mut sorted_seen = seen.clone();
+    sorted_seen.sort();
+    let mut sorted_ids = ids;
+    sorted_ids.sort();
+    assert_eq!(sorted_seen, sorted_ids, "every task once");
+    let bad = user.get(app.url("/tasks?status=lost")).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bad = user.get(app.url("/tasks?cursor=nonsense")).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
