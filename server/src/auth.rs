@@ -20,6 +20,8 @@ use crate::{AppState, now_ms};
 pub const SESSION_COOKIE: &str = "lithos_session";
 /// Sessions last 30 days.
 pub const SESSION_MS: i64 = 30 * 24 * 3600 * 1000;
+/// How stale an API key's last-used time may get before a request refreshes it.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 /// API keys start with this, so they are recognisable in logs and secret scanners.
 pub const KEY_PREFIX: &str = "lk_";
 
@@ -170,19 +172,24 @@ impl FromRequestParts<AppState> for User {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         if let Some(key) = bearer {
-            let row: Option<(String, String, String)> = sqlx::query_as(
-                "SELECT k.id, u.id, u.role FROM api_keys k JOIN users u ON u.id = k.user_id \
-                 WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+            let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
+                "SELECT k.id, u.id, u.role, k.last_used_at FROM api_keys k \
+                 JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
             )
             .bind(sha256(key.trim()))
             .fetch_optional(db)
             .await?;
-            let (key_id, id, role) = row.ok_or(ApiError::Unauthorized)?;
-            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-                .bind(now_ms())
-                .bind(&key_id)
-                .execute(db)
-                .await?;
+            let (key_id, id, role, last_used) = row.ok_or(ApiError::Unauthorized)?;
+            // Last use to the minute: reads stay reads.
+            let now = now_ms();
+            if last_used.is_none_or(|t| now - t > LAST_USED_RESOLUTION_MS) {
+                let _gate = state.db.write_gate().await;
+                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&key_id)
+                    .execute(db)
+                    .await?;
+            }
             tracing::Span::current().record("user_id", id.as_str());
             return Ok(User { id, role, via: Via::Key(key_id) });
         }

@@ -3,8 +3,11 @@
 //! placeholders, which both drivers accept, and only portable types (text, 64-bit integers,
 //! doubles); times are Unix milliseconds.
 
+use std::sync::Arc;
+
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
+use tokio::sync::{Mutex, MutexGuard};
 
 /// Which engine is behind the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +20,9 @@ pub enum Kind {
 pub struct Db {
     pub pool: AnyPool,
     pub kind: Kind,
+    /// SQLite has a single writer: writers queue here, in order, rather than in SQLite's busy
+    /// handler, whose growing sleeps turn contention into long latency tails.
+    writes: Arc<Mutex<()>>,
 }
 
 impl Db {
@@ -38,7 +44,16 @@ impl Db {
             });
         }
         let pool = options.connect(url).await?;
-        Ok(Self { pool, kind })
+        Ok(Self { pool, kind, writes: Arc::default() })
+    }
+
+    /// Held across a write transaction on SQLite; nothing on PostgreSQL, whose row locks let
+    /// writers run side by side.
+    pub async fn write_gate(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.kind {
+            Kind::Sqlite => Some(self.writes.lock().await),
+            Kind::Postgres => None,
+        }
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

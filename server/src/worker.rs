@@ -170,6 +170,7 @@ impl Worker {
         .fetch_optional(&self.db.pool)
         .await?;
         let Some(id) = candidate else { return Ok(None) };
+        let gate = self.db.write_gate().await;
         let claimed = sqlx::query(
             "UPDATE tasks SET status = 'running', started_at = $1, attempts = attempts + 1 \
              WHERE id = $2 AND status = 'queued'",
@@ -178,6 +179,7 @@ impl Worker {
         .bind(&id)
         .execute(&self.db.pool)
         .await?;
+        drop(gate);
         if claimed.rows_affected() != 1 {
             // Another worker took it; look again.
             return Box::pin(self.claim()).await;
@@ -265,6 +267,7 @@ impl Worker {
     }
 
     async fn settle(&self, task: &Claimed, outcome: Outcome) -> Result<(), ApiError> {
+        let _gate = self.db.write_gate().await;
         let mut tx = self.db.pool.begin().await?;
         let (status, error, result, output_key) = match &outcome {
             Outcome::Succeeded(report) => (

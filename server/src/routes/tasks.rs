@@ -129,6 +129,7 @@ pub async fn create(
     };
 
     let id = new_id();
+    let gate = state.db.write_gate().await;
     let mut tx = state.db.pool.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO tasks (id, user_id, upload_id, mode, params, format, status, cost, \
@@ -153,6 +154,7 @@ pub async fn create(
     {
         // The same key raced in: answer as a replay.
         drop(tx);
+        drop(gate);
         let existing =
             replay(&state, &user, key, &request_hash).await?.ok_or(ApiError::NotFound)?;
         return Ok((StatusCode::OK, Json(existing)).into_response());
@@ -267,6 +269,7 @@ pub async fn cancel(
     let row = find(&state, &user, &id).await?;
     match row.status.as_str() {
         "queued" => {
+            let _gate = state.db.write_gate().await;
             let mut tx = state.db.pool.begin().await?;
             let moved = sqlx::query(
                 "UPDATE tasks SET status = 'canceled', finished_at = $1 WHERE id = $2 AND status = 'queued'",
