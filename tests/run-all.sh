@@ -3,7 +3,8 @@
 #
 # Installs what the tests need when it is missing, as root through apt:
 #   - mesa-vulkan-drivers: lavapipe, the software Vulkan driver the GPU tests run on;
-#   - postgresql (15 on Debian 12): a throwaway server is started for the service tests.
+#   - postgresql (15 on Debian 12): a throwaway server is started for the service tests;
+# and schemathesis through pip (tests/schemathesis.sh) for the API fuzzing run.
 # Then builds everything once (the dev profile, dependencies optimised) and runs every test;
 # the service's suite runs a second time against PostgreSQL.
 set -euo pipefail
@@ -54,6 +55,10 @@ echo "== the service's suite again, on PostgreSQL"
 LITHOS_TEST_POSTGRES_URL=$postgres_url cargo test -p lithos-server --test api 2>&1 | tee -a "$log"
 pg_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$pg_status
+echo "== schemathesis against the OpenAPI document of a live server"
+bash tests/schemathesis.sh 2>&1 | tee -a "$log"
+fuzz_status=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$fuzz_status
 set -e
 # One closing line for the whole run: cargo's last line is its (often empty) doc-test summary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"

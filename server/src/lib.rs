@@ -10,6 +10,7 @@ pub mod config;
 pub mod credits;
 pub mod db;
 pub mod error;
+pub mod openapi;
 pub mod routes;
 pub mod storage;
 pub mod task_params;

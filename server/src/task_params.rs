@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, ApiResult};
 
 /// What a task makes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TaskMode {
     Relief,
@@ -27,7 +27,7 @@ impl TaskMode {
 }
 
 /// Options, as `lithos convert` names them.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskParams {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,6 +55,8 @@ pub struct TaskParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_levels: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// alpha or threshold.
+    #[schema(value_type = Option<String>)]
     pub mask: Option<MaskSource>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f32>,
@@ -67,6 +69,8 @@ pub struct TaskParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bevel_mm: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// round or chamfer.
+    #[schema(value_type = Option<String>)]
     pub bevel: Option<Bevel>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inflate: Option<bool>,

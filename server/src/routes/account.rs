@@ -26,11 +26,12 @@ pub async fn profile(state: &AppState, id: &str) -> ApiResult<Value> {
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, description = "The account", body = crate::openapi::Profile), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn me(State(state): State<AppState>, user: User) -> ApiResult<Json<Value>> {
     Ok(Json(profile(&state, &user.id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Update {
     name: Option<String>,
@@ -49,6 +50,7 @@ mod double_option {
     }
 }
 
+#[utoipa::path(patch, path = "/api/v1/me", tag = "accounts", request_body = Update, responses((status = 200, description = "The updated account", body = crate::openapi::Profile), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     user: User,
@@ -83,7 +85,7 @@ pub async fn update(
     Ok(Json(profile(&state, &user.id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     current_password: String,
@@ -91,6 +93,7 @@ pub struct PasswordChange {
 }
 
 /// Changes the password and ends every other session of the account.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = PasswordChange, responses((status = 200, description = "Changed; other sessions ended", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn change_password(
     State(state): State<AppState>,
     user: User,

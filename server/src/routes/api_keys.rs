@@ -11,12 +11,13 @@ use crate::auth::{KEY_PREFIX, User, sha256};
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, new_id, now_ms};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Create {
     name: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api keys", request_body = Create, responses((status = 201, description = "The key, shown this once in `key`", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     user: User,
@@ -50,6 +51,7 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api keys", responses((status = 200, description = "Live keys, without the secrets", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, user: User) -> ApiResult<Json<Value>> {
     let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
         "SELECT id, name, prefix, created_at, last_used_at FROM api_keys \
@@ -67,6 +69,7 @@ pub async fn list(State(state): State<AppState>, user: User) -> ApiResult<Json<V
     Ok(Json(json!({ "keys": keys })))
 }
 
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api keys", params(("id" = String, Path)), responses((status = 204, description = "Revoked"), (status = 404, description = "No such key of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
     user: User,

@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::account::profile;
 use crate::{AppState, new_id, now_ms};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Register {
     email: String,
@@ -26,7 +26,7 @@ pub struct Register {
     name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     email: String,
@@ -34,6 +34,7 @@ pub struct Login {
 }
 
 /// Creates the account with its free grant, and signs it in.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = Register, responses((status = 201, description = "Created and signed in", body = crate::openapi::Profile), (status = 409, description = "Email taken", body = crate::openapi::ErrorBody), (status = 429, description = "Too many attempts", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -83,6 +84,7 @@ pub async fn register(
     Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie)], Json(me)).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = Login, responses((status = 200, description = "Signed in", body = crate::openapi::Profile), (status = 401, description = "Wrong email or password", body = crate::openapi::ErrorBody), (status = 429, description = "Too many attempts", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -107,6 +109,7 @@ pub async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", responses((status = 200, description = "Signed out", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn logout(State(state): State<AppState>, user: User) -> ApiResult<Response> {
     if let Via::Session(hash) = &user.via {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")

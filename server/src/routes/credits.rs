@@ -10,6 +10,7 @@ use crate::credits;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::Page;
 
+#[utoipa::path(get, path = "/api/v1/credits", tag = "credits", params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Balance and ledger", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     user: User,

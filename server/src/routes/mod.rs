@@ -1,13 +1,13 @@
 //! The HTTP surface: one module per resource, all under `/api/v1` except the probes.
 
-mod account;
-mod admin;
-mod api_keys;
-mod auth;
-mod credits;
-mod health;
-mod tasks;
-mod uploads;
+pub(crate) mod account;
+pub(crate) mod admin;
+pub(crate) mod api_keys;
+pub(crate) mod auth;
+pub(crate) mod credits;
+pub(crate) mod health;
+pub(crate) mod tasks;
+pub(crate) mod uploads;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -15,6 +15,9 @@ use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+
+use utoipa::OpenApi;
+use utoipa_scalar::Servable;
 
 use crate::AppState;
 
@@ -36,12 +39,14 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/{id}/events", get(tasks::events))
         .route("/admin/users", get(admin::users))
         .route("/admin/usage", get(admin::usage))
-        .route("/credits", get(credits::get));
+        .route("/credits", get(credits::get))
+        .route("/openapi.json", get(openapi_json));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::telemetry::render))
+        .merge(utoipa_scalar::Scalar::with_url("/api/docs", crate::openapi::ApiDoc::openapi()))
         .route_layer(axum::middleware::from_fn(crate::telemetry::track))
         .with_state(state)
         .layer(
@@ -82,6 +87,11 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// `GET /api/v1/openapi.json`.
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(crate::openapi::ApiDoc::openapi())
 }
 
 /// Cursor pagination: `?limit=` (1..=100, default 20) and an opaque `?cursor=`.

@@ -16,13 +16,14 @@ use crate::routes::Page;
 use crate::task_params::{TaskMode, TaskParams, parse_format};
 use crate::{AppState, new_id, now_ms};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Create {
     upload_id: String,
     mode: TaskMode,
     #[serde(default)]
     params: TaskParams,
+    /// stl, stl-ascii, ply or obj.
     #[serde(default = "default_format")]
     format: String,
 }
@@ -79,6 +80,7 @@ async fn find(state: &AppState, user: &User, id: &str) -> ApiResult<Row> {
         .ok_or(ApiError::NotFound)
 }
 
+#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = Create, params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same task; another body: 409")), responses((status = 201, description = "Queued; credits reserved", body = serde_json::Value), (status = 200, description = "A replay of the same key", body = serde_json::Value), (status = 402, description = "Not enough credits", body = crate::openapi::ErrorBody), (status = 409, description = "Key reused with another body", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     user: User,
@@ -194,6 +196,7 @@ async fn replay(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "Status, progress, result", body = serde_json::Value), (status = 404, description = "No such task of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     user: User,
@@ -213,6 +216,7 @@ pub struct ListQuery {
 }
 
 /// Newest first; `next_cursor` continues the list.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "A page of tasks", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     user: User,
@@ -261,6 +265,7 @@ pub async fn list(
 
 /// A queued task is canceled at once and its credits released; a running one stops at its
 /// next stage boundary and the worker releases them.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/cancel", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "The task after the request", body = serde_json::Value), (status = 404, description = "No such task of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
     user: User,
@@ -305,6 +310,7 @@ pub async fn cancel(
 }
 
 /// Streams a succeeded task's file.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/output", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "The mesh file", content_type = "application/octet-stream"), (status = 404, description = "No such task of yours", body = crate::openapi::ErrorBody), (status = 409, description = "Not succeeded (yet)", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn output(
     State(state): State<AppState>,
     user: User,
@@ -356,6 +362,7 @@ pub async fn output(
 
 /// `GET /tasks/{id}/events`: Server-Sent Events, one `task` event (the task's JSON) whenever
 /// its status or progress changes, ending after the final status.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/events", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "Server-sent `task` events", content_type = "text/event-stream"), (status = 404, description = "No such task of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
     user: User,

@@ -113,3 +113,40 @@ async fn admin_routes_refuse_users_and_serve_admins() {
     let overdraw = lithos_server::admin::grant(&db, "plain@example.org", -26, "too much").await;
     assert!(overdraw.is_err(), "a balance never goes negative");
 }
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_route_and_the_docs_page_serves_it() {
+    let app = TestApp::spawn().await;
+    let spec: Value = reqwest::get(app.url("/openapi.json")).await.unwrap().json().await.unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = spec["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/me/password",
+        "/api/v1/api-keys",
+        "/api/v1/api-keys/{id}",
+        "/api/v1/uploads",
+        "/api/v1/tasks",
+        "/api/v1/tasks/{id}",
+        "/api/v1/tasks/{id}/cancel",
+        "/api/v1/tasks/{id}/output",
+        "/api/v1/tasks/{id}/events",
+        "/api/v1/credits",
+        "/api/v1/admin/users",
+        "/api/v1/admin/usage",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(paths.contains_key(path), "{path} is documented");
+    }
+    let params = &spec["components"]["schemas"]["TaskParams"]["properties"];
+    for field in ["width_mm", "base_mm", "relief_mm", "min_mm", "max_mm", "depth_mm", "bevel_mm"] {
+        assert!(params.get(field).is_some(), "TaskParams documents {field}");
+    }
+    let docs = reqwest::get(format!("{}/api/docs", app.base)).await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(docs.text().await.unwrap().contains("<html"), "an HTML page");
+}
