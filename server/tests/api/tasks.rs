@@ -301,3 +301,35 @@ async fn task_lists_page_with_cursors() {
     let bad = user.get(app.url("/tasks?cursor=nonsense")).send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn shutdown_lets_the_running_task_finish_and_charges_once() {
+    let mut app = TestApp::spawn().await;
+    let user = app.user("drain@example.org").await;
+    let upload = app.upload_ok(&user, "a.png", png(64)).await;
+    // Large enough to still be running when the shutdown starts.
+    let body = json!({ "upload_id": upload, "mode": "relief", "params": { "grid": 1800 } });
+    let task: Value = app.submit(&user, &body).await.json().await.unwrap();
+    let id = task["id"].as_str().unwrap().to_owned();
+    for _ in 0..200 {
+        let now: Value =
+            user.get(app.url(&format!("/tasks/{id}"))).send().await.unwrap().json().await.unwrap();
+        if now["status"] != "queued" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    app.stop().await;
+    app.start(|_| {}).await;
+    let done = app.wait(&user, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let credits = app.credits(&user).await;
+    let kinds: Vec<&str> = credits["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["task_id"] == id.as_str())
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["capture", "reserve"]);
+}
