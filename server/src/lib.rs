@@ -31,7 +31,7 @@ use tokio::sync::watch;
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
-    pub storage: Arc<storage::LocalDisk>,
+    pub storage: Arc<storage::Storage>,
     pub worker: worker::Handle,
     /// Login and registration attempts, per address and per account.
     pub login_limits: auth::LoginLimits,
@@ -78,7 +78,8 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
     if requeued > 0 {
         tracing::warn!(requeued, "tasks left running by a previous process are queued again");
     }
-    let storage = Arc::new(storage::LocalDisk::new(config.data_dir.join("files"))?);
+    let storage =
+        Arc::new(storage::Storage::Local(storage::LocalDisk::new(config.data_dir.join("files"))?));
     let engine = Arc::new(Engine::new(&lithos_engine::EngineOptions {
         backend: config.backend,
         gpu_limits: None,

@@ -1,9 +1,55 @@
-//! Where uploads and outputs live, behind one interface. Keys are made by the server
-//! (`uploads/<id>`, `outputs/<id>.<ext>`), never from user input, and checked again here.
+//! Where uploads and outputs live, behind one interface, [`Storage`]: local disk now, S3 in
+//! the scale-out work. Keys are made by the server (`uploads/<id>`, `outputs/<id>.<ext>`),
+//! never from user input, and checked again here.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{ApiError, ApiResult};
+
+/// The storage backends; every caller goes through these methods.
+#[derive(Debug)]
+pub enum Storage {
+    Local(LocalDisk),
+}
+
+impl Storage {
+    /// A local path the engine may write the object to directly (its writes are atomic), for
+    /// backends that have one.
+    pub fn path(&self, key: &str) -> ApiResult<PathBuf> {
+        match self {
+            Storage::Local(disk) => disk.path(key),
+        }
+    }
+
+    pub async fn put(&self, key: &str, bytes: &[u8]) -> ApiResult<()> {
+        match self {
+            Storage::Local(disk) => disk.put(key, bytes).await,
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> ApiResult<Vec<u8>> {
+        match self {
+            Storage::Local(disk) => disk.get(key).await,
+        }
+    }
+
+    /// The object as a stream of bytes, and its length.
+    pub async fn open(&self, key: &str) -> ApiResult<(tokio::fs::File, u64)> {
+        match self {
+            Storage::Local(disk) => {
+                let file = disk.open(key).await?;
+                let length = file.metadata().await?.len();
+                Ok((file, length))
+            }
+        }
+    }
+
+    pub async fn ready(&self) -> bool {
+        match self {
+            Storage::Local(disk) => disk.ready().await,
+        }
+    }
+}
 
 /// Files under one directory.
 #[derive(Debug)]

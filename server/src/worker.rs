@@ -20,7 +20,7 @@ use crate::credits::{self, Kind};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::now_ms;
-use crate::storage::LocalDisk;
+use crate::storage::Storage;
 use crate::task_params::{TaskMode, TaskParams, parse_format};
 
 /// Live state of running tasks, shared with the request handlers.
@@ -76,7 +76,7 @@ impl Pool {
     pub fn start(
         count: usize,
         db: Db,
-        storage: Arc<LocalDisk>,
+        storage: Arc<Storage>,
         engine: Arc<Engine>,
     ) -> (Self, Handle) {
         let handle = Handle::default();
@@ -116,7 +116,7 @@ pub async fn requeue_abandoned(db: &Db) -> anyhow::Result<u64> {
 
 struct Worker {
     db: Db,
-    storage: Arc<LocalDisk>,
+    storage: Arc<Storage>,
     engine: Arc<Engine>,
     handle: Handle,
 }

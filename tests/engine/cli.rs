@@ -320,3 +320,71 @@ fn solid_mode_extrudes_a_threshold_mask() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--depth-mm"), "{}", stderr(&output));
 }
+
+#[test]
+fn admin_commands_create_users_and_grant_credits() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let migrate = lithos(&["migrate", "--data-dir", data]);
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    assert!(dir.path().join("lithos.db").exists());
+
+    let create = |email: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lithos"))
+            .args([
+                "admin",
+                "--data-dir",
+                data,
+                "create-user",
+                "--email",
+                email,
+                "--password-stdin",
+                "--admin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"a long admin password\n").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let created = create("root@example.org");
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(String::from_utf8_lossy(&created.stdout).contains("administrator root@example.org"));
+    let again = create("ROOT@example.org");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("already has an account"), "{}", stderr(&again));
+
+    let grant = lithos(&[
+        "admin",
+        "--data-dir",
+        data,
+        "grant",
+        "--email",
+        "root@example.org",
+        "--credits",
+        "5",
+        "--reason",
+        "launch",
+    ]);
+    assert!(grant.status.success(), "{}", stderr(&grant));
+    assert!(String::from_utf8_lossy(&grant.stdout).contains("balance 25"), "20 free + 5");
+    let overdraw = lithos(&[
+        "admin",
+        "--data-dir",
+        data,
+        "grant",
+        "--email",
+        "root@example.org",
+        "--credits",
+        "-26",
+        "--reason",
+        "oops",
+    ]);
+    assert_eq!(overdraw.status.code(), Some(1));
+    assert!(stderr(&overdraw).contains("balance is 25"), "{}", stderr(&overdraw));
+}

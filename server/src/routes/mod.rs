@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/api-keys/{id}", axum::routing::delete(api_keys::revoke))
         .route("/uploads", post(uploads::create).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/uploads/{id}", get(uploads::get))
         .route("/tasks", get(tasks::list).post(tasks::create))
         .route("/tasks/{id}", get(tasks::get))
         .route("/tasks/{id}/cancel", post(tasks::cancel))

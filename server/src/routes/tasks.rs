@@ -330,8 +330,7 @@ pub async fn output(
             "the task is {status}; its output exists once it has succeeded"
         )));
     };
-    let file = state.storage.open(&key).await?;
-    let length = file.metadata().await?.len();
+    let (file, length) = state.storage.open(&key).await?;
     let (content_type, extension) = match format.as_str() {
         "ply" => ("application/x-ply", "ply"),
         "obj" => ("model/obj", "obj"),

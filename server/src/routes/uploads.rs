@@ -87,3 +87,25 @@ pub async fn create(
         })),
     ))
 }
+
+#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "The upload's name, type, size and pixels", body = serde_json::Value), (status = 404, description = "No such upload of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    user: User,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row: Option<(String, String, String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, filename, content_type, bytes, width, height, created_at FROM uploads \
+         WHERE id = $1 AND user_id = $2",
+    )
+    .bind(&id)
+    .bind(&user.id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (id, filename, content_type, bytes, width, height, created_at) =
+        row.ok_or(ApiError::NotFound)?;
+    Ok(Json(json!({
+        "id": id, "filename": filename, "content_type": content_type, "bytes": bytes,
+        "width": width, "height": height, "created_at": created_at,
+    })))
+}

@@ -129,6 +129,7 @@ async fn the_openapi_document_covers_every_route_and_the_docs_page_serves_it() {
         "/api/v1/api-keys",
         "/api/v1/api-keys/{id}",
         "/api/v1/uploads",
+        "/api/v1/uploads/{id}",
         "/api/v1/tasks",
         "/api/v1/tasks/{id}",
         "/api/v1/tasks/{id}/cancel",

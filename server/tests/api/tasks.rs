@@ -75,7 +75,13 @@ async fn another_users_things_are_not_found() {
         .unwrap();
     let id = created["id"].as_str().unwrap();
     assert_eq!(app.wait(&a, id).await["status"], "succeeded");
-    for path in [format!("/tasks/{id}"), format!("/tasks/{id}/output")] {
+    assert_eq!(
+        a.get(app.url(&format!("/uploads/{upload}"))).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    for path in
+        [format!("/tasks/{id}"), format!("/tasks/{id}/output"), format!("/uploads/{upload}")]
+    {
         let response = b.get(app.url(&path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
