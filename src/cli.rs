@@ -333,15 +333,6 @@ impl ConvertArgs {
         let mode = match self.mode {
             ModeArg::Volume | ModeArg::Solid => Mode::relief(),
             ModeArg::Relief => {
-                for (flag, given) in [
-                    ("--min-mm", self.min_mm.is_some()),
-                    ("--max-mm", self.max_mm.is_some()),
-                    ("--frame-mm", self.frame_mm.is_some()),
-                ] {
-                    if given {
-                        return Err(misplaced(flag, "lithophane"));
-                    }
-                }
                 let Mode::Relief { base_mm, relief_mm } = Mode::relief() else { unreachable!() };
                 Mode::Relief {
                     base_mm: self.base_mm.unwrap_or(base_mm),
@@ -349,14 +340,6 @@ impl ConvertArgs {
                 }
             }
             ModeArg::Lithophane => {
-                for (flag, given) in [
-                    ("--base-mm", self.base_mm.is_some()),
-                    ("--relief-mm", self.relief_mm.is_some()),
-                ] {
-                    if given {
-                        return Err(misplaced(flag, "relief"));
-                    }
-                }
                 let Mode::Lithophane { min_mm, max_mm, .. } = Mode::lithophane() else {
                     unreachable!()
                 };
