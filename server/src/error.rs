@@ -106,6 +106,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A body that is not JSON, or not the expected shape: 400 with axum's explanation.
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        ApiError::BadRequest(e.body_text())
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         ApiError::Internal(e.into())

@@ -79,12 +79,7 @@ impl IndexedMesh {
 
     /// Moves the mesh so that its bounding box starts at the origin.
     pub fn move_to_origin(&mut self) {
-        let mut lo = [f32::INFINITY; 3];
-        for p in &self.positions {
-            for k in 0..3 {
-                lo[k] = lo[k].min(p[k]);
-            }
-        }
+        let (lo, _) = self.bounds();
         if lo[0].is_finite() {
             for p in &mut self.positions {
                 for k in 0..3 {

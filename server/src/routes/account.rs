@@ -56,7 +56,7 @@ pub async fn update(
     user: User,
     body: Result<Json<Update>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(body) = body?;
     if let Some(name) = &body.name {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -99,7 +99,7 @@ pub async fn change_password(
     user: User,
     body: Result<Json<PasswordChange>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(body) = body?;
     check_password(&body.new_password)?;
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(&user.id)

@@ -40,7 +40,7 @@ pub async fn register(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Result<Json<Register>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(body) = body?;
     state.login_limits.check(peer.ip(), &body.email)?;
     let email = Email::parse(&body.email)?;
     check_password(&body.password)?;
@@ -90,7 +90,7 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(body) = body?;
     state.login_limits.check(peer.ip(), &body.email)?;
     let email = Email::parse(&body.email).map_err(|_| ApiError::BadCredentials)?;
     let row: Option<(String, String)> =

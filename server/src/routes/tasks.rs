@@ -87,7 +87,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    let Json(raw) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(raw) = body?;
     let request_hash = sha256(&raw.to_string());
     let body: Create = serde_json::from_value(raw).map_err(|e| {
         let message = e.to_string();
