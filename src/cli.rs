@@ -8,6 +8,7 @@ use lithos_engine::{
     BackendChoice, Bevel, ConvertParams, DecodeLimits, MaskSource, MeshFormat, Millimetres, Mode,
     RawType, SolidParams, VolumeParams, VolumeSource,
 };
+use lithos_server::config::Layer;
 
 /// Turn images and volumes into 3D-printable meshes: reliefs, lithophanes, solids and
 /// isosurfaces, on the GPU or the CPU.
@@ -26,6 +27,8 @@ pub enum Command {
     Info(InfoArgs),
     /// Run the HTTP service: the API, the worker pool, SQLite or PostgreSQL.
     Serve(ServeArgs),
+    /// Run jobs from a shared queue: a GPU worker host beside `serve --workers 0` API servers.
+    Worker(WorkerArgs),
     /// Apply database migrations and exit.
     Migrate(ServerArgs),
     /// Operator commands: create users, grant credits.
@@ -47,14 +50,68 @@ pub struct ServerArgs {
     pub database_url: Option<String>,
 }
 
+/// Where uploads and outputs are stored.
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// `s3://BUCKET`, or a directory [default: `files` in the data directory]. S3 credentials,
+    /// region and endpoint come from the standard AWS environment and config files.
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// An S3-compatible endpoint such as `http://127.0.0.1:8333` (SeaweedFS, MinIO, Garage);
+    /// implies path-style addressing.
+    #[arg(long)]
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region [default: AWS_REGION, else us-east-1].
+    #[arg(long)]
+    pub s3_region: Option<String>,
+}
+
+impl StorageArgs {
+    pub fn layer(&self) -> Layer {
+        Layer {
+            storage: self.storage.clone(),
+            s3_endpoint: self.s3_endpoint.clone(),
+            s3_region: self.s3_region.clone(),
+            ..Layer::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Jobs run at once [default: 1].
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Where the engine runs.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+    /// How long a claim holds a job before another worker may take it [default: 30].
+    #[arg(long)]
+    pub lease_seconds: Option<f64>,
+    /// How often a running job's lease is extended [default: 10].
+    #[arg(long)]
+    pub heartbeat_seconds: Option<f64>,
+    /// On SIGTERM, how long running jobs may take to finish before their leases are released
+    /// [default: 60].
+    #[arg(long)]
+    pub shutdown_grace_seconds: Option<f64>,
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub server: ServerArgs,
+    #[command(flatten)]
+    pub storage: StorageArgs,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long)]
     pub bind: Option<std::net::SocketAddr>,
-    /// Tasks run at once [default: 2].
+    /// Tasks run at once in this process [default: 2]; 0 for an API server whose tasks run
+    /// on `lithos worker` hosts.
     #[arg(long)]
     pub workers: Option<usize>,
 }
@@ -155,6 +212,16 @@ pub enum BackendArg {
     Gpu,
     /// The multithreaded CPU path.
     Cpu,
+}
+
+impl From<BackendArg> for BackendChoice {
+    fn from(arg: BackendArg) -> Self {
+        match arg {
+            BackendArg::Auto => BackendChoice::Auto,
+            BackendArg::Gpu => BackendChoice::Gpu,
+            BackendArg::Cpu => BackendChoice::Cpu,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -514,11 +581,7 @@ impl ConvertArgs {
     }
 
     pub fn backend(&self) -> BackendChoice {
-        match self.backend {
-            BackendArg::Auto => BackendChoice::Auto,
-            BackendArg::Gpu => BackendChoice::Gpu,
-            BackendArg::Cpu => BackendChoice::Cpu,
-        }
+        self.backend.into()
     }
 
     pub fn limits(&self) -> DecodeLimits {

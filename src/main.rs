@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // The service logs each request at info; the command line only warnings.
     let default = match cli.command {
-        cli::Command::Serve(_) => "info,sqlx=warn",
+        cli::Command::Serve(_) | cli::Command::Worker(_) => "info,sqlx=warn",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         cli::Command::Convert(args) => commands::convert::run(*args),
         cli::Command::Info(args) => commands::info::run(&args),
         cli::Command::Serve(args) => commands::serve::serve(&args),
+        cli::Command::Worker(args) => commands::worker::run(&args),
         cli::Command::Migrate(args) => commands::serve::migrate(&args),
         cli::Command::Admin(args) => commands::admin::run(args),
     }

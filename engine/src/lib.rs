@@ -283,13 +283,25 @@ impl Engine {
         progress: &dyn Progress,
         times: &mut Vec<StageTime>,
     ) -> Result<MeshStats> {
+        stl::write_file_atomically(output, |file| {
+            self.write_indexed_to(mesh, format, file, progress, times)
+        })
+    }
+
+    /// Writes an indexed mesh to `out` (a file, an upload).
+    pub fn write_indexed_to<W: Write>(
+        &self,
+        mesh: &IndexedMesh,
+        format: MeshFormat,
+        out: W,
+        progress: &dyn Progress,
+        times: &mut Vec<StageTime>,
+    ) -> Result<MeshStats> {
         if mesh.triangles.is_empty() {
             return Err(EngineError::EmptySurface);
         }
         timed(Stage::Mesh, progress, times, || {
-            stl::write_file_atomically(output, |file| {
-                export::write_indexed(mesh, format, file).map_err(EngineError::WriteOutput)
-            })
+            export::write_indexed(mesh, format, out).map_err(EngineError::WriteOutput)
         })
     }
 
@@ -335,11 +347,26 @@ impl Engine {
         output: &Path,
         progress: &dyn Progress,
     ) -> Result<Report> {
+        stl::write_file_atomically(output, |file| {
+            self.convert_image_to(image, params, format, file, progress)
+        })
+    }
+
+    /// Converts a decoded image into a mesh streamed to `out` (a file, an upload), which the
+    /// caller commits only when this returns `Ok`.
+    pub fn convert_image_to<W: Write + Send>(
+        &self,
+        image: &SourceImage,
+        params: &ConvertParams,
+        format: MeshFormat,
+        out: W,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
         let start = Instant::now();
         let mut times = Vec::new();
         let hf = self.heightfield(image, params, progress, &mut times)?;
         let stats = timed(Stage::Mesh, progress, &mut times, || {
-            stl::write_file_atomically(output, |file| self.write_mesh(&hf, format, file, progress))
+            self.write_mesh(&hf, format, out, progress)
         })?;
         Ok(Report {
             triangles: stats.triangles,

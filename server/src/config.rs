@@ -4,8 +4,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use lithos_engine::BackendChoice;
 use serde::Deserialize;
+
+use crate::queue::QueueConfig;
+use crate::storage::{MAX_URL_TTL, S3Options};
 
 /// Everything `lithos serve` needs.
 #[derive(Clone, Debug)]
@@ -23,6 +28,14 @@ pub struct Config {
     /// Mark the session cookie Secure (set when the public URL is https).
     pub secure_cookies: bool,
     pub backend: BackendChoice,
+    /// `s3://bucket`, or `None` for the `files` directory in the data directory.
+    pub storage: Option<String>,
+    pub s3: S3Options,
+    pub queue: QueueConfig,
+    /// How long presigned upload and download URLs live (at most 15 minutes).
+    pub url_ttl: Duration,
+    /// How long shutdown waits for running tasks before handing them back to the queue.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Config {
@@ -36,6 +49,11 @@ impl Default for Config {
             free_credits: 20,
             secure_cookies: false,
             backend: BackendChoice::Auto,
+            storage: None,
+            s3: S3Options::default(),
+            queue: QueueConfig::default(),
+            url_ttl: MAX_URL_TTL,
+            shutdown_grace: Duration::from_secs(60),
         }
     }
 }
@@ -52,6 +70,18 @@ pub struct Layer {
     pub free_credits: Option<i64>,
     pub public_url: Option<String>,
     pub backend: Option<BackendChoice>,
+    pub storage: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_path_style: Option<bool>,
+    pub lease_seconds: Option<f64>,
+    pub heartbeat_seconds: Option<f64>,
+    pub max_attempts: Option<i64>,
+    pub retry_base_seconds: Option<f64>,
+    pub poll_seconds: Option<f64>,
+    pub job_retention_hours: Option<f64>,
+    pub url_ttl_seconds: Option<u64>,
+    pub shutdown_grace_seconds: Option<f64>,
 }
 
 impl Layer {
@@ -79,6 +109,37 @@ impl Layer {
                             .map_err(|_| bad("auto, gpu or cpu"))?,
                     )
                 }
+                "STORAGE" => layer.storage = Some(value),
+                "S3_ENDPOINT" => layer.s3_endpoint = Some(value),
+                "S3_REGION" => layer.s3_region = Some(value),
+                "S3_PATH_STYLE" => {
+                    layer.s3_path_style = Some(value.parse().map_err(|_| bad("true or false"))?)
+                }
+                "LEASE_SECONDS" => {
+                    layer.lease_seconds = Some(seconds(&value).map_err(|_| bad("seconds"))?)
+                }
+                "HEARTBEAT_SECONDS" => {
+                    layer.heartbeat_seconds = Some(seconds(&value).map_err(|_| bad("seconds"))?)
+                }
+                "MAX_ATTEMPTS" => {
+                    layer.max_attempts = Some(value.parse().map_err(|_| bad("a number"))?)
+                }
+                "RETRY_BASE_SECONDS" => {
+                    layer.retry_base_seconds = Some(seconds(&value).map_err(|_| bad("seconds"))?)
+                }
+                "POLL_SECONDS" => {
+                    layer.poll_seconds = Some(seconds(&value).map_err(|_| bad("seconds"))?)
+                }
+                "JOB_RETENTION_HOURS" => {
+                    layer.job_retention_hours = Some(seconds(&value).map_err(|_| bad("hours"))?)
+                }
+                "URL_TTL_SECONDS" => {
+                    layer.url_ttl_seconds = Some(value.parse().map_err(|_| bad("seconds"))?)
+                }
+                "SHUTDOWN_GRACE_SECONDS" => {
+                    layer.shutdown_grace_seconds =
+                        Some(seconds(&value).map_err(|_| bad("seconds"))?)
+                }
                 _ => {}
             }
         }
@@ -103,7 +164,7 @@ impl Layer {
             config.database_url = Some(v);
         }
         if let Some(v) = self.workers {
-            config.workers = v.max(1);
+            config.workers = v;
         }
         if let Some(v) = self.max_upload_mb {
             config.max_upload_bytes = v << 20;
@@ -117,6 +178,57 @@ impl Layer {
         if let Some(v) = self.backend {
             config.backend = v;
         }
+        if let Some(v) = self.storage {
+            config.storage = Some(v);
+        }
+        if let Some(v) = self.s3_endpoint {
+            config.s3.endpoint = Some(v);
+        }
+        if let Some(v) = self.s3_region {
+            config.s3.region = Some(v);
+        }
+        if let Some(v) = self.s3_path_style {
+            config.s3.path_style = Some(v);
+        }
+        let q = &mut config.queue;
+        if let Some(v) = self.lease_seconds {
+            q.lease = secs(v);
+        }
+        if let Some(v) = self.heartbeat_seconds {
+            q.heartbeat = secs(v);
+        }
+        if let Some(v) = self.max_attempts {
+            q.max_attempts = v.max(1);
+        }
+        if let Some(v) = self.retry_base_seconds {
+            q.retry_base = secs(v);
+        }
+        if let Some(v) = self.poll_seconds {
+            q.poll = secs(v);
+        }
+        if let Some(v) = self.job_retention_hours {
+            q.retention = secs(v * 3600.0);
+        }
+        if let Some(v) = self.url_ttl_seconds {
+            config.url_ttl = Duration::from_secs(v.clamp(1, MAX_URL_TTL.as_secs()));
+        }
+        if let Some(v) = self.shutdown_grace_seconds {
+            config.shutdown_grace = secs(v);
+        }
+    }
+}
+
+/// Seconds as a duration; a negative or absurd value from a file becomes zero or a century,
+/// and [`Config::validate`] then names the problem.
+fn secs(v: f64) -> Duration {
+    Duration::try_from_secs_f64(v.clamp(0.0, 3.2e9)).unwrap_or_default()
+}
+
+/// A non-negative, finite number of seconds (or hours).
+fn seconds(value: &str) -> Result<f64, ()> {
+    match value.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 && v < 1e9 => Ok(v),
+        _ => Err(()),
     }
 }
 
@@ -128,6 +240,26 @@ impl Config {
             layer.apply(&mut config);
         }
         config
+    }
+
+    /// Checks the settings that can contradict each other.
+    pub fn validate(&self) -> Result<(), String> {
+        let q = &self.queue;
+        if q.heartbeat.is_zero() || q.heartbeat >= q.lease {
+            return Err(format!(
+                "the heartbeat ({:?}) must be shorter than the lease ({:?})",
+                q.heartbeat, q.lease
+            ));
+        }
+        if q.poll.is_zero() {
+            return Err("the poll interval must be above zero".into());
+        }
+        Ok(())
+    }
+
+    /// The storage spec: `s3://bucket`, or the `files` directory in the data directory.
+    pub fn storage_spec(&self) -> String {
+        self.storage.clone().unwrap_or_else(|| self.data_dir.join("files").display().to_string())
     }
 
     /// The database URL, defaulting to SQLite in the data directory.

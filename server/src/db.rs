@@ -20,6 +20,8 @@ pub enum Kind {
 pub struct Db {
     pub pool: AnyPool,
     pub kind: Kind,
+    /// The URL it was opened with (PostgreSQL's `LISTEN` needs a connection of its own).
+    pub url: String,
     /// SQLite has a single writer: writers queue here, in order, rather than in SQLite's busy
     /// handler, whose growing sleeps turn contention into long latency tails.
     writes: Arc<Mutex<()>>,
@@ -44,7 +46,7 @@ impl Db {
             });
         }
         let pool = options.connect(url).await?;
-        Ok(Self { pool, kind, writes: Arc::default() })
+        Ok(Self { pool, kind, url: url.to_owned(), writes: Arc::default() })
     }
 
     /// Held across a write transaction on SQLite; nothing on PostgreSQL, whose row locks let
@@ -53,6 +55,15 @@ impl Db {
         match self.kind {
             Kind::Sqlite => Some(self.writes.lock().await),
             Kind::Postgres => None,
+        }
+    }
+
+    /// SQL for the database's clock in Unix milliseconds. Leases use it rather than each
+    /// host's clock, so that hosts whose clocks disagree still agree on when a lease ends.
+    pub fn now_sql(&self) -> &'static str {
+        match self.kind {
+            Kind::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS BIGINT)",
+            Kind::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
         }
     }
 

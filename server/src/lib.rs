@@ -11,6 +11,7 @@ pub mod credits;
 pub mod db;
 pub mod error;
 pub mod openapi;
+pub mod queue;
 pub mod routes;
 pub mod storage;
 pub mod task_params;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub storage: Arc<storage::Storage>,
+    pub queue: queue::Queue,
     pub worker: worker::Handle,
     /// Login and registration attempts, per address and per account.
     pub login_limits: auth::LoginLimits,
@@ -48,7 +50,8 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting requests, lets running tasks finish or requeues them, and waits.
+    /// Stops accepting requests, lets running tasks finish or hands them back to the queue,
+    /// and waits.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
@@ -68,18 +71,14 @@ impl Running {
     }
 }
 
-/// Connects the database, runs migrations, requeues tasks a killed server left running,
-/// starts the worker pool and serves the API on `listener`.
+/// Connects the database and storage, runs migrations, starts the in-process worker pool
+/// (unless `workers` is 0) and serves the API on `listener`.
 pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Running> {
+    config.validate().map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(&config.data_dir)?;
     let db = Db::connect(&config.database_url()).await?;
     db.migrate().await?;
-    let requeued = worker::requeue_abandoned(&db).await?;
-    if requeued > 0 {
-        tracing::warn!(requeued, "tasks left running by a previous process are queued again");
-    }
-    let storage =
-        Arc::new(storage::Storage::Local(storage::LocalDisk::new(config.data_dir.join("files"))?));
+    let storage = Arc::new(storage::Storage::open_spec(&config.storage_spec(), &config.s3).await?);
     let engine = Arc::new(Engine::new(&lithos_engine::EngineOptions {
         backend: config.backend,
         gpu_limits: None,
@@ -91,12 +90,24 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
         "adapter" => engine.adapter().to_owned()
     )
     .set(1.0);
-    let (pool, handle) = worker::Pool::start(config.workers, db.clone(), storage.clone(), engine);
+    let queue = queue::Queue::new(db.clone(), config.queue.clone());
+    let (pool, handle) = worker::Pool::start(
+        queue.clone(),
+        storage.clone(),
+        engine,
+        worker::PoolOptions {
+            concurrency: config.workers,
+            kind: "serve",
+            grace: config.shutdown_grace,
+        },
+    )
+    .await?;
     let config = Arc::new(config);
     let state = AppState {
         config,
         db: db.clone(),
         storage,
+        queue,
         worker: handle,
         login_limits: auth::LoginLimits::default(),
     };

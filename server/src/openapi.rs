@@ -65,7 +65,7 @@ impl Modify for Security {
         routes::auth::register, routes::auth::login, routes::auth::logout,
         routes::account::me, routes::account::update, routes::account::change_password,
         routes::api_keys::create, routes::api_keys::list, routes::api_keys::revoke,
-        routes::uploads::create, routes::uploads::get,
+        routes::uploads::create, routes::uploads::get, routes::uploads::presign, routes::uploads::complete,
         routes::tasks::create, routes::tasks::list, routes::tasks::get, routes::tasks::cancel,
         routes::tasks::output, routes::tasks::events,
         routes::credits::get, routes::admin::users, routes::admin::usage,

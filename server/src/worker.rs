@@ -1,11 +1,14 @@
-//! The in-process worker pool: claims queued tasks from the database, runs the engine on a
-//! blocking thread, and settles the task and its credits in one transaction.
+//! Workers: the same code runs in `lithos serve` (in-process, the embedded default) and in
+//! `lithos worker` on GPU hosts.
 //!
-//! A claim is a conditional `UPDATE … WHERE status = 'queued'`, so two workers never run the
-//! same task; tasks a killed process left `running` are queued again at start
-//! ([`requeue_abandoned`]). Credits were reserved when the task was created: success captures
-//! them, failure and cancellation release them, each exactly once because the settling
-//! transaction only moves a task out of `running` once.
+//! Each slot of a [`Pool`] claims a job from the [`Queue`], reads the source from storage,
+//! runs the engine on a blocking thread while the output streams to storage, and settles the
+//! task and its credits in one transaction fenced by the job's lease. A heartbeat extends the
+//! lease, publishes progress and notices cancellation. A lost lease stops the run and writes
+//! nothing; a transient failure (storage, database) is retried with backoff; a failure of the
+//! input itself (a corrupt image, an empty mask) fails the task at once. Credits were reserved
+//! when the task was created: success captures them, failure and cancellation release them,
+//! each exactly once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,35 +20,53 @@ use serde_json::json;
 use tokio::sync::{Notify, watch};
 
 use crate::credits::{self, Kind};
-use crate::db::Db;
-use crate::error::ApiError;
-use crate::now_ms;
-use crate::storage::Storage;
+use crate::db::Kind as DbKind;
+use crate::queue::{Beat, Lease, Queue, Retry};
+use crate::storage::{Storage, StorageError};
 use crate::task_params::{TaskMode, TaskParams, parse_format};
+use crate::{new_id, now_ms};
 
-/// Live state of running tasks, shared with the request handlers.
+/// Live state of the jobs this process runs, shared with the request handlers.
 #[derive(Clone, Debug, Default)]
 pub struct Handle {
     wake: Arc<Notify>,
     running: Arc<Mutex<HashMap<String, Arc<Live>>>>,
 }
 
-/// One running task's progress and cancel flag.
-#[derive(Debug, Default)]
+/// One running job's progress and flags.
+#[derive(Debug)]
 pub struct Live {
+    lease: Lease,
     /// Progress 0..1 as `f64` bits.
     progress: AtomicU64,
+    /// Stop at the next stage boundary.
     cancel: AtomicBool,
+    /// The lease is gone (expired, re-claimed, or released at shutdown): write nothing.
+    lost: AtomicBool,
 }
 
 impl Live {
+    fn new(lease: Lease) -> Self {
+        Self {
+            lease,
+            progress: AtomicU64::new(0),
+            cancel: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
+        }
+    }
+
     pub fn progress(&self) -> f64 {
         f64::from_bits(self.progress.load(Ordering::Relaxed))
+    }
+
+    fn abandon(&self) {
+        self.lost.store(true, Ordering::Relaxed);
+        self.cancel.store(true, Ordering::Relaxed);
     }
 }
 
 impl Handle {
-    /// A task was queued: wake an idle worker.
+    /// A job was queued: wake an idle slot.
     pub fn notify(&self) {
         self.wake.notify_one();
     }
@@ -55,7 +76,8 @@ impl Handle {
         self.lock().get(task_id).map(|live| live.progress())
     }
 
-    /// Asks a running task to stop at its next stage boundary; false if it is not running here.
+    /// Asks a running task to stop at its next stage boundary; false if it is not running
+    /// here (its worker then notices at its next heartbeat).
     pub fn cancel(&self, task_id: &str) -> bool {
         self.lock().get(task_id).map(|live| live.cancel.store(true, Ordering::Relaxed)).is_some()
     }
@@ -65,159 +87,349 @@ impl Handle {
     }
 }
 
-/// The worker tasks.
+/// How a pool runs.
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// `serve` or `worker`, as the registry shows it.
+    pub kind: &'static str,
+    /// How long shutdown waits for running jobs before releasing their leases.
+    pub grace: Duration,
+}
+
+/// The worker slots and their housekeeping.
 #[derive(Debug)]
 pub struct Pool {
+    pub id: String,
     stop: watch::Sender<bool>,
-    workers: Vec<tokio::task::JoinHandle<()>>,
+    slots: Vec<tokio::task::JoinHandle<()>>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+    handle: Handle,
+    queue: Queue,
+    grace: Duration,
 }
 
 impl Pool {
-    pub fn start(
-        count: usize,
-        db: Db,
+    /// Registers this worker and starts its slots (none when `concurrency` is 0: an API-only
+    /// server whose jobs run on `lithos worker` hosts).
+    pub async fn start(
+        queue: Queue,
         storage: Arc<Storage>,
         engine: Arc<Engine>,
-    ) -> (Self, Handle) {
+        options: PoolOptions,
+    ) -> anyhow::Result<(Self, Handle)> {
         let handle = Handle::default();
         let (stop, stopped) = watch::channel(false);
-        let workers = (0..count.max(1))
+        let id = new_id();
+        let mut background = Vec::new();
+        if options.concurrency > 0 {
+            register(&queue, &id, &engine, &options).await?;
+            background.push(tokio::spawn(keep_registered(
+                queue.clone(),
+                id.clone(),
+                stopped.clone(),
+            )));
+            if queue.db.kind == DbKind::Postgres {
+                background.push(tokio::spawn(listen(
+                    queue.clone(),
+                    handle.clone(),
+                    stopped.clone(),
+                )));
+            }
+        }
+        let slots = (0..options.concurrency)
             .map(|_| {
-                let worker = Worker {
-                    db: db.clone(),
+                let slot = Slot {
+                    worker_id: id.clone(),
+                    queue: queue.clone(),
                     storage: storage.clone(),
                     engine: engine.clone(),
                     handle: handle.clone(),
                 };
-                let stopped = stopped.clone();
-                tokio::spawn(worker.run(stopped))
+                tokio::spawn(slot.run(stopped.clone()))
             })
             .collect();
-        (Self { stop, workers }, handle)
+        let pool = Self {
+            id,
+            stop,
+            slots,
+            background,
+            handle: handle.clone(),
+            queue,
+            grace: options.grace,
+        };
+        Ok((pool, handle))
     }
 
-    /// Stops claiming and waits for running tasks to finish.
+    /// Stops claiming, lets running jobs finish within the grace period, then releases the
+    /// leases of those still running so another worker takes them at once.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        for worker in self.workers {
-            let _ = worker.await;
+        let mut slots = self.slots;
+        let finished = tokio::time::timeout(self.grace, async {
+            for slot in &mut slots {
+                let _ = slot.await;
+            }
+        })
+        .await;
+        if finished.is_err() {
+            let running: Vec<Arc<Live>> = self.handle.lock().values().cloned().collect();
+            for live in running {
+                live.abandon();
+                match self.queue.release(&live.lease).await {
+                    Ok(true) => tracing::warn!(task = %live.lease.task_id, "released at shutdown"),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(task = %live.lease.task_id, error = ?e, "releasing failed; the lease will expire")
+                    }
+                }
+            }
+            for slot in slots {
+                let _ = tokio::time::timeout(Duration::from_secs(5), slot).await;
+            }
+        }
+        for task in self.background {
+            task.abort();
+        }
+        let _gate = self.queue.db.write_gate().await;
+        let _ = sqlx::query("UPDATE workers SET stopped_at = $1, last_seen = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(&self.id)
+            .execute(&self.queue.db.pool)
+            .await;
+    }
+}
+
+async fn register(
+    queue: &Queue,
+    id: &str,
+    engine: &Engine,
+    options: &PoolOptions,
+) -> anyhow::Result<()> {
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let _gate = queue.db.write_gate().await;
+    sqlx::query(
+        "INSERT INTO workers (id, hostname, pid, version, backend, adapter, concurrency, kind, \
+         started_at, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+    )
+    .bind(id)
+    .bind(hostname)
+    .bind(i64::from(std::process::id()))
+    .bind(env!("CARGO_PKG_VERSION"))
+    .bind(format!("{:?}", engine.backend()).to_lowercase())
+    .bind(engine.adapter())
+    .bind(options.concurrency as i64)
+    .bind(options.kind)
+    .bind(now_ms())
+    .execute(&queue.db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Keeps `last_seen` fresh, and prunes finished jobs now and then.
+async fn keep_registered(queue: Queue, id: String, mut stopped: watch::Receiver<bool>) {
+    let mut beats = 0u64;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(queue.config.heartbeat) => {}
+            _ = stopped.changed() => return,
+        }
+        let touched = {
+            let _gate = queue.db.write_gate().await;
+            sqlx::query("UPDATE workers SET last_seen = $1 WHERE id = $2")
+                .bind(now_ms())
+                .bind(&id)
+                .execute(&queue.db.pool)
+                .await
+        };
+        if let Err(e) = touched {
+            tracing::warn!(error = ?e, "updating the worker registry failed");
+        }
+        beats += 1;
+        if beats % 6 == 1 {
+            match queue.prune().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned finished jobs"),
+                Err(e) => tracing::warn!(error = ?e, "pruning finished jobs failed"),
+            }
         }
     }
 }
 
-/// Puts tasks left `running` by a process that died back in the queue.
-pub async fn requeue_abandoned(db: &Db) -> anyhow::Result<u64> {
-    let done =
-        sqlx::query("UPDATE tasks SET status = 'queued', progress = 0 WHERE status = 'running'")
-            .execute(&db.pool)
-            .await?;
-    Ok(done.rows_affected())
+/// PostgreSQL wake-ups: `LISTEN lithos_jobs`, reconnecting with backoff. Polling covers the
+/// gaps.
+async fn listen(queue: Queue, handle: Handle, mut stopped: watch::Receiver<bool>) {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let session = async {
+            let mut listener = sqlx::postgres::PgListener::connect(&queue.db.url).await?;
+            listener.listen(crate::queue::CHANNEL).await?;
+            loop {
+                listener.recv().await?;
+                handle.notify();
+            }
+            #[expect(unreachable_code, reason = "the loop only ends by error")]
+            Ok::<(), sqlx::Error>(())
+        };
+        tokio::select! {
+            result = session => {
+                if let Err(e) = result {
+                    tracing::warn!(error = ?e, "LISTEN connection lost; polling until it is back");
+                }
+            }
+            _ = stopped.changed() => return,
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
 }
 
-struct Worker {
-    db: Db,
+struct Slot {
+    worker_id: String,
+    queue: Queue,
     storage: Arc<Storage>,
     engine: Arc<Engine>,
     handle: Handle,
 }
 
-/// A claimed task's row.
+/// A claimed job's task row.
 #[derive(sqlx::FromRow)]
-struct Claimed {
+struct Task {
     id: String,
     user_id: String,
     mode: String,
     params: String,
     format: String,
     cost: i64,
+    cancel_requested: i64,
     storage_key: String,
 }
 
-/// How a run ended, short of an internal error.
+/// How a run ended.
 enum Outcome {
-    Succeeded(serde_json::Value),
+    Succeeded {
+        report: serde_json::Value,
+        output_key: String,
+    },
+    /// The input or parameters are at fault: retrying would fail the same way.
     Failed(String),
+    /// Storage or the database failed: worth another attempt.
+    Transient(String),
     Canceled,
 }
 
-impl Worker {
+impl Slot {
     async fn run(self, mut stopped: watch::Receiver<bool>) {
         loop {
             if *stopped.borrow() {
                 return;
             }
-            match self.claim().await {
-                Ok(Some(task)) => self.process(task).await,
-                Ok(None) => {
+            match self.queue.claim(&self.worker_id, 1).await {
+                Ok(leases) if !leases.is_empty() => {
+                    for lease in leases {
+                        self.process(lease).await;
+                    }
+                }
+                Ok(_) => {
                     tokio::select! {
                         _ = self.handle.wake.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        _ = tokio::time::sleep(self.queue.config.poll) => {}
                         _ = stopped.changed() => {}
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = ?e, "claiming a task failed");
+                    tracing::error!(error = ?e, "claiming a job failed");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
         }
     }
 
-    async fn claim(&self) -> anyhow::Result<Option<Claimed>> {
-        let candidate: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM tasks WHERE status = 'queued' ORDER BY created_at, id LIMIT 1",
-        )
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let Some(id) = candidate else { return Ok(None) };
-        let gate = self.db.write_gate().await;
-        let claimed = sqlx::query(
-            "UPDATE tasks SET status = 'running', started_at = $1, attempts = attempts + 1 \
-             WHERE id = $2 AND status = 'queued'",
-        )
-        .bind(now_ms())
-        .bind(&id)
-        .execute(&self.db.pool)
-        .await?;
-        drop(gate);
-        if claimed.rows_affected() != 1 {
-            // Another worker took it; look again.
-            return Box::pin(self.claim()).await;
-        }
-        let task = sqlx::query_as(
-            "SELECT t.id, t.user_id, t.mode, t.params, t.format, t.cost, u.storage_key \
-             FROM tasks t JOIN uploads u ON u.id = t.upload_id WHERE t.id = $1",
-        )
-        .bind(&id)
-        .fetch_one(&self.db.pool)
-        .await?;
-        Ok(Some(task))
-    }
-
-    async fn process(&self, task: Claimed) {
-        let live = Arc::new(Live::default());
-        self.handle.lock().insert(task.id.clone(), live.clone());
-        let outcome = self.execute(&task, live).await;
-        self.handle.lock().remove(&task.id);
-        let outcome = outcome.unwrap_or_else(|e| {
-            tracing::error!(task = %task.id, error = ?e, "task failed internally");
-            Outcome::Failed("an internal error stopped the task; it was not charged".into())
-        });
-        if let Err(e) = self.settle(&task, outcome).await {
-            // The task stays `running`; the next start requeues it.
-            tracing::error!(task = %task.id, error = ?e, "settling a task failed");
+    async fn process(&self, lease: Lease) {
+        let live = Arc::new(Live::new(lease.clone()));
+        self.handle.lock().insert(lease.task_id.clone(), live.clone());
+        let result = self.process_claimed(&lease, &live).await;
+        self.handle.lock().remove(&lease.task_id);
+        if let Err(e) = result {
+            // The lease will expire and another attempt will run.
+            tracing::error!(task = %lease.task_id, error = ?e, "settling a job failed");
         }
     }
 
-    async fn execute(&self, task: &Claimed, live: Arc<Live>) -> anyhow::Result<Outcome> {
-        let bytes =
-            self.storage.get(&task.storage_key).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mode: TaskMode = serde_json::from_value(json!(task.mode))?;
-        let params: TaskParams = serde_json::from_str(&task.params)?;
-        let format = parse_format(&task.format).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let (params, solid) = params.build(mode, format).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let output_key = format!("outputs/{}.{}", task.id, format.extension());
-        let output = self.storage.path(&output_key).map_err(|e| anyhow::anyhow!("{e}"))?;
+    async fn process_claimed(&self, lease: &Lease, live: &Arc<Live>) -> anyhow::Result<()> {
+        let task: Task = sqlx::query_as(
+            "SELECT t.id, t.user_id, t.mode, t.params, t.format, t.cost, t.cancel_requested, \
+             u.storage_key FROM tasks t JOIN uploads u ON u.id = t.upload_id WHERE t.id = $1",
+        )
+        .bind(&lease.task_id)
+        .fetch_one(&self.queue.db.pool)
+        .await?;
+        if task.cancel_requested != 0 {
+            return self.settle(&task, lease, Outcome::Canceled).await;
+        }
+        if lease.attempt > lease.max_attempts {
+            // Claimed again after its last attempt's worker vanished.
+            let last = self
+                .queue
+                .last_error(&task.id)
+                .await?
+                .unwrap_or_else(|| "the worker running it stopped responding".to_owned());
+            let message = format!("gave up after {} attempts: {last}", lease.max_attempts);
+            return self.settle(&task, lease, Outcome::Failed(message)).await;
+        }
+        let heartbeat = tokio::spawn(heartbeat(self.queue.clone(), live.clone()));
+        let outcome = self.execute(&task, lease, live.clone()).await;
+        heartbeat.abort();
+        if live.lost.load(Ordering::Relaxed) {
+            tracing::warn!(task = %task.id, attempt = lease.attempt, "lease lost; the result is dropped");
+            if let Outcome::Succeeded { output_key, .. } = &outcome {
+                let _ = self.storage.delete(output_key).await;
+            }
+            return Ok(());
+        }
+        self.settle(&task, lease, outcome).await
+    }
+
+    async fn execute(&self, task: &Task, lease: &Lease, live: Arc<Live>) -> Outcome {
+        let bytes = match self.storage.get(&task.storage_key).await {
+            Ok(bytes) => bytes,
+            Err(StorageError::NotFound(_)) => {
+                return Outcome::Failed(
+                    "the uploaded image is no longer stored; upload it again".into(),
+                );
+            }
+            Err(e) => return storage_outcome(e),
+        };
+        let prepared = (|| {
+            let mode: TaskMode =
+                serde_json::from_value(json!(task.mode)).map_err(|e| e.to_string())?;
+            let params: TaskParams =
+                serde_json::from_str(&task.params).map_err(|e| e.to_string())?;
+            let format = parse_format(&task.format).map_err(|e| e.to_string())?;
+            let (params, solid) = params.build(mode, format).map_err(|e| e.to_string())?;
+            Ok::<_, String>((format, params, solid))
+        })();
+        let (format, params, solid) = match prepared {
+            Ok(prepared) => prepared,
+            Err(message) => {
+                return Outcome::Failed(format!("the task's parameters are invalid: {message}"));
+            }
+        };
+        let output_key = format!(
+            "users/{}/outputs/{}-{}.{}",
+            task.user_id,
+            task.id,
+            lease.attempt,
+            format.extension()
+        );
+        let sink = match self.storage.sink(&output_key, content_type(&task.format)) {
+            Ok(sink) => sink,
+            Err(e) => return storage_outcome(e),
+        };
         let engine = self.engine.clone();
         let progress = TaskProgress {
             live,
@@ -225,60 +437,105 @@ impl Worker {
             done: AtomicU64::new(0),
         };
         let started = std::time::Instant::now();
-        let result = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, EngineError> {
+        let run = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, RunError> {
+            let mut sink = sink;
             let image = decode::decode_bytes(&bytes, DecodeLimits::default())?;
-            let report = match solid {
+            drop(bytes);
+            let written = match solid {
                 Some(solid) => {
                     let mut times = Vec::new();
-                    let mesh = engine.solid(&image, &params, &solid, &progress, &mut times)?;
-                    let stats = engine.write_indexed(&mesh, format, &output, &progress, &mut times)?;
-                    json!({ "triangles": stats.triangles, "bytes": stats.bytes, "vertices": mesh.positions.len(), "stages": stage_times(&times) })
+                    engine.solid(&image, &params, &solid, &progress, &mut times).and_then(|mesh| {
+                        let stats = engine.write_indexed_to(&mesh, format, &mut sink, &progress, &mut times)?;
+                        Ok(json!({ "triangles": stats.triangles, "bytes": stats.bytes, "vertices": mesh.positions.len(), "stages": stage_times(&times) }))
+                    })
                 }
-                None => {
-                    let report = engine.convert_image(&image, &params, format, &output, &progress)?;
+                None => engine.convert_image_to(&image, &params, format, &mut sink, &progress).map(|report| {
                     json!({ "triangles": report.triangles, "bytes": report.bytes, "grid": report.grid, "size_mm": report.size_mm, "stages": stage_times(&report.stages) })
-                }
+                }),
             };
+            let report = match written {
+                Ok(report) => report,
+                // A write the storage refused is the storage's failure, not the engine's.
+                Err(e) => return Err(sink.failure().map_or(RunError::Engine(e), RunError::Storage)),
+            };
+            sink.finish()?;
             Ok(report)
         })
-        .await?;
-        Ok(match result {
-            Ok(mut report) => {
-                let seconds = started.elapsed().as_secs_f64().max(1e-9);
-                if let Some(triangles) = report["triangles"].as_f64() {
-                    metrics::histogram!("lithos_engine_triangles_per_second", "mode" => task.mode.clone())
-                        .record(triangles / seconds);
-                }
-                if let Some([w, h]) =
-                    report["grid"].as_array().map(|g| [g[0].as_f64(), g[1].as_f64()])
-                {
-                    let megapixels = w.unwrap_or(0.0) * h.unwrap_or(0.0) / 1e6;
-                    metrics::histogram!("lithos_engine_megapixels_per_second", "mode" => task.mode.clone())
-                        .record(megapixels / seconds);
-                }
-                report["format"] = json!(task.format);
-                report["seconds"] = json!(started.elapsed().as_secs_f64());
-                report["output_key"] = json!(output_key);
-                Outcome::Succeeded(report)
-            }
-            Err(EngineError::Canceled) => Outcome::Canceled,
-            Err(e) => Outcome::Failed(e.to_string()),
-        })
+        .await;
+        let mut report = match run {
+            Ok(Ok(report)) => report,
+            Ok(Err(RunError::Engine(EngineError::Canceled))) => return Outcome::Canceled,
+            Ok(Err(RunError::Engine(e))) => return Outcome::Failed(e.to_string()),
+            Ok(Err(RunError::Storage(e))) => return storage_outcome(e),
+            Err(e) => return Outcome::Transient(format!("the engine thread failed: {e}")),
+        };
+        let seconds = started.elapsed().as_secs_f64().max(1e-9);
+        if let Some(triangles) = report["triangles"].as_f64() {
+            metrics::histogram!("lithos_engine_triangles_per_second", "mode" => task.mode.clone())
+                .record(triangles / seconds);
+        }
+        if let Some([w, h]) = report["grid"].as_array().map(|g| [g[0].as_f64(), g[1].as_f64()]) {
+            let megapixels = w.unwrap_or(0.0) * h.unwrap_or(0.0) / 1e6;
+            metrics::histogram!("lithos_engine_megapixels_per_second", "mode" => task.mode.clone())
+                .record(megapixels / seconds);
+        }
+        report["format"] = json!(task.format);
+        report["seconds"] = json!(seconds);
+        report["attempt"] = json!(lease.attempt);
+        Outcome::Succeeded { report, output_key }
     }
 
-    async fn settle(&self, task: &Claimed, outcome: Outcome) -> Result<(), ApiError> {
-        let _gate = self.db.write_gate().await;
-        let mut tx = self.db.pool.begin().await?;
+    async fn settle(&self, task: &Task, lease: &Lease, outcome: Outcome) -> anyhow::Result<()> {
+        let outcome = match outcome {
+            Outcome::Transient(message) => {
+                tracing::warn!(task = %task.id, attempt = lease.attempt, error = %message, "attempt failed");
+                match self.queue.retry(lease, &message).await? {
+                    Retry::Scheduled { .. } | Retry::Lost => return Ok(()),
+                    Retry::Exhausted => Outcome::Failed(format!(
+                        "gave up after {} attempts: {message}",
+                        lease.attempt
+                    )),
+                }
+            }
+            other => other,
+        };
+        let output_key = match &outcome {
+            Outcome::Succeeded { output_key, .. } => Some(output_key.clone()),
+            _ => None,
+        };
+        let settled = self.settle_fenced(task, lease, outcome).await;
+        if !matches!(settled, Ok(true))
+            && let Some(key) = output_key
+        {
+            // Rejected (or failed): leave no trace of this attempt.
+            let _ = self.storage.delete(&key).await;
+        }
+        settled.map(|_| ())
+    }
+
+    /// One transaction: the job done (fenced by the lease), the task's outcome, and its
+    /// credits. False, with nothing written, when the lease is no longer ours.
+    async fn settle_fenced(
+        &self,
+        task: &Task,
+        lease: &Lease,
+        outcome: Outcome,
+    ) -> anyhow::Result<bool> {
         let (status, error, result, output_key) = match &outcome {
-            Outcome::Succeeded(report) => (
-                "succeeded",
-                None,
-                Some(report.to_string()),
-                report["output_key"].as_str().map(str::to_owned),
-            ),
+            Outcome::Succeeded { report, output_key } => {
+                ("succeeded", None, Some(report.to_string()), Some(output_key.clone()))
+            }
             Outcome::Failed(message) => ("failed", Some(message.clone()), None, None),
             Outcome::Canceled => ("canceled", None, None, None),
+            Outcome::Transient(_) => unreachable!("retried above"),
         };
+        let db = &self.queue.db;
+        let _gate = db.write_gate().await;
+        let mut tx = db.pool.begin().await?;
+        if !self.queue.finish(&mut tx, lease, error.as_deref()).await? {
+            tracing::warn!(task = %task.id, attempt = lease.attempt, "completion rejected: the lease is no longer ours");
+            return Ok(false);
+        }
         let moved = sqlx::query(
             "UPDATE tasks SET status = $1, error = $2, result = $3, output_key = $4, \
              progress = $5, finished_at = $6 WHERE id = $7 AND status = 'running'",
@@ -292,21 +549,15 @@ impl Worker {
         .bind(&task.id)
         .execute(&mut *tx)
         .await?;
-        if moved.rows_affected() != 1 {
-            return Ok(());
-        }
+        anyhow::ensure!(moved.rows_affected() == 1, "task {} was not running", task.id);
         let (kind, amount, reason) = match outcome {
-            Outcome::Succeeded(_) => (Kind::Capture, 0, "task succeeded"),
-            Outcome::Failed(_) => (Kind::Release, task.cost, "task failed"),
+            Outcome::Succeeded { .. } => (Kind::Capture, 0, "task succeeded"),
             Outcome::Canceled => (Kind::Release, task.cost, "task canceled"),
+            _ => (Kind::Release, task.cost, "task failed"),
         };
-        credits::post(&mut tx, &task.user_id, kind, amount, reason, Some(&task.id), None).await?;
-        let outcome_label = match kind {
-            Kind::Capture => "succeeded",
-            _ if status == "canceled" => "canceled",
-            _ => "failed",
-        };
-        metrics::counter!("lithos_tasks_finished_total", "mode" => task.mode.clone(), "outcome" => outcome_label).increment(1);
+        credits::post(&mut tx, &task.user_id, kind, amount, reason, Some(&task.id), None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         if kind == Kind::Capture {
             sqlx::query(
                 "INSERT INTO usage_events (user_id, feature, mode, credits, task_id, created_at) \
@@ -320,8 +571,67 @@ impl Worker {
             .execute(&mut *tx)
             .await?;
         }
+        sqlx::query("UPDATE workers SET jobs_done = jobs_done + 1 WHERE id = $1")
+            .bind(&self.worker_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(())
+        metrics::counter!("lithos_tasks_finished_total", "mode" => task.mode.clone(), "outcome" => status).increment(1);
+        Ok(true)
+    }
+}
+
+/// Extends the lease every heartbeat until the job ends; flags cancellation and loss.
+async fn heartbeat(queue: Queue, live: Arc<Live>) {
+    loop {
+        tokio::time::sleep(queue.config.heartbeat).await;
+        match queue.heartbeat(&live.lease, live.progress()).await {
+            Ok(Beat::Held { cancel_requested }) => {
+                if cancel_requested {
+                    live.cancel.store(true, Ordering::Relaxed);
+                }
+            }
+            Ok(Beat::Lost) => {
+                live.abandon();
+                return;
+            }
+            // The lease may still be ours; fencing keeps it safe either way.
+            Err(e) => tracing::warn!(task = %live.lease.task_id, error = ?e, "heartbeat failed"),
+        }
+    }
+}
+
+enum RunError {
+    Engine(EngineError),
+    Storage(StorageError),
+}
+
+impl From<EngineError> for RunError {
+    fn from(e: EngineError) -> Self {
+        RunError::Engine(e)
+    }
+}
+
+impl From<StorageError> for RunError {
+    fn from(e: StorageError) -> Self {
+        RunError::Storage(e)
+    }
+}
+
+fn storage_outcome(e: StorageError) -> Outcome {
+    if e.is_transient() {
+        Outcome::Transient(e.to_string())
+    } else {
+        Outcome::Failed(format!("{e}; the task was not charged"))
+    }
+}
+
+/// The media type of an output format.
+pub fn content_type(format: &str) -> &'static str {
+    match format {
+        "ply" => "application/x-ply",
+        "obj" => "model/obj",
+        _ => "model/stl",
     }
 }
 

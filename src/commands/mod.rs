@@ -4,3 +4,4 @@ pub mod admin;
 pub mod convert;
 pub mod info;
 pub mod serve;
+pub mod worker;

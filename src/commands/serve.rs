@@ -16,12 +16,12 @@ pub fn config(args: &ServerArgs, flags: Layer) -> Result<Config, String> {
     Ok(Config::resolve(file, env, flags))
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime")
 }
 
 pub fn serve(args: &ServeArgs) -> ExitCode {
-    let flags = Layer { bind: args.bind, workers: args.workers, ..Layer::default() };
+    let flags = Layer { bind: args.bind, workers: args.workers, ..args.storage.layer() };
     let config = match config(&args.server, flags) {
         Ok(config) => config,
         Err(message) => {
@@ -55,7 +55,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     }
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -114,13 +114,20 @@ pub async fn create(
     }
     let format = parse_format(&body.format)?;
     let (params, solid) = body.params.build(body.mode, format)?;
-    let upload: Option<(i64, i64)> =
-        sqlx::query_as("SELECT width, height FROM uploads WHERE id = $1 AND user_id = $2")
+    let upload: Option<(i64, i64, String)> =
+        sqlx::query_as("SELECT width, height, state FROM uploads WHERE id = $1 AND user_id = $2")
             .bind(&body.upload_id)
             .bind(&user.id)
             .fetch_optional(&state.db.pool)
             .await?;
-    let (width, height) = upload.ok_or_else(|| ApiError::invalid("upload_id", "no such upload"))?;
+    let (width, height, upload_state) =
+        upload.ok_or_else(|| ApiError::invalid("upload_id", "no such upload"))?;
+    if upload_state != "ready" {
+        return Err(ApiError::invalid(
+            "upload_id",
+            "the upload is not complete: POST /api/v1/uploads/{id}/complete after the PUT",
+        ));
+    }
     let (gw, gh) = params.grid_dimensions(width as u32, height as u32);
     let cost = match solid {
         Some(solid) => {
@@ -164,6 +171,11 @@ pub async fn create(
     inserted?;
     credits::post(&mut tx, &user.id, Kind::Reserve, -cost, "task submitted", Some(&id), None)
         .await?;
+    let plan: String = sqlx::query_scalar("SELECT plan FROM users WHERE id = $1")
+        .bind(&user.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    state.queue.enqueue(&mut tx, &id, crate::queue::priority_of(&plan)).await?;
     tx.commit().await?;
     metrics::counter!("lithos_tasks_submitted_total", "mode" => body.mode.as_str()).increment(1);
     state.worker.notify();
@@ -273,35 +285,39 @@ pub async fn cancel(
 ) -> ApiResult<Json<Value>> {
     let row = find(&state, &user, &id).await?;
     match row.status.as_str() {
-        "queued" => {
+        "queued" | "running" => {
             let _gate = state.db.write_gate().await;
             let mut tx = state.db.pool.begin().await?;
-            let moved = sqlx::query(
-                "UPDATE tasks SET status = 'canceled', finished_at = $1 WHERE id = $2 AND status = 'queued'",
-            )
-            .bind(now_ms())
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-            if moved.rows_affected() == 1 {
-                credits::post(
-                    &mut tx,
-                    &user.id,
-                    Kind::Release,
-                    row.cost,
-                    "task canceled",
-                    Some(&id),
-                    None,
+            // The job decides: one no worker holds is taken out of the queue here; a held
+            // one is flagged, and its worker stops at its next heartbeat.
+            if state.queue.cancel_queued(&mut tx, &id).await? {
+                let moved = sqlx::query(
+                    "UPDATE tasks SET status = 'canceled', finished_at = $1 \
+                     WHERE id = $2 AND status IN ('queued', 'running')",
                 )
+                .bind(now_ms())
+                .bind(&id)
+                .execute(&mut *tx)
                 .await?;
+                if moved.rows_affected() == 1 {
+                    credits::post(
+                        &mut tx,
+                        &user.id,
+                        Kind::Release,
+                        row.cost,
+                        "task canceled",
+                        Some(&id),
+                        None,
+                    )
+                    .await?;
+                }
+            } else {
+                sqlx::query("UPDATE tasks SET cancel_requested = 1 WHERE id = $1")
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
-        }
-        "running" => {
-            sqlx::query("UPDATE tasks SET cancel_requested = 1 WHERE id = $1")
-                .bind(&id)
-                .execute(&state.db.pool)
-                .await?;
             state.worker.cancel(&id);
         }
         _ => {}
@@ -310,7 +326,7 @@ pub async fn cancel(
 }
 
 /// Streams a succeeded task's file.
-#[utoipa::path(get, path = "/api/v1/tasks/{id}/output", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "The mesh file", content_type = "application/octet-stream"), (status = 404, description = "No such task of yours", body = crate::openapi::ErrorBody), (status = 409, description = "Not succeeded (yet)", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/output", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "The mesh file", content_type = "application/octet-stream"), (status = 307, description = "With object storage: a presigned URL of the mesh file, valid for at most 15 minutes"), (status = 404, description = "No such task of yours", body = crate::openapi::ErrorBody), (status = 409, description = "Not succeeded (yet)", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn output(
     State(state): State<AppState>,
     user: User,
@@ -330,11 +346,11 @@ pub async fn output(
             "the task is {status}; its output exists once it has succeeded"
         )));
     };
-    let (file, length) = state.storage.open(&key).await?;
-    let (content_type, extension) = match format.as_str() {
-        "ply" => ("application/x-ply", "ply"),
-        "obj" => ("model/obj", "obj"),
-        _ => ("model/stl", "stl"),
+    let content_type = crate::worker::content_type(&format);
+    let extension = match format.as_str() {
+        "ply" => "ply",
+        "obj" => "obj",
+        _ => "stl",
     };
     let stem: String = std::path::Path::new(&filename)
         .file_stem()
@@ -346,7 +362,19 @@ pub async fn output(
         })
         .filter(|s: &String| !s.is_empty())
         .unwrap_or_else(|| "lithos".into());
-    let disposition = format!("attachment; filename=\"{stem}.{extension}\"");
+    let download_name = format!("{stem}.{extension}");
+    if let Some(url) =
+        state.storage.presign_get(&key, &download_name, content_type, state.config.url_ttl).await?
+    {
+        // Object storage serves the bytes: a short-lived URL, not a proxy.
+        return Ok((
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".to_owned())],
+        )
+            .into_response());
+    }
+    let (file, length) = state.storage.open_file(&key).await?.ok_or(ApiError::NotFound)?;
+    let disposition = format!("attachment; filename=\"{download_name}\"");
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     Ok((
         [

@@ -1,11 +1,18 @@
-//! `POST /uploads`: one image in a multipart `file` field. The content is sniffed and decoded
-//! under the engine's limits before anything is stored; a non-image or a decompression bomb
-//! gets a 4xx and leaves nothing behind.
+//! Uploads, two ways:
+//!
+//! - `POST /uploads`: one image in a multipart `file` field, through the server. The content
+//!   is sniffed and decoded under the engine's limits before anything is stored; a non-image
+//!   or a decompression bomb gets a 4xx and leaves nothing behind.
+//! - Direct to object storage: `POST /uploads/presign` answers a presigned PUT for exactly the
+//!   announced length, valid for at most 15 minutes; `POST /uploads/{id}/complete` then checks
+//!   the object's size, sniffs and reads its header under the engine's limits, and only then
+//!   makes the upload usable. A refused object is deleted.
 
 use axum::Json;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use lithos_engine::{DecodeLimits, decode};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::User;
@@ -61,8 +68,9 @@ pub async fn create(
     .map_err(|e| ApiError::Internal(e.into()))??;
     let content_type = format.to_mime_type().to_owned();
     let id = new_id();
-    let key = format!("uploads/{id}");
-    state.storage.put(&key, &bytes).await?;
+    let key = upload_key(&user.id, &id);
+    let size = bytes.len();
+    state.storage.put(&key, bytes, &content_type).await?;
     let filename: String = name.chars().filter(|c| !c.is_control()).take(200).collect();
     sqlx::query(
         "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, height, created_at) \
@@ -73,7 +81,7 @@ pub async fn create(
     .bind(&key)
     .bind(&filename)
     .bind(&content_type)
-    .bind(bytes.len() as i64)
+    .bind(size as i64)
     .bind(i64::from(width))
     .bind(i64::from(height))
     .bind(now_ms())
@@ -83,7 +91,7 @@ pub async fn create(
         StatusCode::CREATED,
         Json(json!({
             "id": id, "filename": filename, "content_type": content_type,
-            "bytes": bytes.len(), "width": width, "height": height,
+            "bytes": size, "width": width, "height": height, "state": "ready",
         })),
     ))
 }
@@ -94,18 +102,177 @@ pub async fn get(
     user: User,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let row: Option<(String, String, String, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, filename, content_type, bytes, width, height, created_at FROM uploads \
-         WHERE id = $1 AND user_id = $2",
+    Ok(Json(find(&state, &user, &id).await?.to_json()))
+}
+
+/// Where a user's upload is stored.
+fn upload_key(user_id: &str, upload_id: &str) -> String {
+    format!("users/{user_id}/uploads/{upload_id}")
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    storage_key: String,
+    filename: String,
+    content_type: String,
+    bytes: i64,
+    width: i64,
+    height: i64,
+    state: String,
+    created_at: i64,
+}
+
+impl Row {
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "filename": self.filename, "content_type": self.content_type,
+            "bytes": self.bytes, "width": self.width, "height": self.height,
+            "state": self.state, "created_at": self.created_at,
+        })
+    }
+}
+
+async fn find(state: &AppState, user: &User, id: &str) -> ApiResult<Row> {
+    sqlx::query_as(
+        "SELECT id, storage_key, filename, content_type, bytes, width, height, state, created_at \
+         FROM uploads WHERE id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(&user.id)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(ApiError::NotFound)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Presign {
+    /// The file's name, kept for downloads.
+    filename: String,
+    /// The exact size of the file in bytes; the URL accepts no other length.
+    bytes: u64,
+    /// The `Content-Type` the PUT will send; `application/octet-stream` when absent.
+    content_type: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/uploads/presign", tag = "tasks", request_body = Presign, responses((status = 201, description = "A pending upload and the presigned PUT to send the file with", body = serde_json::Value), (status = 409, description = "The server stores files on local disk, which takes uploads through POST /uploads only", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn presign(
+    State(state): State<AppState>,
+    user: User,
+    body: Result<Json<Presign>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let Json(body) = body?;
+    let limit = state.config.max_upload_bytes;
+    if body.bytes == 0 {
+        return Err(ApiError::invalid("bytes", "must be above zero"));
+    }
+    if body.bytes > limit {
+        return Err(ApiError::TooLarge { limit_mb: limit >> 20 });
+    }
+    let content_type = body.content_type.unwrap_or_else(|| "application/octet-stream".into());
+    if content_type.is_empty()
+        || content_type.len() > 100
+        || !content_type.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+    {
+        return Err(ApiError::invalid("content_type", "must be a media type such as image/png"));
+    }
+    let filename: String = body.filename.chars().filter(|c| !c.is_control()).take(200).collect();
+    let id = new_id();
+    let key = upload_key(&user.id, &id);
+    let ttl = state.config.url_ttl;
+    let request =
+        state.storage.presign_put(&key, body.bytes, &content_type, ttl).await?.ok_or_else(
+            || {
+                ApiError::Conflict(
+                    "direct uploads need object storage (--storage s3://BUCKET); send the file to \
+                 POST /api/v1/uploads instead"
+                        .into(),
+                )
+            },
+        )?;
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, \
+         height, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 'pending', $7)",
     )
     .bind(&id)
     .bind(&user.id)
-    .fetch_optional(&state.db.pool)
+    .bind(&key)
+    .bind(&filename)
+    .bind(&content_type)
+    .bind(body.bytes as i64)
+    .bind(now)
+    .execute(&state.db.pool)
     .await?;
-    let (id, filename, content_type, bytes, width, height, created_at) =
-        row.ok_or(ApiError::NotFound)?;
-    Ok(Json(json!({
-        "id": id, "filename": filename, "content_type": content_type, "bytes": bytes,
-        "width": width, "height": height, "created_at": created_at,
-    })))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": id, "state": "pending", "upload": request,
+            "expires_at": now + ttl.as_millis() as i64,
+        })),
+    ))
+}
+
+/// How much of a direct upload `complete` reads to find its format and size.
+const HEADER_BYTES: u64 = 1 << 20;
+
+#[utoipa::path(post, path = "/api/v1/uploads/{id}/complete", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "Checked and ready; its size in pixels", body = serde_json::Value), (status = 404, description = "No such upload of yours", body = crate::openapi::ErrorBody), (status = 409, description = "Nothing was uploaded to the URL yet", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image Lithos reads", body = crate::openapi::ErrorBody), (status = 422, description = "The file is not what was announced", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn complete(
+    State(state): State<AppState>,
+    user: User,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = find(&state, &user, &id).await?;
+    if row.state == "ready" {
+        return Ok(Json(row.to_json()));
+    }
+    let Some(size) = state.storage.size(&row.storage_key).await? else {
+        return Err(ApiError::Conflict(
+            "nothing was uploaded yet: PUT the file to the presigned URL first".into(),
+        ));
+    };
+    let limit = state.config.max_upload_bytes;
+    if size > limit {
+        return refuse(&state, &row, ApiError::TooLarge { limit_mb: limit >> 20 }).await;
+    }
+    if size != row.bytes as u64 {
+        return refuse(
+            &state,
+            &row,
+            ApiError::invalid(
+                "bytes",
+                format!("{size} bytes were uploaded but {} were announced", row.bytes),
+            ),
+        )
+        .await;
+    }
+    let header = state.storage.get_prefix(&row.storage_key, HEADER_BYTES).await?;
+    let probed =
+        tokio::task::spawn_blocking(move || decode::probe_bytes(&header, DecodeLimits::default()))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    let (format, width, height) = match probed {
+        Ok(probed) => probed,
+        Err(e) => return refuse(&state, &row, e.into()).await,
+    };
+    let content_type = format.to_mime_type();
+    sqlx::query(
+        "UPDATE uploads SET state = 'ready', content_type = $1, width = $2, height = $3 \
+         WHERE id = $4 AND state = 'pending'",
+    )
+    .bind(content_type)
+    .bind(i64::from(width))
+    .bind(i64::from(height))
+    .bind(&row.id)
+    .execute(&state.db.pool)
+    .await?;
+    Ok(Json(find(&state, &user, &id).await?.to_json()))
+}
+
+/// Deletes a refused direct upload, object and record, and answers `error`.
+async fn refuse(state: &AppState, row: &Row, error: ApiError) -> ApiResult<Json<Value>> {
+    state.storage.delete(&row.storage_key).await?;
+    sqlx::query("DELETE FROM uploads WHERE id = $1").bind(&row.id).execute(&state.db.pool).await?;
+    Err(error)
 }

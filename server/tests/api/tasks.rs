@@ -152,8 +152,7 @@ async fn bad_uploads_and_parameters_get_4xx_json_and_store_nothing() {
             "{name}: {error}"
         );
     }
-    let stored = std::fs::read_dir(app.dir.path().join("files/uploads")).unwrap().count();
-    assert_eq!(stored, 0, "nothing stored");
+    assert!(!app.dir.path().join("files/users").exists(), "nothing stored");
 
     let upload = app.upload_ok(&user, "ok.png", png(32)).await;
     for (params, field) in [
@@ -210,12 +209,13 @@ async fn solids_come_out_as_ply() {
 }
 
 #[tokio::test]
-async fn a_task_left_running_by_a_dead_server_completes_once_after_restart() {
+async fn a_job_whose_worker_died_is_reclaimed_when_its_lease_expires_and_completes_once() {
     let mut app = TestApp::spawn().await;
     let user = app.user("restart@example.org").await;
     let upload = app.upload_ok(&user, "a.png", png(64)).await;
     app.stop().await;
-    // What a killed server leaves behind: a task marked running, its credits reserved.
+    // What a killed worker leaves behind: a task running under a lease that has expired, its
+    // credits reserved.
     let db = lithos_server::Db::connect(&app.database_url).await.unwrap();
     let user_id: String =
         sqlx::query_scalar("SELECT id FROM users").fetch_one(&db.pool).await.unwrap();
@@ -238,6 +238,13 @@ async fn a_task_left_running_by_a_dead_server_completes_once_after_restart() {
         Some("orphan"),
         None,
     )
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO jobs (task_id, priority, state, attempt, max_attempts, run_after, lease_owner, lease_expires_at, enqueued_at) \
+         VALUES ('orphan', 1, 'running', 1, 5, 0, 'a-dead-worker', 1, 1)",
+    )
+    .execute(&mut *tx)
     .await
     .unwrap();
     tx.commit().await.unwrap();
