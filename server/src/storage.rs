@@ -33,10 +33,10 @@ pub enum StorageError {
     #[error("the stored object {0} does not exist")]
     NotFound(String),
     /// Worth retrying: a timeout, a 5xx, a dropped connection.
-    #[error("object storage is unavailable: {0}")]
+    #[error("storage is unavailable: {0}")]
     Transient(String),
     /// Retrying will not help: access denied, no such bucket, a refused request.
-    #[error("object storage refused the request: {0}")]
+    #[error("storage refused the request: {0}")]
     Permanent(String),
 }
 

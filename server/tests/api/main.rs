@@ -7,4 +7,5 @@ mod accounts;
 mod credits;
 mod helpers;
 mod operations;
+mod queue;
 mod tasks;
