@@ -518,6 +518,15 @@ impl Sink {
         }
     }
 
+    /// How many parts have gone to a multipart upload so far (0 until the object passes
+    /// [`MULTIPART_THRESHOLD`], and always 0 on disk).
+    pub fn parts_sent(&self) -> i32 {
+        match self {
+            Sink::S3(MultipartSink { upload: Some(upload), .. }) => upload.next_part - 1,
+            _ => 0,
+        }
+    }
+
     /// Why a write failed, when it was the storage that failed rather than the engine.
     pub fn failure(&mut self) -> Option<StorageError> {
         match self {

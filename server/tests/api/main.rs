@@ -6,6 +6,7 @@
 mod accounts;
 mod credits;
 mod helpers;
+mod object_storage;
 mod operations;
 mod queue;
 mod tasks;

@@ -1,0 +1,286 @@
+//! S3 storage against a real S3 server (SeaweedFS `weed mini`, started by tests/run-all.sh,
+//! named by `LITHOS_TEST_S3_ENDPOINT` and `LITHOS_TEST_S3_BUCKET`, credentials in the standard
+//! `AWS_*` variables): presigned PUT and GET with plain curl, expiry and tampering, the
+//! `complete` checks, downloads by redirect, and a 200 MB output uploaded in parts.
+
+use std::process::Command;
+use std::time::Duration;
+
+use lithos_server::Config;
+use lithos_server::storage::{S3Options, Storage};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, camera};
+
+/// The test S3 server, or `None` (and a note) when the test script did not start one.
+fn s3() -> Option<(String, String)> {
+    match (std::env::var("LITHOS_TEST_S3_ENDPOINT"), std::env::var("LITHOS_TEST_S3_BUCKET")) {
+        (Ok(endpoint), Ok(bucket)) if !endpoint.is_empty() => Some((endpoint, bucket)),
+        _ => {
+            eprintln!("skipped: no S3 server; tests/run-all.sh starts one");
+            None
+        }
+    }
+}
+
+fn on_s3(endpoint: &str, bucket: &str) -> impl FnOnce(&mut Config) {
+    let (endpoint, bucket) = (endpoint.to_owned(), bucket.to_owned());
+    move |config| {
+        config.storage = Some(format!("s3://{bucket}"));
+        config.s3.endpoint = Some(endpoint);
+    }
+}
+
+/// `curl` with a method, headers and an optional body file; returns the status and body.
+fn curl(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+) -> (u16, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut command = Command::new("curl");
+    command
+        .args(["-s", "--max-time", "30", "-X", method, "-o"])
+        .arg(&out)
+        .args(["-w", "%{http_code}"]);
+    for (name, value) in headers {
+        command.arg("-H").arg(format!("{name}: {value}"));
+    }
+    if let Some(body) = body {
+        let file = dir.path().join("body");
+        std::fs::write(&file, body).unwrap();
+        command.arg("--data-binary").arg(format!("@{}", file.display()));
+    }
+    let started = std::time::Instant::now();
+    let output = command.arg(url).output().expect("curl is installed");
+    eprintln!("curl {method} took {:?}", started.elapsed());
+    let status = String::from_utf8_lossy(&output.stdout).parse().unwrap_or(0);
+    (status, std::fs::read(&out).unwrap_or_default())
+}
+
+fn headers_of(request: &Value) -> Vec<(String, String)> {
+    request["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The URL with the last character of its signature changed.
+fn tampered(url: &str) -> String {
+    let at = url.find("X-Amz-Signature=").expect("a SigV4 URL") + "X-Amz-Signature=".len();
+    let end = url[at..].find('&').map_or(url.len(), |i| at + i);
+    let last = &url[end - 1..end];
+    let swapped = if last == "0" { "1" } else { "0" };
+    format!("{}{swapped}{}", &url[..end - 1], &url[end..])
+}
+
+#[tokio::test]
+async fn direct_uploads_and_downloads_go_through_short_lived_presigned_urls() {
+    let Some((endpoint, bucket)) = s3() else { return };
+    let app = TestApp::spawn_with(on_s3(&endpoint, &bucket)).await;
+    let user = app.user("direct@example.org").await;
+    let image = camera();
+
+    let presign = |bytes: usize, content_type: &str| {
+        let body =
+            json!({ "filename": "camera.png", "bytes": bytes, "content_type": content_type });
+        let request = user.post(app.url("/uploads/presign")).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 201);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let pending = presign(image.len(), "image/png").await;
+    let id = pending["id"].as_str().unwrap();
+    let put = &pending["upload"];
+    assert_eq!(put["method"], "PUT");
+    let url = put["url"].as_str().unwrap();
+    let ttl = pending["expires_at"].as_i64().unwrap() - lithos_server::now_ms();
+    assert!(ttl > 0 && ttl <= 15 * 60 * 1000, "expires within 15 minutes: {ttl} ms");
+    let early = user.post(app.url(&format!("/uploads/{id}/complete"))).send().await.unwrap();
+    assert_eq!(early.status(), 409, "nothing uploaded yet");
+    let task_on_pending = app.submit(&user, &json!({ "upload_id": id, "mode": "relief" })).await;
+    assert_eq!(task_on_pending.status(), 422, "a pending upload cannot be used");
+
+    let headers = headers_of(put);
+    eprintln!("presigned headers: {headers:?} url {url}");
+    assert_eq!(curl("PUT", &tampered(url), &headers, Some(&image)).0, 403, "tampered URL");
+    let (status, body) = curl("PUT", url, &headers, Some(&image));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let ready: Value = user
+        .post(app.url(&format!("/uploads/{id}/complete")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["state"], "ready", "{ready}");
+    assert_eq!((ready["width"].as_u64(), ready["height"].as_u64()), (Some(512), Some(512)));
+    assert_eq!(ready["content_type"], "image/png");
+
+    // Something that is not an image is refused at `complete`, and deleted.
+    let junk = b"%PDF-1.7 not an image at all".repeat(4);
+    let refused = presign(junk.len(), "image/png").await;
+    let (status, _) = curl(
+        "PUT",
+        refused["upload"]["url"].as_str().unwrap(),
+        &headers_of(&refused["upload"]),
+        Some(&junk),
+    );
+    assert_eq!(status, 200);
+    let refused_id = refused["id"].as_str().unwrap();
+    let response =
+        user.post(app.url(&format!("/uploads/{refused_id}/complete"))).send().await.unwrap();
+    assert_eq!(response.status(), 415);
+    let gone = user.get(app.url(&format!("/uploads/{refused_id}"))).send().await.unwrap();
+    assert_eq!(gone.status(), 404, "the refused upload is gone");
+    let store = Storage::open_spec(
+        &format!("s3://{bucket}"),
+        &S3Options { endpoint: Some(endpoint.clone()), ..S3Options::default() },
+    )
+    .await
+    .unwrap();
+    let me: Value = user.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    let refused_key = format!("users/{}/uploads/{refused_id}", me["id"].as_str().unwrap());
+    assert_eq!(store.size(&refused_key).await.unwrap(), None, "and so is its object");
+
+    // A body of another length than the one signed is refused by the store.
+    let short = presign(image.len(), "image/png").await;
+    let (status, _) = curl(
+        "PUT",
+        short["upload"]["url"].as_str().unwrap(),
+        &headers_of(&short["upload"]),
+        Some(&image[..image.len() / 2]),
+    );
+    assert_ne!(status, 200, "a shorter body than announced is not stored");
+
+    // The task runs on S3 and its output downloads from a presigned URL.
+    let task: Value = app
+        .submit(&user, &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 128 } }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let task_id = task["id"].as_str().unwrap();
+    let done = app.wait(&user, task_id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let (client, _) = app.api_client(&user).await;
+    // reqwest follows the redirect: the bytes come from the store.
+    let response = client.get(app.url(&format!("/tasks/{task_id}/output"))).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.url().as_str().starts_with(&endpoint),
+        "served by the store: {}",
+        response.url()
+    );
+    assert!(response.url().as_str().contains("X-Amz-Expires="), "a presigned URL");
+    let disposition = response.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert_eq!(disposition, "attachment; filename=\"camera.stl\"");
+    let stl = response.bytes().await.unwrap();
+    let triangles = u32::from_le_bytes(stl[80..84].try_into().unwrap()) as u64;
+    assert_eq!(stl.len() as u64, 84 + 50 * triangles, "a whole binary STL");
+    assert_eq!(triangles, done["result"]["triangles"].as_u64().unwrap());
+
+    let other = app.user("other@example.org").await;
+    let response = other.get(app.url(&format!("/tasks/{task_id}/output"))).send().await.unwrap();
+    assert_eq!(response.status(), 404, "another user's output is not found");
+}
+
+#[tokio::test]
+async fn presigned_urls_stop_working_when_they_expire() {
+    let Some((endpoint, bucket)) = s3() else { return };
+    let app = TestApp::spawn_with(|c| {
+        on_s3(&endpoint, &bucket)(c);
+        c.url_ttl = Duration::from_secs(1);
+    })
+    .await;
+    let user = app.user("expiry@example.org").await;
+    let image = camera();
+    let pending: Value = user
+        .post(app.url("/uploads/presign"))
+        .json(&json!({ "filename": "c.png", "bytes": image.len(), "content_type": "image/png" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let put = &pending["upload"];
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (status, _) = curl("PUT", put["url"].as_str().unwrap(), &headers_of(put), Some(&image));
+    assert_eq!(status, 403, "an expired PUT URL is refused");
+
+    // A download URL expires the same way.
+    let id = app.upload_ok(&user, "c.png", image).await;
+    let task: Value = app
+        .submit(&user, &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 32 } }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let task_id = task["id"].as_str().unwrap();
+    assert_eq!(app.wait(&user, task_id).await["status"], "succeeded");
+    let (_, key) = app.api_client(&user).await;
+    let bearer = format!("Bearer {key}").parse().unwrap();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers([(reqwest::header::AUTHORIZATION, bearer)].into_iter().collect())
+        .build()
+        .unwrap();
+    let response =
+        no_redirects.get(app.url(&format!("/tasks/{task_id}/output"))).send().await.unwrap();
+    assert_eq!(response.status(), 307);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(curl("GET", &location, &[], None).0, 200, "fresh");
+    assert_eq!(curl("GET", &tampered(&location), &[], None).0, 403, "tampered");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(curl("GET", &location, &[], None).0, 403, "expired");
+}
+
+#[tokio::test]
+async fn an_output_of_200_mb_goes_up_in_parts_and_comes_back_whole() {
+    let Some((endpoint, bucket)) = s3() else { return };
+    let store = Storage::open_spec(
+        &format!("s3://{bucket}"),
+        &S3Options { endpoint: Some(endpoint), ..S3Options::default() },
+    )
+    .await
+    .unwrap();
+    let store = std::sync::Arc::new(store);
+    let key = format!("tests/big-{}.bin", lithos_server::new_id());
+    const SIZE: usize = 200 << 20;
+    let chunk =
+        |i: usize| -> Vec<u8> { (0..1 << 20).map(|j| ((i * 31 + j * 7) % 251) as u8).collect() };
+    let (size, parts, crc) = {
+        let store = store.clone();
+        let key = key.clone();
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut sink = store.sink(&key, "application/octet-stream").unwrap();
+            let mut crc = crc32fast::Hasher::new();
+            for i in 0..SIZE >> 20 {
+                let bytes = chunk(i);
+                crc.update(&bytes);
+                sink.write_all(&bytes).unwrap();
+            }
+            let parts = sink.parts_sent();
+            (sink.finish().unwrap(), parts, crc.finalize())
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(size, SIZE as u64);
+    assert_eq!(parts, 12, "16 MiB parts went up while writing (the 13th, the tail, at finish)");
+    assert_eq!(store.size(&key).await.unwrap(), Some(SIZE as u64));
+    let back = store.get(&key).await.unwrap();
+    assert_eq!(back.len(), SIZE);
+    assert_eq!(crc32fast::hash(&back), crc, "the same bytes");
+    store.delete(&key).await.unwrap();
+    assert_eq!(store.size(&key).await.unwrap(), None);
+}
