@@ -68,7 +68,7 @@ impl Modify for Security {
         routes::uploads::create, routes::uploads::get, routes::uploads::presign, routes::uploads::complete,
         routes::tasks::create, routes::tasks::list, routes::tasks::get, routes::tasks::cancel,
         routes::tasks::output, routes::tasks::events,
-        routes::credits::get, routes::admin::users, routes::admin::usage,
+        routes::credits::get, routes::admin::users, routes::admin::usage, routes::admin::workers,
         routes::health::healthz, routes::health::readyz,
     ),
     components(schemas(ErrorBody, ErrorDetail, Profile, UploadForm, crate::task_params::TaskParams, crate::task_params::TaskMode)),

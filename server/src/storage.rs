@@ -464,7 +464,9 @@ where
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();
             let status = e.raw_response().map(|r| r.status().as_u16());
-            if matches!(code, "NoSuchKey" | "NotFound") || status == Some(404) {
+            if code == "NoSuchBucket" {
+                StorageError::Permanent(format!("the bucket does not exist ({detail})"))
+            } else if matches!(code, "NoSuchKey" | "NotFound") || status == Some(404) {
                 StorageError::NotFound(key.to_owned())
             } else if status.is_some_and(|s| s >= 500 || s == 408 || s == 429)
                 || matches!(code, "SlowDown" | "RequestTimeout" | "InternalError")

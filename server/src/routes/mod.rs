@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/{id}/events", get(tasks::events))
         .route("/admin/users", get(admin::users))
         .route("/admin/usage", get(admin::usage))
+        .route("/admin/workers", get(admin::workers))
         .route("/credits", get(credits::get))
         .route("/openapi.json", get(openapi_json));
     Router::new()

@@ -287,3 +287,60 @@ async fn an_output_of_200_mb_goes_up_in_parts_and_comes_back_whole() {
     store.delete(&key).await.unwrap();
     assert_eq!(store.size(&key).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_permanent_storage_failure_fails_the_task_clearly_and_releases_its_credits() {
+    let Some((endpoint, bucket)) = s3() else { return };
+    let app = TestApp::spawn_with(|c| {
+        on_s3(&endpoint, &bucket)(c);
+        c.workers = 0;
+    })
+    .await;
+    let user = app.user("no-bucket@example.org").await;
+    let before = app.credits(&user).await["balance"].as_i64().unwrap();
+    let id = app.upload_ok(&user, "c.png", camera()).await;
+    let task: Value = app
+        .submit(&user, &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 32 } }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let task_id = task["id"].as_str().unwrap();
+    // A worker pointed at a bucket that does not exist: retrying cannot help.
+    let missing = format!("s3://lithos-missing-{}", &lithos_server::new_id()[..12]);
+    let storage = Storage::open_spec(
+        &missing,
+        &S3Options { endpoint: Some(endpoint.clone()), ..S3Options::default() },
+    )
+    .await
+    .unwrap();
+    let engine = lithos_engine::Engine::new(&lithos_engine::EngineOptions {
+        backend: lithos_engine::BackendChoice::Cpu,
+        gpu_limits: None,
+    })
+    .unwrap();
+    let db = app.running.as_ref().unwrap().db.clone();
+    let (pool, _) = lithos_server::worker::Pool::start(
+        lithos_server::queue::Queue::new(db, Default::default()),
+        std::sync::Arc::new(storage),
+        std::sync::Arc::new(engine),
+        lithos_server::worker::PoolOptions {
+            concurrency: 1,
+            kind: "worker",
+            grace: Duration::from_secs(5),
+        },
+    )
+    .await
+    .unwrap();
+    let done = app.wait(&user, task_id).await;
+    pool.stop().await;
+    assert_eq!(done["status"], "failed", "{done}");
+    let error = done["error"].as_str().unwrap();
+    assert!(
+        error.contains("the bucket does not exist") && error.contains("not charged"),
+        "{error}"
+    );
+    let credits = app.credits(&user).await;
+    assert_eq!(credits["balance"].as_i64().unwrap(), before, "credits released");
+    assert_eq!(credits["entries"][0]["kind"], "release");
+}

@@ -80,7 +80,7 @@ async fn events_stream_status_until_the_task_ends() {
 async fn admin_routes_refuse_users_and_serve_admins() {
     let app = TestApp::spawn().await;
     let user = app.user("plain@example.org").await;
-    for path in ["/admin/users", "/admin/usage"] {
+    for path in ["/admin/users", "/admin/usage", "/admin/workers"] {
         let response = user.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
     }
@@ -105,6 +105,15 @@ async fn admin_routes_refuse_users_and_serve_admins() {
     let users: Value =
         admin.get(app.url("/admin/users")).send().await.unwrap().json().await.unwrap();
     assert_eq!(users["users"].as_array().unwrap().len(), 2);
+    // The in-process pool registered itself: this host and process, live.
+    let registry: Value =
+        admin.get(app.url("/admin/workers")).send().await.unwrap().json().await.unwrap();
+    let worker = &registry["workers"][0];
+    assert_eq!(registry["workers"].as_array().unwrap().len(), 1, "{registry}");
+    assert_eq!(worker["pid"], std::process::id());
+    assert_eq!((worker["kind"].as_str(), worker["backend"].as_str()), (Some("serve"), Some("cpu")));
+    assert_eq!(worker["live"], true);
+    assert_eq!(registry["queue"], json!({ "queued": 0, "running": 0 }));
     let balance =
         lithos_server::admin::grant(&db, "PLAIN@example.org", 5, "support ticket 7").await.unwrap();
     assert_eq!(balance, 25);
@@ -130,6 +139,9 @@ async fn the_openapi_document_covers_every_route_and_the_docs_page_serves_it() {
         "/api/v1/api-keys/{id}",
         "/api/v1/uploads",
         "/api/v1/uploads/{id}",
+        "/api/v1/uploads/presign",
+        "/api/v1/uploads/{id}/complete",
+        "/api/v1/admin/workers",
         "/api/v1/tasks",
         "/api/v1/tasks/{id}",
         "/api/v1/tasks/{id}/cancel",
