@@ -60,10 +60,12 @@ impl Db {
 
     /// SQL for the database's clock in Unix milliseconds. Leases use it rather than each
     /// host's clock, so that hosts whose clocks disagree still agree on when a lease ends.
+    /// It is fixed for the statement (PostgreSQL's `statement_timestamp()` is stable), so
+    /// comparisons with it can use an index.
     pub fn now_sql(&self) -> &'static str {
         match self.kind {
             Kind::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS BIGINT)",
-            Kind::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+            Kind::Postgres => "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)",
         }
     }
 

@@ -170,10 +170,15 @@ impl Queue {
                     "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = $2, \
                        lease_expires_at = {now} + $3 \
                      WHERE task_id IN ( \
-                       SELECT task_id FROM jobs \
-                       WHERE (state = 'queued' AND run_after <= {now}) \
-                          OR (state = 'running' AND lease_expires_at < {now}) \
-                       ORDER BY state DESC, priority, enqueued_at, task_id LIMIT $1) \
+                       SELECT task_id FROM ( \
+                         SELECT task_id FROM jobs \
+                         WHERE state = 'running' AND lease_expires_at < {now} \
+                         ORDER BY lease_expires_at LIMIT $1) \
+                       UNION ALL \
+                       SELECT task_id FROM ( \
+                         SELECT task_id FROM jobs WHERE state = 'queued' AND run_after <= {now} \
+                         ORDER BY priority, enqueued_at, task_id LIMIT $1) \
+                       LIMIT $1) \
                      RETURNING task_id, attempt, max_attempts"
                 ))
                 .bind(limit)
