@@ -56,14 +56,14 @@ if [ "$(weed version 2>/dev/null | awk '{print $3}')" != "4.48" ]; then
   hash -r
 fi
 s3_dir=$(mktemp -d)
-s3_port=58333
+s3_port=18433
 export AWS_ACCESS_KEY_ID=lithos-test AWS_SECRET_ACCESS_KEY="lithos-test-$RANDOM$RANDOM"
 export AWS_REGION=us-east-1
 printf '{"identities": [{"name": "lithos", "actions": ["Admin", "Read", "Write", "List"], "credentials": [{"accessKey": "%s", "secretKey": "%s"}]}]}\n' \
   "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" > "$s3_dir/s3.json"
 weed mini -dir="$s3_dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
-  -master.port=59333 -volume.port=59340 -filer.port=58888 -s3.port=$s3_port \
-  -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false -admin.ui=false -admin.port=59646 \
+  -master.port=19433 -volume.port=19440 -filer.port=18988 -s3.port=$s3_port \
+  -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false -admin.ui=false -admin.port=19746 \
   -s3.config="$s3_dir/s3.json" -bucket=lithos-test > "$s3_dir/log" 2>&1 &
 s3_pid=$!
 stop_services() {

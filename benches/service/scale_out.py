@@ -11,6 +11,7 @@ Called by benches/service/scale_out.sh."""
 
 import json
 import math
+import os
 import statistics
 import struct
 import subprocess
@@ -27,11 +28,16 @@ def png16(n):
     return png(n, n, 16, rows)
 
 
+# How often the client asks whether its task is done: often enough to add little latency, not
+# so often that the polling itself takes a core from the worker on a 2-core machine.
+POLL = float(os.environ.get("BENCH_POLL_MS", "10")) / 1000
+
+
 def run_task(base, key, body):
     start = time.perf_counter()
     task = api(base, "POST", "/tasks", body, key=key)
     while task["status"] in ("queued", "running"):
-        time.sleep(0.002)
+        time.sleep(POLL)
         task = api(base, "GET", f"/tasks/{task['id']}", key=key)
     assert task["status"] == "succeeded", task
     return time.perf_counter() - start, task
@@ -42,11 +48,12 @@ def overhead(base, key, lithos, runs):
     up = upload(base, key, image, "relief.png")
     body = {"upload_id": up["id"], "mode": "relief"}
     run_task(base, key, body)  # warm-up
-    ends, inside = [], []
+    ends, inside, stages = [], [], []
     for _ in range(runs):
         elapsed, task = run_task(base, key, body)
         ends.append(elapsed)
         inside.append(task["result"]["seconds"])
+        stages.append(task["result"]["stages"])
     engine = []
     with tempfile.TemporaryDirectory() as work:
         path = f"{work}/in.png"
@@ -57,6 +64,7 @@ def overhead(base, key, lithos, runs):
             report = json.loads(out)
             assert report["triangles"] == task["result"]["triangles"], "the same conversion"
             engine.append(report["seconds"])
+            cli_stages = report["stages"]
     engine = engine[1:]
     e2e, eng, worker = statistics.median(ends), statistics.median(engine), statistics.median(inside)
     print(f"1-MP relief ({task['result']['triangles']} triangles, {task['result']['bytes'] / 1e6:.0f} MB), "
@@ -64,6 +72,9 @@ def overhead(base, key, lithos, runs):
     print(f"  end to end (POST /tasks -> succeeded, client-side): {e2e * 1000:.1f} ms")
     print(f"  engine alone (lithos convert to a local file):      {eng * 1000:.1f} ms")
     print(f"  the worker's run (source read, engine, output stored): {worker * 1000:.1f} ms")
+    if os.environ.get("BENCH_STAGES"):
+        print("  worker stages (last run):", stages[-1])
+        print("  cli stages (last run):   ", cli_stages)
     print(f"  queue overhead per job (end to end - engine):        {(e2e - eng) * 1000:.1f} ms")
 
 

@@ -619,7 +619,8 @@ impl MultipartSink {
             let mut in_flight = tokio::task::JoinSet::new();
             let mut done = Vec::new();
             loop {
-                let next = if in_flight.len() < PARTS_IN_FLIGHT { queued.recv().await } else { None };
+                let next =
+                    if in_flight.len() < PARTS_IN_FLIGHT { queued.recv().await } else { None };
                 match next {
                     Some((number, bytes)) => {
                         let store = store.clone();
