@@ -82,10 +82,10 @@ export LITHOS_TEST_REQUIRE_S3=1 LITHOS_TEST_POSTGRES_SERVER=$postgres_url
 cargo test --workspace --benches --no-run --quiet
 log=$(mktemp)
 set +e
-cargo test --workspace 2>&1 | tee "$log"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 echo "== the service's suite again, on PostgreSQL"
-LITHOS_TEST_POSTGRES_URL=$postgres_url cargo test -p lithos-server --test api 2>&1 | tee -a "$log"
+LITHOS_TEST_POSTGRES_URL=$postgres_url cargo test -p lithos-server --test api --no-fail-fast 2>&1 | tee -a "$log"
 pg_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$pg_status
 echo "== schemathesis against the OpenAPI document of a live server"

@@ -419,13 +419,7 @@ impl Slot {
                 return Outcome::Failed(format!("the task's parameters are invalid: {message}"));
             }
         };
-        let output_key = format!(
-            "users/{}/outputs/{}-{}.{}",
-            task.user_id,
-            task.id,
-            lease.attempt,
-            format.extension()
-        );
+        let output_key = output_key(task, lease.attempt, format.extension());
         let sink = match self.storage.sink(&output_key, content_type(&task.format)) {
             Ok(sink) => sink,
             Err(e) => return storage_outcome(e),
@@ -499,14 +493,19 @@ impl Slot {
             }
             other => other,
         };
-        let output_key = match &outcome {
+        let this_output = match &outcome {
             Outcome::Succeeded { output_key, .. } => Some(output_key.clone()),
             _ => None,
         };
         let settled = self.settle_fenced(task, lease, outcome).await;
-        if !matches!(settled, Ok(true))
-            && let Some(key) = output_key
-        {
+        if matches!(settled, Ok(true)) {
+            // Earlier attempts whose workers died after storing their output but before
+            // settling left objects no record points to: remove them.
+            let extension = parse_format(&task.format).map_or("stl", |f| f.extension());
+            for attempt in 1..lease.attempt {
+                let _ = self.storage.delete(&output_key(task, attempt, extension)).await;
+            }
+        } else if let Some(key) = this_output {
             // Rejected (or failed): leave no trace of this attempt.
             let _ = self.storage.delete(&key).await;
         }
@@ -579,6 +578,12 @@ impl Slot {
         metrics::counter!("lithos_tasks_finished_total", "mode" => task.mode.clone(), "outcome" => status).increment(1);
         Ok(true)
     }
+}
+
+/// Where an attempt stores its output: per attempt, so that a stale worker can never overwrite
+/// the output of the attempt that owns the job.
+fn output_key(task: &Task, attempt: i64, extension: &str) -> String {
+    format!("users/{}/outputs/{}-{attempt}.{extension}", task.user_id, task.id)
 }
 
 /// Extends the lease every heartbeat until the job ends; flags cancellation and loss.
