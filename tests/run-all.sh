@@ -85,7 +85,8 @@ set +e
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 echo "== the service's suite again, on PostgreSQL"
-LITHOS_TEST_POSTGRES_URL=$postgres_url cargo test -p lithos-server --test api --no-fail-fast 2>&1 | tee -a "$log"
+# `--workspace` keeps the features the first run unified, so nothing is built again.
+LITHOS_TEST_POSTGRES_URL=$postgres_url cargo test --workspace --test api --no-fail-fast 2>&1 | tee -a "$log"
 pg_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$pg_status
 echo "== schemathesis against the OpenAPI document of a live server"
