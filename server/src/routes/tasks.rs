@@ -347,11 +347,7 @@ pub async fn output(
         )));
     };
     let content_type = crate::worker::content_type(&format);
-    let extension = match format.as_str() {
-        "ply" => "ply",
-        "obj" => "obj",
-        _ => "stl",
-    };
+    let extension = parse_format(&format).map_or("stl", |f| f.extension());
     let stem: String = std::path::Path::new(&filename)
         .file_stem()
         .map(|s| {

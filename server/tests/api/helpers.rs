@@ -144,6 +144,34 @@ impl TestApp {
     }
 }
 
+/// A worker pool beside the app, as another process would run it: its own queue settings and
+/// storage, the app's database.
+pub async fn worker_pool(
+    app: &TestApp,
+    storage: lithos_server::storage::Storage,
+    config: lithos_server::queue::QueueConfig,
+    concurrency: usize,
+) -> (lithos_server::worker::Pool, lithos_server::worker::Handle) {
+    let engine = lithos_engine::Engine::new(&lithos_engine::EngineOptions {
+        backend: lithos_engine::BackendChoice::Cpu,
+        gpu_limits: None,
+    })
+    .unwrap();
+    let db = app.running.as_ref().expect("running").db.clone();
+    lithos_server::worker::Pool::start(
+        lithos_server::queue::Queue::new(db, config),
+        std::sync::Arc::new(storage),
+        std::sync::Arc::new(engine),
+        lithos_server::worker::PoolOptions {
+            concurrency,
+            kind: "worker",
+            grace: Duration::from_secs(30),
+        },
+    )
+    .await
+    .unwrap()
+}
+
 /// A small PNG: a grey ramp `size` pixels square.
 pub fn png(size: u32) -> Vec<u8> {
     let image = image::GrayImage::from_fn(size, size, |x, y| image::Luma([((x + y) % 256) as u8]));

@@ -10,7 +10,7 @@ use lithos_server::Config;
 use lithos_server::storage::{S3Options, Storage};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, camera};
+use crate::helpers::{TestApp, camera, worker_pool};
 
 /// The test S3 server, or `None` (and a note) when the test script did not start one.
 fn s3() -> Option<(String, String)> {
@@ -29,6 +29,12 @@ fn on_s3(endpoint: &str, bucket: &str) -> impl FnOnce(&mut Config) {
         config.storage = Some(format!("s3://{bucket}"));
         config.s3.endpoint = Some(endpoint);
     }
+}
+
+/// Storage at `spec` (`s3://bucket`) on the test server.
+async fn store_at(spec: &str, endpoint: &str) -> Storage {
+    let options = S3Options { endpoint: Some(endpoint.to_owned()), ..S3Options::default() };
+    Storage::open_spec(spec, &options).await.unwrap()
 }
 
 /// `curl` with a method, headers and an optional body file; returns the status and body.
@@ -140,12 +146,7 @@ async fn direct_uploads_and_downloads_go_through_short_lived_presigned_urls() {
     assert_eq!(response.status(), 415);
     let gone = user.get(app.url(&format!("/uploads/{refused_id}"))).send().await.unwrap();
     assert_eq!(gone.status(), 404, "the refused upload is gone");
-    let store = Storage::open_spec(
-        &format!("s3://{bucket}"),
-        &S3Options { endpoint: Some(endpoint.clone()), ..S3Options::default() },
-    )
-    .await
-    .unwrap();
+    let store = store_at(&format!("s3://{bucket}"), &endpoint).await;
     let me: Value = user.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
     let refused_key = format!("users/{}/uploads/{refused_id}", me["id"].as_str().unwrap());
     assert_eq!(store.size(&refused_key).await.unwrap(), None, "and so is its object");
@@ -249,12 +250,7 @@ async fn presigned_urls_stop_working_when_they_expire() {
 #[tokio::test]
 async fn an_output_of_200_mb_goes_up_in_parts_and_comes_back_whole() {
     let Some((endpoint, bucket)) = s3() else { return };
-    let store = Storage::open_spec(
-        &format!("s3://{bucket}"),
-        &S3Options { endpoint: Some(endpoint), ..S3Options::default() },
-    )
-    .await
-    .unwrap();
+    let store = store_at(&format!("s3://{bucket}"), &endpoint).await;
     let store = std::sync::Arc::new(store);
     let key = format!("tests/big-{}.bin", lithos_server::new_id());
     const SIZE: usize = 200 << 20;
@@ -308,30 +304,8 @@ async fn a_permanent_storage_failure_fails_the_task_clearly_and_releases_its_cre
     let task_id = task["id"].as_str().unwrap();
     // A worker pointed at a bucket that does not exist: retrying cannot help.
     let missing = format!("s3://lithos-missing-{}", &lithos_server::new_id()[..12]);
-    let storage = Storage::open_spec(
-        &missing,
-        &S3Options { endpoint: Some(endpoint.clone()), ..S3Options::default() },
-    )
-    .await
-    .unwrap();
-    let engine = lithos_engine::Engine::new(&lithos_engine::EngineOptions {
-        backend: lithos_engine::BackendChoice::Cpu,
-        gpu_limits: None,
-    })
-    .unwrap();
-    let db = app.running.as_ref().unwrap().db.clone();
-    let (pool, _) = lithos_server::worker::Pool::start(
-        lithos_server::queue::Queue::new(db, Default::default()),
-        std::sync::Arc::new(storage),
-        std::sync::Arc::new(engine),
-        lithos_server::worker::PoolOptions {
-            concurrency: 1,
-            kind: "worker",
-            grace: Duration::from_secs(5),
-        },
-    )
-    .await
-    .unwrap();
+    let storage = store_at(&missing, &endpoint).await;
+    let (pool, _) = worker_pool(&app, storage, Default::default(), 1).await;
     let done = app.wait(&user, task_id).await;
     pool.stop().await;
     assert_eq!(done["status"], "failed", "{done}");

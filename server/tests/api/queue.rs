@@ -6,18 +6,16 @@
 //! tests claim through [`Queue`] themselves or start worker [`Pool`]s beside it.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
-use lithos_engine::{BackendChoice, Engine, EngineOptions};
 use lithos_server::queue::{Beat, Queue, QueueConfig, Retry};
 use lithos_server::storage::Storage;
-use lithos_server::worker::{Handle, Pool, PoolOptions};
+use lithos_server::worker::{Handle, Pool};
 use lithos_server::{Config, Db};
 use reqwest::Client;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, png};
+use crate::helpers::{TestApp, png, worker_pool};
 
 fn api_only(config: &mut Config) {
     config.workers = 0;
@@ -42,24 +40,11 @@ async fn submit_relief(app: &TestApp, user: &Client, upload: &str, grid: u32) ->
     task["id"].as_str().unwrap().to_owned()
 }
 
-/// A worker pool beside the app, over its database and data directory.
+/// A worker pool beside the app, over its data directory.
 async fn pool(app: &TestApp, config: QueueConfig, concurrency: usize) -> (Pool, Handle) {
-    let storage = Storage::open_spec(
-        &app.dir.path().join("files").display().to_string(),
-        &Default::default(),
-    )
-    .await
-    .unwrap();
-    let engine =
-        Engine::new(&EngineOptions { backend: BackendChoice::Cpu, gpu_limits: None }).unwrap();
-    Pool::start(
-        Queue::new(db(app), config),
-        Arc::new(storage),
-        Arc::new(engine),
-        PoolOptions { concurrency, kind: "worker", grace: Duration::from_secs(30) },
-    )
-    .await
-    .unwrap()
+    let files = app.dir.path().join("files").display().to_string();
+    let storage = Storage::open_spec(&files, &Default::default()).await.unwrap();
+    worker_pool(app, storage, config, concurrency).await
 }
 
 /// The kinds of the ledger entries of one task, oldest first.
