@@ -9,6 +9,7 @@ use std::time::Duration;
 use lithos_engine::BackendChoice;
 use serde::Deserialize;
 
+use crate::cdn::Cdn;
 use crate::queue::QueueConfig;
 use crate::storage::{MAX_URL_TTL, S3Options};
 
@@ -36,6 +37,21 @@ pub struct Config {
     pub url_ttl: Duration,
     /// How long shutdown waits for running tasks before handing them back to the queue.
     pub shutdown_grace: Duration,
+    /// A CDN whose origin is the bucket; downloads then redirect to signed links through it.
+    pub cdn_base_url: Option<String>,
+    /// The CDN's URL token key (bunny.net "Url Token Authentication Key").
+    pub cdn_token_key: Option<Secret>,
+}
+
+/// A setting that must not appear in logs or `Debug` output.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
 }
 
 impl Default for Config {
@@ -54,6 +70,8 @@ impl Default for Config {
             queue: QueueConfig::default(),
             url_ttl: MAX_URL_TTL,
             shutdown_grace: Duration::from_secs(60),
+            cdn_base_url: None,
+            cdn_token_key: None,
         }
     }
 }
@@ -82,6 +100,8 @@ pub struct Layer {
     pub job_retention_hours: Option<f64>,
     pub url_ttl_seconds: Option<u64>,
     pub shutdown_grace_seconds: Option<f64>,
+    pub cdn_base_url: Option<String>,
+    pub cdn_token_key: Option<Secret>,
 }
 
 impl Layer {
@@ -140,6 +160,8 @@ impl Layer {
                     layer.shutdown_grace_seconds =
                         Some(seconds(&value).map_err(|_| bad("seconds"))?)
                 }
+                "CDN_BASE_URL" => layer.cdn_base_url = Some(value),
+                "CDN_TOKEN_KEY" => layer.cdn_token_key = Some(Secret(value)),
                 _ => {}
             }
         }
@@ -215,6 +237,12 @@ impl Layer {
         if let Some(v) = self.shutdown_grace_seconds {
             config.shutdown_grace = secs(v);
         }
+        if let Some(v) = self.cdn_base_url {
+            config.cdn_base_url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = self.cdn_token_key {
+            config.cdn_token_key = Some(v);
+        }
     }
 }
 
@@ -254,7 +282,21 @@ impl Config {
         if q.poll.is_zero() {
             return Err("the poll interval must be above zero".into());
         }
+        self.cdn()?;
         Ok(())
+    }
+
+    /// The CDN for downloads, when `cdn_base_url` is set; it needs S3 storage (its origin).
+    pub fn cdn(&self) -> Result<Option<Cdn>, String> {
+        let Some(base_url) = &self.cdn_base_url else { return Ok(None) };
+        if !self.storage.as_deref().is_some_and(|s| s.starts_with("s3://")) {
+            return Err(format!(
+                "cdn_base_url ({base_url}) needs S3 storage as the CDN's origin; \
+                 set storage = \"s3://BUCKET\" or remove cdn_base_url"
+            ));
+        }
+        let key = self.cdn_token_key.as_ref().map_or("", |k| k.0.as_str());
+        Cdn::new(base_url, key).map(Some)
     }
 
     /// The storage spec: `s3://bucket`, or the `files` directory in the data directory.

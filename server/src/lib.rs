@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cdn;
 pub mod config;
 pub mod credits;
 pub mod db;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub storage: Arc<storage::Storage>,
+    /// Downloads go through this CDN's signed links when one is configured.
+    pub cdn: Option<Arc<cdn::Cdn>>,
     pub queue: queue::Queue,
     pub worker: worker::Handle,
     /// Login and registration attempts, per address and per account.
@@ -102,11 +105,13 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
         },
     )
     .await?;
+    let cdn = config.cdn().map_err(anyhow::Error::msg)?.map(Arc::new);
     let config = Arc::new(config);
     let state = AppState {
         config,
         db: db.clone(),
         storage,
+        cdn,
         queue,
         worker: handle,
         login_limits: auth::LoginLimits::default(),

@@ -359,10 +359,14 @@ pub async fn output(
         .filter(|s: &String| !s.is_empty())
         .unwrap_or_else(|| "lithos".into());
     let download_name = format!("{stem}.{extension}");
-    if let Some(url) =
-        state.storage.presign_get(&key, &download_name, content_type, state.config.url_ttl).await?
-    {
-        // Object storage serves the bytes: a short-lived URL, not a proxy.
+    let ttl = state.config.url_ttl;
+    let redirect = match &state.cdn {
+        // The CDN's edge checks the link's token and expiry, then pulls from the bucket.
+        Some(cdn) => Some(cdn.signed_url(&key, ttl)),
+        None => state.storage.presign_get(&key, &download_name, content_type, ttl).await?,
+    };
+    if let Some(url) = redirect {
+        // Object storage or its CDN serves the bytes: a short-lived URL, not a proxy.
         return Ok((
             StatusCode::TEMPORARY_REDIRECT,
             [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".to_owned())],

@@ -230,7 +230,16 @@ async fn presigned_urls_stop_working_when_they_expire() {
         .unwrap();
     let task_id = task["id"].as_str().unwrap();
     assert_eq!(app.wait(&user, task_id).await["status"], "succeeded");
-    let (_, key) = app.api_client(&user).await;
+    let location = output_location(&app, &user, task_id).await;
+    assert_eq!(curl("GET", &location, &[], None).0, 200, "fresh");
+    assert_eq!(curl("GET", &tampered(&location), &[], None).0, 403, "tampered");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(curl("GET", &location, &[], None).0, 403, "expired");
+}
+
+/// Where `GET /tasks/{task_id}/output` redirects `user` (asserting a 307).
+async fn output_location(app: &TestApp, user: &reqwest::Client, task_id: &str) -> String {
+    let (_, key) = app.api_client(user).await;
     let bearer = format!("Bearer {key}").parse().unwrap();
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -240,11 +249,62 @@ async fn presigned_urls_stop_working_when_they_expire() {
     let response =
         no_redirects.get(app.url(&format!("/tasks/{task_id}/output"))).send().await.unwrap();
     assert_eq!(response.status(), 307);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    assert_eq!(curl("GET", &location, &[], None).0, 200, "fresh");
-    assert_eq!(curl("GET", &tampered(&location), &[], None).0, 403, "tampered");
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(curl("GET", &location, &[], None).0, 403, "expired");
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn with_a_cdn_downloads_redirect_to_signed_expiring_cdn_links() {
+    let Some((endpoint, bucket)) = s3() else { return };
+    const BASE: &str = "https://cdn.lithos.test/zone";
+    let app = TestApp::spawn_with(|c| {
+        on_s3(&endpoint, &bucket)(c);
+        c.url_ttl = Duration::from_secs(300);
+        c.cdn_base_url = Some(BASE.to_owned());
+        c.cdn_token_key = Some(lithos_server::config::Secret("zone-token-key".to_owned()));
+    })
+    .await;
+    let user = app.user("cdn@example.org").await;
+    let id = app.upload_ok(&user, "c.png", camera()).await;
+    let task: Value = app
+        .submit(&user, &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 32 } }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let task_id = task["id"].as_str().unwrap();
+    let done = app.wait(&user, task_id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let before = lithos_server::now_ms() / 1000;
+    let location = output_location(&app, &user, task_id).await;
+
+    // `{base}/{key}?token=HS256-…&expires=…`, the key being the object the worker stored.
+    let (url, query) = location.split_once('?').expect("a query");
+    let key = url.strip_prefix(&format!("{BASE}/")).expect("on the CDN");
+    let me: Value = user.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    assert!(key.starts_with(&format!("users/{}/outputs/{task_id}-", me["id"].as_str().unwrap())));
+    let store = store_at(&format!("s3://{bucket}"), &endpoint).await;
+    let size = store.size(key).await.unwrap().expect("the CDN's origin holds the object");
+    assert_eq!(size, 84 + 50 * done["result"]["triangles"].as_u64().unwrap());
+    let params: std::collections::HashMap<_, _> =
+        query.split('&').filter_map(|p| p.split_once('=')).collect();
+    let expires: u64 = params["expires"].parse().unwrap();
+    let lifetime = expires as i64 - before;
+    assert!((299..=301).contains(&lifetime), "expires with url_ttl: {lifetime} s");
+    // The edge's check: HMAC-SHA256 over the path (with the zone prefix) and the expiry.
+    let path = format!("/zone/{key}");
+    assert_eq!(params["token"], lithos_server::cdn::sign("zone-token-key", &path, expires));
+    assert_ne!(params["token"], lithos_server::cdn::sign("another-key", &path, expires));
+
+    // A CDN needs the bucket as its origin: on local disk the server refuses to start.
+    let mut config = Config {
+        cdn_base_url: Some(BASE.to_owned()),
+        cdn_token_key: Some(lithos_server::config::Secret("k".to_owned())),
+        ..Config::default()
+    };
+    assert!(config.validate().unwrap_err().contains("needs S3 storage"));
+    config.storage = Some(format!("s3://{bucket}"));
+    config.cdn_token_key = None;
+    assert!(config.validate().unwrap_err().contains("cdn_token_key"));
 }
 
 #[tokio::test]
