@@ -174,7 +174,8 @@ impl FromRequestParts<AppState> for User {
         if let Some(key) = bearer {
             let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
                 "SELECT k.id, u.id, u.role, k.last_used_at FROM api_keys k \
-                 JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+                 JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL \
+                 AND u.disabled_at IS NULL",
             )
             .bind(sha256(key.trim()))
             .fetch_optional(db)
@@ -197,7 +198,7 @@ impl FromRequestParts<AppState> for User {
         let hash = sha256(token);
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )
         .bind(&hash)
         .bind(now_ms())

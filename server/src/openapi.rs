@@ -68,10 +68,10 @@ impl Modify for Security {
         routes::uploads::create, routes::uploads::get, routes::uploads::presign, routes::uploads::complete,
         routes::tasks::create, routes::tasks::list, routes::tasks::get, routes::tasks::cancel,
         routes::tasks::output, routes::tasks::events,
-        routes::credits::get, routes::admin::users, routes::admin::usage, routes::admin::workers,
+        routes::tasks::quote, routes::credits::get, routes::admin::users, routes::admin::usage, routes::admin::workers, routes::admin::usage_daily, routes::admin::audit_log, routes::admin::overview::overview, routes::admin::jobs::list, routes::admin::jobs::get, routes::admin::jobs::output, routes::admin::jobs::retry, routes::admin::jobs::cancel, routes::admin::jobs::delete, routes::admin::users::get, routes::admin::users::adjust_credits, routes::admin::users::disable,
         routes::health::healthz, routes::health::readyz,
     ),
-    components(schemas(ErrorBody, ErrorDetail, Profile, UploadForm, crate::task_params::TaskParams, crate::task_params::TaskMode)),
+    components(schemas(ErrorBody, ErrorDetail, Profile, UploadForm, crate::task_params::TaskParams, crate::task_params::TaskMode, routes::tasks::Quote, routes::admin::users::Adjust, routes::admin::users::Disable)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;

@@ -125,6 +125,39 @@ impl Queue {
         Ok(())
     }
 
+    /// Queues a finished task's job again (an administrator's retry), inside the transaction
+    /// that re-reserves its credits. The attempt number carries on, so tokens of earlier
+    /// attempts stay dead, and the job gets a fresh `max_attempts`.
+    pub async fn requeue(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        task_id: &str,
+        priority: i64,
+    ) -> sqlx::Result<()> {
+        let now = self.db.now_sql();
+        sqlx::query(&format!(
+            "INSERT INTO jobs (task_id, priority, state, attempt, max_attempts, run_after, \
+             enqueued_at) SELECT id, $2, 'queued', attempts, attempts + $3, {now}, {now} \
+             FROM tasks WHERE id = $1 \
+             ON CONFLICT (task_id) DO UPDATE SET state = 'queued', priority = $2, \
+             max_attempts = jobs.attempt + $3, run_after = {now}, enqueued_at = {now}, \
+             lease_owner = NULL, lease_expires_at = NULL, finished_at = NULL"
+        ))
+        .bind(task_id)
+        .bind(priority)
+        .bind(self.config.max_attempts)
+        .execute(&mut **tx)
+        .await?;
+        if self.db.kind == Kind::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(task_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Claims up to `limit` jobs for `owner`: due queued jobs by priority and age, and jobs
     /// whose lease expired. Their tasks become `running`.
     pub async fn claim(&self, owner: &str, limit: i64) -> sqlx::Result<Vec<Lease>> {
@@ -153,7 +186,14 @@ impl Queue {
                      started AS ( \
                        UPDATE tasks SET status = 'running', attempts = claimed.attempt, \
                          started_at = COALESCE(tasks.started_at, $4) \
-                       FROM claimed WHERE tasks.id = claimed.task_id) \
+                       FROM claimed WHERE tasks.id = claimed.task_id), \
+                     lost AS ( \
+                       UPDATE job_attempts SET outcome = 'lost', finished_at = $4 \
+                       FROM claimed WHERE job_attempts.task_id = claimed.task_id \
+                         AND job_attempts.outcome = 'running'), \
+                     recorded AS ( \
+                       INSERT INTO job_attempts (task_id, attempt, worker_id, started_at, outcome) \
+                       SELECT task_id, attempt, $2, $4, 'running' FROM claimed) \
                      SELECT task_id, attempt, max_attempts FROM claimed"
                 ))
                 .bind(limit)
@@ -194,6 +234,24 @@ impl Queue {
                     .bind(lease.attempt)
                     .bind(crate::now_ms())
                     .bind(&lease.task_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE job_attempts SET outcome = 'lost', finished_at = $1 \
+                         WHERE task_id = $2 AND outcome = 'running'",
+                    )
+                    .bind(crate::now_ms())
+                    .bind(&lease.task_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO job_attempts (task_id, attempt, worker_id, started_at, outcome) \
+                         VALUES ($1, $2, $3, $4, 'running')",
+                    )
+                    .bind(&lease.task_id)
+                    .bind(lease.attempt)
+                    .bind(owner)
+                    .bind(crate::now_ms())
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -252,6 +310,7 @@ impl Queue {
         &self,
         tx: &mut Transaction<'_, Any>,
         lease: &Lease,
+        outcome: &str,
         error: Option<&str>,
     ) -> sqlx::Result<bool> {
         let done = sqlx::query(&format!(
@@ -266,7 +325,11 @@ impl Queue {
         .bind(error)
         .execute(&mut **tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        close_attempt(tx, lease, outcome, error).await?;
+        Ok(true)
     }
 
     /// After a transient failure: queues the job again after a backoff, or reports that its
@@ -292,6 +355,7 @@ impl Queue {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(run_after) = run_after else { return Ok(Retry::Lost) };
+        close_attempt(&mut tx, lease, "retry", Some(error)).await?;
         sqlx::query("UPDATE tasks SET status = 'queued', progress = 0 WHERE id = $1")
             .bind(&lease.task_id)
             .execute(&mut *tx)
@@ -322,6 +386,7 @@ impl Queue {
                 .bind(&lease.task_id)
                 .execute(&mut *tx)
                 .await?;
+            close_attempt(&mut tx, lease, "released", None).await?;
         }
         tx.commit().await?;
         Ok(released.rows_affected() == 1)
@@ -374,6 +439,27 @@ impl Queue {
             self.config.retry_base.saturating_mul(1 << exponent).min(self.config.retry_cap);
         ceiling.mul_f64(0.5 + rand::random::<f64>() * 0.5)
     }
+}
+
+/// Ends the record of a lease's attempt, inside the transaction whose fenced write succeeded.
+async fn close_attempt(
+    tx: &mut Transaction<'_, Any>,
+    lease: &Lease,
+    outcome: &str,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE job_attempts SET outcome = $1, error = $2, finished_at = $3 \
+         WHERE task_id = $4 AND attempt = $5",
+    )
+    .bind(outcome)
+    .bind(error)
+    .bind(crate::now_ms())
+    .bind(&lease.task_id)
+    .bind(lease.attempt)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The queue's priority for a user's plan: paid plans before free.

@@ -531,13 +531,22 @@ impl Slot {
         let db = &self.queue.db;
         let _gate = db.write_gate().await;
         let mut tx = db.pool.begin().await?;
-        if !self.queue.finish(&mut tx, lease, error.as_deref()).await? {
+        if !self.queue.finish(&mut tx, lease, status, error.as_deref()).await? {
             tracing::warn!(task = %task.id, attempt = lease.attempt, "completion rejected: the lease is no longer ours");
             return Ok(false);
         }
+        // Throughput figures the console charts.
+        let (megapixels, triangles) = match &outcome {
+            Outcome::Succeeded { report, .. } => (
+                report["grid"].as_array().and_then(|g| Some(g[0].as_f64()? * g[1].as_f64()? / 1e6)),
+                report["triangles"].as_i64(),
+            ),
+            _ => (None, None),
+        };
         let moved = sqlx::query(
             "UPDATE tasks SET status = $1, error = $2, result = $3, output_key = $4, \
-             progress = $5, finished_at = $6 WHERE id = $7 AND status = 'running'",
+             progress = $5, finished_at = $6, megapixels = $7, triangles = $8 \
+             WHERE id = $9 AND status = 'running'",
         )
         .bind(status)
         .bind(error)
@@ -545,6 +554,8 @@ impl Slot {
         .bind(output_key)
         .bind(if status == "succeeded" { 1.0 } else { 0.0 })
         .bind(now_ms())
+        .bind(megapixels)
+        .bind(triangles)
         .bind(&task.id)
         .execute(&mut *tx)
         .await?;
@@ -570,8 +581,12 @@ impl Slot {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE workers SET jobs_done = jobs_done + 1 WHERE id = $1")
-            .bind(&self.worker_id)
+        sqlx::query(
+            "UPDATE workers SET jobs_done = jobs_done + 1, \
+             jobs_failed = jobs_failed + $2 WHERE id = $1",
+        )
+        .bind(&self.worker_id)
+        .bind(i64::from(status == "failed"))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

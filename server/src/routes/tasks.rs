@@ -72,7 +72,9 @@ fn to_json(state: &AppState, row: Row) -> Value {
 }
 
 async fn find(state: &AppState, user: &User, id: &str) -> ApiResult<Row> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"))
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL"
+    ))
         .bind(id)
         .bind(&user.id)
         .fetch_optional(&state.db.pool)
@@ -89,16 +91,7 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let Json(raw) = body?;
     let request_hash = sha256(&raw.to_string());
-    let body: Create = serde_json::from_value(raw).map_err(|e| {
-        let message = e.to_string();
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.starts_with("unknown field"))
-            .unwrap_or("body")
-            .to_owned();
-        ApiError::invalid(field, message)
-    })?;
+    let body = parse_create(raw)?;
     let key = headers
         .get("idempotency-key")
         .map(|v| v.to_str().map(str::to_owned))
@@ -112,30 +105,7 @@ pub async fn create(
             return Ok((StatusCode::OK, Json(existing)).into_response());
         }
     }
-    let format = parse_format(&body.format)?;
-    let (params, solid) = body.params.build(body.mode, format)?;
-    let upload: Option<(i64, i64, String)> =
-        sqlx::query_as("SELECT width, height, state FROM uploads WHERE id = $1 AND user_id = $2")
-            .bind(&body.upload_id)
-            .bind(&user.id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    let (width, height, upload_state) =
-        upload.ok_or_else(|| ApiError::invalid("upload_id", "no such upload"))?;
-    if upload_state != "ready" {
-        return Err(ApiError::invalid(
-            "upload_id",
-            "the upload is not complete: POST /api/v1/uploads/{id}/complete after the PUT",
-        ));
-    }
-    let (gw, gh) = params.grid_dimensions(width as u32, height as u32);
-    let cost = match solid {
-        Some(solid) => {
-            let layers = (solid.depth_mm.get() / params.pitch_mm(gw)).ceil() as u64 + 4;
-            credits::cost_of_voxels(u64::from(gw + 4) * u64::from(gh + 4) * layers)
-        }
-        None => credits::cost_of_grid(gw, gh),
-    };
+    let cost = price(&state, &user, &body).await?.cost;
 
     let id = new_id();
     let gate = state.db.write_gate().await;
@@ -181,6 +151,75 @@ pub async fn create(
     state.worker.notify();
     let row = find(&state, &user, &id).await?;
     Ok((StatusCode::CREATED, Json(to_json(&state, row))).into_response())
+}
+
+/// What a task would cost, and the grid it would run at.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Quote {
+    pub cost: i64,
+    /// The output grid, columns and rows.
+    pub grid: [u32; 2],
+    pub balance: i64,
+}
+
+/// Checks a task's request as `create` does, without creating it: every field, the upload,
+/// and the cost in credits.
+async fn price(state: &AppState, user: &User, body: &Create) -> ApiResult<Quote> {
+    let format = parse_format(&body.format)?;
+    let (params, solid) = body.params.build(body.mode, format)?;
+    let upload: Option<(i64, i64, String)> =
+        sqlx::query_as("SELECT width, height, state FROM uploads WHERE id = $1 AND user_id = $2")
+            .bind(&body.upload_id)
+            .bind(&user.id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let (width, height, upload_state) =
+        upload.ok_or_else(|| ApiError::invalid("upload_id", "no such upload"))?;
+    if upload_state != "ready" {
+        return Err(ApiError::invalid(
+            "upload_id",
+            "the upload is not complete: POST /api/v1/uploads/{id}/complete after the PUT",
+        ));
+    }
+    let (gw, gh) = params.grid_dimensions(width as u32, height as u32);
+    let cost = match solid {
+        Some(solid) => {
+            let layers = (solid.depth_mm.get() / params.pitch_mm(gw)).ceil() as u64 + 4;
+            credits::cost_of_voxels(u64::from(gw + 4) * u64::from(gh + 4) * layers)
+        }
+        None => credits::cost_of_grid(gw, gh),
+    };
+    let balance: i64 = sqlx::query_scalar("SELECT balance FROM users WHERE id = $1")
+        .bind(&user.id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    Ok(Quote { cost, grid: [gw, gh], balance })
+}
+
+/// `POST /tasks/quote`: the cost of a task before submitting it, with every field checked.
+#[utoipa::path(post, path = "/api/v1/tasks/quote", tag = "tasks", request_body = Create, responses((status = 200, description = "The task's cost in credits, its grid and the balance", body = Quote), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn quote(
+    State(state): State<AppState>,
+    user: User,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Quote>> {
+    let Json(raw) = body?;
+    let body = parse_create(raw)?;
+    Ok(Json(price(&state, &user, &body).await?))
+}
+
+/// The body of `create` and `quote`; an unknown field is named.
+fn parse_create(raw: Value) -> ApiResult<Create> {
+    serde_json::from_value(raw).map_err(|e| {
+        let message = e.to_string();
+        let field = message
+            .split('`')
+            .nth(1)
+            .filter(|_| message.starts_with("unknown field"))
+            .unwrap_or("body")
+            .to_owned();
+        ApiError::invalid(field, message)
+    })
 }
 
 /// The task an idempotency key already made: the same one for the same body, 409 otherwise.
@@ -257,7 +296,8 @@ pub async fn list(
     };
     let limit = page.limit();
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND ($2 = '' OR status = $2) \
+        "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND deleted_at IS NULL \
+         AND ($2 = '' OR status = $2) \
          AND (created_at < $3 OR (created_at = $3 AND ($4 = '' OR id < $4))) \
          ORDER BY created_at DESC, id DESC LIMIT $5"
     ))
@@ -284,45 +324,47 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let row = find(&state, &user, &id).await?;
-    match row.status.as_str() {
-        "queued" | "running" => {
-            let _gate = state.db.write_gate().await;
-            let mut tx = state.db.pool.begin().await?;
-            // The job decides: one no worker holds is taken out of the queue here; a held
-            // one is flagged, and its worker stops at its next heartbeat.
-            if state.queue.cancel_queued(&mut tx, &id).await? {
-                let moved = sqlx::query(
-                    "UPDATE tasks SET status = 'canceled', finished_at = $1 \
-                     WHERE id = $2 AND status IN ('queued', 'running')",
-                )
-                .bind(now_ms())
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-                if moved.rows_affected() == 1 {
-                    credits::post(
-                        &mut tx,
-                        &user.id,
-                        Kind::Release,
-                        row.cost,
-                        "task canceled",
-                        Some(&id),
-                        None,
-                    )
-                    .await?;
-                }
-            } else {
-                sqlx::query("UPDATE tasks SET cancel_requested = 1 WHERE id = $1")
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            state.worker.cancel(&id);
-        }
-        _ => {}
-    }
+    cancel_task(&state, &id, &user.id, &row.status, row.cost).await?;
     Ok(Json(to_json(&state, find(&state, &user, &id).await?)))
+}
+
+/// Cancels task `id` of `user_id` if it is queued or running: a job no worker holds leaves the
+/// queue and its credits are released here; a held one is flagged, and its worker stops at its
+/// next heartbeat. The user's route and the console's share it.
+pub(crate) async fn cancel_task(
+    state: &AppState,
+    id: &str,
+    user_id: &str,
+    status: &str,
+    cost: i64,
+) -> ApiResult<()> {
+    if !matches!(status, "queued" | "running") {
+        return Ok(());
+    }
+    let _gate = state.db.write_gate().await;
+    let mut tx = state.db.pool.begin().await?;
+    if state.queue.cancel_queued(&mut tx, id).await? {
+        let moved = sqlx::query(
+            "UPDATE tasks SET status = 'canceled', finished_at = $1 \
+             WHERE id = $2 AND status IN ('queued', 'running')",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 1 {
+            credits::post(&mut tx, user_id, Kind::Release, cost, "task canceled", Some(id), None)
+                .await?;
+        }
+    } else {
+        sqlx::query("UPDATE tasks SET cancel_requested = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    state.worker.cancel(id);
+    Ok(())
 }
 
 /// Streams a succeeded task's file.
@@ -332,12 +374,23 @@ pub async fn output(
     user: User,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
+    serve_output(&state, &id, Some(&user.id)).await
+}
+
+/// The output of task `id` (of `owner`, unless an administrator asks): the file, or a redirect
+/// to a short-lived URL where object storage serves it.
+pub(crate) async fn serve_output(
+    state: &AppState,
+    id: &str,
+    owner: Option<&str>,
+) -> ApiResult<Response> {
     let row: Option<(String, Option<String>, String, String)> = sqlx::query_as(
         "SELECT t.status, t.output_key, t.format, u.filename FROM tasks t \
-         JOIN uploads u ON u.id = t.upload_id WHERE t.id = $1 AND t.user_id = $2",
+         JOIN uploads u ON u.id = t.upload_id \
+         WHERE t.id = $1 AND ($2 = '' OR t.user_id = $2) AND t.deleted_at IS NULL",
     )
-    .bind(&id)
-    .bind(&user.id)
+    .bind(id)
+    .bind(owner.unwrap_or(""))
     .fetch_optional(&state.db.pool)
     .await?;
     let (status, key, format, filename) = row.ok_or(ApiError::NotFound)?;

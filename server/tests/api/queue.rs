@@ -190,7 +190,7 @@ async fn a_stale_worker_is_fenced_off_and_leaves_no_trace() {
     assert_eq!(queue.retry(&stale, "late").await.unwrap(), Retry::Lost);
     assert!(!queue.release(&stale).await.unwrap());
     let mut tx = db.pool.begin().await.unwrap();
-    assert!(!queue.finish(&mut tx, &stale, None).await.unwrap());
+    assert!(!queue.finish(&mut tx, &stale, "succeeded", None).await.unwrap());
     drop(tx);
 
     // The registry: who ran, where, and that they stopped.
@@ -329,7 +329,7 @@ async fn finished_jobs_are_pruned_and_their_tasks_and_ledger_stay() {
     let lease = queue.claim("w", 1).await.unwrap().remove(0);
     assert_eq!(lease.task_id, done_task);
     let mut tx = db.pool.begin().await.unwrap();
-    assert!(queue.finish(&mut tx, &lease, None).await.unwrap());
+    assert!(queue.finish(&mut tx, &lease, "succeeded", None).await.unwrap());
     tx.commit().await.unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
 

@@ -1,0 +1,343 @@
+//! The console's jobs: every user's tasks with their queue state and attempts, and the retry,
+//! cancel and delete actions, each written to the audit log.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::audit;
+use crate::AppState;
+use crate::auth::User;
+use crate::credits::{self, Kind};
+use crate::error::{ApiError, ApiResult};
+use crate::now_ms;
+use crate::routes::tasks::{cancel_task, serve_output};
+
+#[derive(Debug, Deserialize)]
+pub struct JobsQuery {
+    /// queued, running, succeeded, failed or canceled.
+    pub state: Option<String>,
+    /// relief, lithophane or solid.
+    pub mode: Option<String>,
+    /// Part of the owner's email, or their id.
+    pub user: Option<String>,
+    pub limit: Option<i64>,
+    /// `created_at_id` of the last row seen.
+    pub cursor: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: String,
+    user_id: String,
+    email: String,
+    mode: String,
+    status: String,
+    progress: f64,
+    cost: i64,
+    attempts: i64,
+    error: Option<String>,
+    created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/jobs", tag = "admin", params(("state" = Option<String>, Query), ("mode" = Option<String>, Query), ("user" = Option<String>, Query, description = "Part of the owner's email, or their id"), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Jobs, newest first, and the cursor of the next page", body = serde_json::Value), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 422, description = "A filter is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: User,
+    Query(query): Query<JobsQuery>,
+) -> ApiResult<Json<Value>> {
+    user.require_admin()?;
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    // Only the filters given become conditions, so each query can use its index.
+    let mut conditions = vec!["t.deleted_at IS NULL".to_owned()];
+    let mut binds: Vec<String> = Vec::new();
+    let mut bind = |value: String, conditions: &mut Vec<String>, sql: &str| {
+        binds.push(value);
+        conditions.push(sql.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(s) = query.state.filter(|s| !s.is_empty()) {
+        if !["queued", "running", "succeeded", "failed", "canceled"].contains(&s.as_str()) {
+            return Err(ApiError::invalid(
+                "state",
+                "must be queued, running, succeeded, failed or canceled",
+            ));
+        }
+        bind(s, &mut conditions, "t.status = ?");
+    }
+    if let Some(m) = query.mode.filter(|m| !m.is_empty()) {
+        if !["relief", "lithophane", "solid"].contains(&m.as_str()) {
+            return Err(ApiError::invalid("mode", "must be relief, lithophane or solid"));
+        }
+        bind(m, &mut conditions, "t.mode = ?");
+    }
+    if let Some(u) = query.user.map(|u| u.trim().to_lowercase()).filter(|u| !u.is_empty()) {
+        let pattern = format!("%{}%", u.replace(['%', '_'], ""));
+        binds.push(pattern);
+        binds.push(u);
+        let (a, b) = (binds.len() - 1, binds.len());
+        conditions.push(format!("(u.email_lower LIKE ${a} OR t.user_id = ${b})"));
+    }
+    let mut before: Option<i64> = None;
+    if let Some(cursor) = query.cursor.filter(|c| !c.is_empty()) {
+        let (t, id) = cursor
+            .split_once('_')
+            .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, id.to_owned())))
+            .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from this API"))?;
+        binds.push(id);
+        let n = binds.len();
+        before = Some(t);
+        conditions.push(format!(
+            "(t.created_at < ${} OR (t.created_at = ${} AND t.id < ${n}))",
+            n + 1,
+            n + 1
+        ));
+    }
+    let sql = format!(
+        "SELECT t.id, t.user_id, u.email, t.mode, t.status, t.progress, t.cost, t.attempts, \
+         t.error, t.created_at, t.started_at, t.finished_at \
+         FROM tasks t JOIN users u ON u.id = t.user_id WHERE {} \
+         ORDER BY t.created_at DESC, t.id DESC LIMIT {}",
+        conditions.join(" AND "),
+        limit + 1
+    );
+    let mut q = sqlx::query_as::<_, JobRow>(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    if let Some(t) = before {
+        q = q.bind(t);
+    }
+    let rows = q.fetch_all(&state.db.pool).await?;
+    let more = rows.len() as i64 > limit;
+    let jobs: Vec<Value> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|r| {
+            let progress = match r.status.as_str() {
+                "running" => state.worker.progress(&r.id).unwrap_or(r.progress),
+                "succeeded" => 1.0,
+                _ => r.progress,
+            };
+            json!({
+                "id": r.id, "user_id": r.user_id, "email": r.email, "mode": r.mode,
+                "status": r.status, "progress": progress, "cost": r.cost, "attempts": r.attempts,
+                "error": r.error, "created_at": r.created_at, "started_at": r.started_at,
+                "finished_at": r.finished_at,
+            })
+        })
+        .collect();
+    let next = more
+        .then(|| rows.get(limit as usize - 1).map(|r| format!("{}_{}", r.created_at, r.id)))
+        .flatten();
+    Ok(Json(json!({ "jobs": jobs, "next_cursor": next })))
+}
+
+#[derive(sqlx::FromRow)]
+struct Detail {
+    id: String,
+    user_id: String,
+    email: String,
+    upload_id: String,
+    filename: String,
+    width: i64,
+    height: i64,
+    mode: String,
+    params: String,
+    format: String,
+    status: String,
+    cost: i64,
+    error: Option<String>,
+    result: Option<String>,
+    output_key: Option<String>,
+    created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Attempt {
+    attempt: i64,
+    worker_id: String,
+    hostname: Option<String>,
+    started_at: i64,
+    finished_at: Option<i64>,
+    outcome: String,
+    error: Option<String>,
+}
+
+async fn detail_of(state: &AppState, id: &str) -> ApiResult<Detail> {
+    sqlx::query_as(
+        "SELECT t.id, t.user_id, u.email, t.upload_id, up.filename, up.width, up.height, t.mode, \
+         t.params, t.format, t.status, t.cost, t.error, t.result, t.output_key, t.created_at, \
+         t.started_at, t.finished_at FROM tasks t JOIN users u ON u.id = t.user_id \
+         JOIN uploads up ON up.id = t.upload_id WHERE t.id = $1 AND t.deleted_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(ApiError::NotFound)
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/jobs/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Parameters, queue state, attempts with their worker and error, per-stage timings and the output link", body = serde_json::Value), (status = 404, description = "No such job", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    user.require_admin()?;
+    let d = detail_of(&state, &id).await?;
+    let job: Option<(String, i64, i64, i64, Option<String>, Option<i64>, Option<String>)> =
+        sqlx::query_as(
+            "SELECT state, attempt, max_attempts, run_after, lease_owner, lease_expires_at, \
+             last_error FROM jobs WHERE task_id = $1",
+        )
+        .bind(&id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let attempts: Vec<Attempt> = sqlx::query_as(
+        "SELECT a.attempt, a.worker_id, w.hostname, a.started_at, a.finished_at, a.outcome, \
+         a.error FROM job_attempts a LEFT JOIN workers w ON w.id = a.worker_id \
+         WHERE a.task_id = $1 ORDER BY a.attempt",
+    )
+    .bind(&id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let result: Option<Value> = d.result.as_deref().and_then(|r| serde_json::from_str(r).ok());
+    let stages = result.as_ref().and_then(|r| r.get("stages").cloned());
+    Ok(Json(json!({
+        "id": d.id, "user_id": d.user_id, "email": d.email, "mode": d.mode,
+        "params": serde_json::from_str::<Value>(&d.params).unwrap_or(Value::Null),
+        "format": d.format, "status": d.status, "cost": d.cost, "error": d.error,
+        "upload": { "id": d.upload_id, "filename": d.filename, "width": d.width, "height": d.height },
+        "result": result, "stages": stages,
+        "created_at": d.created_at, "started_at": d.started_at, "finished_at": d.finished_at,
+        "queue": job.map(|(state, attempt, max_attempts, run_after, owner, expires, last_error)| json!({
+            "state": state, "attempt": attempt, "max_attempts": max_attempts,
+            "run_after": run_after, "lease_owner": owner, "lease_expires_at": expires,
+            "last_error": last_error,
+        })),
+        "attempts": attempts.iter().map(|a| json!({
+            "attempt": a.attempt, "worker_id": a.worker_id, "hostname": a.hostname,
+            "started_at": a.started_at, "finished_at": a.finished_at, "outcome": a.outcome,
+            "error": a.error,
+        })).collect::<Vec<_>>(),
+        "output_url": d.output_key.filter(|_| d.status == "succeeded")
+            .map(|_| format!("/api/v1/admin/jobs/{}/output", d.id)),
+    })))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/jobs/{id}/output", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The mesh file", content_type = "application/octet-stream"), (status = 307, description = "With object storage: a short-lived URL"), (status = 404, description = "No such job", body = crate::openapi::ErrorBody), (status = 409, description = "Not succeeded", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn output(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    user.require_admin()?;
+    serve_output(&state, &id, None).await
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/retry", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Queued again; the owner's credits are reserved again", body = serde_json::Value), (status = 402, description = "The owner's balance does not cover it", body = crate::openapi::ErrorBody), (status = 409, description = "Not failed or canceled", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn retry(
+    State(state): State<AppState>,
+    admin: User,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    admin.require_admin()?;
+    let d = detail_of(&state, &id).await?;
+    if !matches!(d.status.as_str(), "failed" | "canceled") {
+        return Err(ApiError::Conflict(format!(
+            "the job is {}; only failed or canceled jobs can be retried",
+            d.status
+        )));
+    }
+    let _gate = state.db.write_gate().await;
+    let mut tx = state.db.pool.begin().await?;
+    let moved = sqlx::query(
+        "UPDATE tasks SET status = 'queued', error = NULL, result = NULL, output_key = NULL, \
+         progress = 0, finished_at = NULL, cancel_requested = 0, megapixels = NULL, \
+         triangles = NULL WHERE id = $1 AND status IN ('failed', 'canceled')",
+    )
+    .bind(&id)
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(ApiError::Conflict("the job changed meanwhile; reload it".into()));
+    }
+    credits::post(
+        &mut tx,
+        &d.user_id,
+        Kind::Reserve,
+        -d.cost,
+        "task retried by an administrator",
+        Some(&id),
+        Some(&admin.id),
+    )
+    .await?;
+    let plan: String = sqlx::query_scalar("SELECT plan FROM users WHERE id = $1")
+        .bind(&d.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    state.queue.requeue(&mut tx, &id, crate::queue::priority_of(&plan)).await?;
+    audit(&mut tx, &admin.id, "job.retry", &id, &format!("was {}", d.status)).await?;
+    tx.commit().await?;
+    state.worker.notify();
+    Ok(Json(json!({ "id": id, "status": "queued" })))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/cancel", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Canceled, or flagged for its worker's next heartbeat", body = serde_json::Value), (status = 409, description = "Already finished", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    admin: User,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    admin.require_admin()?;
+    let d = detail_of(&state, &id).await?;
+    if !matches!(d.status.as_str(), "queued" | "running") {
+        return Err(ApiError::Conflict(format!("the job is {}; nothing to cancel", d.status)));
+    }
+    cancel_task(&state, &id, &d.user_id, &d.status, d.cost).await?;
+    let status: String = sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let mut conn = state.db.pool.acquire().await?;
+    let _gate = state.db.write_gate().await;
+    audit(&mut conn, &admin.id, "job.cancel", &id, &format!("was {}", d.status)).await?;
+    Ok(Json(json!({ "id": id, "status": status })))
+}
+
+#[utoipa::path(delete, path = "/api/v1/admin/jobs/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The job left the queue and the lists, and its output was deleted; its ledger stays", body = serde_json::Value), (status = 409, description = "Still queued or running: cancel it first", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: User,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    admin.require_admin()?;
+    let d = detail_of(&state, &id).await?;
+    if matches!(d.status.as_str(), "queued" | "running") {
+        return Err(ApiError::Conflict(format!("the job is {}; cancel it first", d.status)));
+    }
+    {
+        let _gate = state.db.write_gate().await;
+        let mut tx = state.db.pool.begin().await?;
+        // The task row stays, hidden, because the ledger refers to it.
+        sqlx::query("UPDATE tasks SET deleted_at = $1, output_key = NULL WHERE id = $2")
+            .bind(now_ms())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM jobs WHERE task_id = $1").bind(&id).execute(&mut *tx).await?;
+        audit(&mut tx, &admin.id, "job.delete", &id, &format!("was {}", d.status)).await?;
+        tx.commit().await?;
+    }
+    if let Some(key) = &d.output_key
+        && let Err(e) = state.storage.delete(key).await
+    {
+        tracing::warn!(task = %id, error = %e, "the deleted job's output stays in storage");
+    }
+    Ok(Json(json!({ "id": id, "deleted": true })))
+}

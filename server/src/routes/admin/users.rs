@@ -1,0 +1,149 @@
+//! The console's view of one account: plan, balance, ledger, tasks and API keys; credit
+//! adjustments with a mandatory reason; disabling and enabling. Actions go to the audit log.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::audit;
+use crate::AppState;
+use crate::auth::User;
+use crate::credits::{self, Kind};
+use crate::error::{ApiError, ApiResult};
+use crate::now_ms;
+
+#[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The account, its ledger (newest 100), tasks (newest 50) and API keys", body = serde_json::Value), (status = 404, description = "No such account", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    admin: User,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    admin.require_admin()?;
+    let pool = &state.db.pool;
+    let user: (String, String, String, String, String, i64, Option<i64>, i64) = sqlx::query_as(
+        "SELECT id, email, name, role, plan, balance, disabled_at, created_at FROM users \
+         WHERE id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    let ledger: Vec<(i64, String, i64, String, Option<String>, Option<String>, i64)> =
+        sqlx::query_as(
+            "SELECT id, kind, amount, reason, task_id, admin_id, created_at FROM ledger \
+             WHERE user_id = $1 ORDER BY id DESC LIMIT 100",
+        )
+        .bind(&id)
+        .fetch_all(pool)
+        .await?;
+    let tasks: Vec<(String, String, String, i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, mode, status, cost, created_at, finished_at FROM tasks \
+         WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 50",
+    )
+    .bind(&id)
+    .fetch_all(pool)
+    .await?;
+    let keys: Vec<(String, String, String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys \
+         WHERE user_id = $1 ORDER BY created_at DESC",
+    )
+    .bind(&id)
+    .fetch_all(pool)
+    .await?;
+    let (id, email, name, role, plan, balance, disabled_at, created_at) = user;
+    Ok(Json(json!({
+        "id": id, "email": email, "name": name, "role": role, "plan": plan,
+        "balance": balance, "disabled_at": disabled_at, "created_at": created_at,
+        "ledger": ledger.into_iter().map(|(id, kind, amount, reason, task_id, admin_id, at)| json!({
+            "id": id, "kind": kind, "amount": amount, "reason": reason, "task_id": task_id,
+            "admin_id": admin_id, "created_at": at,
+        })).collect::<Vec<_>>(),
+        "tasks": tasks.into_iter().map(|(id, mode, status, cost, created_at, finished_at)| json!({
+            "id": id, "mode": mode, "status": status, "cost": cost,
+            "created_at": created_at, "finished_at": finished_at,
+        })).collect::<Vec<_>>(),
+        "api_keys": keys.into_iter().map(|(id, name, prefix, created_at, last_used_at, revoked_at)| json!({
+            "id": id, "name": name, "prefix": prefix, "created_at": created_at,
+            "last_used_at": last_used_at, "revoked_at": revoked_at,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+/// A credit adjustment.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Adjust {
+    /// Credits to add (negative to take back; the balance never goes below zero).
+    pub amount: i64,
+    /// Why, for the ledger and the audit log. Required.
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/credits", tag = "admin", params(("id" = String, Path)), request_body = Adjust, responses((status = 200, description = "The ledger entry was written; the new balance", body = serde_json::Value), (status = 402, description = "It would take the balance below zero", body = crate::openapi::ErrorBody), (status = 422, description = "No reason, or a zero amount", body = crate::openapi::ErrorBody), (status = 404, description = "No such account", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn adjust_credits(
+    State(state): State<AppState>,
+    admin: User,
+    Path(id): Path<String>,
+    body: Result<Json<Adjust>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    admin.require_admin()?;
+    let Json(body) = body?;
+    let reason = body.reason.trim();
+    if reason.is_empty() {
+        return Err(ApiError::invalid("reason", "say why; the ledger keeps it"));
+    }
+    if reason.len() > 500 {
+        return Err(ApiError::invalid("reason", "must be at most 500 characters"));
+    }
+    if body.amount == 0 || body.amount.abs() > 1_000_000_000 {
+        return Err(ApiError::invalid("amount", "must be a non-zero whole number of credits"));
+    }
+    let _gate = state.db.write_gate().await;
+    let mut tx = state.db.pool.begin().await?;
+    credits::post(&mut tx, &id, Kind::Adjustment, body.amount, reason, None, Some(&admin.id))
+        .await?;
+    let balance = credits::balance(&mut tx, &id).await?;
+    audit(&mut tx, &admin.id, "user.credits", &id, &format!("{:+} credits: {reason}", body.amount))
+        .await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "id": id, "balance": balance })))
+}
+
+/// Disable (or enable again) an account.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Disable {
+    pub disabled: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin", params(("id" = String, Path)), request_body = Disable, responses((status = 200, description = "Disabled (its sessions end and its keys stop working) or enabled", body = serde_json::Value), (status = 409, description = "An administrator cannot disable their own account", body = crate::openapi::ErrorBody), (status = 404, description = "No such account", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn disable(
+    State(state): State<AppState>,
+    admin: User,
+    Path(id): Path<String>,
+    body: Result<Json<Disable>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    admin.require_admin()?;
+    let Json(body) = body?;
+    if body.disabled && id == admin.id {
+        return Err(ApiError::Conflict("you cannot disable your own account".into()));
+    }
+    let _gate = state.db.write_gate().await;
+    let mut tx = state.db.pool.begin().await?;
+    let moved = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+        .bind(body.disabled.then(now_ms))
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    if moved.rows_affected() != 1 {
+        return Err(ApiError::NotFound);
+    }
+    if body.disabled {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&id).execute(&mut *tx).await?;
+    }
+    let action = if body.disabled { "user.disable" } else { "user.enable" };
+    audit(&mut tx, &admin.id, action, &id, "").await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "id": id, "disabled": body.disabled })))
+}
