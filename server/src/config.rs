@@ -41,6 +41,8 @@ pub struct Config {
     pub cdn_base_url: Option<String>,
     /// The CDN's URL token key (bunny.net "Url Token Authentication Key").
     pub cdn_token_key: Option<Secret>,
+    /// The web pages: `console/` of the source tree, holding `web/` and `node_modules/`.
+    pub console_dir: PathBuf,
 }
 
 /// A setting that must not appear in logs or `Debug` output.
@@ -72,6 +74,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(60),
             cdn_base_url: None,
             cdn_token_key: None,
+            console_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../console")),
         }
     }
 }
@@ -102,6 +105,7 @@ pub struct Layer {
     pub shutdown_grace_seconds: Option<f64>,
     pub cdn_base_url: Option<String>,
     pub cdn_token_key: Option<Secret>,
+    pub console_dir: Option<PathBuf>,
 }
 
 impl Layer {
@@ -162,6 +166,7 @@ impl Layer {
                 }
                 "CDN_BASE_URL" => layer.cdn_base_url = Some(value),
                 "CDN_TOKEN_KEY" => layer.cdn_token_key = Some(Secret(value)),
+                "CONSOLE_DIR" => layer.console_dir = Some(value.into()),
                 _ => {}
             }
         }
@@ -242,6 +247,9 @@ impl Layer {
         }
         if let Some(v) = self.cdn_token_key {
             config.cdn_token_key = Some(v);
+        }
+        if let Some(v) = self.console_dir {
+            config.console_dir = v;
         }
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod api_keys;
 pub(crate) mod auth;
 pub(crate) mod credits;
 pub(crate) mod health;
+pub(crate) mod pages;
 pub(crate) mod tasks;
 pub(crate) mod uploads;
 
@@ -57,8 +58,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/workers", get(admin::workers))
         .route("/credits", get(credits::get))
         .route("/openapi.json", get(openapi_json));
+    let pages = pages::router(&state.config.console_dir);
     Router::new()
         .nest("/api/v1", api)
+        .merge(pages)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::telemetry::render))

@@ -1,0 +1,408 @@
+// The end-user app: sign up or log in, upload by drag and drop, pick a mode and its
+// parameters, see the cost, watch progress over SSE, rotate the mesh, download it; history,
+// credits and API keys. One page; the hash names the view.
+
+import { api, h, when, showError, clearErrors } from "./api.js";
+import { Preview } from "./preview.js";
+
+const $ = (id) => document.getElementById(id);
+let me = null;
+let upload = null; // { id, width, height, filename }
+let events = null;
+let preview = null;
+
+// Each mode's parameters: the API's name, a label, the unit, the default and limits.
+const PARAMS = {
+  relief: [
+    { name: "width_mm", label: "Width", unit: "mm", value: 100, min: 1, step: "any" },
+    { name: "base_mm", label: "Base thickness", unit: "mm", value: 2, min: 0, step: "any" },
+    { name: "relief_mm", label: "Relief height (white above the base)", unit: "mm", value: 3, min: 0, step: "any" },
+    { name: "max_grid", label: "Detail (grid points on the long side)", unit: "points", value: 1024, min: 8, step: 1 },
+    { name: "blur_px", label: "Smoothing", unit: "px", value: 0, min: 0, step: "any" },
+    { name: "invert", label: "Invert (dark is high)", type: "checkbox" },
+  ],
+  lithophane: [
+    { name: "width_mm", label: "Width", unit: "mm", value: 100, min: 1, step: "any" },
+    { name: "min_mm", label: "Thickness of white", unit: "mm", value: 0.8, min: 0, step: "any" },
+    { name: "max_mm", label: "Thickness of black", unit: "mm", value: 3.2, min: 0, step: "any" },
+    { name: "frame_mm", label: "Border width (optional)", unit: "mm", min: 0, step: "any" },
+    { name: "max_grid", label: "Detail (grid points on the long side)", unit: "points", value: 1024, min: 8, step: 1 },
+    { name: "invert", label: "Invert", type: "checkbox" },
+  ],
+  solid: [
+    { name: "width_mm", label: "Width", unit: "mm", value: 80, min: 1, step: "any" },
+    { name: "depth_mm", label: "Height of the extrusion", unit: "mm", value: 5, min: 0, step: "any" },
+    { name: "bevel_mm", label: "Top edge bevel", unit: "mm", value: 1, min: 0, step: "any" },
+    { name: "threshold", label: "Shape threshold (brightness or alpha)", unit: "0–1", value: 0.5, min: 0, max: 1, step: "any" },
+    { name: "shell_mm", label: "Cookie-cutter wall (optional)", unit: "mm", min: 0, step: "any" },
+    { name: "max_grid", label: "Detail (grid points on the long side)", unit: "points", value: 512, min: 8, step: 1 },
+    { name: "inflate", label: "Puffed, pillow-like top", type: "checkbox" },
+  ],
+};
+
+// ---- views ----------------------------------------------------------------------------
+
+const VIEWS = ["login", "signup", "convert", "history", "credits", "keys"];
+
+async function route() {
+  const view = location.hash.replace(/^#/, "") || "convert";
+  const open = ["login", "signup"];
+  const target = !me && !open.includes(view) ? "login" : VIEWS.includes(view) ? view : "convert";
+  for (const v of VIEWS) $(`view-${v}`).classList.toggle("hidden", v !== target);
+  document.querySelectorAll("nav a").forEach((a) =>
+    a.getAttribute("href") === `#${target}` ? a.setAttribute("aria-current", "page") : a.removeAttribute("aria-current"));
+  $("page-error").textContent = "";
+  try {
+    if (target === "history") await loadHistory();
+    if (target === "credits") await loadCredits();
+    if (target === "keys") await loadKeys();
+  } catch (err) {
+    $("page-error").textContent = err.message;
+  }
+  const heading = $(`view-${target}`).querySelector("h1");
+  if (heading) document.title = `${heading.textContent} · Lithos`;
+}
+
+async function signedIn(profile) {
+  me = profile;
+  $("nav").classList.remove("hidden");
+  $("console-link").classList.toggle("hidden", me.role !== "admin");
+  $("balance").textContent = me.credits;
+  const next = new URLSearchParams(location.search).get("next");
+  if (next === "/console" && me.role === "admin") { location.href = "/console"; return; }
+  if (!location.hash || ["#login", "#signup"].includes(location.hash)) location.hash = "#convert";
+  else await route();
+}
+
+async function refreshBalance() {
+  me = await api("/me");
+  $("balance").textContent = me.credits;
+}
+
+// ---- accounts -------------------------------------------------------------------------
+
+function formData(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+$("login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("login-alert"));
+  const { email, password } = formData(form);
+  try {
+    await signedIn(await api("/auth/login", { method: "POST", body: { email, password } }));
+  } catch (err) {
+    showError(err, form, $("login-alert"));
+  }
+});
+
+$("signup-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("signup-alert"));
+  const { name, email, password } = formData(form);
+  try {
+    await signedIn(await api("/auth/register", { method: "POST", body: { name, email, password } }));
+  } catch (err) {
+    showError(err, form, $("signup-alert"));
+  }
+});
+
+$("logout").addEventListener("click", async () => {
+  try { await api("/auth/logout", { method: "POST" }); } catch { /* signed out anyway */ }
+  me = null;
+  $("nav").classList.add("hidden");
+  location.hash = "#login";
+});
+
+// ---- upload ---------------------------------------------------------------------------
+
+const drop = $("drop");
+for (const type of ["dragenter", "dragover"]) {
+  drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add("over"); });
+}
+for (const type of ["dragleave", "drop"]) {
+  drop.addEventListener(type, () => drop.classList.remove("over"));
+}
+drop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  const file = e.dataTransfer?.files?.[0];
+  if (file) sendFile(file);
+});
+drop.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("file").click(); }
+});
+$("file").addEventListener("change", (e) => {
+  const file = e.target.files?.[0];
+  if (file) sendFile(file);
+});
+
+/// Uploads with XMLHttpRequest, whose upload events give the progress bar.
+function sendFile(file) {
+  const form = $("convert-form");
+  clearErrors(form, $("convert-alert"));
+  upload = null;
+  $("submit").disabled = true;
+  $("upload-status").classList.remove("hidden");
+  $("upload-name").textContent = file.name;
+  const bar = $("upload-progress");
+  bar.value = 0;
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", "/api/v1/uploads");
+  xhr.upload.addEventListener("progress", (e) => {
+    if (e.lengthComputable) bar.value = Math.round((e.loaded / e.total) * 100);
+  });
+  xhr.addEventListener("load", () => {
+    let body = null;
+    try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+    if (xhr.status >= 200 && xhr.status < 300) {
+      bar.value = 100;
+      upload = body;
+      $("drop-hint").textContent = `${body.filename}: ${body.width} × ${body.height} pixels. Drop another to replace it.`;
+      $("submit").disabled = false;
+      quoteSoon();
+    } else {
+      $("file-error").textContent = body?.error?.message ?? `the upload failed (${xhr.status})`;
+    }
+  });
+  xhr.addEventListener("error", () => { $("file-error").textContent = "the upload failed: the server cannot be reached"; });
+  const data = new FormData();
+  data.append("file", file);
+  xhr.send(data);
+}
+
+// ---- parameters and cost -------------------------------------------------------------
+
+function renderParams() {
+  const set = $("params");
+  set.replaceChildren(h("legend", {}, "Parameters"));
+  for (const p of PARAMS[$("mode").value]) {
+    const id = `p-${p.name}`;
+    if (p.type === "checkbox") {
+      set.append(h("label", { for: id }, h("input", { id, name: p.name, type: "checkbox" }), " ", p.label));
+    } else {
+      set.append(
+        h("label", { for: id }, p.label, " ", h("span", { class: "hint" }, `(${p.unit})`)),
+        h("input", { id, name: p.name, type: "number", value: p.value ?? "", min: p.min, max: p.max, step: p.step, inputmode: "decimal", "aria-describedby": `${id}-error` }),
+      );
+    }
+    set.append(h("div", { class: "field-error", id: `${id}-error` }));
+  }
+}
+
+/// The task's parameters, or null (with the fields' errors shown) when one is not a number.
+function readParams() {
+  const params = {};
+  let ok = true;
+  for (const p of PARAMS[$("mode").value]) {
+    const input = $(`p-${p.name}`);
+    if (p.type === "checkbox") { if (input.checked) params[p.name] = true; continue; }
+    const raw = input.value.trim();
+    if (raw === "") continue;
+    const value = Number(raw);
+    const problem = !Number.isFinite(value) ? "must be a number"
+      : p.min !== undefined && value < p.min ? `must be at least ${p.min}`
+      : p.max !== undefined && value > p.max ? `must be at most ${p.max}` : null;
+    if (problem) {
+      input.setAttribute("aria-invalid", "true");
+      $(`${input.id}-error`).textContent = `${p.label} ${problem}`;
+      ok = false;
+      continue;
+    }
+    params[p.name] = p.step === 1 ? Math.round(value) : value;
+  }
+  return ok ? params : null;
+}
+
+function request() {
+  const params = readParams();
+  if (!upload || !params) return null;
+  return { upload_id: upload.id, mode: $("mode").value, format: $("format").value, params };
+}
+
+let quoteTimer = null;
+function quoteSoon() {
+  clearTimeout(quoteTimer);
+  quoteTimer = setTimeout(quote, 200);
+}
+
+async function quote() {
+  const form = $("convert-form");
+  clearErrors(form, $("convert-alert"));
+  const body = request();
+  if (!body) { $("submit").disabled = true; return; }
+  try {
+    const q = await api("/tasks/quote", { method: "POST", body });
+    $("cost").textContent = `This costs ${q.cost} credit${q.cost === 1 ? "" : "s"} (a ${q.grid[0]} × ${q.grid[1]} grid). Your balance is ${q.balance}.`;
+    $("submit").disabled = q.cost > q.balance;
+    if (q.cost > q.balance) $("convert-alert").textContent = "Not enough credits: lower the detail, or buy credits.";
+  } catch (err) {
+    $("submit").disabled = true;
+    showError(mapField(err), form, $("convert-alert"));
+  }
+}
+
+/// The API names parameter fields as the task's params do; the inputs carry the same names.
+function mapField(err) {
+  if (err.field?.startsWith("params.")) err.field = err.field.slice(7);
+  return err;
+}
+
+$("mode").addEventListener("change", () => { renderParams(); quoteSoon(); });
+$("format").addEventListener("change", quoteSoon);
+$("params").addEventListener("input", quoteSoon);
+
+// ---- running a task -------------------------------------------------------------------
+
+$("convert-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("convert-alert"));
+  const body = request();
+  if (!body) return;
+  $("submit").disabled = true;
+  try {
+    const task = await api("/tasks", { method: "POST", body });
+    await refreshBalance();
+    watch(task);
+  } catch (err) {
+    showError(mapField(err), form, $("convert-alert"));
+  } finally {
+    $("submit").disabled = !upload;
+  }
+});
+
+/// Follows a task over Server-Sent Events until it ends.
+function watch(task) {
+  events?.close();
+  $("download").classList.add("hidden");
+  show(task);
+  events = new EventSource(`/api/v1/tasks/${task.id}/events`);
+  events.addEventListener("task", (e) => {
+    const t = JSON.parse(e.data);
+    show(t);
+    if (!["queued", "running"].includes(t.status)) {
+      events.close();
+      finished(t);
+    }
+  });
+  events.addEventListener("error", () => {
+    // The stream ends after the final status; anything else is a dropped connection.
+    if (events.readyState === EventSource.CLOSED) return;
+  });
+}
+
+function show(t) {
+  const percent = Math.round((t.status === "succeeded" ? 1 : t.progress ?? 0) * 100);
+  $("task-progress").value = percent;
+  $("task-status").textContent = `${t.mode} · ${t.status} · ${percent}%`;
+  $("task-status").dataset.status = t.status;
+}
+
+async function finished(t) {
+  await refreshBalance();
+  if (t.status !== "succeeded") {
+    $("task-status").textContent = `${t.mode} · ${t.status}${t.error ? `: ${t.error}` : ""}`;
+    return;
+  }
+  const tri = t.result?.triangles;
+  $("task-status").textContent = `Done: ${tri ? `${tri.toLocaleString()} triangles, ` : ""}${t.format.toUpperCase()} ready.`;
+  const link = $("download");
+  link.href = `/api/v1/tasks/${t.id}/output`;
+  link.textContent = `Download ${t.format.toUpperCase()}`;
+  link.classList.remove("hidden");
+  if (t.format.startsWith("stl")) await showMesh(t.id);
+}
+
+async function showMesh(id) {
+  const response = await fetch(`/api/v1/tasks/${id}/output`, { credentials: "same-origin" });
+  if (!response.ok) return;
+  preview ??= new Preview($("preview"));
+  preview.show(await response.arrayBuffer());
+  $("preview").dataset.rendered = "true";
+}
+
+// ---- history, credits, keys -----------------------------------------------------------
+
+async function loadHistory() {
+  const { tasks } = await api("/tasks?limit=50");
+  $("history-rows").replaceChildren(
+    ...tasks.map((t) => h("tr", {},
+      h("td", {}, when(t.created_at)),
+      h("td", {}, t.mode),
+      h("td", {}, h("span", { class: `badge ${t.status}` }, t.status)),
+      h("td", {}, t.cost),
+      h("td", {}, t.result?.triangles?.toLocaleString() ?? "—"),
+      h("td", {}, t.status === "succeeded"
+        ? h("a", { href: `/api/v1/tasks/${t.id}/output`, download: true }, `Download ${t.format}`)
+        : t.error ?? ""),
+    )),
+  );
+  if (!tasks.length) $("history-rows").append(h("tr", {}, h("td", { colspan: 6 }, "No conversions yet.")));
+}
+
+async function loadCredits() {
+  const { balance, entries } = await api("/credits?limit=100");
+  $("credits-balance").textContent = balance;
+  $("balance").textContent = balance;
+  $("ledger-rows").replaceChildren(
+    ...entries.map((e) => h("tr", {},
+      h("td", {}, when(e.created_at)), h("td", {}, e.kind),
+      h("td", {}, e.amount > 0 ? `+${e.amount}` : e.amount), h("td", {}, e.reason))),
+  );
+}
+
+async function loadKeys() {
+  const { keys } = await api("/api-keys");
+  $("key-rows").replaceChildren(
+    ...keys.map((k) => h("tr", {},
+      h("td", {}, k.name), h("td", { class: "mono" }, `${k.prefix}…`), h("td", {}, when(k.created_at)),
+      h("td", {}, when(k.last_used_at)),
+      h("td", {}, h("button", { type: "button", class: "danger", "aria-label": `Revoke ${k.name}`, onclick: () => revoke(k) }, "Revoke")))),
+  );
+  if (!keys.length) $("key-rows").append(h("tr", {}, h("td", { colspan: 5 }, "No keys.")));
+}
+
+async function revoke(key) {
+  if (!confirm(`Revoke the key “${key.name}”? Programs using it stop working.`)) return;
+  try {
+    await api(`/api-keys/${key.id}`, { method: "DELETE" });
+    await loadKeys();
+  } catch (err) {
+    $("page-error").textContent = err.message;
+  }
+}
+
+$("key-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("page-error"));
+  try {
+    const created = await api("/api-keys", { method: "POST", body: { name: $("key-name").value.trim() } });
+    $("new-key-value").textContent = created.key;
+    $("new-key").classList.remove("hidden");
+    $("copied").textContent = "";
+    form.reset();
+    await loadKeys();
+  } catch (err) {
+    showError(err, form, $("page-error"));
+  }
+});
+
+$("copy-key").addEventListener("click", async () => {
+  const text = $("new-key-value").textContent;
+  try {
+    await navigator.clipboard.writeText(text);
+    $("copied").textContent = "Copied.";
+  } catch {
+    getSelection().selectAllChildren($("new-key-value"));
+    $("copied").textContent = "Selected: press Ctrl+C to copy.";
+  }
+});
+
+// ---- start ----------------------------------------------------------------------------
+
+renderParams();
+window.addEventListener("hashchange", route);
+api("/me").then(signedIn, () => route());

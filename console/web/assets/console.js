@@ -1,0 +1,264 @@
+// The operators' console: live overview charts (uPlot), workers, jobs with their attempts and
+// actions, users with credit adjustments, usage and the audit log. The hash names the view.
+
+import uPlot from "/vendor/uplot/uPlot.esm.js";
+import { api, h, when, duration, showError, clearErrors } from "./api.js";
+
+const $ = (id) => document.getElementById(id);
+const REFRESH_MS = 5000;
+let windowName = "1h";
+let timer = null;
+const charts = {};
+let jobsCursor = null;
+
+const VIEWS = ["overview", "workers", "jobs", "job", "users", "user", "usage", "audit"];
+
+async function route() {
+  const [view, id] = (location.hash.replace(/^#/, "") || "overview").split("/");
+  const target = VIEWS.includes(view) ? view : "overview";
+  for (const v of VIEWS) $(`view-${v}`).classList.toggle("hidden", v !== target);
+  const navTarget = { job: "jobs", user: "users" }[target] ?? target;
+  document.querySelectorAll("nav a").forEach((a) =>
+    a.getAttribute("href") === `#${navTarget}` ? a.setAttribute("aria-current", "page") : a.removeAttribute("aria-current"));
+  clearInterval(timer);
+  $("page-error").textContent = "";
+  const load = { overview: loadOverview, workers: loadWorkers, jobs: () => loadJobs(false), job: () => loadJob(id),
+    users: loadUsers, user: () => loadUser(id), usage: loadUsage, audit: loadAudit }[target];
+  await guarded(load);
+  // Live views refresh every few seconds.
+  if (["overview", "workers", "jobs"].includes(target)) {
+    timer = setInterval(() => guarded(target === "jobs" ? () => loadJobs(false) : load), REFRESH_MS);
+  }
+  document.title = `${$(`view-${target}`).querySelector("h1").textContent} · Lithos console`;
+}
+
+async function guarded(load) {
+  try {
+    await load();
+  } catch (err) {
+    if (err.status === 401) { location.href = "/?next=/console#login"; return; }
+    $("page-error").textContent = err.message;
+  }
+}
+
+// ---- overview -------------------------------------------------------------------------
+
+document.querySelectorAll("[data-window]").forEach((b) =>
+  b.addEventListener("click", () => {
+    windowName = b.dataset.window;
+    document.querySelectorAll("[data-window]").forEach((o) => o.setAttribute("aria-pressed", String(o === b)));
+    guarded(loadOverview);
+  }));
+
+function chart(id, series, data) {
+  const el = $(id);
+  const width = Math.max(el.clientWidth, 260);
+  if (charts[id] && charts[id].series.length === series.length + 1) {
+    charts[id].setData(data);
+    return;
+  }
+  charts[id]?.destroy();
+  charts[id] = new uPlot({
+    width, height: 200,
+    series: [{}, ...series],
+    axes: [{}, { size: 60 }],
+    legend: { live: false },
+  }, data, el);
+}
+
+const palette = ["#0b62c4", "#b3261e", "#1b7f3b", "#8a5a00"];
+
+async function loadOverview() {
+  const o = await api(`/admin/overview?window=${windowName}`);
+  for (const k of ["processed", "failed", "running", "queued"]) $(`count-${k}`).textContent = o.counts[k].toLocaleString();
+  $("total-p50").textContent = duration(o.totals.p50_ms);
+  $("total-p95").textContent = duration(o.totals.p95_ms);
+  $("total-wait").textContent = duration(o.totals.queue_latency_p50_ms);
+  $("updated").textContent = `Window ${o.window}, ${o.bucket_seconds} s buckets; updated ${new Date(o.now).toLocaleTimeString()}.`;
+  const s = o.series;
+  const line = (label, i, scale) => ({ label, stroke: palette[i], width: 2, scale, spanGaps: true });
+  chart("chart-jobs", [line("succeeded/min", 0), line("failed/min", 1)], [s.t, s.jobs_per_minute, s.failed_per_minute]);
+  chart("chart-throughput", [line("megapixels/s", 0, "mp"), line("triangles/s", 2, "tri")], [s.t, s.megapixels_per_second, s.triangles_per_second]);
+  chart("chart-latency", [line("wait ms (p50)", 3)], [s.t, s.queue_latency_ms]);
+  chart("chart-duration", [line("p50 ms", 0), line("p95 ms", 1)], [s.t, s.p50_ms, s.p95_ms]);
+}
+
+// ---- workers --------------------------------------------------------------------------
+
+async function loadWorkers() {
+  const { workers, queue } = await api("/admin/workers?limit=100");
+  $("queue-depth").textContent = `Queue: ${queue.queued} queued, ${queue.running} running.`;
+  $("worker-rows").replaceChildren(...workers.map((w) => h("tr", {},
+    h("td", {}, `${w.hostname} · ${w.pid}`, h("div", { class: "hint" }, w.kind)),
+    h("td", {}, h("span", { class: `badge ${w.status}` }, w.status)),
+    h("td", {}, `${w.backend} · ${w.adapter}`),
+    h("td", {}, `${w.busy} / ${w.concurrency}`),
+    h("td", {}, w.jobs_done), h("td", {}, w.jobs_failed),
+    h("td", {}, w.jobs_per_minute.toFixed(1)),
+    h("td", {}, when(w.last_seen)), h("td", {}, w.version))));
+  if (!workers.length) $("worker-rows").append(h("tr", {}, h("td", { colspan: 9 }, "No workers have registered.")));
+}
+
+// ---- jobs -----------------------------------------------------------------------------
+
+$("job-filters").addEventListener("submit", (e) => { e.preventDefault(); guarded(() => loadJobs(false)); });
+$("jobs-more").addEventListener("click", () => guarded(() => loadJobs(true)));
+
+function jobRow(j) {
+  return h("tr", {},
+    h("td", {}, when(j.created_at)),
+    h("td", { class: "mono" }, h("a", { href: `#job/${j.id}` }, j.id.slice(0, 12))),
+    h("td", {}, h("a", { href: `#user/${j.user_id}` }, j.email)),
+    h("td", {}, j.mode),
+    h("td", {}, h("span", { class: `badge ${j.status}` }, j.status),
+      j.status === "running" ? ` ${Math.round(j.progress * 100)}%` : ""),
+    h("td", {}, j.attempts), h("td", {}, j.cost));
+}
+
+async function loadJobs(more) {
+  const params = new URLSearchParams(new FormData($("job-filters")));
+  for (const [k, v] of [...params]) if (!v) params.delete(k);
+  if (more && jobsCursor) params.set("cursor", jobsCursor);
+  const { jobs, next_cursor } = await api(`/admin/jobs?${params}`);
+  const rows = jobs.map(jobRow);
+  if (more) $("job-rows").append(...rows);
+  else $("job-rows").replaceChildren(...rows);
+  if (!more && !jobs.length) $("job-rows").append(h("tr", {}, h("td", { colspan: 7 }, "No jobs match.")));
+  jobsCursor = next_cursor;
+  $("jobs-more").classList.toggle("hidden", !next_cursor);
+}
+
+async function loadJob(id) {
+  const j = await api(`/admin/jobs/${encodeURIComponent(id)}`);
+  $("job-title").textContent = `Job ${j.id.slice(0, 12)}`;
+  const act = (label, cls, fn) => h("button", { type: "button", class: cls, onclick: fn }, label);
+  const actions = h("p", { class: "row" },
+    ["failed", "canceled"].includes(j.status) ? act("Retry", "", () => action(j, "retry", "POST")) : null,
+    ["queued", "running"].includes(j.status) ? act("Cancel", "secondary", () => action(j, "cancel", "POST")) : null,
+    !["queued", "running"].includes(j.status) ? act("Delete", "danger", () => action(j, "", "DELETE")) : null,
+    j.output_url ? h("a", { class: "button secondary", href: j.output_url, download: true }, "Download output") : null);
+  const stages = j.stages ? Object.entries(j.stages) : [];
+  $("job-body").replaceChildren(
+    h("p", {}, h("span", { class: `badge ${j.status}` }, j.status), ` ${j.mode} · ${j.format} · ${j.cost} credits · `,
+      h("a", { href: `#user/${j.user_id}` }, j.email)),
+    actions,
+    h("h2", {}, "Parameters"),
+    h("pre", { class: "mono" }, JSON.stringify(j.params, null, 2)),
+    h("p", {}, `Source: ${j.upload.filename}, ${j.upload.width} × ${j.upload.height}. Created ${when(j.created_at)}, started ${when(j.started_at)}, finished ${when(j.finished_at)}.`),
+    j.error ? h("div", { class: "alert error" }, j.error) : null,
+    h("h2", {}, "Attempts"),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, ...["#", "Worker", "Started", "Finished", "Outcome", "Error"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, ...(j.attempts.length ? j.attempts.map((a) => h("tr", {},
+        h("td", {}, a.attempt), h("td", {}, a.hostname ?? a.worker_id.slice(0, 8)), h("td", {}, when(a.started_at)),
+        h("td", {}, when(a.finished_at)), h("td", {}, h("span", { class: `badge ${a.outcome}` }, a.outcome)),
+        h("td", {}, a.error ?? ""))) : [h("tr", {}, h("td", { colspan: 6 }, "Not claimed yet."))])))),
+    h("h2", {}, "Stage timings"),
+    stages.length ? h("table", {}, h("tbody", {}, ...stages.map(([name, s]) => h("tr", {}, h("th", { scope: "row" }, name), h("td", {}, duration(s * 1000))))))
+      : h("p", { class: "hint" }, "Timings appear once the job has succeeded."),
+    j.queue ? h("p", { class: "hint" }, `Queue: ${j.queue.state}, attempt ${j.queue.attempt} of ${j.queue.max_attempts}${j.queue.last_error ? `; last error: ${j.queue.last_error}` : ""}.`) : null,
+  );
+}
+
+async function action(job, verb, method) {
+  const what = verb || "delete";
+  if (!confirm(`${what[0].toUpperCase()}${what.slice(1)} job ${job.id.slice(0, 12)}? This is written to the audit log.`)) return;
+  try {
+    await api(`/admin/jobs/${job.id}${verb ? `/${verb}` : ""}`, { method });
+    if (method === "DELETE") { location.hash = "#jobs"; return; }
+    $("job-notice").textContent = `${what} done.`;
+    await loadJob(job.id);
+  } catch (err) {
+    $("page-error").textContent = err.message;
+  }
+}
+
+// ---- users ----------------------------------------------------------------------------
+
+$("user-search").addEventListener("submit", (e) => { e.preventDefault(); guarded(loadUsers); });
+
+async function loadUsers() {
+  const q = $("u-q").value.trim();
+  const { users } = await api(`/admin/users?limit=100&q=${encodeURIComponent(q)}`);
+  $("user-rows").replaceChildren(...users.map((u) => h("tr", {},
+    h("td", {}, h("a", { href: `#user/${u.id}` }, u.email)), h("td", {}, u.name), h("td", {}, u.role),
+    h("td", {}, u.plan), h("td", {}, u.credits),
+    h("td", {}, u.disabled_at ? h("span", { class: "badge failed" }, "disabled") : when(u.created_at)))));
+  if (!users.length) $("user-rows").append(h("tr", {}, h("td", { colspan: 6 }, "No accounts match.")));
+}
+
+let shownUser = null;
+
+async function loadUser(id) {
+  const u = await api(`/admin/users/${encodeURIComponent(id)}`);
+  shownUser = u;
+  $("user-title").textContent = u.email;
+  const stat = (value, label, id) => h("div", { class: "stat" }, h("div", { class: "value", id }, value), h("div", { class: "label" }, label));
+  $("user-stats").replaceChildren(stat(u.balance, "Balance", "user-balance"), stat(u.plan, "Plan"), stat(u.role, "Role"), stat(u.tasks.length, "Recent tasks"));
+  $("user-state").textContent = u.disabled_at ? `Disabled since ${when(u.disabled_at)}.` : `Active since ${when(u.created_at)}.`;
+  $("toggle-disabled").textContent = u.disabled_at ? "Enable account" : "Disable account";
+  $("toggle-disabled").className = u.disabled_at ? "" : "danger";
+  $("user-ledger").replaceChildren(...u.ledger.map((e) => h("tr", {},
+    h("td", {}, when(e.created_at)), h("td", {}, e.kind), h("td", {}, e.amount > 0 ? `+${e.amount}` : e.amount),
+    h("td", {}, e.reason), h("td", { class: "mono" }, e.task_id ? h("a", { href: `#job/${e.task_id}` }, e.task_id.slice(0, 12)) : ""),
+    h("td", { class: "mono" }, e.admin_id ? e.admin_id.slice(0, 12) : ""))));
+  $("user-tasks").replaceChildren(...u.tasks.map((t) => h("tr", {},
+    h("td", {}, when(t.created_at)), h("td", { class: "mono" }, h("a", { href: `#job/${t.id}` }, t.id.slice(0, 12))),
+    h("td", {}, t.mode), h("td", {}, h("span", { class: `badge ${t.status}` }, t.status)), h("td", {}, t.cost))));
+  $("user-keys").replaceChildren(...u.api_keys.map((k) => h("tr", {},
+    h("td", {}, k.name), h("td", { class: "mono" }, `${k.prefix}…`), h("td", {}, when(k.created_at)),
+    h("td", {}, when(k.last_used_at)), h("td", {}, k.revoked_at ? when(k.revoked_at) : "—"))));
+}
+
+$("adjust-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("adjust-alert"));
+  const amount = Number($("adjust-amount").value);
+  const reason = $("adjust-reason").value.trim();
+  if (!Number.isInteger(amount) || amount === 0) {
+    return showError({ field: "amount", message: "Enter a whole, non-zero number of credits." }, form, $("adjust-alert"));
+  }
+  if (!reason) return showError({ field: "reason", message: "Say why; the ledger keeps it." }, form, $("adjust-alert"));
+  try {
+    const r = await api(`/admin/users/${shownUser.id}/credits`, { method: "POST", body: { amount, reason } });
+    form.reset();
+    $("user-notice").textContent = `Adjusted by ${amount > 0 ? "+" : ""}${amount}; the balance is ${r.balance}.`;
+    await loadUser(shownUser.id);
+  } catch (err) {
+    showError(err, form, $("adjust-alert"));
+  }
+});
+
+$("toggle-disabled").addEventListener("click", async () => {
+  const disabled = !shownUser.disabled_at;
+  if (disabled && !confirm(`Disable ${shownUser.email}? Their sessions end and their API keys stop working.`)) return;
+  try {
+    await api(`/admin/users/${shownUser.id}/disable`, { method: "POST", body: { disabled } });
+    $("user-notice").textContent = disabled ? "Account disabled." : "Account enabled.";
+    await loadUser(shownUser.id);
+  } catch (err) {
+    $("page-error").textContent = err.message;
+  }
+});
+
+// ---- usage and audit ------------------------------------------------------------------
+
+async function loadUsage() {
+  const { days, modes } = await api("/admin/usage/daily?days=30");
+  chart("chart-credits", [{ label: "credits", stroke: palette[0], fill: "rgba(11,98,196,.15)", width: 2 }],
+    [days.map((d) => d.day / 1000), days.map((d) => d.credits)]);
+  $("mode-rows").replaceChildren(...modes.map((m) => h("tr", {}, h("td", {}, m.mode), h("td", {}, m.tasks))));
+  if (!modes.length) $("mode-rows").append(h("tr", {}, h("td", { colspan: 2 }, "No tasks in this period.")));
+}
+
+async function loadAudit() {
+  const { entries } = await api("/admin/audit?limit=100");
+  $("audit-rows").replaceChildren(...entries.map((a) => h("tr", {},
+    h("td", {}, when(a.created_at)), h("td", {}, a.admin_email), h("td", {}, a.action),
+    h("td", { class: "mono" }, a.target_id.slice(0, 12)), h("td", {}, a.detail))));
+  if (!entries.length) $("audit-rows").append(h("tr", {}, h("td", { colspan: 5 }, "No actions yet.")));
+}
+
+window.addEventListener("hashchange", route);
+route();
