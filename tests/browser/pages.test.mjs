@@ -1,0 +1,330 @@
+// The web pages in real headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core from console/node_modules), against a real `lithos serve` on SQLite.
+//
+//   node --test tests/browser/        (after `cargo build` and `npm ci --prefix console`)
+//
+// Screenshots of every page go to test-output/browser/; a failed test names its screenshot.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const require = createRequire(join(root, "console/package.json"));
+const { chromium } = require("playwright-core");
+
+const binary = process.env.LITHOS_BIN ?? join(root, "target/debug/lithos");
+const shots = join(root, "test-output/browser");
+const horse = readFileSync(join(root, "tests/data/horse.png"));
+const ADMIN = { email: "admin@lithos.test", password: "operator passphrase 1" };
+const USER = { name: "Ada", email: "ada@lithos.test", password: "a long passphrase 2" };
+// The flags Chromium needs on these machines (no GPU, no network).
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+  "--disable-component-update", "--no-first-run", "--enable-unsafe-swiftshader"];
+
+let server, base, browser, dataDir;
+
+async function freePort() {
+  return new Promise((ok) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => ok(port)); });
+  });
+}
+
+before(async () => {
+  rmSync(shots, { recursive: true, force: true });
+  mkdirSync(shots, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), "lithos-browser-"));
+  execFileSync(binary, ["admin", "--data-dir", dataDir, "create-user", "--email", ADMIN.email, "--name", "Operator",
+    "--admin", "--password-stdin"], { input: `${ADMIN.password}\n` });
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(binary, ["serve", "--data-dir", dataDir, "--bind", `127.0.0.1:${port}`, "--workers", "2"], {
+    env: { ...process.env, LITHOS_BACKEND: "cpu", RUST_LOG: "warn" }, stdio: ["ignore", "inherit", "inherit"],
+  });
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* not yet */ }
+    if (i > 300) throw new Error("lithos serve did not become ready");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: FLAGS });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  await new Promise((r) => (server ? server.on("exit", r) : r()));
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/// A page in a fresh context; on failure, a screenshot named in the error.
+async function withPage(name, body, options = {}) {
+  const context = await browser.newContext({ baseURL: base, acceptDownloads: true, viewport: { width: 1280, height: 900 }, ...options });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  try {
+    await body(page);
+    assert.deepEqual(problems, [], "no script errors on the page");
+  } catch (err) {
+    const path = join(shots, `FAILED-${name}.png`);
+    await page.screenshot({ path, fullPage: true }).catch(() => {});
+    err.message = `${err.message}\n  screenshot: ${path}`;
+    throw err;
+  } finally {
+    await context.close();
+  }
+}
+
+const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+
+/// Every form control has a label; nothing is wider than the viewport.
+async function accessible(page) {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll("input, select, textarea")]
+      .filter((e) => e.type !== "hidden" && e.offsetParent !== null)
+      .filter((e) => !(e.labels?.length) && !e.getAttribute("aria-label"))
+      .map((e) => e.id || e.name));
+  assert.deepEqual(unlabelled, [], "every visible control has a label");
+}
+
+async function fitsWidth(page, width) {
+  await page.setViewportSize({ width, height: 800 });
+  const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(scroll <= width, `no horizontal scrolling at ${width} px (content is ${scroll} px wide)`);
+}
+
+/// Drops `bytes` on the drop zone as a real DataTransfer of one file.
+async function dropFile(page, selector, name, bytes, type) {
+  const handle = await page.evaluateHandle(({ name, data, type }) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))], name, { type }));
+    return dt;
+  }, { name, data: bytes.toString("base64"), type });
+  for (const event of ["dragenter", "dragover", "drop"]) await page.dispatchEvent(selector, event, { dataTransfer: handle });
+}
+
+/// A binary STL is closed and manifold: vertices welded by position, every directed edge
+/// appears once and its reverse once, and no triangle is degenerate.
+function assertClosedManifold(stl) {
+  assert.ok(stl.length >= 84, "an STL header");
+  const count = stl.readUInt32LE(80);
+  assert.equal(stl.length, 84 + 50 * count, "a whole binary STL");
+  assert.ok(count > 100, `a real mesh (${count} triangles)`);
+  const ids = new Map();
+  const id = (o) => {
+    const key = `${stl.readFloatLE(o)},${stl.readFloatLE(o + 4)},${stl.readFloatLE(o + 8)}`;
+    if (!ids.has(key)) ids.set(key, ids.size);
+    return ids.get(key);
+  };
+  const edges = new Map();
+  for (let t = 0; t < count; t++) {
+    const o = 84 + 50 * t + 12;
+    const v = [id(o), id(o + 12), id(o + 24)];
+    assert.ok(v[0] !== v[1] && v[1] !== v[2] && v[0] !== v[2], `triangle ${t} is not degenerate`);
+    for (let i = 0; i < 3; i++) {
+      const key = `${v[i]}>${v[(i + 1) % 3]}`;
+      edges.set(key, (edges.get(key) ?? 0) + 1);
+    }
+  }
+  for (const [key, n] of edges) {
+    assert.equal(n, 1, `directed edge ${key} is used once`);
+    const [a, b] = key.split(">");
+    assert.ok(edges.has(`${b}>${a}`), `edge ${key} has its twin: the surface is closed`);
+  }
+  return count;
+}
+
+let userTaskId = null;
+
+test("a user signs up, uploads horse.png, converts it, previews and downloads a closed, manifold STL", async () => {
+  await withPage("user-flow", async (page) => {
+    await page.goto("/#signup");
+    const signup = page.locator("#view-signup");
+    await signup.getByLabel("Name").fill(USER.name);
+    await signup.getByLabel("Email").fill(USER.email);
+    await signup.getByLabel(/^Password/).fill("short");
+    await signup.getByRole("button", { name: "Create my account" }).click();
+    await page.locator("#signup-password-error").filter({ hasText: /./ }).waitFor();
+    assert.equal(await page.getAttribute("#signup-password", "aria-invalid"), "true", "the error is beside its field");
+    await shot(page, "01-signup-error");
+    await signup.getByLabel(/^Password/).fill(USER.password);
+    await signup.getByRole("button", { name: "Create my account" }).click();
+    await page.locator("#view-convert:not(.hidden)").waitFor();
+    await accessible(page);
+
+    await dropFile(page, "#drop", "horse.png", horse, "image/png");
+    await page.locator("#drop-hint", { hasText: "horse.png" }).waitFor();
+    assert.equal(await page.locator("#upload-progress").evaluate((p) => p.value), 100, "the upload reached 100%");
+    await page.getByLabel("Mode").selectOption("relief");
+    await page.getByLabel(/^Detail/).fill("-3");
+    await page.locator("#p-max_grid-error").filter({ hasText: /at least/ }).waitFor();
+    assert.ok(await page.locator("#submit").isDisabled(), "an invalid field blocks the conversion");
+    await page.getByLabel(/^Detail/).fill("256");
+    await page.getByLabel(/^Width/).fill("60");
+    await page.locator("#cost", { hasText: /costs 1 credit/ }).waitFor();
+    await shot(page, "02-convert-ready");
+
+    await page.getByRole("button", { name: "Convert" }).click();
+    await page.locator('#task-status[data-status="succeeded"]').waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator("#task-progress").evaluate((p) => p.value), 100, "progress reached 100%");
+    await page.locator('#preview[data-rendered="true"]').waitFor();
+    // The preview drew the mesh: many pixels differ from the empty background.
+    const lit = await page.locator("#preview").evaluate((canvas) => {
+      const copy = document.createElement("canvas");
+      copy.width = canvas.width; copy.height = canvas.height;
+      const ctx = copy.getContext("2d");
+      ctx.drawImage(canvas, 0, 0);
+      const { data } = ctx.getImageData(0, 0, copy.width, copy.height);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i] - 0x20) + Math.abs(data[i + 1] - 0x25) + Math.abs(data[i + 2] - 0x2b) > 30) n++;
+      }
+      return n / (data.length / 4);
+    });
+    assert.ok(lit > 0.02, `the preview shows the mesh (${(lit * 100).toFixed(1)}% of pixels lit)`);
+    await page.locator("#preview").focus();
+    await page.keyboard.press("ArrowLeft");
+    await shot(page, "03-convert-done");
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#download").click()]);
+    const path = join(shots, "horse.stl");
+    await download.saveAs(path);
+    assertClosedManifold(readFileSync(path));
+    userTaskId = (await page.evaluate(() => fetch("/api/v1/tasks").then((r) => r.json()))).tasks[0].id;
+
+    await page.goto("/#history");
+    await page.locator("#history-rows tr", { hasText: "succeeded" }).waitFor();
+    await shot(page, "04-history");
+    await page.goto("/#credits");
+    await page.locator("#ledger-rows tr", { hasText: "capture" }).waitFor();
+    assert.equal(await page.locator("#credits-balance").textContent(), "19", "20 granted, 1 spent");
+    await shot(page, "05-credits");
+
+    await page.goto("/#keys");
+    await page.locator("#view-keys").getByLabel(/^Name/).fill("laptop");
+    await page.getByRole("button", { name: "Create key" }).click();
+    await page.locator("#new-key-value").filter({ hasText: /./ }).waitFor();
+    const key = await page.locator("#new-key-value").textContent();
+    assert.match(key, /^lk_/, "the new key is shown");
+    const me = await fetch(`${base}/api/v1/me`, { headers: { Authorization: `Bearer ${key}` } });
+    assert.equal(me.status, 200, "the shown key works");
+    await shot(page, "06-keys");
+    await page.reload();
+    await page.locator("#key-rows tr", { hasText: "laptop" }).waitFor();
+    assert.ok(await page.locator("#new-key").isHidden(), "the key is shown only once");
+    page.once("dialog", (d) => d.accept());
+    await page.getByRole("button", { name: "Revoke laptop" }).click();
+    await page.locator("#key-rows", { hasText: "No keys." }).waitFor();
+    const revoked = await fetch(`${base}/api/v1/me`, { headers: { Authorization: `Bearer ${key}` } });
+    assert.equal(revoked.status, 401, "a revoked key stops working");
+
+    await page.goto("/#convert");
+    await fitsWidth(page, 360);
+    await shot(page, "07-convert-360px");
+  });
+});
+
+test("an admin sees the job in the overview and the jobs list, and adjusts credits into the ledger", async () => {
+  assert.ok(userTaskId, "the user's task exists (the first test ran)");
+  await withPage("admin-flow", async (page) => {
+    await page.goto("/console");
+    await page.locator("#view-login:not(.hidden)").waitFor();
+    assert.match(page.url(), /next=\/console/, "signed out: sent to log in");
+    const login = page.locator("#view-login");
+    await login.getByLabel("Email").fill(ADMIN.email);
+    await login.getByLabel("Password").fill(ADMIN.password);
+    await login.getByRole("button", { name: "Log in" }).click();
+    await page.waitForURL(/\/console/);
+    await page.locator("#count-processed", { hasText: /^[1-9]/ }).waitFor();
+    assert.equal(await page.locator("#count-failed").textContent(), "0");
+    await page.locator("#chart-jobs canvas").waitFor();
+    await accessible(page);
+    for (const w of ["5 minutes", "24 hours"]) {
+      await page.getByRole("button", { name: w }).click();
+      await page.locator("#updated", { hasText: w === "5 minutes" ? "Window 5m" : "Window 24h" }).waitFor();
+      assert.equal(await page.locator("#count-processed").textContent(), "1", `the job counts in the ${w} window`);
+    }
+    await shot(page, "10-console-overview");
+
+    await page.getByRole("link", { name: "Workers" }).click();
+    await page.locator("#worker-rows tr", { hasText: "live" }).waitFor();
+    assert.match(await page.locator("#worker-rows").textContent(), /cpu/, "the backend is shown");
+    await shot(page, "11-console-workers");
+
+    await page.getByRole("link", { name: "Jobs" }).click();
+    await page.getByLabel("User (email or id)").fill("ada@");
+    await page.getByLabel("State").selectOption("succeeded");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.locator("#job-rows tr", { hasText: USER.email }).waitFor();
+    assert.equal(await page.locator("#job-rows tr").count(), 1, "the user's one job");
+    await shot(page, "12-console-jobs");
+    await page.locator(`#job-rows a[href="#job/${userTaskId}"]`).click();
+    await page.locator("#job-body", { hasText: "Attempts" }).waitFor();
+    const detail = await page.locator("#job-body").textContent();
+    assert.match(detail, /succeeded/);
+    assert.match(detail, /"max_grid": 256/, "the parameters");
+    assert.match(detail, /mesh|top_surface|thickness/i, "per-stage timings");
+    assert.ok(await page.getByRole("link", { name: "Download output" }).isVisible(), "the output link");
+    await shot(page, "13-console-job");
+
+    await page.getByRole("link", { name: "Users" }).click();
+    await page.getByLabel("Email contains").fill("ada");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("link", { name: USER.email }).click();
+    await page.locator("#user-balance", { hasText: "19" }).waitFor();
+    await page.getByRole("button", { name: "Adjust" }).click();
+    assert.match(await page.locator("#adjust-amount-error").textContent(), /non-zero/, "an amount is required");
+    await page.getByLabel(/^Amount/).fill("5");
+    await page.getByRole("button", { name: "Adjust" }).click();
+    assert.match(await page.locator("#adjust-reason-error").textContent(), /why/, "a reason is required");
+    await page.getByLabel(/^Reason/).fill("goodwill for the slow preview");
+    await page.getByRole("button", { name: "Adjust" }).click();
+    await page.locator("#user-ledger tr", { hasText: "goodwill for the slow preview" }).waitFor();
+    assert.equal(await page.locator("#user-balance").textContent(), "24", "19 + 5");
+    const row = await page.locator("#user-ledger tr", { hasText: "goodwill" }).textContent();
+    assert.match(row, /adjustment/);
+    assert.match(row, /\+5/);
+    await shot(page, "14-console-user");
+
+    await page.getByRole("link", { name: "Usage" }).click();
+    await page.locator("#mode-rows tr", { hasText: "relief" }).waitFor();
+    await shot(page, "15-console-usage");
+    await page.getByRole("link", { name: "Audit log" }).click();
+    await page.locator("#audit-rows tr", { hasText: "user.credits" }).waitFor();
+    assert.match(await page.locator("#audit-rows").textContent(), new RegExp(ADMIN.email), "with the admin");
+    await shot(page, "16-console-audit");
+    await fitsWidth(page, 360);
+  });
+  // The same entry, through the user's own API: exactly one adjustment of +5.
+  const login = await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email: USER.email, password: USER.password }) });
+  const cookie = login.headers.get("set-cookie").split(";")[0];
+  const credits = await (await fetch(`${base}/api/v1/credits?limit=100`, { headers: { cookie } })).json();
+  assert.equal(credits.balance, 24);
+  const adjustments = credits.entries.filter((e) => e.kind === "adjustment");
+  assert.deepEqual(adjustments.map((e) => [e.amount, e.reason]), [[5, "goodwill for the slow preview"]]);
+});
+
+test("a non-admin who opens /console is refused", async () => {
+  await withPage("non-admin", async (page) => {
+    await page.goto("/#login");
+    const login = page.locator("#view-login");
+    await login.getByLabel("Email").fill(USER.email);
+    await login.getByLabel("Password").fill(USER.password);
+    await login.getByRole("button", { name: "Log in" }).click();
+    await page.locator("#view-convert:not(.hidden)").waitFor();
+    assert.ok(await page.locator("#console-link").isHidden(), "no console link for users");
+    const response = await page.goto("/console");
+    assert.equal(response.status(), 403);
+    await page.locator("#refused").waitFor();
+    await shot(page, "20-console-refused");
+    const api = await page.evaluate(() => fetch("/api/v1/admin/overview").then((r) => r.status));
+    assert.equal(api, 403, "and so is the console's API");
+  });
+});
