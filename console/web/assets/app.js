@@ -145,6 +145,7 @@ function sendFile(file) {
   upload = null;
   $("submit").disabled = true;
   $("upload-status").classList.remove("hidden");
+  $("upload-status").querySelector("label").firstChild.textContent = "Uploading ";
   $("upload-name").textContent = file.name;
   const bar = $("upload-progress");
   bar.value = 0;
@@ -158,6 +159,7 @@ function sendFile(file) {
     try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
     if (xhr.status >= 200 && xhr.status < 300) {
       bar.value = 100;
+      $("upload-status").querySelector("label").firstChild.textContent = "Uploaded ";
       upload = body;
       $("drop-hint").textContent = `${body.filename}: ${body.width} × ${body.height} pixels. Drop another to replace it.`;
       $("submit").disabled = false;
@@ -266,6 +268,7 @@ $("convert-form").addEventListener("submit", async (e) => {
     const task = await api("/tasks", { method: "POST", body });
     await refreshBalance();
     watch(task);
+    quoteSoon();
   } catch (err) {
     showError(mapField(err), form, $("convert-alert"));
   } finally {

@@ -50,7 +50,7 @@ document.querySelectorAll("[data-window]").forEach((b) =>
     guarded(loadOverview);
   }));
 
-function chart(id, series, data) {
+function chart(id, series, data, axes = [{}, { size: 60, values: ticks }]) {
   const el = $(id);
   const width = Math.max(el.clientWidth, 260);
   if (charts[id] && charts[id].series.length === series.length + 1) {
@@ -61,12 +61,14 @@ function chart(id, series, data) {
   charts[id] = new uPlot({
     width, height: 200,
     series: [{}, ...series],
-    axes: [{}, { size: 60 }],
+    axes,
     legend: { live: false },
   }, data, el);
 }
 
 const palette = ["#0b62c4", "#b3261e", "#1b7f3b", "#8a5a00"];
+const compact = new Intl.NumberFormat("en", { notation: "compact", maximumSignificantDigits: 3 });
+const ticks = (u, values) => values.map((v) => (v == null ? "" : compact.format(v)));
 
 async function loadOverview() {
   const o = await api(`/admin/overview?window=${windowName}`);
@@ -76,9 +78,10 @@ async function loadOverview() {
   $("total-wait").textContent = duration(o.totals.queue_latency_p50_ms);
   $("updated").textContent = `Window ${o.window}, ${o.bucket_seconds} s buckets; updated ${new Date(o.now).toLocaleTimeString()}.`;
   const s = o.series;
-  const line = (label, i, scale) => ({ label, stroke: palette[i], width: 2, scale, spanGaps: true });
+  const line = (label, i, scale = "y") => ({ label, stroke: palette[i], width: 2, scale, spanGaps: true, points: { show: true, size: 4 } });
   chart("chart-jobs", [line("succeeded/min", 0), line("failed/min", 1)], [s.t, s.jobs_per_minute, s.failed_per_minute]);
-  chart("chart-throughput", [line("megapixels/s", 0, "mp"), line("triangles/s", 2, "tri")], [s.t, s.megapixels_per_second, s.triangles_per_second]);
+  chart("chart-throughput", [line("megapixels/s", 0, "mp"), line("triangles/s", 2, "tri")], [s.t, s.megapixels_per_second, s.triangles_per_second],
+    [{}, { scale: "mp", size: 60, values: ticks }, { scale: "tri", side: 1, size: 60, values: ticks, grid: { show: false } }]);
   chart("chart-latency", [line("wait ms (p50)", 3)], [s.t, s.queue_latency_ms]);
   chart("chart-duration", [line("p50 ms", 0), line("p95 ms", 1)], [s.t, s.p50_ms, s.p95_ms]);
 }
