@@ -587,8 +587,8 @@ impl Slot {
         )
         .bind(&self.worker_id)
         .bind(i64::from(status == "failed"))
-            .execute(&mut *tx)
-            .await?;
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         metrics::counter!("lithos_tasks_finished_total", "mode" => task.mode.clone(), "outcome" => status).increment(1);
         Ok(true)

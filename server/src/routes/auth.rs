@@ -93,12 +93,11 @@ pub async fn login(
     let Json(body) = body?;
     state.login_limits.check(peer.ip(), &body.email)?;
     let email = Email::parse(&body.email).map_err(|_| ApiError::BadCredentials)?;
-    let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT id, password_hash, disabled_at FROM users WHERE email_lower = $1",
-    )
-    .bind(email.key())
-    .fetch_optional(&state.db.pool)
-    .await?;
+    let row: Option<(String, String, Option<i64>)> =
+        sqlx::query_as("SELECT id, password_hash, disabled_at FROM users WHERE email_lower = $1")
+            .bind(email.key())
+            .fetch_optional(&state.db.pool)
+            .await?;
     let Some((id, hash, disabled_at)) = row else {
         return Err(ApiError::BadCredentials);
     };

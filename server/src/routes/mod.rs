@@ -1,7 +1,7 @@
 //! The HTTP surface: one module per resource, all under `/api/v1` except the probes.
 
 pub(crate) mod account;
-pub(crate) mod admin;
+pub mod admin;
 pub(crate) mod api_keys;
 pub(crate) mod auth;
 pub(crate) mod credits;

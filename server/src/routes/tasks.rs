@@ -75,11 +75,11 @@ async fn find(state: &AppState, user: &User, id: &str) -> ApiResult<Row> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL"
     ))
-        .bind(id)
-        .bind(&user.id)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .ok_or(ApiError::NotFound)
+    .bind(id)
+    .bind(&user.id)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(ApiError::NotFound)
 }
 
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = Create, params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same task; another body: 409")), responses((status = 201, description = "Queued; credits reserved", body = serde_json::Value), (status = 200, description = "A replay of the same key", body = serde_json::Value), (status = 402, description = "Not enough credits", body = crate::openapi::ErrorBody), (status = 409, description = "Key reused with another body", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]

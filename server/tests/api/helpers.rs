@@ -86,6 +86,24 @@ impl TestApp {
         client
     }
 
+    /// An administrator (`email`, made through `lithos admin`'s code) signed in in a fresh
+    /// browser.
+    pub async fn admin(&self, email: &str) -> Client {
+        let db = lithos_server::Db::connect(&self.database_url).await.unwrap();
+        lithos_server::admin::create_user(&db, email, "Operator", "correct horse battery", true, 0)
+            .await
+            .unwrap();
+        let admin = self.browser();
+        let response = admin
+            .post(self.url("/auth/login"))
+            .json(&json!({ "email": email, "password": "correct horse battery" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        admin
+    }
+
     /// An API key for a signed-in browser; returns a client that sends it.
     pub async fn api_client(&self, browser: &Client) -> (Client, String) {
         let key: Value = browser

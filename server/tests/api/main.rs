@@ -4,6 +4,7 @@
 //! test script sets it), so the same suite runs on both.
 
 mod accounts;
+mod console;
 mod credits;
 mod helpers;
 mod object_storage;

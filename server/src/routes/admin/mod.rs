@@ -3,7 +3,7 @@
 //! credit adjustments, disabling), and here the account list, workers, usage and the audit log.
 
 pub(crate) mod jobs;
-pub(crate) mod overview;
+pub mod overview;
 pub(crate) mod users;
 
 use axum::Json;
@@ -54,10 +54,8 @@ pub async fn users(
 ) -> ApiResult<Json<Value>> {
     user.require_admin()?;
     let limit = query.limit.unwrap_or(20).clamp(1, 100);
-    let pattern = format!(
-        "%{}%",
-        query.q.unwrap_or_default().trim().to_lowercase().replace(['%', '_'], "")
-    );
+    let pattern =
+        format!("%{}%", query.q.unwrap_or_default().trim().to_lowercase().replace(['%', '_'], ""));
     let rows: Vec<(String, String, String, String, String, i64, Option<i64>, i64)> =
         sqlx::query_as(
             "SELECT id, email, name, role, plan, balance, disabled_at, created_at FROM users \
@@ -174,7 +172,8 @@ pub async fn workers(
                 (None, true) => "live",
                 (None, false) => "lost",
             };
-            let window_min = (THROUGHPUT_WINDOW_MS.min(now - w.started_at).max(60_000)) as f64 / 60_000.0;
+            let window_min =
+                (THROUGHPUT_WINDOW_MS.min(now - w.started_at).max(60_000)) as f64 / 60_000.0;
             json!({
                 "id": w.id, "hostname": w.hostname, "pid": w.pid, "version": w.version,
                 "backend": w.backend, "adapter": w.adapter, "concurrency": w.concurrency,

@@ -53,7 +53,7 @@ struct Finished {
 
 /// The SQL of the overview's two reads (the README reports their plans).
 pub const FINISHED_SQL: &str = "SELECT status, created_at, started_at, finished_at, megapixels, \
-     triangles FROM tasks WHERE finished_at >= $1 AND status IN ('succeeded', 'failed')";
+     triangles FROM tasks WHERE finished_at >= $1";
 pub const BACKLOG_SQL: &str =
     "SELECT status, COUNT(*) FROM tasks WHERE status IN ('queued', 'running') GROUP BY status";
 
@@ -71,8 +71,7 @@ pub async fn overview(
     let bucket = span / BUCKETS;
     let rows: Vec<Finished> =
         sqlx::query_as(FINISHED_SQL).bind(since).fetch_all(&state.db.pool).await?;
-    let backlog: Vec<(String, i64)> =
-        sqlx::query_as(BACKLOG_SQL).fetch_all(&state.db.pool).await?;
+    let backlog: Vec<(String, i64)> = sqlx::query_as(BACKLOG_SQL).fetch_all(&state.db.pool).await?;
     let backlog_of = |s: &str| backlog.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
 
     let n = BUCKETS as usize;
@@ -83,7 +82,8 @@ pub async fn overview(
     let mut durations: Vec<Vec<i64>> = vec![Vec::new(); n];
     let mut waits: Vec<Vec<i64>> = vec![Vec::new(); n];
     let (mut all_durations, mut all_waits) = (Vec::new(), Vec::new());
-    for row in &rows {
+    // Canceled tasks have a finish time too; they are neither processed nor failed.
+    for row in rows.iter().filter(|r| r.status != "canceled") {
         let i = (((row.finished_at - since) / bucket).clamp(0, BUCKETS - 1)) as usize;
         if row.status == "failed" {
             failed[i] += 1;
