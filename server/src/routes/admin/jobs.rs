@@ -169,6 +169,10 @@ struct Attempt {
     error: Option<String>,
 }
 
+/// A job's queue row: state, attempt, max_attempts, run_after, lease owner and expiry, last
+/// error.
+type QueueRow = (String, i64, i64, i64, Option<String>, Option<i64>, Option<String>);
+
 async fn detail_of(state: &AppState, id: &str) -> ApiResult<Detail> {
     sqlx::query_as(
         "SELECT t.id, t.user_id, u.email, t.upload_id, up.filename, up.width, up.height, t.mode, \
@@ -190,14 +194,13 @@ pub async fn get(
 ) -> ApiResult<Json<Value>> {
     user.require_admin()?;
     let d = detail_of(&state, &id).await?;
-    let job: Option<(String, i64, i64, i64, Option<String>, Option<i64>, Option<String>)> =
-        sqlx::query_as(
-            "SELECT state, attempt, max_attempts, run_after, lease_owner, lease_expires_at, \
+    let job: Option<QueueRow> = sqlx::query_as(
+        "SELECT state, attempt, max_attempts, run_after, lease_owner, lease_expires_at, \
              last_error FROM jobs WHERE task_id = $1",
-        )
-        .bind(&id)
-        .fetch_optional(&state.db.pool)
-        .await?;
+    )
+    .bind(&id)
+    .fetch_optional(&state.db.pool)
+    .await?;
     let attempts: Vec<Attempt> = sqlx::query_as(
         "SELECT a.attempt, a.worker_id, w.hostname, a.started_at, a.finished_at, a.outcome, \
          a.error FROM job_attempts a LEFT JOIN workers w ON w.id = a.worker_id \

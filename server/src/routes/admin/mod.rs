@@ -56,15 +56,14 @@ pub async fn users(
     let limit = query.limit.unwrap_or(20).clamp(1, 100);
     let pattern =
         format!("%{}%", query.q.unwrap_or_default().trim().to_lowercase().replace(['%', '_'], ""));
-    let rows: Vec<(String, String, String, String, String, i64, Option<i64>, i64)> =
-        sqlx::query_as(
-            "SELECT id, email, name, role, plan, balance, disabled_at, created_at FROM users \
+    let rows: Vec<users::UserRow> = sqlx::query_as(
+        "SELECT id, email, name, role, plan, balance, disabled_at, created_at FROM users \
              WHERE email_lower LIKE $1 ORDER BY created_at DESC, id LIMIT $2",
-        )
-        .bind(pattern)
-        .bind(limit)
-        .fetch_all(&state.db.pool)
-        .await?;
+    )
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(&state.db.pool)
+    .await?;
     let users: Vec<Value> = rows
         .into_iter()
         .map(|(id, email, name, role, plan, credits, disabled_at, created_at)| {

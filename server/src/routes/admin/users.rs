@@ -13,6 +13,13 @@ use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
 use crate::now_ms;
 
+/// id, kind, amount, reason, task, admin, time.
+type LedgerRow = (i64, String, i64, String, Option<String>, Option<String>, i64);
+/// id, name, prefix, created, last used, revoked.
+type KeyRow = (String, String, String, i64, Option<i64>, Option<i64>);
+/// id, email, name, role, plan, balance, disabled, created.
+pub(super) type UserRow = (String, String, String, String, String, i64, Option<i64>, i64);
+
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The account, its ledger (newest 100), tasks (newest 50) and API keys", body = serde_json::Value), (status = 404, description = "No such account", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -21,7 +28,7 @@ pub async fn get(
 ) -> ApiResult<Json<Value>> {
     admin.require_admin()?;
     let pool = &state.db.pool;
-    let user: (String, String, String, String, String, i64, Option<i64>, i64) = sqlx::query_as(
+    let user: UserRow = sqlx::query_as(
         "SELECT id, email, name, role, plan, balance, disabled_at, created_at FROM users \
          WHERE id = $1",
     )
@@ -29,14 +36,13 @@ pub async fn get(
     .fetch_optional(pool)
     .await?
     .ok_or(ApiError::NotFound)?;
-    let ledger: Vec<(i64, String, i64, String, Option<String>, Option<String>, i64)> =
-        sqlx::query_as(
-            "SELECT id, kind, amount, reason, task_id, admin_id, created_at FROM ledger \
+    let ledger: Vec<LedgerRow> = sqlx::query_as(
+        "SELECT id, kind, amount, reason, task_id, admin_id, created_at FROM ledger \
              WHERE user_id = $1 ORDER BY id DESC LIMIT 100",
-        )
-        .bind(&id)
-        .fetch_all(pool)
-        .await?;
+    )
+    .bind(&id)
+    .fetch_all(pool)
+    .await?;
     let tasks: Vec<(String, String, String, i64, i64, Option<i64>)> = sqlx::query_as(
         "SELECT id, mode, status, cost, created_at, finished_at FROM tasks \
          WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 50",
@@ -44,7 +50,7 @@ pub async fn get(
     .bind(&id)
     .fetch_all(pool)
     .await?;
-    let keys: Vec<(String, String, String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+    let keys: Vec<KeyRow> = sqlx::query_as(
         "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys \
          WHERE user_id = $1 ORDER BY created_at DESC",
     )
