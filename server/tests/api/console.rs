@@ -279,6 +279,17 @@ async fn admins_adjust_credits_with_a_reason_and_disable_accounts() {
     assert_eq!(login(app.browser()).await.unwrap().status(), StatusCode::OK);
     assert_eq!(key_client.get(app.url("/me")).send().await.unwrap().status(), StatusCode::OK);
 
+    // A host that stops heartbeating is shown as lost.
+    let workers = get(&admin, app.url("/admin/workers")).await;
+    assert_eq!(workers["workers"][0]["status"], "live", "{workers}");
+    let db = lithos_server::Db::connect(&app.database_url).await.unwrap();
+    sqlx::query("UPDATE workers SET last_seen = last_seen - 3600000")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let workers = get(&admin, app.url("/admin/workers")).await;
+    assert_eq!(workers["workers"][0]["status"], "lost", "{workers}");
+
     let audit = get(&admin, app.url("/admin/audit")).await;
     let actions: Vec<&str> = audit["entries"]
         .as_array()
