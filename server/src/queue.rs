@@ -114,8 +114,12 @@ impl Queue {
         .bind(self.config.max_attempts)
         .execute(&mut **tx)
         .await?;
+        self.notify(tx, task_id).await
+    }
+
+    /// Wakes listening workers on PostgreSQL, when the transaction commits.
+    async fn notify(&self, tx: &mut Transaction<'_, Any>, task_id: &str) -> sqlx::Result<()> {
         if self.db.kind == Kind::Postgres {
-            // Delivered when the transaction commits.
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
                 .bind(task_id)
@@ -148,14 +152,7 @@ impl Queue {
         .bind(self.config.max_attempts)
         .execute(&mut **tx)
         .await?;
-        if self.db.kind == Kind::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(task_id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
+        self.notify(tx, task_id).await
     }
 
     /// Claims up to `limit` jobs for `owner`: due queued jobs by priority and age, and jobs
