@@ -241,14 +241,8 @@ async function quote() {
     if (q.cost > q.balance) $("convert-alert").textContent = "Not enough credits: lower the detail, or buy credits.";
   } catch (err) {
     $("submit").disabled = true;
-    showError(mapField(err), form, $("convert-alert"));
+    showError(err, form, $("convert-alert"));
   }
-}
-
-/// The API names parameter fields as the task's params do; the inputs carry the same names.
-function mapField(err) {
-  if (err.field?.startsWith("params.")) err.field = err.field.slice(7);
-  return err;
 }
 
 $("mode").addEventListener("change", () => { renderParams(); quoteSoon(); });
@@ -270,13 +264,14 @@ $("convert-form").addEventListener("submit", async (e) => {
     watch(task);
     quoteSoon();
   } catch (err) {
-    showError(mapField(err), form, $("convert-alert"));
+    showError(err, form, $("convert-alert"));
   } finally {
     $("submit").disabled = !upload;
   }
 });
 
-/// Follows a task over Server-Sent Events until it ends.
+/// Follows a task over Server-Sent Events until it ends (EventSource reconnects by itself
+/// after a dropped connection).
 function watch(task) {
   events?.close();
   $("download").classList.add("hidden");
@@ -289,10 +284,6 @@ function watch(task) {
       events.close();
       finished(t);
     }
-  });
-  events.addEventListener("error", () => {
-    // The stream ends after the final status; anything else is a dropped connection.
-    if (events.readyState === EventSource.CLOSED) return;
   });
 }
 

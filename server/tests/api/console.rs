@@ -382,6 +382,23 @@ async fn the_overview_counts_10000_jobs_exactly_through_its_indexes() {
     assert!((megapixels * hour["bucket_seconds"].as_f64().unwrap() - 810.0 * 0.25).abs() < 1e-6);
     let day = get(&admin, app.url("/admin/overview?window=24h")).await;
     assert_eq!(day["counts"]["processed"], 810, "two days ago is outside the 24-hour window");
+    // The jobs list pages through them by cursor, newest first, without overlap.
+    let first = get(&admin, app.url("/admin/jobs?limit=3&state=queued")).await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second =
+        get(&admin, app.url(&format!("/admin/jobs?limit=3&state=queued&cursor={cursor}"))).await;
+    let ids = |page: &Value| -> Vec<String> {
+        page["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (a, b) = (ids(&first), ids(&second));
+    assert_eq!((a.len(), b.len()), (3, 3));
+    assert!(a.iter().all(|id| !b.contains(id)), "{a:?} {b:?}");
+    assert!(first["jobs"][2]["created_at"].as_i64() >= second["jobs"][0]["created_at"].as_i64());
     let bad = admin.get(app.url("/admin/overview?window=7d")).send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 

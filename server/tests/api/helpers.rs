@@ -138,6 +138,16 @@ impl TestApp {
         client.post(self.url("/tasks")).json(body).send().await.unwrap()
     }
 
+    /// Submits a task, waits for it, and returns it once it has succeeded.
+    pub async fn run_ok(&self, client: &Client, body: &Value) -> Value {
+        let response = self.submit(client, body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+        let task: Value = response.json().await.unwrap();
+        let done = self.wait(client, task["id"].as_str().unwrap()).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        done
+    }
+
     /// Polls a task until it leaves queued/running.
     pub async fn wait(&self, client: &Client, id: &str) -> Value {
         for _ in 0..600 {

@@ -165,15 +165,10 @@ async fn direct_uploads_and_downloads_go_through_short_lived_presigned_urls() {
     assert_eq!(store.size(&short_key).await.unwrap(), None, "nothing stored");
 
     // The task runs on S3 and its output downloads from a presigned URL.
-    let task: Value = app
-        .submit(&user, &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 128 } }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let task_id = task["id"].as_str().unwrap();
-    let done = app.wait(&user, task_id).await;
-    assert_eq!(done["status"], "succeeded", "{done}");
+    let done = app
+        .run_ok(&user, &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 128 } }))
+        .await;
+    let task_id = done["id"].as_str().unwrap();
     let (client, _) = app.api_client(&user).await;
     // reqwest follows the redirect: the bytes come from the store.
     let response = client.get(app.url(&format!("/tasks/{task_id}/output"))).send().await.unwrap();
@@ -222,14 +217,10 @@ async fn presigned_urls_stop_working_when_they_expire() {
 
     // A download URL expires the same way.
     let id = app.upload_ok(&user, "c.png", image).await;
-    let task: Value = app
-        .submit(&user, &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 32 } }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let task_id = task["id"].as_str().unwrap();
-    assert_eq!(app.wait(&user, task_id).await["status"], "succeeded");
+    let done = app
+        .run_ok(&user, &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 32 } }))
+        .await;
+    let task_id = done["id"].as_str().unwrap();
     let location = output_location(&app, &user, task_id).await;
     assert_eq!(curl("GET", &location, &[], None).0, 200, "fresh");
     assert_eq!(curl("GET", &tampered(&location), &[], None).0, 403, "tampered");
@@ -265,15 +256,10 @@ async fn with_a_cdn_downloads_redirect_to_signed_expiring_cdn_links() {
     .await;
     let user = app.user("cdn@example.org").await;
     let id = app.upload_ok(&user, "c.png", camera()).await;
-    let task: Value = app
-        .submit(&user, &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 32 } }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let task_id = task["id"].as_str().unwrap();
-    let done = app.wait(&user, task_id).await;
-    assert_eq!(done["status"], "succeeded", "{done}");
+    let done = app
+        .run_ok(&user, &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 32 } }))
+        .await;
+    let task_id = done["id"].as_str().unwrap();
     let before = lithos_server::now_ms() / 1000;
     let location = output_location(&app, &user, task_id).await;
 

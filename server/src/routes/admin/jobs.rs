@@ -55,9 +55,10 @@ pub async fn list(
     // Only the filters given become conditions, so each query can use its index.
     let mut conditions = vec!["t.deleted_at IS NULL".to_owned()];
     let mut binds: Vec<String> = Vec::new();
-    let mut bind = |value: String, conditions: &mut Vec<String>, sql: &str| {
+    // Binds a text value and names its placeholder.
+    let mut param = |value: String| {
         binds.push(value);
-        conditions.push(sql.replace('?', &format!("${}", binds.len())));
+        format!("${}", binds.len())
     };
     if let Some(s) = query.state.filter(|s| !s.is_empty()) {
         if !["queued", "running", "succeeded", "failed", "canceled"].contains(&s.as_str()) {
@@ -66,35 +67,30 @@ pub async fn list(
                 "must be queued, running, succeeded, failed or canceled",
             ));
         }
-        bind(s, &mut conditions, "t.status = ?");
+        conditions.push(format!("t.status = {}", param(s)));
     }
     if let Some(m) = query.mode.filter(|m| !m.is_empty()) {
         if !["relief", "lithophane", "solid"].contains(&m.as_str()) {
             return Err(ApiError::invalid("mode", "must be relief, lithophane or solid"));
         }
-        bind(m, &mut conditions, "t.mode = ?");
+        conditions.push(format!("t.mode = {}", param(m)));
     }
     if let Some(u) = query.user.map(|u| u.trim().to_lowercase()).filter(|u| !u.is_empty()) {
-        let pattern = format!("%{}%", u.replace(['%', '_'], ""));
-        binds.push(pattern);
-        binds.push(u);
-        let (a, b) = (binds.len() - 1, binds.len());
-        conditions.push(format!("(u.email_lower LIKE ${a} OR t.user_id = ${b})"));
+        let pattern = param(format!("%{}%", u.replace(['%', '_'], "")));
+        conditions.push(format!("(u.email_lower LIKE {pattern} OR t.user_id = {})", param(u)));
     }
+    // The cursor's time is the one number, bound after every text value.
     let mut before: Option<i64> = None;
     if let Some(cursor) = query.cursor.filter(|c| !c.is_empty()) {
         let (t, id) = cursor
             .split_once('_')
             .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, id.to_owned())))
             .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from this API"))?;
-        binds.push(id);
-        let n = binds.len();
+        let id = param(id);
+        let time = format!("${}", binds.len() + 1);
         before = Some(t);
-        conditions.push(format!(
-            "(t.created_at < ${} OR (t.created_at = ${} AND t.id < ${n}))",
-            n + 1,
-            n + 1
-        ));
+        conditions
+            .push(format!("(t.created_at < {time} OR (t.created_at = {time} AND t.id < {id}))"));
     }
     let sql = format!(
         "SELECT t.id, t.user_id, u.email, t.mode, t.status, t.progress, t.cost, t.attempts, \
@@ -307,8 +303,8 @@ pub async fn cancel(
         .bind(&id)
         .fetch_one(&state.db.pool)
         .await?;
-    let mut conn = state.db.pool.acquire().await?;
     let _gate = state.db.write_gate().await;
+    let mut conn = state.db.pool.acquire().await?;
     audit(&mut conn, &admin.id, "job.cancel", &id, &format!("was {}", d.status)).await?;
     Ok(Json(json!({ "id": id, "status": status })))
 }
