@@ -9,6 +9,7 @@
 
 Called by benches/service/scale_out.sh."""
 
+import io
 import json
 import math
 import os
@@ -76,6 +77,38 @@ def overhead(base, key, lithos, runs):
         print("  worker stages (last run):", stages[-1])
         print("  cli stages (last run):   ", cli_stages)
     print(f"  queue overhead per job (end to end - engine):        {(e2e - eng) * 1000:.1f} ms")
+    fetch = statistics.median(s["fetch"] for s in stages)
+    store = statistics.median(s["store"] for s in stages)
+    print(f"    of which reading the source from storage:          {fetch * 1000:.1f} ms")
+    print(f"    of which waiting for the output to be stored after the engine finished: {store * 1000:.1f} ms")
+    print(f"  outside the worker's run (claim, wake-up, settle, polling): {(e2e - worker) * 1000:.1f} ms")
+    floor = store_floor(task["result"]["bytes"])
+    if floor:
+        print(f"  the store alone, the same bytes by boto3 (16 MiB parts, 4 at once): {floor * 1000:.1f} ms")
+
+
+def store_floor(size):
+    """How long the S3 store itself takes to take `size` bytes from a plain client, when
+    S3_ENDPOINT is set and boto3 is installed; None otherwise."""
+    endpoint, bucket = os.environ.get("S3_ENDPOINT"), os.environ.get("S3_BUCKET")
+    try:
+        import boto3
+        from boto3.s3.transfer import TransferConfig
+    except ImportError:
+        return None
+    if not endpoint or not bucket:
+        return None
+    client = boto3.client("s3", endpoint_url=endpoint)
+    part = 16 << 20
+    config = TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=part, max_concurrency=4)
+    data = os.urandom(size)
+    times = []
+    for i in range(5):
+        start = time.perf_counter()
+        client.upload_fileobj(io.BytesIO(data), bucket, f"bench/floor-{i}", Config=config)
+        times.append(time.perf_counter() - start)
+        client.delete_object(Bucket=bucket, Key=f"bench/floor-{i}")
+    return statistics.median(times)
 
 
 def memory(base, key, grid, pid):

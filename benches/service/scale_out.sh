@@ -49,7 +49,7 @@ deploy() {
 
 echo "== queue overhead, files on local disk (the queue alone)"
 deploy --storage "$work/files"
-python3 benches/service/scale_out.py overhead "$base" "$key" "$lithos" "${RUNS:-15}"
+S3_ENDPOINT='' python3 benches/service/scale_out.py overhead "$base" "$key" "$lithos" "${RUNS:-15}"
 
 echo "== queue overhead, files on S3"
 s3=(--storage "s3://$S3_BUCKET" --s3-endpoint "$S3_ENDPOINT")

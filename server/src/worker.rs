@@ -395,6 +395,7 @@ impl Slot {
     }
 
     async fn execute(&self, task: &Task, lease: &Lease, live: Arc<Live>) -> Outcome {
+        let started = std::time::Instant::now();
         let bytes = match self.storage.get(&task.storage_key).await {
             Ok(bytes) => bytes,
             Err(StorageError::NotFound(_)) => {
@@ -430,10 +431,14 @@ impl Slot {
             stages: if solid.is_some() { 8.0 } else { 6.0 },
             done: AtomicU64::new(0),
         };
-        let started = std::time::Instant::now();
+        // The worker's own stages around the engine's: reading the source, decoding it, and
+        // committing the output (on S3, waiting for the parts still going up).
+        let fetch = started.elapsed().as_secs_f64();
         let run = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, RunError> {
             let mut sink = sink;
+            let decoding = std::time::Instant::now();
             let image = decode::decode_bytes(&bytes, DecodeLimits::default())?;
+            let decode = decoding.elapsed().as_secs_f64();
             drop(bytes);
             let written = match solid {
                 Some(solid) => {
@@ -447,12 +452,16 @@ impl Slot {
                     json!({ "triangles": report.triangles, "bytes": report.bytes, "grid": report.grid, "size_mm": report.size_mm, "stages": stage_times(&report.stages) })
                 }),
             };
-            let report = match written {
+            let mut report = match written {
                 Ok(report) => report,
                 // A write the storage refused is the storage's failure, not the engine's.
                 Err(e) => return Err(sink.failure().map_or(RunError::Engine(e), RunError::Storage)),
             };
+            let storing = std::time::Instant::now();
             sink.finish()?;
+            report["stages"]["fetch"] = json!(fetch);
+            report["stages"]["decode"] = json!(decode);
+            report["stages"]["store"] = json!(storing.elapsed().as_secs_f64());
             Ok(report)
         })
         .await;

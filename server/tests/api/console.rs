@@ -120,7 +120,16 @@ async fn job_actions_are_audited_and_keep_credits_exact() {
     assert_eq!(attempts.len(), 1, "{detail}");
     assert_eq!(attempts[0]["outcome"], "succeeded");
     assert!(attempts[0]["finished_at"].as_i64() >= attempts[0]["started_at"].as_i64());
-    assert!(detail["stages"].as_object().is_some_and(|s| !s.is_empty()), "stage timings");
+    // The worker's stages around the engine's, none longer than the whole run.
+    let stages = detail["stages"].as_object().expect("stage timings");
+    for stage in ["fetch", "decode", "luminance", "thickness", "mesh", "store"] {
+        assert!(
+            stages.get(stage).and_then(|s| s.as_f64()).is_some_and(|s| s >= 0.0),
+            "{stage}: {detail}"
+        );
+    }
+    let staged: f64 = stages.values().filter_map(|s| s.as_f64()).sum();
+    assert!(staged <= detail["result"]["seconds"].as_f64().unwrap() + 1e-6, "{detail}");
     let output_url = detail["output_url"].as_str().unwrap();
     let stl =
         admin.get(format!("{}{output_url}", app.base)).send().await.unwrap().bytes().await.unwrap();
