@@ -140,6 +140,23 @@ function assertClosedManifold(stl) {
   return count;
 }
 
+/// The preview drew a mesh: many pixels differ from the empty background.
+async function assertPreviewLit(page) {
+  const lit = await page.locator("#preview").evaluate((canvas) => {
+    const copy = document.createElement("canvas");
+    copy.width = canvas.width; copy.height = canvas.height;
+    const ctx = copy.getContext("2d");
+    ctx.drawImage(canvas, 0, 0);
+    const { data } = ctx.getImageData(0, 0, copy.width, copy.height);
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (Math.abs(data[i] - 0x20) + Math.abs(data[i + 1] - 0x25) + Math.abs(data[i + 2] - 0x2b) > 30) n++;
+    }
+    return n / (data.length / 4);
+  });
+  assert.ok(lit > 0.02, `the preview shows the mesh (${(lit * 100).toFixed(1)}% of pixels lit)`);
+}
+
 let userTaskId = null;
 
 test("a user signs up, uploads horse.png, converts it, previews and downloads a closed, manifold STL", async () => {
@@ -173,21 +190,8 @@ test("a user signs up, uploads horse.png, converts it, previews and downloads a 
     await page.getByRole("button", { name: "Convert" }).click();
     await page.locator('#task-status[data-status="succeeded"]').waitFor({ timeout: 120_000 });
     assert.equal(await page.locator("#task-progress").evaluate((p) => p.value), 100, "progress reached 100%");
-    await page.locator('#preview[data-rendered="true"]').waitFor();
-    // The preview drew the mesh: many pixels differ from the empty background.
-    const lit = await page.locator("#preview").evaluate((canvas) => {
-      const copy = document.createElement("canvas");
-      copy.width = canvas.width; copy.height = canvas.height;
-      const ctx = copy.getContext("2d");
-      ctx.drawImage(canvas, 0, 0);
-      const { data } = ctx.getImageData(0, 0, copy.width, copy.height);
-      let n = 0;
-      for (let i = 0; i < data.length; i += 4) {
-        if (Math.abs(data[i] - 0x20) + Math.abs(data[i + 1] - 0x25) + Math.abs(data[i + 2] - 0x2b) > 30) n++;
-      }
-      return n / (data.length / 4);
-    });
-    assert.ok(lit > 0.02, `the preview shows the mesh (${(lit * 100).toFixed(1)}% of pixels lit)`);
+    await page.locator('#preview[data-rendered="stl"]').waitFor();
+    await assertPreviewLit(page);
     await page.locator("#preview").focus();
     await page.keyboard.press("ArrowLeft");
     await shot(page, "03-convert-done");
@@ -326,5 +330,72 @@ test("a non-admin who opens /console is refused", async () => {
     await shot(page, "20-console-refused");
     const api = await page.evaluate(() => fetch("/api/v1/admin/overview").then((r) => r.status));
     assert.equal(api, 403, "and so is the console's API");
+  });
+});
+
+test("a dark shape and its light surround, as OBJ and PLY, are previewed and fill the slab between them", async () => {
+  await withPage("solid-formats", async (page) => {
+    await page.goto("/");
+    const registered = await page.evaluate(() => fetch("/api/v1/auth/register", { method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "Grace", email: "grace@lithos.test", password: "another passphrase 3" }) }).then((r) => r.status));
+    assert.equal(registered, 201);
+    await page.goto("/#convert");
+    await page.reload(); // the page loads again, now signed in
+    await page.locator("#view-convert:not(.hidden)").waitFor();
+    await dropFile(page, "#drop", "horse.png", horse, "image/png");
+    await page.locator("#drop-hint", { hasText: "horse.png" }).waitFor();
+    await page.getByLabel("Mode").selectOption("solid");
+    await page.getByLabel(/^Detail/).fill("128");
+    await page.getByLabel(/^Top edge bevel/).fill("0");
+    const meshes = {};
+    for (const [format, invert] of [["obj", true], ["ply", false]]) {
+      await page.getByLabel(/Invert: the dark parts/).setChecked(invert);
+      await page.getByLabel("File format").selectOption(format);
+      await page.locator("#cost", { hasText: /costs \d+ credit/ }).waitFor();
+      await page.getByRole("button", { name: "Convert" }).click();
+      await page.locator(`#preview[data-rendered="${format}"]`).waitFor({ timeout: 120_000 });
+      assert.equal(await page.locator("#preview-note").textContent(), "", "no preview problem reported");
+      await assertPreviewLit(page);
+      await shot(page, `30-solid-${format}`);
+      // The task's file, read with the loaders the preview uses: its triangles, enclosed volume
+      // and footprint.
+      meshes[format] = await page.evaluate(async () => {
+        const task = (await (await fetch("/api/v1/tasks")).json()).tasks[0];
+        const buffer = await (await fetch(`/api/v1/tasks/${task.id}/output`)).arrayBuffer();
+        let geometry;
+        if (task.format === "obj") {
+          const { OBJLoader } = await import("three/addons/loaders/OBJLoader.js");
+          new OBJLoader().parse(new TextDecoder().decode(buffer)).traverse((n) => { if (n.isMesh) geometry = n.geometry; });
+        } else {
+          const { PLYLoader } = await import("three/addons/loaders/PLYLoader.js");
+          geometry = new PLYLoader().parse(buffer);
+        }
+        const p = geometry.attributes.position.array;
+        const index = geometry.index?.array ?? [...Array(p.length / 3).keys()];
+        let volume = 0;
+        for (let t = 0; t < index.length; t += 3) {
+          const [a, b, c] = [index[t] * 3, index[t + 1] * 3, index[t + 2] * 3];
+          volume += (p[a] * (p[b + 1] * p[c + 2] - p[b + 2] * p[c + 1])
+            - p[a + 1] * (p[b] * p[c + 2] - p[b + 2] * p[c])
+            + p[a + 2] * (p[b] * p[c + 1] - p[b + 1] * p[c])) / 6;
+        }
+        geometry.computeBoundingBox();
+        const { min, max } = geometry.boundingBox;
+        return { triangles: index.length / 3, expected: task.result.triangles, volume, size: [max.x - min.x, max.y - min.y, max.z - min.z] };
+      });
+      const m = meshes[format];
+      assert.ok(m.triangles > 100, `a real mesh (${m.triangles} triangles)`);
+      assert.equal(m.triangles, m.expected, `the ${format} file holds the task's triangles`);
+      assert.ok(m.volume > 0, `the ${format} mesh encloses a positive volume (${m.volume} mm³)`);
+      assert.ok(Math.abs(m.size[2] - 5) < 1e-3, `the extrusion is 5 mm high (${m.size[2]})`);
+    }
+    // The light surround spans the image; the dark horse and it together fill the 5 mm slab.
+    const [w, h] = meshes.ply.size;
+    assert.ok(Math.abs(w - 80) < 1, `the surround is 80 mm wide (${w})`);
+    const slab = w * h * 5;
+    const sum = meshes.obj.volume + meshes.ply.volume;
+    assert.ok(Math.abs(sum - slab) / slab < 0.01, `shape + surround = ${sum.toFixed(0)} mm³, slab ${slab.toFixed(0)} mm³`);
+    assert.ok(meshes.obj.volume < meshes.ply.volume, "the horse is the smaller part");
   });
 });

@@ -36,6 +36,7 @@ const PARAMS = {
     { name: "threshold", label: "Shape threshold (brightness or alpha)", unit: "0–1", value: 0.5, min: 0, max: 1, step: "any" },
     { name: "shell_mm", label: "Cookie-cutter wall (optional)", unit: "mm", min: 0, step: "any" },
     { name: "max_grid", label: "Detail (grid points on the long side)", unit: "points", value: 512, min: 8, step: 1 },
+    { name: "invert", label: "Invert: the dark parts are the shape (a dark logo on white)", type: "checkbox" },
     { name: "inflate", label: "Puffed, pillow-like top", type: "checkbox" },
   ],
 };
@@ -306,15 +307,29 @@ async function finished(t) {
   link.href = `/api/v1/tasks/${t.id}/output`;
   link.textContent = `Download ${t.format.toUpperCase()}`;
   link.classList.remove("hidden");
-  if (t.format.startsWith("stl")) await showMesh(t.id);
+  await showMesh(t.id, t.format, t.result?.bytes ?? 0);
 }
 
-async function showMesh(id) {
-  const response = await fetch(`/api/v1/tasks/${id}/output`, { credentials: "same-origin" });
-  if (!response.ok) return;
-  preview ??= new Preview($("preview"));
-  preview.show(await response.arrayBuffer());
-  $("preview").dataset.rendered = "true";
+// Larger outputs are offered for download only: a browser tab holds the whole file, and its
+// geometry twice over, to draw it.
+const PREVIEW_MAX_BYTES = 200e6;
+
+async function showMesh(id, format, bytes) {
+  const note = $("preview-note");
+  note.textContent = "";
+  if (bytes > PREVIEW_MAX_BYTES) {
+    note.textContent = `This mesh is ${(bytes / 1e6).toFixed(0)} MB, too large to preview here; download it to view it.`;
+    return;
+  }
+  try {
+    const response = await fetch(`/api/v1/tasks/${id}/output`, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`the output could not be fetched (${response.status})`);
+    preview ??= new Preview($("preview"));
+    preview.show(await response.arrayBuffer(), format);
+    $("preview").dataset.rendered = format;
+  } catch (e) {
+    note.textContent = `No preview: ${e.message}. The download is unaffected.`;
+  }
 }
 
 // ---- history, credits, keys -----------------------------------------------------------

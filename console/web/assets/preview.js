@@ -1,8 +1,10 @@
-// The 3D preview: three.js with its STL loader and orbit controls. Drag to rotate, scroll to
+// The 3D preview: three.js with its STL, PLY and OBJ loaders and orbit controls. Drag to rotate, scroll to
 // zoom; with the canvas focused, the arrow keys rotate and + and - zoom.
 
 import * as THREE from "three";
 import { STLLoader } from "three/addons/loaders/STLLoader.js";
+import { PLYLoader } from "three/addons/loaders/PLYLoader.js";
+import { OBJLoader } from "three/addons/loaders/OBJLoader.js";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 
 export class Preview {
@@ -27,9 +29,10 @@ export class Preview {
     this.mesh = null;
   }
 
-  /// Shows an STL (binary or ASCII) given as an ArrayBuffer, framed to fit.
-  show(buffer) {
-    const geometry = new STLLoader().parse(buffer);
+  /// Shows a mesh file in `format` (Lithos' `stl`, `stl-ascii`, `ply` or `obj`) given as an
+  /// ArrayBuffer, framed to fit.
+  show(buffer, format = "stl") {
+    const geometry = parse(buffer, format);
     geometry.computeVertexNormals();
     geometry.center();
     // Lithos' meshes are Z-up; three.js is Y-up.
@@ -78,5 +81,23 @@ export class Preview {
 
   render() {
     this.renderer.render(this.scene, this.camera);
+  }
+}
+
+/// One BufferGeometry from a mesh file: Lithos writes a single object per file.
+function parse(buffer, format) {
+  switch (format) {
+    case "ply":
+      return new PLYLoader().parse(buffer);
+    case "obj": {
+      let geometry = null;
+      new OBJLoader().parse(new TextDecoder().decode(buffer)).traverse((node) => {
+        if (node.isMesh && !geometry) geometry = node.geometry;
+      });
+      if (!geometry) throw new Error("the OBJ file has no faces");
+      return geometry;
+    }
+    default:
+      return new STLLoader().parse(buffer);
   }
 }
