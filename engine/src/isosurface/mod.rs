@@ -314,3 +314,65 @@ pub(crate) fn extract(
     }
     Ok(mesh)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::marching_cubes;
+    use crate::progress::Silent;
+
+    /// A ball of radius 9 voxels in a 24-voxel cube: positive inside.
+    struct Ball;
+
+    impl ScalarField for Ball {
+        fn dims(&self) -> [usize; 3] {
+            [24; 3]
+        }
+
+        fn read_planes(&self, z0: usize, z1: usize, out: &mut [f32]) {
+            let points =
+                (z0..z1).flat_map(|z| (0..24).flat_map(move |y| (0..24).map(move |x| [x, y, z])));
+            for (v, [x, y, z]) in out.iter_mut().zip(points) {
+                let d = [x, y, z].map(|c| c as f32 - 11.5);
+                *v = 9.0 - (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+            }
+        }
+    }
+
+    fn extract_with(
+        run_slab: impl FnMut(&Slab<'_>, u32, &mut IndexedMesh) -> crate::Result<Option<u32>>,
+    ) -> crate::Result<IndexedMesh> {
+        // Slabs of 8 cell layers to start with.
+        let options = IsoOptions { slab_bytes: Some(26 * 26 * 8 * 11), ..IsoOptions::new(0.0) };
+        extract(&Ball, &options, (0, 8), |_, _, _| Ok(()), run_slab, &Silent)
+    }
+
+    /// The GPU path answers `None` when a slab's output would not fit the device's bindings;
+    /// the same planes then go again in thinner slabs, which must stitch into the same mesh.
+    #[test]
+    fn slabs_whose_output_does_not_fit_are_cut_thinner_into_the_same_mesh() {
+        let whole =
+            extract_with(|slab, base, mesh| Ok(Some(marching_cubes::slab(slab, base, mesh))))
+                .unwrap();
+        assert!(whole.triangles.len() > 500, "a real ball ({} triangles)", whole.triangles.len());
+        let (mut refused, mut thickest) = (0, 0);
+        let cut = extract_with(|slab, base, mesh| {
+            // A device that holds the output of at most 3 cell layers at once.
+            if slab.p1 - slab.p0 > 3 {
+                refused += 1;
+                return Ok(None);
+            }
+            thickest = thickest.max(slab.p1 - slab.p0);
+            Ok(Some(marching_cubes::slab(slab, base, mesh)))
+        })
+        .unwrap();
+        assert_eq!((refused, thickest), (2, 2), "8 layers refused, then 4, then slabs of 2");
+        assert_eq!(cut, whole, "the thinner slabs stitch into exactly the same mesh");
+    }
+
+    #[test]
+    fn a_single_layer_whose_output_does_not_fit_is_a_clear_error() {
+        let error = extract_with(|_, _, _| Ok(None)).unwrap_err();
+        assert!(error.to_string().contains("use the CPU backend"), "{error}");
+    }
+}
