@@ -8,25 +8,12 @@ use lithos_server::storage::{S3Options, Storage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, camera, worker_pool};
+use crate::helpers::{TestApp, camera, task_ledger, worker_pool};
 
 async fn get(client: &reqwest::Client, url: String) -> Value {
     let response = client.get(url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
-}
-
-/// The ledger entries of one task, oldest first: (kind, amount).
-fn task_ledger(credits: &Value, task: &str) -> Vec<(String, i64)> {
-    let mut entries: Vec<(String, i64)> = credits["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["task_id"] == task)
-        .map(|e| (e["kind"].as_str().unwrap().to_owned(), e["amount"].as_i64().unwrap()))
-        .collect();
-    entries.reverse();
-    entries
 }
 
 #[tokio::test]

@@ -211,3 +211,16 @@ pub fn png(size: u32) -> Vec<u8> {
 pub fn camera() -> Vec<u8> {
     std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/camera.png")).unwrap()
 }
+
+/// The ledger entries of one task, oldest first: (kind, amount).
+pub fn task_ledger(credits: &Value, task: &str) -> Vec<(String, i64)> {
+    let mut entries: Vec<(String, i64)> = credits["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["task_id"] == task)
+        .map(|e| (e["kind"].as_str().unwrap().to_owned(), e["amount"].as_i64().unwrap()))
+        .collect();
+    entries.reverse();
+    entries
+}

@@ -1,7 +1,8 @@
 //! S3 storage against a real S3 server (SeaweedFS `weed mini`, started by tests/run-all.sh,
 //! named by `LITHOS_TEST_S3_ENDPOINT` and `LITHOS_TEST_S3_BUCKET`, credentials in the standard
 //! `AWS_*` variables): presigned PUT and GET with plain curl, expiry and tampering, the
-//! `complete` checks, downloads by redirect, and a 200 MB output uploaded in parts.
+//! `complete` checks, downloads by redirect, a 200 MB output uploaded in parts, and transient
+//! and permanent storage failures.
 
 use std::process::Command;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use lithos_server::Config;
 use lithos_server::storage::{S3Options, Storage};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, camera, worker_pool};
+use crate::helpers::{TestApp, camera, task_ledger, worker_pool};
 
 /// The test S3 server, or `None` (and a note) when the test script did not start one.
 fn s3() -> Option<(String, String)> {
@@ -363,4 +364,133 @@ async fn a_permanent_storage_failure_fails_the_task_clearly_and_releases_its_cre
     let credits = app.credits(&user).await;
     assert_eq!(credits["balance"].as_i64().unwrap(), before, "credits released");
     assert_eq!(credits["entries"][0]["kind"], "release");
+}
+
+/// A TCP proxy in front of the S3 server that answers the first `failures` connections the
+/// way S3 answers when it throttles (`503 Slow Down`), then passes every later one through
+/// byte for byte, so signatures still verify. The store behind it is the real one.
+struct FlakyProxy {
+    endpoint: String,
+    refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FlakyProxy {
+    async fn start(upstream: &str, failures: usize) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let refused = Arc::new(AtomicUsize::new(0));
+        let counter = refused.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if counter.fetch_add(1, Ordering::SeqCst) >= failures {
+                    counter.fetch_sub(1, Ordering::SeqCst);
+                    let upstream = upstream.clone();
+                    tokio::spawn(async move {
+                        let mut server = tokio::net::TcpStream::connect(&upstream).await?;
+                        tokio::io::copy_bidirectional(&mut client, &mut server).await
+                    });
+                    continue;
+                }
+                tokio::spawn(async move {
+                    // Read the request (its head, then as much body as it declares) so that
+                    // the client reads the answer rather than a reset connection.
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 64 << 10];
+                    let read = |request: &Vec<u8>| {
+                        let end = request.windows(4).position(|w| w == b"\r\n\r\n")?;
+                        let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        (request.len() >= end + 4 + length).then_some(())
+                    };
+                    while read(&request).is_none() {
+                        match tokio::time::timeout(Duration::from_secs(5), client.read(&mut buffer))
+                            .await
+                        {
+                            Ok(Ok(n)) if n > 0 => request.extend_from_slice(&buffer[..n]),
+                            _ => break,
+                        }
+                    }
+                    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
+                                <Message>Please reduce your request rate.</Message></Error>";
+                    let answer = format!(
+                        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    client.write_all(answer.as_bytes()).await?;
+                    client.shutdown().await
+                });
+            }
+        });
+        Self { endpoint, refused }
+    }
+
+    fn refused(&self) -> usize {
+        self.refused.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Transient S3 faults: a few are ridden out inside one attempt by the SDK's retries; more
+/// than those send the job back to the queue, whose retry then succeeds. Either way the task
+/// succeeds once, its output is whole, and its credits are captured exactly once.
+#[tokio::test]
+async fn transient_storage_faults_are_retried_by_the_sdk_and_then_by_the_queue() {
+    let Some((endpoint, bucket)) = s3() else { return };
+    let app = TestApp::spawn_with(|c| {
+        on_s3(&endpoint, &bucket)(c);
+        c.workers = 0;
+    })
+    .await;
+    let user = app.user("flaky@example.org").await;
+    let id = app.upload_ok(&user, "c.png", camera()).await;
+    let quick = lithos_server::queue::QueueConfig {
+        retry_base: Duration::from_millis(50),
+        ..Default::default()
+    };
+    // 2 refusals: within the SDK's 5 attempts; 5: the source read gives up and the queue retries.
+    for (failures, attempt) in [(2, 1), (5, 2)] {
+        let before = app.credits(&user).await["balance"].as_i64().unwrap();
+        let proxy = FlakyProxy::start(&endpoint, failures).await;
+        let task: Value = app
+            .submit(
+                &user,
+                &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 48 } }),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let task_id = task["id"].as_str().unwrap();
+        let cost = task["cost"].as_i64().unwrap();
+        let (pool, _) = worker_pool(
+            &app,
+            store_at(&format!("s3://{bucket}"), &proxy.endpoint).await,
+            quick.clone(),
+            1,
+        )
+        .await;
+        let done = app.wait(&user, task_id).await;
+        pool.stop().await;
+        assert_eq!(done["status"], "succeeded", "{failures} refusals: {done}");
+        assert_eq!(proxy.refused(), failures, "every planned refusal happened");
+        assert_eq!(done["result"]["attempt"], attempt, "{failures} refusals: {done}");
+        let triangles = done["result"]["triangles"].as_u64().unwrap();
+        // Read back from the store itself, not through the proxy.
+        let location = output_location(&app, &user, task_id).await;
+        let stl = reqwest::get(&location).await.unwrap().bytes().await.unwrap();
+        assert_eq!(stl.len() as u64, 84 + 50 * triangles, "a whole STL");
+        let credits = app.credits(&user).await;
+        assert_eq!(credits["balance"].as_i64().unwrap(), before - cost, "charged once");
+        let ledger = task_ledger(&credits, task_id);
+        assert_eq!(ledger.iter().filter(|(kind, _)| kind == "capture").count(), 1, "{ledger:?}");
+    }
 }
