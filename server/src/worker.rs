@@ -381,9 +381,13 @@ impl Slot {
             let message = format!("gave up after {} attempts: {last}", lease.max_attempts);
             return self.settle(&task, lease, Outcome::Failed(message)).await;
         }
-        let heartbeat = tokio::spawn(heartbeat(self.queue.clone(), live.clone()));
+        let (stop_heartbeat, stopped) = tokio::sync::oneshot::channel::<()>();
+        let heartbeat = tokio::spawn(heartbeat(self.queue.clone(), live.clone(), stopped));
         let outcome = self.execute(&task, lease, live.clone()).await;
-        heartbeat.abort();
+        // Stopped, not aborted: a query dropped halfway leaves its pooled connection with a
+        // half-sent exchange, which the next query on it would inherit.
+        drop(stop_heartbeat);
+        let _ = heartbeat.await;
         if live.lost.load(Ordering::Relaxed) {
             tracing::warn!(task = %task.id, attempt = lease.attempt, "lease lost; the result is dropped");
             if let Outcome::Succeeded { output_key, .. } = &outcome {
@@ -554,7 +558,7 @@ impl Slot {
         };
         let moved = sqlx::query(
             "UPDATE tasks SET status = $1, error = $2, result = $3, output_key = $4, \
-             progress = $5, finished_at = $6, megapixels = $7, triangles = $8 \
+             progress = $5, finished_at = $6, megapixels = NULLIF($7, -1.0), triangles = $8 \
              WHERE id = $9 AND status = 'running'",
         )
         .bind(status)
@@ -563,7 +567,10 @@ impl Slot {
         .bind(output_key)
         .bind(if status == "succeeded" { 1.0 } else { 0.0 })
         .bind(now_ms())
-        .bind(megapixels)
+        // Never a NULL double: sqlx 0.8's Any driver sends one to PostgreSQL as a `real`, and
+        // the statement, prepared that way and cached on its connection, then refuses every
+        // later 8-byte double ("incorrect binary data format in bind parameter 7").
+        .bind(megapixels.unwrap_or(-1.0))
         .bind(triangles)
         .bind(&task.id)
         .execute(&mut *tx)
@@ -610,10 +617,14 @@ fn output_key(task: &Task, attempt: i64, extension: &str) -> String {
     format!("users/{}/outputs/{}-{attempt}.{extension}", task.user_id, task.id)
 }
 
-/// Extends the lease every heartbeat until the job ends; flags cancellation and loss.
-async fn heartbeat(queue: Queue, live: Arc<Live>) {
+/// Extends the lease every heartbeat until the job ends (`stopped` resolves, between beats
+/// only); flags cancellation and loss.
+async fn heartbeat(queue: Queue, live: Arc<Live>, mut stopped: tokio::sync::oneshot::Receiver<()>) {
     loop {
-        tokio::time::sleep(queue.config.heartbeat).await;
+        tokio::select! {
+            _ = tokio::time::sleep(queue.config.heartbeat) => {}
+            _ = &mut stopped => return,
+        }
         match queue.heartbeat(&live.lease, live.progress()).await {
             Ok(Beat::Held { cancel_requested }) => {
                 if cancel_requested {
