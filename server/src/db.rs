@@ -2,6 +2,11 @@
 //! `migrations/sqlite` and `migrations/postgres` embedded at build time. Queries use `$n`
 //! placeholders, which both drivers accept, and only portable types (text, 64-bit integers,
 //! doubles); times are Unix milliseconds.
+//!
+//! Never bind a NULL double (`None::<f64>`): sqlx 0.8's Any driver sends it to PostgreSQL as a
+//! `real`, and the statement, prepared that way and cached on its connection, then refuses
+//! every later 8-byte double ("incorrect binary data format"). Bind a sentinel and write
+//! `NULLIF($n, sentinel)` instead.
 
 use std::sync::Arc;
 

@@ -567,9 +567,7 @@ impl Slot {
         .bind(output_key)
         .bind(if status == "succeeded" { 1.0 } else { 0.0 })
         .bind(now_ms())
-        // Never a NULL double: sqlx 0.8's Any driver sends one to PostgreSQL as a `real`, and
-        // the statement, prepared that way and cached on its connection, then refuses every
-        // later 8-byte double ("incorrect binary data format in bind parameter 7").
+        // Never a NULL double (see `db`): solids have no megapixels.
         .bind(megapixels.unwrap_or(-1.0))
         .bind(triangles)
         .bind(&task.id)

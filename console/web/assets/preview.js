@@ -1,5 +1,5 @@
-// The 3D preview: three.js with its STL, PLY and OBJ loaders and orbit controls. Drag to rotate, scroll to
-// zoom; with the canvas focused, the arrow keys rotate and + and - zoom.
+// The 3D preview: three.js with its STL, PLY and OBJ loaders and orbit controls. Drag to
+// rotate, scroll to zoom; with the canvas focused, the arrow keys rotate and + and - zoom.
 
 import * as THREE from "three";
 import { STLLoader } from "three/addons/loaders/STLLoader.js";

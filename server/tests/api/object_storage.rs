@@ -387,8 +387,8 @@ impl FlakyProxy {
         let counter = refused.clone();
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
-                if counter.fetch_add(1, Ordering::SeqCst) >= failures {
-                    counter.fetch_sub(1, Ordering::SeqCst);
+                // Only this loop counts, so a load and an add are enough.
+                if counter.load(Ordering::SeqCst) >= failures {
                     let upstream = upstream.clone();
                     tokio::spawn(async move {
                         let mut server = tokio::net::TcpStream::connect(&upstream).await?;
@@ -396,22 +396,25 @@ impl FlakyProxy {
                     });
                     continue;
                 }
+                counter.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
                     // Read the request (its head, then as much body as it declares) so that
                     // the client reads the answer rather than a reset connection.
                     let mut request = Vec::new();
                     let mut buffer = [0u8; 64 << 10];
-                    let read = |request: &Vec<u8>| {
-                        let end = request.windows(4).position(|w| w == b"\r\n\r\n")?;
+                    let whole = |request: &[u8]| {
+                        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            return false;
+                        };
                         let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
                         let length = head
                             .lines()
                             .find_map(|l| l.strip_prefix("content-length:"))
                             .and_then(|v| v.trim().parse::<usize>().ok())
                             .unwrap_or(0);
-                        (request.len() >= end + 4 + length).then_some(())
+                        request.len() >= end + 4 + length
                     };
-                    while read(&request).is_none() {
+                    while !whole(&request) {
                         match tokio::time::timeout(Duration::from_secs(5), client.read(&mut buffer))
                             .await
                         {
