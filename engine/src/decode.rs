@@ -191,6 +191,57 @@ pub fn probe_bytes(bytes: &[u8], limits: DecodeLimits) -> Result<(ImageFormat, u
     Ok((format, width, height))
 }
 
+/// An image's header, and what decoding it costs in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+    /// Bytes of the whole decoded image, as the decoder reports from the header.
+    pub decoded_bytes: u64,
+    /// Bytes [`validate_bytes`] holds at once: a few rows for PNG, else the whole image.
+    pub validation_bytes: u64,
+}
+
+/// Reads the header and says what decoding costs, before any pixel is decoded.
+pub fn probe_cost(bytes: &[u8], limits: DecodeLimits) -> Result<Probe> {
+    let (format, width, height) = probe_bytes(bytes, limits)?;
+    let fallback = u64::from(width) * u64::from(height) * 16;
+    let decoded_bytes = open(Cursor::new(bytes), format, limits)?
+        .into_decoder()
+        .map_or(fallback, |decoder| image::ImageDecoder::total_bytes(&decoder));
+    let validation_bytes = if format == ImageFormat::Png {
+        // Two rows of the widest pixel (RGBA, 16 bits) and inflate's window.
+        2 * u64::from(width) * 8 + (1 << 16)
+    } else {
+        decoded_bytes
+    };
+    Ok(Probe { format, width, height, decoded_bytes, validation_bytes })
+}
+
+/// Checks that the whole image decodes, so a truncated or corrupt file is refused at upload.
+/// PNG is read row by row and each row dropped, so a small file that declares 16384 x 16384
+/// pixels costs a row of memory, not a gigabyte; other formats are decoded and dropped.
+pub fn validate_bytes(bytes: &[u8], limits: DecodeLimits) -> Result<Probe> {
+    let probe = probe_cost(bytes, limits)?;
+    if probe.format == ImageFormat::Png {
+        let corrupt = |e: png::DecodingError| match e {
+            png::DecodingError::LimitsExceeded => {
+                EngineError::TooMuchMemory { limit_mib: limits.max_alloc_bytes >> 20 }
+            }
+            e => EngineError::CorruptImage(e.to_string()),
+        };
+        let png_limits = png::Limits { bytes: limits.max_alloc_bytes as usize };
+        let decoder = png::Decoder::new_with_limits(Cursor::new(bytes), png_limits);
+        let mut reader = decoder.read_info().map_err(corrupt)?;
+        while reader.next_row().map_err(corrupt)?.is_some() {}
+        reader.finish().map_err(corrupt)?;
+    } else {
+        decode_bytes(bytes, limits)?;
+    }
+    Ok(probe)
+}
+
 fn sniff<R: BufRead + Seek>(reader: R) -> Result<ImageFormat> {
     let reader = ImageReader::new(reader).with_guessed_format().map_err(EngineError::ReadInput)?;
     reader.format().ok_or_else(|| {

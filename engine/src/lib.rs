@@ -28,6 +28,7 @@ pub mod solid;
 mod stages;
 pub mod stl;
 pub mod volume;
+pub mod work;
 
 use std::io::Write;
 use std::path::Path;
@@ -43,9 +44,8 @@ pub use params::VolumeParams;
 use solid::SolidField;
 pub use solid::{Bevel, SolidParams};
 pub use volume::{RawType, Volume, VolumeSource};
+pub use work::{MAX_SOLID_VOXELS, Work, WorkLimits};
 
-/// The most voxels a solid's field may have: beyond it, lower the resolution.
-pub const MAX_SOLID_VOXELS: u64 = 1 << 31;
 use kernels::{MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, ThicknessConfig};
 pub use mesh::{Cells, Heightfield};
 pub use params::{ConvertParams, MaskSource, Millimetres, Mode, ParamError};
@@ -174,6 +174,7 @@ impl Engine {
             stages::luminance(backend, image, alpha_mask)
         })?;
         let (gw, gh) = params.grid_dimensions(image.width(), image.height());
+        params.checked_pitch_mm(gw, gh)?;
         let (luma, alpha) = timed(Stage::Resample, progress, times, || {
             let alpha = alpha.map(|a| stages::resample(backend, a, gw, gh)).transpose()?;
             Ok((stages::resample(backend, luma, gw, gh)?, alpha))
@@ -211,13 +212,16 @@ impl Engine {
             let threshold = params.mask.map_or(0.0, |m| m.threshold);
             return Err(EngineError::EmptyMask { threshold });
         }
-        let field = timed(Stage::Field, progress, times, || {
-            Ok(SolidField::new(&inside, gw as usize, gh as usize, pitch_mm, *solid))
-        })?;
-        let voxels = field.dims().iter().map(|&d| d as u64).product::<u64>();
+        // Checked before the field exists, in saturating arithmetic: a tiny pitch must not
+        // wrap the count into a small number.
+        let dims = work::solid_dims(gw, gh, work::solid_layers(solid.depth_mm.get(), pitch_mm));
+        let voxels = dims.iter().fold(1u64, |acc, &d| acc.saturating_mul(d));
         if voxels > MAX_SOLID_VOXELS {
             return Err(EngineError::SolidTooLarge { voxels, pitch_mm });
         }
+        let field = timed(Stage::Field, progress, times, || {
+            Ok(SolidField::new(&inside, gw as usize, gh as usize, pitch_mm, *solid))
+        })?;
         let mut mesh = timed(Stage::Isosurface, progress, times, || {
             self.isosurface(&field, &IsoOptions::new(0.0), progress)
         })?;
@@ -452,8 +456,8 @@ impl Engine {
         let (gw, gh) = params.grid_dimensions(image.width(), image.height());
         let mesh = self.solid(&image, params, solid, progress, &mut times)?;
         drop(image);
-        let layers = (solid.depth_mm.get() / params.pitch_mm(gw)).ceil() as usize;
-        let dims = [gw as usize, gh as usize, layers];
+        let layers = work::solid_layers(solid.depth_mm.get(), params.pitch_mm(gw));
+        let dims = [gw as usize, gh as usize, usize::try_from(layers).unwrap_or(usize::MAX)];
         self.indexed_report(start, mesh, format, output, progress, times, dims, None)
     }
 

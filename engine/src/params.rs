@@ -25,7 +25,8 @@ impl ParamError {
     }
 }
 
-/// A length in millimetres: finite and not negative.
+/// A length in millimetres: finite, not negative, at most [`Millimetres::MAX`], and either
+/// zero or at least [`Millimetres::MIN`] (so a subnormal or a 1e-40 never becomes a size).
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(try_from = "f64", into = "f64")]
 pub struct Millimetres(f32);
@@ -33,6 +34,8 @@ pub struct Millimetres(f32);
 impl Millimetres {
     /// The largest length we accept: a metre is far beyond any printer's bed.
     pub const MAX: f32 = 1000.0;
+    /// The smallest length other than zero: a micrometre, finer than any printer resolves.
+    pub const MIN: f32 = 0.001;
 
     pub fn new(value: f64) -> Result<Self, String> {
         if !value.is_finite() {
@@ -43,6 +46,12 @@ impl Millimetres {
         }
         if value > f64::from(Self::MAX) {
             return Err(format!("must be at most {} mm, got {value} mm", Self::MAX));
+        }
+        if value != 0.0 && (value as f32) < Self::MIN {
+            return Err(format!(
+                "must be 0 or at least {} mm (a micrometre), got {value} mm",
+                Self::MIN
+            ));
         }
         Ok(Self(value as f32))
     }
@@ -203,6 +212,10 @@ impl Default for ConvertParams {
 
 /// The largest blur sigma, in pixels: beyond it the kernel is wider than any useful image.
 pub const MAX_BLUR_PX: f32 = 100.0;
+/// The longest model side: 10 m, far beyond any printer, yet finite.
+pub const MAX_MODEL_MM: f32 = 10_000.0;
+/// The smallest gamma: below it every grey but black becomes white.
+pub const MIN_GAMMA: f32 = 0.01;
 /// The thinnest wall we emit: below this slicers drop the geometry.
 pub const MIN_THICKNESS_MM: f32 = 0.01;
 
@@ -281,10 +294,10 @@ impl ConvertParams {
                 format!("must be between 0 and {MAX_BLUR_PX} pixels, got {}", tone.blur_px),
             ));
         }
-        if !(tone.gamma > 0.0 && tone.gamma <= 10.0) {
+        if !(tone.gamma >= MIN_GAMMA && tone.gamma <= 10.0) {
             return Err(ParamError::new(
                 "gamma",
-                format!("must be greater than 0 and at most 10, got {}", tone.gamma),
+                format!("must be between {MIN_GAMMA} and 10, got {}", tone.gamma),
             ));
         }
         if let Some(mask) = self.mask
@@ -312,6 +325,37 @@ impl ConvertParams {
         let scale = f64::from(target - 1) / f64::from(long - 1);
         let side = |n: u32| ((f64::from(n - 1) * scale).round() as u32 + 1).max(2);
         if width >= height { (target, side(height)) } else { (side(width), target) }
+    }
+
+    /// The grid pitch for a grid `gw` x `gh` vertices, checked: at least a micrometre, and
+    /// the model at most [`MAX_MODEL_MM`] on its longest side.
+    pub fn checked_pitch_mm(&self, gw: u32, gh: u32) -> Result<f32, ParamError> {
+        let pitch = self.pitch_mm(gw);
+        let field = match self.size {
+            PhysicalSize::WidthMm(_) => "width_mm",
+            PhysicalSize::PixelMm(_) => "pixel_mm",
+        };
+        if !(pitch >= Millimetres::MIN) {
+            return Err(ParamError::new(
+                field,
+                format!(
+                    "puts grid points {pitch} mm apart on a {gw}x{gh} grid; they must be at \
+                     least {} mm apart: use a larger {field} or a smaller max_grid",
+                    Millimetres::MIN
+                ),
+            ));
+        }
+        let longest = f64::from(pitch) * f64::from(gw.max(gh) - 1);
+        if longest > f64::from(MAX_MODEL_MM) {
+            return Err(ParamError::new(
+                field,
+                format!(
+                    "makes the model {:.0} mm long; at most {MAX_MODEL_MM} mm (10 m) is made",
+                    longest
+                ),
+            ));
+        }
+        Ok(pitch)
     }
 
     /// Distance between grid vertices in millimetres.
@@ -381,11 +425,15 @@ impl VolumeParams {
             return Err(ParamError::new("iso", "must be a finite number"));
         }
         if let Some(spacing) = self.spacing_mm
-            && !spacing.iter().all(|s| s.is_finite() && *s > 0.0)
+            && !spacing.iter().all(|s| (Millimetres::MIN..=Millimetres::MAX).contains(s))
         {
             return Err(ParamError::new(
                 "spacing_mm",
-                format!("every spacing must be greater than 0 mm, got {spacing:?}"),
+                format!(
+                    "every spacing must be between {} and {} mm, got {spacing:?}",
+                    Millimetres::MIN,
+                    Millimetres::MAX
+                ),
             ));
         }
         if !(0.0..=MAX_SMOOTH_VOXELS).contains(&self.smooth_voxels) {
@@ -436,5 +484,10 @@ mod tests {
         assert!("inf".parse::<Millimetres>().unwrap_err().contains("number"));
         assert!("2mm".parse::<Millimetres>().unwrap_err().contains("not a number"));
         assert!("5000".parse::<Millimetres>().unwrap_err().contains("at most"));
+        for tiny in [2.220446049250313e-16, 1e-40, f64::MIN_POSITIVE / 2.0, 0.000_999] {
+            assert!(Millimetres::new(tiny).unwrap_err().contains("micrometre"), "{tiny}");
+        }
+        assert_eq!(Millimetres::new(0.0).unwrap().get(), 0.0, "zero is a valid thickness");
+        assert_eq!(Millimetres::new(0.001).unwrap().get(), 0.001);
     }
 }

@@ -59,10 +59,15 @@ impl SolidParams {
         if depth <= 0.0 {
             return Err(ParamError::new("depth_mm", "must be greater than 0 mm"));
         }
-        if !(self.bevel_mm >= 0.0 && self.bevel_mm <= depth) {
+        let bevel_ok = self.bevel_mm == 0.0 || self.bevel_mm >= Millimetres::MIN;
+        if !(bevel_ok && self.bevel_mm >= 0.0 && self.bevel_mm <= depth) {
             return Err(ParamError::new(
                 "bevel_mm",
-                format!("must be between 0 and the depth ({depth} mm), got {}", self.bevel_mm),
+                format!(
+                    "must be 0, or between {} mm and the depth ({depth} mm), got {}",
+                    Millimetres::MIN,
+                    self.bevel_mm
+                ),
             ));
         }
         if let Some(shell) = self.shell_mm
@@ -184,8 +189,10 @@ impl SolidField {
         let outline_mm: Vec<f32> =
             signed_distance(&padded, w, h).into_iter().map(|d| d * pitch_mm).collect();
         let thickest_mm = outline_mm.iter().fold(0.0f32, |m, &d| m.max(-d));
-        let layers = (params.depth_mm.get() / pitch_mm).ceil() as usize;
-        Self { dims: [w, h, layers + 2 * MARGIN], pitch_mm, outline_mm, params, thickest_mm }
+        // Saturating: the engine checks the voxel count before it meshes such a field.
+        let layers = crate::work::solid_layers(params.depth_mm.get(), pitch_mm);
+        let depth = usize::try_from(layers).unwrap_or(usize::MAX).saturating_add(2 * MARGIN);
+        Self { dims: [w, h, depth], pitch_mm, outline_mm, params, thickest_mm }
     }
 
     /// Height of voxel centre `k` above the bottom plane, in millimetres.

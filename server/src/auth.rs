@@ -54,6 +54,26 @@ impl Email {
     pub fn key(&self) -> String {
         self.0.to_lowercase()
     }
+
+    /// The key rate limits count attempts under: the same as [`Email::key`] for an address
+    /// that parses, so padding or case never buys a fresh budget, and the trimmed, lowercased
+    /// text for one that does not.
+    pub fn limit_key(raw: &str) -> String {
+        Email::parse(raw).map_or_else(|_| raw.trim().to_lowercase(), |email| email.key())
+    }
+}
+
+/// An argon2id hash of a random password, made once: login verifies against it when the email
+/// is unknown, so an unknown account costs the same time as a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes encode");
+        Argon2::default()
+            .hash_password(&rand::random::<[u8; 32]>(), &salt)
+            .expect("argon2 hashes any password")
+            .to_string()
+    })
 }
 
 /// A new password: 10 to 1024 characters.
@@ -144,20 +164,19 @@ fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     })
 }
 
-/// Cookie-authenticated writes must come from this site: the Origin (or, failing that, the
-/// Referer) must name the Host the request was sent to.
-fn same_origin(parts: &Parts) -> bool {
-    let Some(host) = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
-        return false;
-    };
+/// Cookie-authenticated writes must come from this site: the scheme, host and port of the
+/// Origin (or, failing that, the Referer) must be those of the configured `public_url`. The
+/// request's own `Host` header is never trusted for this: a client chooses it.
+fn same_origin(parts: &Parts, allowed: &[String]) -> bool {
     let source = parts
         .headers
         .get(header::ORIGIN)
         .or_else(|| parts.headers.get(header::REFERER))
-        .and_then(|v| v.to_str().ok());
-    source.is_some_and(|s| {
-        let rest = s.split_once("://").map_or(s, |(_, rest)| rest);
-        rest.split('/').next() == Some(host)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| url::Url::parse(s).ok());
+    source.is_some_and(|url| {
+        let origin = url.origin().ascii_serialization();
+        allowed.iter().any(|a| *a == origin)
     })
 }
 
@@ -206,7 +225,7 @@ impl FromRequestParts<AppState> for User {
         .await?;
         let (id, role) = row.ok_or(ApiError::Unauthorized)?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if !safe && !same_origin(parts) {
+        if !safe && !same_origin(parts, &state.origins) {
             return Err(ApiError::Forbidden(
                 "cross-site request refused: send it from this site, or use an API key".into(),
             ));
@@ -244,7 +263,7 @@ impl LoginLimits {
         };
         self.per_ip.check_key(&ip).map_err(|e| ApiError::RateLimited { retry_after: wait(e) })?;
         self.per_account
-            .check_key(&account.to_lowercase())
+            .check_key(&account.to_owned())
             .map_err(|e| ApiError::RateLimited { retry_after: wait(e) })
     }
 }

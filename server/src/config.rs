@@ -1,15 +1,16 @@
 //! Configuration: command-line flags over `LITHOS_*` environment variables over an optional
 //! TOML file over defaults. Every key is documented in the README.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-
 use std::time::Duration;
 
-use lithos_engine::BackendChoice;
+use lithos_engine::{BackendChoice, WorkLimits};
 use serde::Deserialize;
 
 use crate::cdn::Cdn;
+use crate::connections::ConnectionLimits;
 use crate::queue::QueueConfig;
 use crate::storage::{MAX_URL_TTL, S3Options};
 
@@ -43,6 +44,33 @@ pub struct Config {
     pub cdn_token_key: Option<Secret>,
     /// The web pages: `console/` of the source tree, holding `web/` and `node_modules/`.
     pub console_dir: PathBuf,
+    /// Where users reach the service (`https://lithos.example`): cross-site checks compare
+    /// the Origin with it. `None`: the address the server is bound to.
+    pub public_url: Option<String>,
+    /// The most work one task may imply; checked before any credit is taken.
+    pub work_limits: WorkLimits,
+    /// How long a task may run before the watchdog stops it (and releases its credits).
+    pub task_time_limit: Duration,
+    /// The same, per plan (`free`, `pro`, …), over `task_time_limit`.
+    pub plan_time_limits: BTreeMap<String, Duration>,
+    /// Memory all decodes in this process may hold at once.
+    pub decode_budget_bytes: u64,
+    /// How long an upload waits for the decode budget before it gets 503.
+    pub decode_wait: Duration,
+    /// Uploads one user may have in progress at once.
+    pub uploads_per_user: usize,
+    pub connections: ConnectionLimits,
+    /// `/metrics` asks for `Authorization: Bearer` with this token.
+    pub metrics_token: Option<Secret>,
+    /// `/metrics` is served on this address alone, not on `bind`.
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+impl Config {
+    /// A task's time limit under `plan`.
+    pub fn time_limit(&self, plan: &str) -> Duration {
+        self.plan_time_limits.get(plan).copied().unwrap_or(self.task_time_limit)
+    }
 }
 
 /// A setting that must not appear in logs or `Debug` output.
@@ -75,6 +103,16 @@ impl Default for Config {
             cdn_base_url: None,
             cdn_token_key: None,
             console_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../console")),
+            public_url: None,
+            work_limits: WorkLimits::default(),
+            task_time_limit: Duration::from_secs(600),
+            plan_time_limits: BTreeMap::new(),
+            decode_budget_bytes: 1 << 30,
+            decode_wait: Duration::from_secs(2),
+            uploads_per_user: 2,
+            connections: ConnectionLimits::default(),
+            metrics_token: None,
+            metrics_bind: None,
         }
     }
 }
@@ -106,6 +144,20 @@ pub struct Layer {
     pub cdn_base_url: Option<String>,
     pub cdn_token_key: Option<Secret>,
     pub console_dir: Option<PathBuf>,
+    pub max_task_output_mb: Option<u64>,
+    pub max_task_memory_mb: Option<u64>,
+    pub task_time_limit_seconds: Option<f64>,
+    /// `{ free = 300, pro = 3600 }`; in the environment `free=300,pro=3600`.
+    pub plan_time_limit_seconds: Option<BTreeMap<String, f64>>,
+    pub decode_budget_mb: Option<u64>,
+    pub decode_wait_seconds: Option<f64>,
+    pub uploads_per_user: Option<usize>,
+    pub max_connections: Option<usize>,
+    pub header_read_timeout_seconds: Option<f64>,
+    pub body_rate_window_seconds: Option<f64>,
+    pub body_min_bytes_per_second: Option<u64>,
+    pub metrics_token: Option<Secret>,
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl Layer {
@@ -167,6 +219,54 @@ impl Layer {
                 "CDN_BASE_URL" => layer.cdn_base_url = Some(value),
                 "CDN_TOKEN_KEY" => layer.cdn_token_key = Some(Secret(value)),
                 "CONSOLE_DIR" => layer.console_dir = Some(value.into()),
+                "MAX_TASK_OUTPUT_MB" => {
+                    layer.max_task_output_mb = Some(value.parse().map_err(|_| bad("a number"))?)
+                }
+                "MAX_TASK_MEMORY_MB" => {
+                    layer.max_task_memory_mb = Some(value.parse().map_err(|_| bad("a number"))?)
+                }
+                "TASK_TIME_LIMIT_SECONDS" => {
+                    layer.task_time_limit_seconds =
+                        Some(seconds(&value).map_err(|_| bad("seconds"))?)
+                }
+                "PLAN_TIME_LIMIT_SECONDS" => {
+                    let mut plans = BTreeMap::new();
+                    for pair in value.split(',').filter(|p| !p.trim().is_empty()) {
+                        let (plan, limit) =
+                            pair.split_once('=').ok_or_else(|| bad("plan=seconds,…"))?;
+                        let limit = seconds(limit.trim()).map_err(|_| bad("plan=seconds,…"))?;
+                        plans.insert(plan.trim().to_owned(), limit);
+                    }
+                    layer.plan_time_limit_seconds = Some(plans);
+                }
+                "DECODE_BUDGET_MB" => {
+                    layer.decode_budget_mb = Some(value.parse().map_err(|_| bad("a number"))?)
+                }
+                "DECODE_WAIT_SECONDS" => {
+                    layer.decode_wait_seconds = Some(seconds(&value).map_err(|_| bad("seconds"))?)
+                }
+                "UPLOADS_PER_USER" => {
+                    layer.uploads_per_user = Some(value.parse().map_err(|_| bad("a number"))?)
+                }
+                "MAX_CONNECTIONS" => {
+                    layer.max_connections = Some(value.parse().map_err(|_| bad("a number"))?)
+                }
+                "HEADER_READ_TIMEOUT_SECONDS" => {
+                    layer.header_read_timeout_seconds =
+                        Some(seconds(&value).map_err(|_| bad("seconds"))?)
+                }
+                "BODY_RATE_WINDOW_SECONDS" => {
+                    layer.body_rate_window_seconds =
+                        Some(seconds(&value).map_err(|_| bad("seconds"))?)
+                }
+                "BODY_MIN_BYTES_PER_SECOND" => {
+                    layer.body_min_bytes_per_second =
+                        Some(value.parse().map_err(|_| bad("a number"))?)
+                }
+                "METRICS_TOKEN" => layer.metrics_token = Some(Secret(value)),
+                "METRICS_BIND" => {
+                    layer.metrics_bind = Some(value.parse().map_err(|_| bad("an address"))?)
+                }
                 _ => {}
             }
         }
@@ -201,6 +301,7 @@ impl Layer {
         }
         if let Some(v) = self.public_url {
             config.secure_cookies = v.starts_with("https://");
+            config.public_url = Some(v).filter(|v| !v.is_empty());
         }
         if let Some(v) = self.backend {
             config.backend = v;
@@ -251,6 +352,46 @@ impl Layer {
         if let Some(v) = self.console_dir {
             config.console_dir = v;
         }
+        if let Some(v) = self.max_task_output_mb {
+            config.work_limits.max_output_bytes = v.saturating_mul(1 << 20);
+        }
+        if let Some(v) = self.max_task_memory_mb {
+            config.work_limits.max_memory_bytes = v.saturating_mul(1 << 20);
+        }
+        if let Some(v) = self.task_time_limit_seconds {
+            config.task_time_limit = secs(v);
+        }
+        if let Some(plans) = self.plan_time_limit_seconds {
+            config.plan_time_limits.extend(plans.into_iter().map(|(plan, v)| (plan, secs(v))));
+        }
+        if let Some(v) = self.decode_budget_mb {
+            config.decode_budget_bytes = v.saturating_mul(1 << 20);
+        }
+        if let Some(v) = self.decode_wait_seconds {
+            config.decode_wait = secs(v);
+        }
+        if let Some(v) = self.uploads_per_user {
+            config.uploads_per_user = v;
+        }
+        let c = &mut config.connections;
+        if let Some(v) = self.max_connections {
+            c.max_connections = v;
+        }
+        if let Some(v) = self.header_read_timeout_seconds {
+            c.header_read_timeout = secs(v);
+        }
+        if let Some(v) = self.body_rate_window_seconds {
+            c.body_rate_window = secs(v);
+        }
+        if let Some(v) = self.body_min_bytes_per_second {
+            c.body_min_bytes_per_second = v;
+        }
+        if let Some(v) = self.metrics_token {
+            config.metrics_token = Some(v).filter(|t| !t.0.is_empty());
+        }
+        if let Some(v) = self.metrics_bind {
+            config.metrics_bind = Some(v);
+        }
     }
 }
 
@@ -291,7 +432,55 @@ impl Config {
             return Err("the poll interval must be above zero".into());
         }
         self.cdn()?;
+        if let Some(url) = &self.public_url {
+            let parsed = url::Url::parse(url)
+                .map_err(|e| format!("public_url ({url}) is not a URL: {e}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                return Err(format!("public_url ({url}) must be an http:// or https:// URL"));
+            }
+        }
+        if self.task_time_limit.is_zero() || self.plan_time_limits.values().any(Duration::is_zero) {
+            return Err("task time limits must be above zero".into());
+        }
+        let c = &self.connections;
+        if c.max_connections == 0 || c.header_read_timeout.is_zero() || c.body_rate_window.is_zero()
+        {
+            return Err("max_connections, header_read_timeout_seconds and \
+                        body_rate_window_seconds must be above zero"
+                .into());
+        }
+        if self.uploads_per_user == 0 || self.decode_budget_bytes < 1 << 20 {
+            return Err(
+                "uploads_per_user must be at least 1 and decode_budget_mb at least 1".into()
+            );
+        }
         Ok(())
+    }
+
+    /// The origins cookie-authenticated writes may come from: `public_url`'s, or, without
+    /// one, the bound address's (and `localhost`'s, when that is loopback).
+    pub fn allowed_origins(&self, bound: SocketAddr) -> Vec<String> {
+        if let Some(url) = self.public_url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
+            return vec![url.origin().ascii_serialization()];
+        }
+        let mut origins = vec![format!("http://{bound}")];
+        if bound.ip().is_loopback() {
+            origins.push(format!("http://localhost:{}", bound.port()));
+        }
+        origins
+    }
+
+    /// Whether the service is reached over loopback only (no `public_url`, or a loopback one).
+    pub fn is_local(&self) -> bool {
+        let Some(url) = self.public_url.as_deref().and_then(|u| url::Url::parse(u).ok()) else {
+            return true;
+        };
+        match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
     }
 
     /// The CDN for downloads, when `cdn_base_url` is set; it needs S3 storage (its origin).

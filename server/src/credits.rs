@@ -45,6 +45,15 @@ pub fn cost_of_voxels(voxels: u64) -> i64 {
     voxels.div_ceil(16 << 20).max(1) as i64
 }
 
+/// The cost of a job's work: by voxels for solids, by grid points otherwise.
+pub fn cost_of(work: &lithos_engine::Work) -> i64 {
+    if work.is_solid() {
+        cost_of_voxels(work.voxels)
+    } else {
+        cost_of_grid(work.grid[0], work.grid[1])
+    }
+}
+
 /// Appends an entry of `amount` (negative spends) and moves the balance with it, or fails
 /// with 402 when the balance would go below zero. Run it inside the caller's transaction.
 pub async fn post(

@@ -24,6 +24,12 @@ pub enum ApiError {
         "this task costs {cost} credits and the balance is {balance}; buy credits or choose a smaller grid"
     )]
     InsufficientCredits { cost: i64, balance: i64 },
+    /// 402: an administrator's adjustment would take the balance below zero.
+    #[error(
+        "taking {take} credits would leave the balance below zero: it is {balance}, so at most \
+         {balance} can be taken back"
+    )]
+    WouldOverdraw { take: i64, balance: i64 },
     /// 403: signed in, but not allowed (admin routes, cross-site requests).
     #[error("{0}")]
     Forbidden(String),
@@ -33,9 +39,15 @@ pub enum ApiError {
     /// 409: conflicts with existing state (email taken, idempotency key reused).
     #[error("{0}")]
     Conflict(String),
+    /// 408: the request body came slower than the server's minimum rate.
+    #[error("{0}")]
+    TooSlow(String),
     /// 413: the upload is over the size limit.
     #[error("the upload is over the {limit_mb} MB limit")]
     TooLarge { limit_mb: u64 },
+    /// 413: a JSON body is over the size limit.
+    #[error("the request body is over the {limit_mb} MB limit")]
+    BodyTooLarge { limit_mb: u64 },
     /// 415: not an image Lithos can read.
     #[error("{0}")]
     Unsupported(String),
@@ -45,6 +57,12 @@ pub enum ApiError {
     /// 429: too many attempts; retry after the given seconds.
     #[error("too many attempts; try again in {retry_after} seconds")]
     RateLimited { retry_after: u64 },
+    /// 429: too much in progress at once (uploads of one user); retry after the given seconds.
+    #[error("{message}")]
+    TooManyAtOnce { message: String, retry_after: u64 },
+    /// 503: the server is at capacity for this kind of work; retry after the given seconds.
+    #[error("{message}")]
+    Busy { message: String, retry_after: u64 },
     /// 500: logged in full, shown without detail.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -59,14 +77,22 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::InsufficientCredits { .. } => StatusCode::PAYMENT_REQUIRED,
+            ApiError::InsufficientCredits { .. } | ApiError::WouldOverdraw { .. } => {
+                StatusCode::PAYMENT_REQUIRED
+            }
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooLarge { .. } | ApiError::BodyTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::TooManyAtOnce { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,14 +102,18 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unauthorized => "unauthorized",
             ApiError::BadCredentials => "bad_credentials",
-            ApiError::InsufficientCredits { .. } => "insufficient_credits",
+            ApiError::InsufficientCredits { .. } | ApiError::WouldOverdraw { .. } => {
+                "insufficient_credits"
+            }
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::Conflict(_) => "conflict",
-            ApiError::TooLarge { .. } => "too_large",
+            ApiError::TooSlow(_) => "too_slow",
+            ApiError::TooLarge { .. } | ApiError::BodyTooLarge { .. } => "too_large",
             ApiError::Unsupported(_) => "unsupported_media",
             ApiError::Invalid { .. } => "invalid",
-            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::RateLimited { .. } | ApiError::TooManyAtOnce { .. } => "rate_limited",
+            ApiError::Busy { .. } => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -99,17 +129,46 @@ impl IntoResponse for ApiError {
             body["field"] = json!(field);
         }
         let mut response = (self.status(), Json(json!({ "error": body }))).into_response();
-        if let ApiError::RateLimited { retry_after } = self {
+        if let ApiError::RateLimited { retry_after }
+        | ApiError::TooManyAtOnce { retry_after, .. }
+        | ApiError::Busy { retry_after, .. } = self
+        {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }
 }
 
-/// A body that is not JSON, or not the expected shape: 400 with axum's explanation.
+/// A body that is not JSON (400), not the expected shape (422, naming the field, as
+/// [`ApiError::from_json_data`] does for every route), too large (413), or sent without a
+/// JSON content type (415).
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
-        ApiError::BadRequest(e.body_text())
+        match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge { limit_mb: JSON_LIMIT_MB },
+            StatusCode::UNPROCESSABLE_ENTITY => ApiError::from_json_data(&e.body_text()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::Unsupported(e.body_text()),
+            _ => ApiError::BadRequest(e.body_text()),
+        }
+    }
+}
+
+/// axum's default limit on a request body other than an upload.
+pub const JSON_LIMIT_MB: u64 = 2;
+
+impl ApiError {
+    /// A JSON body of the wrong shape: 422, naming the unknown or invalid field where serde
+    /// says which (`unknown field `x``), else the body.
+    pub fn from_json_data(message: &str) -> Self {
+        let field = message
+            .split_once("unknown field `")
+            .and_then(|(_, rest)| rest.split('`').next())
+            .or_else(|| {
+                message.split_once("missing field `").and_then(|(_, rest)| rest.split('`').next())
+            })
+            .unwrap_or("body")
+            .to_owned();
+        ApiError::invalid(field, message.trim())
     }
 }
 

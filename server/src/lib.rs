@@ -8,8 +8,10 @@ pub mod admin;
 pub mod auth;
 pub mod cdn;
 pub mod config;
+pub mod connections;
 pub mod credits;
 pub mod db;
+pub mod decode_budget;
 pub mod error;
 pub mod openapi;
 pub mod queue;
@@ -17,6 +19,7 @@ pub mod routes;
 pub mod storage;
 pub mod task_params;
 pub mod telemetry;
+pub mod text;
 pub mod worker;
 
 use std::sync::Arc;
@@ -40,6 +43,11 @@ pub struct AppState {
     pub worker: worker::Handle,
     /// Login and registration attempts, per address and per account.
     pub login_limits: auth::LoginLimits,
+    /// The origins cookie-authenticated writes may come from (see [`Config::allowed_origins`]).
+    pub origins: Arc<Vec<String>>,
+    /// Memory for decoding images, shared by uploads and the in-process workers.
+    pub decode_budget: decode_budget::DecodeBudget,
+    pub upload_slots: decode_budget::UploadSlots,
 }
 
 /// A running app: its address, and a way to stop it.
@@ -47,8 +55,13 @@ pub struct AppState {
 pub struct Running {
     pub addr: std::net::SocketAddr,
     pub db: Db,
+    /// Where `/metrics` is served when `metrics_bind` puts it on its own listener.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The decode budget, so tests can hold it full.
+    pub decode_budget: decode_budget::DecodeBudget,
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    metrics_server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     workers: worker::Pool,
 }
 
@@ -58,6 +71,9 @@ impl Running {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
+        if let Some(metrics) = self.metrics_server {
+            let _ = metrics.await;
+        }
         self.workers.stop().await;
     }
 
@@ -94,18 +110,26 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
     )
     .set(1.0);
     let queue = queue::Queue::new(db.clone(), config.queue.clone());
+    let decode_budget = decode_budget::DecodeBudget::new(config.decode_budget_bytes);
     let (pool, handle) = worker::Pool::start(
         queue.clone(),
         storage.clone(),
         engine,
         worker::PoolOptions {
-            concurrency: config.workers,
-            kind: "serve",
-            grace: config.shutdown_grace,
+            decode_budget: decode_budget.clone(),
+            ..worker::PoolOptions::new(config.workers, "serve", &config)
         },
     )
     .await?;
     let cdn = config.cdn().map_err(anyhow::Error::msg)?.map(Arc::new);
+    let addr = listener.local_addr()?;
+    let metrics_listener = match config.metrics_bind {
+        Some(bind) => Some(TcpListener::bind(bind).await?),
+        None => None,
+    };
+    let origins = Arc::new(config.allowed_origins(addr));
+    let limits = config.connections;
+    let grace = config.shutdown_grace;
     let config = Arc::new(config);
     let state = AppState {
         config,
@@ -115,19 +139,35 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
         queue,
         worker: handle,
         login_limits: auth::LoginLimits::default(),
+        origins,
+        decode_budget: decode_budget.clone(),
+        upload_slots: decode_budget::UploadSlots::default(),
+    };
+    let (shutdown, stop) = watch::channel(false);
+    let (metrics_addr, metrics_server) = match metrics_listener {
+        Some(listener) => {
+            let addr = listener.local_addr()?;
+            let app = routes::metrics_router(state.clone());
+            let stop = stop.clone();
+            tracing::info!(%addr, "metrics listening");
+            let server = tokio::spawn(connections::serve(listener, app, limits, stop, grace));
+            (Some(addr), Some(server))
+        }
+        None => (None, None),
     };
     let app = routes::router(state);
-    let addr = listener.local_addr()?;
-    let (shutdown, mut stop) = watch::channel(false);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let server = tokio::spawn(connections::serve(listener, app, limits, stop, grace));
     tracing::info!(%addr, "listening");
-    Ok(Running { addr, db, shutdown, server, workers: pool })
+    Ok(Running {
+        addr,
+        db,
+        metrics_addr,
+        decode_budget,
+        shutdown,
+        server,
+        metrics_server,
+        workers: pool,
+    })
 }
 
 /// Milliseconds since the Unix epoch.

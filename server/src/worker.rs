@@ -21,6 +21,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::credits::{self, Kind};
 use crate::db::Kind as DbKind;
+use crate::decode_budget::DecodeBudget;
 use crate::queue::{Beat, Lease, Queue, Retry};
 use crate::storage::{Storage, StorageError};
 use crate::task_params::{TaskMode, TaskParams, parse_format};
@@ -96,6 +97,39 @@ pub struct PoolOptions {
     pub kind: &'static str,
     /// How long shutdown waits for running jobs before releasing their leases.
     pub grace: Duration,
+    pub time_limits: TimeLimits,
+    /// Memory for decoding sources; a job waits for its share before it decodes.
+    pub decode_budget: DecodeBudget,
+}
+
+impl PoolOptions {
+    /// `concurrency` slots of kind `kind` (`serve` or `worker`) under `config`'s limits.
+    pub fn new(concurrency: usize, kind: &'static str, config: &crate::Config) -> Self {
+        Self {
+            concurrency,
+            kind,
+            grace: config.shutdown_grace,
+            time_limits: TimeLimits::of(config),
+            decode_budget: DecodeBudget::new(config.decode_budget_bytes),
+        }
+    }
+}
+
+/// How long a task may run, by its owner's plan: the watchdog's limits.
+#[derive(Clone, Debug)]
+pub struct TimeLimits {
+    pub default: Duration,
+    pub per_plan: std::collections::BTreeMap<String, Duration>,
+}
+
+impl TimeLimits {
+    pub fn of(config: &crate::Config) -> Self {
+        Self { default: config.task_time_limit, per_plan: config.plan_time_limits.clone() }
+    }
+
+    pub fn for_plan(&self, plan: &str) -> Duration {
+        self.per_plan.get(plan).copied().unwrap_or(self.default)
+    }
 }
 
 /// The worker slots and their housekeeping.
@@ -146,6 +180,8 @@ impl Pool {
                     storage: storage.clone(),
                     engine: engine.clone(),
                     handle: handle.clone(),
+                    time_limits: options.time_limits.clone(),
+                    decode_budget: options.decode_budget.clone(),
                 };
                 tokio::spawn(slot.run(stopped.clone()))
             })
@@ -294,6 +330,8 @@ struct Slot {
     storage: Arc<Storage>,
     engine: Arc<Engine>,
     handle: Handle,
+    time_limits: TimeLimits,
+    decode_budget: DecodeBudget,
 }
 
 /// A claimed job's task row.
@@ -307,6 +345,7 @@ struct Task {
     cost: i64,
     cancel_requested: i64,
     storage_key: String,
+    plan: String,
 }
 
 /// How a run ended.
@@ -363,7 +402,8 @@ impl Slot {
     async fn process_claimed(&self, lease: &Lease, live: &Arc<Live>) -> anyhow::Result<()> {
         let task: Task = sqlx::query_as(
             "SELECT t.id, t.user_id, t.mode, t.params, t.format, t.cost, t.cancel_requested, \
-             u.storage_key FROM tasks t JOIN uploads u ON u.id = t.upload_id WHERE t.id = $1",
+             u.storage_key, a.plan FROM tasks t JOIN uploads u ON u.id = t.upload_id \
+             JOIN users a ON a.id = t.user_id WHERE t.id = $1",
         )
         .bind(&lease.task_id)
         .fetch_one(&self.queue.db.pool)
@@ -400,6 +440,7 @@ impl Slot {
 
     async fn execute(&self, task: &Task, lease: &Lease, live: Arc<Live>) -> Outcome {
         let started = std::time::Instant::now();
+        let time_limit = self.time_limits.for_plan(&task.plan);
         let bytes = match self.storage.get(&task.storage_key).await {
             Ok(bytes) => bytes,
             Err(StorageError::NotFound(_)) => {
@@ -434,14 +475,23 @@ impl Slot {
             live,
             stages: if solid.is_some() { 8.0 } else { 6.0 },
             done: AtomicU64::new(0),
+            deadline: started + time_limit,
+            timed_out: AtomicBool::new(false),
         };
+        // The decode's memory, from the header, out of the process's budget; waiting here
+        // keeps concurrent decodes (uploads and jobs) within it.
+        let decoded_bytes = decode::probe_cost(&bytes, DecodeLimits::default())
+            .map_or(0, |probe| probe.decoded_bytes);
+        let reservation = self.decode_budget.reserve(decoded_bytes).await;
         // The worker's own stages around the engine's: reading the source, decoding it, and
         // committing the output (on S3, waiting for the parts still going up).
         let fetch = started.elapsed().as_secs_f64();
         let run = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, RunError> {
             let mut sink = sink;
             let decoding = std::time::Instant::now();
-            let image = decode::decode_bytes(&bytes, DecodeLimits::default())?;
+            let image = decode::decode_bytes(&bytes, DecodeLimits::default());
+            drop(reservation);
+            let image = image?;
             let decode = decoding.elapsed().as_secs_f64();
             drop(bytes);
             let written = match solid {
@@ -458,6 +508,9 @@ impl Slot {
             };
             let mut report = match written {
                 Ok(report) => report,
+                Err(EngineError::Canceled) if progress.timed_out.load(Ordering::Relaxed) => {
+                    return Err(RunError::TimedOut);
+                }
                 // A write the storage refused is the storage's failure, not the engine's.
                 Err(e) => return Err(sink.failure().map_or(RunError::Engine(e), RunError::Storage)),
             };
@@ -472,6 +525,14 @@ impl Slot {
         let mut report = match run {
             Ok(Ok(report)) => report,
             Ok(Err(RunError::Engine(EngineError::Canceled))) => return Outcome::Canceled,
+            Ok(Err(RunError::TimedOut)) => {
+                return Outcome::Failed(format!(
+                    "the task ran past its time limit of {} s (plan {}) and was stopped; its \
+                     credits were released. Try a smaller grid or a larger pixel_mm",
+                    time_limit.as_secs_f64(),
+                    task.plan
+                ));
+            }
             Ok(Err(RunError::Engine(e))) => return Outcome::Failed(e.to_string()),
             Ok(Err(RunError::Storage(e))) => return storage_outcome(e),
             Err(e) => return Outcome::Transient(format!("the engine thread failed: {e}")),
@@ -642,6 +703,8 @@ async fn heartbeat(queue: Queue, live: Arc<Live>, mut stopped: tokio::sync::ones
 enum RunError {
     Engine(EngineError),
     Storage(StorageError),
+    /// The watchdog stopped the run at the task's time limit.
+    TimedOut,
 }
 
 impl From<EngineError> for RunError {
@@ -687,6 +750,9 @@ struct TaskProgress {
     live: Arc<Live>,
     stages: f64,
     done: AtomicU64,
+    /// The watchdog: past this instant the engine is told to stop at its next check.
+    deadline: std::time::Instant,
+    timed_out: AtomicBool,
 }
 
 impl Progress for TaskProgress {
@@ -703,6 +769,13 @@ impl Progress for TaskProgress {
     }
 
     fn is_canceled(&self) -> bool {
-        self.live.cancel.load(Ordering::Relaxed)
+        if self.live.cancel.load(Ordering::Relaxed) {
+            return true;
+        }
+        if std::time::Instant::now() >= self.deadline {
+            self.timed_out.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
     }
 }

@@ -40,7 +40,7 @@ pub fn run(args: &WorkerArgs) -> ExitCode {
             config.storage_spec(),
         );
         let queue = Queue::new(db, config.queue.clone());
-        let options = PoolOptions { concurrency, kind: "worker", grace: config.shutdown_grace };
+        let options = PoolOptions::new(concurrency, "worker", &config);
         let (pool, _handle) = Pool::start(queue, storage, engine, options).await?;
         serve::shutdown_signal().await;
         eprintln!(

@@ -1,7 +1,9 @@
 //! The signed-in user's own account: profile, and password change.
 
+use std::net::SocketAddr;
+
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -58,10 +60,7 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     let Json(body) = body?;
     if let Some(name) = &body.name {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
-        }
+        let name = crate::text::clean("name", name, 100)?;
         sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
             .bind(name)
             .bind(&user.id)
@@ -93,13 +92,16 @@ pub struct PasswordChange {
 }
 
 /// Changes the password and ends every other session of the account.
-#[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = PasswordChange, responses((status = 200, description = "Changed; other sessions ended", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = PasswordChange, responses((status = 200, description = "Changed; other sessions ended", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 429, description = "Too many attempts", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn change_password(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     user: User,
     body: Result<Json<PasswordChange>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let Json(body) = body?;
+    // Guessing the current password is limited like logging in, per address and account.
+    state.login_limits.check(peer.ip(), &format!("password-change:{}", user.id))?;
     check_password(&body.new_password)?;
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(&user.id)

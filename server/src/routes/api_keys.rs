@@ -24,10 +24,8 @@ pub async fn create(
     body: Result<Json<Create>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let Json(body) = body?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
-    }
+    let name = crate::text::clean("name", &body.name, 100)?;
+    let name = name.as_str();
     let key = format!("{KEY_PREFIX}{}", hex::encode(rand::random::<[u8; 32]>()));
     let id = new_id();
     let now = now_ms();

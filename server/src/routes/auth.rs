@@ -41,13 +41,10 @@ pub async fn register(
     body: Result<Json<Register>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body?;
-    state.login_limits.check(peer.ip(), &body.email)?;
+    state.login_limits.check(peer.ip(), &Email::limit_key(&body.email))?;
     let email = Email::parse(&body.email)?;
     check_password(&body.password)?;
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
-    }
+    let name = crate::text::clean("name", &body.name, 100)?;
     let hash = hash_password(body.password).await?;
     let id = new_id();
     let mut tx = state.db.pool.begin().await?;
@@ -91,7 +88,7 @@ pub async fn login(
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body?;
-    state.login_limits.check(peer.ip(), &body.email)?;
+    state.login_limits.check(peer.ip(), &Email::limit_key(&body.email))?;
     let email = Email::parse(&body.email).map_err(|_| ApiError::BadCredentials)?;
     let row: Option<(String, String, Option<i64>)> =
         sqlx::query_as("SELECT id, password_hash, disabled_at FROM users WHERE email_lower = $1")
@@ -99,6 +96,8 @@ pub async fn login(
             .fetch_optional(&state.db.pool)
             .await?;
     let Some((id, hash, disabled_at)) = row else {
+        // As slow as a wrong password, so the time does not tell whether the account exists.
+        verify_password(body.password, crate::auth::dummy_hash().to_owned()).await?;
         return Err(ApiError::BadCredentials);
     };
     if !verify_password(body.password, hash).await? {

@@ -7,6 +7,7 @@ pub(crate) mod auth;
 pub(crate) mod credits;
 pub(crate) mod health;
 pub(crate) mod pages;
+pub(crate) mod security;
 pub(crate) mod tasks;
 pub(crate) mod uploads;
 
@@ -59,15 +60,20 @@ pub fn router(state: AppState) -> Router {
         .route("/credits", get(credits::get))
         .route("/openapi.json", get(openapi_json));
     let pages = pages::router(&state.config.console_dir);
-    Router::new()
+    let app = Router::new()
         .nest("/api/v1", api)
         .merge(pages)
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(crate::telemetry::render))
-        .merge(utoipa_scalar::Scalar::with_url("/api/docs", crate::openapi::ApiDoc::openapi()))
+        .route("/readyz", get(health::readyz));
+    let app = match state.config.metrics_bind {
+        Some(_) => app,
+        None => app.route("/metrics", get(security::metrics)),
+    };
+    app.merge(utoipa_scalar::Scalar::with_url("/api/docs", crate::openapi::ApiDoc::openapi()))
         .route_layer(axum::middleware::from_fn(crate::telemetry::track))
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn(security::errors))
+        .layer(axum::middleware::from_fn_with_state(state, security::headers))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &axum::http::Request<_>| {
@@ -106,6 +112,15 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// `/metrics` alone, for the listener at `metrics_bind`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(security::metrics))
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn(security::errors))
+        .layer(axum::middleware::from_fn_with_state(state, security::headers))
 }
 
 /// `GET /api/v1/openapi.json`.

@@ -41,7 +41,14 @@ pub fn router(dir: &Path) -> Router<AppState> {
 async fn page(state: &AppState, name: &str) -> Response {
     let path = state.config.console_dir.join("web").join(name);
     match tokio::fs::read_to_string(&path).await {
-        Ok(html) => Html(html).into_response(),
+        Ok(html) => {
+            let csp = super::security::csp_for_page(&html);
+            let mut response = Html(html).into_response();
+            if let Ok(csp) = HeaderValue::from_str(&csp) {
+                response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+            }
+            response
+        }
         Err(e) => {
             tracing::error!(path = %path.display(), error = %e, "a web page is missing");
             (StatusCode::SERVICE_UNAVAILABLE, "The web pages are not installed on this server.")

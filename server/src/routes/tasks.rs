@@ -9,11 +9,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::{User, sha256};
+use crate::auth::User;
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::Page;
-use crate::task_params::{TaskMode, TaskParams, parse_format};
+use crate::task_params::{TaskMode, TaskParams, TaskPlan, parse_format};
 use crate::{AppState, new_id, now_ms};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -90,22 +90,25 @@ pub async fn create(
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(raw) = body?;
-    let request_hash = sha256(&raw.to_string());
     let body = parse_create(raw)?;
     let key = headers
         .get("idempotency-key")
         .map(|v| v.to_str().map(str::to_owned))
         .transpose()
         .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
-    if let Some(key) = &key {
-        if key.is_empty() || key.len() > 200 {
-            return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 200 characters"));
-        }
-        if let Some(existing) = replay(&state, &user, key, &request_hash).await? {
-            return Ok((StatusCode::OK, Json(existing)).into_response());
-        }
+    if let Some(key) = &key
+        && (key.is_empty() || key.len() > 200)
+    {
+        return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 200 characters"));
     }
-    let cost = price(&state, &user, &body).await?.cost;
+    let (plan, _) = price(&state, &user, &body).await?;
+    let request_hash = plan.fingerprint(&body.upload_id, body.mode);
+    if let Some(key) = &key
+        && let Some(existing) = replay(&state, &user, key, &request_hash).await?
+    {
+        return Ok((StatusCode::OK, Json(existing)).into_response());
+    }
+    let cost = plan.cost;
 
     let id = new_id();
     let gate = state.db.write_gate().await;
@@ -163,10 +166,11 @@ pub struct Quote {
 }
 
 /// Checks a task's request as `create` does, without creating it: every field, the upload,
-/// and the cost in credits.
-async fn price(state: &AppState, user: &User, body: &Create) -> ApiResult<Quote> {
+/// the work against the limits, and the cost in credits.
+async fn price(state: &AppState, user: &User, body: &Create) -> ApiResult<(TaskPlan, Quote)> {
     let format = parse_format(&body.format)?;
-    let (params, solid) = body.params.build(body.mode, format)?;
+    // Fields first, so a bad field is named even when the upload is missing.
+    body.params.build(body.mode, format)?;
     let upload: Option<(i64, i64, String)> =
         sqlx::query_as("SELECT width, height, state FROM uploads WHERE id = $1 AND user_id = $2")
             .bind(&body.upload_id)
@@ -181,19 +185,14 @@ async fn price(state: &AppState, user: &User, body: &Create) -> ApiResult<Quote>
             "the upload is not complete: POST /api/v1/uploads/{id}/complete after the PUT",
         ));
     }
-    let (gw, gh) = params.grid_dimensions(width as u32, height as u32);
-    let cost = match solid {
-        Some(solid) => {
-            let layers = (solid.depth_mm.get() / params.pitch_mm(gw)).ceil() as u64 + 4;
-            credits::cost_of_voxels(u64::from(gw + 4) * u64::from(gh + 4) * layers)
-        }
-        None => credits::cost_of_grid(gw, gh),
-    };
+    let size = (u32::try_from(width).unwrap_or(0), u32::try_from(height).unwrap_or(0));
+    let plan = body.params.plan(body.mode, format, size, &state.config.work_limits)?;
     let balance: i64 = sqlx::query_scalar("SELECT balance FROM users WHERE id = $1")
         .bind(&user.id)
         .fetch_one(&state.db.pool)
         .await?;
-    Ok(Quote { cost, grid: [gw, gh], balance })
+    let quote = Quote { cost: plan.cost, grid: plan.work.grid, balance };
+    Ok((plan, quote))
 }
 
 /// `POST /tasks/quote`: the cost of a task before submitting it, with every field checked.
@@ -205,21 +204,12 @@ pub async fn quote(
 ) -> ApiResult<Json<Quote>> {
     let Json(raw) = body?;
     let body = parse_create(raw)?;
-    Ok(Json(price(&state, &user, &body).await?))
+    Ok(Json(price(&state, &user, &body).await?.1))
 }
 
 /// The body of `create` and `quote`; an unknown field is named.
 fn parse_create(raw: Value) -> ApiResult<Create> {
-    serde_json::from_value(raw).map_err(|e| {
-        let message = e.to_string();
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.starts_with("unknown field"))
-            .unwrap_or("body")
-            .to_owned();
-        ApiError::invalid(field, message)
-    })
+    serde_json::from_value(raw).map_err(|e| ApiError::from_json_data(&e.to_string()))
 }
 
 /// The task an idempotency key already made: the same one for the same body, 409 otherwise.

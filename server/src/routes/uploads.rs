@@ -19,30 +19,46 @@ use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, new_id, now_ms};
 
-#[utoipa::path(post, path = "/api/v1/uploads", tag = "tasks", request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"), responses((status = 201, description = "Stored; its size in pixels", body = serde_json::Value), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image Lithos reads", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "tasks", request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"), responses((status = 201, description = "Stored; its size in pixels", body = serde_json::Value), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image Lithos reads", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 408, description = "The body came too slowly", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 429, description = "Too many uploads in progress", body = crate::openapi::ErrorBody), (status = 503, description = "The decode budget is full; retry after `Retry-After`", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     user: User,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let mut multipart = multipart.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let _slot =
+        state.upload_slots.take(&user.id, state.config.uploads_per_user).ok_or_else(|| {
+            ApiError::TooManyAtOnce {
+                message: format!(
+                    "you have {} uploads in progress; wait for one to finish",
+                    state.config.uploads_per_user
+                ),
+                retry_after: 1,
+            }
+        })?;
     let limit = state.config.max_upload_bytes;
     let too_large = || ApiError::TooLarge { limit_mb: limit >> 20 };
+    let body_error = |e: axum::extract::multipart::MultipartError| {
+        if crate::connections::is_too_slow(&e) {
+            ApiError::TooSlow(
+                "the upload arrived too slowly and was stopped; send it again on a faster \
+                 connection"
+                    .into(),
+            )
+        } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    };
     let mut file = None;
-    while let Some(mut field) =
-        multipart.next_field().await.map_err(|e| ApiError::BadRequest(e.body_text()))?
-    {
+    while let Some(mut field) = multipart.next_field().await.map_err(body_error)? {
         if field.name() != Some("file") {
             continue;
         }
         let name = field.file_name().unwrap_or("upload").to_owned();
         let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                ApiError::BadRequest(e.body_text())
-            }
-        })? {
+        while let Some(chunk) = field.chunk().await.map_err(body_error)? {
             bytes.extend_from_slice(&chunk);
             if bytes.len() as u64 > limit {
                 return Err(too_large());
@@ -57,21 +73,39 @@ pub async fn create(
     if bytes.is_empty() {
         return Err(ApiError::invalid("file", "is empty"));
     }
-    // Decode fully (on a blocking thread) so that a truncated file is refused now, not later.
-    let (bytes, format, width, height) = tokio::task::spawn_blocking(move || {
-        let limits = DecodeLimits::default();
-        let (format, _, _) = decode::probe_bytes(&bytes, limits)?;
-        let image = decode::decode_bytes(&bytes, limits)?;
-        Ok::<_, lithos_engine::EngineError>((bytes, format, image.width(), image.height()))
+    let filename = crate::text::clean("filename", &name, 200)?;
+    // The header says what checking the whole file costs; that much of the process's decode
+    // budget is held while it runs, so parallel bombs cannot add up.
+    let (probe, bytes) = tokio::task::spawn_blocking(move || {
+        (decode::probe_cost(&bytes, DecodeLimits::default()), bytes)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let probe = probe?;
+    let reservation = state
+        .decode_budget
+        .try_reserve(probe.validation_bytes, state.config.decode_wait)
+        .await
+        .ok_or_else(|| ApiError::Busy {
+            message: "the server is decoding as many images as its memory allows; try again \
+                      in a few seconds"
+                .into(),
+            retry_after: 2,
+        })?;
+    // Decode it all (on a blocking thread) so that a truncated file is refused now, not later.
+    let bytes = tokio::task::spawn_blocking(move || {
+        let checked = decode::validate_bytes(&bytes, DecodeLimits::default());
+        drop(reservation);
+        checked.map(|_| bytes)
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))??;
+    let (format, width, height) = (probe.format, probe.width, probe.height);
     let content_type = format.to_mime_type().to_owned();
     let id = new_id();
     let key = upload_key(&user.id, &id);
     let size = bytes.len();
     state.storage.put(&key, bytes, &content_type).await?;
-    let filename: String = name.chars().filter(|c| !c.is_control()).take(200).collect();
     sqlx::query(
         "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, height, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -177,7 +211,7 @@ pub async fn presign(
     {
         return Err(ApiError::invalid("content_type", "must be a media type such as image/png"));
     }
-    let filename: String = body.filename.chars().filter(|c| !c.is_control()).take(200).collect();
+    let filename = crate::text::clean("filename", &body.filename, 200)?;
     let id = new_id();
     let key = upload_key(&user.id, &id);
     let ttl = state.config.url_ttl;

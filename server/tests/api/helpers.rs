@@ -191,9 +191,8 @@ pub async fn worker_pool(
         std::sync::Arc::new(storage),
         std::sync::Arc::new(engine),
         lithos_server::worker::PoolOptions {
-            concurrency,
-            kind: "worker",
             grace: Duration::from_secs(30),
+            ..lithos_server::worker::PoolOptions::new(concurrency, "worker", &Config::default())
         },
     )
     .await

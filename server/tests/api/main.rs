@@ -6,6 +6,7 @@
 mod accounts;
 mod console;
 mod credits;
+mod hardening;
 mod helpers;
 mod object_storage;
 mod operations;

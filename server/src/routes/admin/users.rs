@@ -95,20 +95,23 @@ pub async fn adjust_credits(
 ) -> ApiResult<Json<Value>> {
     admin.require_admin()?;
     let Json(body) = body?;
-    let reason = body.reason.trim();
-    if reason.is_empty() {
+    if body.reason.trim().is_empty() {
         return Err(ApiError::invalid("reason", "say why; the ledger keeps it"));
     }
-    if reason.len() > 500 {
-        return Err(ApiError::invalid("reason", "must be at most 500 characters"));
-    }
+    let reason = crate::text::clean("reason", &body.reason, 500)?;
     if body.amount == 0 || body.amount.abs() > 1_000_000_000 {
         return Err(ApiError::invalid("amount", "must be a non-zero whole number of credits"));
     }
     let _gate = state.db.write_gate().await;
     let mut tx = state.db.pool.begin().await?;
-    credits::post(&mut tx, &id, Kind::Adjustment, body.amount, reason, None, Some(&admin.id))
-        .await?;
+    credits::post(&mut tx, &id, Kind::Adjustment, body.amount, &reason, None, Some(&admin.id))
+        .await
+        .map_err(|e| match e {
+            ApiError::InsufficientCredits { balance, .. } => {
+                ApiError::WouldOverdraw { take: -body.amount, balance }
+            }
+            e => e,
+        })?;
     let balance = credits::balance(&mut tx, &id).await?;
     audit(&mut tx, &admin.id, "user.credits", &id, &format!("{:+} credits: {reason}", body.amount))
         .await?;
