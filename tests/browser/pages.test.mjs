@@ -68,6 +68,10 @@ async function withPage(name, body, options = {}) {
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  // The pages run under the server's Content-Security-Policy: anything it refuses is a bug.
+  page.on("console", (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+  });
   try {
     await body(page);
     assert.deepEqual(problems, [], "no script errors on the page");
@@ -161,7 +165,12 @@ let userTaskId = null;
 
 test("a user signs up, uploads horse.png, converts it, previews and downloads a closed, manifold STL", async () => {
   await withPage("user-flow", async (page) => {
-    await page.goto("/#signup");
+    const response = await page.goto("/#signup");
+    const csp = response.headers()["content-security-policy"];
+    assert.match(csp, /script-src 'self' 'sha256-[^']+';/, "the import map is allowed by its hash");
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    assert.equal(response.headers()["x-content-type-options"], "nosniff");
     const signup = page.locator("#view-signup");
     await signup.getByLabel("Name").fill(USER.name);
     await signup.getByLabel("Email").fill(USER.email);
@@ -237,7 +246,8 @@ test("a user signs up, uploads horse.png, converts it, previews and downloads a 
 test("an admin sees the job in the overview and the jobs list, and adjusts credits into the ledger", async () => {
   assert.ok(userTaskId, "the user's task exists (the first test ran)");
   await withPage("admin-flow", async (page) => {
-    await page.goto("/console");
+    const response = await page.goto("/console");
+    assert.match(response.headers()["content-security-policy"], /frame-ancestors 'none'/);
     await page.locator("#view-login:not(.hidden)").waitFor();
     assert.match(page.url(), /next=\/console/, "signed out: sent to log in");
     const login = page.locator("#view-login");
