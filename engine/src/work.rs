@@ -129,16 +129,11 @@ pub fn estimate(
             (Some(dims), voxels, triangles, planes.saturating_add(mesh))
         }
         None => {
-            let triangles = if params.mask.is_some() {
-                // Top and floor at most two per cell each, walls around the outline.
-                cells.saturating_mul(4).saturating_add(rim.saturating_mul(2))
-            } else {
-                // Two per cell on top, two per edge cell on the walls, two per row on the floor.
-                cells
-                    .saturating_mul(2)
-                    .saturating_add(rim.saturating_mul(2))
-                    .saturating_add(2 * u64::from(gh))
-            };
+            // Two per cell on top; two per boundary edge on the walls, and about one per
+            // boundary vertex where the floor meets them. A mask adds outlines inside: count
+            // its floor like its top.
+            let top = cells.saturating_mul(if params.mask.is_some() { 4 } else { 2 });
+            let triangles = top.saturating_add(rim.saturating_mul(3));
             // The mesh streams out: only the planes stay.
             (None, 0, triangles, planes)
         }

@@ -119,6 +119,14 @@ fn bad_arguments_exit_2_and_name_the_flag() {
         (vec!["--width-mm", "abc"], "--width-mm"),
         (vec!["--width-mm", "10", "--pixel-mm", "0.1"], "--pixel-mm"),
         (vec!["--max-grid", "1"], "--max-grid"),
+        // Vanishing and enormous lengths (the hardening probe's), and a 10 km model.
+        (
+            vec!["--mode", "solid", "--pixel-mm", "2.220446049250313e-16", "--depth-mm", "1"],
+            "--pixel-mm",
+        ),
+        (vec!["--width-mm", "1e-40"], "--width-mm"),
+        (vec!["--base-mm", "5e-324"], "--base-mm"),
+        (vec!["--pixel-mm", "20"], "--pixel-mm"),
     ] {
         let mut all = vec!["convert", input, "-o", "/tmp/never-written.stl", "--backend", "cpu"];
         all.extend(&args);
@@ -127,6 +135,20 @@ fn bad_arguments_exit_2_and_name_the_flag() {
         assert!(stderr(&output).contains(needle), "{args:?}: {}", stderr(&output));
     }
     assert!(!Path::new("/tmp/never-written.stl").exists());
+}
+
+#[test]
+fn a_solid_of_billions_of_voxels_is_refused_before_it_is_built() {
+    // Each length is fine; the voxels (a micrometre pitch a metre deep) are not. Before the
+    // voxel count was saturating it wrapped, and this ran for as long as anyone waited.
+    let args = ["--mode", "solid", "--pixel-mm", "0.001", "--depth-mm", "1000", "--backend", "cpu"];
+    let input = data("camera.png");
+    let mut all = vec!["convert", input.to_str().unwrap(), "-o", "/tmp/never.stl"];
+    all.extend(args);
+    let output = lithos(&all);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("voxels"), "{}", stderr(&output));
+    assert!(!Path::new("/tmp/never.stl").exists());
 }
 
 #[test]

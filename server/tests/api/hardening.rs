@@ -598,36 +598,6 @@ async fn every_error_is_the_json_envelope_with_the_right_status() {
 }
 
 #[tokio::test]
-async fn idempotency_compares_the_normalised_request() {
-    let app = TestApp::spawn().await;
-    let user = app.user("idem@example.org").await;
-    let upload = app.upload_ok(&user, "ramp.png", png(32)).await;
-    let send = |params: Value| {
-        user.post(app.url("/tasks"))
-            .header("idempotency-key", "retry-1")
-            .json(&json!({ "upload_id": upload, "mode": "relief", "params": params }))
-            .send()
-    };
-    let first = send(json!({ "width_mm": 42 })).await.unwrap();
-    assert_eq!(first.status(), StatusCode::CREATED);
-    let first: Value = first.json().await.unwrap();
-    for same in
-        [json!({ "width_mm": 42.0 }), json!({ "width_mm": 42, "base_mm": 2, "relief_mm": 3.0 })]
-    {
-        let again = send(same.clone()).await.unwrap();
-        assert_eq!(again.status(), StatusCode::OK, "{same} is the same request");
-        let again: Value = again.json().await.unwrap();
-        assert_eq!(again["id"], first["id"]);
-    }
-    let other = send(json!({ "width_mm": 43 })).await.unwrap();
-    assert_eq!(other.status(), StatusCode::CONFLICT);
-    let credits = app.credits(&user).await;
-    let reserves =
-        credits["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "reserve").count();
-    assert_eq!(reserves, 1, "charged once");
-}
-
-#[tokio::test]
 async fn an_overdrawing_adjustment_has_its_own_message() {
     let app = TestApp::spawn().await;
     let admin = app.admin("ops@example.org").await;

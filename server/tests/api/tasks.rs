@@ -112,10 +112,18 @@ async fn idempotency_keys_replay_and_conflict() {
     let first = send(body.clone()).await;
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
-    let again = send(body.clone()).await;
-    assert_eq!(again.status(), StatusCode::OK);
-    let again: Value = again.json().await.unwrap();
-    assert_eq!(again["id"], first["id"], "the same task");
+    // The same request normalised (the hardening probe's 409s): as sent, `3.0` for `3`, and a
+    // default spelled out.
+    for same in [
+        body.clone(),
+        json!({ "upload_id": upload, "mode": "lithophane", "params": { "max_mm": 3.0 } }),
+        json!({ "upload_id": upload, "mode": "lithophane", "params": { "max_mm": 3, "min_mm": 0.8 }, "format": "stl" }),
+    ] {
+        let again = send(same.clone()).await;
+        assert_eq!(again.status(), StatusCode::OK, "{same}");
+        let again: Value = again.json().await.unwrap();
+        assert_eq!(again["id"], first["id"], "the same task: {same}");
+    }
     let other =
         send(json!({ "upload_id": upload, "mode": "lithophane", "params": { "max_mm": 4 } })).await;
     assert_eq!(other.status(), StatusCode::CONFLICT);
