@@ -210,11 +210,18 @@ pub fn probe_cost(bytes: &[u8], limits: DecodeLimits) -> Result<Probe> {
     let decoded_bytes = open(Cursor::new(bytes), format, limits)?
         .into_decoder()
         .map_or(fallback, |decoder| image::ImageDecoder::total_bytes(&decoder));
-    let validation_bytes = if format == ImageFormat::Png {
+    let validation_bytes = match format {
         // Two rows of the widest pixel (RGBA, 16 bits) and inflate's window.
-        2 * u64::from(width) * 8 + (1 << 16)
-    } else {
-        decoded_bytes
+        ImageFormat::Png => 2 * u64::from(width) * 8 + (1 << 16),
+        // One strip or tile at a time, and its compressed bytes.
+        ImageFormat::Tiff => {
+            let per_pixel = decoded_bytes.div_ceil(u64::from(width) * u64::from(height)).max(1);
+            tiff::decoder::Decoder::new(Cursor::new(bytes)).map_or(decoded_bytes, |decoder| {
+                let (w, h) = decoder.chunk_dimensions();
+                (2 * u64::from(w) * u64::from(h) * per_pixel).min(decoded_bytes)
+            })
+        }
+        _ => decoded_bytes,
     };
     Ok(Probe { format, width, height, decoded_bytes, validation_bytes })
 }
@@ -236,10 +243,44 @@ pub fn validate_bytes(bytes: &[u8], limits: DecodeLimits) -> Result<Probe> {
         let mut reader = decoder.read_info().map_err(corrupt)?;
         while reader.next_row().map_err(corrupt)?.is_some() {}
         reader.finish().map_err(corrupt)?;
-    } else {
+    } else if probe.format != ImageFormat::Tiff || !validate_tiff_chunks(bytes, limits)? {
         decode_bytes(bytes, limits)?;
     }
     Ok(probe)
+}
+
+/// Reads a TIFF's first image strip by strip (or tile by tile), dropping each. `false` when
+/// the `tiff` crate cannot read its chunks alone (an unusual layout): decode it whole instead.
+fn validate_tiff_chunks(bytes: &[u8], limits: DecodeLimits) -> Result<bool> {
+    use tiff::TiffError;
+    use tiff::decoder::{ChunkType, Decoder, Limits};
+    let corrupt = |e: TiffError| match e {
+        TiffError::LimitsExceeded => {
+            EngineError::TooMuchMemory { limit_mib: limits.max_alloc_bytes >> 20 }
+        }
+        e => EngineError::CorruptImage(e.to_string()),
+    };
+    let mut tiff_limits = Limits::default();
+    tiff_limits.decoding_buffer_size = limits.max_alloc_bytes as usize;
+    tiff_limits.intermediate_buffer_size = limits.max_alloc_bytes as usize;
+    let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(corrupt)?.with_limits(tiff_limits);
+    let chunks = match decoder.get_chunk_type() {
+        ChunkType::Strip => decoder.strip_count(),
+        ChunkType::Tile => decoder.tile_count(),
+    };
+    let chunks = match chunks {
+        Ok(chunks) => chunks,
+        Err(TiffError::UnsupportedError(_)) => return Ok(false),
+        Err(e) => return Err(corrupt(e)),
+    };
+    for chunk in 0..chunks {
+        match decoder.read_chunk(chunk) {
+            Ok(_) => {}
+            Err(TiffError::UnsupportedError(_)) => return Ok(false),
+            Err(e) => return Err(corrupt(e)),
+        }
+    }
+    Ok(true)
 }
 
 fn sniff<R: BufRead + Seek>(reader: R) -> Result<ImageFormat> {

@@ -236,3 +236,49 @@ fn invalid_parameters_name_the_field() {
         Err(EngineError::EmptyMask { .. })
     ));
 }
+
+#[test]
+fn uploads_are_validated_in_rows_or_strips_and_truncation_is_caught() {
+    use lithos_engine::decode::{probe_cost, validate_bytes};
+    let limits = DecodeLimits::default();
+    let camera = image::open(data("camera.png")).unwrap();
+    let grey16 = DynamicImage::ImageLuma16(camera.to_luma16());
+    let mut files: Vec<(String, Vec<u8>)> = ["camera.png", "coins.png", "horse.png"]
+        .iter()
+        .map(|name| (name.to_string(), std::fs::read(data(name)).unwrap()))
+        .collect();
+    // TIFF writers cut images into strips of about a megabyte: sixteen cameras in a square make
+    // several.
+    let grey = grey16.as_luma16().unwrap();
+    let wide = image::ImageBuffer::from_fn(2048, 2048, |x, y| *grey.get_pixel(x % 512, y % 512));
+    let tiff16 = encode(&DynamicImage::ImageLuma16(wide), ImageFormat::Tiff);
+    files.push(("cameras 16-bit.tiff".into(), tiff16));
+    let colour = camera.to_rgba8();
+    let rgba = image::ImageBuffer::from_fn(2048, 2048, |x, y| *colour.get_pixel(x % 512, y % 512));
+    let tiff_rgba = encode(&DynamicImage::ImageRgba8(rgba), ImageFormat::Tiff);
+    files.push(("cameras rgba.tiff".into(), tiff_rgba));
+    files.push(("camera.jpg".into(), encode(&camera, ImageFormat::Jpeg)));
+    for (name, bytes) in &files {
+        let probe = validate_bytes(bytes, limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let whole = decode_bytes(bytes, limits).unwrap();
+        assert_eq!((probe.width, probe.height), (whole.width(), whole.height()), "{name}");
+        assert_eq!(probe_cost(bytes, limits).unwrap(), probe, "{name}");
+        if probe.format == ImageFormat::Png {
+            // Two rows and inflate's window, however tall the image.
+            let rows = 2 * u64::from(probe.width) * 8 + (1 << 16);
+            assert!(probe.validation_bytes <= rows, "{name}: {probe:?}");
+        } else if probe.format == ImageFormat::Tiff {
+            // The strips the TIFF writer made: a fraction of the image.
+            assert!(probe.validation_bytes * 4 <= probe.decoded_bytes, "{name}: {probe:?}");
+        } else {
+            assert_eq!(probe.validation_bytes, probe.decoded_bytes, "{name}: decoded whole");
+            continue;
+        }
+        // Cut short, a file checked piece by piece is still refused as corrupt.
+        let cut = &bytes[..bytes.len() * 3 / 5];
+        match validate_bytes(cut, limits) {
+            Err(EngineError::CorruptImage(_)) => {}
+            other => panic!("{name} cut short: {other:?}"),
+        }
+    }
+}
