@@ -335,7 +335,8 @@ impl ConvertParams {
             PhysicalSize::WidthMm(_) => "width_mm",
             PhysicalSize::PixelMm(_) => "pixel_mm",
         };
-        if !(pitch >= Millimetres::MIN) {
+        // NaN counts as too small.
+        if pitch.is_nan() || pitch < Millimetres::MIN {
             return Err(ParamError::new(
                 field,
                 format!(

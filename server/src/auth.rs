@@ -176,7 +176,7 @@ fn same_origin(parts: &Parts, allowed: &[String]) -> bool {
         .and_then(|s| url::Url::parse(s).ok());
     source.is_some_and(|url| {
         let origin = url.origin().ascii_serialization();
-        allowed.iter().any(|a| *a == origin)
+        allowed.contains(&origin)
     })
 }
 

@@ -43,7 +43,7 @@ pub fn csp_for_page(html: &str) -> String {
     while let Some(start) = rest.find("<script type=\"importmap\">") {
         let body = &rest[start + "<script type=\"importmap\">".len()..];
         let Some(end) = body.find("</script>") else { break };
-        let digest = Sha256::digest(body[..end].as_bytes());
+        let digest = Sha256::digest(&body.as_bytes()[..end]);
         let encoded = base64::engine::general_purpose::STANDARD.encode(digest);
         hashes.push_str(&format!(" 'sha256-{encoded}'"));
         rest = &body[end..];
