@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lithos_engine::params::{Crop, Frame, GridSize, Mask, PhysicalSize, Tone};
 use lithos_engine::{
@@ -192,16 +193,12 @@ pub enum MaskArg {
     Threshold,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Binary STL.
-    Stl,
-    /// ASCII STL.
-    StlAscii,
-    /// Binary PLY, indexed, with vertex normals (volume and solid modes).
-    Ply,
-    /// Wavefront OBJ, indexed, with vertex normals (volume and solid modes).
-    Obj,
+/// `--format`: the engine's format names, each with its summary.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = MeshFormat> {
+    let values =
+        MeshFormat::ALL.map(|f| clap::builder::PossibleValue::new(f.name()).help(f.summary()));
+    clap::builder::PossibleValuesParser::new(values)
+        .map(|name| name.parse::<MeshFormat>().expect("a possible value is a format"))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -355,8 +352,8 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub grid: Option<u32>,
 
-    #[arg(long, value_enum, default_value_t = FormatArg::Stl)]
-    pub format: FormatArg,
+    #[arg(long, value_parser = format_parser(), default_value_t = MeshFormat::Stl)]
+    pub format: MeshFormat,
 
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
@@ -572,12 +569,7 @@ impl ConvertArgs {
     }
 
     pub fn format(&self) -> MeshFormat {
-        match self.format {
-            FormatArg::Stl => MeshFormat::Stl,
-            FormatArg::StlAscii => MeshFormat::StlAscii,
-            FormatArg::Ply => MeshFormat::Ply,
-            FormatArg::Obj => MeshFormat::Obj,
-        }
+        self.format
     }
 
     pub fn backend(&self) -> BackendChoice {

@@ -1,4 +1,7 @@
 //! The engine's error type: each variant says what went wrong in words a user can act on.
+//!
+//! A message names a parameter as the API spells it, in backticks (`max_grid`); the CLI
+//! rewrites each such name as its flag (`--max-grid`), so both surfaces read naturally.
 
 use std::io;
 use std::path::PathBuf;
@@ -66,13 +69,13 @@ pub enum EngineError {
 
     #[error(
         "the surface is empty: no voxel reaches the isovalue, or all do; choose another \
-         isovalue (--iso) or check the crop"
+         isovalue (`iso`) or check the crop (`crop`)"
     )]
     EmptySurface,
 
     #[error(
         "the solid would need {voxels} voxels at {pitch_mm} mm each; lower the resolution \
-         (--max-grid) or the depth"
+         (`max_grid`) or the depth (`depth_mm`)"
     )]
     SolidTooLarge { voxels: u64, pitch_mm: f32 },
 
@@ -81,8 +84,8 @@ pub enum EngineError {
 
     #[error(
         "{0} is not a volume Lithos can read; use a multi-page TIFF, a ZIP or directory of \
-         numbered PNG/TIFF slices, NIfTI (.nii, .nii.gz), or a raw file with --raw-dims and \
-         --raw-type"
+         numbered PNG/TIFF slices, NIfTI (.nii, .nii.gz), or a raw file with `raw_dims` and \
+         `raw_type`"
     )]
     UnsupportedVolume(String),
 
@@ -104,7 +107,7 @@ pub enum EngineError {
 
     #[error(
         "the raw file has {actual} bytes but {}x{}x{} {sample} samples need {expected}; check \
-         --raw-dims and --raw-type (the file may be truncated)",
+         `raw_dims` and `raw_type` (the file may be truncated)",
         dims[0], dims[1], dims[2]
     )]
     RawSizeMismatch { dims: [usize; 3], sample: &'static str, expected: u64, actual: u64 },

@@ -341,7 +341,7 @@ impl ConvertParams {
                 field,
                 format!(
                     "puts grid points {pitch} mm apart on a {gw}x{gh} grid; they must be at \
-                     least {} mm apart: use a larger {field} or a smaller max_grid",
+                     least {} mm apart: use a larger `{field}` or a smaller `max_grid`",
                     Millimetres::MIN
                 ),
             ));

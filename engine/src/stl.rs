@@ -25,6 +25,7 @@ pub enum MeshFormat {
     #[default]
     Stl,
     /// ASCII STL: about five times larger, for tools that need text.
+    #[serde(rename = "stl-ascii")]
     StlAscii,
     /// Binary PLY, indexed, with vertex normals (volume and solid modes).
     Ply,
@@ -33,6 +34,40 @@ pub enum MeshFormat {
 }
 
 impl MeshFormat {
+    pub const ALL: [MeshFormat; 4] =
+        [MeshFormat::Stl, MeshFormat::StlAscii, MeshFormat::Ply, MeshFormat::Obj];
+
+    /// The name the CLI (`--format`), the API (`format`) and the web form use.
+    pub fn name(self) -> &'static str {
+        match self {
+            MeshFormat::Stl => "stl",
+            MeshFormat::StlAscii => "stl-ascii",
+            MeshFormat::Ply => "ply",
+            MeshFormat::Obj => "obj",
+        }
+    }
+
+    /// One line for help texts.
+    pub fn summary(self) -> &'static str {
+        match self {
+            MeshFormat::Stl => "Binary STL",
+            MeshFormat::StlAscii => "ASCII STL",
+            MeshFormat::Ply => "Binary PLY, indexed, with vertex normals (volume and solid modes)",
+            MeshFormat::Obj => {
+                "Wavefront OBJ, indexed, with vertex normals (volume and solid modes)"
+            }
+        }
+    }
+
+    /// The media type a download is served with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            MeshFormat::Stl | MeshFormat::StlAscii => "model/stl",
+            MeshFormat::Ply => "application/x-ply",
+            MeshFormat::Obj => "model/obj",
+        }
+    }
+
     /// The usual file extension.
     pub fn extension(self) -> &'static str {
         match self {
@@ -45,6 +80,23 @@ impl MeshFormat {
     /// Whether the format keeps shared vertices (and so needs an indexed mesh).
     pub fn is_indexed(self) -> bool {
         matches!(self, MeshFormat::Ply | MeshFormat::Obj)
+    }
+}
+
+impl std::fmt::Display for MeshFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for MeshFormat {
+    type Err = crate::ParamError;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        MeshFormat::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| crate::ParamError::new("format", "must be stl, stl-ascii, ply or obj"))
     }
 }
 
@@ -236,4 +288,23 @@ pub fn write_file_atomically<T>(
     let value = write(file.as_file_mut())?;
     file.persist(path).map_err(|e| EngineError::WriteOutput(e.error))?;
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_format_is_named_once_for_text_serde_and_downloads() {
+        for format in MeshFormat::ALL {
+            assert_eq!(format.name().parse::<MeshFormat>().unwrap(), format);
+            assert_eq!(format.to_string(), format.name());
+            let json = serde_json::to_string(&format).unwrap();
+            assert_eq!(json, format!("\"{}\"", format.name()), "serde spells it the same");
+            assert_eq!(serde_json::from_str::<MeshFormat>(&json).unwrap(), format);
+            assert!(format.content_type().starts_with("model/") || format == MeshFormat::Ply);
+        }
+        let error = "3mf".parse::<MeshFormat>().unwrap_err();
+        assert_eq!(error.field, "format");
+    }
 }

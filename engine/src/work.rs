@@ -153,24 +153,24 @@ impl Work {
     /// The first limit this work is over, if any.
     pub fn check(&self, limits: &WorkLimits) -> Result<(), TooMuchWork> {
         let checks = [
-            ("grid points", self.grid_points, limits.max_grid_points, "lower max_grid or grid"),
+            ("grid points", self.grid_points, limits.max_grid_points, "lower `max_grid` or `grid`"),
             (
                 "voxels",
                 self.voxels,
                 limits.max_voxels,
-                "use a larger pixel_mm or width_mm, a smaller depth_mm, or a lower max_grid",
+                "use a larger `pixel_mm` or `width_mm`, a smaller `depth_mm`, or a lower `max_grid`",
             ),
             (
                 "estimated output bytes",
                 self.output_bytes,
                 limits.max_output_bytes,
-                "lower max_grid or grid, or choose binary stl",
+                "lower `max_grid` or `grid`, or choose binary stl",
             ),
             (
                 "estimated memory bytes",
                 self.memory_bytes,
                 limits.max_memory_bytes,
-                "lower max_grid or grid, or use a larger pixel_mm",
+                "lower `max_grid` or `grid`, or use a larger `pixel_mm`",
             ),
         ];
         match checks.into_iter().find(|(_, amount, limit, _)| amount > limit) {

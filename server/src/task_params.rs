@@ -88,17 +88,6 @@ fn opt_mm(field: &str, value: Option<f64>) -> ApiResult<Option<Millimetres>> {
     value.map(|v| mm(field, v)).transpose()
 }
 
-/// A mesh format as the API names it.
-pub fn parse_format(format: &str) -> ApiResult<MeshFormat> {
-    match format {
-        "stl" => Ok(MeshFormat::Stl),
-        "stl-ascii" => Ok(MeshFormat::StlAscii),
-        "ply" => Ok(MeshFormat::Ply),
-        "obj" => Ok(MeshFormat::Obj),
-        _ => Err(ApiError::invalid("format", "must be stl, stl-ascii, ply or obj")),
-    }
-}
-
 /// A task request checked against its upload: the engine's parameters, the work they imply,
 /// and the cost in credits. The one place a request is judged, for `create` and `quote` alike.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,7 +108,7 @@ impl TaskPlan {
             "mode": mode.as_str(),
             "params": self.params,
             "solid": self.solid,
-            "format": self.format.extension_name(),
+            "format": self.format.name(),
         });
         crate::auth::sha256(&canonical.to_string())
     }
@@ -261,22 +250,6 @@ impl TaskParams {
             None
         };
         Ok((params, solid))
-    }
-}
-
-trait FormatName {
-    fn extension_name(self) -> &'static str;
-}
-
-impl FormatName for MeshFormat {
-    /// The API's name of the format.
-    fn extension_name(self) -> &'static str {
-        match self {
-            MeshFormat::Stl => "stl",
-            MeshFormat::StlAscii => "stl-ascii",
-            MeshFormat::Ply => "ply",
-            MeshFormat::Obj => "obj",
-        }
     }
 }
 

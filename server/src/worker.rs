@@ -24,8 +24,9 @@ use crate::db::Kind as DbKind;
 use crate::decode_budget::DecodeBudget;
 use crate::queue::{Beat, Lease, Queue, Retry};
 use crate::storage::{Storage, StorageError};
-use crate::task_params::{TaskMode, TaskParams, parse_format};
+use crate::task_params::{TaskMode, TaskParams};
 use crate::{new_id, now_ms};
+use lithos_engine::MeshFormat;
 
 /// Live state of the jobs this process runs, shared with the request handlers.
 #[derive(Clone, Debug, Default)]
@@ -455,7 +456,8 @@ impl Slot {
                 serde_json::from_value(json!(task.mode)).map_err(|e| e.to_string())?;
             let params: TaskParams =
                 serde_json::from_str(&task.params).map_err(|e| e.to_string())?;
-            let format = parse_format(&task.format).map_err(|e| e.to_string())?;
+            let format: MeshFormat =
+                task.format.parse().map_err(|e: lithos_engine::ParamError| e.to_string())?;
             let (params, solid) = params.build(mode, format).map_err(|e| e.to_string())?;
             Ok::<_, String>((format, params, solid))
         })();
@@ -466,7 +468,7 @@ impl Slot {
             }
         };
         let output_key = output_key(task, lease.attempt, format.extension());
-        let sink = match self.storage.sink(&output_key, content_type(&task.format)) {
+        let sink = match self.storage.sink(&output_key, format.content_type()) {
             Ok(sink) => sink,
             Err(e) => return storage_outcome(e),
         };
@@ -575,9 +577,12 @@ impl Slot {
         if matches!(settled, Ok(true)) {
             // Earlier attempts whose workers died after storing their output but before
             // settling left objects no record points to: remove them.
-            let extension = parse_format(&task.format).map_or("stl", |f| f.extension());
-            for attempt in 1..lease.attempt {
-                let _ = self.storage.delete(&output_key(task, attempt, extension)).await;
+            // (A task whose format does not parse never ran, and stored nothing.)
+            if let Ok(format) = task.format.parse::<MeshFormat>() {
+                for attempt in 1..lease.attempt {
+                    let key = output_key(task, attempt, format.extension());
+                    let _ = self.storage.delete(&key).await;
+                }
             }
         } else if let Some(key) = this_output {
             // Rejected (or failed): leave no trace of this attempt.
@@ -724,15 +729,6 @@ fn storage_outcome(e: StorageError) -> Outcome {
         Outcome::Transient(e.to_string())
     } else {
         Outcome::Failed(format!("{e}; the task was not charged"))
-    }
-}
-
-/// The media type of an output format.
-pub fn content_type(format: &str) -> &'static str {
-    match format {
-        "ply" => "application/x-ply",
-        "obj" => "model/obj",
-        _ => "model/stl",
     }
 }
 

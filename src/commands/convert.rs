@@ -89,14 +89,36 @@ pub fn run(args: ConvertArgs) -> ExitCode {
     }
 }
 
-/// The engine's message, with parameter names spelled as flags.
+/// The engine's message, with parameter names spelled as flags: the field an error is about,
+/// and every name the engine quotes in backticks (`max_grid` becomes --max-grid).
 fn describe(error: &EngineError) -> String {
     match error {
         EngineError::InvalidParameter(p) => {
-            format!("--{} {}", p.field.replace('_', "-"), p.message)
+            format!("--{} {}", p.field.replace('_', "-"), flags(&p.message))
         }
-        other => other.to_string(),
+        other => flags(&other.to_string()),
     }
+}
+
+fn flags(message: &str) -> String {
+    if message.matches('`').count() % 2 == 1 {
+        return message.to_owned();
+    }
+    let mut out = String::with_capacity(message.len());
+    for (i, part) in message.split('`').enumerate() {
+        let quoted = i % 2 == 1;
+        if quoted && !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            out.push_str("--");
+            out.push_str(&part.replace('_', "-"));
+        } else if quoted {
+            out.push('`');
+            out.push_str(part);
+            out.push('`');
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 fn to_json(report: &Report, output: &str) -> serde_json::Value {

@@ -147,7 +147,10 @@ fn a_solid_of_billions_of_voxels_is_refused_before_it_is_built() {
     all.extend(args);
     let output = lithos(&all);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(stderr(&output).contains("voxels"), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("voxels"), "{message}");
+    // The engine names parameters as the API does; the CLI shows them as flags.
+    assert!(message.contains("(--max-grid)") && message.contains("(--depth-mm)"), "{message}");
     assert!(!Path::new("/tmp/never.stl").exists());
 }
 

@@ -13,8 +13,9 @@ use crate::auth::User;
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::Page;
-use crate::task_params::{TaskMode, TaskParams, TaskPlan, parse_format};
+use crate::task_params::{TaskMode, TaskParams, TaskPlan};
 use crate::{AppState, new_id, now_ms};
+use lithos_engine::MeshFormat;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -168,7 +169,7 @@ pub struct Quote {
 /// Checks a task's request as `create` does, without creating it: every field, the upload,
 /// the work against the limits, and the cost in credits.
 async fn price(state: &AppState, user: &User, body: &Create) -> ApiResult<(TaskPlan, Quote)> {
-    let format = parse_format(&body.format)?;
+    let format: MeshFormat = body.format.parse()?;
     // Fields first, so a bad field is named even when the upload is missing.
     body.params.build(body.mode, format)?;
     let upload: Option<(i64, i64, String)> =
@@ -389,8 +390,10 @@ pub(crate) async fn serve_output(
             "the task is {status}; its output exists once it has succeeded"
         )));
     };
-    let content_type = crate::worker::content_type(&format);
-    let extension = parse_format(&format).map_or("stl", |f| f.extension());
+    let format: MeshFormat = format
+        .parse()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("task {id} has format {format:?}: {e}")))?;
+    let (content_type, extension) = (format.content_type(), format.extension());
     let stem: String = std::path::Path::new(&filename)
         .file_stem()
         .map(|s| {

@@ -80,6 +80,8 @@ async fn vanishing_lengths_and_unbounded_work_are_refused_before_any_credit_move
             let (status, error) = error_of(response).await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{params} on {route}: {error}");
             assert_eq!(error["error"]["field"], field, "{params}: {error}");
+            let message = error["error"]["message"].as_str().unwrap();
+            assert!(!message.contains("--"), "API messages name fields, not flags: {message}");
         }
     }
     let after = app.credits(&user).await;
