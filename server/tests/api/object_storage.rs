@@ -13,15 +13,40 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, camera, task_ledger, worker_pool};
 
-/// The test S3 server, or `None` (and a note) when the test script did not start one.
+/// The test S3 server, or `None` (and a note) when the test script did not start one. When
+/// the script asks for S3 (`LITHOS_TEST_REQUIRE_S3`), a missing server fails the test instead
+/// of skipping it.
 fn s3() -> Option<(String, String)> {
-    match (std::env::var("LITHOS_TEST_S3_ENDPOINT"), std::env::var("LITHOS_TEST_S3_BUCKET")) {
-        (Ok(endpoint), Ok(bucket)) if !endpoint.is_empty() => Some((endpoint, bucket)),
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (var("LITHOS_TEST_S3_ENDPOINT"), var("LITHOS_TEST_S3_BUCKET")) {
+        (Some(endpoint), Some(bucket)) => Some((endpoint, bucket)),
         _ => {
+            assert!(
+                std::env::var_os("LITHOS_TEST_REQUIRE_S3").is_none(),
+                "LITHOS_TEST_REQUIRE_S3 is set but LITHOS_TEST_S3_ENDPOINT or \
+                 LITHOS_TEST_S3_BUCKET is not: the S3 tests would not run"
+            );
             eprintln!("skipped: no S3 server; tests/run-all.sh starts one");
             None
         }
     }
+}
+
+/// Runs this test binary again on one S3 test, with S3 required but not named: it must fail,
+/// not print "skipped" and pass.
+#[test]
+fn a_required_s3_server_that_is_missing_fails_the_tests() {
+    let binary = std::env::current_exe().unwrap();
+    let output = Command::new(binary)
+        .args(["object_storage::presigned_urls_stop_working_when_they_expire", "--exact"])
+        .env("LITHOS_TEST_REQUIRE_S3", "1")
+        .env_remove("LITHOS_TEST_S3_ENDPOINT")
+        .env_remove("LITHOS_TEST_S3_BUCKET")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "passed without S3: {stdout}");
+    assert!(stdout.contains("1 failed"), "{stdout}");
 }
 
 fn on_s3(endpoint: &str, bucket: &str) -> impl FnOnce(&mut Config) {

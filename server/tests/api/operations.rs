@@ -1,45 +1,11 @@
-//! Probes, metrics, server-sent events and admin-only routes.
+//! Server-sent events and admin-only routes. (Probes and metrics have their own test binary,
+//! `tests/metrics.rs`: the metrics recorder is process-wide.)
 
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, png};
-
-#[tokio::test]
-async fn probes_and_metrics() {
-    let app = TestApp::spawn().await;
-    let health = reqwest::get(format!("{}/healthz", app.base)).await.unwrap();
-    assert_eq!(health.status(), StatusCode::OK);
-    let ready: Value =
-        reqwest::get(format!("{}/readyz", app.base)).await.unwrap().json().await.unwrap();
-    assert_eq!(ready, json!({ "database": true, "storage": true }));
-
-    let user = app.user("metrics@example.org").await;
-    let upload = app.upload_ok(&user, "a.png", png(64)).await;
-    let task: Value = app
-        .submit(&user, &json!({ "upload_id": upload, "mode": "relief" }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    app.wait(&user, task["id"].as_str().unwrap()).await;
-    let metrics =
-        reqwest::get(format!("{}/metrics", app.base)).await.unwrap().text().await.unwrap();
-    for needle in [
-        "lithos_http_request_duration_seconds_bucket{",
-        "route=\"/api/v1/tasks/{id}\"",
-        "lithos_tasks_submitted_total{mode=\"relief\"}",
-        "lithos_tasks_finished_total{",
-        "lithos_queue_depth",
-        "lithos_engine_triangles_per_second",
-        "lithos_engine_megapixels_per_second",
-        "lithos_worker_info{backend=\"cpu\"",
-    ] {
-        assert!(metrics.contains(needle), "{needle} missing from:\n{metrics}");
-    }
-    assert!(!metrics.contains(task["id"].as_str().unwrap()), "no series per task id");
-}
 
 #[tokio::test]
 async fn events_stream_status_until_the_task_ends() {
