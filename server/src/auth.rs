@@ -145,13 +145,27 @@ pub struct User {
     pub via: Via,
 }
 
-impl User {
-    pub fn require_admin(&self) -> ApiResult<()> {
-        if self.role == "admin" {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("this needs an administrator".into()))
+/// A signed-in administrator: what every `/admin` handler takes instead of [`User`], so the
+/// check is made by the type, before any other part of the request is read.
+#[derive(Clone, Debug)]
+pub struct Admin(pub User);
+
+impl std::ops::Deref for Admin {
+    type Target = User;
+    fn deref(&self) -> &User {
+        &self.0
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let user = User::from_request_parts(parts, state).await?;
+        if user.role != "admin" {
+            return Err(ApiError::Forbidden("this needs an administrator".into()));
         }
+        Ok(Admin(user))
     }
 }
 

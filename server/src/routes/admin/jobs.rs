@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::audit;
 use crate::AppState;
-use crate::auth::User;
+use crate::auth::Admin;
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
 use crate::now_ms;
@@ -47,10 +47,9 @@ struct JobRow {
 #[utoipa::path(get, path = "/api/v1/admin/jobs", tag = "admin", params(("state" = Option<String>, Query), ("mode" = Option<String>, Query), ("user" = Option<String>, Query, description = "Part of the owner's email, or their id"), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Jobs, newest first, and the cursor of the next page", body = serde_json::Value), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 422, description = "A filter is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    user: User,
+    _: Admin,
     Query(query): Query<JobsQuery>,
 ) -> ApiResult<Json<Value>> {
-    user.require_admin()?;
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
     // Only the filters given become conditions, so each query can use its index.
     let mut conditions = vec!["t.deleted_at IS NULL".to_owned()];
@@ -185,10 +184,9 @@ async fn detail_of(state: &AppState, id: &str) -> ApiResult<Detail> {
 #[utoipa::path(get, path = "/api/v1/admin/jobs/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Parameters, queue state, attempts with their worker and error, per-stage timings and the output link", body = serde_json::Value), (status = 404, description = "No such job", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
-    user: User,
+    _: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    user.require_admin()?;
     let d = detail_of(&state, &id).await?;
     let job: Option<QueueRow> = sqlx::query_as(
         "SELECT state, attempt, max_attempts, run_after, lease_owner, lease_expires_at, \
@@ -232,20 +230,18 @@ pub async fn get(
 #[utoipa::path(get, path = "/api/v1/admin/jobs/{id}/output", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The mesh file", content_type = "application/octet-stream"), (status = 307, description = "With object storage: a short-lived URL"), (status = 404, description = "No such job", body = crate::openapi::ErrorBody), (status = 409, description = "Not succeeded", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn output(
     State(state): State<AppState>,
-    user: User,
+    _: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    user.require_admin()?;
     serve_output(&state, &id, None).await
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/retry", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Queued again; the owner's credits are reserved again", body = serde_json::Value), (status = 402, description = "The owner's balance does not cover it", body = crate::openapi::ErrorBody), (status = 409, description = "Not failed or canceled", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn retry(
     State(state): State<AppState>,
-    admin: User,
+    admin: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    admin.require_admin()?;
     let d = detail_of(&state, &id).await?;
     if !matches!(d.status.as_str(), "failed" | "canceled") {
         return Err(ApiError::Conflict(format!(
@@ -290,10 +286,9 @@ pub async fn retry(
 #[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/cancel", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Canceled, or flagged for its worker's next heartbeat", body = serde_json::Value), (status = 409, description = "Already finished", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
-    admin: User,
+    admin: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    admin.require_admin()?;
     let d = detail_of(&state, &id).await?;
     if !matches!(d.status.as_str(), "queued" | "running") {
         return Err(ApiError::Conflict(format!("the job is {}; nothing to cancel", d.status)));
@@ -312,10 +307,9 @@ pub async fn cancel(
 #[utoipa::path(delete, path = "/api/v1/admin/jobs/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The job left the queue and the lists, and its output was deleted; its ledger stays", body = serde_json::Value), (status = 409, description = "Still queued or running: cancel it first", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
-    admin: User,
+    admin: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    admin.require_admin()?;
     let d = detail_of(&state, &id).await?;
     if matches!(d.status.as_str(), "queued" | "running") {
         return Err(ApiError::Conflict(format!("the job is {}; cancel it first", d.status)));

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sqlx::AnyConnection;
 
 use crate::AppState;
-use crate::auth::User;
+use crate::auth::Admin;
 use crate::error::ApiResult;
 use crate::routes::Page;
 
@@ -49,10 +49,9 @@ pub struct UsersQuery {
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", params(("q" = Option<String>, Query, description = "Part of the email"), ("limit" = Option<i64>, Query, description = "The newest this many")), responses((status = 200, description = "Accounts", body = serde_json::Value), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn users(
     State(state): State<AppState>,
-    user: User,
+    _: Admin,
     Query(query): Query<UsersQuery>,
 ) -> ApiResult<Json<Value>> {
-    user.require_admin()?;
     let limit = query.limit.unwrap_or(20).clamp(1, 100);
     let pattern =
         format!("%{}%", query.q.unwrap_or_default().trim().to_lowercase().replace(['%', '_'], ""));
@@ -89,10 +88,9 @@ struct UsageRow {
 #[utoipa::path(get, path = "/api/v1/admin/usage", tag = "admin", params(("limit" = Option<i64>, Query, description = "The newest this many")), responses((status = 200, description = "Usage events", body = serde_json::Value), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn usage(
     State(state): State<AppState>,
-    user: User,
+    _: Admin,
     Query(page): Query<Page>,
 ) -> ApiResult<Json<Value>> {
-    user.require_admin()?;
     let rows: Vec<UsageRow> = sqlx::query_as(
         "SELECT id, user_id, feature, mode, credits, task_id, created_at FROM usage_events ORDER BY id DESC LIMIT $1",
     )
@@ -132,10 +130,9 @@ const THROUGHPUT_WINDOW_MS: i64 = 5 * 60_000;
 #[utoipa::path(get, path = "/api/v1/admin/workers", tag = "admin", params(("limit" = Option<i64>, Query, description = "The most recently seen this many")), responses((status = 200, description = "Registered workers: state (live, lost or stopped), busy slots, jobs done and failed, throughput over 5 minutes; and the queue's depth", body = serde_json::Value), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn workers(
     State(state): State<AppState>,
-    user: User,
+    _: Admin,
     Query(page): Query<Page>,
 ) -> ApiResult<Json<Value>> {
-    user.require_admin()?;
     let rows: Vec<WorkerRow> = sqlx::query_as(
         "SELECT id, hostname, pid, version, backend, adapter, concurrency, kind, started_at, \
          last_seen, stopped_at, jobs_done, jobs_failed FROM workers \
@@ -202,10 +199,9 @@ pub struct DaysQuery {
 #[utoipa::path(get, path = "/api/v1/admin/usage/daily", tag = "admin", params(("days" = Option<i64>, Query, description = "1 to 365, default 30")), responses((status = 200, description = "Credits spent per day (UTC) and tasks per mode", body = serde_json::Value), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn usage_daily(
     State(state): State<AppState>,
-    user: User,
+    _: Admin,
     Query(query): Query<DaysQuery>,
 ) -> ApiResult<Json<Value>> {
-    user.require_admin()?;
     const DAY: i64 = 86_400_000;
     let days = query.days.unwrap_or(30).clamp(1, 365);
     let since = (crate::now_ms() / DAY - days + 1) * DAY;
@@ -237,10 +233,9 @@ pub async fn usage_daily(
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", params(("limit" = Option<i64>, Query, description = "The newest this many")), responses((status = 200, description = "Administrators' actions, newest first", body = serde_json::Value), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn audit_log(
     State(state): State<AppState>,
-    user: User,
+    _: Admin,
     Query(page): Query<Page>,
 ) -> ApiResult<Json<Value>> {
-    user.require_admin()?;
     let rows: Vec<(i64, String, String, String, String, String, i64)> = sqlx::query_as(
         "SELECT a.id, a.admin_id, u.email, a.action, a.target_id, a.detail, a.created_at \
          FROM audit_log a JOIN users u ON u.id = a.admin_id ORDER BY a.id DESC LIMIT $1",

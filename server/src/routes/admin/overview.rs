@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::User;
+use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 
 /// Buckets per chart.
@@ -60,10 +60,9 @@ pub const BACKLOG_SQL: &str =
 #[utoipa::path(get, path = "/api/v1/admin/overview", tag = "admin", params(("window" = Option<String>, Query, description = "5m, 1h (default) or 24h")), responses((status = 200, description = "Counts and per-bucket series: jobs per minute, megapixels and triangles per second, queue latency, p50 and p95 job time", body = serde_json::Value), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn overview(
     State(state): State<AppState>,
-    user: User,
+    _: Admin,
     Query(query): Query<WindowQuery>,
 ) -> ApiResult<Json<Value>> {
-    user.require_admin()?;
     let window = query.window.unwrap_or_else(|| "1h".into());
     let span = window_ms(&window)?;
     let now = crate::now_ms();

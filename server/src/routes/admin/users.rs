@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::audit;
 use crate::AppState;
-use crate::auth::User;
+use crate::auth::Admin;
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
 use crate::now_ms;
@@ -23,10 +23,9 @@ pub(super) type UserRow = (String, String, String, String, String, i64, Option<i
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The account, its ledger (newest 100), tasks (newest 50) and API keys", body = serde_json::Value), (status = 404, description = "No such account", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
-    admin: User,
+    _: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    admin.require_admin()?;
     let pool = &state.db.pool;
     let user: UserRow = sqlx::query_as(
         "SELECT id, email, name, role, plan, balance, disabled_at, created_at FROM users \
@@ -89,11 +88,10 @@ pub struct Adjust {
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/credits", tag = "admin", params(("id" = String, Path)), request_body = Adjust, responses((status = 200, description = "The ledger entry was written; the new balance", body = serde_json::Value), (status = 402, description = "It would take the balance below zero", body = crate::openapi::ErrorBody), (status = 422, description = "No reason, or a zero amount", body = crate::openapi::ErrorBody), (status = 404, description = "No such account", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn adjust_credits(
     State(state): State<AppState>,
-    admin: User,
+    admin: Admin,
     Path(id): Path<String>,
     body: Result<Json<Adjust>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    admin.require_admin()?;
     let Json(body) = body?;
     if body.reason.trim().is_empty() {
         return Err(ApiError::invalid("reason", "say why; the ledger keeps it"));
@@ -129,11 +127,10 @@ pub struct Disable {
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin", params(("id" = String, Path)), request_body = Disable, responses((status = 200, description = "Disabled (its sessions end and its keys stop working) or enabled", body = serde_json::Value), (status = 409, description = "An administrator cannot disable their own account", body = crate::openapi::ErrorBody), (status = 404, description = "No such account", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn disable(
     State(state): State<AppState>,
-    admin: User,
+    admin: Admin,
     Path(id): Path<String>,
     body: Result<Json<Disable>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    admin.require_admin()?;
     let Json(body) = body?;
     if body.disabled && id == admin.id {
         return Err(ApiError::Conflict("you cannot disable your own account".into()));
