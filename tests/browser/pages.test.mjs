@@ -409,3 +409,105 @@ test("a dark shape and its light surround, as OBJ and PLY, are previewed and fil
     assert.ok(meshes.obj.volume < meshes.ply.volume, "the horse is the smaller part");
   });
 });
+
+/// Signs a context in through the API (as the login form does) and returns the page.
+async function signedIn(page, { email, password }) {
+  await page.goto("/#login");
+  const status = await page.evaluate((body) => fetch("/api/v1/auth/login", { method: "POST",
+    headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.status),
+  { email, password });
+  assert.equal(status, 200, "signed in");
+}
+
+test("the console's jobs list keeps the rows that More brought in when it refreshes", async () => {
+  // One more user's 20 one-credit tasks: with the earlier tests' jobs, more than a page.
+  const register = await fetch(`${base}/api/v1/auth/register`, { method: "POST",
+    headers: { "Content-Type": "application/json", Origin: base },
+    body: JSON.stringify({ email: "many@lithos.test", password: "many tasks passphrase", name: "Many" }) });
+  assert.equal(register.status, 201);
+  const cookie = register.headers.get("set-cookie").split(";")[0];
+  const key = (await (await fetch(`${base}/api/v1/api-keys`, { method: "POST",
+    headers: { "Content-Type": "application/json", Origin: base, cookie }, body: JSON.stringify({ name: "many" }) })).json()).key;
+  const form = new FormData();
+  form.append("file", new Blob([horse], { type: "image/png" }), "horse.png");
+  const auth = { Authorization: `Bearer ${key}` };
+  const upload = await (await fetch(`${base}/api/v1/uploads`, { method: "POST", headers: auth, body: form })).json();
+  for (let i = 0; i < 20; i++) {
+    const task = await fetch(`${base}/api/v1/tasks`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ upload_id: upload.id, mode: "relief", params: { max_grid: 16 } }) });
+    assert.equal(task.status, 201);
+  }
+  await withPage("jobs-refresh", async (page) => {
+    await signedIn(page, ADMIN);
+    await page.goto("/console#jobs");
+    const rows = page.locator("#job-rows tr");
+    await page.locator("#job-rows tr").nth(19).waitFor();
+    assert.equal(await rows.count(), 20, "one page");
+    await page.locator("#jobs-more").click();
+    await page.locator("#job-rows tr").nth(20).waitFor();
+    const shown = await rows.count();
+    assert.ok(shown > 20, `More added rows (${shown})`);
+    // The list refreshes every 5 seconds; it must still show as many rows after it has.
+    await page.waitForResponse((r) => r.url().includes("/admin/jobs?") && !r.url().includes("cursor="), { timeout: 8000 });
+    await page.waitForTimeout(300);
+    assert.equal(await rows.count(), shown, "the refresh kept the rows More brought in");
+  });
+});
+
+test("a slow quote never overwrites the answer to the form as it is now", async () => {
+  await withPage("stale-quote", async (page) => {
+    await signedIn(page, ADMIN);
+    await page.goto("/#convert");
+    await page.reload(); // the app learns of the session as it loads
+    await page.locator("#view-convert:not(.hidden)").waitFor();
+    await dropFile(page, "#drop", "horse.png", horse, "image/png");
+    await page.locator("#drop-hint", { hasText: "horse.png" }).waitFor();
+    await page.getByLabel("Mode").selectOption("relief");
+    await page.locator("#cost", { hasText: /costs/ }).waitFor();
+    // The quote for a 200-point grid is held back 1.5 s; the one for 8 points goes at once.
+    await page.route("**/api/v1/tasks/quote", async (route) => {
+      const slow = route.request().postData().includes('"max_grid":200');
+      if (slow) await new Promise((r) => setTimeout(r, 1500));
+      await route.continue().catch(() => {}); // an aborted request has nothing to continue
+    });
+    await page.getByLabel(/^Detail/).fill("200");
+    await page.waitForRequest((r) => r.url().endsWith("/tasks/quote") && r.postData().includes('"max_grid":200'));
+    await page.getByLabel(/^Detail/).fill("8");
+    await page.locator("#cost", { hasText: /a 8 × / }).waitFor();
+    await page.waitForTimeout(2000);
+    assert.match(await page.locator("#cost").textContent(), /a 8 × /, "the 200-point answer came late and was dropped");
+  });
+});
+
+test("the preview keeps a file's own normals and frees what it replaces", async () => {
+  await withPage("preview-normals", async (page) => {
+    await page.goto("/");
+    const result = await page.evaluate(async () => {
+      const { Preview } = await import("/assets/preview.js");
+      const canvas = document.createElement("canvas");
+      canvas.width = 200; canvas.height = 150;
+      document.body.append(canvas);
+      const preview = new Preview(canvas);
+      // A triangle in the XY plane whose file normals point along X (computed ones would not).
+      const ply = ["ply", "format ascii 1.0", "element vertex 3", "property float x", "property float y",
+        "property float z", "property float nx", "property float ny", "property float nz", "element face 1",
+        "property list uchar int vertex_indices", "end_header",
+        "0 0 0 1 0 0", "1 0 0 1 0 0", "0 1 0 1 0 0", "3 0 1 2", ""].join("\n");
+      const bytes = new TextEncoder().encode(ply).buffer;
+      preview.show(bytes, "ply");
+      const normal = [...preview.mesh.geometry.getAttribute("normal").array.slice(0, 3)];
+      let disposed = 0;
+      const first = preview.mesh;
+      first.material.dispose = () => { disposed += 1; };
+      first.geometry.dispose = () => { disposed += 1; };
+      const obj = "v 0 0 0\nv 1 0 0\nv 0 1 0\nvn 1 0 0\nf 1//1 2//1 3//1\n";
+      preview.show(new TextEncoder().encode(obj).buffer, "obj");
+      const objNormal = [...preview.mesh.geometry.getAttribute("normal").array.slice(0, 3)];
+      return { normal, objNormal, disposed };
+    });
+    // Rotating Z-up to Y-up turns about X, which leaves an X normal as it is.
+    assert.deepEqual(result.normal.map((v) => Math.round(v * 1000) / 1000), [1, 0, 0], "PLY normals kept");
+    assert.deepEqual(result.objNormal.map((v) => Math.round(v * 1000) / 1000), [1, 0, 0], "OBJ normals kept");
+    assert.equal(result.disposed, 2, "the replaced mesh's geometry and material were freed");
+  });
+});

@@ -20,7 +20,9 @@ export async function api(path, { method = "GET", body, signal } = {}) {
   let response;
   try {
     response = await fetch(`/api/v1${path}`, init);
-  } catch {
+  } catch (err) {
+    // A request its caller aborted is not a lost connection: let the caller see the abort.
+    if (signal?.aborted) throw err;
     throw new ApiError(0, { error: { message: "the server cannot be reached; check your connection" } });
   }
   const text = await response.text();

@@ -230,17 +230,26 @@ function quoteSoon() {
   quoteTimer = setTimeout(quote, 200);
 }
 
+// The quote in flight: a newer one aborts it, so a slow, stale answer never overwrites the
+// answer to the form as it is now.
+let quoting = null;
+
 async function quote() {
   const form = $("convert-form");
+  quoting?.abort();
+  const controller = new AbortController();
+  quoting = controller;
   clearErrors(form, $("convert-alert"));
   const body = request();
   if (!body) { $("submit").disabled = true; return; }
   try {
-    const q = await api("/tasks/quote", { method: "POST", body });
+    const q = await api("/tasks/quote", { method: "POST", body, signal: controller.signal });
+    if (controller.signal.aborted) return;
     $("cost").textContent = `This costs ${q.cost} credit${q.cost === 1 ? "" : "s"} (a ${q.grid[0]} × ${q.grid[1]} grid). Your balance is ${q.balance}.`;
     $("submit").disabled = q.cost > q.balance;
     if (q.cost > q.balance) $("convert-alert").textContent = "Not enough credits: lower the detail, or buy credits.";
   } catch (err) {
+    if (controller.signal.aborted) return;
     $("submit").disabled = true;
     showError(err, form, $("convert-alert"));
   }

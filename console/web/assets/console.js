@@ -6,10 +6,12 @@ import { api, h, when, duration, showError, clearErrors } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
+const JOBS_PAGE = 20;
 let windowName = "1h";
 let timer = null;
 const charts = {};
 let jobsCursor = null;
+let jobsShown = 0;
 
 const VIEWS = ["overview", "workers", "jobs", "job", "users", "user", "usage", "audit"];
 
@@ -22,6 +24,7 @@ async function route() {
     a.getAttribute("href") === `#${navTarget}` ? a.setAttribute("aria-current", "page") : a.removeAttribute("aria-current"));
   clearInterval(timer);
   $("page-error").textContent = "";
+  if (target === "jobs") jobsShown = 0;
   const load = { overview: loadOverview, workers: loadWorkers, jobs: () => loadJobs(false), job: () => loadJob(id),
     users: loadUsers, user: () => loadUser(id), usage: loadUsage, audit: loadAudit }[target];
   await guarded(load);
@@ -104,7 +107,11 @@ async function loadWorkers() {
 
 // ---- jobs -----------------------------------------------------------------------------
 
-$("job-filters").addEventListener("submit", (e) => { e.preventDefault(); guarded(() => loadJobs(false)); });
+$("job-filters").addEventListener("submit", (e) => {
+  e.preventDefault();
+  jobsShown = 0; // New filters start from one page.
+  guarded(() => loadJobs(false));
+});
 $("jobs-more").addEventListener("click", () => guarded(() => loadJobs(true)));
 
 function jobRow(j) {
@@ -118,17 +125,34 @@ function jobRow(j) {
     h("td", {}, j.attempts), h("td", {}, j.cost));
 }
 
+/// The jobs list: `more` appends the next page; otherwise the list is loaded again from the
+/// top, as long as it was (so a refresh keeps the rows "More" brought in).
 async function loadJobs(more) {
   const params = new URLSearchParams(new FormData($("job-filters")));
   for (const [k, v] of [...params]) if (!v) params.delete(k);
-  if (more && jobsCursor) params.set("cursor", jobsCursor);
-  const { jobs, next_cursor } = await api(`/admin/jobs?${params}`);
-  const rows = jobs.map(jobRow);
-  if (more) $("job-rows").append(...rows);
-  else $("job-rows").replaceChildren(...rows);
-  if (!more && !jobs.length) $("job-rows").append(h("tr", {}, h("td", { colspan: 7 }, "No jobs match.")));
-  jobsCursor = next_cursor;
-  $("jobs-more").classList.toggle("hidden", !next_cursor);
+  params.set("limit", JOBS_PAGE);
+  if (more) {
+    if (jobsCursor) params.set("cursor", jobsCursor);
+    const { jobs, next_cursor } = await api(`/admin/jobs?${params}`);
+    $("job-rows").append(...jobs.map(jobRow));
+    jobsShown += jobs.length;
+    jobsCursor = next_cursor;
+  } else {
+    const wanted = Math.max(jobsShown, 1);
+    const jobs = [];
+    let cursor = null;
+    do {
+      if (cursor) params.set("cursor", cursor);
+      const page = await api(`/admin/jobs?${params}`);
+      jobs.push(...page.jobs);
+      cursor = page.next_cursor;
+    } while (cursor && jobs.length < wanted);
+    $("job-rows").replaceChildren(...jobs.map(jobRow));
+    if (!jobs.length) $("job-rows").append(h("tr", {}, h("td", { colspan: 7 }, "No jobs match.")));
+    jobsShown = jobs.length;
+    jobsCursor = cursor;
+  }
+  $("jobs-more").classList.toggle("hidden", !jobsCursor);
 }
 
 async function loadJob(id) {

@@ -33,7 +33,8 @@ export class Preview {
   /// ArrayBuffer, framed to fit.
   show(buffer, format = "stl") {
     const geometry = parse(buffer, format);
-    geometry.computeVertexNormals();
+    // PLY and OBJ carry Lithos' smooth normals (from the field's gradient): keep them.
+    if (!geometry.hasAttribute("normal")) geometry.computeVertexNormals();
     geometry.center();
     // Lithos' meshes are Z-up; three.js is Y-up.
     geometry.rotateX(-Math.PI / 2);
@@ -41,6 +42,7 @@ export class Preview {
     if (this.mesh) {
       this.scene.remove(this.mesh);
       this.mesh.geometry.dispose();
+      this.mesh.material.dispose();
     }
     const material = new THREE.MeshStandardMaterial({ color: 0xd9dde2, roughness: 0.6, metalness: 0.05 });
     this.mesh = new THREE.Mesh(geometry, material);
@@ -92,7 +94,11 @@ function parse(buffer, format) {
     case "obj": {
       let geometry = null;
       new OBJLoader().parse(new TextDecoder().decode(buffer)).traverse((node) => {
-        if (node.isMesh && !geometry) geometry = node.geometry;
+        if (!node.isMesh) return;
+        if (!geometry) geometry = node.geometry;
+        else node.geometry.dispose();
+        // The loader's own materials are replaced by the preview's.
+        for (const material of [node.material].flat()) material.dispose();
       });
       if (!geometry) throw new Error("the OBJ file has no faces");
       return geometry;
