@@ -1,9 +1,9 @@
-//! The OpenAPI document, generated from the handlers' annotations, and the types it names.
+//! The OpenAPI document's frame: its title, security schemes and the shared types handlers
+//! name. The paths come from the route table (`routes::api`), which registers each handler
+//! with its operation.
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
-
-use crate::routes;
 
 /// Every error: `{"error": {"code", "message", "field"?}}`.
 #[derive(Debug, ToSchema)]
@@ -61,17 +61,7 @@ impl Modify for Security {
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Lithos", description = "Images to 3D-printable meshes: accounts, uploads, tasks and credits."),
-    paths(
-        routes::auth::register, routes::auth::login, routes::auth::logout,
-        routes::account::me, routes::account::update, routes::account::change_password,
-        routes::api_keys::create, routes::api_keys::list, routes::api_keys::revoke,
-        routes::uploads::create, routes::uploads::get, routes::uploads::presign, routes::uploads::complete,
-        routes::tasks::create, routes::tasks::list, routes::tasks::get, routes::tasks::cancel,
-        routes::tasks::output, routes::tasks::events,
-        routes::tasks::quote, routes::credits::get, routes::admin::users, routes::admin::usage, routes::admin::workers, routes::admin::usage_daily, routes::admin::audit_log, routes::admin::overview::overview, routes::admin::jobs::list, routes::admin::jobs::get, routes::admin::jobs::output, routes::admin::jobs::retry, routes::admin::jobs::cancel, routes::admin::jobs::delete, routes::admin::users::get, routes::admin::users::adjust_credits, routes::admin::users::disable,
-        routes::health::healthz, routes::health::readyz,
-    ),
-    components(schemas(ErrorBody, ErrorDetail, Profile, UploadForm, crate::task_params::TaskParams, crate::task_params::TaskMode, routes::tasks::Quote, routes::admin::users::Adjust, routes::admin::users::Disable)),
+    components(schemas(ErrorBody, ErrorDetail, Profile, UploadForm, crate::task_params::TaskParams, crate::task_params::TaskMode)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;

@@ -13,63 +13,73 @@ pub(crate) mod uploads;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 use utoipa_scalar::Servable;
 
 use crate::AppState;
 
+/// The API's route table: each route is registered with its OpenAPI operation (the paths come
+/// from the handlers' `#[utoipa::path]`), so the document lists exactly what is served.
+/// `upload_limit` is the body limit of `POST /uploads`; every other route keeps axum's default.
+pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(account::me, account::update))
+        .routes(routes!(account::change_password))
+        .routes(routes!(api_keys::list, api_keys::create))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(uploads::create).layer(DefaultBodyLimit::max(upload_limit)))
+        .routes(routes!(uploads::presign))
+        .routes(routes!(uploads::get))
+        .routes(routes!(uploads::complete))
+        .routes(routes!(tasks::list, tasks::create))
+        .routes(routes!(tasks::quote))
+        .routes(routes!(tasks::get))
+        .routes(routes!(tasks::cancel))
+        .routes(routes!(tasks::output))
+        .routes(routes!(tasks::events))
+        .routes(routes!(credits::get))
+        .routes(routes!(admin::overview::overview))
+        .routes(routes!(admin::jobs::list))
+        .routes(routes!(admin::jobs::get, admin::jobs::delete))
+        .routes(routes!(admin::jobs::output))
+        .routes(routes!(admin::jobs::retry))
+        .routes(routes!(admin::jobs::cancel))
+        .routes(routes!(admin::users))
+        .routes(routes!(admin::users::get))
+        .routes(routes!(admin::users::adjust_credits))
+        .routes(routes!(admin::users::disable))
+        .routes(routes!(admin::usage))
+        .routes(routes!(admin::usage_daily))
+        .routes(routes!(admin::audit_log))
+        .routes(routes!(admin::workers))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+}
+
 pub fn router(state: AppState) -> Router {
     let upload_limit = state.config.max_upload_bytes as usize + (1 << 20);
-    let api = Router::new()
-        .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        .route("/me", get(account::me).patch(account::update))
-        .route("/me/password", post(account::change_password))
-        .route("/api-keys", get(api_keys::list).post(api_keys::create))
-        .route("/api-keys/{id}", axum::routing::delete(api_keys::revoke))
-        .route("/uploads", post(uploads::create).layer(DefaultBodyLimit::max(upload_limit)))
-        .route("/uploads/presign", post(uploads::presign))
-        .route("/uploads/{id}", get(uploads::get))
-        .route("/uploads/{id}/complete", post(uploads::complete))
-        .route("/tasks", get(tasks::list).post(tasks::create))
-        .route("/tasks/quote", post(tasks::quote))
-        .route("/tasks/{id}", get(tasks::get))
-        .route("/tasks/{id}/cancel", post(tasks::cancel))
-        .route("/tasks/{id}/output", get(tasks::output))
-        .route("/tasks/{id}/events", get(tasks::events))
-        .route("/admin/overview", get(admin::overview::overview))
-        .route("/admin/jobs", get(admin::jobs::list))
-        .route("/admin/jobs/{id}", get(admin::jobs::get).delete(admin::jobs::delete))
-        .route("/admin/jobs/{id}/output", get(admin::jobs::output))
-        .route("/admin/jobs/{id}/retry", post(admin::jobs::retry))
-        .route("/admin/jobs/{id}/cancel", post(admin::jobs::cancel))
-        .route("/admin/users", get(admin::users))
-        .route("/admin/users/{id}", get(admin::users::get))
-        .route("/admin/users/{id}/credits", post(admin::users::adjust_credits))
-        .route("/admin/users/{id}/disable", post(admin::users::disable))
-        .route("/admin/usage", get(admin::usage))
-        .route("/admin/usage/daily", get(admin::usage_daily))
-        .route("/admin/audit", get(admin::audit_log))
-        .route("/admin/workers", get(admin::workers))
-        .route("/credits", get(credits::get))
-        .route("/openapi.json", get(openapi_json));
+    let (api, doc) = api(upload_limit).split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    let scalar = utoipa_scalar::Scalar::with_url("/api/docs", (*doc).clone());
+    let api =
+        api.route("/api/v1/openapi.json", get(move || async move { axum::Json((*doc).clone()) }));
     let pages = pages::router(&state.config.console_dir);
-    let app = Router::new()
-        .nest("/api/v1", api)
-        .merge(pages)
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+    let app = api.merge(pages);
     let app = match state.config.metrics_bind {
         Some(_) => app,
         None => app.route("/metrics", get(security::metrics)),
     };
-    app.merge(utoipa_scalar::Scalar::with_url("/api/docs", crate::openapi::ApiDoc::openapi()))
+    app.merge(scalar)
         .route_layer(axum::middleware::from_fn(crate::telemetry::track))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(security::errors))
@@ -121,11 +131,6 @@ pub fn metrics_router(state: AppState) -> Router {
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(security::errors))
         .layer(axum::middleware::from_fn_with_state(state, security::headers))
-}
-
-/// `GET /api/v1/openapi.json`.
-async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(crate::openapi::ApiDoc::openapi())
 }
 
 /// Cursor pagination: `?limit=` (1..=100, default 20) and an opaque `?cursor=`.
