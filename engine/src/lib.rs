@@ -49,7 +49,7 @@ pub use work::{MAX_SOLID_VOXELS, Work, WorkLimits};
 use kernels::{MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, ThicknessConfig};
 pub use mesh::{Cells, Heightfield};
 pub use params::{ConvertParams, MaskSource, Millimetres, Mode, ParamError};
-pub use progress::{Progress, Silent, Stage};
+pub use progress::{HEIGHTFIELD_STAGES, Progress, SOLID_STAGES, Silent, Stage};
 pub use stl::{MeshFormat, MeshStats};
 
 /// Which backend to run on.

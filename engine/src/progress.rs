@@ -34,6 +34,22 @@ impl Stage {
     }
 }
 
+/// The stages a relief or lithophane reports after decoding, in order.
+pub const HEIGHTFIELD_STAGES: [Stage; 5] =
+    [Stage::Luminance, Stage::Resample, Stage::Blur, Stage::Thickness, Stage::Mesh];
+
+/// The stages a solid reports after decoding, in order: [`crate::Engine::solid`], then
+/// writing the mesh.
+pub const SOLID_STAGES: [Stage; 7] = [
+    Stage::Luminance,
+    Stage::Resample,
+    Stage::Blur,
+    Stage::Thickness,
+    Stage::Field,
+    Stage::Isosurface,
+    Stage::Mesh,
+];
+
 /// Receives progress; may ask the engine to stop.
 pub trait Progress: Sync {
     /// A stage begins.

@@ -475,7 +475,11 @@ impl Slot {
         let engine = self.engine.clone();
         let progress = TaskProgress {
             live,
-            stages: if solid.is_some() { 8.0 } else { 6.0 },
+            stages: if solid.is_some() {
+                lithos_engine::SOLID_STAGES.len()
+            } else {
+                lithos_engine::HEIGHTFIELD_STAGES.len()
+            } as f64,
             done: AtomicU64::new(0),
             deadline: started + time_limit,
             timed_out: AtomicBool::new(false),

@@ -2,7 +2,7 @@
 //! topology, the volume of the thickness map and the requested size.
 
 use lithos_engine::params::{Frame, GridSize, Mask, PhysicalSize};
-use lithos_engine::{Cells, ConvertParams, MaskSource, Mode};
+use lithos_engine::{Cells, ConvertParams, MaskSource, MeshFormat, Mode};
 
 use crate::helpers::*;
 
@@ -218,4 +218,33 @@ fn ascii_and_binary_stl_hold_the_same_triangles() {
     };
     assert_eq!(read(&binary), read(&ascii), "text round-trips every float exactly");
     assert_printable("ascii", &hf, &ascii);
+}
+
+/// Records the stages the engine reports.
+#[derive(Default)]
+struct Stages(std::sync::Mutex<Vec<lithos_engine::Stage>>);
+
+impl lithos_engine::Progress for Stages {
+    fn stage(&self, stage: lithos_engine::Stage) {
+        self.0.lock().unwrap().push(stage);
+    }
+}
+
+#[test]
+fn the_engine_reports_exactly_the_stages_it_declares() {
+    // The worker divides progress by these lists' lengths: a stage added to a pipeline but
+    // not to its list would leave progress short of 100%.
+    let image = load("camera.png");
+    let params = relief(40.0);
+    let seen = Stages::default();
+    cpu().convert_image_to(&image, &params, MeshFormat::Stl, std::io::sink(), &seen).unwrap();
+    assert_eq!(*seen.0.lock().unwrap(), lithos_engine::HEIGHTFIELD_STAGES);
+
+    let seen = Stages::default();
+    let solid = lithos_engine::SolidParams::default();
+    let small = ConvertParams { grid: GridSize { max: 64, exact: None }, ..params };
+    let mut times = Vec::new();
+    let mesh = cpu().solid(&image, &small, &solid, &seen, &mut times).unwrap();
+    cpu().write_indexed_to(&mesh, MeshFormat::Stl, std::io::sink(), &seen, &mut times).unwrap();
+    assert_eq!(*seen.0.lock().unwrap(), lithos_engine::SOLID_STAGES);
 }
