@@ -1,0 +1,310 @@
+//! Running a claimed job: read the source, decode it within the decode budget, run the engine
+//! on a blocking thread under the watchdog while the output streams to storage, and keep the
+//! lease alive.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use lithos_engine::{DecodeLimits, EngineError, MeshFormat, Progress, Stage, decode};
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::settle::output_key;
+use super::{Live, Outcome, Slot, Task};
+use crate::queue::{Beat, Lease, Queue};
+use crate::storage::StorageError;
+use crate::task_params::{TaskMode, TaskParams};
+
+impl Slot {
+    pub(super) async fn run(self, mut stopped: watch::Receiver<bool>) {
+        loop {
+            if *stopped.borrow() {
+                return;
+            }
+            match self.queue.claim(&self.worker_id, 1).await {
+                Ok(leases) if !leases.is_empty() => {
+                    for lease in leases {
+                        self.process(lease).await;
+                    }
+                }
+                Ok(_) => {
+                    tokio::select! {
+                        _ = self.handle.wake.notified() => {}
+                        _ = tokio::time::sleep(self.queue.config.poll) => {}
+                        _ = stopped.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = ?e, "claiming a job failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn process(&self, lease: Lease) {
+        let live = Arc::new(Live::new(lease.clone()));
+        self.handle.lock().insert(lease.task_id.clone(), live.clone());
+        let result = self.process_claimed(&lease, &live).await;
+        self.handle.lock().remove(&lease.task_id);
+        if let Err(e) = result {
+            // The lease will expire and another attempt will run.
+            tracing::error!(task = %lease.task_id, error = ?e, "settling a job failed");
+        }
+    }
+
+    async fn process_claimed(&self, lease: &Lease, live: &Arc<Live>) -> anyhow::Result<()> {
+        let task: Task = sqlx::query_as(
+            "SELECT t.id, t.user_id, t.mode, t.params, t.format, t.cost, t.cancel_requested, \
+             u.storage_key, a.plan FROM tasks t JOIN uploads u ON u.id = t.upload_id \
+             JOIN users a ON a.id = t.user_id WHERE t.id = $1",
+        )
+        .bind(&lease.task_id)
+        .fetch_one(&self.queue.db.pool)
+        .await?;
+        if task.cancel_requested != 0 {
+            return self.settle(&task, lease, Outcome::Canceled).await;
+        }
+        if lease.attempt > lease.max_attempts {
+            // Claimed again after its last attempt's worker vanished.
+            let last = self
+                .queue
+                .last_error(&task.id)
+                .await?
+                .unwrap_or_else(|| "the worker running it stopped responding".to_owned());
+            let message = format!("gave up after {} attempts: {last}", lease.max_attempts);
+            return self.settle(&task, lease, Outcome::Failed(message)).await;
+        }
+        let (stop_heartbeat, stopped) = tokio::sync::oneshot::channel::<()>();
+        let heartbeat = tokio::spawn(heartbeat(self.queue.clone(), live.clone(), stopped));
+        let outcome = self.execute(&task, lease, live.clone()).await;
+        // Stopped, not aborted: a query dropped halfway leaves its pooled connection with a
+        // half-sent exchange, which the next query on it would inherit.
+        drop(stop_heartbeat);
+        let _ = heartbeat.await;
+        if live.lost.load(Ordering::Relaxed) {
+            tracing::warn!(task = %task.id, attempt = lease.attempt, "lease lost; the result is dropped");
+            if let Outcome::Succeeded { output_key, .. } = &outcome {
+                let _ = self.storage.delete(output_key).await;
+            }
+            return Ok(());
+        }
+        self.settle(&task, lease, outcome).await
+    }
+
+    async fn execute(&self, task: &Task, lease: &Lease, live: Arc<Live>) -> Outcome {
+        let started = std::time::Instant::now();
+        let time_limit = self.time_limits.for_plan(&task.plan);
+        let bytes = match self.storage.get(&task.storage_key).await {
+            Ok(bytes) => bytes,
+            Err(StorageError::NotFound(_)) => {
+                return Outcome::Failed(
+                    "the uploaded image is no longer stored; upload it again".into(),
+                );
+            }
+            Err(e) => return storage_outcome(e),
+        };
+        let prepared = (|| {
+            let mode: TaskMode =
+                serde_json::from_value(json!(task.mode)).map_err(|e| e.to_string())?;
+            let params: TaskParams =
+                serde_json::from_str(&task.params).map_err(|e| e.to_string())?;
+            let format: MeshFormat =
+                task.format.parse().map_err(|e: lithos_engine::ParamError| e.to_string())?;
+            let (params, solid) = params.build(mode, format).map_err(|e| e.to_string())?;
+            Ok::<_, String>((format, params, solid))
+        })();
+        let (format, params, solid) = match prepared {
+            Ok(prepared) => prepared,
+            Err(message) => {
+                return Outcome::Failed(format!("the task's parameters are invalid: {message}"));
+            }
+        };
+        let output_key = output_key(task, lease.attempt, format.extension());
+        let sink = match self.storage.sink(&output_key, format.content_type()) {
+            Ok(sink) => sink,
+            Err(e) => return storage_outcome(e),
+        };
+        let engine = self.engine.clone();
+        let progress = TaskProgress {
+            live,
+            stages: if solid.is_some() {
+                lithos_engine::SOLID_STAGES.len()
+            } else {
+                lithos_engine::HEIGHTFIELD_STAGES.len()
+            } as f64,
+            done: AtomicU64::new(0),
+            deadline: started + time_limit,
+            timed_out: AtomicBool::new(false),
+        };
+        // The decode's memory, from the header, out of the process's budget; waiting here
+        // keeps concurrent decodes (uploads and jobs) within it.
+        let decoded_bytes = decode::probe_cost(&bytes, DecodeLimits::default())
+            .map_or(0, |probe| probe.decoded_bytes);
+        let reservation = self.decode_budget.reserve(decoded_bytes).await;
+        // The worker's own stages around the engine's: reading the source, decoding it, and
+        // committing the output (on S3, waiting for the parts still going up).
+        let fetch = started.elapsed().as_secs_f64();
+        let run = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, RunError> {
+            let mut sink = sink;
+            let decoding = std::time::Instant::now();
+            let image = decode::decode_bytes(&bytes, DecodeLimits::default());
+            drop(reservation);
+            let image = image?;
+            let decode = decoding.elapsed().as_secs_f64();
+            drop(bytes);
+            let written = match solid {
+                Some(solid) => {
+                    let mut times = Vec::new();
+                    engine.solid(&image, &params, &solid, &progress, &mut times).and_then(|mesh| {
+                        let stats = engine.write_indexed_to(&mesh, format, &mut sink, &progress, &mut times)?;
+                        Ok(json!({ "triangles": stats.triangles, "bytes": stats.bytes, "vertices": mesh.positions.len(), "stages": stage_times(&times) }))
+                    })
+                }
+                None => engine.convert_image_to(&image, &params, format, &mut sink, &progress).map(|report| {
+                    json!({ "triangles": report.triangles, "bytes": report.bytes, "grid": report.grid, "size_mm": report.size_mm, "stages": stage_times(&report.stages) })
+                }),
+            };
+            let mut report = match written {
+                Ok(report) => report,
+                Err(EngineError::Canceled) if progress.timed_out.load(Ordering::Relaxed) => {
+                    return Err(RunError::TimedOut);
+                }
+                // A write the storage refused is the storage's failure, not the engine's.
+                Err(e) => return Err(sink.failure().map_or(RunError::Engine(e), RunError::Storage)),
+            };
+            let storing = std::time::Instant::now();
+            sink.finish()?;
+            report["stages"]["fetch"] = json!(fetch);
+            report["stages"]["decode"] = json!(decode);
+            report["stages"]["store"] = json!(storing.elapsed().as_secs_f64());
+            Ok(report)
+        })
+        .await;
+        let mut report = match run {
+            Ok(Ok(report)) => report,
+            Ok(Err(RunError::Engine(EngineError::Canceled))) => return Outcome::Canceled,
+            Ok(Err(RunError::TimedOut)) => {
+                return Outcome::Failed(format!(
+                    "the task ran past its time limit of {} s (plan {}) and was stopped; its \
+                     credits were released. Try a smaller grid or a larger pixel_mm",
+                    time_limit.as_secs_f64(),
+                    task.plan
+                ));
+            }
+            Ok(Err(RunError::Engine(e))) => return Outcome::Failed(e.to_string()),
+            Ok(Err(RunError::Storage(e))) => return storage_outcome(e),
+            Err(e) => return Outcome::Transient(format!("the engine thread failed: {e}")),
+        };
+        let seconds = started.elapsed().as_secs_f64().max(1e-9);
+        if let Some(triangles) = report["triangles"].as_f64() {
+            metrics::histogram!("lithos_engine_triangles_per_second", "mode" => task.mode.clone())
+                .record(triangles / seconds);
+        }
+        if let Some([w, h]) = report["grid"].as_array().map(|g| [g[0].as_f64(), g[1].as_f64()]) {
+            let megapixels = w.unwrap_or(0.0) * h.unwrap_or(0.0) / 1e6;
+            metrics::histogram!("lithos_engine_megapixels_per_second", "mode" => task.mode.clone())
+                .record(megapixels / seconds);
+        }
+        report["format"] = json!(task.format);
+        report["seconds"] = json!(seconds);
+        report["attempt"] = json!(lease.attempt);
+        Outcome::Succeeded { report, output_key }
+    }
+}
+
+/// Extends the lease every heartbeat until the job ends (`stopped` resolves, between beats
+/// only); flags cancellation and loss.
+async fn heartbeat(queue: Queue, live: Arc<Live>, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(queue.config.heartbeat) => {}
+            _ = &mut stopped => return,
+        }
+        match queue.heartbeat(&live.lease, live.progress()).await {
+            Ok(Beat::Held { cancel_requested }) => {
+                if cancel_requested {
+                    live.cancel.store(true, Ordering::Relaxed);
+                }
+            }
+            Ok(Beat::Lost) => {
+                live.abandon();
+                return;
+            }
+            // The lease may still be ours; fencing keeps it safe either way.
+            Err(e) => tracing::warn!(task = %live.lease.task_id, error = ?e, "heartbeat failed"),
+        }
+    }
+}
+
+enum RunError {
+    Engine(EngineError),
+    Storage(StorageError),
+    /// The watchdog stopped the run at the task's time limit.
+    TimedOut,
+}
+
+impl From<EngineError> for RunError {
+    fn from(e: EngineError) -> Self {
+        RunError::Engine(e)
+    }
+}
+
+impl From<StorageError> for RunError {
+    fn from(e: StorageError) -> Self {
+        RunError::Storage(e)
+    }
+}
+
+fn storage_outcome(e: StorageError) -> Outcome {
+    if e.is_transient() {
+        Outcome::Transient(e.to_string())
+    } else {
+        Outcome::Failed(format!("{e}; the task was not charged"))
+    }
+}
+
+fn stage_times(times: &[lithos_engine::StageTime]) -> serde_json::Value {
+    times
+        .iter()
+        .map(|t| (t.stage.name().to_owned(), json!(t.seconds)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Engine progress as one fraction: each stage an equal share, the mesh stage by its own
+/// fraction.
+struct TaskProgress {
+    live: Arc<Live>,
+    stages: f64,
+    done: AtomicU64,
+    /// The watchdog: past this instant the engine is told to stop at its next check.
+    deadline: std::time::Instant,
+    timed_out: AtomicBool,
+}
+
+impl Progress for TaskProgress {
+    fn stage(&self, _stage: Stage) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) as f64;
+        let fraction = (done / self.stages).min(0.99);
+        self.live.progress.store(fraction.to_bits(), Ordering::Relaxed);
+    }
+
+    fn advance(&self, fraction: f64) {
+        let done = (self.done.load(Ordering::Relaxed) as f64 - 1.0).max(0.0);
+        let total = ((done + fraction.clamp(0.0, 1.0)) / self.stages).min(0.99);
+        self.live.progress.store(total.to_bits(), Ordering::Relaxed);
+    }
+
+    fn is_canceled(&self) -> bool {
+        if self.live.cancel.load(Ordering::Relaxed) {
+            return true;
+        }
+        if std::time::Instant::now() >= self.deadline {
+            self.timed_out.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+}
