@@ -204,10 +204,10 @@ fn ascii_and_binary_stl_hold_the_same_triangles() {
     let mut binary = Vec::new();
     let mut ascii = Vec::new();
     engine
-        .write_mesh(&hf, lithos_engine::MeshFormat::Stl, &mut binary, &lithos_engine::Silent)
+        .write_mesh(&hf, MeshFormat::Stl, &mut binary, &lithos_engine::Silent)
         .unwrap();
     engine
-        .write_mesh(&hf, lithos_engine::MeshFormat::StlAscii, &mut ascii, &lithos_engine::Silent)
+        .write_mesh(&hf, MeshFormat::StlAscii, &mut ascii, &lithos_engine::Silent)
         .unwrap();
     assert!(ascii.starts_with(b"solid lithos\n") && ascii.ends_with(b"endsolid lithos\n"));
     let read = |bytes: &[u8]| {

@@ -1,0 +1,194 @@
+//! Reliefs and lithophanes: the grid stages, then the mesh streamed to its writer.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::kernels::{MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, ThicknessConfig};
+use crate::params::Mode;
+use crate::stl::MeshStats;
+use crate::{
+    Cells, ConvertParams, DecodeLimits, Engine, EngineError, Heightfield, MaskSource, MeshFormat,
+    Progress, Report, Result, SourceImage, Stage, StageTime, decode, mesh, stages, stl, timed,
+};
+
+impl Engine {
+    /// Stages 2 to 4: the thickness map and solid cells of `image` under `params`.
+    pub fn heightfield(
+        &self,
+        image: &SourceImage,
+        params: &ConvertParams,
+        progress: &dyn Progress,
+        times: &mut Vec<StageTime>,
+    ) -> Result<Heightfield> {
+        let (gw, gh, pitch_mm, thickness, inside) = self.grid(image, params, progress, times)?;
+        let cells = Cells::from_inside(&inside, gw, gh);
+        let hf = Heightfield { width: gw, height: gh, pitch_mm, thickness: thickness.data, cells };
+        if hf.cells.solid_count() == 0 {
+            let threshold = params.mask.map_or(0.0, |m| m.threshold);
+            return Err(EngineError::EmptyMask { threshold });
+        }
+        Ok(hf)
+    }
+
+    /// Stages 2 to 4 on the grid: its size and pitch, the thickness map, and which grid
+    /// vertices the mask keeps (1) or drops (0).
+    pub(crate) fn grid(
+        &self,
+        image: &SourceImage,
+        params: &ConvertParams,
+        progress: &dyn Progress,
+        times: &mut Vec<StageTime>,
+    ) -> Result<(u32, u32, f32, stages::Plane, Vec<u32>)> {
+        params.validate()?;
+        let alpha_mask = matches!(params.mask, Some(m) if m.source == MaskSource::Alpha);
+        if alpha_mask && !image.has_alpha() {
+            return Err(EngineError::NoAlpha);
+        }
+        let backend = &self.backend;
+        let (luma, alpha) = timed(Stage::Luminance, progress, times, || {
+            stages::luminance(backend, image, alpha_mask)
+        })?;
+        let (gw, gh) = params.grid_dimensions(image.width(), image.height());
+        params.checked_pitch_mm(gw, gh)?;
+        let (luma, alpha) = timed(Stage::Resample, progress, times, || {
+            let alpha = alpha.map(|a| stages::resample(backend, a, gw, gh)).transpose()?;
+            Ok((stages::resample(backend, luma, gw, gh)?, alpha))
+        })?;
+        let luma = timed(Stage::Blur, progress, times, || {
+            stages::blur(backend, luma, params.tone.blur_px)
+        })?;
+        let pitch_mm = params.pitch_mm(gw);
+        let (thickness, inside) = timed(Stage::Thickness, progress, times, || {
+            let config = thickness_config(params, image, &luma, gw, gh, pitch_mm);
+            stages::thickness(backend, &luma, alpha.as_ref(), config)
+        })?;
+        Ok((gw, gh, pitch_mm, thickness, inside))
+    }
+
+    /// Stage 5 and 6: streams the mesh of `hf` to `out`.
+    pub fn write_mesh<W: Write + Send>(
+        &self,
+        hf: &Heightfield,
+        format: MeshFormat,
+        out: W,
+        progress: &dyn Progress,
+    ) -> Result<MeshStats> {
+        let triangles = hf.triangle_count();
+        stl::stream(format, out, triangles, |feed| mesh::stream(&self.backend, hf, feed, progress))
+    }
+
+    /// Converts a decoded image into a mesh file at `output`, replaced only on success.
+    pub fn convert_image(
+        &self,
+        image: &SourceImage,
+        params: &ConvertParams,
+        format: MeshFormat,
+        output: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        stl::write_file_atomically(output, |file| {
+            self.convert_image_to(image, params, format, file, progress)
+        })
+    }
+
+    /// Converts a decoded image into a mesh streamed to `out` (a file, an upload), which the
+    /// caller commits only when this returns `Ok`.
+    pub fn convert_image_to<W: Write + Send>(
+        &self,
+        image: &SourceImage,
+        params: &ConvertParams,
+        format: MeshFormat,
+        out: W,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        let start = Instant::now();
+        let mut times = Vec::new();
+        let hf = self.heightfield(image, params, progress, &mut times)?;
+        let stats = timed(Stage::Mesh, progress, &mut times, || {
+            self.write_mesh(&hf, format, out, progress)
+        })?;
+        Ok(Report {
+            triangles: stats.triangles,
+            bytes: stats.bytes,
+            backend: self.backend(),
+            adapter: self.adapter.clone(),
+            seconds: start.elapsed().as_secs_f64(),
+            stages: times,
+            grid: [hf.width, hf.height],
+            size_mm: hf.size_mm(),
+            vertices: None,
+            voxels: None,
+            iso: None,
+        })
+    }
+
+    /// Decodes `input` under `limits` and converts it; see [`Engine::convert_image`].
+    pub fn convert_file(
+        &self,
+        input: &Path,
+        limits: DecodeLimits,
+        params: &ConvertParams,
+        format: MeshFormat,
+        output: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        let start = Instant::now();
+        params.validate()?;
+        let mut times = Vec::new();
+        let image =
+            timed(Stage::Decode, progress, &mut times, || decode::decode_file(input, limits))?;
+        let mut report = self.convert_image(&image, params, format, output, progress)?;
+        times.append(&mut report.stages);
+        report.stages = times;
+        report.seconds = start.elapsed().as_secs_f64();
+        Ok(report)
+    }
+}
+
+fn thickness_config(
+    params: &ConvertParams,
+    image: &SourceImage,
+    luma: &stages::Plane,
+    width: u32,
+    height: u32,
+    pitch_mm: f32,
+) -> ThicknessConfig {
+    // Float images carry their own units (metres of elevation, say): stretch them to 0..1
+    // unless they already lie there.
+    let (mut lo, mut hi) = (0.0, 1.0);
+    if params.tone.auto_levels || image.is_float() {
+        let (min, max) = luma.range();
+        if params.tone.auto_levels || min < 0.0 || max > 1.0 {
+            (lo, hi) = (min, max);
+        }
+    }
+    let (base_mm, span_mm, frame_mm, frame_thickness_mm) = match params.mode {
+        Mode::Relief { base_mm, relief_mm } => (base_mm.get(), relief_mm.get(), 0.0, 0.0),
+        Mode::Lithophane { min_mm, max_mm, frame } => {
+            let (fw, ft) = frame.map_or((0.0, 0.0), |f| (f.width_mm.get(), f.thickness_mm.get()));
+            (max_mm.get(), min_mm.get() - max_mm.get(), fw, ft)
+        }
+    };
+    let (mask, threshold) = match params.mask {
+        None => (MASK_NONE, 0.0),
+        Some(m) if m.source == MaskSource::Alpha => (MASK_ALPHA, m.threshold),
+        Some(m) => (MASK_THRESHOLD, m.threshold),
+    };
+    ThicknessConfig {
+        width,
+        height,
+        mask,
+        invert: u32::from(params.tone.invert),
+        level_lo: lo,
+        level_hi: hi,
+        gamma: params.tone.gamma,
+        threshold,
+        base_mm,
+        span_mm,
+        pitch_mm,
+        frame_mm,
+        frame_thickness_mm,
+        ..Default::default()
+    }
+}
