@@ -21,6 +21,8 @@ pub struct Kernel {
     pub config_struct: &'static str,
     /// Size in bytes of that struct on the Rust side.
     pub config_size: usize,
+    /// Its members, to compare with the WGSL struct's.
+    pub config_fields: &'static [Field],
     /// File stem of its CPU counterpart in `engine/src/cpu/`: the twin of the same name, or,
     /// for the marching-cubes kernels, the one flying-edges module that does all their work.
     pub cpu: &'static str,
@@ -36,6 +38,7 @@ macro_rules! kernel {
             source: include_str!(concat!("../../shaders/", $name, ".wgsl")),
             config_struct: stringify!($config),
             config_size: size_of::<$config>(),
+            config_fields: <$config>::FIELDS,
             cpu: $cpu,
         }
     };
@@ -70,80 +73,113 @@ pub const KERNELS: [&Kernel; 12] = [
     &MC_TRIANGLES,
 ];
 
-/// Mirrors `LuminanceConfig` in `shaders/luminance.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct LuminanceConfig {
-    pub count: u32,
-    pub channels: u32,
-    pub _pad0: u32,
-    pub _pad1: u32,
+/// Declares a `#[repr(C)]` uniform struct that mirrors a WGSL struct, with [`Field`]s listing
+/// each member's name, byte offset and scalar type, so a test can hold it against naga's
+/// reading of the shader member by member.
+macro_rules! wgsl_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $( $(#[$fmeta:meta])* pub $field:ident: $ty:ident, )* }
+    ) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+        pub struct $name { $( $(#[$fmeta])* pub $field: $ty, )* }
+
+        impl $name {
+            pub const FIELDS: &'static [Field] = &[$(
+                Field {
+                    name: stringify!($field),
+                    offset: std::mem::offset_of!($name, $field),
+                    ty: stringify!($ty),
+                },
+            )*];
+        }
+    };
 }
 
-/// Mirrors `ResampleConfig` in `shaders/resample.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct ResampleConfig {
-    pub count: u32,
-    pub src_width: u32,
-    pub src_height: u32,
-    pub src_row0: u32,
-    pub dst_width: u32,
-    pub dst_row0: u32,
-    pub scale_x: f32,
-    pub scale_y: f32,
+/// One member of a uniform struct: its name, byte offset, and WGSL scalar type (`u32`, `f32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub offset: usize,
+    pub ty: &'static str,
 }
 
-/// Mirrors `BlurConfig` in `shaders/blur.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct BlurConfig {
-    pub count: u32,
-    pub width: u32,
-    pub height: u32,
-    /// 0 blurs along rows, 1 along columns.
-    pub axis: u32,
-    pub radius: u32,
-    pub src_row0: u32,
-    pub dst_row0: u32,
-    pub _pad0: u32,
+wgsl_struct! {
+    /// Mirrors `LuminanceConfig` in `shaders/luminance.wgsl`.
+    pub struct LuminanceConfig {
+        pub count: u32,
+        pub channels: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+    }
 }
 
-/// Mirrors `ThicknessConfig` in `shaders/thickness.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct ThicknessConfig {
-    pub count: u32,
-    pub width: u32,
-    pub height: u32,
-    pub row0: u32,
-    /// 0: no mask, 1: alpha, 2: threshold on the toned value.
-    pub mask: u32,
-    pub invert: u32,
-    pub level_lo: f32,
-    pub level_hi: f32,
-    pub gamma: f32,
-    pub threshold: f32,
-    pub base_mm: f32,
-    pub span_mm: f32,
-    pub pitch_mm: f32,
-    pub frame_mm: f32,
-    pub frame_thickness_mm: f32,
-    pub _pad0: u32,
+wgsl_struct! {
+    /// Mirrors `ResampleConfig` in `shaders/resample.wgsl`.
+    pub struct ResampleConfig {
+        pub count: u32,
+        pub src_width: u32,
+        pub src_height: u32,
+        pub src_row0: u32,
+        pub dst_width: u32,
+        pub dst_row0: u32,
+        pub scale_x: f32,
+        pub scale_y: f32,
+    }
 }
 
-/// Mirrors `SurfaceConfig` in `shaders/top_surface.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct SurfaceConfig {
-    pub count: u32,
-    pub width: u32,
-    pub height: u32,
-    pub row0: u32,
-    pub pitch_mm: f32,
-    pub _pad0: u32,
-    pub _pad1: u32,
-    pub _pad2: u32,
+wgsl_struct! {
+    /// Mirrors `BlurConfig` in `shaders/blur.wgsl`.
+    pub struct BlurConfig {
+        pub count: u32,
+        pub width: u32,
+        pub height: u32,
+        /// 0 blurs along rows, 1 along columns.
+        pub axis: u32,
+        pub radius: u32,
+        pub src_row0: u32,
+        pub dst_row0: u32,
+        pub _pad0: u32,
+    }
+}
+
+wgsl_struct! {
+    /// Mirrors `ThicknessConfig` in `shaders/thickness.wgsl`.
+    pub struct ThicknessConfig {
+        pub count: u32,
+        pub width: u32,
+        pub height: u32,
+        pub row0: u32,
+        /// 0: no mask, 1: alpha, 2: threshold on the toned value.
+        pub mask: u32,
+        pub invert: u32,
+        pub level_lo: f32,
+        pub level_hi: f32,
+        pub gamma: f32,
+        pub threshold: f32,
+        pub base_mm: f32,
+        pub span_mm: f32,
+        pub pitch_mm: f32,
+        pub frame_mm: f32,
+        pub frame_thickness_mm: f32,
+        pub _pad0: u32,
+    }
+}
+
+wgsl_struct! {
+    /// Mirrors `SurfaceConfig` in `shaders/top_surface.wgsl`.
+    pub struct SurfaceConfig {
+        pub count: u32,
+        pub width: u32,
+        pub height: u32,
+        pub row0: u32,
+        pub pitch_mm: f32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+        pub _pad2: u32,
+    }
 }
 
 /// `ThicknessConfig::mask` values.
@@ -156,50 +192,50 @@ pub const WORDS_PER_CELL: usize = 25;
 /// Bytes per cell of top-surface output.
 pub const BYTES_PER_CELL: usize = WORDS_PER_CELL * 4;
 
-/// Mirrors `VolumeBlurConfig` in `shaders/volume_blur.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct VolumeBlurConfig {
-    pub count: u32,
-    pub nx: u32,
-    pub ny: u32,
-    pub nz: u32,
-    /// 0, 1 or 2: x, y or z.
-    pub axis: u32,
-    pub radius: u32,
-    pub _pad0: u32,
-    pub _pad1: u32,
+wgsl_struct! {
+    /// Mirrors `VolumeBlurConfig` in `shaders/volume_blur.wgsl`.
+    pub struct VolumeBlurConfig {
+        pub count: u32,
+        pub nx: u32,
+        pub ny: u32,
+        pub nz: u32,
+        /// 0, 1 or 2: x, y or z.
+        pub axis: u32,
+        pub radius: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+    }
 }
 
-/// Mirrors `McConfig` in `shaders/mc_classify.wgsl`, `mc_compact.wgsl`, `mc_vertices.wgsl` and
-/// `mc_triangles.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct McConfig {
-    pub count: u32,
-    /// Padded grid points along x and y, and along z for the whole grid.
-    pub npx: u32,
-    pub npy: u32,
-    pub npz: u32,
-    /// The slab's first point plane and its number of point planes.
-    pub p0: u32,
-    pub planes: u32,
-    /// Unpadded voxels, and the first voxel plane in the slab's values.
-    pub nx: u32,
-    pub ny: u32,
-    pub nz: u32,
-    pub z0: u32,
-    pub iso: f32,
-    /// The slab's first vertex number.
-    pub base: u32,
+wgsl_struct! {
+    /// Mirrors `McConfig` in `shaders/mc_classify.wgsl`, `mc_compact.wgsl`, `mc_vertices.wgsl` and
+    /// `mc_triangles.wgsl`.
+    pub struct McConfig {
+        pub count: u32,
+        /// Padded grid points along x and y, and along z for the whole grid.
+        pub npx: u32,
+        pub npy: u32,
+        pub npz: u32,
+        /// The slab's first point plane and its number of point planes.
+        pub p0: u32,
+        pub planes: u32,
+        /// Unpadded voxels, and the first voxel plane in the slab's values.
+        pub nx: u32,
+        pub ny: u32,
+        pub nz: u32,
+        pub z0: u32,
+        pub iso: f32,
+        /// The slab's first vertex number.
+        pub base: u32,
+    }
 }
 
-/// Mirrors `ScanConfig` in `shaders/scan.wgsl` and `shaders/scan_add.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct ScanConfig {
-    pub count: u32,
-    pub _pad0: u32,
-    pub _pad1: u32,
-    pub _pad2: u32,
+wgsl_struct! {
+    /// Mirrors `ScanConfig` in `shaders/scan.wgsl` and `shaders/scan_add.wgsl`.
+    pub struct ScanConfig {
+        pub count: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+        pub _pad2: u32,
+    }
 }

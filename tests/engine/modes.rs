@@ -203,12 +203,8 @@ fn ascii_and_binary_stl_hold_the_same_triangles() {
         engine.heightfield(&image, &relief(10.0), &lithos_engine::Silent, &mut Vec::new()).unwrap();
     let mut binary = Vec::new();
     let mut ascii = Vec::new();
-    engine
-        .write_mesh(&hf, MeshFormat::Stl, &mut binary, &lithos_engine::Silent)
-        .unwrap();
-    engine
-        .write_mesh(&hf, MeshFormat::StlAscii, &mut ascii, &lithos_engine::Silent)
-        .unwrap();
+    engine.write_mesh(&hf, MeshFormat::Stl, &mut binary, &lithos_engine::Silent).unwrap();
+    engine.write_mesh(&hf, MeshFormat::StlAscii, &mut ascii, &lithos_engine::Silent).unwrap();
     assert!(ascii.starts_with(b"solid lithos\n") && ascii.ends_with(b"endsolid lithos\n"));
     let read = |bytes: &[u8]| {
         stl_io::create_stl_reader(&mut std::io::Cursor::new(bytes))

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use lithos_engine::kernels::{KERNELS, WORKGROUP_SIZE};
+use lithos_engine::kernels::{Field, KERNELS, WORKGROUP_SIZE};
 
 fn parse_and_validate(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
     let module = naga::front::wgsl::parse_str(source)
@@ -47,6 +47,37 @@ fn config_structs_match_wgsl_layout_and_cpu_twins_exist() {
             .unwrap_or_else(|| {
                 panic!("{}.wgsl has no struct {}", kernel.name, kernel.config_struct)
             });
+        // Member by member: the same names, at the same offsets, of the same scalar types.
+        let naga::TypeInner::Struct { members, .. } = &ty.inner else {
+            panic!("{} is not a struct", kernel.config_struct)
+        };
+        let wgsl: Vec<Field> = members
+            .iter()
+            .map(|m| Field {
+                name: leak(m.name.clone().unwrap_or_default()),
+                offset: m.offset as usize,
+                ty: match module.types[m.ty].inner {
+                    naga::TypeInner::Scalar(naga::Scalar {
+                        kind: naga::ScalarKind::Uint,
+                        width: 4,
+                    }) => "u32",
+                    naga::TypeInner::Scalar(naga::Scalar {
+                        kind: naga::ScalarKind::Sint,
+                        width: 4,
+                    }) => "i32",
+                    naga::TypeInner::Scalar(naga::Scalar {
+                        kind: naga::ScalarKind::Float,
+                        width: 4,
+                    }) => "f32",
+                    ref other => panic!("{}: a uniform member of type {other:?}", kernel.name),
+                },
+            })
+            .collect();
+        assert_eq!(
+            wgsl, kernel.config_fields,
+            "{}.wgsl's {} against Rust's",
+            kernel.name, kernel.config_struct
+        );
         let wgsl_size = ty.inner.size(module.to_ctx()) as usize;
         assert_eq!(
             wgsl_size, kernel.config_size,
@@ -66,6 +97,41 @@ fn config_structs_match_wgsl_layout_and_cpu_twins_exist() {
             "twin names its shader"
         );
     }
+}
+
+fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
+}
+
+/// A struct declared in several kernels (`McConfig`, `ScanConfig`) is the same text in each,
+/// comments and spacing aside, so no copy drifts from the others.
+#[test]
+fn structs_shared_between_kernels_are_declared_alike() {
+    let declaration = |source: &str, name: &str| -> Option<String> {
+        let start = source.find(&format!("struct {name} {{"))?;
+        let end = start + source[start..].find('}')?;
+        let body: Vec<String> = source[start..=end]
+            .lines()
+            .map(|l| l.split("//").next().unwrap().split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.is_empty())
+            .collect();
+        Some(body.join("\n"))
+    };
+    let mut shared = 0;
+    for kernel in KERNELS {
+        let others = KERNELS.iter().filter(|k| k.config_struct == kernel.config_struct);
+        for other in others {
+            let mine = declaration(kernel.source, kernel.config_struct).unwrap();
+            let theirs = declaration(other.source, other.config_struct).unwrap();
+            assert_eq!(
+                mine, theirs,
+                "{} in {}.wgsl and {}.wgsl",
+                kernel.config_struct, kernel.name, other.name
+            );
+            shared += usize::from(other.name != kernel.name);
+        }
+    }
+    assert!(shared >= 2 * 5, "McConfig and ScanConfig are shared ({shared} pairs checked)");
 }
 
 #[test]
