@@ -315,20 +315,26 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let row = find(&state, &user, &id).await?;
-    cancel_task(&state, &id, &user.id, &row.status, row.cost).await?;
+    let task = ToCancel { id: &id, owner: &user.id, status: &row.status, cost: row.cost };
+    cancel_task(&state, task).await?;
     Ok(Json(to_json(&state, find(&state, &user, &id).await?)))
 }
 
-/// Cancels task `id` of `user_id` if it is queued or running: a job no worker holds leaves the
-/// queue and its credits are released here; a held one is flagged, and its worker stops at its
-/// next heartbeat. The user's route and the console's share it.
-pub(crate) async fn cancel_task(
-    state: &AppState,
-    id: &str,
-    user_id: &str,
-    status: &str,
-    cost: i64,
-) -> ApiResult<()> {
+/// What canceling needs to know of a task, named so that its strings cannot be swapped.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ToCancel<'a> {
+    pub id: &'a str,
+    /// The task's owner, whose credits are released.
+    pub owner: &'a str,
+    pub status: &'a str,
+    pub cost: i64,
+}
+
+/// Cancels `task` if it is queued or running: a job no worker holds leaves the queue and its
+/// credits are released here; a held one is flagged, and its worker stops at its next
+/// heartbeat. The user's route and the console's share it.
+pub(crate) async fn cancel_task(state: &AppState, task: ToCancel<'_>) -> ApiResult<()> {
+    let ToCancel { id, owner: user_id, status, cost } = task;
     if !matches!(status, "queued" | "running") {
         return Ok(());
     }
@@ -365,25 +371,35 @@ pub async fn output(
     user: User,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    serve_output(&state, &id, Some(&user.id)).await
+    serve_output(&state, &id, Asker::Owner(&user.id)).await
 }
 
-/// The output of task `id` (of `owner`, unless an administrator asks): the file, or a redirect
-/// to a short-lived URL where object storage serves it.
+/// Who asks for a task's output: its owner (anyone else's task is 404), or an administrator.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Asker<'a> {
+    Owner(&'a str),
+    Administrator,
+}
+
+/// The output of task `id` for `asker`: the file, or a redirect to a short-lived URL where
+/// object storage serves it.
 pub(crate) async fn serve_output(
     state: &AppState,
     id: &str,
-    owner: Option<&str>,
+    asker: Asker<'_>,
 ) -> ApiResult<Response> {
-    let row: Option<(String, Option<String>, String, String)> = sqlx::query_as(
-        "SELECT t.status, t.output_key, t.format, u.filename FROM tasks t \
-         JOIN uploads u ON u.id = t.upload_id \
-         WHERE t.id = $1 AND ($2 = '' OR t.user_id = $2) AND t.deleted_at IS NULL",
-    )
-    .bind(id)
-    .bind(owner.unwrap_or(""))
-    .fetch_optional(&state.db.pool)
-    .await?;
+    const SELECT: &str = "SELECT t.status, t.output_key, t.format, u.filename FROM tasks t \
+                          JOIN uploads u ON u.id = t.upload_id \
+                          WHERE t.id = $1 AND t.deleted_at IS NULL";
+    let query = match asker {
+        Asker::Owner(_) => format!("{SELECT} AND t.user_id = $2"),
+        Asker::Administrator => SELECT.to_owned(),
+    };
+    let mut query = sqlx::query_as::<_, (String, Option<String>, String, String)>(&query).bind(id);
+    if let Asker::Owner(owner) = asker {
+        query = query.bind(owner);
+    }
+    let row = query.fetch_optional(&state.db.pool).await?;
     let (status, key, format, filename) = row.ok_or(ApiError::NotFound)?;
     let Some(key) = key.filter(|_| status == "succeeded") else {
         return Err(ApiError::Conflict(format!(

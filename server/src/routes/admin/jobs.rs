@@ -13,7 +13,7 @@ use crate::auth::Admin;
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
 use crate::now_ms;
-use crate::routes::tasks::{cancel_task, serve_output};
+use crate::routes::tasks::{Asker, ToCancel, cancel_task, serve_output};
 
 #[derive(Debug, Deserialize)]
 pub struct JobsQuery {
@@ -233,7 +233,7 @@ pub async fn output(
     _: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    serve_output(&state, &id, None).await
+    serve_output(&state, &id, Asker::Administrator).await
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/retry", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Queued again; the owner's credits are reserved again", body = serde_json::Value), (status = 402, description = "The owner's balance does not cover it", body = crate::openapi::ErrorBody), (status = 409, description = "Not failed or canceled", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
@@ -293,7 +293,8 @@ pub async fn cancel(
     if !matches!(d.status.as_str(), "queued" | "running") {
         return Err(ApiError::Conflict(format!("the job is {}; nothing to cancel", d.status)));
     }
-    cancel_task(&state, &id, &d.user_id, &d.status, d.cost).await?;
+    let task = ToCancel { id: &id, owner: &d.user_id, status: &d.status, cost: d.cost };
+    cancel_task(&state, task).await?;
     let status: String = sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
         .bind(&id)
         .fetch_one(&state.db.pool)
