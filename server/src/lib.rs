@@ -18,6 +18,7 @@ pub mod queue;
 pub mod routes;
 pub mod storage;
 pub mod task_params;
+pub mod task_status;
 pub mod telemetry;
 pub mod text;
 pub mod worker;

@@ -14,6 +14,7 @@ use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::Page;
 use crate::task_params::{TaskMode, TaskParams, TaskPlan};
+use crate::task_status::TaskStatus;
 use crate::{AppState, new_id, now_ms};
 use lithos_engine::MeshFormat;
 
@@ -40,7 +41,8 @@ struct Row {
     mode: String,
     params: String,
     format: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: TaskStatus,
     progress: f64,
     cost: i64,
     error: Option<String>,
@@ -54,9 +56,9 @@ const COLUMNS: &str = "id, upload_id, mode, params, format, status, progress, co
                        result, created_at, started_at, finished_at";
 
 fn to_json(state: &AppState, row: Row) -> Value {
-    let progress = match row.status.as_str() {
-        "running" => state.worker.progress(&row.id).unwrap_or(row.progress),
-        "succeeded" => 1.0,
+    let progress = match row.status {
+        TaskStatus::Running => state.worker.progress(&row.id).unwrap_or(row.progress),
+        TaskStatus::Succeeded => 1.0,
         _ => row.progress,
     };
     let mut result: Option<Value> = row.result.and_then(|r| serde_json::from_str(&r).ok());
@@ -264,13 +266,13 @@ pub async fn list(
     user: User,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let status = query.status.unwrap_or_default();
-    if !["", "queued", "running", "succeeded", "failed", "canceled"].contains(&status.as_str()) {
-        return Err(ApiError::invalid(
-            "status",
-            "must be queued, running, succeeded, failed or canceled",
-        ));
-    }
+    let status = match query.status.as_deref() {
+        None | Some("") => "",
+        Some(name) => name
+            .parse::<TaskStatus>()
+            .map_err(|e| ApiError::invalid("status", e.to_string()))?
+            .as_str(),
+    };
     let page = Page { limit: query.limit, cursor: query.cursor };
     let (before_time, before_id) = match &page.cursor {
         Some(cursor) => {
@@ -293,7 +295,7 @@ pub async fn list(
          ORDER BY created_at DESC, id DESC LIMIT $5"
     ))
     .bind(&user.id)
-    .bind(&status)
+    .bind(status)
     .bind(before_time)
     .bind(&before_id)
     .bind(limit + 1)
@@ -315,7 +317,7 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let row = find(&state, &user, &id).await?;
-    let task = ToCancel { id: &id, owner: &user.id, status: &row.status, cost: row.cost };
+    let task = ToCancel { id: &id, owner: &user.id, status: row.status, cost: row.cost };
     cancel_task(&state, task).await?;
     Ok(Json(to_json(&state, find(&state, &user, &id).await?)))
 }
@@ -326,7 +328,7 @@ pub(crate) struct ToCancel<'a> {
     pub id: &'a str,
     /// The task's owner, whose credits are released.
     pub owner: &'a str,
-    pub status: &'a str,
+    pub status: TaskStatus,
     pub cost: i64,
 }
 
@@ -335,7 +337,7 @@ pub(crate) struct ToCancel<'a> {
 /// heartbeat. The user's route and the console's share it.
 pub(crate) async fn cancel_task(state: &AppState, task: ToCancel<'_>) -> ApiResult<()> {
     let ToCancel { id, owner: user_id, status, cost } = task;
-    if !matches!(status, "queued" | "running") {
+    if !status.is_active() {
         return Ok(());
     }
     let _gate = state.db.write_gate().await;
@@ -401,7 +403,9 @@ pub(crate) async fn serve_output(
     }
     let row = query.fetch_optional(&state.db.pool).await?;
     let (status, key, format, filename) = row.ok_or(ApiError::NotFound)?;
-    let Some(key) = key.filter(|_| status == "succeeded") else {
+    let status: TaskStatus =
+        status.parse().map_err(|e| ApiError::Internal(anyhow::anyhow!("task {id}: {e}")))?;
+    let Some(key) = key.filter(|_| status == TaskStatus::Succeeded) else {
         return Err(ApiError::Conflict(format!(
             "the task is {status}; its output exists once it has succeeded"
         )));
@@ -475,7 +479,7 @@ pub async fn events(
                 let task = to_json(&state, row);
                 let status = task["status"].as_str().unwrap_or_default().to_owned();
                 let progress = (task["progress"].as_f64().unwrap_or(0.0) * 1000.0) as u64;
-                let done = !matches!(status.as_str(), "queued" | "running");
+                let done = !status.parse::<TaskStatus>().is_ok_and(TaskStatus::is_active);
                 if last.as_ref() != Some(&(status.clone(), progress)) {
                     let event = Event::default().event("task").data(task.to_string());
                     return Some((Ok(event), (state, user, id, Some((status, progress)), done)));

@@ -7,6 +7,7 @@ use super::{Outcome, Slot, Task};
 use crate::credits::{self, Kind};
 use crate::now_ms;
 use crate::queue::{Lease, Retry};
+use crate::task_status::TaskStatus;
 
 impl Slot {
     pub(super) async fn settle(
@@ -60,16 +61,16 @@ impl Slot {
     ) -> anyhow::Result<bool> {
         let (status, error, result, output_key) = match &outcome {
             Outcome::Succeeded { report, output_key } => {
-                ("succeeded", None, Some(report.to_string()), Some(output_key.clone()))
+                (TaskStatus::Succeeded, None, Some(report.to_string()), Some(output_key.clone()))
             }
-            Outcome::Failed(message) => ("failed", Some(message.clone()), None, None),
-            Outcome::Canceled => ("canceled", None, None, None),
+            Outcome::Failed(message) => (TaskStatus::Failed, Some(message.clone()), None, None),
+            Outcome::Canceled => (TaskStatus::Canceled, None, None, None),
             Outcome::Transient(_) => unreachable!("retried above"),
         };
         let db = &self.queue.db;
         let _gate = db.write_gate().await;
         let mut tx = db.pool.begin().await?;
-        if !self.queue.finish(&mut tx, lease, status, error.as_deref()).await? {
+        if !self.queue.finish(&mut tx, lease, status.as_str(), error.as_deref()).await? {
             tracing::warn!(task = %task.id, attempt = lease.attempt, "completion rejected: the lease is no longer ours");
             return Ok(false);
         }
@@ -86,11 +87,11 @@ impl Slot {
              progress = $5, finished_at = $6, megapixels = NULLIF($7, -1.0), triangles = $8 \
              WHERE id = $9 AND status = 'running'",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(error)
         .bind(result)
         .bind(output_key)
-        .bind(if status == "succeeded" { 1.0 } else { 0.0 })
+        .bind(if status == TaskStatus::Succeeded { 1.0 } else { 0.0 })
         .bind(now_ms())
         // Never a NULL double (see `db`): solids have no megapixels.
         .bind(megapixels.unwrap_or(-1.0))
@@ -125,11 +126,11 @@ impl Slot {
              jobs_failed = jobs_failed + $2 WHERE id = $1",
         )
         .bind(&self.worker_id)
-        .bind(i64::from(status == "failed"))
+        .bind(i64::from(status == TaskStatus::Failed))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        metrics::counter!("lithos_tasks_finished_total", "mode" => task.mode.clone(), "outcome" => status).increment(1);
+        metrics::counter!("lithos_tasks_finished_total", "mode" => task.mode.clone(), "outcome" => status.as_str()).increment(1);
         Ok(true)
     }
 }

@@ -14,6 +14,7 @@ use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
 use crate::now_ms;
 use crate::routes::tasks::{Asker, ToCancel, cancel_task, serve_output};
+use crate::task_status::{TaskStatus, UnknownStatus};
 
 #[derive(Debug, Deserialize)]
 pub struct JobsQuery {
@@ -34,7 +35,8 @@ struct JobRow {
     user_id: String,
     email: String,
     mode: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: TaskStatus,
     progress: f64,
     cost: i64,
     attempts: i64,
@@ -60,13 +62,9 @@ pub async fn list(
         format!("${}", binds.len())
     };
     if let Some(s) = query.state.filter(|s| !s.is_empty()) {
-        if !["queued", "running", "succeeded", "failed", "canceled"].contains(&s.as_str()) {
-            return Err(ApiError::invalid(
-                "state",
-                "must be queued, running, succeeded, failed or canceled",
-            ));
-        }
-        conditions.push(format!("t.status = {}", param(s)));
+        let status: TaskStatus =
+            s.parse().map_err(|e: UnknownStatus| ApiError::invalid("state", e.to_string()))?;
+        conditions.push(format!("t.status = {}", param(status.as_str().to_owned())));
     }
     if let Some(m) = query.mode.filter(|m| !m.is_empty()) {
         if !["relief", "lithophane", "solid"].contains(&m.as_str()) {
@@ -112,9 +110,9 @@ pub async fn list(
         .iter()
         .take(limit as usize)
         .map(|r| {
-            let progress = match r.status.as_str() {
-                "running" => state.worker.progress(&r.id).unwrap_or(r.progress),
-                "succeeded" => 1.0,
+            let progress = match r.status {
+                TaskStatus::Running => state.worker.progress(&r.id).unwrap_or(r.progress),
+                TaskStatus::Succeeded => 1.0,
                 _ => r.progress,
             };
             json!({
@@ -143,7 +141,8 @@ struct Detail {
     mode: String,
     params: String,
     format: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: TaskStatus,
     cost: i64,
     error: Option<String>,
     result: Option<String>,
@@ -222,7 +221,7 @@ pub async fn get(
             "started_at": a.started_at, "finished_at": a.finished_at, "outcome": a.outcome,
             "error": a.error,
         })).collect::<Vec<_>>(),
-        "output_url": d.output_key.filter(|_| d.status == "succeeded")
+        "output_url": d.output_key.filter(|_| d.status == TaskStatus::Succeeded)
             .map(|_| format!("/api/v1/admin/jobs/{}/output", d.id)),
     })))
 }
@@ -243,7 +242,7 @@ pub async fn retry(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let d = detail_of(&state, &id).await?;
-    if !matches!(d.status.as_str(), "failed" | "canceled") {
+    if d.status.is_active() || d.status == TaskStatus::Succeeded {
         return Err(ApiError::Conflict(format!(
             "the job is {}; only failed or canceled jobs can be retried",
             d.status
@@ -280,7 +279,7 @@ pub async fn retry(
     audit(&mut tx, &admin.id, "job.retry", &id, &format!("was {}", d.status)).await?;
     tx.commit().await?;
     state.worker.notify();
-    Ok(Json(json!({ "id": id, "status": "queued" })))
+    Ok(Json(json!({ "id": id, "status": TaskStatus::Queued })))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/cancel", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Canceled, or flagged for its worker's next heartbeat", body = serde_json::Value), (status = 409, description = "Already finished", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
@@ -290,10 +289,10 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let d = detail_of(&state, &id).await?;
-    if !matches!(d.status.as_str(), "queued" | "running") {
+    if !d.status.is_active() {
         return Err(ApiError::Conflict(format!("the job is {}; nothing to cancel", d.status)));
     }
-    let task = ToCancel { id: &id, owner: &d.user_id, status: &d.status, cost: d.cost };
+    let task = ToCancel { id: &id, owner: &d.user_id, status: d.status, cost: d.cost };
     cancel_task(&state, task).await?;
     let status: String = sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
         .bind(&id)
@@ -312,7 +311,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let d = detail_of(&state, &id).await?;
-    if matches!(d.status.as_str(), "queued" | "running") {
+    if d.status.is_active() {
         return Err(ApiError::Conflict(format!("the job is {}; cancel it first", d.status)));
     }
     {
