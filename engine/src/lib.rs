@@ -136,6 +136,18 @@ impl Engine {
     }
 }
 
+/// Where a conversion from a file begins: the clock starts, and `read` loads the input as the
+/// `decode` stage. Returns the start, the stage times so far, and the input.
+pub(crate) fn read_input<T>(
+    progress: &dyn Progress,
+    read: impl FnOnce() -> Result<T>,
+) -> Result<(Instant, Vec<StageTime>, T)> {
+    let start = Instant::now();
+    let mut times = Vec::new();
+    let input = timed(Stage::Decode, progress, &mut times, read)?;
+    Ok((start, times, input))
+}
+
 pub(crate) fn timed<T>(
     stage: Stage,
     progress: &dyn Progress,

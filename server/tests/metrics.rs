@@ -22,12 +22,7 @@ async fn probes_and_metrics() {
 
     let user = app.user("metrics@example.org").await;
     let upload = app.upload_ok(&user, "a.png", png(64)).await;
-    let task: Value = app
-        .submit(&user, &json!({ "upload_id": upload, "mode": "relief" }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let task: Value = app.submit_ok(&user, &json!({ "upload_id": upload, "mode": "relief" })).await;
     app.wait(&user, task["id"].as_str().unwrap()).await;
     let metrics =
         reqwest::get(format!("{}/metrics", app.base)).await.unwrap().text().await.unwrap();

@@ -9,7 +9,8 @@ use crate::params::Mode;
 use crate::stl::MeshStats;
 use crate::{
     Cells, ConvertParams, DecodeLimits, Engine, EngineError, Heightfield, MaskSource, MeshFormat,
-    Progress, Report, Result, SourceImage, Stage, StageTime, decode, mesh, stages, stl, timed,
+    Progress, Report, Result, SourceImage, Stage, StageTime, decode, mesh, read_input, stages, stl,
+    timed,
 };
 
 impl Engine {
@@ -133,11 +134,9 @@ impl Engine {
         output: &Path,
         progress: &dyn Progress,
     ) -> Result<Report> {
-        let start = Instant::now();
         params.validate()?;
-        let mut times = Vec::new();
-        let image =
-            timed(Stage::Decode, progress, &mut times, || decode::decode_file(input, limits))?;
+        let (start, mut times, image) =
+            read_input(progress, || decode::decode_file(input, limits))?;
         let mut report = self.convert_image(&image, params, format, output, progress)?;
         times.append(&mut report.stages);
         report.stages = times;

@@ -8,7 +8,7 @@ use crate::stl::MeshStats;
 use crate::{
     DecodeLimits, Engine, EngineError, IndexedMesh, IsoOptions, MeshFormat, Progress, Report,
     Result, ScalarField, Stage, StageTime, Volume, VolumeParams, VolumeSource, export, isosurface,
-    stages, stl, timed, volume,
+    read_input, stages, stl, timed, volume,
 };
 
 impl Engine {
@@ -120,11 +120,9 @@ impl Engine {
         output: &Path,
         progress: &dyn Progress,
     ) -> Result<Report> {
-        let start = Instant::now();
         params.validate()?;
-        let mut times = Vec::new();
-        let volume =
-            timed(Stage::Decode, progress, &mut times, || volume::load(input, source, limits))?;
+        let (start, mut times, volume) =
+            read_input(progress, || volume::load(input, source, limits))?;
         let (mesh, iso) = self.volume(&volume, params, progress, &mut times)?;
         let dims = params.crop.map_or(volume.dims, |c| [0, 1, 2].map(|k| c.hi[k] - c.lo[k]));
         drop(volume);

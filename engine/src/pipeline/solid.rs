@@ -1,13 +1,12 @@
 //! Solids from an image's mask: the grid stages, a distance field, marching cubes.
 
 use std::path::Path;
-use std::time::Instant;
 
 use crate::solid::{self, SolidField};
 use crate::{
     ConvertParams, DecodeLimits, Engine, EngineError, IndexedMesh, IsoOptions, MAX_SOLID_VOXELS,
     MaskSource, MeshFormat, Progress, Report, Result, SolidParams, SourceImage, Stage, StageTime,
-    decode, params, timed, work,
+    decode, params, read_input, timed, work,
 };
 
 impl Engine {
@@ -68,12 +67,10 @@ impl Engine {
         output: &Path,
         progress: &dyn Progress,
     ) -> Result<Report> {
-        let start = Instant::now();
         params.validate()?;
         solid.validate()?;
-        let mut times = Vec::new();
-        let image =
-            timed(Stage::Decode, progress, &mut times, || decode::decode_file(input, limits))?;
+        let (start, mut times, image) =
+            read_input(progress, || decode::decode_file(input, limits))?;
         let (gw, gh) = params.grid_dimensions(image.width(), image.height());
         let mesh = self.solid(&image, params, solid, progress, &mut times)?;
         drop(image);

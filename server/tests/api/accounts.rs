@@ -3,13 +3,13 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{FetchJson, TestApp};
 
 #[tokio::test]
 async fn register_login_me_and_logout() {
     let app = TestApp::spawn().await;
     let browser = app.user("Ada@Example.org").await;
-    let me: Value = browser.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = browser.get(app.url("/me")).fetch_json().await;
     assert_eq!(me["email"], "Ada@Example.org");
     assert_eq!(me["credits"], 20, "the free grant");
     assert_eq!(me["plan"], "free");
@@ -62,12 +62,8 @@ async fn profile_and_password_change_ends_other_sessions() {
     let updated: Value = first
         .patch(app.url("/me"))
         .json(&json!({ "name": "Bo", "avatar_url": "https://example.org/bo.png" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(updated["name"], "Bo");
     assert_eq!(updated["avatar_url"], "https://example.org/bo.png");
     let bad = first
@@ -96,7 +92,7 @@ async fn api_keys_are_shown_once_listed_and_revoked() {
     let (client, key) = app.api_client(&browser).await;
     assert!(key.starts_with("lk_"));
     assert_eq!(client.get(app.url("/me")).send().await.unwrap().status(), StatusCode::OK);
-    let list: Value = browser.get(app.url("/api-keys")).send().await.unwrap().json().await.unwrap();
+    let list: Value = browser.get(app.url("/api-keys")).fetch_json().await;
     let keys = list["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
     assert!(keys[0].get("key").is_none(), "the key itself is never listed");

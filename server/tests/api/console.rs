@@ -8,7 +8,7 @@ use lithos_server::storage::{S3Options, Storage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, camera, task_ledger, worker_pool};
+use crate::helpers::{FetchJson, TestApp, camera, task_ledger, worker_pool};
 
 async fn get(client: &reqwest::Client, url: String) -> Value {
     let response = client.get(url).send().await.unwrap();
@@ -26,8 +26,7 @@ async fn job_actions_are_audited_and_keep_credits_exact() {
     let body = json!({ "upload_id": upload, "mode": "relief", "params": { "max_grid": 64 } });
 
     // A quote checks like a submission and creates nothing.
-    let quote: Value =
-        user.post(app.url("/tasks/quote")).json(&body).send().await.unwrap().json().await.unwrap();
+    let quote: Value = user.post(app.url("/tasks/quote")).json(&body).fetch_json().await;
     assert_eq!((quote["cost"].as_i64(), quote["balance"].as_i64()), (Some(1), Some(20)));
     assert_eq!(quote["grid"], json!([64, 64]));
     let bad = user
@@ -60,14 +59,8 @@ async fn job_actions_are_audited_and_keep_credits_exact() {
     }
 
     // Cancel while queued: out of the queue, credits released.
-    let canceled: Value = admin
-        .post(app.url(&format!("/admin/jobs/{id}/cancel")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let canceled: Value =
+        admin.post(app.url(&format!("/admin/jobs/{id}/cancel"))).fetch_json().await;
     assert_eq!(canceled["status"], "canceled");
     assert_eq!(app.credits(&user).await["balance"], 20);
     let again = admin.post(app.url(&format!("/admin/jobs/{id}/cancel"))).send().await.unwrap();

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, png};
+use crate::helpers::{FetchJson, TestApp, png};
 
 #[tokio::test]
 async fn twenty_concurrent_submissions_against_ten_credits() {
@@ -60,14 +60,7 @@ async fn canceling_a_queued_task_releases_its_credits() {
         ids.push(task["id"].as_str().unwrap().to_owned());
     }
     let last = ids.last().unwrap();
-    let canceled: Value = user
-        .post(app.url(&format!("/tasks/{last}/cancel")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let canceled: Value = user.post(app.url(&format!("/tasks/{last}/cancel"))).fetch_json().await;
     assert_eq!(canceled["status"], "canceled", "{canceled}");
     for id in &ids[..3] {
         let done = app.wait(&user, id).await;

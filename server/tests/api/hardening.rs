@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{TestApp, png};
+use crate::helpers::{FetchJson, TestApp, png};
 
 /// A 60x60 grey PNG, black except a 4x4 white block: the probe's image.
 fn speck() -> Vec<u8> {
@@ -87,7 +87,7 @@ async fn vanishing_lengths_and_unbounded_work_are_refused_before_any_credit_move
     let after = app.credits(&user).await;
     assert_eq!(after["balance"], before["balance"], "not a credit moved");
     assert_eq!(after["entries"].as_array().unwrap().len(), 1, "only the welcome grant: {after}");
-    let tasks: Value = user.get(app.url("/tasks")).send().await.unwrap().json().await.unwrap();
+    let tasks: Value = user.get(app.url("/tasks")).fetch_json().await;
     assert_eq!(tasks["tasks"].as_array().unwrap().len(), 0, "no task was made");
 }
 
@@ -530,7 +530,7 @@ async fn names_refuse_control_and_bidirectional_characters() {
         (status, error["error"]["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("filename"))
     );
-    let me: Value = user.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = user.get(app.url("/me")).fetch_json().await;
     assert_eq!(me["name"], "Tester", "nothing was changed");
 }
 
@@ -604,7 +604,7 @@ async fn an_overdrawing_adjustment_has_its_own_message() {
     let app = TestApp::spawn().await;
     let admin = app.admin("ops@example.org").await;
     let user = app.user("over@example.org").await;
-    let me: Value = user.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = user.get(app.url("/me")).fetch_json().await;
     let id = me["id"].as_str().unwrap();
     let balance = me["credits"].as_i64().unwrap();
     let response = admin

@@ -6,6 +6,17 @@ use lithos_server::{Config, Running};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
+/// `send`, then the body as JSON: the tests' most common request.
+pub trait FetchJson {
+    fn fetch_json<T: serde::de::DeserializeOwned>(self) -> impl Future<Output = T>;
+}
+
+impl FetchJson for reqwest::RequestBuilder {
+    async fn fetch_json<T: serde::de::DeserializeOwned>(self) -> T {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub running: Option<Running>,
@@ -109,12 +120,8 @@ impl TestApp {
         let key: Value = browser
             .post(self.url("/api-keys"))
             .json(&json!({ "name": "tests" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .fetch_json()
+            .await;
         let key = key["key"].as_str().unwrap().to_owned();
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("authorization", format!("Bearer {key}").parse().unwrap());
@@ -138,6 +145,13 @@ impl TestApp {
         client.post(self.url("/tasks")).json(body).send().await.unwrap()
     }
 
+    /// Submits a task and returns it as created (201).
+    pub async fn submit_ok(&self, client: &Client, body: &Value) -> Value {
+        let response = self.submit(client, body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
     /// Submits a task, waits for it, and returns it once it has succeeded.
     pub async fn run_ok(&self, client: &Client, body: &Value) -> Value {
         let response = self.submit(client, body).await;
@@ -151,14 +165,7 @@ impl TestApp {
     /// Polls a task until it leaves queued/running.
     pub async fn wait(&self, client: &Client, id: &str) -> Value {
         for _ in 0..600 {
-            let task: Value = client
-                .get(self.url(&format!("/tasks/{id}")))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let task: Value = client.get(self.url(&format!("/tasks/{id}"))).fetch_json().await;
             if !matches!(task["status"].as_str(), Some("queued" | "running")) {
                 return task;
             }
@@ -168,7 +175,7 @@ impl TestApp {
     }
 
     pub async fn credits(&self, client: &Client) -> Value {
-        client.get(self.url("/credits?limit=100")).send().await.unwrap().json().await.unwrap()
+        client.get(self.url("/credits?limit=100")).fetch_json().await
     }
 }
 

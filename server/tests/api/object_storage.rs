@@ -11,7 +11,7 @@ use lithos_server::Config;
 use lithos_server::storage::{S3Options, Storage};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, camera, task_ledger, worker_pool};
+use crate::helpers::{FetchJson, TestApp, camera, task_ledger, worker_pool};
 
 /// The test S3 server, or `None` (and a note) when the test script did not start one. When
 /// the script asks for S3 (`LITHOS_TEST_REQUIRE_S3`), a missing server fails the test instead
@@ -144,14 +144,7 @@ async fn direct_uploads_and_downloads_go_through_short_lived_presigned_urls() {
     assert_eq!(curl("PUT", &tampered(url), &headers, Some(&image)).0, 403, "tampered URL");
     let (status, body) = curl("PUT", url, &headers, Some(&image));
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    let ready: Value = user
-        .post(app.url(&format!("/uploads/{id}/complete")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = user.post(app.url(&format!("/uploads/{id}/complete"))).fetch_json().await;
     assert_eq!(ready["state"], "ready", "{ready}");
     assert_eq!((ready["width"].as_u64(), ready["height"].as_u64()), (Some(512), Some(512)));
     assert_eq!(ready["content_type"], "image/png");
@@ -173,7 +166,7 @@ async fn direct_uploads_and_downloads_go_through_short_lived_presigned_urls() {
     let gone = user.get(app.url(&format!("/uploads/{refused_id}"))).send().await.unwrap();
     assert_eq!(gone.status(), 404, "the refused upload is gone");
     let store = store_at(&format!("s3://{bucket}"), &endpoint).await;
-    let me: Value = user.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = user.get(app.url("/me")).fetch_json().await;
     let refused_key = format!("users/{}/uploads/{refused_id}", me["id"].as_str().unwrap());
     assert_eq!(store.size(&refused_key).await.unwrap(), None, "and so is its object");
 
@@ -230,12 +223,8 @@ async fn presigned_urls_stop_working_when_they_expire() {
     let pending: Value = user
         .post(app.url("/uploads/presign"))
         .json(&json!({ "filename": "c.png", "bytes": image.len(), "content_type": "image/png" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let put = &pending["upload"];
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let (status, _) = curl("PUT", put["url"].as_str().unwrap(), &headers_of(put), Some(&image));
@@ -292,7 +281,7 @@ async fn with_a_cdn_downloads_redirect_to_signed_expiring_cdn_links() {
     // `{base}/{key}?token=HS256-…&expires=…`, the key being the object the worker stored.
     let (url, query) = location.split_once('?').expect("a query");
     let key = url.strip_prefix(&format!("{BASE}/")).expect("on the CDN");
-    let me: Value = user.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = user.get(app.url("/me")).fetch_json().await;
     assert!(key.starts_with(&format!("users/{}/outputs/{task_id}-", me["id"].as_str().unwrap())));
     let store = store_at(&format!("s3://{bucket}"), &endpoint).await;
     let size = store.size(key).await.unwrap().expect("the CDN's origin holds the object");
@@ -368,11 +357,11 @@ async fn a_permanent_storage_failure_fails_the_task_clearly_and_releases_its_cre
     let before = app.credits(&user).await["balance"].as_i64().unwrap();
     let id = app.upload_ok(&user, "c.png", camera()).await;
     let task: Value = app
-        .submit(&user, &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 32 } }))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .submit_ok(
+            &user,
+            &json!({ "upload_id": id, "mode": "relief", "params": { "max_grid": 32 } }),
+        )
+        .await;
     let task_id = task["id"].as_str().unwrap();
     // A worker pointed at a bucket that does not exist: retrying cannot help.
     let missing = format!("s3://lithos-missing-{}", &lithos_server::new_id()[..12]);

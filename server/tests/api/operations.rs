@@ -5,19 +5,14 @@ use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, png};
+use crate::helpers::{FetchJson, TestApp, png};
 
 #[tokio::test]
 async fn events_stream_status_until_the_task_ends() {
     let app = TestApp::spawn().await;
     let user = app.user("sse@example.org").await;
     let upload = app.upload_ok(&user, "a.png", png(64)).await;
-    let task: Value = app
-        .submit(&user, &json!({ "upload_id": upload, "mode": "relief" }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let task: Value = app.submit_ok(&user, &json!({ "upload_id": upload, "mode": "relief" })).await;
     let id = task["id"].as_str().unwrap();
     let response = user.get(app.url(&format!("/tasks/{id}/events"))).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -79,12 +74,10 @@ async fn admin_routes_refuse_users_and_serve_admins() {
         .send()
         .await
         .unwrap();
-    let users: Value =
-        admin.get(app.url("/admin/users")).send().await.unwrap().json().await.unwrap();
+    let users: Value = admin.get(app.url("/admin/users")).fetch_json().await;
     assert_eq!(users["users"].as_array().unwrap().len(), 2);
     // The in-process pool registered itself: this host and process, live.
-    let registry: Value =
-        admin.get(app.url("/admin/workers")).send().await.unwrap().json().await.unwrap();
+    let registry: Value = admin.get(app.url("/admin/workers")).fetch_json().await;
     let worker = &registry["workers"][0];
     assert_eq!(registry["workers"].as_array().unwrap().len(), 1, "{registry}");
     assert_eq!(worker["pid"], std::process::id());

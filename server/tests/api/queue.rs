@@ -15,7 +15,7 @@ use lithos_server::{Config, Db};
 use reqwest::Client;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, png, worker_pool};
+use crate::helpers::{FetchJson, TestApp, png, worker_pool};
 
 fn api_only(config: &mut Config) {
     config.workers = 0;
@@ -27,7 +27,7 @@ fn db(app: &TestApp) -> Db {
 }
 
 async fn user_id(app: &TestApp, user: &Client) -> String {
-    let me: Value = user.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = user.get(app.url("/me")).fetch_json().await;
     me["id"].as_str().unwrap().to_owned()
 }
 
@@ -243,8 +243,7 @@ async fn a_transient_failure_is_retried_after_a_backoff_and_then_succeeds() {
             .await
             .unwrap();
     assert!(run_after - enqueued >= 1000, "backed off at least half the base delay");
-    let queued: Value =
-        user.get(app.url(&format!("/tasks/{task}"))).send().await.unwrap().json().await.unwrap();
+    let queued: Value = user.get(app.url(&format!("/tasks/{task}"))).fetch_json().await;
     assert_eq!(queued["status"], "queued", "waiting for its retry");
     std::fs::remove_file(&outputs).unwrap();
 

@@ -4,7 +4,7 @@ use lithos_engine::inspect::inspect_stl;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, camera, png};
+use crate::helpers::{FetchJson, TestApp, camera, png};
 
 #[tokio::test]
 async fn register_key_upload_task_download_and_an_exact_ledger() {
@@ -53,11 +53,10 @@ async fn register_key_upload_task_download_and_an_exact_ledger() {
         .collect();
     assert_eq!(kinds, [("capture", 0), ("reserve", -cost), ("grant", 20)], "newest first");
     assert_eq!(credits["balance"], 20 - cost);
-    let me: Value = client.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = client.get(app.url("/me")).fetch_json().await;
     assert_eq!(me["credits"], 20 - cost);
 
-    let listed: Value =
-        client.get(app.url("/tasks?status=succeeded")).send().await.unwrap().json().await.unwrap();
+    let listed: Value = client.get(app.url("/tasks?status=succeeded")).fetch_json().await;
     assert_eq!(listed["tasks"].as_array().unwrap().len(), 1);
 }
 
@@ -67,12 +66,7 @@ async fn another_users_things_are_not_found() {
     let a = app.user("a@example.org").await;
     let b = app.user("b@example.org").await;
     let upload = app.upload_ok(&a, "a.png", png(64)).await;
-    let created: Value = app
-        .submit(&a, &json!({ "upload_id": upload, "mode": "relief" }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created: Value = app.submit_ok(&a, &json!({ "upload_id": upload, "mode": "relief" })).await;
     let id = created["id"].as_str().unwrap();
     assert_eq!(app.wait(&a, id).await["status"], "succeeded");
     assert_eq!(
@@ -92,7 +86,7 @@ async fn another_users_things_are_not_found() {
     // B cannot start a task on A's upload either.
     let theirs = app.submit(&b, &json!({ "upload_id": upload, "mode": "relief" })).await;
     assert_eq!(theirs.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let listed: Value = b.get(app.url("/tasks")).send().await.unwrap().json().await.unwrap();
+    let listed: Value = b.get(app.url("/tasks")).fetch_json().await;
     assert!(listed["tasks"].as_array().unwrap().is_empty());
     let anonymous = reqwest::get(app.url(&format!("/tasks/{id}"))).await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
@@ -287,12 +281,8 @@ async fn task_lists_page_with_cursors() {
     let upload = app.upload_ok(&user, "a.png", png(16)).await;
     let mut ids = Vec::new();
     for _ in 0..5 {
-        let task: Value = app
-            .submit(&user, &json!({ "upload_id": upload, "mode": "relief" }))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let task: Value =
+            app.submit_ok(&user, &json!({ "upload_id": upload, "mode": "relief" })).await;
         ids.push(task["id"].as_str().unwrap().to_owned());
     }
     let mut seen = Vec::new();
@@ -303,7 +293,7 @@ async fn task_lists_page_with_cursors() {
         } else {
             app.url(&format!("/tasks?limit=2&cursor={cursor}"))
         };
-        let page: Value = user.get(url).send().await.unwrap().json().await.unwrap();
+        let page: Value = user.get(url).fetch_json().await;
         let tasks = page["tasks"].as_array().unwrap();
         assert!(tasks.len() <= 2);
         seen.extend(tasks.iter().map(|t| t["id"].as_str().unwrap().to_owned()));
@@ -333,8 +323,7 @@ async fn shutdown_lets_the_running_task_finish_and_charges_once() {
     let task: Value = app.submit(&user, &body).await.json().await.unwrap();
     let id = task["id"].as_str().unwrap().to_owned();
     for _ in 0..200 {
-        let now: Value =
-            user.get(app.url(&format!("/tasks/{id}"))).send().await.unwrap().json().await.unwrap();
+        let now: Value = user.get(app.url(&format!("/tasks/{id}"))).fetch_json().await;
         if now["status"] != "queued" {
             break;
         }
