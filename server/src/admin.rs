@@ -19,7 +19,7 @@ pub async fn create_user(
     check_password(password)?;
     let hash = hash_password(password.to_owned()).await?;
     let id = new_id();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.write().await?;
     let inserted = sqlx::query(
         "INSERT INTO users (id, email, email_lower, name, password_hash, role, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email_lower) DO NOTHING",
@@ -56,7 +56,7 @@ pub async fn grant(db: &Db, email: &str, credits: i64, reason: &str) -> Result<i
         .await?;
     let id = id.ok_or(ApiError::NotFound)?;
     let kind = if credits >= 0 { Kind::Grant } else { Kind::Adjustment };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.write().await?;
     credits::post(&mut tx, &id, kind, credits, reason.trim(), None, None).await?;
     let balance = credits::balance(&mut tx, &id).await?;
     tx.commit().await?;

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
 /// Which engine is behind the pool.
@@ -30,6 +30,35 @@ pub struct Db {
     /// SQLite has a single writer: writers queue here, in order, rather than in SQLite's busy
     /// handler, whose growing sleeps turn contention into long latency tails.
     writes: Arc<Mutex<()>>,
+}
+
+/// A transaction that holds SQLite's write gate (see [`Db::write`]). It reads as the
+/// connection (`&mut *tx` runs a query); dropped without [`WriteTx::commit`], it rolls back.
+#[derive(Debug)]
+pub struct WriteTx<'a> {
+    // Declared first, so it rolls back before the gate opens.
+    tx: Transaction<'static, Any>,
+    _gate: Option<MutexGuard<'a, ()>>,
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        let WriteTx { tx, _gate } = self;
+        tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
 }
 
 impl Db {
@@ -54,8 +83,17 @@ impl Db {
         Ok(Self { pool, kind, url: url.to_owned(), writes: Arc::default() })
     }
 
-    /// Held across a write transaction on SQLite; nothing on PostgreSQL, whose row locks let
-    /// writers run side by side.
+    /// A write transaction: on SQLite it holds the write gate until it commits or is dropped;
+    /// on PostgreSQL it is a plain transaction. Every write that needs more than one statement
+    /// opens one of these.
+    pub async fn write(&self) -> sqlx::Result<WriteTx<'_>> {
+        let gate = self.write_gate().await;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _gate: gate })
+    }
+
+    /// Held across a single write statement on SQLite; nothing on PostgreSQL, whose row locks
+    /// let writers run side by side.
     pub async fn write_gate(&self) -> Option<MutexGuard<'_, ()>> {
         match self.kind {
             Kind::Sqlite => Some(self.writes.lock().await),

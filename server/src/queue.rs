@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use sqlx::{Any, Transaction};
+use sqlx::AnyConnection;
 
 use crate::db::{Db, Kind};
 
@@ -100,7 +100,7 @@ impl Queue {
     /// Adds the job of a task being created, inside the transaction that creates it.
     pub async fn enqueue(
         &self,
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut AnyConnection,
         task_id: &str,
         priority: i64,
     ) -> sqlx::Result<()> {
@@ -112,18 +112,18 @@ impl Queue {
         .bind(task_id)
         .bind(priority)
         .bind(self.config.max_attempts)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         self.notify(tx, task_id).await
     }
 
     /// Wakes listening workers on PostgreSQL, when the transaction commits.
-    async fn notify(&self, tx: &mut Transaction<'_, Any>, task_id: &str) -> sqlx::Result<()> {
+    async fn notify(&self, tx: &mut AnyConnection, task_id: &str) -> sqlx::Result<()> {
         if self.db.kind == Kind::Postgres {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
                 .bind(task_id)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
         }
         Ok(())
@@ -134,7 +134,7 @@ impl Queue {
     /// attempts stay dead, and the job gets a fresh `max_attempts`.
     pub async fn requeue(
         &self,
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut AnyConnection,
         task_id: &str,
         priority: i64,
     ) -> sqlx::Result<()> {
@@ -150,7 +150,7 @@ impl Queue {
         .bind(task_id)
         .bind(priority)
         .bind(self.config.max_attempts)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         self.notify(tx, task_id).await
     }
@@ -201,8 +201,7 @@ impl Queue {
                 .await?
             }
             Kind::Sqlite => {
-                let _gate = self.db.write_gate().await;
-                let mut tx = self.db.pool.begin().await?;
+                let mut tx = self.db.write().await?;
                 let leases: Vec<Lease> = sqlx::query_as(&format!(
                     "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = $2, \
                        lease_expires_at = {now} + $3 \
@@ -273,8 +272,7 @@ impl Queue {
 
     /// Extends the lease, stores the task's progress, and reports a cancellation request.
     pub async fn heartbeat(&self, lease: &Lease, progress: f64) -> sqlx::Result<Beat> {
-        let _gate = self.db.write_gate().await;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.write().await?;
         let extended = sqlx::query(&format!(
             "UPDATE jobs SET lease_expires_at = {} + $4 WHERE {}",
             self.db.now_sql(),
@@ -305,7 +303,7 @@ impl Queue {
     /// written, when the lease is no longer this worker's: the caller must roll back.
     pub async fn finish(
         &self,
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut AnyConnection,
         lease: &Lease,
         outcome: &str,
         error: Option<&str>,
@@ -320,7 +318,7 @@ impl Queue {
         .bind(lease.attempt)
         .bind(&lease.owner)
         .bind(error)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
             return Ok(false);
@@ -336,8 +334,7 @@ impl Queue {
             return Ok(Retry::Exhausted);
         }
         let delay = self.backoff(lease.attempt).as_millis() as i64;
-        let _gate = self.db.write_gate().await;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.write().await?;
         let now = self.db.now_sql();
         let run_after: Option<i64> = sqlx::query_scalar(&format!(
             "UPDATE jobs SET state = 'queued', run_after = {now} + $4, last_error = $5, \
@@ -365,8 +362,7 @@ impl Queue {
     /// not count against its attempts. Its attempt number still grows on the next claim, so
     /// this worker's token stays dead.
     pub async fn release(&self, lease: &Lease) -> sqlx::Result<bool> {
-        let _gate = self.db.write_gate().await;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.write().await?;
         let released = sqlx::query(&format!(
             "UPDATE jobs SET state = 'queued', run_after = {}, max_attempts = max_attempts + 1, \
              lease_owner = NULL, lease_expires_at = NULL WHERE {}",
@@ -391,17 +387,13 @@ impl Queue {
 
     /// Takes a job that no worker holds out of the queue (the user canceled it), inside the
     /// transaction that cancels its task. False when a worker holds it.
-    pub async fn cancel_queued(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        task_id: &str,
-    ) -> sqlx::Result<bool> {
+    pub async fn cancel_queued(&self, tx: &mut AnyConnection, task_id: &str) -> sqlx::Result<bool> {
         let done = sqlx::query(&format!(
             "UPDATE jobs SET state = 'done', finished_at = {} WHERE task_id = $1 AND state = 'queued'",
             self.db.now_sql()
         ))
         .bind(task_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -440,7 +432,7 @@ impl Queue {
 
 /// Ends the record of a lease's attempt, inside the transaction whose fenced write succeeded.
 async fn close_attempt(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut AnyConnection,
     lease: &Lease,
     outcome: &str,
     error: Option<&str>,
@@ -454,7 +446,7 @@ async fn close_attempt(
     .bind(crate::now_ms())
     .bind(&lease.task_id)
     .bind(lease.attempt)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

@@ -61,6 +61,7 @@ pub async fn update(
     let Json(body) = body?;
     if let Some(name) = &body.name {
         let name = crate::text::clean("name", name, 100)?;
+        let _gate = state.db.write_gate().await;
         sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
             .bind(name)
             .bind(&user.id)
@@ -75,6 +76,7 @@ pub async fn update(
         {
             return Err(ApiError::invalid("avatar_url", "must be an https:// URL"));
         }
+        let _gate = state.db.write_gate().await;
         sqlx::query("UPDATE users SET avatar_url = $1 WHERE id = $2")
             .bind(avatar.clone())
             .bind(&user.id)
@@ -111,7 +113,7 @@ pub async fn change_password(
         return Err(ApiError::invalid("current_password", "is wrong"));
     }
     let new_hash = hash_password(body.new_password).await?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(&new_hash)
         .bind(&user.id)

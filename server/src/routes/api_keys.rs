@@ -29,6 +29,7 @@ pub async fn create(
     let key = format!("{KEY_PREFIX}{}", hex::encode(rand::random::<[u8; 32]>()));
     let id = new_id();
     let now = now_ms();
+    let _gate = state.db.write_gate().await;
     sqlx::query(
         "INSERT INTO api_keys (id, user_id, name, key_hash, prefix, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -73,6 +74,7 @@ pub async fn revoke(
     user: User,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    let _gate = state.db.write_gate().await;
     let done = sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
     )

@@ -47,7 +47,7 @@ pub async fn register(
     let name = crate::text::clean("name", &body.name, 100)?;
     let hash = hash_password(body.password).await?;
     let id = new_id();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     let inserted = sqlx::query(
         "INSERT INTO users (id, email, email_lower, name, password_hash, role, created_at) \
          VALUES ($1, $2, $3, $4, $5, 'user', $6) ON CONFLICT (email_lower) DO NOTHING",
@@ -116,6 +116,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", responses((status = 200, description = "Signed out", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn logout(State(state): State<AppState>, user: User) -> ApiResult<Response> {
     if let Via::Session(hash) = &user.via {
+        let _gate = state.db.write_gate().await;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(hash)
             .execute(&state.db.pool)
@@ -129,6 +130,7 @@ pub async fn logout(State(state): State<AppState>, user: User) -> ApiResult<Resp
 async fn start_session(state: &AppState, user_id: &str) -> ApiResult<String> {
     let (token, hash) = new_secret();
     let now = now_ms();
+    let _gate = state.db.write_gate().await;
     sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(&hash)
         .bind(user_id)

@@ -114,8 +114,7 @@ pub async fn create(
     let cost = plan.cost;
 
     let id = new_id();
-    let gate = state.db.write_gate().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     let inserted = sqlx::query(
         "INSERT INTO tasks (id, user_id, upload_id, mode, params, format, status, cost, \
          idempotency_key, request_hash, created_at) \
@@ -139,7 +138,6 @@ pub async fn create(
     {
         // The same key raced in: answer as a replay.
         drop(tx);
-        drop(gate);
         let existing =
             replay(&state, &user, key, &request_hash).await?.ok_or(ApiError::NotFound)?;
         return Ok((StatusCode::OK, Json(existing)).into_response());
@@ -340,8 +338,7 @@ pub(crate) async fn cancel_task(state: &AppState, task: ToCancel<'_>) -> ApiResu
     if !status.is_active() {
         return Ok(());
     }
-    let _gate = state.db.write_gate().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     if state.queue.cancel_queued(&mut tx, id).await? {
         let moved = sqlx::query(
             "UPDATE tasks SET status = 'canceled', finished_at = $1 \

@@ -106,6 +106,7 @@ pub async fn create(
     let key = upload_key(&user.id, &id);
     let size = bytes.len();
     state.storage.put(&key, bytes, &content_type).await?;
+    let _gate = state.db.write_gate().await;
     sqlx::query(
         "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, height, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -226,6 +227,7 @@ pub async fn presign(
             },
         )?;
     let now = now_ms();
+    let _gate = state.db.write_gate().await;
     sqlx::query(
         "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, \
          height, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 'pending', $7)",
@@ -291,6 +293,7 @@ pub async fn complete(
         Err(e) => return refuse(&state, &row, e.into()).await,
     };
     let content_type = format.to_mime_type();
+    let _gate = state.db.write_gate().await;
     sqlx::query(
         "UPDATE uploads SET state = 'ready', content_type = $1, width = $2, height = $3 \
          WHERE id = $4 AND state = 'pending'",
@@ -307,6 +310,7 @@ pub async fn complete(
 /// Deletes a refused direct upload, object and record, and answers `error`.
 async fn refuse(state: &AppState, row: &Row, error: ApiError) -> ApiResult<Json<Value>> {
     state.storage.delete(&row.storage_key).await?;
+    let _gate = state.db.write_gate().await;
     sqlx::query("DELETE FROM uploads WHERE id = $1").bind(&row.id).execute(&state.db.pool).await?;
     Err(error)
 }

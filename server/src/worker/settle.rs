@@ -68,8 +68,7 @@ impl Slot {
             Outcome::Transient(_) => unreachable!("retried above"),
         };
         let db = &self.queue.db;
-        let _gate = db.write_gate().await;
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.write().await?;
         if !self.queue.finish(&mut tx, lease, status.as_str(), error.as_deref()).await? {
             tracing::warn!(task = %task.id, attempt = lease.attempt, "completion rejected: the lease is no longer ours");
             return Ok(false);

@@ -184,3 +184,29 @@ async fn bad_account_input_gets_json_errors_naming_the_field() {
     let error: Value = malformed.json().await.unwrap();
     assert_eq!(error["error"]["code"], "bad_request");
 }
+
+#[tokio::test]
+async fn concurrent_writes_all_land() {
+    // Every write takes the write gate (SQLite's one writer queues there, in order), so a burst
+    // of mixed writes from one account all succeed, and nothing waits on itself.
+    let app = TestApp::spawn().await;
+    let user = app.user("burst@example.org").await;
+    let writes = (0..24).map(|i| {
+        let user = user.clone();
+        let (keys, me) = (app.url("/api-keys"), app.url("/me"));
+        async move {
+            let response = if i % 2 == 0 {
+                user.post(keys).json(&json!({ "name": format!("key {i}") })).send().await
+            } else {
+                user.patch(me).json(&json!({ "name": format!("Name {i}") })).send().await
+            };
+            response.unwrap().status()
+        }
+    });
+    let statuses = futures_util::future::join_all(writes).await;
+    assert!(statuses.iter().all(|s| s.is_success()), "{statuses:?}");
+    let keys: Value = user.get(app.url("/api-keys")).fetch_json().await;
+    assert_eq!(keys["keys"].as_array().map(Vec::len), Some(12), "{keys}");
+    let me: Value = user.get(app.url("/me")).fetch_json().await;
+    assert!(me["name"].as_str().unwrap().starts_with("Name "));
+}

@@ -248,8 +248,7 @@ pub async fn retry(
             d.status
         )));
     }
-    let _gate = state.db.write_gate().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     let moved = sqlx::query(
         "UPDATE tasks SET status = 'queued', error = NULL, result = NULL, output_key = NULL, \
          progress = 0, finished_at = NULL, cancel_requested = 0, megapixels = NULL, \
@@ -315,8 +314,7 @@ pub async fn delete(
         return Err(ApiError::Conflict(format!("the job is {}; cancel it first", d.status)));
     }
     {
-        let _gate = state.db.write_gate().await;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.write().await?;
         // The task row stays, hidden, because the ledger refers to it.
         sqlx::query("UPDATE tasks SET deleted_at = $1, output_key = NULL WHERE id = $2")
             .bind(now_ms())

@@ -100,8 +100,7 @@ pub async fn adjust_credits(
     if body.amount == 0 || body.amount.abs() > 1_000_000_000 {
         return Err(ApiError::invalid("amount", "must be a non-zero whole number of credits"));
     }
-    let _gate = state.db.write_gate().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     credits::post(&mut tx, &id, Kind::Adjustment, body.amount, &reason, None, Some(&admin.id))
         .await
         .map_err(|e| match e {
@@ -135,8 +134,7 @@ pub async fn disable(
     if body.disabled && id == admin.id {
         return Err(ApiError::Conflict("you cannot disable your own account".into()));
     }
-    let _gate = state.db.write_gate().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     let moved = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
         .bind(body.disabled.then(now_ms))
         .bind(&id)
