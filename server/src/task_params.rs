@@ -100,6 +100,23 @@ pub struct TaskPlan {
 }
 
 impl TaskPlan {
+    /// Built parameters on a `width` x `height` upload: the pitch checked, the work against
+    /// `limits`, and the cost.
+    pub fn new(
+        params: ConvertParams,
+        solid: Option<SolidParams>,
+        format: MeshFormat,
+        (width, height): (u32, u32),
+        limits: &WorkLimits,
+    ) -> ApiResult<Self> {
+        let (gw, gh) = params.grid_dimensions(width, height);
+        params.checked_pitch_mm(gw, gh)?;
+        let work = lithos_engine::work::estimate(&params, solid.as_ref(), format, width, height);
+        work.check(limits).map_err(|e| ApiError::invalid("params", e.to_string()))?;
+        let cost = crate::credits::cost_of(&work);
+        Ok(TaskPlan { params, solid, format, work, cost })
+    }
+
     /// The validated request in one canonical form: `42` and `42.0`, or a default left out and
     /// spelled out, give the same text. `Idempotency-Key` compares this, not the raw JSON.
     pub fn fingerprint(&self, upload_id: &str, mode: TaskMode) -> String {
@@ -125,12 +142,7 @@ impl TaskParams {
         limits: &WorkLimits,
     ) -> ApiResult<TaskPlan> {
         let (params, solid) = self.build(mode, format)?;
-        let (gw, gh) = params.grid_dimensions(width, height);
-        params.checked_pitch_mm(gw, gh)?;
-        let work = lithos_engine::work::estimate(&params, solid.as_ref(), format, width, height);
-        work.check(limits).map_err(|e| ApiError::invalid("params", e.to_string()))?;
-        let cost = crate::credits::cost_of(&work);
-        Ok(TaskPlan { params, solid, format, work, cost })
+        TaskPlan::new(params, solid, format, (width, height), limits)
     }
 
     /// The engine's parameters for `mode`, every field checked.

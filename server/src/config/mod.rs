@@ -68,13 +68,6 @@ pub struct Config {
     pub metrics_bind: Option<SocketAddr>,
 }
 
-impl Config {
-    /// A task's time limit under `plan`.
-    pub fn time_limit(&self, plan: &str) -> Duration {
-        self.plan_time_limits.get(plan).copied().unwrap_or(self.task_time_limit)
-    }
-}
-
 /// A setting that must not appear in logs or `Debug` output.
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]

@@ -69,10 +69,15 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let upload_limit = state.config.max_upload_bytes as usize + (1 << 20);
     let (api, doc) = api(upload_limit).split_for_parts();
-    let doc = std::sync::Arc::new(doc);
-    let scalar = utoipa_scalar::Scalar::with_url("/api/docs", (*doc).clone());
-    let api =
-        api.route("/api/v1/openapi.json", get(move || async move { axum::Json((*doc).clone()) }));
+    // Serialised once: the document does not change while the server runs.
+    let json = axum::body::Bytes::from(serde_json::to_vec(&doc).expect("the document serialises"));
+    let scalar = utoipa_scalar::Scalar::with_url("/api/docs", doc);
+    let api = api.route(
+        "/api/v1/openapi.json",
+        get(move || async move {
+            ([(axum::http::header::CONTENT_TYPE, "application/json")], json.clone())
+        }),
+    );
     let pages = pages::router(&state.config.console_dir);
     let app = api.merge(pages);
     let app = match state.config.metrics_bind {

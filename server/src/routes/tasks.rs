@@ -171,7 +171,7 @@ pub struct Quote {
 async fn price(state: &AppState, user: &User, body: &Create) -> ApiResult<(TaskPlan, Quote)> {
     let format: MeshFormat = body.format.parse()?;
     // Fields first, so a bad field is named even when the upload is missing.
-    body.params.build(body.mode, format)?;
+    let (params, solid) = body.params.build(body.mode, format)?;
     let upload: Option<(i64, i64, String)> =
         sqlx::query_as("SELECT width, height, state FROM uploads WHERE id = $1 AND user_id = $2")
             .bind(&body.upload_id)
@@ -187,7 +187,7 @@ async fn price(state: &AppState, user: &User, body: &Create) -> ApiResult<(TaskP
         ));
     }
     let size = (u32::try_from(width).unwrap_or(0), u32::try_from(height).unwrap_or(0));
-    let plan = body.params.plan(body.mode, format, size, &state.config.work_limits)?;
+    let plan = TaskPlan::new(params, solid, format, size, &state.config.work_limits)?;
     let balance: i64 = sqlx::query_scalar("SELECT balance FROM users WHERE id = $1")
         .bind(&user.id)
         .fetch_one(&state.db.pool)

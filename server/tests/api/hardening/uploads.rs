@@ -1,0 +1,62 @@
+//! Decompression amplification: the decode budget, row-by-row checks, and uploads in
+//! progress per user.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use tokio::io::AsyncWriteExt;
+
+use super::{connect, error_of, png_bomb};
+use crate::helpers::{TestApp, png};
+
+#[tokio::test]
+async fn decodes_wait_for_the_memory_budget_and_png_bombs_are_checked_row_by_row() {
+    let app = TestApp::spawn_with(|c| {
+        c.decode_budget_bytes = 64 << 20;
+        c.decode_wait = Duration::from_millis(200);
+    })
+    .await;
+    let user = app.user("bomb@example.org").await;
+    let budget = app.running.as_ref().unwrap().decode_budget.clone();
+    // Hold all but 1 MiB of the budget, as concurrent decodes would.
+    let held = budget.try_reserve(63 << 20, Duration::ZERO).await.unwrap();
+    // 4096 x 4096 RGBA (64 MiB decoded) in a few hundred kilobytes: checked in rows, it
+    // needs far less than the 1 MiB left, and is stored.
+    let bomb = png_bomb(4096);
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+    let response = app.upload(&user, "bomb.png", bomb).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    // A JPEG must be decoded whole (12 MB here): it waits, then gets 503 with Retry-After.
+    let photo = image::RgbImage::from_fn(2000, 2000, |x, y| image::Rgb([x as u8, y as u8, 7]));
+    let mut jpeg = Vec::new();
+    photo.write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
+    let response = app.upload(&user, "photo.jpg", jpeg.clone()).await;
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, error) = error_of(response).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{error}");
+    assert_eq!(error["error"]["code"], "busy");
+    drop(held);
+    let response = app.upload(&user, "photo.jpg", jpeg).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "with the budget free it is stored");
+}
+
+#[tokio::test]
+async fn a_user_may_have_only_so_many_uploads_in_progress() {
+    let app = TestApp::spawn_with(|c| c.uploads_per_user = 1).await;
+    let browser = app.user("many@example.org").await;
+    let (api, key) = app.api_client(&browser).await;
+    let mut stream = connect(&app).await;
+    let head = format!(
+        "POST /api/v1/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: multipart/form-data; boundary=XX\r\nContent-Length: 5000\r\n\r\n--XX\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response = app.upload(&api, "b.png", png(16)).await;
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, error) = error_of(response).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{error}");
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.upload_ok(&api, "b.png", png(16)).await;
+}
