@@ -12,8 +12,8 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma};
 use lithos_engine::params::{GridSize, Tone};
 use lithos_engine::{
-    BackendChoice, ConvertParams, DecodeLimits, Engine, EngineOptions, MeshFormat, Silent,
-    SourceImage, decode,
+    BackendChoice, ConvertParams, DecodeLimits, Engine, EngineOptions, Input, Job, JobKind,
+    MeshFormat, Silent, SourceImage, decode,
 };
 
 fn size() -> u32 {
@@ -58,6 +58,7 @@ fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let out = dir.path().join("relief.stl");
     let params = ConvertParams::default();
+    let job = Job { kind: JobKind::Relief(params), format: MeshFormat::Stl };
 
     let mut group = c.benchmark_group("decode");
     group.sample_size(10).throughput(Throughput::Elements(pixels));
@@ -105,9 +106,7 @@ fn benches(c: &mut Criterion) {
                 || {
                     let _ = std::fs::remove_file(&out);
                 },
-                |()| {
-                    engine.convert_image(&source, &params, MeshFormat::Stl, &out, &Silent).unwrap()
-                },
+                |()| engine.run_to_file(&job, Input::Image(&source), &out, &Silent).unwrap(),
                 BatchSize::PerIteration,
             )
         });

@@ -1,13 +1,12 @@
-//! Command-line arguments, and their translation into the engine's parameter types.
+//! Command-line arguments. A conversion's options are the engine's [`JobRequest`].
 
 use std::path::PathBuf;
 
 use clap::builder::TypedValueParser as _;
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use lithos_engine::params::{Crop, Frame, GridSize, Mask, PhysicalSize, Tone};
+use clap::{Args, Parser, Subcommand};
+use lithos_engine::job::cli::mode_parser;
 use lithos_engine::{
-    BackendChoice, Bevel, ConvertParams, DecodeLimits, MaskSource, MeshFormat, Millimetres, Mode,
-    RawType, SolidParams, VolumeParams, VolumeSource,
+    BackendChoice, DecodeLimits, Job, JobMode, JobRequest, MeshFormat, ParamError,
 };
 use lithos_server::config::Layer;
 
@@ -88,8 +87,8 @@ pub struct WorkerArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Where the engine runs.
-    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
-    pub backend: BackendArg,
+    #[arg(long, value_parser = backend_parser(), default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
     /// How long a claim holds a job before another worker may take it [default: 30].
     #[arg(long)]
     pub lease_seconds: Option<f64>,
@@ -158,41 +157,6 @@ pub struct InfoArgs {
     pub json: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ModeArg {
-    /// Bright is high: a solid base with the image raised on top.
-    Relief,
-    /// Dark is thick: a panel that shows the image when lit from behind.
-    Lithophane,
-    /// The isosurface of a volume: a TIFF stack, a ZIP or directory of slices, NIfTI or raw.
-    Volume,
-    /// A closed solid from the image's alpha or --threshold mask, extruded with a bevel.
-    Solid,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BevelArg {
-    /// A quarter circle.
-    Round,
-    /// A 45-degree cut.
-    Chamfer,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum RawTypeArg {
-    U8,
-    U16,
-    F32,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum MaskArg {
-    /// Material where the image is opaque.
-    Alpha,
-    /// Material where the (toned) brightness reaches --threshold.
-    Threshold,
-}
-
 /// `--format`: the engine's format names, each with its summary.
 fn format_parser() -> impl clap::builder::TypedValueParser<Value = MeshFormat> {
     let values =
@@ -201,26 +165,17 @@ fn format_parser() -> impl clap::builder::TypedValueParser<Value = MeshFormat> {
         .map(|name| name.parse::<MeshFormat>().expect("a possible value is a format"))
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendArg {
-    /// A hardware GPU if there is one, else the CPU.
-    Auto,
-    /// Any GPU adapter, software ones included; fails if there is none.
-    Gpu,
-    /// The multithreaded CPU path.
-    Cpu,
+/// `--backend`: the engine's backend choices, each with its summary.
+fn backend_parser() -> impl clap::builder::TypedValueParser<Value = BackendChoice> {
+    let values = BackendChoice::ALL
+        .iter()
+        .map(|b| clap::builder::PossibleValue::new(b.name()).help(b.summary()));
+    clap::builder::PossibleValuesParser::new(values)
+        .map(|name| name.parse::<BackendChoice>().expect("a possible value is a backend"))
 }
 
-impl From<BackendArg> for BackendChoice {
-    fn from(arg: BackendArg) -> Self {
-        match arg {
-            BackendArg::Auto => BackendChoice::Auto,
-            BackendArg::Gpu => BackendChoice::Gpu,
-            BackendArg::Cpu => BackendChoice::Cpu,
-        }
-    }
-}
-
+/// `lithos convert`: the job's options come from the engine's [`JobRequest`], the same table
+/// the API's `params` and the web form use; the flags here are the CLI's own.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
     /// The image: PNG (8 or 16 bit), JPEG, WebP, TIFF (8/16 bit or 32-bit float), BMP or GIF.
@@ -232,131 +187,18 @@ pub struct ConvertArgs {
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 
-    #[arg(long, value_enum, default_value_t = ModeArg::Relief)]
-    pub mode: ModeArg,
+    #[arg(long, value_parser = mode_parser(), default_value_t = JobMode::Relief)]
+    pub mode: JobMode,
 
-    /// Width of the model in millimetres; its depth follows the image's aspect ratio
-    /// [default: 100].
-    #[arg(long, conflicts_with = "pixel_mm", allow_negative_numbers = true)]
-    pub width_mm: Option<Millimetres>,
+    #[command(flatten)]
+    pub job: JobRequest,
 
-    /// Distance between grid points in millimetres, instead of --width-mm.
-    #[arg(long, allow_negative_numbers = true)]
-    pub pixel_mm: Option<Millimetres>,
+    /// [default: stl]
+    #[arg(long, value_parser = format_parser())]
+    pub format: Option<MeshFormat>,
 
-    /// Relief: solid base under everything, in millimetres [default: 2].
-    #[arg(long, allow_negative_numbers = true)]
-    pub base_mm: Option<Millimetres>,
-
-    /// Relief: height of white above the base, in millimetres [default: 3].
-    #[arg(long, allow_negative_numbers = true)]
-    pub relief_mm: Option<Millimetres>,
-
-    /// Lithophane: thickness of white, in millimetres [default: 0.8].
-    #[arg(long, allow_negative_numbers = true)]
-    pub min_mm: Option<Millimetres>,
-
-    /// Lithophane: thickness of black, in millimetres [default: 3.2].
-    #[arg(long, allow_negative_numbers = true)]
-    pub max_mm: Option<Millimetres>,
-
-    /// Lithophane: width of a solid border, in millimetres.
-    #[arg(long, allow_negative_numbers = true)]
-    pub frame_mm: Option<Millimetres>,
-
-    /// Lithophane: thickness of the border [default: --max-mm].
-    #[arg(long, requires = "frame_mm", allow_negative_numbers = true)]
-    pub frame_thickness_mm: Option<Millimetres>,
-
-    /// Swap dark and bright before anything else uses them.
-    #[arg(long)]
-    pub invert: bool,
-
-    /// Gaussian blur of the grid, sigma in grid pixels; smooths noise and JPEG blocks.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    pub blur_px: f32,
-
-    /// Raise brightness (0..1) to this power: above 1 lowers mid-tones, below 1 lifts them.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub gamma: f32,
-
-    /// Stretch the darkest point to 0 and the brightest to 1. Float images outside 0..1 are
-    /// always stretched.
-    #[arg(long)]
-    pub auto_levels: bool,
-
-    /// Put material only inside a mask; its outline becomes vertical walls.
-    #[arg(long, value_enum)]
-    pub mask: Option<MaskArg>,
-
-    /// Mask threshold in 0..1, on alpha or on brightness [default: 0.5]. With --mode solid
-    /// and no --mask, a brightness threshold.
-    #[arg(long, allow_negative_numbers = true)]
-    pub threshold: Option<f32>,
-
-    /// At most this many grid points along the longest side; larger images are shrunk
-    /// [default: 4096, and 1024 for --mode solid].
-    #[arg(long, visible_alias = "resolution")]
-    pub max_grid: Option<u32>,
-
-    /// Volume: the isovalue in the input's units [default: Otsu's threshold].
-    #[arg(long, allow_negative_numbers = true)]
-    pub iso: Option<f32>,
-
-    /// Volume: millimetres between samples along x, y and z, overriding the file's header.
-    #[arg(long, value_name = "X,Y,Z", value_parser = list::<f32, 3>, allow_negative_numbers = true)]
-    pub spacing_mm: Option<[f32; 3]>,
-
-    /// Volume: Gaussian pre-smoothing, standard deviation in voxels.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    pub smooth_vox: f32,
-
-    /// Volume: keep only this box of voxels, first inclusive and last exclusive.
-    #[arg(long, value_name = "X0,Y0,Z0,X1,Y1,Z1", value_parser = list::<usize, 6>)]
-    pub crop: Option<[usize; 6]>,
-
-    /// Volume: keep only the largest connected piece, dropping floating specks.
-    #[arg(long)]
-    pub largest_component: bool,
-
-    /// Volume: the input is raw samples of this size, x fastest.
-    #[arg(long, value_name = "X,Y,Z", value_parser = list::<usize, 3>, requires = "raw_type")]
-    pub raw_dims: Option<[usize; 3]>,
-
-    /// Volume: the raw samples' type, little-endian.
-    #[arg(long, value_enum, requires = "raw_dims")]
-    pub raw_type: Option<RawTypeArg>,
-
-    /// Solid: height of the extrusion in millimetres [default: 5].
-    #[arg(long, allow_negative_numbers = true)]
-    pub depth_mm: Option<Millimetres>,
-
-    /// Solid: radius of the rounded (or size of the chamfered) top edge in millimetres
-    /// [default: 1].
-    #[arg(long, allow_negative_numbers = true)]
-    pub bevel_mm: Option<f32>,
-
-    /// Solid: the top edge's profile.
-    #[arg(long, value_enum)]
-    pub bevel: Option<BevelArg>,
-
-    /// Solid: a puffed, pillow-like top instead of a flat one.
-    #[arg(long)]
-    pub inflate: bool,
-
-    /// Solid: only a wall this thick inside the outline, open at the top: a cookie cutter.
-    #[arg(long, allow_negative_numbers = true)]
-    pub shell_mm: Option<Millimetres>,
-
-    /// Exactly this many grid points along the longest side, enlarging small images.
-    #[arg(long)]
-    pub grid: Option<u32>,
-
-    #[arg(long, value_parser = format_parser(), default_value_t = MeshFormat::Stl)]
-    pub format: MeshFormat,
-
-    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
-    pub backend: BackendArg,
+    #[arg(long, value_parser = backend_parser(), default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
 
     /// Refuse images with more pixels than this, in megapixels.
     #[arg(long, default_value_t = DecodeLimits::DEFAULT_MAX_PIXELS as f64 / 1e6)]
@@ -371,209 +213,14 @@ pub struct ConvertArgs {
     pub json: bool,
 }
 
-/// The longest side of a solid's grid unless --max-grid says otherwise: a 1024 x 1024 mask
-/// at 5 mm deep is already tens of millions of voxels.
-const SOLID_MAX_GRID: u32 = 1024;
-
-/// Parses exactly `N` comma-separated values.
-fn list<T: std::str::FromStr, const N: usize>(text: &str) -> Result<[T; N], String> {
-    let values = text
-        .split(',')
-        .map(|v| v.trim().parse::<T>().map_err(|_| format!("`{v}` is not a valid number")))
-        .collect::<Result<Vec<T>, String>>()?;
-    let count = values.len();
-    values.try_into().map_err(|_| format!("expected {N} comma-separated values, got {count}"))
-}
-
-/// A mode-specific flag given for another mode.
-fn misplaced(flag: &str, mode: &str) -> String {
-    format!("{flag} applies only to --mode {mode}")
-}
-
 impl ConvertArgs {
-    /// The engine's parameters; a message for flags that do not fit together.
-    pub fn params(&self) -> Result<ConvertParams, String> {
-        self.check_mode_flags()?;
-        let mode = match self.mode {
-            ModeArg::Volume | ModeArg::Solid => Mode::relief(),
-            ModeArg::Relief => {
-                let Mode::Relief { base_mm, relief_mm } = Mode::relief() else { unreachable!() };
-                Mode::Relief {
-                    base_mm: self.base_mm.unwrap_or(base_mm),
-                    relief_mm: self.relief_mm.unwrap_or(relief_mm),
-                }
-            }
-            ModeArg::Lithophane => {
-                let Mode::Lithophane { min_mm, max_mm, .. } = Mode::lithophane() else {
-                    unreachable!()
-                };
-                let max_mm = self.max_mm.unwrap_or(max_mm);
-                Mode::Lithophane {
-                    min_mm: self.min_mm.unwrap_or(min_mm),
-                    max_mm,
-                    frame: self.frame_mm.map(|width_mm| Frame {
-                        width_mm,
-                        thickness_mm: self.frame_thickness_mm.unwrap_or(max_mm),
-                    }),
-                }
-            }
-        };
-        let size = match (self.width_mm, self.pixel_mm) {
-            (_, Some(pixel)) => PhysicalSize::PixelMm(pixel),
-            (Some(width), None) => PhysicalSize::WidthMm(width),
-            (None, None) => ConvertParams::default().size,
-        };
-        Ok(ConvertParams {
-            mode,
-            size,
-            grid: GridSize {
-                max: self.max_grid.unwrap_or(if self.mode == ModeArg::Solid {
-                    SOLID_MAX_GRID
-                } else {
-                    GridSize::DEFAULT_MAX
-                }),
-                exact: self.grid,
-            },
-            tone: Tone {
-                invert: self.invert,
-                blur_px: self.blur_px,
-                gamma: self.gamma,
-                auto_levels: self.auto_levels,
-            },
-            mask: self
-                .mask_source()
-                .map(|source| Mask { source, threshold: self.threshold.unwrap_or(0.5) }),
-        })
+    /// The checked job; the error names the field the engine's way (`max_grid`).
+    pub fn job(&self) -> Result<Job, ParamError> {
+        self.job.build(self.mode, self.format)
     }
 
-    fn mask_source(&self) -> Option<MaskSource> {
-        match (self.mask, self.mode) {
-            (Some(MaskArg::Alpha), _) => Some(MaskSource::Alpha),
-            (Some(MaskArg::Threshold), _) => Some(MaskSource::Threshold),
-            (None, ModeArg::Solid) if self.threshold.is_some() => Some(MaskSource::Threshold),
-            (None, _) => None,
-        }
-    }
-
-    /// Flags that belong to another mode are refused rather than ignored.
-    fn check_mode_flags(&self) -> Result<(), String> {
-        let image_flags = [
-            ("--width-mm", self.width_mm.is_some()),
-            ("--pixel-mm", self.pixel_mm.is_some()),
-            ("--invert", self.invert),
-            ("--mask", self.mask.is_some()),
-            ("--threshold", self.threshold.is_some()),
-            ("--max-grid", self.max_grid.is_some()),
-            ("--grid", self.grid.is_some()),
-            ("--auto-levels", self.auto_levels),
-        ];
-        let relief =
-            [("--base-mm", self.base_mm.is_some()), ("--relief-mm", self.relief_mm.is_some())];
-        let lithophane = [
-            ("--min-mm", self.min_mm.is_some()),
-            ("--max-mm", self.max_mm.is_some()),
-            ("--frame-mm", self.frame_mm.is_some()),
-        ];
-        let volume = [
-            ("--iso", self.iso.is_some()),
-            ("--spacing-mm", self.spacing_mm.is_some()),
-            ("--smooth-vox", self.smooth_vox != 0.0),
-            ("--crop", self.crop.is_some()),
-            ("--largest-component", self.largest_component),
-            ("--raw-dims", self.raw_dims.is_some()),
-        ];
-        let solid = [
-            ("--depth-mm", self.depth_mm.is_some()),
-            ("--bevel-mm", self.bevel_mm.is_some()),
-            ("--bevel", self.bevel.is_some()),
-            ("--inflate", self.inflate),
-            ("--shell-mm", self.shell_mm.is_some()),
-        ];
-        let misplaced_in = |flags: &[(&str, bool)], mode: &str| {
-            flags.iter().find(|(_, given)| *given).map(|(flag, _)| misplaced(flag, mode))
-        };
-        let problem = match self.mode {
-            ModeArg::Relief => misplaced_in(&lithophane, "lithophane")
-                .or_else(|| misplaced_in(&volume, "volume"))
-                .or_else(|| misplaced_in(&solid, "solid")),
-            ModeArg::Lithophane => misplaced_in(&relief, "relief")
-                .or_else(|| misplaced_in(&volume, "volume"))
-                .or_else(|| misplaced_in(&solid, "solid")),
-            ModeArg::Solid => misplaced_in(&relief, "relief")
-                .or_else(|| misplaced_in(&lithophane, "lithophane"))
-                .or_else(|| misplaced_in(&volume, "volume")),
-            ModeArg::Volume => image_flags
-                .iter()
-                .chain(&relief)
-                .chain(&lithophane)
-                .chain(&solid)
-                .find(|(_, given)| *given)
-                .map(|(flag, _)| format!("{flag} does not apply to --mode volume")),
-        };
-        if let Some(problem) = problem {
-            return Err(problem);
-        }
-        if self.threshold.is_some() && self.mask.is_none() && self.mode != ModeArg::Solid {
-            return Err("--threshold needs --mask".into());
-        }
-        if self.format().is_indexed() && matches!(self.mode, ModeArg::Relief | ModeArg::Lithophane)
-        {
-            return Err("--format ply and obj are for --mode volume and solid; write reliefs and \
-                 lithophanes as stl"
-                .into());
-        }
-        Ok(())
-    }
-
-    pub fn volume_params(&self) -> Result<VolumeParams, String> {
-        self.check_mode_flags()?;
-        Ok(VolumeParams {
-            iso: self.iso,
-            spacing_mm: self.spacing_mm,
-            smooth_voxels: self.smooth_vox,
-            crop: self.crop.map(|c| Crop { lo: [c[0], c[1], c[2]], hi: [c[3], c[4], c[5]] }),
-            largest_component: self.largest_component,
-        })
-    }
-
-    pub fn volume_source(&self) -> VolumeSource {
-        match (self.raw_dims, self.raw_type) {
-            (Some(dims), Some(t)) => VolumeSource::Raw {
-                dims,
-                sample: match t {
-                    RawTypeArg::U8 => RawType::U8,
-                    RawTypeArg::U16 => RawType::U16,
-                    RawTypeArg::F32 => RawType::F32,
-                },
-            },
-            _ => VolumeSource::Detect,
-        }
-    }
-
-    pub fn solid_params(&self) -> SolidParams {
-        let default = SolidParams::default();
-        SolidParams {
-            depth_mm: self.depth_mm.unwrap_or(default.depth_mm),
-            bevel_mm: self.bevel_mm.unwrap_or(default.bevel_mm),
-            bevel: match self.bevel {
-                Some(BevelArg::Chamfer) => Bevel::Chamfer,
-                Some(BevelArg::Round) | None => Bevel::Round,
-            },
-            inflate: self.inflate,
-            shell_mm: self.shell_mm,
-        }
-    }
-
-    pub fn output_path(&self) -> PathBuf {
-        self.output.clone().unwrap_or_else(|| self.input.with_extension(self.format().extension()))
-    }
-
-    pub fn format(&self) -> MeshFormat {
-        self.format
-    }
-
-    pub fn backend(&self) -> BackendChoice {
-        self.backend.into()
+    pub fn output_path(&self, job: &Job) -> PathBuf {
+        self.output.clone().unwrap_or_else(|| self.input.with_extension(job.format.extension()))
     }
 
     pub fn limits(&self) -> DecodeLimits {

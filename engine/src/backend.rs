@@ -21,6 +21,8 @@ pub enum BackendKind {
     Gpu,
 }
 
+crate::names::named!(BackendKind, "backend" { Cpu => "cpu", Gpu => "gpu" });
+
 /// CPU bands of grid stages: big enough to keep both cores busy, small enough that the band
 /// copies (interleaved pixels, say) stay far below the memory budget.
 const CPU_BAND_BYTES: u64 = 32 << 20;

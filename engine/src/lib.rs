@@ -21,8 +21,10 @@ pub mod export;
 pub mod gpu;
 pub mod inspect;
 pub mod isosurface;
+pub mod job;
 pub mod kernels;
 pub mod mesh;
+mod names;
 pub mod params;
 mod pipeline;
 pub mod progress;
@@ -34,6 +36,8 @@ pub mod work;
 
 use std::time::Instant;
 
+use serde::ser::SerializeMap;
+
 use backend::Backend;
 pub use backend::BackendKind;
 pub use decode::{DecodeLimits, SourceImage};
@@ -41,13 +45,15 @@ pub use error::{EngineError, Result};
 pub use gpu::GpuLimits;
 pub use isosurface::{IndexedMesh, IsoOptions, ScalarField};
 pub use params::VolumeParams;
+pub use pipeline::Input;
 pub use solid::{Bevel, SolidParams};
 pub use volume::{RawType, Volume, VolumeSource};
 pub use work::{MAX_SOLID_VOXELS, Work, WorkLimits};
 
+pub use job::{Job, JobKind, JobMode, JobRequest};
 pub use mesh::{Cells, Heightfield};
 pub use params::{ConvertParams, MaskSource, Millimetres, Mode, ParamError};
-pub use progress::{HEIGHTFIELD_STAGES, Progress, SOLID_STAGES, Silent, Stage};
+pub use progress::{HEIGHTFIELD_STAGES, Progress, SOLID_STAGES, Silent, Stage, VOLUME_STAGES};
 pub use stl::{MeshFormat, MeshStats};
 
 /// Which backend to run on.
@@ -61,6 +67,21 @@ pub enum BackendChoice {
     Gpu,
     /// The multithreaded CPU path.
     Cpu,
+}
+
+names::named!(BackendChoice, "backend" { Auto => "auto", Gpu => "gpu", Cpu => "cpu" });
+
+impl BackendChoice {
+    /// One line on what the choice does.
+    pub fn summary(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "A hardware GPU if there is one, else the CPU.",
+            BackendChoice::Gpu => {
+                "Any GPU adapter, software ones included; fails if there is none."
+            }
+            BackendChoice::Cpu => "The multithreaded CPU path.",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -77,14 +98,18 @@ pub struct StageTime {
     pub seconds: f64,
 }
 
-/// What a finished conversion produced.
+/// What a finished conversion produced: the CLI prints it, the worker stores it (with the
+/// service's own stages added) and the API returns it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Report {
     pub triangles: u64,
     pub bytes: u64,
+    pub format: MeshFormat,
     pub backend: BackendKind,
     pub adapter: String,
     pub seconds: f64,
+    /// Seconds per stage, as an object keyed by the stage's name.
+    #[serde(serialize_with = "stage_map")]
     pub stages: Vec<StageTime>,
     /// Grid vertices, across and down.
     pub grid: [u32; 2],
@@ -96,6 +121,23 @@ pub struct Report {
     pub voxels: Option<[u32; 3]>,
     /// The isovalue used (volumes).
     pub iso: Option<f32>,
+}
+
+impl Report {
+    /// Grid points per million, for the heightfields' throughput; `None` for meshes of a
+    /// field (solids and volumes).
+    pub fn megapixels(&self) -> Option<f64> {
+        let [w, h] = self.grid;
+        self.voxels.is_none().then(|| f64::from(w) * f64::from(h) / 1e6)
+    }
+}
+
+fn stage_map<S: serde::Serializer>(stages: &[StageTime], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(stages.len()))?;
+    for time in stages {
+        map.serialize_entry(time.stage.name(), &time.seconds)?;
+    }
+    map.end()
 }
 
 /// A backend, opened once and used for any number of conversions.
@@ -134,18 +176,6 @@ impl Engine {
     pub fn adapter(&self) -> &str {
         &self.adapter
     }
-}
-
-/// Where a conversion from a file begins: the clock starts, and `read` loads the input as the
-/// `decode` stage. Returns the start, the stage times so far, and the input.
-pub(crate) fn read_input<T>(
-    progress: &dyn Progress,
-    read: impl FnOnce() -> Result<T>,
-) -> Result<(Instant, Vec<StageTime>, T)> {
-    let start = Instant::now();
-    let mut times = Vec::new();
-    let input = timed(Stage::Decode, progress, &mut times, read)?;
-    Ok((start, times, input))
 }
 
 pub(crate) fn timed<T>(

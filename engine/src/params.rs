@@ -101,11 +101,20 @@ pub enum Mode {
 
 impl Mode {
     pub fn relief() -> Self {
-        Mode::Relief { base_mm: Millimetres(2.0), relief_mm: Millimetres(3.0) }
+        use crate::job::defaults::{BASE_MM, RELIEF_MM};
+        Mode::Relief {
+            base_mm: Millimetres(BASE_MM as f32),
+            relief_mm: Millimetres(RELIEF_MM as f32),
+        }
     }
 
     pub fn lithophane() -> Self {
-        Mode::Lithophane { min_mm: Millimetres(0.8), max_mm: Millimetres(3.2), frame: None }
+        use crate::job::defaults::{MAX_MM, MIN_MM};
+        Mode::Lithophane {
+            min_mm: Millimetres(MIN_MM as f32),
+            max_mm: Millimetres(MAX_MM as f32),
+            frame: None,
+        }
     }
 
     pub fn name(&self) -> &'static str {
@@ -143,7 +152,7 @@ pub struct GridSize {
 }
 
 impl GridSize {
-    pub const DEFAULT_MAX: u32 = 4096;
+    pub const DEFAULT_MAX: u32 = crate::job::defaults::MAX_GRID;
     pub const LIMIT: u32 = 65536;
 }
 
@@ -162,6 +171,8 @@ pub enum MaskSource {
     /// Pixels whose toned brightness is at least the threshold.
     Threshold,
 }
+
+crate::names::named!(MaskSource, "mask" { Alpha => "alpha", Threshold => "threshold" });
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Mask {
@@ -202,7 +213,7 @@ impl Default for ConvertParams {
     fn default() -> Self {
         Self {
             mode: Mode::relief(),
-            size: PhysicalSize::WidthMm(Millimetres(100.0)),
+            size: PhysicalSize::WidthMm(Millimetres(crate::job::defaults::WIDTH_MM as f32)),
             grid: GridSize::default(),
             tone: Tone::default(),
             mask: None,

@@ -6,6 +6,8 @@ use crate::error::{EngineError, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
+    /// Reading the input from storage (the service's stage, before the engine's).
+    Fetch,
     Decode,
     Luminance,
     Resample,
@@ -17,11 +19,14 @@ pub enum Stage {
     Isosurface,
     /// Writing the mesh (for heightfields, generating it as it streams out).
     Mesh,
+    /// Committing the output to storage (the service's stage, after the engine's).
+    Store,
 }
 
 impl Stage {
     pub fn name(self) -> &'static str {
         match self {
+            Stage::Fetch => "fetch",
             Stage::Decode => "decode",
             Stage::Luminance => "luminance",
             Stage::Resample => "resample",
@@ -30,6 +35,7 @@ impl Stage {
             Stage::Field => "field",
             Stage::Isosurface => "isosurface",
             Stage::Mesh => "mesh",
+            Stage::Store => "store",
         }
     }
 }
@@ -49,6 +55,9 @@ pub const SOLID_STAGES: [Stage; 7] = [
     Stage::Isosurface,
     Stage::Mesh,
 ];
+
+/// The stages a volume reports after decoding, in order.
+pub const VOLUME_STAGES: [Stage; 2] = [Stage::Isosurface, Stage::Mesh];
 
 /// Receives progress; may ask the engine to stop.
 pub trait Progress: Sync {

@@ -26,6 +26,8 @@ pub enum Bevel {
     Chamfer,
 }
 
+crate::names::named!(Bevel, "bevel" { Round => "round", Chamfer => "chamfer" });
+
 /// The shape of a solid made from an image's mask.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SolidParams {
@@ -44,8 +46,8 @@ pub struct SolidParams {
 impl Default for SolidParams {
     fn default() -> Self {
         Self {
-            depth_mm: Millimetres::new(5.0).expect("5 mm is valid"),
-            bevel_mm: 1.0,
+            depth_mm: Millimetres::new(crate::job::defaults::DEPTH_MM).expect("a valid length"),
+            bevel_mm: crate::job::defaults::BEVEL_MM as f32,
             bevel: Bevel::Round,
             inflate: false,
             shell_mm: None,

@@ -17,7 +17,7 @@ pub mod openapi;
 pub mod queue;
 pub mod routes;
 pub mod storage;
-pub mod task_params;
+pub mod task_plan;
 pub mod task_status;
 pub mod telemetry;
 pub mod text;

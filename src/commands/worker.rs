@@ -14,7 +14,7 @@ use crate::commands::serve;
 
 pub fn run(args: &WorkerArgs) -> ExitCode {
     let flags = Layer {
-        backend: Some(args.backend.into()),
+        backend: Some(args.backend),
         lease_seconds: args.lease_seconds,
         heartbeat_seconds: args.heartbeat_seconds,
         shutdown_grace_seconds: args.shutdown_grace_seconds,

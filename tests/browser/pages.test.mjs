@@ -356,6 +356,8 @@ test("a dark shape and its light surround, as OBJ and PLY, are previewed and fil
     await dropFile(page, "#drop", "horse.png", horse, "image/png");
     await page.locator("#drop-hint", { hasText: "horse.png" }).waitFor();
     await page.getByLabel("Mode").selectOption("solid");
+    // The form's defaults are the engine's (a 100 mm width); this solid is 80 mm wide.
+    await page.getByLabel(/^Width/).fill("80");
     await page.getByLabel(/^Detail/).fill("128");
     await page.getByLabel(/^Top edge bevel/).fill("0");
     const meshes = {};

@@ -413,3 +413,92 @@ fn admin_commands_create_users_and_grant_credits() {
     assert_eq!(overdraw.status.code(), Some(1));
     assert!(stderr(&overdraw).contains("balance is 25"), "{}", stderr(&overdraw));
 }
+
+/// Each option of `lithos convert --help`, by name (without dashes, in snake_case), with its
+/// help text, continuation lines joined.
+fn help_options(help: &str) -> std::collections::BTreeMap<String, String> {
+    let mut options = std::collections::BTreeMap::new();
+    let mut current: Option<(String, String)> = None;
+    for line in help.lines() {
+        let trimmed = line.trim_start();
+        let flag = trimmed.strip_prefix("--").or_else(|| {
+            (trimmed.len() > 4 && trimmed.starts_with('-') && &trimmed[2..4] == ", ")
+                .then(|| trimmed[4..].strip_prefix("--"))
+                .flatten()
+        });
+        match flag {
+            Some(rest) => {
+                options.extend(current.take());
+                let name: String =
+                    rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+                let text = rest[name.len()..].to_owned();
+                current = Some((name.replace('-', "_"), text));
+            }
+            None => {
+                if let Some((_, text)) = &mut current {
+                    text.push(' ');
+                    text.push_str(trimmed);
+                }
+            }
+        }
+    }
+    options.extend(current);
+    options
+}
+
+/// The default a help text ends with, whitespace folded: `4096; solid: 1024`.
+fn help_default(text: &str) -> Option<String> {
+    let start = text.find("[default: ")? + "[default: ".len();
+    let end = start + text[start..].find(']')?;
+    Some(text[start..end].split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// The CLI and the API take a conversion's options from one table (the engine's job model):
+/// `lithos convert --help` and the OpenAPI schema of a task's `params` list the same options,
+/// with the same defaults.
+#[test]
+fn convert_help_and_the_api_schema_list_the_same_options_with_the_same_defaults() {
+    let output = lithos(&["convert", "--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    let mut options = help_options(&help);
+    // The CLI's own: where to read and write, how to run, what to print.
+    for own in
+        ["output", "mode", "format", "backend", "max_megapixels", "max_decode_mib", "json", "help"]
+    {
+        assert!(options.remove(own).is_some(), "--{own} is listed: {help}");
+    }
+    let document = serde_json::to_value(lithos_server::routes::openapi()).unwrap();
+    let schema = &document["components"]["schemas"]["JobRequest"]["properties"];
+    let properties = schema.as_object().expect("the params schema has properties");
+    let cli: Vec<&String> = options.keys().collect();
+    let api: std::collections::BTreeSet<&String> = properties.keys().collect();
+    assert_eq!(cli, api.into_iter().collect::<Vec<_>>(), "the same options");
+    for name in ["frame_thickness_mm", "iso", "crop", "raw_type", "max_grid"] {
+        assert!(options.contains_key(name), "{name}: the volume and lithophane options too");
+    }
+    let mut compared = 0;
+    for (name, text) in &options {
+        let property = &properties[name];
+        let cli_default = help_default(text);
+        // The schema's default, in the help's words.
+        let mut api_default = match &property["default"] {
+            serde_json::Value::Null => property["x-default-note"].as_str().map(str::to_owned),
+            serde_json::Value::Number(n) => Some(n.as_f64().unwrap().to_string()),
+            serde_json::Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        };
+        if let (Some(text), Some(by_mode)) =
+            (&mut api_default, property["x-mode-defaults"].as_object())
+        {
+            for (mode, value) in by_mode {
+                text.push_str(&format!("; {mode}: {}", value.as_f64().unwrap()));
+            }
+        }
+        let api_default = api_default.as_deref().map(lithos_engine::job::cli::as_flags);
+        assert_eq!(cli_default, api_default, "--{name}: {text}");
+        compared += usize::from(cli_default.is_some());
+    }
+    assert!(compared >= 18, "only {compared} defaults compared");
+    assert_eq!(help_default(&options["max_grid"]).unwrap(), "4096; solid: 1024");
+}

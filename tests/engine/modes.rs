@@ -2,7 +2,7 @@
 //! topology, the volume of the thickness map and the requested size.
 
 use lithos_engine::params::{Frame, GridSize, Mask, PhysicalSize};
-use lithos_engine::{Cells, ConvertParams, MaskSource, MeshFormat, Mode};
+use lithos_engine::{Cells, ConvertParams, Input, Job, JobKind, MaskSource, MeshFormat, Mode};
 
 use crate::helpers::*;
 
@@ -233,14 +233,16 @@ fn the_engine_reports_exactly_the_stages_it_declares() {
     let image = load("camera.png");
     let params = relief(40.0);
     let seen = Stages::default();
-    cpu().convert_image_to(&image, &params, MeshFormat::Stl, std::io::sink(), &seen).unwrap();
+    let job = Job { kind: JobKind::Relief(params), format: MeshFormat::Stl };
+    cpu().run(&job, Input::Image(&image), std::io::sink(), &seen).unwrap();
     assert_eq!(*seen.0.lock().unwrap(), lithos_engine::HEIGHTFIELD_STAGES);
+    assert_eq!(job.stages(), lithos_engine::HEIGHTFIELD_STAGES, "the job knows them");
 
     let seen = Stages::default();
     let solid = lithos_engine::SolidParams::default();
     let small = ConvertParams { grid: GridSize { max: 64, exact: None }, ..params };
-    let mut times = Vec::new();
-    let mesh = cpu().solid(&image, &small, &solid, &seen, &mut times).unwrap();
-    cpu().write_indexed_to(&mesh, MeshFormat::Stl, std::io::sink(), &seen, &mut times).unwrap();
+    let job = Job { kind: JobKind::Solid(small, solid), format: MeshFormat::Stl };
+    cpu().run(&job, Input::Image(&image), std::io::sink(), &seen).unwrap();
+    assert_eq!(job.stages(), lithos_engine::SOLID_STAGES, "the job knows them");
     assert_eq!(*seen.0.lock().unwrap(), lithos_engine::SOLID_STAGES);
 }

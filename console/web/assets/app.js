@@ -11,35 +11,29 @@ let upload = null; // { id, width, height, filename }
 let events = null;
 let preview = null;
 
-// Each mode's parameters: the API's name, a label, the unit, the default and limits.
-const PARAMS = {
-  relief: [
-    { name: "width_mm", label: "Width", unit: "mm", value: 100, min: 1, step: "any" },
-    { name: "base_mm", label: "Base thickness", unit: "mm", value: 2, min: 0, step: "any" },
-    { name: "relief_mm", label: "Relief height (white above the base)", unit: "mm", value: 3, min: 0, step: "any" },
-    { name: "max_grid", label: "Detail (grid points on the long side)", unit: "points", value: 1024, min: 8, step: 1 },
-    { name: "blur_px", label: "Smoothing", unit: "px", value: 0, min: 0, step: "any" },
-    { name: "invert", label: "Invert (dark is high)", type: "checkbox" },
-  ],
-  lithophane: [
-    { name: "width_mm", label: "Width", unit: "mm", value: 100, min: 1, step: "any" },
-    { name: "min_mm", label: "Thickness of white", unit: "mm", value: 0.8, min: 0, step: "any" },
-    { name: "max_mm", label: "Thickness of black", unit: "mm", value: 3.2, min: 0, step: "any" },
-    { name: "frame_mm", label: "Border width (optional)", unit: "mm", min: 0, step: "any" },
-    { name: "max_grid", label: "Detail (grid points on the long side)", unit: "points", value: 1024, min: 8, step: 1 },
-    { name: "invert", label: "Invert", type: "checkbox" },
-  ],
-  solid: [
-    { name: "width_mm", label: "Width", unit: "mm", value: 80, min: 1, step: "any" },
-    { name: "depth_mm", label: "Height of the extrusion", unit: "mm", value: 5, min: 0, step: "any" },
-    { name: "bevel_mm", label: "Top edge bevel", unit: "mm", value: 1, min: 0, step: "any" },
-    { name: "threshold", label: "Shape threshold (brightness or alpha)", unit: "0–1", value: 0.5, min: 0, max: 1, step: "any" },
-    { name: "shell_mm", label: "Cookie-cutter wall (optional)", unit: "mm", min: 0, step: "any" },
-    { name: "max_grid", label: "Detail (grid points on the long side)", unit: "points", value: 512, min: 8, step: 1 },
-    { name: "invert", label: "Invert: the dark parts are the shape (a dark logo on white)", type: "checkbox" },
-    { name: "inflate", label: "Puffed, pillow-like top", type: "checkbox" },
-  ],
-};
+// A job's modes and options come from the API's schema, which the engine's job table writes:
+// each option's label, unit, bounds, default and the modes it applies to. None is listed here.
+let jobSchema = null; // { modes, summaries, fields }
+
+async function loadJobSchema() {
+  const doc = await api("/openapi.json");
+  const { JobRequest, JobMode } = doc.components.schemas;
+  jobSchema = {
+    // The form uploads images: the modes that take one.
+    modes: JobMode.enum.filter((m) => JobMode["x-input"][m] === "image"),
+    summaries: JobMode["x-summaries"],
+    fields: Object.entries(JobRequest.properties).map(([name, schema]) => ({ name, ...schema })),
+  };
+  const select = $("mode");
+  const chosen = select.value;
+  select.replaceChildren(...jobSchema.modes.map((m) =>
+    h("option", { value: m }, `${m[0].toUpperCase()}${m.slice(1)}: ${jobSchema.summaries[m]}`)));
+  if (jobSchema.modes.includes(chosen)) select.value = chosen;
+  renderParams();
+}
+
+const fieldsFor = (mode) => jobSchema.fields.filter((f) => f["x-modes"].includes(mode));
+const defaultIn = (f, mode) => f["x-mode-defaults"]?.[mode] ?? f.default;
 
 // ---- views ----------------------------------------------------------------------------
 
@@ -180,40 +174,75 @@ function sendFile(file) {
 function renderParams() {
   const set = $("params");
   set.replaceChildren(h("legend", {}, "Parameters"));
-  for (const p of PARAMS[$("mode").value]) {
-    const id = `p-${p.name}`;
-    if (p.type === "checkbox") {
-      set.append(h("label", { for: id }, h("input", { id, name: p.name, type: "checkbox" }), " ", p.label));
-    } else {
-      set.append(
-        h("label", { for: id }, p.label, " ", h("span", { class: "hint" }, `(${p.unit})`)),
-        h("input", { id, name: p.name, type: "number", value: p.value ?? "", min: p.min, max: p.max, step: p.step, inputmode: "decimal", "aria-describedby": `${id}-error` }),
-      );
-    }
-    set.append(h("div", { class: "field-error", id: `${id}-error` }));
+  if (!jobSchema) return;
+  const mode = $("mode").value;
+  const more = h("details", { id: "more-params" }, h("summary", {}, "More options"));
+  for (const f of fieldsFor(mode)) {
+    (f["x-basic"].includes(mode) ? set : more).append(...control(f, mode));
   }
+  if (more.children.length > 1) set.append(more);
 }
 
-/// The task's parameters, or null (with the fields' errors shown) when one is not a number.
+/// An option's input, its label (with the unit) and the place for its error.
+function control(f, mode) {
+  const id = `p-${f.name}`;
+  const d = defaultIn(f, mode);
+  const error = h("div", { class: "field-error", id: `${id}-error` });
+  const described = { id, name: f.name, title: f.description, "aria-describedby": `${id}-error` };
+  if (f.type === "boolean") {
+    return [h("label", { for: id }, h("input", { ...described, type: "checkbox", checked: d === true }), " ", f["x-label"]), error];
+  }
+  const unit = f.type === "array" ? `${f.minItems} numbers, comma-separated${f["x-unit"] ? `, ${f["x-unit"]}` : ""}` : f["x-unit"];
+  const label = h("label", { for: id }, f["x-label"], " ", unit ? h("span", { class: "hint" }, `(${unit})`) : null);
+  if (f.enum) {
+    const options = f.enum.map((v) => h("option", { value: v, selected: v === d }, v));
+    return [label, h("select", described, d === undefined ? h("option", { value: "" }, "none") : null, ...options), error];
+  }
+  if (f.type === "array") return [label, h("input", { ...described, type: "text" }), error];
+  const placeholder = f["x-default-note"] ? `default: ${f["x-default-note"].replaceAll("`", "").replaceAll("_", " ")}` : undefined;
+  return [label, h("input", {
+    ...described, type: "number", value: d ?? "", placeholder, min: f.minimum, max: f.maximum,
+    step: f.type === "integer" ? 1 : "any", inputmode: "decimal",
+  }), error];
+}
+
+/// The task's parameters, or null (with the fields' errors shown) when one is not valid. The
+/// fields shown up front are sent as they read (a solid's threshold then masks by brightness,
+/// so "invert" picks the shape even in an image with alpha); those under "More options" only
+/// when changed from their defaults (a relief's threshold would otherwise need a mask).
 function readParams() {
+  if (!jobSchema) return null;
+  const mode = $("mode").value;
   const params = {};
   let ok = true;
-  for (const p of PARAMS[$("mode").value]) {
-    const input = $(`p-${p.name}`);
-    if (p.type === "checkbox") { if (input.checked) params[p.name] = true; continue; }
-    const raw = input.value.trim();
-    if (raw === "") continue;
-    const value = Number(raw);
-    const problem = !Number.isFinite(value) ? "must be a number"
-      : p.min !== undefined && value < p.min ? `must be at least ${p.min}`
-      : p.max !== undefined && value > p.max ? `must be at most ${p.max}` : null;
-    if (problem) {
-      input.setAttribute("aria-invalid", "true");
-      $(`${input.id}-error`).textContent = `${p.label} ${problem}`;
-      ok = false;
+  const refuse = (input, f, problem) => {
+    input.setAttribute("aria-invalid", "true");
+    $(`${input.id}-error`).textContent = `${f["x-label"]} ${problem}`;
+    ok = false;
+  };
+  for (const f of fieldsFor(mode)) {
+    const input = $(`p-${f.name}`);
+    const d = defaultIn(f, mode);
+    if (f.type === "boolean") {
+      if (input.checked !== (d === true)) params[f.name] = input.checked;
       continue;
     }
-    params[p.name] = p.step === 1 ? Math.round(value) : value;
+    const raw = input.value.trim();
+    if (raw === "" || (f.enum && raw === d)) continue;
+    if (f.enum) { params[f.name] = raw; continue; }
+    if (f.type === "array") {
+      const values = raw.split(",").map((v) => Number(v.trim()));
+      if (values.length !== f.minItems || !values.every(Number.isFinite)) refuse(input, f, `must be ${f.minItems} numbers`);
+      else params[f.name] = values;
+      continue;
+    }
+    const value = Number(raw);
+    const problem = !Number.isFinite(value) ? "must be a number"
+      : f.minimum !== undefined && value < f.minimum ? `must be at least ${f.minimum}`
+      : f.maximum !== undefined && value > f.maximum ? `must be at most ${f.maximum}` : null;
+    if (problem) { refuse(input, f, problem); continue; }
+    if (value === d && !f["x-basic"].includes(mode)) continue; // the server applies it
+    params[f.name] = f.type === "integer" ? Math.round(value) : value;
   }
   return ok ? params : null;
 }
@@ -258,6 +287,7 @@ async function quote() {
 $("mode").addEventListener("change", () => { renderParams(); quoteSoon(); });
 $("format").addEventListener("change", quoteSoon);
 $("params").addEventListener("input", quoteSoon);
+$("params").addEventListener("change", quoteSoon);
 
 // ---- running a task -------------------------------------------------------------------
 
@@ -421,6 +451,6 @@ $("copy-key").addEventListener("click", async () => {
 
 // ---- start ----------------------------------------------------------------------------
 
-renderParams();
+loadJobSchema().catch((err) => { $("page-error").textContent = `the form could not load its options: ${err.message}`; });
 window.addEventListener("hashchange", route);
 api("/me").then(signedIn, () => route());

@@ -1,16 +1,13 @@
 //! Reliefs and lithophanes: the grid stages, then the mesh streamed to its writer.
 
 use std::io::Write;
-use std::path::Path;
-use std::time::Instant;
 
 use crate::kernels::{MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, ThicknessConfig};
 use crate::params::Mode;
 use crate::stl::MeshStats;
 use crate::{
-    Cells, ConvertParams, DecodeLimits, Engine, EngineError, Heightfield, MaskSource, MeshFormat,
-    Progress, Report, Result, SourceImage, Stage, StageTime, decode, mesh, read_input, stages, stl,
-    timed,
+    Cells, ConvertParams, Engine, EngineError, Heightfield, MaskSource, MeshFormat, Progress,
+    Result, SourceImage, Stage, StageTime, mesh, stages, stl, timed,
 };
 
 impl Engine {
@@ -77,71 +74,6 @@ impl Engine {
     ) -> Result<MeshStats> {
         let triangles = hf.triangle_count();
         stl::stream(format, out, triangles, |feed| mesh::stream(&self.backend, hf, feed, progress))
-    }
-
-    /// Converts a decoded image into a mesh file at `output`, replaced only on success.
-    pub fn convert_image(
-        &self,
-        image: &SourceImage,
-        params: &ConvertParams,
-        format: MeshFormat,
-        output: &Path,
-        progress: &dyn Progress,
-    ) -> Result<Report> {
-        stl::write_file_atomically(output, |file| {
-            self.convert_image_to(image, params, format, file, progress)
-        })
-    }
-
-    /// Converts a decoded image into a mesh streamed to `out` (a file, an upload), which the
-    /// caller commits only when this returns `Ok`.
-    pub fn convert_image_to<W: Write + Send>(
-        &self,
-        image: &SourceImage,
-        params: &ConvertParams,
-        format: MeshFormat,
-        out: W,
-        progress: &dyn Progress,
-    ) -> Result<Report> {
-        let start = Instant::now();
-        let mut times = Vec::new();
-        let hf = self.heightfield(image, params, progress, &mut times)?;
-        let stats = timed(Stage::Mesh, progress, &mut times, || {
-            self.write_mesh(&hf, format, out, progress)
-        })?;
-        Ok(Report {
-            triangles: stats.triangles,
-            bytes: stats.bytes,
-            backend: self.backend(),
-            adapter: self.adapter.clone(),
-            seconds: start.elapsed().as_secs_f64(),
-            stages: times,
-            grid: [hf.width, hf.height],
-            size_mm: hf.size_mm(),
-            vertices: None,
-            voxels: None,
-            iso: None,
-        })
-    }
-
-    /// Decodes `input` under `limits` and converts it; see [`Engine::convert_image`].
-    pub fn convert_file(
-        &self,
-        input: &Path,
-        limits: DecodeLimits,
-        params: &ConvertParams,
-        format: MeshFormat,
-        output: &Path,
-        progress: &dyn Progress,
-    ) -> Result<Report> {
-        params.validate()?;
-        let (start, mut times, image) =
-            read_input(progress, || decode::decode_file(input, limits))?;
-        let mut report = self.convert_image(&image, params, format, output, progress)?;
-        times.append(&mut report.stages);
-        report.stages = times;
-        report.seconds = start.elapsed().as_secs_f64();
-        Ok(report)
     }
 }
 

@@ -2,13 +2,11 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Instant;
 
 use crate::stl::MeshStats;
 use crate::{
-    DecodeLimits, Engine, EngineError, IndexedMesh, IsoOptions, MeshFormat, Progress, Report,
-    Result, ScalarField, Stage, StageTime, Volume, VolumeParams, VolumeSource, export, isosurface,
-    read_input, stages, stl, timed, volume,
+    Engine, EngineError, IndexedMesh, IsoOptions, MeshFormat, Progress, Result, ScalarField, Stage,
+    StageTime, Volume, VolumeParams, export, isosurface, stages, stl, timed,
 };
 
 impl Engine {
@@ -104,57 +102,6 @@ impl Engine {
         }
         timed(Stage::Mesh, progress, times, || {
             export::write_indexed(mesh, format, out).map_err(EngineError::WriteOutput)
-        })
-    }
-
-    /// Reads the volume at `input` and writes its isosurface to `output`, replaced only on
-    /// success.
-    #[expect(clippy::too_many_arguments, reason = "each argument is a separate user choice")]
-    pub fn convert_volume(
-        &self,
-        input: &Path,
-        source: VolumeSource,
-        limits: DecodeLimits,
-        params: &VolumeParams,
-        format: MeshFormat,
-        output: &Path,
-        progress: &dyn Progress,
-    ) -> Result<Report> {
-        params.validate()?;
-        let (start, mut times, volume) =
-            read_input(progress, || volume::load(input, source, limits))?;
-        let (mesh, iso) = self.volume(&volume, params, progress, &mut times)?;
-        let dims = params.crop.map_or(volume.dims, |c| [0, 1, 2].map(|k| c.hi[k] - c.lo[k]));
-        drop(volume);
-        self.indexed_report(start, mesh, format, output, progress, times, dims, Some(iso))
-    }
-
-    #[expect(clippy::too_many_arguments, reason = "the parts of one report")]
-    pub(crate) fn indexed_report(
-        &self,
-        start: Instant,
-        mesh: IndexedMesh,
-        format: MeshFormat,
-        output: &Path,
-        progress: &dyn Progress,
-        mut times: Vec<StageTime>,
-        dims: [usize; 3],
-        iso: Option<f32>,
-    ) -> Result<Report> {
-        let stats = self.write_indexed(&mesh, format, output, progress, &mut times)?;
-        let (lo, hi) = mesh.bounds();
-        Ok(Report {
-            triangles: stats.triangles,
-            bytes: stats.bytes,
-            backend: self.backend(),
-            adapter: self.adapter.clone(),
-            seconds: start.elapsed().as_secs_f64(),
-            stages: times,
-            grid: [dims[0] as u32, dims[1] as u32],
-            size_mm: [0, 1, 2].map(|k| hi[k] - lo[k]),
-            vertices: Some(mesh.positions.len() as u64),
-            voxels: Some(dims.map(|d| d as u32)),
-            iso,
         })
     }
 }

@@ -4,4 +4,7 @@
 
 mod heightfield;
 mod indexed;
+mod run;
 mod solid;
+
+pub use run::Input;

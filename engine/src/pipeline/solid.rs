@@ -1,12 +1,9 @@
 //! Solids from an image's mask: the grid stages, a distance field, marching cubes.
 
-use std::path::Path;
-
 use crate::solid::{self, SolidField};
 use crate::{
-    ConvertParams, DecodeLimits, Engine, EngineError, IndexedMesh, IsoOptions, MAX_SOLID_VOXELS,
-    MaskSource, MeshFormat, Progress, Report, Result, SolidParams, SourceImage, Stage, StageTime,
-    decode, params, read_input, timed, work,
+    ConvertParams, Engine, EngineError, IndexedMesh, IsoOptions, MAX_SOLID_VOXELS, MaskSource,
+    Progress, Result, SolidParams, SourceImage, Stage, StageTime, params, timed, work,
 };
 
 impl Engine {
@@ -53,29 +50,5 @@ impl Engine {
         });
         mesh.reflect();
         Ok(mesh)
-    }
-
-    /// Decodes the image at `input` and writes a solid made from its mask to `output`.
-    #[expect(clippy::too_many_arguments, reason = "each argument is a separate user choice")]
-    pub fn convert_solid(
-        &self,
-        input: &Path,
-        limits: DecodeLimits,
-        params: &ConvertParams,
-        solid: &SolidParams,
-        format: MeshFormat,
-        output: &Path,
-        progress: &dyn Progress,
-    ) -> Result<Report> {
-        params.validate()?;
-        solid.validate()?;
-        let (start, mut times, image) =
-            read_input(progress, || decode::decode_file(input, limits))?;
-        let (gw, gh) = params.grid_dimensions(image.width(), image.height());
-        let mesh = self.solid(&image, params, solid, progress, &mut times)?;
-        drop(image);
-        let layers = work::solid_layers(solid.depth_mm.get(), params.pitch_mm(gw));
-        let dims = [gw as usize, gh as usize, usize::try_from(layers).unwrap_or(usize::MAX)];
-        self.indexed_report(start, mesh, format, output, progress, times, dims, None)
     }
 }

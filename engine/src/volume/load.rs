@@ -18,6 +18,8 @@ pub enum RawType {
     F32,
 }
 
+crate::names::named!(RawType, "raw_type" { U8 => "u8", U16 => "u16", F32 => "f32" });
+
 impl RawType {
     pub fn bytes(self) -> usize {
         match self {
@@ -26,18 +28,11 @@ impl RawType {
             RawType::F32 => 4,
         }
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            RawType::U8 => "u8",
-            RawType::U16 => "u16",
-            RawType::F32 => "f32",
-        }
-    }
 }
 
 /// Where a volume comes from; everything but raw dumps is recognised from its content.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum VolumeSource {
     /// A multi-page TIFF, a ZIP of slices, a NIfTI file, or a directory of slices.
     Detect,

@@ -25,6 +25,11 @@ use utoipa_scalar::Servable;
 
 use crate::AppState;
 
+/// The OpenAPI document of [`api`], as `/api/v1/openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api(0).into_openapi()
+}
+
 /// The API's route table: each route is registered with its OpenAPI operation (the paths come
 /// from the handlers' `#[utoipa::path]`), so the document lists exactly what is served.
 /// `upload_limit` is the body limit of `POST /uploads`; every other route keeps axum's default.

@@ -13,25 +13,20 @@ use crate::auth::User;
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::Page;
-use crate::task_params::{TaskMode, TaskParams, TaskPlan};
+use crate::task_plan::TaskPlan;
 use crate::task_status::TaskStatus;
 use crate::{AppState, new_id, now_ms};
-use lithos_engine::MeshFormat;
+use lithos_engine::{JobMode, JobRequest, MeshFormat};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Create {
     upload_id: String,
-    mode: TaskMode,
+    mode: JobMode,
     #[serde(default)]
-    params: TaskParams,
-    /// stl, stl-ascii, ply or obj.
-    #[serde(default = "default_format")]
-    format: String,
-}
-
-fn default_format() -> String {
-    "stl".into()
+    params: JobRequest,
+    /// stl, stl-ascii, ply or obj [default: stl].
+    format: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -105,7 +100,7 @@ pub async fn create(
         return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 200 characters"));
     }
     let (plan, _) = price(&state, &user, &body).await?;
-    let request_hash = plan.fingerprint(&body.upload_id, body.mode);
+    let request_hash = plan.fingerprint(&body.upload_id);
     if let Some(key) = &key
         && let Some(existing) = replay(&state, &user, key, &request_hash).await?
     {
@@ -123,9 +118,9 @@ pub async fn create(
     .bind(&id)
     .bind(&user.id)
     .bind(&body.upload_id)
-    .bind(body.mode.as_str())
+    .bind(body.mode.name())
     .bind(serde_json::to_string(&body.params).map_err(|e| ApiError::Internal(e.into()))?)
-    .bind(&body.format)
+    .bind(plan.job.format.name())
     .bind(cost)
     .bind(key.as_deref())
     .bind(&request_hash)
@@ -151,7 +146,7 @@ pub async fn create(
         .await?;
     state.queue.enqueue(&mut tx, &id, crate::queue::priority_of(&plan)).await?;
     tx.commit().await?;
-    metrics::counter!("lithos_tasks_submitted_total", "mode" => body.mode.as_str()).increment(1);
+    metrics::counter!("lithos_tasks_submitted_total", "mode" => body.mode.name()).increment(1);
     state.worker.notify();
     let row = find(&state, &user, &id).await?;
     Ok((StatusCode::CREATED, Json(to_json(&state, row))).into_response())
@@ -169,9 +164,9 @@ pub struct Quote {
 /// Checks a task's request as `create` does, without creating it: every field, the upload,
 /// the work against the limits, and the cost in credits.
 async fn price(state: &AppState, user: &User, body: &Create) -> ApiResult<(TaskPlan, Quote)> {
-    let format: MeshFormat = body.format.parse()?;
+    let format = body.format.as_deref().map(str::parse::<MeshFormat>).transpose()?;
     // Fields first, so a bad field is named even when the upload is missing.
-    let (params, solid) = body.params.build(body.mode, format)?;
+    let job = body.params.build(body.mode, format)?;
     let upload: Option<(i64, i64, String)> =
         sqlx::query_as("SELECT width, height, state FROM uploads WHERE id = $1 AND user_id = $2")
             .bind(&body.upload_id)
@@ -187,7 +182,7 @@ async fn price(state: &AppState, user: &User, body: &Create) -> ApiResult<(TaskP
         ));
     }
     let size = (u32::try_from(width).unwrap_or(0), u32::try_from(height).unwrap_or(0));
-    let plan = TaskPlan::new(params, solid, format, size, &state.config.work_limits)?;
+    let plan = TaskPlan::for_job(job, size, &state.config.work_limits)?;
     let balance: i64 = sqlx::query_scalar("SELECT balance FROM users WHERE id = $1")
         .bind(&user.id)
         .fetch_one(&state.db.pool)

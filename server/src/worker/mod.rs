@@ -264,10 +264,20 @@ struct Task {
     plan: String,
 }
 
+/// What a task's run produced, as stored and returned: the engine's report (its stages
+/// including the service's `fetch`, `decode` and `store`, its seconds the whole run) and the
+/// attempt that made it.
+#[derive(Debug, serde::Serialize)]
+struct TaskReport {
+    #[serde(flatten)]
+    engine: lithos_engine::Report,
+    attempt: i64,
+}
+
 /// How a run ended.
 enum Outcome {
     Succeeded {
-        report: serde_json::Value,
+        report: TaskReport,
         output_key: String,
     },
     /// The input or parameters are at fault: retrying would fail the same way.

@@ -6,15 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use lithos_engine::{DecodeLimits, EngineError, MeshFormat, Progress, Stage, decode};
-use serde_json::json;
+use lithos_engine::{
+    DecodeLimits, EngineError, Input, JobMode, JobRequest, MeshFormat, ParamError, Progress,
+    Report, Stage, StageTime, decode,
+};
 use tokio::sync::watch;
 
 use super::settle::output_key;
-use super::{Live, Outcome, Slot, Task};
+use super::{Live, Outcome, Slot, Task, TaskReport};
 use crate::queue::{Beat, Lease, Queue};
 use crate::storage::StorageError;
-use crate::task_params::{TaskMode, TaskParams};
 
 impl Slot {
     pub(super) async fn run(self, mut stopped: watch::Receiver<bool>) {
@@ -105,35 +106,28 @@ impl Slot {
             }
             Err(e) => return storage_outcome(e),
         };
-        let prepared = (|| {
-            let mode: TaskMode =
-                serde_json::from_value(json!(task.mode)).map_err(|e| e.to_string())?;
-            let params: TaskParams =
-                serde_json::from_str(&task.params).map_err(|e| e.to_string())?;
-            let format: MeshFormat =
-                task.format.parse().map_err(|e: lithos_engine::ParamError| e.to_string())?;
-            let (params, solid) = params.build(mode, format).map_err(|e| e.to_string())?;
-            Ok::<_, String>((format, params, solid))
+        let job = (|| {
+            let mode: JobMode = task.mode.parse()?;
+            let format: MeshFormat = task.format.parse()?;
+            let request: JobRequest = serde_json::from_str(&task.params)
+                .map_err(|e| ParamError::new("params", e.to_string()))?;
+            request.build(mode, Some(format))
         })();
-        let (format, params, solid) = match prepared {
-            Ok(prepared) => prepared,
-            Err(message) => {
-                return Outcome::Failed(format!("the task's parameters are invalid: {message}"));
+        let job = match job {
+            Ok(job) => job,
+            Err(e) => {
+                return Outcome::Failed(format!("the task's parameters are invalid: {e}"));
             }
         };
-        let output_key = output_key(task, lease.attempt, format.extension());
-        let sink = match self.storage.sink(&output_key, format.content_type()) {
+        let output_key = output_key(task, lease.attempt, job.format.extension());
+        let sink = match self.storage.sink(&output_key, job.format.content_type()) {
             Ok(sink) => sink,
             Err(e) => return storage_outcome(e),
         };
         let engine = self.engine.clone();
         let progress = TaskProgress {
             live,
-            stages: if solid.is_some() {
-                lithos_engine::SOLID_STAGES.len()
-            } else {
-                lithos_engine::HEIGHTFIELD_STAGES.len()
-            } as f64,
+            stages: job.stages().len() as f64,
             done: AtomicU64::new(0),
             deadline: started + time_limit,
             timed_out: AtomicBool::new(false),
@@ -145,40 +139,31 @@ impl Slot {
         let reservation = self.decode_budget.reserve(decoded_bytes).await;
         // The worker's own stages around the engine's: reading the source, decoding it, and
         // committing the output (on S3, waiting for the parts still going up).
-        let fetch = started.elapsed().as_secs_f64();
-        let run = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, RunError> {
+        let fetch = StageTime { stage: Stage::Fetch, seconds: started.elapsed().as_secs_f64() };
+        let run = tokio::task::spawn_blocking(move || -> Result<Report, RunError> {
             let mut sink = sink;
             let decoding = std::time::Instant::now();
             let image = decode::decode_bytes(&bytes, DecodeLimits::default());
             drop(reservation);
             let image = image?;
-            let decode = decoding.elapsed().as_secs_f64();
+            let decode =
+                StageTime { stage: Stage::Decode, seconds: decoding.elapsed().as_secs_f64() };
             drop(bytes);
-            let written = match solid {
-                Some(solid) => {
-                    let mut times = Vec::new();
-                    engine.solid(&image, &params, &solid, &progress, &mut times).and_then(|mesh| {
-                        let stats = engine.write_indexed_to(&mesh, format, &mut sink, &progress, &mut times)?;
-                        Ok(json!({ "triangles": stats.triangles, "bytes": stats.bytes, "vertices": mesh.positions.len(), "stages": stage_times(&times) }))
-                    })
-                }
-                None => engine.convert_image_to(&image, &params, format, &mut sink, &progress).map(|report| {
-                    json!({ "triangles": report.triangles, "bytes": report.bytes, "grid": report.grid, "size_mm": report.size_mm, "stages": stage_times(&report.stages) })
-                }),
-            };
-            let mut report = match written {
+            let mut report = match engine.run(&job, Input::Image(&image), &mut sink, &progress) {
                 Ok(report) => report,
                 Err(EngineError::Canceled) if progress.timed_out.load(Ordering::Relaxed) => {
                     return Err(RunError::TimedOut);
                 }
                 // A write the storage refused is the storage's failure, not the engine's.
-                Err(e) => return Err(sink.failure().map_or(RunError::Engine(e), RunError::Storage)),
+                Err(e) => {
+                    return Err(sink.failure().map_or(RunError::Engine(e), RunError::Storage));
+                }
             };
             let storing = std::time::Instant::now();
             sink.finish()?;
-            report["stages"]["fetch"] = json!(fetch);
-            report["stages"]["decode"] = json!(decode);
-            report["stages"]["store"] = json!(storing.elapsed().as_secs_f64());
+            let store = StageTime { stage: Stage::Store, seconds: storing.elapsed().as_secs_f64() };
+            report.stages.splice(0..0, [fetch, decode]);
+            report.stages.push(store);
             Ok(report)
         })
         .await;
@@ -198,19 +183,18 @@ impl Slot {
             Err(e) => return Outcome::Transient(format!("the engine thread failed: {e}")),
         };
         let seconds = started.elapsed().as_secs_f64().max(1e-9);
-        if let Some(triangles) = report["triangles"].as_f64() {
-            metrics::histogram!("lithos_engine_triangles_per_second", "mode" => task.mode.clone())
-                .record(triangles / seconds);
-        }
-        if let Some([w, h]) = report["grid"].as_array().map(|g| [g[0].as_f64(), g[1].as_f64()]) {
-            let megapixels = w.unwrap_or(0.0) * h.unwrap_or(0.0) / 1e6;
-            metrics::histogram!("lithos_engine_megapixels_per_second", "mode" => task.mode.clone())
+        let mode = task.mode.clone();
+        metrics::histogram!("lithos_engine_triangles_per_second", "mode" => mode.clone())
+            .record(report.triangles as f64 / seconds);
+        if let Some(megapixels) = report.megapixels() {
+            metrics::histogram!("lithos_engine_megapixels_per_second", "mode" => mode)
                 .record(megapixels / seconds);
         }
-        report["format"] = json!(task.format);
-        report["seconds"] = json!(seconds);
-        report["attempt"] = json!(lease.attempt);
-        Outcome::Succeeded { report, output_key }
+        report.seconds = seconds;
+        Outcome::Succeeded {
+            report: TaskReport { engine: report, attempt: lease.attempt },
+            output_key,
+        }
     }
 }
 
@@ -263,14 +247,6 @@ fn storage_outcome(e: StorageError) -> Outcome {
     } else {
         Outcome::Failed(format!("{e}; the task was not charged"))
     }
-}
-
-fn stage_times(times: &[lithos_engine::StageTime]) -> serde_json::Value {
-    times
-        .iter()
-        .map(|t| (t.stage.name().to_owned(), json!(t.seconds)))
-        .collect::<serde_json::Map<_, _>>()
-        .into()
 }
 
 /// Engine progress as one fraction: each stage an equal share, the mesh stage by its own

@@ -61,7 +61,8 @@ impl Slot {
     ) -> anyhow::Result<bool> {
         let (status, error, result, output_key) = match &outcome {
             Outcome::Succeeded { report, output_key } => {
-                (TaskStatus::Succeeded, None, Some(report.to_string()), Some(output_key.clone()))
+                let report = serde_json::to_string(report)?;
+                (TaskStatus::Succeeded, None, Some(report), Some(output_key.clone()))
             }
             Outcome::Failed(message) => (TaskStatus::Failed, Some(message.clone()), None, None),
             Outcome::Canceled => (TaskStatus::Canceled, None, None, None),
@@ -75,10 +76,9 @@ impl Slot {
         }
         // Throughput figures the console charts.
         let (megapixels, triangles) = match &outcome {
-            Outcome::Succeeded { report, .. } => (
-                report["grid"].as_array().and_then(|g| Some(g[0].as_f64()? * g[1].as_f64()? / 1e6)),
-                report["triangles"].as_i64(),
-            ),
+            Outcome::Succeeded { report, .. } => {
+                (report.engine.megapixels(), i64::try_from(report.engine.triangles).ok())
+            }
             _ => (None, None),
         };
         let moved = sqlx::query(

@@ -137,9 +137,9 @@ async fn the_openapi_document_covers_every_route_and_the_docs_page_serves_it() {
         }
     }
     assert!(operations >= 35, "{operations} operations");
-    let params = &spec["components"]["schemas"]["TaskParams"]["properties"];
+    let params = &spec["components"]["schemas"]["JobRequest"]["properties"];
     for field in ["width_mm", "base_mm", "relief_mm", "min_mm", "max_mm", "depth_mm", "bevel_mm"] {
-        assert!(params.get(field).is_some(), "TaskParams documents {field}");
+        assert!(params.get(field).is_some(), "JobRequest documents {field}");
     }
     let docs = reqwest::get(format!("{}/api/docs", app.base)).await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);

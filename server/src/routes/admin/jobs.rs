@@ -67,10 +67,8 @@ pub async fn list(
         conditions.push(format!("t.status = {}", param(status.as_str().to_owned())));
     }
     if let Some(m) = query.mode.filter(|m| !m.is_empty()) {
-        if !["relief", "lithophane", "solid"].contains(&m.as_str()) {
-            return Err(ApiError::invalid("mode", "must be relief, lithophane or solid"));
-        }
-        conditions.push(format!("t.mode = {}", param(m)));
+        let mode: lithos_engine::JobMode = m.parse()?;
+        conditions.push(format!("t.mode = {}", param(mode.name().to_owned())));
     }
     if let Some(u) = query.user.map(|u| u.trim().to_lowercase()).filter(|u| !u.is_empty()) {
         let pattern = param(format!("%{}%", u.replace(['%', '_'], "")));

@@ -1,0 +1,309 @@
+//! The job model: one request type for the CLI, the API, the worker and the web form, and one
+//! build step that turns it into a checked, typed [`Job`].
+//!
+//! - [`JobRequest`] is the flat set of options, every one optional. Its fields, their help,
+//!   units, bounds, defaults and the modes they apply to are declared once, in
+//!   [`request`]'s table ([`FIELDS`]). The `cli` feature makes clap arguments of them; the
+//!   `schema` feature makes them an OpenAPI schema, which the web form renders.
+//! - [`JobRequest::build`] checks each field once. Its errors name the field as the API does
+//!   (`max_grid`) and quote other names in backticks, so the CLI can show them as flags.
+//! - A [`Job`] knows its facts: its stages, its work (and so its cost units), its format.
+//!   [`crate::Engine::run`] runs it.
+
+#[cfg(feature = "cli")]
+pub mod cli;
+mod request;
+#[cfg(feature = "schema")]
+pub mod schema;
+
+use serde::{Deserialize, Serialize};
+
+pub use request::{FIELDS, Field, FieldValue, IMAGE, JobRequest, Shown, ValueType, field};
+
+use crate::params::{Crop, Frame, GridSize, Mask, PhysicalSize, Tone};
+use crate::progress::{HEIGHTFIELD_STAGES, SOLID_STAGES, Stage, VOLUME_STAGES};
+use crate::{
+    ConvertParams, MaskSource, MeshFormat, Millimetres, Mode, ParamError, SolidParams,
+    VolumeParams, VolumeSource, Work,
+};
+
+/// Every default, once: the request's table shows them and the build applies them.
+pub mod defaults {
+    pub const WIDTH_MM: f64 = 100.0;
+    pub const BASE_MM: f64 = 2.0;
+    pub const RELIEF_MM: f64 = 3.0;
+    pub const MIN_MM: f64 = 0.8;
+    pub const MAX_MM: f64 = 3.2;
+    pub const BLUR_PX: f64 = 0.0;
+    pub const GAMMA: f64 = 1.0;
+    pub const THRESHOLD: f64 = 0.5;
+    pub const MAX_GRID: u32 = 4096;
+    /// A solid's grid: a 1024 x 1024 mask at 5 mm deep is already tens of millions of voxels.
+    pub const SOLID_MAX_GRID: u32 = 1024;
+    pub const DEPTH_MM: f64 = 5.0;
+    pub const BEVEL_MM: f64 = 1.0;
+    pub const SMOOTH_VOX: f64 = 0.0;
+}
+
+/// What a job makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobMode {
+    /// Bright is high: a solid base with the image raised on top.
+    Relief,
+    /// Dark is thick: a panel that shows the image when lit from behind.
+    Lithophane,
+    /// A closed solid from the image's alpha or threshold mask, extruded with a bevel.
+    Solid,
+    /// The isosurface of a volume: a TIFF stack, a ZIP or directory of slices, NIfTI or raw.
+    Volume,
+}
+
+crate::names::named!(JobMode, "mode" {
+    Relief => "relief",
+    Lithophane => "lithophane",
+    Solid => "solid",
+    Volume => "volume",
+});
+
+impl JobMode {
+    /// One line on what the mode makes.
+    pub fn summary(self) -> &'static str {
+        match self {
+            JobMode::Relief => "Bright is high: a solid base with the image raised on top.",
+            JobMode::Lithophane => {
+                "Dark is thick: a panel that shows the image when lit from behind."
+            }
+            JobMode::Solid => {
+                "A closed solid from the image's alpha or threshold mask, extruded with a bevel."
+            }
+            JobMode::Volume => {
+                "The isosurface of a volume: a TIFF stack, a ZIP or directory of slices, NIfTI or raw."
+            }
+        }
+    }
+
+    /// The format written when none is asked for.
+    pub fn default_format(self) -> MeshFormat {
+        MeshFormat::Stl
+    }
+
+    /// Whether its input is an image (rather than a volume).
+    pub fn takes_image(self) -> bool {
+        self != JobMode::Volume
+    }
+
+    /// The modes, as a sentence: `relief, lithophane or solid`.
+    fn list(modes: &[JobMode]) -> String {
+        let names: Vec<&str> = modes.iter().map(|m| m.name()).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.concat(),
+        }
+    }
+}
+
+/// A checked job: what to make, in which format. It serialises in one canonical form (the
+/// service fingerprints requests with it).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Job {
+    pub kind: JobKind,
+    pub format: MeshFormat,
+}
+
+/// What a job makes, with its typed parameters.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Relief(ConvertParams),
+    Lithophane(ConvertParams),
+    Solid(ConvertParams, SolidParams),
+    Volume(VolumeParams, VolumeSource),
+}
+
+impl Job {
+    pub fn mode(&self) -> JobMode {
+        match self.kind {
+            JobKind::Relief(_) => JobMode::Relief,
+            JobKind::Lithophane(_) => JobMode::Lithophane,
+            JobKind::Solid(..) => JobMode::Solid,
+            JobKind::Volume(..) => JobMode::Volume,
+        }
+    }
+
+    /// The image parameters, for modes that take an image.
+    pub fn image_params(&self) -> Option<&ConvertParams> {
+        match &self.kind {
+            JobKind::Relief(p) | JobKind::Lithophane(p) | JobKind::Solid(p, _) => Some(p),
+            JobKind::Volume(..) => None,
+        }
+    }
+
+    /// The stages it reports after decoding, in order, for progress.
+    pub fn stages(&self) -> &'static [Stage] {
+        match self.kind {
+            JobKind::Relief(_) | JobKind::Lithophane(_) => &HEIGHTFIELD_STAGES,
+            JobKind::Solid(..) => &SOLID_STAGES,
+            JobKind::Volume(..) => &VOLUME_STAGES,
+        }
+    }
+
+    /// The work on a `width` x `height` image; `None` for volumes, whose work depends on
+    /// the volume.
+    pub fn work(&self, width: u32, height: u32) -> Option<Work> {
+        let solid = match &self.kind {
+            JobKind::Solid(_, solid) => Some(solid),
+            _ => None,
+        };
+        let params = self.image_params()?;
+        Some(crate::work::estimate(params, solid, self.format, width, height))
+    }
+
+    /// The work on a `width` x `height` image, with its pitch checked: at least a micrometre
+    /// apart, the model at most 10 m long.
+    pub fn checked_work(&self, width: u32, height: u32) -> Result<Option<Work>, ParamError> {
+        if let Some(params) = self.image_params() {
+            let (gw, gh) = params.grid_dimensions(width, height);
+            params.checked_pitch_mm(gw, gh)?;
+        }
+        Ok(self.work(width, height))
+    }
+}
+
+fn mm(field: &'static str, value: Option<f64>) -> Result<Option<Millimetres>, ParamError> {
+    value
+        .map(|v| Millimetres::new(v).map_err(|message| ParamError::new(field, message)))
+        .transpose()
+}
+
+impl JobRequest {
+    /// Checks every field for `mode` and `format` (the mode's default when `None`) and builds
+    /// the job; the first problem found is returned, naming its field.
+    pub fn build(&self, mode: JobMode, format: Option<MeshFormat>) -> Result<Job, ParamError> {
+        for (name, given) in self.given() {
+            let field = field(name).expect("every request field is in the table");
+            if given && !field.modes.contains(&mode) {
+                return Err(ParamError::new(
+                    field.name,
+                    format!("applies only to `mode` {}", JobMode::list(field.modes)),
+                ));
+            }
+        }
+        let format = format.unwrap_or(mode.default_format());
+        if format.is_indexed() && matches!(mode, JobMode::Relief | JobMode::Lithophane) {
+            return Err(ParamError::new(
+                "format",
+                "ply and obj are for `mode` volume and solid; write reliefs and lithophanes as stl",
+            ));
+        }
+        let kind = match mode {
+            JobMode::Relief => JobKind::Relief(self.image_params(mode)?),
+            JobMode::Lithophane => JobKind::Lithophane(self.image_params(mode)?),
+            JobMode::Solid => {
+                let params = self.image_params(mode)?;
+                let default = SolidParams::default();
+                let solid = SolidParams {
+                    depth_mm: mm("depth_mm", self.depth_mm)?.unwrap_or(default.depth_mm),
+                    bevel_mm: self.bevel_mm.unwrap_or(default.bevel_mm),
+                    bevel: self.bevel.unwrap_or(default.bevel),
+                    inflate: self.inflate.unwrap_or(default.inflate),
+                    shell_mm: mm("shell_mm", self.shell_mm)?,
+                };
+                solid.validate()?;
+                JobKind::Solid(params, solid)
+            }
+            JobMode::Volume => {
+                let params = VolumeParams {
+                    iso: self.iso,
+                    spacing_mm: self.spacing_mm,
+                    smooth_voxels: self.smooth_vox.unwrap_or(defaults::SMOOTH_VOX as f32),
+                    crop: self
+                        .crop
+                        .map(|c| Crop { lo: [c[0], c[1], c[2]], hi: [c[3], c[4], c[5]] }),
+                    largest_component: self.largest_component.unwrap_or(false),
+                };
+                params.validate()?;
+                let source = match (self.raw_dims, self.raw_type) {
+                    (Some(dims), Some(sample)) => VolumeSource::Raw { dims, sample },
+                    (None, None) => VolumeSource::Detect,
+                    (Some(_), None) => return Err(ParamError::new("raw_dims", "needs `raw_type`")),
+                    (None, Some(_)) => return Err(ParamError::new("raw_type", "needs `raw_dims`")),
+                };
+                JobKind::Volume(params, source)
+            }
+        };
+        Ok(Job { kind, format })
+    }
+
+    /// The parameters of an image job in `mode`, checked.
+    fn image_params(&self, mode: JobMode) -> Result<ConvertParams, ParamError> {
+        use defaults::*;
+        let length = |v: f64| Millimetres::new(v).expect("every default length is valid");
+        let mode_params = match mode {
+            JobMode::Relief => Mode::Relief {
+                base_mm: mm("base_mm", self.base_mm)?.unwrap_or(length(BASE_MM)),
+                relief_mm: mm("relief_mm", self.relief_mm)?.unwrap_or(length(RELIEF_MM)),
+            },
+            JobMode::Lithophane => {
+                let max_mm = mm("max_mm", self.max_mm)?.unwrap_or(length(MAX_MM));
+                let thickness = mm("frame_thickness_mm", self.frame_thickness_mm)?;
+                let frame = match (mm("frame_mm", self.frame_mm)?, thickness) {
+                    (Some(width_mm), thickness) => {
+                        Some(Frame { width_mm, thickness_mm: thickness.unwrap_or(max_mm) })
+                    }
+                    (None, Some(_)) => {
+                        return Err(ParamError::new("frame_thickness_mm", "needs `frame_mm`"));
+                    }
+                    (None, None) => None,
+                };
+                Mode::Lithophane {
+                    min_mm: mm("min_mm", self.min_mm)?.unwrap_or(length(MIN_MM)),
+                    max_mm,
+                    frame,
+                }
+            }
+            // A solid's thickness map is not used; its shape is the mask.
+            JobMode::Solid | JobMode::Volume => Mode::relief(),
+        };
+        let size = match (mm("width_mm", self.width_mm)?, mm("pixel_mm", self.pixel_mm)?) {
+            (Some(_), Some(_)) => {
+                return Err(ParamError::new("pixel_mm", "give `width_mm` or `pixel_mm`, not both"));
+            }
+            (_, Some(pixel)) => PhysicalSize::PixelMm(pixel),
+            (Some(width), None) => PhysicalSize::WidthMm(width),
+            (None, None) => PhysicalSize::WidthMm(length(WIDTH_MM)),
+        };
+        let mask_source = match (self.mask, mode) {
+            (Some(source), _) => Some(source),
+            (None, JobMode::Solid) if self.threshold.is_some() => Some(MaskSource::Threshold),
+            (None, _) if self.threshold.is_some() => {
+                return Err(ParamError::new("threshold", "needs `mask`"));
+            }
+            (None, _) => None,
+        };
+        let max_grid = match field("max_grid").and_then(|f| f.default_in(mode)) {
+            Some(Shown::Integer(n)) => u32::try_from(n).unwrap_or(GridSize::DEFAULT_MAX),
+            _ => GridSize::DEFAULT_MAX,
+        };
+        let params = ConvertParams {
+            mode: mode_params,
+            size,
+            grid: GridSize { max: self.max_grid.unwrap_or(max_grid), exact: self.grid },
+            tone: Tone {
+                invert: self.invert.unwrap_or(false),
+                blur_px: self.blur_px.unwrap_or(BLUR_PX as f32),
+                gamma: self.gamma.unwrap_or(GAMMA as f32),
+                auto_levels: self.auto_levels.unwrap_or(false),
+            },
+            mask: mask_source.map(|source| Mask {
+                source,
+                threshold: self.threshold.unwrap_or(THRESHOLD as f32),
+            }),
+        };
+        params.validate()?;
+        Ok(params)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,333 @@
+//! [`JobRequest`]: a conversion's options, flat and optional, declared once in
+//! [`job_request!`] with everything the CLI, the API's schema and the web form show of them.
+
+use super::JobMode;
+use super::defaults::*;
+use crate::params::{GridSize, MAX_BLUR_PX, MAX_SMOOTH_VOXELS, MIN_GAMMA};
+use crate::{Bevel, MaskSource, Millimetres, RawType};
+
+/// How a field's value is written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueType {
+    Number,
+    Integer,
+    /// `true` or `false`; on the command line, the flag alone means `true`.
+    Flag,
+    /// One of these names.
+    Choice(&'static [&'static str]),
+    /// Exactly `len` numbers, comma-separated on the command line.
+    List {
+        len: usize,
+        integer: bool,
+    },
+}
+
+/// A default, as the help, the schema and the form show it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Shown {
+    Number(f64),
+    Integer(u64),
+    Flag(bool),
+    Name(&'static str),
+}
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shown::Number(n) => write!(f, "{n}"),
+            Shown::Integer(n) => write!(f, "{n}"),
+            Shown::Flag(b) => write!(f, "{b}"),
+            Shown::Name(s) => f.write_str(s),
+        }
+    }
+}
+
+/// One option of a job: its name (snake_case, as the API spells it; the CLI's flag is the
+/// kebab-case form), what it means and what it accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    pub name: &'static str,
+    /// A short label for forms.
+    pub label: &'static str,
+    help: &'static str,
+    pub value: ValueType,
+    /// The unit, for the help and the form: `mm`, `px`, `points`.
+    pub unit: &'static str,
+    /// Inclusive bounds, where they are fixed.
+    pub range: Option<(f64, f64)>,
+    /// The modes it applies to; giving it for another is an error.
+    pub modes: &'static [JobMode],
+    pub default: Option<Shown>,
+    /// Defaults that differ from `default` in some modes.
+    pub mode_defaults: &'static [(JobMode, Shown)],
+    /// The default in words, where it is not a constant (`max_mm`, Otsu's threshold).
+    pub default_note: Option<&'static str>,
+    /// Another name the CLI accepts.
+    pub alias: Option<&'static str>,
+    /// Modes whose form shows it up front rather than under "more options".
+    pub basic: &'static [JobMode],
+}
+
+impl Field {
+    const BLANK: Field = Field {
+        name: "",
+        label: "",
+        help: "",
+        value: ValueType::Number,
+        unit: "",
+        range: None,
+        modes: JobMode::ALL,
+        default: None,
+        mode_defaults: &[],
+        default_note: None,
+        alias: None,
+        basic: &[],
+    };
+
+    /// What the field means, one paragraph.
+    pub fn help(&self) -> &'static str {
+        self.help.trim()
+    }
+
+    /// The CLI's flag, without its dashes.
+    pub fn flag(&self) -> String {
+        self.name.replace('_', "-")
+    }
+
+    /// The default in `mode`.
+    pub fn default_in(&self, mode: JobMode) -> Option<Shown> {
+        self.mode_defaults.iter().find(|(m, _)| *m == mode).map(|(_, d)| *d).or(self.default)
+    }
+
+    /// The default as the help says it: `4096; solid: 1024`, `max_mm`, or nothing.
+    pub fn default_text(&self) -> Option<String> {
+        let mut text = match (self.default, self.default_note) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(note)) => note.to_owned(),
+            (None, None) => return None,
+        };
+        for (mode, value) in self.mode_defaults {
+            text.push_str(&format!("; {mode}: {value}"));
+        }
+        Some(text)
+    }
+
+    /// Whether it applies to every mode that takes an image.
+    pub fn is_common_to_images(&self) -> bool {
+        self.modes == IMAGE
+    }
+}
+
+/// The field named `name`.
+pub fn field(name: &str) -> Option<&'static Field> {
+    FIELDS.iter().find(|f| f.name == name)
+}
+
+/// A request field's type: how it is written, and (with the `cli` feature) parsed.
+pub trait FieldValue: Copy + Send + Sync + 'static {
+    const VALUE: ValueType;
+}
+
+macro_rules! field_value {
+    ($($ty:ty => $value:expr),* $(,)?) => {
+        $(impl FieldValue for $ty {
+            const VALUE: ValueType = $value;
+        })*
+    };
+}
+
+field_value! {
+    f64 => ValueType::Number,
+    f32 => ValueType::Number,
+    u32 => ValueType::Integer,
+    bool => ValueType::Flag,
+    MaskSource => ValueType::Choice(MaskSource::NAMES),
+    Bevel => ValueType::Choice(Bevel::NAMES),
+    RawType => ValueType::Choice(RawType::NAMES),
+    [f32; 3] => ValueType::List { len: 3, integer: false },
+    [usize; 3] => ValueType::List { len: 3, integer: true },
+    [usize; 6] => ValueType::List { len: 6, integer: true },
+}
+
+/// Declares [`JobRequest`] and [`FIELDS`] together: each field's doc comment is its help, and
+/// its metadata sits beside its type, so the struct, the CLI, the schema and the form cannot
+/// list different options.
+macro_rules! job_request {
+    ($(
+        $(#[doc = $doc:literal])+
+        $name:ident: $ty:ty { $($meta:ident: $value:expr),* $(,)? }
+    )*) => {
+        /// A conversion's options, as the CLI's flags (`--max-grid`) and the API's `params`
+        /// (`max_grid`) name them; every one optional, its default applied by
+        /// [`JobRequest::build`].
+        #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct JobRequest {
+            $(
+                $(#[doc = $doc])+
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $name: Option<$ty>,
+            )*
+        }
+
+        /// Every field of [`JobRequest`], in order.
+        pub const FIELDS: &[Field] = &[$(
+            Field {
+                name: stringify!($name),
+                help: concat!($($doc),+),
+                value: <$ty as FieldValue>::VALUE,
+                $($meta: $value,)*
+                ..Field::BLANK
+            },
+        )*];
+
+        impl JobRequest {
+            /// Each field's name, and whether it was given.
+            pub fn given(&self) -> impl Iterator<Item = (&'static str, bool)> {
+                [$((stringify!($name), self.$name.is_some())),*].into_iter()
+            }
+
+            /// The command-line arguments, one per field.
+            #[cfg(feature = "cli")]
+            pub(crate) fn cli_args() -> Vec<clap::Arg> {
+                vec![$(super::cli::arg::<$ty>(stringify!($name))),*]
+            }
+
+            #[cfg(feature = "cli")]
+            pub(crate) fn from_cli(matches: &clap::ArgMatches) -> Self {
+                Self { $($name: matches.get_one::<$ty>(stringify!($name)).copied()),* }
+            }
+        }
+    };
+}
+
+const MM: &str = "mm";
+const LENGTH: Option<(f64, f64)> = Some((0.0, Millimetres::MAX as f64));
+const GRID: Option<(f64, f64)> = Some((2.0, GridSize::LIMIT as f64));
+/// The modes that take an image.
+pub const IMAGE: &[JobMode] = &[JobMode::Relief, JobMode::Lithophane, JobMode::Solid];
+const RELIEF: &[JobMode] = &[JobMode::Relief];
+const LITHOPHANE: &[JobMode] = &[JobMode::Lithophane];
+const SOLID: &[JobMode] = &[JobMode::Solid];
+const VOLUME: &[JobMode] = &[JobMode::Volume];
+
+job_request! {
+    /// Width of the model; its depth follows the image's aspect ratio.
+    width_mm: f64 {
+        label: "Width", unit: MM, range: LENGTH, modes: IMAGE,
+        default: Some(Shown::Number(WIDTH_MM)), basic: IMAGE,
+    }
+    /// Distance between grid points, instead of `width_mm`.
+    pixel_mm: f64 { label: "Grid spacing", unit: MM, range: LENGTH, modes: IMAGE }
+    /// Solid base under everything.
+    base_mm: f64 {
+        label: "Base thickness", unit: MM, range: LENGTH, modes: RELIEF,
+        default: Some(Shown::Number(BASE_MM)), basic: RELIEF,
+    }
+    /// Height of white above the base.
+    relief_mm: f64 {
+        label: "Relief height (white above the base)", unit: MM, range: LENGTH, modes: RELIEF,
+        default: Some(Shown::Number(RELIEF_MM)), basic: RELIEF,
+    }
+    /// Thickness of white.
+    min_mm: f64 {
+        label: "Thickness of white", unit: MM, range: LENGTH, modes: LITHOPHANE,
+        default: Some(Shown::Number(MIN_MM)), basic: LITHOPHANE,
+    }
+    /// Thickness of black.
+    max_mm: f64 {
+        label: "Thickness of black", unit: MM, range: LENGTH, modes: LITHOPHANE,
+        default: Some(Shown::Number(MAX_MM)), basic: LITHOPHANE,
+    }
+    /// Width of a solid border around the panel; none unless given.
+    frame_mm: f64 {
+        label: "Border width", unit: MM, range: LENGTH, modes: LITHOPHANE, basic: LITHOPHANE,
+    }
+    /// Thickness of the border; needs `frame_mm`.
+    frame_thickness_mm: f64 {
+        label: "Border thickness", unit: MM, range: LENGTH, modes: LITHOPHANE,
+        default_note: Some("`max_mm`"),
+    }
+    /// Swap dark and bright before anything else uses them.
+    invert: bool {
+        label: "Invert: the dark parts count as bright", modes: IMAGE, default: Some(Shown::Flag(false)),
+        basic: IMAGE,
+    }
+    /// Gaussian blur of the grid, sigma in grid pixels; smooths noise and JPEG blocks.
+    blur_px: f32 {
+        label: "Smoothing", unit: "px", range: Some((0.0, MAX_BLUR_PX as f64)), modes: IMAGE,
+        default: Some(Shown::Number(BLUR_PX)), basic: RELIEF,
+    }
+    /// Raise brightness (0..1) to this power: above 1 lowers mid-tones, below 1 lifts them.
+    gamma: f32 {
+        label: "Gamma", range: Some((MIN_GAMMA as f64, 10.0)), modes: IMAGE,
+        default: Some(Shown::Number(GAMMA)),
+    }
+    /// Stretch the darkest point to 0 and the brightest to 1. Float images outside 0..1 are
+    /// always stretched.
+    auto_levels: bool {
+        label: "Stretch levels", modes: IMAGE, default: Some(Shown::Flag(false)),
+    }
+    /// Put material only inside a mask, from the alpha channel or a brightness threshold; its
+    /// outline becomes vertical walls. Solids always have one: alpha when the image has it,
+    /// else the threshold.
+    mask: MaskSource { label: "Mask", modes: IMAGE }
+    /// The mask's threshold in 0..1, on alpha or on brightness; needs `mask`, except for
+    /// solids.
+    threshold: f32 {
+        label: "Shape threshold (brightness or alpha)", range: Some((0.0, 1.0)), modes: IMAGE,
+        default: Some(Shown::Number(THRESHOLD)), basic: SOLID,
+    }
+    /// At most this many grid points along the longest side; larger images are shrunk.
+    max_grid: u32 {
+        label: "Detail (grid points on the long side)", unit: "points", range: GRID,
+        modes: IMAGE, default: Some(Shown::Integer(MAX_GRID as u64)),
+        mode_defaults: &[(JobMode::Solid, Shown::Integer(SOLID_MAX_GRID as u64))],
+        alias: Some("resolution"), basic: IMAGE,
+    }
+    /// Exactly this many grid points along the longest side, enlarging small images.
+    grid: u32 { label: "Exact grid", unit: "points", range: GRID, modes: IMAGE }
+    /// Height of the extrusion.
+    depth_mm: f64 {
+        label: "Height of the extrusion", unit: MM, range: LENGTH, modes: SOLID,
+        default: Some(Shown::Number(DEPTH_MM)), basic: SOLID,
+    }
+    /// Radius of the rounded (or size of the chamfered) top edge; 0 for a sharp one.
+    bevel_mm: f32 {
+        label: "Top edge bevel", unit: MM, range: LENGTH, modes: SOLID,
+        default: Some(Shown::Number(BEVEL_MM)), basic: SOLID,
+    }
+    /// The top edge's profile: a quarter circle or a 45-degree cut.
+    bevel: Bevel { label: "Bevel profile", modes: SOLID, default: Some(Shown::Name("round")) }
+    /// A puffed, pillow-like top instead of a flat one.
+    inflate: bool {
+        label: "Puffed, pillow-like top", modes: SOLID, default: Some(Shown::Flag(false)),
+        basic: SOLID,
+    }
+    /// Only a wall this thick inside the outline, open at the top: a cookie cutter.
+    shell_mm: f64 {
+        label: "Cookie-cutter wall", unit: MM, range: LENGTH, modes: SOLID, basic: SOLID,
+    }
+    /// The isovalue, in the input's units.
+    iso: f32 { label: "Isovalue", modes: VOLUME, default_note: Some("Otsu's threshold") }
+    /// Millimetres between samples along x, y and z, overriding the file's header.
+    spacing_mm: [f32; 3] {
+        label: "Voxel spacing", unit: MM, range: Some((Millimetres::MIN as f64, Millimetres::MAX as f64)),
+        modes: VOLUME,
+    }
+    /// Gaussian pre-smoothing, standard deviation in voxels.
+    smooth_vox: f32 {
+        label: "Smoothing", unit: "voxels", range: Some((0.0, MAX_SMOOTH_VOXELS as f64)),
+        modes: VOLUME, default: Some(Shown::Number(SMOOTH_VOX)),
+    }
+    /// Keep only this box of voxels, its first corner inclusive and its last exclusive.
+    crop: [usize; 6] { label: "Crop", unit: "voxels", modes: VOLUME }
+    /// Keep only the largest connected piece, dropping floating specks.
+    largest_component: bool {
+        label: "Largest piece only", modes: VOLUME, default: Some(Shown::Flag(false)),
+    }
+    /// The input is raw samples of this size, x fastest; needs `raw_type`.
+    raw_dims: [usize; 3] { label: "Raw size", unit: "voxels", modes: VOLUME }
+    /// The raw samples' type, little-endian; needs `raw_dims`.
+    raw_type: RawType { label: "Raw sample type", modes: VOLUME }
+}

@@ -1,0 +1,129 @@
+//! [`JobRequest`] and [`JobMode`] as OpenAPI schemas, from the request's table: each field's
+//! type, bounds, default and help, and, for the web form that renders them, its label, unit
+//! and modes as `x-` extensions.
+
+use std::borrow::Cow;
+
+use serde_json::{Value, json};
+use utoipa::openapi::extensions::ExtensionsBuilder;
+use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+
+use super::request::{FIELDS, Field, Shown, ValueType};
+use super::{JobMode, JobRequest};
+
+fn value(shown: Shown) -> Value {
+    match shown {
+        Shown::Number(n) => json!(n),
+        Shown::Integer(n) => json!(n),
+        Shown::Flag(b) => json!(b),
+        Shown::Name(s) => json!(s),
+    }
+}
+
+fn names(modes: &[JobMode]) -> Value {
+    json!(modes.iter().map(|m| m.name()).collect::<Vec<_>>())
+}
+
+fn property(field: &Field) -> RefOr<Schema> {
+    let mut help = field.help().to_owned();
+    if let Some(default) = field.default_text() {
+        help.push_str(&format!(" [default: {default}]"));
+    }
+    let mut extensions = ExtensionsBuilder::new()
+        .add("x-label", json!(field.label))
+        .add("x-modes", names(field.modes))
+        .add("x-basic", names(field.basic));
+    if !field.unit.is_empty() {
+        extensions = extensions.add("x-unit", json!(field.unit));
+    }
+    if !field.mode_defaults.is_empty() {
+        let by_mode: serde_json::Map<String, Value> =
+            field.mode_defaults.iter().map(|(m, d)| (m.name().to_owned(), value(*d))).collect();
+        extensions = extensions.add("x-mode-defaults", Value::Object(by_mode));
+    }
+    if let Some(note) = field.default_note {
+        extensions = extensions.add("x-default-note", json!(note));
+    }
+    let (min, max) = field.range.unzip();
+    let scalar = |kind: Type| ObjectBuilder::new().schema_type(kind).minimum(min).maximum(max);
+    let schema: RefOr<Schema> = match field.value {
+        ValueType::Number | ValueType::Integer | ValueType::Flag | ValueType::Choice(_) => {
+            let base = match field.value {
+                ValueType::Number => scalar(Type::Number),
+                ValueType::Integer => scalar(Type::Integer),
+                ValueType::Flag => ObjectBuilder::new().schema_type(Type::Boolean),
+                ValueType::Choice(names) => ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(names.iter().copied())),
+                ValueType::List { .. } => unreachable!("lists are arrays"),
+            };
+            base.description(Some(help))
+                .default(field.default.map(value))
+                .extensions(Some(extensions.build()))
+                .into()
+        }
+        ValueType::List { len, integer } => {
+            let item = scalar(if integer { Type::Integer } else { Type::Number });
+            let item = if integer { item.minimum(Some(0.0)) } else { item };
+            ArrayBuilder::new()
+                .items(item)
+                .min_items(Some(len))
+                .max_items(Some(len))
+                .description(Some(help))
+                .extensions(Some(extensions.build()))
+                .into()
+        }
+    };
+    schema
+}
+
+impl utoipa::PartialSchema for JobRequest {
+    fn schema() -> RefOr<Schema> {
+        let mut object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A conversion's options, as `lithos convert` names them (`max_grid` is \
+                 `--max-grid`); each applies to the modes in its `x-modes`.",
+            ))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        for field in FIELDS {
+            object = object.property(field.name, property(field));
+        }
+        object.into()
+    }
+}
+
+impl utoipa::ToSchema for JobRequest {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("JobRequest")
+    }
+}
+
+impl utoipa::PartialSchema for JobMode {
+    fn schema() -> RefOr<Schema> {
+        let summaries: serde_json::Map<String, Value> =
+            JobMode::ALL.iter().map(|m| (m.name().to_owned(), json!(m.summary()))).collect();
+        let inputs: serde_json::Map<String, Value> = JobMode::ALL
+            .iter()
+            .map(|m| (m.name().to_owned(), json!(if m.takes_image() { "image" } else { "volume" })))
+            .collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(JobMode::NAMES.iter().copied()))
+            .description(Some("What a job makes."))
+            .extensions(Some(
+                ExtensionsBuilder::new()
+                    .add("x-summaries", summaries)
+                    .add("x-input", inputs)
+                    .build(),
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for JobMode {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("JobMode")
+    }
+}

@@ -1,0 +1,169 @@
+use serde_json::{Value, json};
+
+use super::*;
+use crate::{BackendChoice, BackendKind, Bevel, RawType};
+
+/// Serde's names and `named!`'s are the same, both ways.
+#[test]
+fn every_choice_has_one_set_of_names() {
+    fn check<T>(all: &[T])
+    where
+        T: Copy + std::fmt::Debug + PartialEq + std::fmt::Display + std::str::FromStr,
+        T: Serialize + for<'de> Deserialize<'de>,
+    {
+        for &v in all {
+            let name = v.to_string();
+            assert_eq!(serde_json::to_value(v).unwrap(), json!(name), "{v:?}");
+            assert_eq!(serde_json::from_value::<T>(json!(name)).unwrap(), v);
+            assert!(name.parse::<T>().ok() == Some(v), "{name}");
+        }
+    }
+    check(JobMode::ALL);
+    check(MaskSource::ALL);
+    check(Bevel::ALL);
+    check(RawType::ALL);
+    check(BackendChoice::ALL);
+    check(&MeshFormat::ALL);
+    for &kind in BackendKind::ALL {
+        assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.name()));
+    }
+    let error = "sculpture".parse::<JobMode>().unwrap_err();
+    assert_eq!(error.field, "mode");
+    assert!(error.message.contains("relief, lithophane, solid, volume"), "{error}");
+}
+
+/// A request with `name` set to `value`, through serde as the API would send it.
+fn with(name: &str, value: Value) -> JobRequest {
+    serde_json::from_value(json!({ name: value })).unwrap()
+}
+
+fn shown(value: Shown) -> Value {
+    match value {
+        Shown::Number(n) => json!(n),
+        Shown::Integer(n) => json!(n),
+        Shown::Flag(b) => json!(b),
+        Shown::Name(s) => json!(s),
+    }
+}
+
+/// The table lists exactly the struct's fields, in order, each with a label and help.
+#[test]
+fn the_table_is_the_struct() {
+    let all: Vec<&str> = JobRequest::default().given().map(|(name, _)| name).collect();
+    let table: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
+    assert_eq!(all, table);
+    for field in FIELDS {
+        assert!(!field.label.is_empty() && field.help().ends_with('.'), "{}", field.name);
+        assert!(!field.modes.is_empty(), "{}", field.name);
+        assert!(field.basic.iter().all(|m| field.modes.contains(m)), "{}", field.name);
+    }
+}
+
+/// The defaults the help and the schema show are the ones the build applies: a field given
+/// its shown default builds the same job as the field left out, in every mode it applies to.
+#[test]
+fn shown_defaults_are_applied_defaults() {
+    let mut checked = 0;
+    for field in FIELDS {
+        for &mode in field.modes {
+            let Some(default) = field.default_in(mode) else { continue };
+            // A solid given a threshold masks by brightness even when the image has alpha:
+            // giving it is a choice, not its default.
+            if field.name == "threshold" && mode == JobMode::Solid {
+                continue;
+            }
+            // A threshold counts only with a mask (solids always have one).
+            let base = if field.name == "threshold" && mode != JobMode::Solid {
+                json!({ "mask": "threshold" })
+            } else {
+                json!({})
+            };
+            let mut given = base.clone();
+            given[field.name] = shown(default);
+            let left_out: JobRequest = serde_json::from_value(base).unwrap();
+            let given: JobRequest = serde_json::from_value(given).unwrap();
+            assert_eq!(
+                given.build(mode, None).unwrap(),
+                left_out.build(mode, None).unwrap(),
+                "{} in {mode}",
+                field.name
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+    // And a value other than the default changes the job.
+    let other = with("max_grid", json!(100)).build(JobMode::Solid, None).unwrap();
+    assert_ne!(other, JobRequest::default().build(JobMode::Solid, None).unwrap());
+}
+
+#[test]
+fn a_field_of_another_mode_is_refused_naming_the_modes_it_is_for() {
+    for field in FIELDS {
+        let value = match field.value {
+            ValueType::Number | ValueType::Integer => json!(2),
+            ValueType::Flag => json!(true),
+            ValueType::Choice(names) => json!(names[0]),
+            ValueType::List { len, .. } => json!(vec![1; len]),
+        };
+        for &mode in JobMode::ALL.iter().filter(|m| !field.modes.contains(m)) {
+            let error = with(field.name, value.clone()).build(mode, None).unwrap_err();
+            assert_eq!(error.field, field.name);
+            assert!(error.message.starts_with("applies only to `mode` "), "{error}");
+            assert!(error.message.contains(field.modes[0].name()), "{error}");
+        }
+    }
+    let error = with("width_mm", json!(5)).build(JobMode::Volume, None).unwrap_err();
+    assert_eq!(error.message, "applies only to `mode` relief, lithophane or solid");
+}
+
+#[test]
+fn the_build_checks_what_fits_together() {
+    let cases = [
+        (json!({ "threshold": 0.5 }), JobMode::Relief, "threshold"),
+        (json!({ "frame_thickness_mm": 1 }), JobMode::Lithophane, "frame_thickness_mm"),
+        (json!({ "width_mm": 10, "pixel_mm": 0.1 }), JobMode::Relief, "pixel_mm"),
+        (json!({ "raw_dims": [2, 2, 2] }), JobMode::Volume, "raw_dims"),
+        (json!({ "raw_type": "u8" }), JobMode::Volume, "raw_type"),
+        (json!({ "base_mm": -1 }), JobMode::Relief, "base_mm"),
+        (json!({ "min_mm": 3, "max_mm": 1 }), JobMode::Lithophane, "max_mm"),
+        (json!({ "depth_mm": 0 }), JobMode::Solid, "depth_mm"),
+        (json!({ "smooth_vox": 100 }), JobMode::Volume, "smooth_vox"),
+    ];
+    for (request, mode, field) in cases {
+        let request: JobRequest = serde_json::from_value(request.clone()).unwrap();
+        let error = request.build(mode, None).unwrap_err();
+        assert_eq!(error.field, field, "{request:?}: {error}");
+    }
+    let error = JobRequest::default().build(JobMode::Relief, Some(MeshFormat::Ply)).unwrap_err();
+    assert_eq!(error.field, "format");
+    let solid = with("threshold", json!(0.3)).build(JobMode::Solid, Some(MeshFormat::Ply)).unwrap();
+    let JobKind::Solid(params, _) = solid.kind else { panic!("a solid") };
+    assert_eq!(params.mask.unwrap().source, MaskSource::Threshold, "a solid's threshold masks");
+    assert_eq!(params.grid.max, defaults::SOLID_MAX_GRID);
+    assert_eq!(solid.stages(), &SOLID_STAGES[..]);
+    let raw =
+        serde_json::from_value::<JobRequest>(json!({ "raw_dims": [2, 3, 4], "raw_type": "u16" }))
+            .unwrap()
+            .build(JobMode::Volume, None)
+            .unwrap();
+    assert_eq!(
+        raw.kind,
+        JobKind::Volume(
+            VolumeParams::default(),
+            VolumeSource::Raw { dims: [2, 3, 4], sample: RawType::U16 }
+        )
+    );
+    assert_eq!(raw.work(10, 10), None, "a volume's work depends on the volume");
+}
+
+#[test]
+fn a_job_knows_its_work() {
+    let relief = JobRequest::default().build(JobMode::Relief, None).unwrap();
+    let work = relief.work(5000, 2000).unwrap();
+    assert_eq!(work.grid, [4096, 1639], "capped at the default grid");
+    let tiny = with("pixel_mm", json!(0.001)).build(JobMode::Relief, None).unwrap();
+    assert!(tiny.checked_work(60, 60).is_ok());
+    let huge = with("pixel_mm", json!(1000)).build(JobMode::Relief, None).unwrap();
+    assert_eq!(huge.checked_work(60, 60).unwrap_err().field, "pixel_mm");
+}

@@ -1,0 +1,143 @@
+//! [`Engine::run`]: the one entry point. A [`Job`] and its input in, the mesh streamed to a
+//! writer, one [`Report`] out.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::job::{Job, JobKind};
+use crate::{
+    DecodeLimits, Engine, EngineError, ParamError, Progress, Report, Result, SourceImage, Stage,
+    StageTime, decode, stl, timed, volume,
+};
+
+/// Where a job's input comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    /// A file, read under `limits` as the `decode` stage: an image, or for volumes a stack,
+    /// a NIfTI file or raw samples.
+    File { path: &'a Path, limits: DecodeLimits },
+    /// An image the caller decoded (the service decodes within its memory budget).
+    Image(&'a SourceImage),
+}
+
+impl Engine {
+    /// Runs `job` on `input`, streaming the mesh to `out`, which the caller commits only when
+    /// this returns `Ok`.
+    pub fn run<W: Write + Send>(
+        &self,
+        job: &Job,
+        input: Input<'_>,
+        out: W,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        let start = Instant::now();
+        let mut times = Vec::new();
+        let format = job.format;
+        let (params, solid) = match &job.kind {
+            JobKind::Volume(params, source) => {
+                let Input::File { path, limits } = input else {
+                    return Err(EngineError::InvalidParameter(ParamError::new(
+                        "mode",
+                        "a volume is read from a file (a stack, NIfTI or raw), not an image",
+                    )));
+                };
+                let volume = timed(Stage::Decode, progress, &mut times, || {
+                    volume::load(path, *source, limits)
+                })?;
+                let (mesh, iso) = self.volume(&volume, params, progress, &mut times)?;
+                let dims =
+                    params.crop.map_or(volume.dims, |c| [0, 1, 2].map(|k| c.hi[k] - c.lo[k]));
+                drop(volume);
+                return self.indexed_report(
+                    start,
+                    &mesh,
+                    job,
+                    out,
+                    progress,
+                    times,
+                    dims,
+                    Some(iso),
+                );
+            }
+            JobKind::Relief(params) | JobKind::Lithophane(params) => (params, None),
+            JobKind::Solid(params, solid) => (params, Some(solid)),
+        };
+        let decoded;
+        let image = match input {
+            Input::File { path, limits } => {
+                decoded = timed(Stage::Decode, progress, &mut times, || {
+                    decode::decode_file(path, limits)
+                })?;
+                &decoded
+            }
+            Input::Image(image) => image,
+        };
+        let Some(solid) = solid else {
+            let hf = self.heightfield(image, params, progress, &mut times)?;
+            let stats = timed(Stage::Mesh, progress, &mut times, || {
+                self.write_mesh(&hf, format, out, progress)
+            })?;
+            return Ok(Report {
+                triangles: stats.triangles,
+                bytes: stats.bytes,
+                format,
+                backend: self.backend(),
+                adapter: self.adapter.clone(),
+                seconds: start.elapsed().as_secs_f64(),
+                stages: times,
+                grid: [hf.width, hf.height],
+                size_mm: hf.size_mm(),
+                vertices: None,
+                voxels: None,
+                iso: None,
+            });
+        };
+        let (gw, gh) = params.grid_dimensions(image.width(), image.height());
+        let mesh = self.solid(image, params, solid, progress, &mut times)?;
+        let layers = crate::work::solid_layers(solid.depth_mm.get(), params.pitch_mm(gw));
+        let dims = [gw as usize, gh as usize, usize::try_from(layers).unwrap_or(usize::MAX)];
+        self.indexed_report(start, &mesh, job, out, progress, times, dims, None)
+    }
+
+    /// Runs `job` into the file at `output`, which is replaced only on success.
+    pub fn run_to_file(
+        &self,
+        job: &Job,
+        input: Input<'_>,
+        output: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        stl::write_file_atomically(output, |file| self.run(job, input, file, progress))
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "the parts of one report")]
+    fn indexed_report<W: Write>(
+        &self,
+        start: Instant,
+        mesh: &crate::IndexedMesh,
+        job: &Job,
+        out: W,
+        progress: &dyn Progress,
+        mut times: Vec<StageTime>,
+        dims: [usize; 3],
+        iso: Option<f32>,
+    ) -> Result<Report> {
+        let stats = self.write_indexed_to(mesh, job.format, out, progress, &mut times)?;
+        let (lo, hi) = mesh.bounds();
+        Ok(Report {
+            triangles: stats.triangles,
+            bytes: stats.bytes,
+            format: job.format,
+            backend: self.backend(),
+            adapter: self.adapter.clone(),
+            seconds: start.elapsed().as_secs_f64(),
+            stages: times,
+            grid: [dims[0] as u32, dims[1] as u32],
+            size_mm: [0, 1, 2].map(|k| hi[k] - lo[k]),
+            vertices: Some(mesh.positions.len() as u64),
+            voxels: Some(dims.map(|d| d as u32)),
+            iso,
+        })
+    }
+}
