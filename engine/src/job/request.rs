@@ -22,8 +22,9 @@ pub enum ValueType {
     },
 }
 
-/// A default, as the help, the schema and the form show it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A default, as the help, the schema and the form show it (in JSON, the bare value).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[serde(untagged)]
 pub enum Shown {
     Number(f64),
     Integer(u64),

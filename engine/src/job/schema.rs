@@ -9,17 +9,8 @@ use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
 
-use super::request::{FIELDS, Field, Shown, ValueType};
+use super::request::{FIELDS, Field, ValueType};
 use super::{JobMode, JobRequest};
-
-fn value(shown: Shown) -> Value {
-    match shown {
-        Shown::Number(n) => json!(n),
-        Shown::Integer(n) => json!(n),
-        Shown::Flag(b) => json!(b),
-        Shown::Name(s) => json!(s),
-    }
-}
 
 fn names(modes: &[JobMode]) -> Value {
     json!(modes.iter().map(|m| m.name()).collect::<Vec<_>>())
@@ -39,7 +30,7 @@ fn property(field: &Field) -> RefOr<Schema> {
     }
     if !field.mode_defaults.is_empty() {
         let by_mode: serde_json::Map<String, Value> =
-            field.mode_defaults.iter().map(|(m, d)| (m.name().to_owned(), value(*d))).collect();
+            field.mode_defaults.iter().map(|(m, d)| (m.name().to_owned(), json!(d))).collect();
         extensions = extensions.add("x-mode-defaults", Value::Object(by_mode));
     }
     if let Some(note) = field.default_note {
@@ -59,7 +50,7 @@ fn property(field: &Field) -> RefOr<Schema> {
                 ValueType::List { .. } => unreachable!("lists are arrays"),
             };
             base.description(Some(help))
-                .default(field.default.map(value))
+                .default(field.default.map(|d| json!(d)))
                 .extensions(Some(extensions.build()))
                 .into()
         }
