@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use lithos_server::Db;
-use lithos_server::queue::{Queue, QueueConfig};
+use lithos_server::tasks::queue::{Queue, QueueConfig};
 
 const CLAIMERS: usize = 8;
 

@@ -14,11 +14,9 @@ pub mod db;
 pub mod decode_budget;
 pub mod error;
 pub mod openapi;
-pub mod queue;
 pub mod routes;
 pub mod storage;
-pub mod task_plan;
-pub mod task_status;
+pub mod tasks;
 pub mod telemetry;
 pub mod text;
 pub mod worker;
@@ -40,7 +38,7 @@ pub struct AppState {
     pub storage: Arc<storage::Storage>,
     /// Downloads go through this CDN's signed links when one is configured.
     pub cdn: Option<Arc<cdn::Cdn>>,
-    pub queue: queue::Queue,
+    pub queue: tasks::queue::Queue,
     pub worker: worker::Handle,
     /// Login and registration attempts, per address and per account.
     pub login_limits: auth::LoginLimits,
@@ -110,7 +108,7 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
         "adapter" => engine.adapter().to_owned()
     )
     .set(1.0);
-    let queue = queue::Queue::new(db.clone(), config.queue.clone());
+    let queue = tasks::queue::Queue::new(db.clone(), config.queue.clone());
     let decode_budget = decode_budget::DecodeBudget::new(config.decode_budget_bytes);
     let (pool, handle) = worker::Pool::start(
         queue.clone(),

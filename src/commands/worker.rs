@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use lithos_engine::{Engine, EngineOptions};
 use lithos_server::config::Layer;
-use lithos_server::queue::Queue;
 use lithos_server::storage::Storage;
+use lithos_server::tasks::queue::Queue;
 use lithos_server::worker::{Pool, PoolOptions};
 
 use crate::cli::WorkerArgs;

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use crate::cdn::Cdn;
 use crate::connections::ConnectionLimits;
-use crate::queue::QueueConfig;
 use crate::storage::{MAX_URL_TTL, S3Options};
+use crate::tasks::queue::QueueConfig;
 
 mod env;
 

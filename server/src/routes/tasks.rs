@@ -9,13 +9,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::AppState;
 use crate::auth::User;
-use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::Page;
-use crate::task_plan::TaskPlan;
-use crate::task_status::TaskStatus;
-use crate::{AppState, new_id, now_ms};
+use crate::tasks::lifecycle::{self, NewTask, ToCancel};
+use crate::tasks::{TaskPlan, TaskStatus};
 use lithos_engine::{JobMode, JobRequest, MeshFormat};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -106,48 +105,22 @@ pub async fn create(
     {
         return Ok((StatusCode::OK, Json(existing)).into_response());
     }
-    let cost = plan.cost;
-
-    let id = new_id();
-    let mut tx = state.db.write().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO tasks (id, user_id, upload_id, mode, params, format, status, cost, \
-         idempotency_key, request_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10)",
-    )
-    .bind(&id)
-    .bind(&user.id)
-    .bind(&body.upload_id)
-    .bind(body.mode.name())
-    .bind(serde_json::to_string(&body.params).map_err(|e| ApiError::Internal(e.into()))?)
-    .bind(plan.job.format.name())
-    .bind(cost)
-    .bind(key.as_deref())
-    .bind(&request_hash)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await;
-    if let Err(sqlx::Error::Database(e)) = &inserted
-        && e.is_unique_violation()
-        && let Some(key) = &key
-    {
+    let new = NewTask {
+        owner: &user.id,
+        upload_id: &body.upload_id,
+        mode: body.mode,
+        request: &body.params,
+        plan: &plan,
+        idempotency_key: key.as_deref(),
+        request_hash: &request_hash,
+    };
+    let Some(id) = lifecycle::create(&state, new).await? else {
         // The same key raced in: answer as a replay.
-        drop(tx);
+        let key = key.as_deref().unwrap_or_default();
         let existing =
             replay(&state, &user, key, &request_hash).await?.ok_or(ApiError::NotFound)?;
         return Ok((StatusCode::OK, Json(existing)).into_response());
-    }
-    inserted?;
-    credits::post(&mut tx, &user.id, Kind::Reserve, -cost, "task submitted", Some(&id), None)
-        .await?;
-    let plan: String = sqlx::query_scalar("SELECT plan FROM users WHERE id = $1")
-        .bind(&user.id)
-        .fetch_one(&mut *tx)
-        .await?;
-    state.queue.enqueue(&mut tx, &id, crate::queue::priority_of(&plan)).await?;
-    tx.commit().await?;
-    metrics::counter!("lithos_tasks_submitted_total", "mode" => body.mode.name()).increment(1);
-    state.worker.notify();
+    };
     let row = find(&state, &user, &id).await?;
     Ok((StatusCode::CREATED, Json(to_json(&state, row))).into_response())
 }
@@ -311,51 +284,8 @@ pub async fn cancel(
 ) -> ApiResult<Json<Value>> {
     let row = find(&state, &user, &id).await?;
     let task = ToCancel { id: &id, owner: &user.id, status: row.status, cost: row.cost };
-    cancel_task(&state, task).await?;
+    lifecycle::cancel(&state, task).await?;
     Ok(Json(to_json(&state, find(&state, &user, &id).await?)))
-}
-
-/// What canceling needs to know of a task, named so that its strings cannot be swapped.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ToCancel<'a> {
-    pub id: &'a str,
-    /// The task's owner, whose credits are released.
-    pub owner: &'a str,
-    pub status: TaskStatus,
-    pub cost: i64,
-}
-
-/// Cancels `task` if it is queued or running: a job no worker holds leaves the queue and its
-/// credits are released here; a held one is flagged, and its worker stops at its next
-/// heartbeat. The user's route and the console's share it.
-pub(crate) async fn cancel_task(state: &AppState, task: ToCancel<'_>) -> ApiResult<()> {
-    let ToCancel { id, owner: user_id, status, cost } = task;
-    if !status.is_active() {
-        return Ok(());
-    }
-    let mut tx = state.db.write().await?;
-    if state.queue.cancel_queued(&mut tx, id).await? {
-        let moved = sqlx::query(
-            "UPDATE tasks SET status = 'canceled', finished_at = $1 \
-             WHERE id = $2 AND status IN ('queued', 'running')",
-        )
-        .bind(now_ms())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() == 1 {
-            credits::post(&mut tx, user_id, Kind::Release, cost, "task canceled", Some(id), None)
-                .await?;
-        }
-    } else {
-        sqlx::query("UPDATE tasks SET cancel_requested = 1 WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    state.worker.cancel(id);
-    Ok(())
 }
 
 /// Streams a succeeded task's file.

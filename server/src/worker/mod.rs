@@ -20,8 +20,8 @@ use tokio::sync::{Notify, watch};
 
 use crate::db::Kind as DbKind;
 use crate::decode_budget::DecodeBudget;
-use crate::queue::{Lease, Queue};
 use crate::storage::Storage;
+use crate::tasks::queue::{Lease, Queue};
 use crate::{new_id, now_ms};
 
 mod registry;

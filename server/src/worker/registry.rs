@@ -7,7 +7,7 @@ use tokio::sync::watch;
 
 use super::{Handle, PoolOptions};
 use crate::now_ms;
-use crate::queue::Queue;
+use crate::tasks::queue::Queue;
 
 pub(super) async fn register(
     queue: &Queue,
@@ -75,7 +75,7 @@ pub(super) async fn listen(queue: Queue, handle: Handle, mut stopped: watch::Rec
     loop {
         let session = async {
             let mut listener = sqlx::postgres::PgListener::connect(&queue.db.url).await?;
-            listener.listen(crate::queue::CHANNEL).await?;
+            listener.listen(crate::tasks::queue::CHANNEL).await?;
             loop {
                 listener.recv().await?;
                 handle.notify();

@@ -14,8 +14,8 @@ use tokio::sync::watch;
 
 use super::settle::output_key;
 use super::{Live, Outcome, Slot, Task, TaskReport};
-use crate::queue::{Beat, Lease, Queue};
 use crate::storage::StorageError;
+use crate::tasks::queue::{Beat, Lease, Queue};
 
 impl Slot {
     pub(super) async fn run(self, mut stopped: watch::Receiver<bool>) {

@@ -4,10 +4,9 @@
 use lithos_engine::MeshFormat;
 
 use super::{Outcome, Slot, Task};
-use crate::credits::{self, Kind};
-use crate::now_ms;
-use crate::queue::{Lease, Retry};
-use crate::task_status::TaskStatus;
+use crate::tasks::TaskStatus;
+use crate::tasks::lifecycle::{self, Ran, Settlement};
+use crate::tasks::queue::{Lease, Retry};
 
 impl Slot {
     pub(super) async fn settle(
@@ -59,67 +58,41 @@ impl Slot {
         lease: &Lease,
         outcome: Outcome,
     ) -> anyhow::Result<bool> {
-        let (status, error, result, output_key) = match &outcome {
-            Outcome::Succeeded { report, output_key } => {
-                let report = serde_json::to_string(report)?;
-                (TaskStatus::Succeeded, None, Some(report), Some(output_key.clone()))
-            }
-            Outcome::Failed(message) => (TaskStatus::Failed, Some(message.clone()), None, None),
-            Outcome::Canceled => (TaskStatus::Canceled, None, None, None),
+        let settlement = match &outcome {
+            Outcome::Succeeded { report, output_key } => Settlement {
+                status: TaskStatus::Succeeded,
+                error: None,
+                result: Some(serde_json::to_string(report)?),
+                output_key: Some(output_key.clone()),
+                megapixels: report.engine.megapixels(),
+                triangles: i64::try_from(report.engine.triangles).ok(),
+            },
+            Outcome::Failed(message) => Settlement {
+                status: TaskStatus::Failed,
+                error: Some(message.clone()),
+                result: None,
+                output_key: None,
+                megapixels: None,
+                triangles: None,
+            },
+            Outcome::Canceled => Settlement {
+                status: TaskStatus::Canceled,
+                error: None,
+                result: None,
+                output_key: None,
+                megapixels: None,
+                triangles: None,
+            },
             Outcome::Transient(_) => unreachable!("retried above"),
         };
-        let db = &self.queue.db;
-        let mut tx = db.write().await?;
-        if !self.queue.finish(&mut tx, lease, status.as_str(), error.as_deref()).await? {
+        let status = settlement.status;
+        let mut tx = self.queue.db.write().await?;
+        if !self.queue.finish(&mut tx, lease, status.as_str(), settlement.error.as_deref()).await? {
             tracing::warn!(task = %task.id, attempt = lease.attempt, "completion rejected: the lease is no longer ours");
             return Ok(false);
         }
-        // Throughput figures the console charts.
-        let (megapixels, triangles) = match &outcome {
-            Outcome::Succeeded { report, .. } => {
-                (report.engine.megapixels(), i64::try_from(report.engine.triangles).ok())
-            }
-            _ => (None, None),
-        };
-        let moved = sqlx::query(
-            "UPDATE tasks SET status = $1, error = $2, result = $3, output_key = $4, \
-             progress = $5, finished_at = $6, megapixels = NULLIF($7, -1.0), triangles = $8 \
-             WHERE id = $9 AND status = 'running'",
-        )
-        .bind(status.as_str())
-        .bind(error)
-        .bind(result)
-        .bind(output_key)
-        .bind(if status == TaskStatus::Succeeded { 1.0 } else { 0.0 })
-        .bind(now_ms())
-        // Never a NULL double (see `db`): solids have no megapixels.
-        .bind(megapixels.unwrap_or(-1.0))
-        .bind(triangles)
-        .bind(&task.id)
-        .execute(&mut *tx)
-        .await?;
-        anyhow::ensure!(moved.rows_affected() == 1, "task {} was not running", task.id);
-        let (kind, amount, reason) = match outcome {
-            Outcome::Succeeded { .. } => (Kind::Capture, 0, "task succeeded"),
-            Outcome::Canceled => (Kind::Release, task.cost, "task canceled"),
-            _ => (Kind::Release, task.cost, "task failed"),
-        };
-        credits::post(&mut tx, &task.user_id, kind, amount, reason, Some(&task.id), None)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        if kind == Kind::Capture {
-            sqlx::query(
-                "INSERT INTO usage_events (user_id, feature, mode, credits, task_id, created_at) \
-                 VALUES ($1, 'task', $2, $3, $4, $5)",
-            )
-            .bind(&task.user_id)
-            .bind(&task.mode)
-            .bind(task.cost)
-            .bind(&task.id)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
-        }
+        let ran = Ran { id: &task.id, owner: &task.user_id, mode: &task.mode, cost: task.cost };
+        lifecycle::settle(&mut tx, ran, settlement).await?;
         sqlx::query(
             "UPDATE workers SET jobs_done = jobs_done + 1, \
              jobs_failed = jobs_failed + $2 WHERE id = $1",

@@ -2,9 +2,9 @@
 //! credit adjustments, disabling accounts, task quotes, and the overview over 10,000 jobs
 //! with its query plans.
 
-use lithos_server::queue::QueueConfig;
 use lithos_server::routes::admin::overview::{BACKLOG_SQL, FINISHED_SQL};
 use lithos_server::storage::{S3Options, Storage};
+use lithos_server::tasks::queue::QueueConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -184,7 +184,7 @@ impl TestApp {
 pub async fn worker_pool(
     app: &TestApp,
     storage: lithos_server::storage::Storage,
-    config: lithos_server::queue::QueueConfig,
+    config: lithos_server::tasks::queue::QueueConfig,
     concurrency: usize,
 ) -> (lithos_server::worker::Pool, lithos_server::worker::Handle) {
     let engine = lithos_engine::Engine::new(&lithos_engine::EngineOptions {
@@ -194,7 +194,7 @@ pub async fn worker_pool(
     .unwrap();
     let db = app.running.as_ref().expect("running").db.clone();
     lithos_server::worker::Pool::start(
-        lithos_server::queue::Queue::new(db, config),
+        lithos_server::tasks::queue::Queue::new(db, config),
         std::sync::Arc::new(storage),
         std::sync::Arc::new(engine),
         lithos_server::worker::PoolOptions {

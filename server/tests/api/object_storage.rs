@@ -469,7 +469,7 @@ async fn transient_storage_faults_are_retried_by_the_sdk_and_then_by_the_queue()
     .await;
     let user = app.user("flaky@example.org").await;
     let id = app.upload_ok(&user, "c.png", camera()).await;
-    let quick = lithos_server::queue::QueueConfig {
+    let quick = lithos_server::tasks::queue::QueueConfig {
         retry_base: Duration::from_millis(50),
         ..Default::default()
     };

@@ -8,8 +8,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use lithos_server::queue::{Beat, Queue, QueueConfig, Retry};
 use lithos_server::storage::Storage;
+use lithos_server::tasks::queue::{Beat, Queue, QueueConfig, Retry};
 use lithos_server::worker::{Handle, Pool};
 use lithos_server::{Config, Db};
 use reqwest::Client;
@@ -179,7 +179,7 @@ async fn a_stale_worker_is_fenced_off_and_leaves_no_trace() {
     assert_eq!(done_by, [(pool_a.id.clone(), 0), (pool_b.id.clone(), 1)]);
 
     // A's token is dead for every write the queue offers.
-    let stale = lithos_server::queue::Lease {
+    let stale = lithos_server::tasks::queue::Lease {
         task_id: task.clone(),
         attempt: 1,
         max_attempts: 5,

@@ -10,11 +10,10 @@ use serde_json::{Value, json};
 use super::audit;
 use crate::AppState;
 use crate::auth::Admin;
-use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
-use crate::now_ms;
-use crate::routes::tasks::{Asker, ToCancel, cancel_task, serve_output};
-use crate::task_status::{TaskStatus, UnknownStatus};
+use crate::routes::tasks::{Asker, serve_output};
+use crate::tasks::lifecycle::{self, ToCancel};
+use crate::tasks::status::{TaskStatus, UnknownStatus};
 
 #[derive(Debug, Deserialize)]
 pub struct JobsQuery {
@@ -240,39 +239,9 @@ pub async fn retry(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let d = detail_of(&state, &id).await?;
-    if d.status.is_active() || d.status == TaskStatus::Succeeded {
-        return Err(ApiError::Conflict(format!(
-            "the job is {}; only failed or canceled jobs can be retried",
-            d.status
-        )));
-    }
+    let task = ToCancel { id: &id, owner: &d.user_id, status: d.status, cost: d.cost };
     let mut tx = state.db.write().await?;
-    let moved = sqlx::query(
-        "UPDATE tasks SET status = 'queued', error = NULL, result = NULL, output_key = NULL, \
-         progress = 0, finished_at = NULL, cancel_requested = 0, megapixels = NULL, \
-         triangles = NULL WHERE id = $1 AND status IN ('failed', 'canceled')",
-    )
-    .bind(&id)
-    .execute(&mut *tx)
-    .await?;
-    if moved.rows_affected() != 1 {
-        return Err(ApiError::Conflict("the job changed meanwhile; reload it".into()));
-    }
-    credits::post(
-        &mut tx,
-        &d.user_id,
-        Kind::Reserve,
-        -d.cost,
-        "task retried by an administrator",
-        Some(&id),
-        Some(&admin.id),
-    )
-    .await?;
-    let plan: String = sqlx::query_scalar("SELECT plan FROM users WHERE id = $1")
-        .bind(&d.user_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    state.queue.requeue(&mut tx, &id, crate::queue::priority_of(&plan)).await?;
+    lifecycle::retry(&state, &mut tx, task, &admin.id).await?;
     audit(&mut tx, &admin.id, "job.retry", &id, &format!("was {}", d.status)).await?;
     tx.commit().await?;
     state.worker.notify();
@@ -290,7 +259,7 @@ pub async fn cancel(
         return Err(ApiError::Conflict(format!("the job is {}; nothing to cancel", d.status)));
     }
     let task = ToCancel { id: &id, owner: &d.user_id, status: d.status, cost: d.cost };
-    cancel_task(&state, task).await?;
+    lifecycle::cancel(&state, task).await?;
     let status: String = sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
         .bind(&id)
         .fetch_one(&state.db.pool)
@@ -308,18 +277,9 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let d = detail_of(&state, &id).await?;
-    if d.status.is_active() {
-        return Err(ApiError::Conflict(format!("the job is {}; cancel it first", d.status)));
-    }
     {
         let mut tx = state.db.write().await?;
-        // The task row stays, hidden, because the ledger refers to it.
-        sqlx::query("UPDATE tasks SET deleted_at = $1, output_key = NULL WHERE id = $2")
-            .bind(now_ms())
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM jobs WHERE task_id = $1").bind(&id).execute(&mut *tx).await?;
+        lifecycle::delete(&mut tx, &id, d.status).await?;
         audit(&mut tx, &admin.id, "job.delete", &id, &format!("was {}", d.status)).await?;
         tx.commit().await?;
     }
