@@ -10,7 +10,8 @@ use bytemuck::{Pod, Zeroable};
 /// Invocations per workgroup, the `@workgroup_size` of every kernel.
 pub const WORKGROUP_SIZE: u32 = 256;
 
-/// One compute kernel: its WGSL source and where its CPU twin lives.
+/// One compute kernel: its WGSL source and its uniform struct. Its CPU twin is
+/// `engine/src/cpu/<name>.rs`.
 #[derive(Debug)]
 pub struct Kernel {
     /// File stem in `shaders/` and `engine/src/cpu/`.
@@ -23,23 +24,16 @@ pub struct Kernel {
     pub config_size: usize,
     /// Its members, to compare with the WGSL struct's.
     pub config_fields: &'static [Field],
-    /// File stem of its CPU counterpart in `engine/src/cpu/`: the twin of the same name, or,
-    /// for the marching-cubes kernels, the one flying-edges module that does all their work.
-    pub cpu: &'static str,
 }
 
 macro_rules! kernel {
     ($name:literal, $config:ty) => {
-        kernel!($name, $config, $name)
-    };
-    ($name:literal, $config:ty, $cpu:literal) => {
         Kernel {
             name: $name,
             source: include_str!(concat!("../../shaders/", $name, ".wgsl")),
             config_struct: stringify!($config),
             config_size: size_of::<$config>(),
             config_fields: <$config>::FIELDS,
-            cpu: $cpu,
         }
     };
 }
@@ -50,12 +44,12 @@ pub const BLUR: Kernel = kernel!("blur", BlurConfig);
 pub const THICKNESS: Kernel = kernel!("thickness", ThicknessConfig);
 pub const TOP_SURFACE: Kernel = kernel!("top_surface", SurfaceConfig);
 pub const VOLUME_BLUR: Kernel = kernel!("volume_blur", VolumeBlurConfig);
-pub const MC_CLASSIFY: Kernel = kernel!("mc_classify", McConfig, "marching_cubes");
-pub const SCAN: Kernel = kernel!("scan", ScanConfig, "marching_cubes");
-pub const SCAN_ADD: Kernel = kernel!("scan_add", ScanConfig, "marching_cubes");
-pub const MC_COMPACT: Kernel = kernel!("mc_compact", McConfig, "marching_cubes");
-pub const MC_VERTICES: Kernel = kernel!("mc_vertices", McConfig, "marching_cubes");
-pub const MC_TRIANGLES: Kernel = kernel!("mc_triangles", McConfig, "marching_cubes");
+pub const MC_CLASSIFY: Kernel = kernel!("mc_classify", McConfig);
+pub const SCAN: Kernel = kernel!("scan", ScanConfig);
+pub const SCAN_ADD: Kernel = kernel!("scan_add", ScanConfig);
+pub const MC_COMPACT: Kernel = kernel!("mc_compact", McConfig);
+pub const MC_VERTICES: Kernel = kernel!("mc_vertices", McConfig);
+pub const MC_TRIANGLES: Kernel = kernel!("mc_triangles", McConfig);
 
 /// Every kernel, in pipeline order: heightfields, then isosurfaces.
 pub const KERNELS: [&Kernel; 12] = [

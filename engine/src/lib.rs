@@ -44,10 +44,9 @@ pub use decode::{DecodeLimits, SourceImage};
 pub use error::{EngineError, Result};
 pub use gpu::GpuLimits;
 pub use isosurface::{IndexedMesh, IsoOptions, ScalarField};
-pub use params::VolumeParams;
 pub use pipeline::Input;
 pub use solid::{Bevel, SolidParams};
-pub use volume::{RawType, Volume, VolumeSource};
+pub use volume::{RawType, Volume, VolumeParams, VolumeSource};
 pub use work::{MAX_SOLID_VOXELS, Work, WorkLimits};
 
 pub use job::{Job, JobKind, JobMode, JobRequest};

@@ -9,6 +9,7 @@ mod decode;
 mod exports;
 mod helpers;
 mod isosurface;
+mod kernel_twins;
 mod mesh_checks;
 mod modes;
 mod parity;

@@ -89,7 +89,7 @@ fn config_structs_match_wgsl_layout_and_cpu_twins_exist() {
         let main = module.entry_points.iter().find(|e| e.name == "main").expect("entry point main");
         assert_eq!(main.workgroup_size, [WORKGROUP_SIZE, 1, 1], "{} workgroup size", kernel.name);
 
-        let twin = root.join("engine/src/cpu").join(format!("{}.rs", kernel.cpu));
+        let twin = root.join("engine/src/cpu").join(format!("{}.rs", kernel.name));
         let twin_source = std::fs::read_to_string(&twin)
             .unwrap_or_else(|_| panic!("{} has no CPU twin at {}", kernel.name, twin.display()));
         assert!(

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use lithos_engine::params::Crop;
+use lithos_engine::volume::Crop;
 use lithos_engine::volume::Voxels;
 use lithos_engine::{
     DecodeLimits, EngineError, RawType, Silent, Volume, VolumeParams, VolumeSource, volume,

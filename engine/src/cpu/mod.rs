@@ -3,11 +3,23 @@
 //! Each twin takes the same config struct and the same buffers, in the same order, as the
 //! shader's bindings, and its `main` is the shader's `main` for one invocation index. The outer
 //! loop runs those invocations in parallel with rayon.
+//!
+//! The marching-cubes kernels (`mc_classify`, `scan`, `scan_add`, `mc_compact`,
+//! `mc_vertices`, `mc_triangles`) have twins too, run one invocation after another: they are
+//! the references a test compares each GPU kernel with, so a disagreement names the kernel.
+//! The CPU backend meshes with [`marching_cubes`], flying edges, which makes the same mesh
+//! in the same order much faster.
 
 pub mod blur;
 pub mod luminance;
 pub mod marching_cubes;
+pub mod mc_classify;
+pub mod mc_compact;
+pub mod mc_triangles;
+pub mod mc_vertices;
 pub mod resample;
+pub mod scan;
+pub mod scan_add;
 pub mod thickness;
 pub mod top_surface;
 pub mod volume_blur;

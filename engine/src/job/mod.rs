@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 
 pub use request::{FIELDS, Field, FieldValue, IMAGE, JobRequest, Shown, ValueType, field};
 
-use crate::params::{Crop, Frame, GridSize, Mask, PhysicalSize, Tone};
+use crate::params::{Frame, GridSize, Mask, PhysicalSize, Tone};
 use crate::progress::{HEIGHTFIELD_STAGES, SOLID_STAGES, Stage, VOLUME_STAGES};
+use crate::volume::Crop;
 use crate::{
     ConvertParams, MaskSource, MeshFormat, Millimetres, Mode, ParamError, SolidParams,
     VolumeParams, VolumeSource, Work,

@@ -3,7 +3,8 @@
 
 use super::JobMode;
 use super::defaults::*;
-use crate::params::{GridSize, MAX_BLUR_PX, MAX_SMOOTH_VOXELS, MIN_GAMMA};
+use crate::params::{GridSize, MAX_BLUR_PX, MIN_GAMMA};
+use crate::volume::MAX_SMOOTH_VOXELS;
 use crate::{Bevel, MaskSource, Millimetres, RawType};
 
 /// How a field's value is written.

@@ -2,8 +2,10 @@
 //! own sample type (a 1024^3 u8 scan stays 1 GiB) and read as `f32` a few planes at a time.
 
 mod load;
+mod params;
 
 pub use load::{RawType, VolumeSource, load};
+pub use params::{Crop, MAX_SMOOTH_VOXELS, VolumeParams};
 
 use crate::isosurface::ScalarField;
 

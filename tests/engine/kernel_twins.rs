@@ -1,0 +1,201 @@
+//! Each marching-cubes kernel run alone on the GPU, on inputs its twin's previous step made,
+//! and compared buffer by buffer with its loop-for-loop CPU twin: when GPU and CPU disagree,
+//! the failing test's message names the kernel.
+
+use lithos_engine::cpu::{mc_classify, mc_compact, mc_triangles, mc_vertices, scan, scan_add};
+use lithos_engine::gpu::{DeviceBuffer, Gpu};
+use lithos_engine::isosurface::cases::case_table;
+use lithos_engine::kernels::{
+    MC_CLASSIFY, MC_COMPACT, MC_TRIANGLES, MC_VERTICES, McConfig, SCAN, SCAN_ADD, ScanConfig,
+    WORKGROUP_SIZE,
+};
+use lithos_engine::volume::Voxels;
+use lithos_engine::{IsoOptions, Silent, Volume};
+
+/// The raw device, or `None` when the run says it has no GPU (as `helpers::gpu` does).
+fn device() -> Option<Gpu> {
+    match Gpu::open(false, None) {
+        Ok(Some(gpu)) => Some(gpu),
+        _ if std::env::var_os("LITHOS_SKIP_GPU_TESTS").is_some() => None,
+        other => panic!("no GPU adapter ({:?}); set LITHOS_SKIP_GPU_TESTS=1 to skip", other.err()),
+    }
+}
+
+fn bytes<T: bytemuck::Pod>(data: &[T]) -> &[u8] {
+    bytemuck::cast_slice(data)
+}
+
+fn read<T: bytemuck::Pod>(gpu: &Gpu, buffer: &DeviceBuffer, len: usize) -> Vec<T> {
+    let size = (len * size_of::<T>()) as u64;
+    bytemuck::pod_collect_to_vec(&gpu.download(buffer, 0, size).unwrap())
+}
+
+/// Two blobs and a ripple in a 21 x 19 x 17 volume: crossings everywhere, some exactly at the
+/// isovalue, and the surface cut by the volume's faces.
+fn volume() -> ([u32; 3], Vec<f32>) {
+    let dims = [21u32, 19, 17];
+    let mut values = Vec::new();
+    for z in 0..dims[2] {
+        for y in 0..dims[1] {
+            for x in 0..dims[0] {
+                let [fx, fy, fz] = [x as f32, y as f32, z as f32];
+                let blob = |cx: f32, cy: f32, cz: f32, r: f32| {
+                    r * r / ((fx - cx).powi(2) + (fy - cy).powi(2) + (fz - cz).powi(2) + 1.0)
+                };
+                let v = blob(6.0, 8.0, 8.0, 6.0)
+                    + blob(15.0, 10.0, 9.0, 5.0)
+                    + 0.2 * (fx * 0.9).sin() * (fz * 0.7).cos();
+                // Some samples land exactly on the isovalue.
+                values.push(if (x + y + z) % 23 == 0 { 1.0 } else { v });
+            }
+        }
+    }
+    (dims, values)
+}
+
+/// The whole volume as one slab, or the planes from `p0` on, numbering vertices from `base`.
+fn config(dims: [u32; 3], p0: u32, planes: Option<u32>, base: u32) -> McConfig {
+    let [npx, npy, npz] = dims.map(|d| d + 2);
+    let planes = planes.unwrap_or(npz - p0);
+    McConfig {
+        count: npx * npy * planes,
+        npx,
+        npy,
+        npz,
+        p0,
+        planes,
+        nx: dims[0],
+        ny: dims[1],
+        nz: dims[2],
+        z0: 0,
+        iso: 1.0,
+        base,
+    }
+}
+
+/// Runs the six kernels one by one, each on the twin chain's inputs, and compares outputs.
+fn compare_every_kernel(gpu: &Gpu, config: McConfig, values: &[f32]) -> (Vec<f32>, Vec<u32>) {
+    let table = case_table().gpu_words();
+    let points = config.count as usize;
+    let what = format!("slab from plane {} of {} planes", config.p0, config.planes);
+
+    // mc_classify.
+    let mut info = vec![0u32; points];
+    let mut counts = vec![[0u32; 4]; points + 1];
+    mc_classify::run(&config, &table, values, &mut info, &mut counts);
+    let (table_buf, values_buf) = (gpu.upload(bytes(&table)), gpu.upload(bytes(values)));
+    let info_buf = gpu.zeroed(points as u64 * 4).unwrap();
+    let counts_buf = gpu.zeroed((points as u64 + 1) * 16).unwrap();
+    let buffers = [&table_buf, &values_buf, &info_buf, &counts_buf];
+    gpu.dispatch(&MC_CLASSIFY, bytemuck::bytes_of(&config), config.count, &buffers).unwrap();
+    assert_eq!(read::<u32>(gpu, &info_buf, points), info, "mc_classify: info, {what}");
+    assert_eq!(
+        read::<[u32; 4]>(gpu, &counts_buf, points + 1),
+        counts,
+        "mc_classify: counts, {what}"
+    );
+    assert!(counts.iter().any(|c| c[2] == 1), "the surface crosses the slab");
+
+    // scan: one level, blocks and their sums.
+    let elements = points as u32 + 1;
+    let blocks = elements.div_ceil(WORKGROUP_SIZE) as usize;
+    assert!(blocks > 2, "several blocks, so the block sums matter");
+    let scan_config = ScanConfig { count: elements, ..Default::default() };
+    let mut scanned = counts.clone();
+    let mut sums = vec![[0u32; 4]; blocks];
+    scan::run(&scan_config, &mut scanned, &mut sums);
+    let data_buf = gpu.upload(bytes(&counts));
+    let sums_buf = gpu.zeroed(blocks as u64 * 16).unwrap();
+    gpu.dispatch(&SCAN, bytemuck::bytes_of(&scan_config), elements, &[&data_buf, &sums_buf])
+        .unwrap();
+    assert_eq!(read::<[u32; 4]>(gpu, &data_buf, points + 1), scanned, "scan: blocks, {what}");
+    assert_eq!(read::<[u32; 4]>(gpu, &sums_buf, blocks), sums, "scan: sums, {what}");
+
+    // scan_add, with the block sums scanned (as the host's recursion leaves them).
+    let mut block_offsets = sums.clone();
+    let mut running = [0u32; 4];
+    for offset in &mut block_offsets {
+        let total = *offset;
+        *offset = running;
+        running = [0, 1, 2, 3].map(|k| running[k] + total[k]);
+    }
+    let mut offsets = scanned.clone();
+    scan_add::run(&scan_config, &block_offsets, &mut offsets);
+    let offsets_buf = gpu.upload(bytes(&scanned));
+    let block_buf = gpu.upload(bytes(&block_offsets));
+    let add_buffers = [&block_buf, &offsets_buf];
+    gpu.dispatch(&SCAN_ADD, bytemuck::bytes_of(&scan_config), elements, &add_buffers).unwrap();
+    assert_eq!(read::<[u32; 4]>(gpu, &offsets_buf, points + 1), offsets, "scan_add: {what}");
+    // The chain is an exclusive scan: its last element is the grand total.
+    let totals = counts.iter().fold([0u32; 4], |t, c| [0, 1, 2, 3].map(|k| t[k] + c[k]));
+    assert_eq!(offsets[points], totals, "scan and scan_add: totals, {what}");
+
+    // mc_compact, over the points that emit (all planes but the last).
+    let emitting = config.npx * config.npy * (config.planes - 1);
+    let active_count = offsets[emitting as usize][2] as usize;
+    let compact = McConfig { count: emitting, ..config };
+    let mut active = vec![0u32; active_count];
+    mc_compact::run(&compact, &offsets, &mut active);
+    let active_buf = gpu.zeroed(active_count as u64 * 4).unwrap();
+    gpu.dispatch(&MC_COMPACT, bytemuck::bytes_of(&compact), emitting, &[&offsets_buf, &active_buf])
+        .unwrap();
+    assert_eq!(read::<u32>(gpu, &active_buf, active_count), active, "mc_compact: {what}");
+    assert!(active.windows(2).all(|w| w[0] < w[1]), "active points in grid order");
+
+    // mc_vertices: positions and normals, to float rounding.
+    let emit = McConfig { count: active_count as u32, ..config };
+    let vertex_count = offsets[emitting as usize][0] as usize;
+    let mut vertices = vec![0f32; vertex_count * 6];
+    mc_vertices::run(&emit, values, &info, &offsets, &active, &mut vertices);
+    let info_in = gpu.upload(bytes(&info));
+    let vertices_buf = gpu.zeroed(vertices.len() as u64 * 4).unwrap();
+    let vertex_buffers = [&values_buf, &info_in, &offsets_buf, &active_buf, &vertices_buf];
+    gpu.dispatch(&MC_VERTICES, bytemuck::bytes_of(&emit), emit.count, &vertex_buffers).unwrap();
+    let gpu_vertices = read::<f32>(gpu, &vertices_buf, vertices.len());
+    for (k, (g, c)) in gpu_vertices.iter().zip(&vertices).enumerate() {
+        assert!(
+            (g - c).abs() <= 1e-5 * c.abs().max(1.0),
+            "mc_vertices: float {k}: {g} != {c}, {what}"
+        );
+    }
+
+    // mc_triangles: indices, exactly.
+    let triangle_count = offsets[points][1] as usize;
+    let mut triangles = vec![0u32; triangle_count * 3];
+    mc_triangles::run(&emit, &table, &info, &offsets, &active, &mut triangles);
+    let triangles_buf = gpu.zeroed(triangles.len() as u64 * 4).unwrap();
+    let triangle_buffers = [&table_buf, &info_in, &offsets_buf, &active_buf, &triangles_buf];
+    gpu.dispatch(&MC_TRIANGLES, bytemuck::bytes_of(&emit), emit.count, &triangle_buffers).unwrap();
+    assert_eq!(
+        read::<u32>(gpu, &triangles_buf, triangles.len()),
+        triangles,
+        "mc_triangles: {what}"
+    );
+    // Cells of the slab's last emitting plane use vertices on its last plane, which the next
+    // slab makes, numbered straight after this one's.
+    let (base, reachable) = (config.base as usize, offsets[points][0] as usize);
+    assert!(
+        triangles.iter().all(|&i| (base..base + reachable).contains(&(i as usize))),
+        "every index names a vertex of this slab's planes, {what}"
+    );
+    (vertices, triangles)
+}
+
+#[test]
+fn every_marching_cubes_kernel_matches_its_twin() {
+    let Some(gpu) = device() else { return };
+    let (dims, values) = volume();
+    let (vertices, triangles) = compare_every_kernel(&gpu, config(dims, 0, None, 0), &values);
+    // The twins, one after another, make the mesh that flying edges (the CPU backend's fast
+    // path) makes: the same vertices in the same order, the same triangles.
+    let volume = Volume::new(dims.map(|d| d as usize), Voxels::F32(values.clone()));
+    let fast = crate::helpers::cpu().isosurface(&volume, &IsoOptions::new(1.0), &Silent).unwrap();
+    assert_eq!(fast.positions.len() * 6, vertices.len(), "as many vertices");
+    for (k, (p, v)) in fast.positions.iter().zip(vertices.chunks_exact(6)).enumerate() {
+        assert!((0..3).all(|i| (p[i] - v[i]).abs() < 1e-5), "vertex {k}: {p:?} != {v:?}");
+    }
+    let flat: Vec<u32> = fast.triangles.iter().flatten().copied().collect();
+    assert_eq!(flat, triangles, "the same triangles");
+    // A slab in the middle, numbering its vertices after an earlier slab's.
+    compare_every_kernel(&gpu, config(dims, 6, Some(7), 1000), &values);
+}
