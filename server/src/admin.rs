@@ -3,7 +3,7 @@
 use crate::auth::{Email, check_password, hash_password};
 use crate::credits::{self, Kind};
 use crate::db::Db;
-use crate::error::ApiError;
+use crate::domain::{DomainError, DomainResult};
 use crate::{new_id, now_ms};
 
 /// Creates an account (an administrator with `admin`) with `free_credits`; returns its id.
@@ -14,7 +14,7 @@ pub async fn create_user(
     password: &str,
     admin: bool,
     free_credits: i64,
-) -> Result<String, ApiError> {
+) -> DomainResult<String> {
     let email = Email::parse(email)?;
     check_password(password)?;
     let hash = hash_password(password.to_owned()).await?;
@@ -34,7 +34,7 @@ pub async fn create_user(
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() != 1 {
-        return Err(ApiError::Conflict(format!("{} already has an account", email.as_str())));
+        return Err(DomainError::Conflict(format!("{} already has an account", email.as_str())));
     }
     if free_credits > 0 {
         credits::post(&mut tx, &id, Kind::Grant, free_credits, "welcome grant", None, None).await?;
@@ -45,16 +45,16 @@ pub async fn create_user(
 
 /// Grants `credits` (negative to take back, never below zero) to the account with `email`;
 /// returns the new balance.
-pub async fn grant(db: &Db, email: &str, credits: i64, reason: &str) -> Result<i64, ApiError> {
+pub async fn grant(db: &Db, email: &str, credits: i64, reason: &str) -> DomainResult<i64> {
     let email = Email::parse(email)?;
     if reason.trim().is_empty() {
-        return Err(ApiError::invalid("reason", "say why, for the ledger"));
+        return Err(DomainError::invalid("reason", "say why, for the ledger"));
     }
     let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email_lower = $1")
         .bind(email.key())
         .fetch_optional(&db.pool)
         .await?;
-    let id = id.ok_or(ApiError::NotFound)?;
+    let id = id.ok_or(DomainError::NotFound)?;
     let kind = if credits >= 0 { Kind::Grant } else { Kind::Adjustment };
     let mut tx = db.write().await?;
     credits::post(&mut tx, &id, kind, credits, reason.trim(), None, None).await?;

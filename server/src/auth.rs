@@ -14,6 +14,7 @@ use axum::http::{Method, header};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
+use crate::domain::{DomainError, DomainResult};
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, now_ms};
 
@@ -30,7 +31,7 @@ pub const KEY_PREFIX: &str = "lk_";
 pub struct Email(String);
 
 impl Email {
-    pub fn parse(raw: &str) -> ApiResult<Self> {
+    pub fn parse(raw: &str) -> DomainResult<Self> {
         let email = raw.trim();
         let valid = email.len() <= 254
             && email.split_once('@').is_some_and(|(local, domain)| {
@@ -38,7 +39,7 @@ impl Email {
             })
             && !email.chars().any(char::is_whitespace);
         if !valid {
-            return Err(ApiError::invalid(
+            return Err(DomainError::invalid(
                 "email",
                 "must be an email address like name@example.com",
             ));
@@ -77,16 +78,16 @@ pub fn dummy_hash() -> &'static str {
 }
 
 /// A new password: 10 to 1024 characters.
-pub fn check_password(password: &str) -> ApiResult<()> {
+pub fn check_password(password: &str) -> DomainResult<()> {
     let n = password.chars().count();
     if !(10..=1024).contains(&n) {
-        return Err(ApiError::invalid("password", "must be 10 to 1024 characters long"));
+        return Err(DomainError::invalid("password", "must be 10 to 1024 characters long"));
     }
     Ok(())
 }
 
 /// Hashes with argon2id (the crate's default parameters) on a blocking thread.
-pub async fn hash_password(password: String) -> ApiResult<String> {
+pub async fn hash_password(password: String) -> DomainResult<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
             .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
@@ -96,8 +97,8 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
             .map_err(|e| anyhow::anyhow!("hashing: {e}"))
     })
     .await
-    .map_err(|e| ApiError::Internal(e.into()))?
-    .map_err(ApiError::Internal)
+    .map_err(|e| DomainError::Internal(e.into()))?
+    .map_err(DomainError::Internal)
 }
 
 pub async fn verify_password(password: String, hash: String) -> ApiResult<bool> {

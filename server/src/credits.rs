@@ -8,7 +8,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{DomainError, DomainResult};
 use crate::now_ms;
 
 /// Ledger entry kinds.
@@ -54,8 +54,9 @@ pub fn cost_of(work: &lithos_engine::Work) -> i64 {
     }
 }
 
-/// Appends an entry of `amount` (negative spends) and moves the balance with it, or fails
-/// with 402 when the balance would go below zero. Run it inside the caller's transaction.
+/// Appends an entry of `amount` (negative spends) and moves the balance with it, or refuses
+/// with [`DomainError::InsufficientCredits`] when the balance would go below zero. Run it
+/// inside the caller's transaction.
 pub async fn post(
     conn: &mut AnyConnection,
     user_id: &str,
@@ -64,7 +65,7 @@ pub async fn post(
     reason: &str,
     task_id: Option<&str>,
     admin_id: Option<&str>,
-) -> ApiResult<()> {
+) -> DomainResult<()> {
     let moved =
         sqlx::query("UPDATE users SET balance = balance + $1 WHERE id = $2 AND balance + $1 >= 0")
             .bind(amount)
@@ -77,8 +78,8 @@ pub async fn post(
             .fetch_optional(&mut *conn)
             .await?;
         return match balance {
-            Some(balance) => Err(ApiError::InsufficientCredits { cost: -amount, balance }),
-            None => Err(ApiError::NotFound),
+            Some(balance) => Err(DomainError::InsufficientCredits { cost: -amount, balance }),
+            None => Err(DomainError::NotFound),
         };
     }
     sqlx::query(
@@ -98,7 +99,7 @@ pub async fn post(
 }
 
 /// The balance as the ledger's sum.
-pub async fn balance(conn: &mut AnyConnection, user_id: &str) -> ApiResult<i64> {
+pub async fn balance(conn: &mut AnyConnection, user_id: &str) -> DomainResult<i64> {
     let sum: Option<i64> =
         sqlx::query_scalar("SELECT CAST(SUM(amount) AS BIGINT) FROM ledger WHERE user_id = $1")
             .bind(user_id)

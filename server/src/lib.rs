@@ -12,6 +12,7 @@ pub mod connections;
 pub mod credits;
 pub mod db;
 pub mod decode_budget;
+pub mod domain;
 pub mod error;
 pub mod openapi;
 pub mod routes;

@@ -21,17 +21,23 @@ pub struct ErrorDetail {
 }
 
 /// The signed-in account.
-#[derive(Debug, ToSchema)]
-#[expect(dead_code, reason = "describes the JSON that routes::account::profile writes")]
+#[derive(Debug, serde::Serialize, ToSchema)]
 pub struct Profile {
-    id: String,
-    email: String,
-    name: String,
-    avatar_url: Option<String>,
-    plan: String,
-    role: String,
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub avatar_url: Option<String>,
+    pub plan: String,
+    pub role: String,
     /// The balance: the ledger's sum.
-    credits: i64,
+    pub credits: i64,
+}
+
+/// An action that has nothing more to say than that it was done.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Done {
+    /// Always `true`.
+    pub ok: bool,
 }
 
 /// A multipart upload: one image in the field `file`.
@@ -65,3 +71,50 @@ impl Modify for Security {
     modifiers(&Security),
 )]
 pub struct ApiDoc;
+
+/// Adds the answers every operation of a kind can give, so no handler has to list them and
+/// none can forget: 401 where a sign-in is required, 403 on the console's routes, and 400,
+/// 413 and 415 where the body is JSON. The route table's document goes through this once.
+pub fn with_common_responses(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations =
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let mut common = Vec::new();
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                common.push(("401", "Not signed in"));
+            }
+            if path.starts_with("/api/v1/admin") {
+                common.push(("403", "Not an administrator"));
+            }
+            let json_body = operation
+                .request_body
+                .as_ref()
+                .is_some_and(|body| body.content.contains_key("application/json"));
+            if json_body {
+                common.push(("400", "Malformed JSON"));
+                common.push(("413", "The body is over the size limit"));
+                common
+                    .push(("415", "The body is not JSON (send `Content-Type: application/json`)"));
+            }
+            for (status, description) in common {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description).into());
+            }
+        }
+    }
+    doc
+}

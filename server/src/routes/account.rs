@@ -5,15 +5,15 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::{User, Via, check_password, hash_password, verify_password};
 use crate::credits;
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::{Done, Profile};
 
 /// `id`, `email`, `name`, `avatar_url`, `plan`, `role` and `credits` (the ledger's balance).
-pub async fn profile(state: &AppState, id: &str) -> ApiResult<Value> {
+pub async fn profile(state: &AppState, id: &str) -> ApiResult<Profile> {
     let row: Option<(String, String, String, Option<String>, String, String)> =
         sqlx::query_as("SELECT id, email, name, avatar_url, plan, role FROM users WHERE id = $1")
             .bind(id)
@@ -22,14 +22,11 @@ pub async fn profile(state: &AppState, id: &str) -> ApiResult<Value> {
     let (id, email, name, avatar_url, plan, role) = row.ok_or(ApiError::NotFound)?;
     let mut conn = state.db.pool.acquire().await?;
     let balance = credits::balance(&mut conn, &id).await?;
-    Ok(json!({
-        "id": id, "email": email, "name": name, "avatar_url": avatar_url,
-        "plan": plan, "role": role, "credits": balance,
-    }))
+    Ok(Profile { id, email, name, avatar_url, plan, role, credits: balance })
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, description = "The account", body = crate::openapi::Profile), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
-pub async fn me(State(state): State<AppState>, user: User) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, description = "The account", body = Profile), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn me(State(state): State<AppState>, user: User) -> ApiResult<Json<Profile>> {
     Ok(Json(profile(&state, &user.id).await?))
 }
 
@@ -52,12 +49,12 @@ mod double_option {
     }
 }
 
-#[utoipa::path(patch, path = "/api/v1/me", tag = "accounts", request_body = Update, responses((status = 200, description = "The updated account", body = crate::openapi::Profile), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(patch, path = "/api/v1/me", tag = "accounts", request_body = Update, responses((status = 200, description = "The updated account", body = Profile), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     user: User,
     body: Result<Json<Update>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Profile>> {
     let Json(body) = body?;
     if let Some(name) = &body.name {
         let name = crate::text::clean("name", name, 100)?;
@@ -94,13 +91,13 @@ pub struct PasswordChange {
 }
 
 /// Changes the password and ends every other session of the account.
-#[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = PasswordChange, responses((status = 200, description = "Changed; other sessions ended", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 429, description = "Too many attempts", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = PasswordChange, responses((status = 200, description = "Changed; other sessions ended", body = Done), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 429, description = "Too many attempts", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     user: User,
     body: Result<Json<PasswordChange>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Done>> {
     let Json(body) = body?;
     // Guessing the current password is limited like logging in, per address and account.
     state.login_limits.check(peer.ip(), &format!("password-change:{}", user.id))?;
@@ -129,5 +126,5 @@ pub async fn change_password(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Json(json!({ "ok": true })))
+    Ok(Json(Done { ok: true }))
 }

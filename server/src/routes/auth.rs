@@ -7,7 +7,6 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::{
     Email, SESSION_MS, User, Via, check_password, hash_password, new_secret, session_cookie,
@@ -113,7 +112,7 @@ pub async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", responses((status = 200, description = "Signed out", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", responses((status = 200, description = "Signed out", body = crate::openapi::Done), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn logout(State(state): State<AppState>, user: User) -> ApiResult<Response> {
     if let Via::Session(hash) = &user.via {
         let _gate = state.db.write_gate().await;
@@ -123,7 +122,7 @@ pub async fn logout(State(state): State<AppState>, user: User) -> ApiResult<Resp
             .await?;
     }
     let cookie = session_cookie("", state.config.secure_cookies);
-    Ok(([(header::SET_COOKIE, cookie)], Json(json!({ "ok": true }))).into_response())
+    Ok(([(header::SET_COOKIE, cookie)], Json(crate::openapi::Done { ok: true })).into_response())
 }
 
 /// A new session for `user_id`; returns the `Set-Cookie` value.

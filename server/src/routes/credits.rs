@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::User;
@@ -10,12 +9,33 @@ use crate::credits;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::Page;
 
-#[utoipa::path(get, path = "/api/v1/credits", tag = "credits", params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Balance and ledger", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+/// One entry of the ledger: credits in (positive) or out (negative), and why.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct LedgerEntry {
+    pub id: i64,
+    /// grant, reserve, capture, release, refund or adjustment.
+    pub kind: String,
+    pub amount: i64,
+    pub reason: String,
+    pub task_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// The balance (the ledger's sum) and a page of the ledger.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Credits {
+    pub balance: i64,
+    pub entries: Vec<LedgerEntry>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/credits", tag = "credits", params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Balance and ledger", body = Credits), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     user: User,
     Query(page): Query<Page>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Credits>> {
     let before = match &page.cursor {
         Some(c) => c
             .parse::<i64>()
@@ -35,13 +55,18 @@ pub async fn get(
     let more = rows.len() as i64 > limit;
     let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
     let next = more.then(|| rows.last().map(|r| r.0.to_string())).flatten();
-    let entries: Vec<Value> = rows
+    let entries = rows
         .into_iter()
-        .map(|(id, kind, amount, reason, task_id, created_at)| {
-            json!({ "id": id, "kind": kind, "amount": amount, "reason": reason, "task_id": task_id, "created_at": created_at })
+        .map(|(id, kind, amount, reason, task_id, created_at)| LedgerEntry {
+            id,
+            kind,
+            amount,
+            reason,
+            task_id,
+            created_at,
         })
         .collect();
     let mut conn = state.db.pool.acquire().await?;
     let balance = credits::balance(&mut conn, &user.id).await?;
-    Ok(Json(json!({ "balance": balance, "entries": entries, "next_cursor": next })))
+    Ok(Json(Credits { balance, entries, next_cursor: next }))
 }

@@ -3,19 +3,32 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 
 use crate::AppState;
 
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process answers", body = serde_json::Value)))]
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// The process answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Database and storage work", body = serde_json::Value), (status = 503, description = "One of them does not", body = serde_json::Value)))]
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+/// Whether the database and the storage work.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    pub database: bool,
+    pub storage: bool,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process answers", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Database and storage work", body = Readiness), (status = 503, description = "One of them does not", body = Readiness)))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let database = sqlx::query("SELECT 1").execute(&state.db.pool).await.is_ok();
     let storage = state.storage.ready().await;
     let status = if database && storage { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({ "database": database, "storage": storage })))
+    (status, Json(Readiness { database, storage }))
 }

@@ -27,7 +27,7 @@ use crate::AppState;
 
 /// The OpenAPI document of [`api`], as `/api/v1/openapi.json` serves it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api(0).into_openapi()
+    crate::openapi::with_common_responses(api(0).into_openapi())
 }
 
 /// The API's route table: each route is registered with its OpenAPI operation (the paths come
@@ -74,6 +74,7 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let upload_limit = state.config.max_upload_bytes as usize + (1 << 20);
     let (api, doc) = api(upload_limit).split_for_parts();
+    let doc = crate::openapi::with_common_responses(doc);
     // Serialised once: the document does not change while the server runs.
     let json = axum::body::Bytes::from(serde_json::to_vec(&doc).expect("the document serialises"));
     let scalar = utoipa_scalar::Scalar::with_url("/api/docs", doc);

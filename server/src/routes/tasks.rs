@@ -7,13 +7,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::AppState;
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::Page;
 use crate::tasks::lifecycle::{self, NewTask, ToCancel};
+use crate::tasks::view::{self, COLUMNS, TaskPage, TaskView, find};
 use crate::tasks::{TaskPlan, TaskStatus};
 use lithos_engine::{JobMode, JobRequest, MeshFormat};
 
@@ -28,58 +29,7 @@ pub struct Create {
     format: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    upload_id: String,
-    mode: String,
-    params: String,
-    format: String,
-    #[sqlx(try_from = "String")]
-    status: TaskStatus,
-    progress: f64,
-    cost: i64,
-    error: Option<String>,
-    result: Option<String>,
-    created_at: i64,
-    started_at: Option<i64>,
-    finished_at: Option<i64>,
-}
-
-const COLUMNS: &str = "id, upload_id, mode, params, format, status, progress, cost, error, \
-                       result, created_at, started_at, finished_at";
-
-fn to_json(state: &AppState, row: Row) -> Value {
-    let progress = match row.status {
-        TaskStatus::Running => state.worker.progress(&row.id).unwrap_or(row.progress),
-        TaskStatus::Succeeded => 1.0,
-        _ => row.progress,
-    };
-    let mut result: Option<Value> = row.result.and_then(|r| serde_json::from_str(&r).ok());
-    if let Some(Value::Object(map)) = &mut result {
-        map.remove("output_key");
-    }
-    json!({
-        "id": row.id, "upload_id": row.upload_id, "mode": row.mode,
-        "params": serde_json::from_str::<Value>(&row.params).unwrap_or(Value::Null),
-        "format": row.format, "status": row.status, "progress": progress, "cost": row.cost,
-        "error": row.error, "result": result, "created_at": row.created_at,
-        "started_at": row.started_at, "finished_at": row.finished_at,
-    })
-}
-
-async fn find(state: &AppState, user: &User, id: &str) -> ApiResult<Row> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL"
-    ))
-    .bind(id)
-    .bind(&user.id)
-    .fetch_optional(&state.db.pool)
-    .await?
-    .ok_or(ApiError::NotFound)
-}
-
-#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = Create, params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same task; another body: 409")), responses((status = 201, description = "Queued; credits reserved", body = serde_json::Value), (status = 200, description = "A replay of the same key", body = serde_json::Value), (status = 402, description = "Not enough credits", body = crate::openapi::ErrorBody), (status = 409, description = "Key reused with another body", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = Create, params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same task; another body: 409")), responses((status = 201, description = "Queued; credits reserved", body = TaskView), (status = 200, description = "A replay of the same key", body = TaskView), (status = 402, description = "Not enough credits", body = crate::openapi::ErrorBody), (status = 409, description = "Key reused with another body", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     user: User,
@@ -121,8 +71,8 @@ pub async fn create(
             replay(&state, &user, key, &request_hash).await?.ok_or(ApiError::NotFound)?;
         return Ok((StatusCode::OK, Json(existing)).into_response());
     };
-    let row = find(&state, &user, &id).await?;
-    Ok((StatusCode::CREATED, Json(to_json(&state, row))).into_response())
+    let row = find(&state, &user.id, &id).await?;
+    Ok((StatusCode::CREATED, Json(TaskView::new(&state, row))).into_response())
 }
 
 /// What a task would cost, and the grid it would run at.
@@ -187,7 +137,7 @@ async fn replay(
     user: &User,
     key: &str,
     request_hash: &str,
-) -> ApiResult<Option<Value>> {
+) -> ApiResult<Option<TaskView>> {
     let existing: Option<(String, String)> = sqlx::query_as(
         "SELECT id, request_hash FROM tasks WHERE user_id = $1 AND idempotency_key = $2",
     )
@@ -198,7 +148,7 @@ async fn replay(
     match existing {
         None => Ok(None),
         Some((id, hash)) if hash == request_hash => {
-            Ok(Some(to_json(state, find(state, user, &id).await?)))
+            Ok(Some(TaskView::new(state, find(state, &user.id, &id).await?)))
         }
         Some(_) => Err(ApiError::Conflict(
             "this Idempotency-Key was used with a different request; use a new key".into(),
@@ -206,14 +156,14 @@ async fn replay(
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "Status, progress, result", body = serde_json::Value), (status = 404, description = "No such task of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "Status, progress, result", body = TaskView), (status = 404, description = "No such task of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     user: User,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let row = find(&state, &user, &id).await?;
-    Ok(Json(to_json(&state, row)))
+) -> ApiResult<Json<TaskView>> {
+    let row = find(&state, &user.id, &id).await?;
+    Ok(Json(TaskView::new(&state, row)))
 }
 
 /// `?status=&limit=&cursor=` (not a flattened [`Page`]: flattening makes every query value a
@@ -226,12 +176,12 @@ pub struct ListQuery {
 }
 
 /// Newest first; `next_cursor` continues the list.
-#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "A page of tasks", body = serde_json::Value), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "A page of tasks", body = TaskPage), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     user: User,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TaskPage>> {
     let status = match query.status.as_deref() {
         None | Some("") => "",
         Some(name) => name
@@ -254,7 +204,7 @@ pub async fn list(
         None => (i64::MAX, String::new()),
     };
     let limit = page.limit();
-    let rows: Vec<Row> = sqlx::query_as(&format!(
+    let rows: Vec<view::Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND deleted_at IS NULL \
          AND ($2 = '' OR status = $2) \
          AND (created_at < $3 OR (created_at = $3 AND ($4 = '' OR id < $4))) \
@@ -268,24 +218,24 @@ pub async fn list(
     .fetch_all(&state.db.pool)
     .await?;
     let more = rows.len() as i64 > limit;
-    let rows: Vec<Row> = rows.into_iter().take(limit as usize).collect();
-    let next = more.then(|| rows.last().map(|r| format!("{}_{}", r.created_at, r.id))).flatten();
-    let tasks: Vec<Value> = rows.into_iter().map(|r| to_json(&state, r)).collect();
-    Ok(Json(json!({ "tasks": tasks, "next_cursor": next })))
+    let rows: Vec<view::Row> = rows.into_iter().take(limit as usize).collect();
+    let next = more.then(|| rows.last().map(|r| format!("{}_{}", r.created_at, r.id()))).flatten();
+    let tasks = rows.into_iter().map(|r| TaskView::new(&state, r)).collect();
+    Ok(Json(TaskPage { tasks, next_cursor: next }))
 }
 
 /// A queued task is canceled at once and its credits released; a running one stops at its
 /// next stage boundary and the worker releases them.
-#[utoipa::path(post, path = "/api/v1/tasks/{id}/cancel", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "The task after the request", body = serde_json::Value), (status = 404, description = "No such task of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/cancel", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "The task after the request", body = TaskView), (status = 404, description = "No such task of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
     user: User,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let row = find(&state, &user, &id).await?;
+) -> ApiResult<Json<TaskView>> {
+    let row = find(&state, &user.id, &id).await?;
     let task = ToCancel { id: &id, owner: &user.id, status: row.status, cost: row.cost };
     lifecycle::cancel(&state, task).await?;
-    Ok(Json(to_json(&state, find(&state, &user, &id).await?)))
+    Ok(Json(TaskView::new(&state, find(&state, &user.id, &id).await?)))
 }
 
 /// Streams a succeeded task's file.
@@ -389,21 +339,21 @@ pub async fn events(
 > {
     use axum::response::sse::{Event, KeepAlive, Sse};
     // 404 now, before the stream starts, for a task that is not the caller's.
-    find(&state, &user, &id).await?;
+    find(&state, &user.id, &id).await?;
     let stream = futures_util::stream::unfold(
-        (state, user, id, None::<(String, u64)>, false),
+        (state, user, id, None::<(TaskStatus, u64)>, false),
         |(state, user, id, last, finished)| async move {
             if finished {
                 return None;
             }
             loop {
-                let Ok(row) = find(&state, &user, &id).await else { return None };
-                let task = to_json(&state, row);
-                let status = task["status"].as_str().unwrap_or_default().to_owned();
-                let progress = (task["progress"].as_f64().unwrap_or(0.0) * 1000.0) as u64;
-                let done = !status.parse::<TaskStatus>().is_ok_and(TaskStatus::is_active);
-                if last.as_ref() != Some(&(status.clone(), progress)) {
-                    let event = Event::default().event("task").data(task.to_string());
+                let Ok(row) = find(&state, &user.id, &id).await else { return None };
+                let task = TaskView::new(&state, row);
+                let (status, progress) = (task.status, (task.progress * 1000.0) as u64);
+                if last != Some((status, progress)) {
+                    let json = serde_json::to_string(&task).unwrap_or_default();
+                    let event = Event::default().event("task").data(json);
+                    let done = !status.is_active();
                     return Some((Ok(event), (state, user, id, Some((status, progress)), done)));
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;

@@ -13,18 +13,44 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use lithos_engine::{DecodeLimits, decode};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, new_id, now_ms};
 
-#[utoipa::path(post, path = "/api/v1/uploads", tag = "tasks", request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"), responses((status = 201, description = "Stored; its size in pixels", body = serde_json::Value), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image Lithos reads", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 408, description = "The body came too slowly", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 429, description = "Too many uploads in progress", body = crate::openapi::ErrorBody), (status = 503, description = "The decode budget is full; retry after `Retry-After`", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+/// An uploaded image: its name, type, size and pixels.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UploadView {
+    pub id: String,
+    pub filename: String,
+    /// The media type of the format found in the file.
+    pub content_type: String,
+    pub bytes: i64,
+    /// Pixels across and down.
+    pub width: i64,
+    pub height: i64,
+    /// `pending` until a direct upload is completed, then `ready`.
+    pub state: String,
+    pub created_at: i64,
+}
+
+/// A direct upload waiting for its file: send it with `upload`, then complete it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PresignedUpload {
+    pub id: String,
+    /// `pending`.
+    pub state: String,
+    pub upload: crate::storage::Presigned,
+    /// When the URL stops working, in milliseconds since the Unix epoch.
+    pub expires_at: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "tasks", request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"), responses((status = 201, description = "Stored; its size in pixels", body = UploadView), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image Lithos reads", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 408, description = "The body came too slowly", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 429, description = "Too many uploads in progress", body = crate::openapi::ErrorBody), (status = 503, description = "The decode budget is full; retry after `Retry-After`", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     user: User,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<UploadView>)> {
     let mut multipart = multipart.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let _slot =
         state.upload_slots.take(&user.id, state.config.uploads_per_user).ok_or_else(|| {
@@ -106,6 +132,7 @@ pub async fn create(
     let key = upload_key(&user.id, &id);
     let size = bytes.len();
     state.storage.put(&key, bytes, &content_type).await?;
+    let now = now_ms();
     let _gate = state.db.write_gate().await;
     sqlx::query(
         "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, height, created_at) \
@@ -119,25 +146,29 @@ pub async fn create(
     .bind(size as i64)
     .bind(i64::from(width))
     .bind(i64::from(height))
-    .bind(now_ms())
+    .bind(now)
     .execute(&state.db.pool)
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "id": id, "filename": filename, "content_type": content_type,
-            "bytes": size, "width": width, "height": height, "state": "ready",
-        })),
-    ))
+    let upload = UploadView {
+        id,
+        filename,
+        content_type,
+        bytes: size as i64,
+        width: i64::from(width),
+        height: i64::from(height),
+        state: "ready".into(),
+        created_at: now,
+    };
+    Ok((StatusCode::CREATED, Json(upload)))
 }
 
-#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "The upload's name, type, size and pixels", body = serde_json::Value), (status = 404, description = "No such upload of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "The upload's name, type, size and pixels", body = UploadView), (status = 404, description = "No such upload of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     user: User,
     axum::extract::Path(id): axum::extract::Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(find(&state, &user, &id).await?.to_json()))
+) -> ApiResult<Json<UploadView>> {
+    Ok(Json(find(&state, &user, &id).await?.view()))
 }
 
 /// Where a user's upload is stored.
@@ -159,12 +190,17 @@ struct Row {
 }
 
 impl Row {
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "filename": self.filename, "content_type": self.content_type,
-            "bytes": self.bytes, "width": self.width, "height": self.height,
-            "state": self.state, "created_at": self.created_at,
-        })
+    fn view(&self) -> UploadView {
+        UploadView {
+            id: self.id.clone(),
+            filename: self.filename.clone(),
+            content_type: self.content_type.clone(),
+            bytes: self.bytes,
+            width: self.width,
+            height: self.height,
+            state: self.state.clone(),
+            created_at: self.created_at,
+        }
     }
 }
 
@@ -191,12 +227,12 @@ pub struct Presign {
     content_type: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/uploads/presign", tag = "tasks", request_body = Presign, responses((status = 201, description = "A pending upload and the presigned PUT to send the file with", body = serde_json::Value), (status = 409, description = "The server stores files on local disk, which takes uploads through POST /uploads only", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/uploads/presign", tag = "tasks", request_body = Presign, responses((status = 201, description = "A pending upload and the presigned PUT to send the file with", body = PresignedUpload), (status = 409, description = "The server stores files on local disk, which takes uploads through POST /uploads only", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn presign(
     State(state): State<AppState>,
     user: User,
     body: Result<Json<Presign>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<PresignedUpload>)> {
     let Json(body) = body?;
     let limit = state.config.max_upload_bytes;
     if body.bytes == 0 {
@@ -243,25 +279,27 @@ pub async fn presign(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "id": id, "state": "pending", "upload": request,
-            "expires_at": now + ttl.as_millis() as i64,
-        })),
+        Json(PresignedUpload {
+            id,
+            state: "pending".into(),
+            upload: request,
+            expires_at: now + ttl.as_millis() as i64,
+        }),
     ))
 }
 
 /// How much of a direct upload `complete` reads to find its format and size.
 const HEADER_BYTES: u64 = 1 << 20;
 
-#[utoipa::path(post, path = "/api/v1/uploads/{id}/complete", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "Checked and ready; its size in pixels", body = serde_json::Value), (status = 404, description = "No such upload of yours", body = crate::openapi::ErrorBody), (status = 409, description = "Nothing was uploaded to the URL yet", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image Lithos reads", body = crate::openapi::ErrorBody), (status = 422, description = "The file is not what was announced", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/uploads/{id}/complete", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "Checked and ready; its size in pixels", body = UploadView), (status = 404, description = "No such upload of yours", body = crate::openapi::ErrorBody), (status = 409, description = "Nothing was uploaded to the URL yet", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image Lithos reads", body = crate::openapi::ErrorBody), (status = 422, description = "The file is not what was announced", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn complete(
     State(state): State<AppState>,
     user: User,
     axum::extract::Path(id): axum::extract::Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UploadView>> {
     let row = find(&state, &user, &id).await?;
     if row.state == "ready" {
-        return Ok(Json(row.to_json()));
+        return Ok(Json(row.view()));
     }
     let Some(size) = state.storage.size(&row.storage_key).await? else {
         return Err(ApiError::Conflict(
@@ -304,11 +342,11 @@ pub async fn complete(
     .bind(&row.id)
     .execute(&state.db.pool)
     .await?;
-    Ok(Json(find(&state, &user, &id).await?.to_json()))
+    Ok(Json(find(&state, &user, &id).await?.view()))
 }
 
 /// Deletes a refused direct upload, object and record, and answers `error`.
-async fn refuse(state: &AppState, row: &Row, error: ApiError) -> ApiResult<Json<Value>> {
+async fn refuse(state: &AppState, row: &Row, error: ApiError) -> ApiResult<Json<UploadView>> {
     state.storage.delete(&row.storage_key).await?;
     let _gate = state.db.write_gate().await;
     sqlx::query("DELETE FROM uploads WHERE id = $1").bind(&row.id).execute(&state.db.pool).await?;

@@ -79,7 +79,7 @@ pub struct S3Options {
 
 /// A request the client makes itself, signed by us: a presigned URL and the headers it must
 /// send with it.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Presigned {
     pub method: String,
     pub url: String,

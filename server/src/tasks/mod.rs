@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod plan;
 pub mod queue;
 pub mod status;
+pub mod view;
 
 pub use lifecycle::ToCancel;
 pub use plan::TaskPlan;

@@ -10,6 +10,7 @@ use super::audit;
 use crate::AppState;
 use crate::auth::Admin;
 use crate::credits::{self, Kind};
+use crate::domain::DomainError;
 use crate::error::{ApiError, ApiResult};
 use crate::now_ms;
 
@@ -104,10 +105,10 @@ pub async fn adjust_credits(
     credits::post(&mut tx, &id, Kind::Adjustment, body.amount, &reason, None, Some(&admin.id))
         .await
         .map_err(|e| match e {
-            ApiError::InsufficientCredits { balance, .. } => {
+            DomainError::InsufficientCredits { balance, .. } => {
                 ApiError::WouldOverdraw { take: -body.amount, balance }
             }
-            e => e,
+            e => e.into(),
         })?;
     let balance = credits::balance(&mut tx, &id).await?;
     audit(&mut tx, &admin.id, "user.credits", &id, &format!("{:+} credits: {reason}", body.amount))

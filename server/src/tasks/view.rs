@@ -1,0 +1,112 @@
+//! A task as its owner sees it: the user's routes, the event stream and the console read it
+//! through [`TaskView`], and find it with [`find`], which answers 404 for anyone else's.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::TaskStatus;
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct Row {
+    id: String,
+    upload_id: String,
+    mode: String,
+    params: String,
+    format: String,
+    #[sqlx(try_from = "String")]
+    pub(crate) status: TaskStatus,
+    progress: f64,
+    pub(crate) cost: i64,
+    error: Option<String>,
+    result: Option<String>,
+    pub(crate) created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+impl Row {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+pub(crate) const COLUMNS: &str = "id, upload_id, mode, params, format, status, progress, cost, \
+                                  error, result, created_at, started_at, finished_at";
+
+/// A task: what was asked, where it stands, and what it made.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TaskView {
+    pub id: String,
+    pub upload_id: String,
+    #[schema(value_type = lithos_engine::JobMode)]
+    pub mode: String,
+    /// The options as they were given.
+    #[schema(value_type = lithos_engine::JobRequest)]
+    pub params: Value,
+    /// stl, stl-ascii, ply or obj.
+    pub format: String,
+    pub status: TaskStatus,
+    /// 0 to 1.
+    pub progress: f64,
+    /// Credits reserved, then captured on success or released.
+    pub cost: i64,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The run's report once it succeeded: triangles, bytes, format, backend, adapter,
+    /// seconds, seconds per stage, grid, size in millimetres, and for meshes of a field its
+    /// vertices and voxels; and the attempt that made it.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+impl TaskView {
+    /// The row as its owner sees it, with a running task's live progress.
+    pub(crate) fn new(state: &AppState, row: Row) -> Self {
+        let progress = match row.status {
+            TaskStatus::Running => state.worker.progress(&row.id).unwrap_or(row.progress),
+            TaskStatus::Succeeded => 1.0,
+            _ => row.progress,
+        };
+        TaskView {
+            params: serde_json::from_str(&row.params).unwrap_or(Value::Null),
+            result: row.result.and_then(|r| serde_json::from_str(&r).ok()),
+            id: row.id,
+            upload_id: row.upload_id,
+            mode: row.mode,
+            format: row.format,
+            status: row.status,
+            progress,
+            cost: row.cost,
+            error: row.error,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+        }
+    }
+}
+
+/// A page of tasks, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TaskPage {
+    pub tasks: Vec<TaskView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Task `id` of `owner`'s: 404 when it is anyone else's, or deleted.
+pub(crate) async fn find(state: &AppState, owner: &str, id: &str) -> ApiResult<Row> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .bind(owner)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(ApiError::NotFound)
+}
