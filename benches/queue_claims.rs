@@ -64,7 +64,7 @@ async fn run() {
         claimed.extend(claimer.await.unwrap());
     }
     let seconds = start.elapsed().as_secs_f64();
-    let unique: HashSet<&String> = claimed.iter().collect();
+    let unique: HashSet<&lithos_server::ids::TaskId> = claimed.iter().collect();
     assert_eq!(claimed.len(), jobs, "every job claimed");
     assert_eq!(unique.len(), jobs, "no job claimed twice");
     println!(

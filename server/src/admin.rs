@@ -4,7 +4,8 @@ use crate::auth::{Email, check_password, hash_password};
 use crate::credits::{self, Kind};
 use crate::db::Db;
 use crate::domain::{DomainError, DomainResult};
-use crate::{new_id, now_ms};
+use crate::ids::UserId;
+use crate::now_ms;
 
 /// Creates an account (an administrator with `admin`) with `free_credits`; returns its id.
 pub async fn create_user(
@@ -14,11 +15,11 @@ pub async fn create_user(
     password: &str,
     admin: bool,
     free_credits: i64,
-) -> DomainResult<String> {
+) -> DomainResult<UserId> {
     let email = Email::parse(email)?;
     check_password(password)?;
     let hash = hash_password(password.to_owned()).await?;
-    let id = new_id();
+    let id = UserId::generate();
     let mut tx = db.write().await?;
     let inserted = sqlx::query(
         "INSERT INTO users (id, email, email_lower, name, password_hash, role, created_at) \
@@ -50,7 +51,7 @@ pub async fn grant(db: &Db, email: &str, credits: i64, reason: &str) -> DomainRe
     if reason.trim().is_empty() {
         return Err(DomainError::invalid("reason", "say why, for the ledger"));
     }
-    let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email_lower = $1")
+    let id: Option<UserId> = sqlx::query_scalar("SELECT id FROM users WHERE email_lower = $1")
         .bind(email.key())
         .fetch_optional(&db.pool)
         .await?;

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{DomainError, DomainResult};
 use crate::error::{ApiError, ApiResult};
+use crate::ids::UserId;
 use crate::{AppState, now_ms};
 
 pub const SESSION_COOKIE: &str = "lithos_session";
@@ -141,7 +142,7 @@ pub enum Via {
 /// The signed-in user of a request.
 #[derive(Clone, Debug)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub role: String,
     pub via: Via,
 }
@@ -226,7 +227,7 @@ impl FromRequestParts<AppState> for User {
                     .await?;
             }
             tracing::Span::current().record("user_id", id.as_str());
-            return Ok(User { id, role, via: Via::Key(key_id) });
+            return Ok(User { id: id.into(), role, via: Via::Key(key_id) });
         }
         let token = cookie(parts, SESSION_COOKIE).ok_or(ApiError::Unauthorized)?;
         let hash = sha256(token);
@@ -246,7 +247,7 @@ impl FromRequestParts<AppState> for User {
             ));
         }
         tracing::Span::current().record("user_id", id.as_str());
-        Ok(User { id, role, via: Via::Session(hash) })
+        Ok(User { id: id.into(), role, via: Via::Session(hash) })
     }
 }
 

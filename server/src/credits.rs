@@ -9,6 +9,7 @@
 use sqlx::AnyConnection;
 
 use crate::domain::{DomainError, DomainResult};
+use crate::ids::{TaskId, UserId};
 use crate::now_ms;
 
 /// Ledger entry kinds.
@@ -59,12 +60,12 @@ pub fn cost_of(work: &lithos_engine::Work) -> i64 {
 /// inside the caller's transaction.
 pub async fn post(
     conn: &mut AnyConnection,
-    user_id: &str,
+    user_id: &UserId,
     kind: Kind,
     amount: i64,
     reason: &str,
-    task_id: Option<&str>,
-    admin_id: Option<&str>,
+    task_id: Option<&TaskId>,
+    admin_id: Option<&UserId>,
 ) -> DomainResult<()> {
     let moved =
         sqlx::query("UPDATE users SET balance = balance + $1 WHERE id = $2 AND balance + $1 >= 0")

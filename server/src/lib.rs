@@ -14,6 +14,7 @@ pub mod db;
 pub mod decode_budget;
 pub mod domain;
 pub mod error;
+pub mod ids;
 pub mod openapi;
 pub mod routes;
 pub mod storage;

@@ -14,8 +14,9 @@ use crate::auth::{
 };
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
+use crate::ids::UserId;
 use crate::routes::account::profile;
-use crate::{AppState, new_id, now_ms};
+use crate::{AppState, now_ms};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +46,7 @@ pub async fn register(
     check_password(&body.password)?;
     let name = crate::text::clean("name", &body.name, 100)?;
     let hash = hash_password(body.password).await?;
-    let id = new_id();
+    let id = UserId::generate();
     let mut tx = state.db.write().await?;
     let inserted = sqlx::query(
         "INSERT INTO users (id, email, email_lower, name, password_hash, role, created_at) \

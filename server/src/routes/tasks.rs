@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::AppState;
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
+use crate::ids::TaskId;
 use crate::routes::Page;
 use crate::tasks::lifecycle::{self, NewTask, ToCancel};
 use crate::tasks::view::{self, COLUMNS, TaskPage, TaskView, find};
@@ -160,7 +161,7 @@ async fn replay(
 pub async fn get(
     State(state): State<AppState>,
     user: User,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
 ) -> ApiResult<Json<TaskView>> {
     let row = find(&state, &user.id, &id).await?;
     Ok(Json(TaskView::new(&state, row)))
@@ -230,7 +231,7 @@ pub async fn list(
 pub async fn cancel(
     State(state): State<AppState>,
     user: User,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
 ) -> ApiResult<Json<TaskView>> {
     let row = find(&state, &user.id, &id).await?;
     let task = ToCancel { id: &id, owner: &user.id, status: row.status, cost: row.cost };
@@ -243,7 +244,7 @@ pub async fn cancel(
 pub async fn output(
     State(state): State<AppState>,
     user: User,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
 ) -> ApiResult<Response> {
     serve_output(&state, &id, Asker::Owner(&user.id)).await
 }
@@ -331,7 +332,7 @@ pub(crate) async fn serve_output(
 pub async fn events(
     State(state): State<AppState>,
     user: User,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
 ) -> ApiResult<
     axum::response::Sse<
         impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,

@@ -12,12 +12,13 @@ use super::queue::priority_of;
 use super::status::TaskStatus;
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
-use crate::{AppState, new_id, now_ms};
+use crate::ids::{TaskId, UserId};
+use crate::{AppState, now_ms};
 
 /// A task about to be created: its owner, its upload, the request and its plan.
 #[derive(Clone, Copy, Debug)]
 pub struct NewTask<'a> {
-    pub owner: &'a str,
+    pub owner: &'a UserId,
     pub upload_id: &'a str,
     pub mode: JobMode,
     pub request: &'a JobRequest,
@@ -29,8 +30,8 @@ pub struct NewTask<'a> {
 
 /// Creates the task, reserves its cost and queues its job, in one transaction. `Ok(None)`
 /// when a task with the same idempotency key got there first (the caller replays it).
-pub async fn create(state: &AppState, new: NewTask<'_>) -> ApiResult<Option<String>> {
-    let id = new_id();
+pub async fn create(state: &AppState, new: NewTask<'_>) -> ApiResult<Option<TaskId>> {
+    let id = TaskId::generate();
     let mut tx = state.db.write().await?;
     let params = serde_json::to_string(new.request).map_err(|e| ApiError::Internal(e.into()))?;
     let inserted = sqlx::query(
@@ -71,8 +72,8 @@ pub async fn create(state: &AppState, new: NewTask<'_>) -> ApiResult<Option<Stri
 async fn enqueue(
     state: &AppState,
     tx: &mut AnyConnection,
-    id: &str,
-    owner: &str,
+    id: &TaskId,
+    owner: &UserId,
     again: bool,
 ) -> ApiResult<()> {
     let plan: String = sqlx::query_scalar("SELECT plan FROM users WHERE id = $1")
@@ -90,9 +91,9 @@ async fn enqueue(
 /// What canceling needs to know of a task, named so that its strings cannot be swapped.
 #[derive(Clone, Copy, Debug)]
 pub struct ToCancel<'a> {
-    pub id: &'a str,
+    pub id: &'a TaskId,
     /// The task's owner, whose credits are released.
-    pub owner: &'a str,
+    pub owner: &'a UserId,
     pub status: TaskStatus,
     pub cost: i64,
 }
@@ -136,7 +137,7 @@ pub async fn retry(
     state: &AppState,
     tx: &mut AnyConnection,
     task: ToCancel<'_>,
-    admin_id: &str,
+    admin_id: &UserId,
 ) -> ApiResult<()> {
     if task.status.is_active() || task.status == TaskStatus::Succeeded {
         return Err(ApiError::Conflict(format!(
@@ -164,7 +165,7 @@ pub async fn retry(
 /// Hides a finished task, inside `tx`: it leaves the queue and every list, and loses its
 /// output key (the caller deletes the object after committing). The row stays, because the
 /// ledger refers to it.
-pub async fn delete(tx: &mut AnyConnection, id: &str, status: TaskStatus) -> ApiResult<()> {
+pub async fn delete(tx: &mut AnyConnection, id: &TaskId, status: TaskStatus) -> ApiResult<()> {
     if status.is_active() {
         return Err(ApiError::Conflict(format!("the job is {status}; cancel it first")));
     }
@@ -193,8 +194,8 @@ pub struct Settlement {
 /// The task that ran, as settling needs it.
 #[derive(Clone, Copy, Debug)]
 pub struct Ran<'a> {
-    pub id: &'a str,
-    pub owner: &'a str,
+    pub id: &'a TaskId,
+    pub owner: &'a UserId,
     pub mode: &'a str,
     pub cost: i64,
 }

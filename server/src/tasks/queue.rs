@@ -20,6 +20,7 @@ use std::time::Duration;
 use sqlx::AnyConnection;
 
 use crate::db::{Db, Kind};
+use crate::ids::TaskId;
 
 /// The PostgreSQL channel enqueueing notifies.
 pub const CHANNEL: &str = "lithos_jobs";
@@ -59,7 +60,7 @@ impl Default for QueueConfig {
 /// A claimed job: the fencing token every later write must present.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Lease {
-    pub task_id: String,
+    pub task_id: TaskId,
     pub attempt: i64,
     pub max_attempts: i64,
     #[sqlx(skip)]

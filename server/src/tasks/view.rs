@@ -7,10 +7,11 @@ use serde_json::Value;
 use super::TaskStatus;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::ids::{TaskId, UserId};
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct Row {
-    id: String,
+    id: TaskId,
     upload_id: String,
     mode: String,
     params: String,
@@ -27,7 +28,7 @@ pub(crate) struct Row {
 }
 
 impl Row {
-    pub(crate) fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &TaskId {
         &self.id
     }
 }
@@ -38,7 +39,8 @@ pub(crate) const COLUMNS: &str = "id, upload_id, mode, params, format, status, p
 /// A task: what was asked, where it stands, and what it made.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TaskView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: TaskId,
     pub upload_id: String,
     #[schema(value_type = lithos_engine::JobMode)]
     pub mode: String,
@@ -100,7 +102,7 @@ pub struct TaskPage {
 }
 
 /// Task `id` of `owner`'s: 404 when it is anyone else's, or deleted.
-pub(crate) async fn find(state: &AppState, owner: &str, id: &str) -> ApiResult<Row> {
+pub(crate) async fn find(state: &AppState, owner: &UserId, id: &str) -> ApiResult<Row> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL"
     ))

@@ -10,6 +10,7 @@
 //! when the task was created: success captures them, failure and cancellation release them,
 //! each exactly once.
 
+use crate::ids::{TaskId, UserId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,7 +35,7 @@ use registry::{keep_registered, listen, register};
 #[derive(Clone, Debug, Default)]
 pub struct Handle {
     wake: Arc<Notify>,
-    running: Arc<Mutex<HashMap<String, Arc<Live>>>>,
+    running: Arc<Mutex<HashMap<TaskId, Arc<Live>>>>,
 }
 
 /// One running job's progress and flags.
@@ -86,7 +87,7 @@ impl Handle {
         self.lock().get(task_id).map(|live| live.cancel.store(true, Ordering::Relaxed)).is_some()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Live>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, Arc<Live>>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -253,8 +254,8 @@ struct Slot {
 /// A claimed job's task row.
 #[derive(sqlx::FromRow)]
 struct Task {
-    id: String,
-    user_id: String,
+    id: TaskId,
+    user_id: UserId,
     mode: String,
     params: String,
     format: String,

@@ -140,8 +140,7 @@ async fn the_openapi_document_covers_every_route_and_the_docs_page_serves_it() {
             // which schemathesis then checks responses against.
             if !path.starts_with("/api/v1/admin") {
                 for (code, response) in operation["responses"].as_object().unwrap() {
-                    let Some(schema) = response["content"]["application/json"].get("schema")
-                    else {
+                    let Some(schema) = response["content"]["application/json"].get("schema") else {
                         continue;
                     };
                     assert!(

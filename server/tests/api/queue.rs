@@ -130,7 +130,8 @@ async fn claims_take_paid_plans_first_then_oldest_and_never_the_same_job_twice()
         claimed.extend(claimer.await.unwrap());
     }
     assert_eq!(claimed.len(), 60, "every job claimed once, none twice");
-    assert_eq!(claimed.into_iter().collect::<HashSet<_>>(), ids);
+    let claimed: HashSet<String> = claimed.into_iter().map(|id| id.to_string()).collect();
+    assert_eq!(claimed, ids);
 }
 
 #[tokio::test]
@@ -180,7 +181,7 @@ async fn a_stale_worker_is_fenced_off_and_leaves_no_trace() {
 
     // A's token is dead for every write the queue offers.
     let stale = lithos_server::tasks::queue::Lease {
-        task_id: task.clone(),
+        task_id: task.clone().into(),
         attempt: 1,
         max_attempts: 5,
         owner: pool_a.id.clone(),

@@ -233,11 +233,11 @@ async fn a_job_whose_worker_died_is_reclaimed_when_its_lease_expires_and_complet
     .unwrap();
     lithos_server::credits::post(
         &mut tx,
-        &user_id,
+        &user_id.clone().into(),
         lithos_server::credits::Kind::Reserve,
         -1,
         "task submitted",
-        Some("orphan"),
+        Some(&"orphan".to_owned().into()),
         None,
     )
     .await

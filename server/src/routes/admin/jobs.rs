@@ -11,6 +11,7 @@ use super::audit;
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
+use crate::ids::{TaskId, UserId};
 use crate::routes::tasks::{Asker, serve_output};
 use crate::tasks::lifecycle::{self, ToCancel};
 use crate::tasks::status::{TaskStatus, UnknownStatus};
@@ -128,8 +129,8 @@ pub async fn list(
 
 #[derive(sqlx::FromRow)]
 struct Detail {
-    id: String,
-    user_id: String,
+    id: TaskId,
+    user_id: UserId,
     email: String,
     upload_id: String,
     filename: String,
@@ -181,7 +182,7 @@ async fn detail_of(state: &AppState, id: &str) -> ApiResult<Detail> {
 pub async fn get(
     State(state): State<AppState>,
     _: Admin,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
 ) -> ApiResult<Json<Value>> {
     let d = detail_of(&state, &id).await?;
     let job: Option<QueueRow> = sqlx::query_as(
@@ -227,7 +228,7 @@ pub async fn get(
 pub async fn output(
     State(state): State<AppState>,
     _: Admin,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
 ) -> ApiResult<Response> {
     serve_output(&state, &id, Asker::Administrator).await
 }
@@ -236,7 +237,7 @@ pub async fn output(
 pub async fn retry(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
 ) -> ApiResult<Json<Value>> {
     let d = detail_of(&state, &id).await?;
     let task = ToCancel { id: &id, owner: &d.user_id, status: d.status, cost: d.cost };
@@ -252,7 +253,7 @@ pub async fn retry(
 pub async fn cancel(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
 ) -> ApiResult<Json<Value>> {
     let d = detail_of(&state, &id).await?;
     if !d.status.is_active() {
@@ -274,7 +275,7 @@ pub async fn cancel(
 pub async fn delete(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
 ) -> ApiResult<Json<Value>> {
     let d = detail_of(&state, &id).await?;
     {

@@ -12,6 +12,7 @@ use crate::auth::Admin;
 use crate::credits::{self, Kind};
 use crate::domain::DomainError;
 use crate::error::{ApiError, ApiResult};
+use crate::ids::UserId;
 use crate::now_ms;
 
 /// id, kind, amount, reason, task, admin, time.
@@ -25,7 +26,7 @@ pub(super) type UserRow = (String, String, String, String, String, i64, Option<i
 pub async fn get(
     State(state): State<AppState>,
     _: Admin,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> ApiResult<Json<Value>> {
     let pool = &state.db.pool;
     let user: UserRow = sqlx::query_as(
@@ -90,7 +91,7 @@ pub struct Adjust {
 pub async fn adjust_credits(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     body: Result<Json<Adjust>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let Json(body) = body?;
@@ -128,7 +129,7 @@ pub struct Disable {
 pub async fn disable(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     body: Result<Json<Disable>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let Json(body) = body?;
