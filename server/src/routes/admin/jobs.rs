@@ -5,9 +5,11 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::audit;
+use super::views::{
+    AttemptView, JobChanged, JobDetail, JobPage, JobSummary, JobUpload, QueueState,
+};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
@@ -15,6 +17,7 @@ use crate::ids::{TaskId, UserId};
 use crate::routes::tasks::{Asker, serve_output};
 use crate::tasks::lifecycle::{self, ToCancel};
 use crate::tasks::status::{TaskStatus, UnknownStatus};
+use crate::tasks::view::{self, TaskView};
 
 #[derive(Debug, Deserialize)]
 pub struct JobsQuery {
@@ -31,27 +34,24 @@ pub struct JobsQuery {
 
 #[derive(sqlx::FromRow)]
 struct JobRow {
-    id: String,
-    user_id: String,
+    #[sqlx(flatten)]
+    task: view::Row,
+    user_id: UserId,
     email: String,
-    mode: String,
-    #[sqlx(try_from = "String")]
-    status: TaskStatus,
-    progress: f64,
-    cost: i64,
     attempts: i64,
-    error: Option<String>,
-    created_at: i64,
-    started_at: Option<i64>,
-    finished_at: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/admin/jobs", tag = "admin", params(("state" = Option<String>, Query), ("mode" = Option<String>, Query), ("user" = Option<String>, Query, description = "Part of the owner's email, or their id"), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Jobs, newest first, and the cursor of the next page", body = serde_json::Value), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 422, description = "A filter is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+/// The task's columns, as `tasks::view` reads them, from `t`.
+fn task_columns() -> String {
+    view::COLUMNS.split(", ").map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/jobs", tag = "admin", params(("state" = Option<String>, Query), ("mode" = Option<String>, Query), ("user" = Option<String>, Query, description = "Part of the owner's email, or their id"), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Jobs, newest first, and the cursor of the next page", body = JobPage), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 422, description = "A filter is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     _: Admin,
     Query(query): Query<JobsQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<JobPage>> {
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
     // Only the filters given become conditions, so each query can use its index.
     let mut conditions = vec!["t.deleted_at IS NULL".to_owned()];
@@ -88,10 +88,10 @@ pub async fn list(
             .push(format!("(t.created_at < {time} OR (t.created_at = {time} AND t.id < {id}))"));
     }
     let sql = format!(
-        "SELECT t.id, t.user_id, u.email, t.mode, t.status, t.progress, t.cost, t.attempts, \
-         t.error, t.created_at, t.started_at, t.finished_at \
+        "SELECT {}, t.user_id, u.email, t.attempts \
          FROM tasks t JOIN users u ON u.id = t.user_id WHERE {} \
          ORDER BY t.created_at DESC, t.id DESC LIMIT {}",
+        task_columns(),
         conditions.join(" AND "),
         limit + 1
     );
@@ -104,95 +104,63 @@ pub async fn list(
     }
     let rows = q.fetch_all(&state.db.pool).await?;
     let more = rows.len() as i64 > limit;
-    let jobs: Vec<Value> = rows
-        .iter()
+    let next = more
+        .then(|| rows.get(limit as usize - 1))
+        .flatten()
+        .map(|r| format!("{}_{}", r.task.created_at, r.task.id()));
+    let jobs = rows
+        .into_iter()
         .take(limit as usize)
-        .map(|r| {
-            let progress = match r.status {
-                TaskStatus::Running => state.worker.progress(&r.id).unwrap_or(r.progress),
-                TaskStatus::Succeeded => 1.0,
-                _ => r.progress,
-            };
-            json!({
-                "id": r.id, "user_id": r.user_id, "email": r.email, "mode": r.mode,
-                "status": r.status, "progress": progress, "cost": r.cost, "attempts": r.attempts,
-                "error": r.error, "created_at": r.created_at, "started_at": r.started_at,
-                "finished_at": r.finished_at,
-            })
+        .map(|r| JobSummary {
+            task: TaskView::new(&state, r.task),
+            user_id: r.user_id,
+            email: r.email,
+            attempts: r.attempts,
         })
         .collect();
-    let next = more
-        .then(|| rows.get(limit as usize - 1).map(|r| format!("{}_{}", r.created_at, r.id)))
-        .flatten();
-    Ok(Json(json!({ "jobs": jobs, "next_cursor": next })))
+    Ok(Json(JobPage { jobs, next_cursor: next }))
 }
 
 #[derive(sqlx::FromRow)]
 struct Detail {
-    id: TaskId,
+    #[sqlx(flatten)]
+    task: view::Row,
     user_id: UserId,
     email: String,
-    upload_id: String,
     filename: String,
     width: i64,
     height: i64,
-    mode: String,
-    params: String,
-    format: String,
-    #[sqlx(try_from = "String")]
-    status: TaskStatus,
-    cost: i64,
-    error: Option<String>,
-    result: Option<String>,
     output_key: Option<String>,
-    created_at: i64,
-    started_at: Option<i64>,
-    finished_at: Option<i64>,
 }
-
-#[derive(sqlx::FromRow)]
-struct Attempt {
-    attempt: i64,
-    worker_id: String,
-    hostname: Option<String>,
-    started_at: i64,
-    finished_at: Option<i64>,
-    outcome: String,
-    error: Option<String>,
-}
-
-/// A job's queue row: state, attempt, max_attempts, run_after, lease owner and expiry, last
-/// error.
-type QueueRow = (String, i64, i64, i64, Option<String>, Option<i64>, Option<String>);
 
 async fn detail_of(state: &AppState, id: &str) -> ApiResult<Detail> {
-    sqlx::query_as(
-        "SELECT t.id, t.user_id, u.email, t.upload_id, up.filename, up.width, up.height, t.mode, \
-         t.params, t.format, t.status, t.cost, t.error, t.result, t.output_key, t.created_at, \
-         t.started_at, t.finished_at FROM tasks t JOIN users u ON u.id = t.user_id \
-         JOIN uploads up ON up.id = t.upload_id WHERE t.id = $1 AND t.deleted_at IS NULL",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {}, t.user_id, u.email, up.filename, up.width, up.height, t.output_key \
+             FROM tasks t JOIN users u ON u.id = t.user_id \
+             JOIN uploads up ON up.id = t.upload_id WHERE t.id = $1 AND t.deleted_at IS NULL",
+        task_columns()
+    ))
     .bind(id)
     .fetch_optional(&state.db.pool)
     .await?
     .ok_or(ApiError::NotFound)
 }
 
-#[utoipa::path(get, path = "/api/v1/admin/jobs/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Parameters, queue state, attempts with their worker and error, per-stage timings and the output link", body = serde_json::Value), (status = 404, description = "No such job", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/admin/jobs/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Parameters, queue state, attempts with their worker and error, per-stage timings and the output link", body = JobDetail), (status = 404, description = "No such job", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<TaskId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<JobDetail>> {
     let d = detail_of(&state, &id).await?;
-    let job: Option<QueueRow> = sqlx::query_as(
+    let queue: Option<QueueState> = sqlx::query_as(
         "SELECT state, attempt, max_attempts, run_after, lease_owner, lease_expires_at, \
              last_error FROM jobs WHERE task_id = $1",
     )
     .bind(&id)
     .fetch_optional(&state.db.pool)
     .await?;
-    let attempts: Vec<Attempt> = sqlx::query_as(
+    let attempts: Vec<AttemptView> = sqlx::query_as(
         "SELECT a.attempt, a.worker_id, w.hostname, a.started_at, a.finished_at, a.outcome, \
          a.error FROM job_attempts a LEFT JOIN workers w ON w.id = a.worker_id \
          WHERE a.task_id = $1 ORDER BY a.attempt",
@@ -200,28 +168,28 @@ pub async fn get(
     .bind(&id)
     .fetch_all(&state.db.pool)
     .await?;
-    let result: Option<Value> = d.result.as_deref().and_then(|r| serde_json::from_str(r).ok());
-    let stages = result.as_ref().and_then(|r| r.get("stages").cloned());
-    Ok(Json(json!({
-        "id": d.id, "user_id": d.user_id, "email": d.email, "mode": d.mode,
-        "params": serde_json::from_str::<Value>(&d.params).unwrap_or(Value::Null),
-        "format": d.format, "status": d.status, "cost": d.cost, "error": d.error,
-        "upload": { "id": d.upload_id, "filename": d.filename, "width": d.width, "height": d.height },
-        "result": result, "stages": stages,
-        "created_at": d.created_at, "started_at": d.started_at, "finished_at": d.finished_at,
-        "queue": job.map(|(state, attempt, max_attempts, run_after, owner, expires, last_error)| json!({
-            "state": state, "attempt": attempt, "max_attempts": max_attempts,
-            "run_after": run_after, "lease_owner": owner, "lease_expires_at": expires,
-            "last_error": last_error,
-        })),
-        "attempts": attempts.iter().map(|a| json!({
-            "attempt": a.attempt, "worker_id": a.worker_id, "hostname": a.hostname,
-            "started_at": a.started_at, "finished_at": a.finished_at, "outcome": a.outcome,
-            "error": a.error,
-        })).collect::<Vec<_>>(),
-        "output_url": d.output_key.filter(|_| d.status == TaskStatus::Succeeded)
-            .map(|_| format!("/api/v1/admin/jobs/{}/output", d.id)),
-    })))
+    let task = TaskView::new(&state, d.task);
+    let stages = task.result.as_ref().and_then(|r| r.get("stages").cloned());
+    let output_url = d
+        .output_key
+        .filter(|_| task.status == TaskStatus::Succeeded)
+        .map(|_| format!("/api/v1/admin/jobs/{}/output", task.id));
+    let upload = JobUpload {
+        id: task.upload_id.clone(),
+        filename: d.filename,
+        width: d.width,
+        height: d.height,
+    };
+    Ok(Json(JobDetail {
+        task,
+        user_id: d.user_id,
+        email: d.email,
+        upload,
+        stages,
+        queue,
+        attempts,
+        output_url,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/jobs/{id}/output", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The mesh file", content_type = "application/octet-stream"), (status = 307, description = "With object storage: a short-lived URL"), (status = 404, description = "No such job", body = crate::openapi::ErrorBody), (status = 409, description = "Not succeeded", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
@@ -233,33 +201,33 @@ pub async fn output(
     serve_output(&state, &id, Asker::Administrator).await
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/retry", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Queued again; the owner's credits are reserved again", body = serde_json::Value), (status = 402, description = "The owner's balance does not cover it", body = crate::openapi::ErrorBody), (status = 409, description = "Not failed or canceled", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/retry", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Queued again; the owner's credits are reserved again", body = JobChanged), (status = 402, description = "The owner's balance does not cover it", body = crate::openapi::ErrorBody), (status = 409, description = "Not failed or canceled", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn retry(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<TaskId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<JobChanged>> {
     let d = detail_of(&state, &id).await?;
-    let task = ToCancel { id: &id, owner: &d.user_id, status: d.status, cost: d.cost };
+    let task = ToCancel { id: &id, owner: &d.user_id, status: d.task.status, cost: d.task.cost };
     let mut tx = state.db.write().await?;
     lifecycle::retry(&state, &mut tx, task, &admin.id).await?;
-    audit(&mut tx, &admin.id, "job.retry", &id, &format!("was {}", d.status)).await?;
+    audit(&mut tx, &admin.id, "job.retry", &id, &format!("was {}", d.task.status)).await?;
     tx.commit().await?;
     state.worker.notify();
-    Ok(Json(json!({ "id": id, "status": TaskStatus::Queued })))
+    Ok(Json(JobChanged { id, status: Some(TaskStatus::Queued), deleted: None }))
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/cancel", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Canceled, or flagged for its worker's next heartbeat", body = serde_json::Value), (status = 409, description = "Already finished", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/cancel", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Canceled, or flagged for its worker's next heartbeat", body = JobChanged), (status = 409, description = "Already finished", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<TaskId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<JobChanged>> {
     let d = detail_of(&state, &id).await?;
-    if !d.status.is_active() {
-        return Err(ApiError::Conflict(format!("the job is {}; nothing to cancel", d.status)));
+    if !d.task.status.is_active() {
+        return Err(ApiError::Conflict(format!("the job is {}; nothing to cancel", d.task.status)));
     }
-    let task = ToCancel { id: &id, owner: &d.user_id, status: d.status, cost: d.cost };
+    let task = ToCancel { id: &id, owner: &d.user_id, status: d.task.status, cost: d.task.cost };
     lifecycle::cancel(&state, task).await?;
     let status: String = sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
         .bind(&id)
@@ -267,21 +235,21 @@ pub async fn cancel(
         .await?;
     let _gate = state.db.write_gate().await;
     let mut conn = state.db.pool.acquire().await?;
-    audit(&mut conn, &admin.id, "job.cancel", &id, &format!("was {}", d.status)).await?;
-    Ok(Json(json!({ "id": id, "status": status })))
+    audit(&mut conn, &admin.id, "job.cancel", &id, &format!("was {}", d.task.status)).await?;
+    Ok(Json(JobChanged { id, status: status.parse().ok(), deleted: None }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/admin/jobs/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The job left the queue and the lists, and its output was deleted; its ledger stays", body = serde_json::Value), (status = 409, description = "Still queued or running: cancel it first", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(delete, path = "/api/v1/admin/jobs/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The job left the queue and the lists, and its output was deleted; its ledger stays", body = JobChanged), (status = 409, description = "Still queued or running: cancel it first", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<TaskId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<JobChanged>> {
     let d = detail_of(&state, &id).await?;
     {
         let mut tx = state.db.write().await?;
-        lifecycle::delete(&mut tx, &id, d.status).await?;
-        audit(&mut tx, &admin.id, "job.delete", &id, &format!("was {}", d.status)).await?;
+        lifecycle::delete(&mut tx, &id, d.task.status).await?;
+        audit(&mut tx, &admin.id, "job.delete", &id, &format!("was {}", d.task.status)).await?;
         tx.commit().await?;
     }
     if let Some(key) = &d.output_key
@@ -289,5 +257,5 @@ pub async fn delete(
     {
         tracing::warn!(task = %id, error = %e, "the deleted job's output stays in storage");
     }
-    Ok(Json(json!({ "id": id, "deleted": true })))
+    Ok(Json(JobChanged { id, status: None, deleted: Some(true) }))
 }

@@ -7,7 +7,8 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
+
+use super::views::{Counts, Overview, Series, Totals};
 
 use crate::AppState;
 use crate::auth::Admin;
@@ -57,12 +58,12 @@ pub const FINISHED_SQL: &str = "SELECT status, created_at, started_at, finished_
 pub const BACKLOG_SQL: &str =
     "SELECT status, COUNT(*) FROM tasks WHERE status IN ('queued', 'running') GROUP BY status";
 
-#[utoipa::path(get, path = "/api/v1/admin/overview", tag = "admin", params(("window" = Option<String>, Query, description = "5m, 1h (default) or 24h")), responses((status = 200, description = "Counts and per-bucket series: jobs per minute, megapixels and triangles per second, queue latency, p50 and p95 job time", body = serde_json::Value), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/admin/overview", tag = "admin", params(("window" = Option<String>, Query, description = "5m, 1h (default) or 24h")), responses((status = 200, description = "Counts and per-bucket series: jobs per minute, megapixels and triangles per second, queue latency, p50 and p95 job time", body = Overview), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn overview(
     State(state): State<AppState>,
     _: Admin,
     Query(query): Query<WindowQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Overview>> {
     let window = query.window.unwrap_or_else(|| "1h".into());
     let span = window_ms(&window)?;
     let now = crate::now_ms();
@@ -105,34 +106,34 @@ pub async fn overview(
     all_waits.sort_unstable();
     let per_minute = 60_000.0 / bucket as f64;
     let per_second = 1000.0 / bucket as f64;
-    let series = json!({
-        "t": (0..BUCKETS).map(|i| (since + i * bucket) / 1000).collect::<Vec<_>>(),
-        "jobs_per_minute": done.iter().map(|&c| f64::from(c) * per_minute).collect::<Vec<_>>(),
-        "failed_per_minute": failed.iter().map(|&c| f64::from(c) * per_minute).collect::<Vec<_>>(),
-        "megapixels_per_second": megapixels.iter().map(|m| m * per_second).collect::<Vec<_>>(),
-        "triangles_per_second": triangles.iter().map(|t| t * per_second).collect::<Vec<_>>(),
-        "queue_latency_ms": waits.iter().map(|w| quantile(w, 0.5)).collect::<Vec<_>>(),
-        "p50_ms": durations.iter().map(|d| quantile(d, 0.5)).collect::<Vec<_>>(),
-        "p95_ms": durations.iter().map(|d| quantile(d, 0.95)).collect::<Vec<_>>(),
-    });
-    Ok(Json(json!({
-        "window": window,
-        "bucket_seconds": bucket / 1000,
-        "now": now,
-        "counts": {
-            "processed": done.iter().map(|&c| i64::from(c)).sum::<i64>(),
-            "failed": failed.iter().map(|&c| i64::from(c)).sum::<i64>(),
-            "running": backlog_of("running"),
-            "queued": backlog_of("queued"),
+    let series = Series {
+        t: (0..BUCKETS).map(|i| (since + i * bucket) / 1000).collect(),
+        jobs_per_minute: done.iter().map(|&c| f64::from(c) * per_minute).collect(),
+        failed_per_minute: failed.iter().map(|&c| f64::from(c) * per_minute).collect(),
+        megapixels_per_second: megapixels.iter().map(|m| m * per_second).collect(),
+        triangles_per_second: triangles.iter().map(|t| t * per_second).collect(),
+        queue_latency_ms: waits.iter().map(|w| quantile(w, 0.5)).collect(),
+        p50_ms: durations.iter().map(|d| quantile(d, 0.5)).collect(),
+        p95_ms: durations.iter().map(|d| quantile(d, 0.95)).collect(),
+    };
+    Ok(Json(Overview {
+        window,
+        bucket_seconds: bucket / 1000,
+        now,
+        counts: Counts {
+            processed: done.iter().map(|&c| i64::from(c)).sum(),
+            failed: failed.iter().map(|&c| i64::from(c)).sum(),
+            running: backlog_of("running"),
+            queued: backlog_of("queued"),
         },
-        "totals": {
-            "p50_ms": quantile(&all_durations, 0.5),
-            "p95_ms": quantile(&all_durations, 0.95),
-            "queue_latency_p50_ms": quantile(&all_waits, 0.5),
-            "queue_latency_p95_ms": quantile(&all_waits, 0.95),
+        totals: Totals {
+            p50_ms: quantile(&all_durations, 0.5),
+            p95_ms: quantile(&all_durations, 0.95),
+            queue_latency_p50_ms: quantile(&all_waits, 0.5),
+            queue_latency_p95_ms: quantile(&all_waits, 0.95),
         },
-        "series": series,
-    })))
+        series,
+    }))
 }
 
 #[cfg(test)]

@@ -4,9 +4,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::audit;
+use super::views::{
+    AccountDetail, AccountKey, AccountSummary, AccountTask, Adjusted, AdminLedgerEntry, Disabled,
+};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::credits::{self, Kind};
@@ -15,66 +17,55 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::UserId;
 use crate::now_ms;
 
-/// id, kind, amount, reason, task, admin, time.
-type LedgerRow = (i64, String, i64, String, Option<String>, Option<String>, i64);
-/// id, name, prefix, created, last used, revoked.
-type KeyRow = (String, String, String, i64, Option<i64>, Option<i64>);
-/// id, email, name, role, plan, balance, disabled, created.
-pub(super) type UserRow = (String, String, String, String, String, i64, Option<i64>, i64);
-
-#[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The account, its ledger (newest 100), tasks (newest 50) and API keys", body = serde_json::Value), (status = 404, description = "No such account", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "The account, its ledger (newest 100), tasks (newest 50) and API keys", body = AccountDetail), (status = 404, description = "No such account", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<UserId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AccountDetail>> {
     let pool = &state.db.pool;
-    let user: UserRow = sqlx::query_as(
-        "SELECT id, email, name, role, plan, balance, disabled_at, created_at FROM users \
-         WHERE id = $1",
+    let user: AccountSummary = sqlx::query_as(
+        "SELECT id, email, name, role, plan, balance AS credits, disabled_at, created_at \
+         FROM users WHERE id = $1",
     )
     .bind(&id)
     .fetch_optional(pool)
     .await?
     .ok_or(ApiError::NotFound)?;
-    let ledger: Vec<LedgerRow> = sqlx::query_as(
+    let ledger: Vec<AdminLedgerEntry> = sqlx::query_as(
         "SELECT id, kind, amount, reason, task_id, admin_id, created_at FROM ledger \
              WHERE user_id = $1 ORDER BY id DESC LIMIT 100",
     )
     .bind(&id)
     .fetch_all(pool)
     .await?;
-    let tasks: Vec<(String, String, String, i64, i64, Option<i64>)> = sqlx::query_as(
+    let tasks: Vec<AccountTask> = sqlx::query_as(
         "SELECT id, mode, status, cost, created_at, finished_at FROM tasks \
          WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 50",
     )
     .bind(&id)
     .fetch_all(pool)
     .await?;
-    let keys: Vec<KeyRow> = sqlx::query_as(
+    let api_keys: Vec<AccountKey> = sqlx::query_as(
         "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys \
          WHERE user_id = $1 ORDER BY created_at DESC",
     )
     .bind(&id)
     .fetch_all(pool)
     .await?;
-    let (id, email, name, role, plan, balance, disabled_at, created_at) = user;
-    Ok(Json(json!({
-        "id": id, "email": email, "name": name, "role": role, "plan": plan,
-        "balance": balance, "disabled_at": disabled_at, "created_at": created_at,
-        "ledger": ledger.into_iter().map(|(id, kind, amount, reason, task_id, admin_id, at)| json!({
-            "id": id, "kind": kind, "amount": amount, "reason": reason, "task_id": task_id,
-            "admin_id": admin_id, "created_at": at,
-        })).collect::<Vec<_>>(),
-        "tasks": tasks.into_iter().map(|(id, mode, status, cost, created_at, finished_at)| json!({
-            "id": id, "mode": mode, "status": status, "cost": cost,
-            "created_at": created_at, "finished_at": finished_at,
-        })).collect::<Vec<_>>(),
-        "api_keys": keys.into_iter().map(|(id, name, prefix, created_at, last_used_at, revoked_at)| json!({
-            "id": id, "name": name, "prefix": prefix, "created_at": created_at,
-            "last_used_at": last_used_at, "revoked_at": revoked_at,
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(AccountDetail {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        role: user.role,
+        plan: user.plan,
+        balance: user.credits,
+        disabled_at: user.disabled_at,
+        created_at: user.created_at,
+        ledger,
+        tasks,
+        api_keys,
+    }))
 }
 
 /// A credit adjustment.
@@ -87,13 +78,13 @@ pub struct Adjust {
     pub reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/users/{id}/credits", tag = "admin", params(("id" = String, Path)), request_body = Adjust, responses((status = 200, description = "The ledger entry was written; the new balance", body = serde_json::Value), (status = 402, description = "It would take the balance below zero", body = crate::openapi::ErrorBody), (status = 422, description = "No reason, or a zero amount", body = crate::openapi::ErrorBody), (status = 404, description = "No such account", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/credits", tag = "admin", params(("id" = String, Path)), request_body = Adjust, responses((status = 200, description = "The ledger entry was written; the new balance", body = Adjusted), (status = 402, description = "It would take the balance below zero", body = crate::openapi::ErrorBody), (status = 422, description = "No reason, or a zero amount", body = crate::openapi::ErrorBody), (status = 404, description = "No such account", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn adjust_credits(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<UserId>,
     body: Result<Json<Adjust>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Adjusted>> {
     let Json(body) = body?;
     if body.reason.trim().is_empty() {
         return Err(ApiError::invalid("reason", "say why; the ledger keeps it"));
@@ -115,7 +106,7 @@ pub async fn adjust_credits(
     audit(&mut tx, &admin.id, "user.credits", &id, &format!("{:+} credits: {reason}", body.amount))
         .await?;
     tx.commit().await?;
-    Ok(Json(json!({ "id": id, "balance": balance })))
+    Ok(Json(Adjusted { id, balance }))
 }
 
 /// Disable (or enable again) an account.
@@ -125,13 +116,13 @@ pub struct Disable {
     pub disabled: bool,
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin", params(("id" = String, Path)), request_body = Disable, responses((status = 200, description = "Disabled (its sessions end and its keys stop working) or enabled", body = serde_json::Value), (status = 409, description = "An administrator cannot disable their own account", body = crate::openapi::ErrorBody), (status = 404, description = "No such account", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin", params(("id" = String, Path)), request_body = Disable, responses((status = 200, description = "Disabled (its sessions end and its keys stop working) or enabled", body = Disabled), (status = 409, description = "An administrator cannot disable their own account", body = crate::openapi::ErrorBody), (status = 404, description = "No such account", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn disable(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<UserId>,
     body: Result<Json<Disable>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Disabled>> {
     let Json(body) = body?;
     if body.disabled && id == admin.id {
         return Err(ApiError::Conflict("you cannot disable your own account".into()));
@@ -151,5 +142,5 @@ pub async fn disable(
     let action = if body.disabled { "user.disable" } else { "user.enable" };
     audit(&mut tx, &admin.id, action, &id, "").await?;
     tx.commit().await?;
-    Ok(Json(json!({ "id": id, "disabled": body.disabled })))
+    Ok(Json(Disabled { id, disabled: body.disabled }))
 }
