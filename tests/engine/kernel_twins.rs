@@ -2,7 +2,9 @@
 //! and compared buffer by buffer with its loop-for-loop CPU twin: when GPU and CPU disagree,
 //! the failing test's message names the kernel.
 
-use lithos_engine::cpu::{mc_classify, mc_compact, mc_triangles, mc_vertices, scan, scan_add};
+use lithos_engine::cpu::{
+    each_invocation, mc_classify, mc_compact, mc_triangles, mc_vertices, scan, scan_add,
+};
 use lithos_engine::gpu::{DeviceBuffer, Gpu};
 use lithos_engine::isosurface::cases::case_table;
 use lithos_engine::kernels::{
@@ -82,7 +84,9 @@ fn compare_every_kernel(gpu: &Gpu, config: McConfig, values: &[f32]) -> (Vec<f32
     // mc_classify.
     let mut info = vec![0u32; points];
     let mut counts = vec![[0u32; 4]; points + 1];
-    mc_classify::run(&config, &table, values, &mut info, &mut counts);
+    each_invocation(config.count, |i| {
+        mc_classify::main(&config, &table, values, &mut info, &mut counts, i);
+    });
     let (table_buf, values_buf) = (gpu.upload(bytes(&table)), gpu.upload(bytes(values)));
     let info_buf = gpu.zeroed(points as u64 * 4).unwrap();
     let counts_buf = gpu.zeroed((points as u64 + 1) * 16).unwrap();
@@ -120,7 +124,7 @@ fn compare_every_kernel(gpu: &Gpu, config: McConfig, values: &[f32]) -> (Vec<f32
         running = [0, 1, 2, 3].map(|k| running[k] + total[k]);
     }
     let mut offsets = scanned.clone();
-    scan_add::run(&scan_config, &block_offsets, &mut offsets);
+    each_invocation(elements, |i| scan_add::main(&scan_config, &block_offsets, &mut offsets, i));
     let offsets_buf = gpu.upload(bytes(&scanned));
     let block_buf = gpu.upload(bytes(&block_offsets));
     let add_buffers = [&block_buf, &offsets_buf];
@@ -135,7 +139,7 @@ fn compare_every_kernel(gpu: &Gpu, config: McConfig, values: &[f32]) -> (Vec<f32
     let active_count = offsets[emitting as usize][2] as usize;
     let compact = McConfig { count: emitting, ..config };
     let mut active = vec![0u32; active_count];
-    mc_compact::run(&compact, &offsets, &mut active);
+    each_invocation(emitting, |i| mc_compact::main(&compact, &offsets, &mut active, i));
     let active_buf = gpu.zeroed(active_count as u64 * 4).unwrap();
     gpu.dispatch(&MC_COMPACT, bytemuck::bytes_of(&compact), emitting, &[&offsets_buf, &active_buf])
         .unwrap();
@@ -146,7 +150,9 @@ fn compare_every_kernel(gpu: &Gpu, config: McConfig, values: &[f32]) -> (Vec<f32
     let emit = McConfig { count: active_count as u32, ..config };
     let vertex_count = offsets[emitting as usize][0] as usize;
     let mut vertices = vec![0f32; vertex_count * 6];
-    mc_vertices::run(&emit, values, &info, &offsets, &active, &mut vertices);
+    each_invocation(emit.count, |i| {
+        mc_vertices::main(&emit, values, &info, &offsets, &active, &mut vertices, i);
+    });
     let info_in = gpu.upload(bytes(&info));
     let vertices_buf = gpu.zeroed(vertices.len() as u64 * 4).unwrap();
     let vertex_buffers = [&values_buf, &info_in, &offsets_buf, &active_buf, &vertices_buf];
@@ -162,7 +168,9 @@ fn compare_every_kernel(gpu: &Gpu, config: McConfig, values: &[f32]) -> (Vec<f32
     // mc_triangles: indices, exactly.
     let triangle_count = offsets[points][1] as usize;
     let mut triangles = vec![0u32; triangle_count * 3];
-    mc_triangles::run(&emit, &table, &info, &offsets, &active, &mut triangles);
+    each_invocation(emit.count, |i| {
+        mc_triangles::main(&emit, &table, &info, &offsets, &active, &mut triangles, i);
+    });
     let triangles_buf = gpu.zeroed(triangles.len() as u64 * 4).unwrap();
     let triangle_buffers = [&table_buf, &info_in, &offsets_buf, &active_buf, &triangles_buf];
     gpu.dispatch(&MC_TRIANGLES, bytemuck::bytes_of(&emit), emit.count, &triangle_buffers).unwrap();

@@ -55,16 +55,3 @@ pub fn main(
     let is_active = u32::from(edges != 0 || triangles != 0);
     counts[index as usize] = [edges.count_ones(), triangles, is_active, 0];
 }
-
-/// Every invocation, in order.
-pub fn run(
-    config: &McConfig,
-    table: &[u32],
-    values: &[f32],
-    info: &mut [u32],
-    counts: &mut [[u32; 4]],
-) {
-    for index in 0..config.count {
-        main(config, table, values, info, counts, index);
-    }
-}

@@ -13,9 +13,3 @@ pub fn main(config: &McConfig, offsets: &[[u32; 4]], active_points: &mut [u32], 
         active_points[offsets[i][2] as usize] = index;
     }
 }
-
-pub fn run(config: &McConfig, offsets: &[[u32; 4]], active_points: &mut [u32]) {
-    for index in 0..config.count {
-        main(config, offsets, active_points, index);
-    }
-}

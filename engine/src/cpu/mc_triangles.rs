@@ -51,16 +51,3 @@ pub fn main(
         slot += 1;
     }
 }
-
-pub fn run(
-    config: &McConfig,
-    table: &[u32],
-    info: &[u32],
-    offsets: &[[u32; 4]],
-    active_points: &[u32],
-    triangles: &mut [u32],
-) {
-    for slot_index in 0..config.count {
-        main(config, table, info, offsets, active_points, triangles, slot_index);
-    }
-}

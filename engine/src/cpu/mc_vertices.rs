@@ -93,16 +93,3 @@ pub fn main(
         }
     }
 }
-
-pub fn run(
-    config: &McConfig,
-    values: &[f32],
-    info: &[u32],
-    offsets: &[[u32; 4]],
-    active_points: &[u32],
-    vertices: &mut [f32],
-) {
-    for slot_index in 0..config.count {
-        main(config, values, info, offsets, active_points, vertices, slot_index);
-    }
-}

@@ -26,6 +26,14 @@ pub mod volume_blur;
 
 use rayon::prelude::*;
 
+/// Runs a reference twin's `main` for invocations `0..count`, one after another, as a test
+/// compares it with its kernel.
+pub fn each_invocation(count: u32, mut main: impl FnMut(u32)) {
+    for index in 0..count {
+        main(index);
+    }
+}
+
 /// Invocations handed to one rayon task: large enough to amortise scheduling.
 const CHUNK: usize = 4096;
 

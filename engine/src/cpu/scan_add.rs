@@ -13,9 +13,3 @@ pub fn main(config: &ScanConfig, sums: &[[u32; 4]], data: &mut [[u32; 4]], index
         value[k] = value[k].wrapping_add(sum[k]);
     }
 }
-
-pub fn run(config: &ScanConfig, sums: &[[u32; 4]], data: &mut [[u32; 4]]) {
-    for index in 0..config.count {
-        main(config, sums, data, index);
-    }
-}

@@ -106,15 +106,27 @@ impl Queue {
         priority: i64,
     ) -> sqlx::Result<()> {
         let now = self.db.now_sql();
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO jobs (task_id, priority, state, attempt, max_attempts, run_after, \
              enqueued_at) VALUES ($1, $2, 'queued', 0, $3, {now}, {now})"
-        ))
-        .bind(task_id)
-        .bind(priority)
-        .bind(self.config.max_attempts)
-        .execute(&mut *tx)
-        .await?;
+        );
+        self.put(tx, &sql, task_id, priority).await
+    }
+
+    /// Runs `sql` (with `$1..$3` = task, priority, max attempts) and notifies the workers.
+    async fn put(
+        &self,
+        tx: &mut AnyConnection,
+        sql: &str,
+        task_id: &str,
+        priority: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query(sql)
+            .bind(task_id)
+            .bind(priority)
+            .bind(self.config.max_attempts)
+            .execute(&mut *tx)
+            .await?;
         self.notify(tx, task_id).await
     }
 
@@ -140,20 +152,15 @@ impl Queue {
         priority: i64,
     ) -> sqlx::Result<()> {
         let now = self.db.now_sql();
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO jobs (task_id, priority, state, attempt, max_attempts, run_after, \
              enqueued_at) SELECT id, $2, 'queued', attempts, attempts + $3, {now}, {now} \
              FROM tasks WHERE id = $1 \
              ON CONFLICT (task_id) DO UPDATE SET state = 'queued', priority = $2, \
              max_attempts = jobs.attempt + $3, run_after = {now}, enqueued_at = {now}, \
              lease_owner = NULL, lease_expires_at = NULL, finished_at = NULL"
-        ))
-        .bind(task_id)
-        .bind(priority)
-        .bind(self.config.max_attempts)
-        .execute(&mut *tx)
-        .await?;
-        self.notify(tx, task_id).await
+        );
+        self.put(tx, &sql, task_id, priority).await
     }
 
     /// Claims up to `limit` jobs for `owner`: due queued jobs by priority and age, and jobs
