@@ -117,9 +117,15 @@ pub enum EngineError {
 
     #[error(
         "NIfTI datatype code {0} is not supported; save the volume as uint8, int8, int16, \
-         uint16, int32, uint32, float32 or float64"
+         uint16, int32, uint32, int64, uint64, float32 or float64"
     )]
     UnsupportedNifti(i16),
+
+    #[error(
+        "the NIfTI file's volume is {shape:?}; Lithos reads 3-D volumes and 4-D series (one \
+         volume at a time, chosen with `frame`)"
+    )]
+    NiftiShape { shape: Vec<usize> },
 
     #[error(
         "a {}x{}x{} volume needs more than the {limit_mib} MiB allowed; crop or downsample it",

@@ -12,6 +12,7 @@ mod isosurface;
 mod kernel_twins;
 mod mesh_checks;
 mod modes;
+mod nifti;
 mod parity;
 mod shaders;
 mod solids;

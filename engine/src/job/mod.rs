@@ -222,6 +222,7 @@ impl JobRequest {
                         .crop
                         .map(|c| Crop { lo: [c[0], c[1], c[2]], hi: [c[3], c[4], c[5]] }),
                     largest_component: self.largest_component.unwrap_or(false),
+                    frame: self.frame.unwrap_or(0) as usize,
                 };
                 params.validate()?;
                 let source = match (self.raw_dims, self.raw_type) {

@@ -328,6 +328,11 @@ job_request! {
     largest_component: bool {
         label: "Largest piece only", modes: VOLUME, default: Some(Shown::Flag(false)),
     }
+    /// Which volume of a 4-D NIfTI series (fMRI, multi-echo, time series) to mesh, from 0.
+    frame: u32 {
+        label: "Frame (4-D series)", range: Some((0.0, 65535.0)), modes: VOLUME,
+        default: Some(Shown::Integer(0)),
+    }
     /// The input is raw samples of this size, x fastest; needs `raw_type`.
     raw_dims: [usize; 3] { label: "Raw size", unit: "voxels", modes: VOLUME }
     /// The raw samples' type, little-endian; needs `raw_dims`.

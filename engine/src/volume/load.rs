@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::decode::{self, DecodeLimits};
 use crate::error::{EngineError, Result};
-use crate::volume::{IDENTITY, Volume, Voxels};
+use crate::volume::{IDENTITY, Rescale, Volume, Voxels};
 
 /// Sample type of a raw volume.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,11 +43,34 @@ pub enum VolumeSource {
 /// Reads the volume at `path`. `limits` caps each slice's pixels and the whole volume's bytes
 /// (`max_alloc_bytes`, at least 1 GiB so a 1024^3 u8 scan always fits).
 pub fn load(path: &Path, source: VolumeSource, limits: DecodeLimits) -> Result<Volume> {
+    load_frame(path, source, 0, limits)
+}
+
+/// [`load`], taking volume `frame` of a 4-D NIfTI series; any other `frame` than 0 is an
+/// error for the other kinds of input.
+pub fn load_frame(
+    path: &Path,
+    source: VolumeSource,
+    frame: usize,
+    limits: DecodeLimits,
+) -> Result<Volume> {
     let max_bytes = limits.max_alloc_bytes.max(1 << 30) * 2;
+    let no_frames = || {
+        EngineError::InvalidParameter(crate::ParamError::new(
+            "frame",
+            "only a 4-D NIfTI file has frames; this input is one volume",
+        ))
+    };
     if let VolumeSource::Raw { dims, sample } = source {
+        if frame > 0 {
+            return Err(no_frames());
+        }
         return raw(path, dims, sample, max_bytes);
     }
     if path.is_dir() {
+        if frame > 0 {
+            return Err(no_frames());
+        }
         let mut names = Vec::new();
         for entry in std::fs::read_dir(path).map_err(EngineError::ReadInput)? {
             let entry = entry.map_err(EngineError::ReadInput)?;
@@ -68,10 +91,10 @@ pub fn load(path: &Path, source: VolumeSource, limits: DecodeLimits) -> Result<V
     let read = file.read(&mut magic).map_err(EngineError::ReadInput)?;
     file.rewind().map_err(EngineError::ReadInput)?;
     match &magic[..read] {
+        [0x1f, 0x8b, ..] | [92, 1, 0, 0] | [0, 0, 1, 92] => nifti(path, frame, max_bytes),
+        _ if frame > 0 => Err(no_frames()),
         [b'P', b'K', 3, 4] => zip(file, path, max_bytes, limits),
-        [0x1f, 0x8b, ..] => nifti(path, max_bytes),
         [b'I', b'I', 42, 0] | [b'M', b'M', 0, 42] => tiff_stack(file, max_bytes, limits),
-        [92, 1, 0, 0] | [0, 0, 1, 92] => nifti(path, max_bytes),
         _ => Err(EngineError::UnsupportedVolume(path.display().to_string())),
     }
 }
@@ -119,6 +142,7 @@ fn to_f32(voxels: Voxels) -> Vec<f32> {
     match voxels {
         Voxels::U8(v) => v.into_iter().map(f32::from).collect(),
         Voxels::U16(v) => v.into_iter().map(f32::from).collect(),
+        Voxels::I16(v) => v.into_iter().map(f32::from).collect(),
         Voxels::F32(v) => v,
     }
 }
@@ -277,8 +301,11 @@ fn raw(path: &Path, dims: [usize; 3], sample: RawType, max_bytes: u64) -> Result
     Ok(Volume::new(dims, voxels))
 }
 
-fn nifti(path: &Path, max_bytes: u64) -> Result<Volume> {
-    use nifti::{NiftiObject, NiftiType, ReaderOptions};
+/// Reads a NIfTI-1 file (`.nii`, `.nii.gz`): every scalar datatype in either byte order, its
+/// `scl_slope` and `scl_inter` as the standard says (a slope of 0 or NaN is no scaling), and
+/// of a 4-D series the volume `frame`.
+fn nifti(path: &Path, frame: usize, max_bytes: u64) -> Result<Volume> {
+    use nifti::{Endianness, NiftiObject, NiftiType, ReaderOptions};
     let bad = |e: nifti::NiftiError| EngineError::CorruptVolume(format!("NIfTI: {e}"));
     // Check the header before reading the samples.
     let header = if path.extension().is_some_and(|e| e == "gz") || is_gzip(path)? {
@@ -290,30 +317,41 @@ fn nifti(path: &Path, max_bytes: u64) -> Result<Volume> {
     }
     .map_err(bad)?;
     let rank = usize::from(header.dim[0]);
-    if !(1..=7).contains(&rank) || (rank > 3 && header.dim[4..=rank].iter().any(|&d| d > 1)) {
-        return Err(EngineError::UnsupportedVolume(format!(
-            "the NIfTI file has {rank} dimensions ({:?}); Lithos reads 3-D volumes",
-            &header.dim[1..=rank.clamp(1, 7)]
+    let extent = |k: usize| usize::from(header.dim[k]).max(1);
+    if !(1..=7).contains(&rank) || (rank > 4 && (5..=rank).any(|k| extent(k) > 1)) {
+        return Err(EngineError::NiftiShape {
+            shape: header.dim[1..=rank.clamp(1, 7)].iter().map(|&d| usize::from(d)).collect(),
+        });
+    }
+    let dims = [1, 2, 3].map(|k| if k <= rank { extent(k) } else { 1 });
+    let frames = if rank >= 4 { extent(4) } else { 1 };
+    if frame >= frames {
+        return Err(EngineError::InvalidParameter(crate::ParamError::new(
+            "frame",
+            format!(
+                "the NIfTI file holds {frames} volume{} (frames 0 to {}); got {frame}",
+                if frames == 1 { "" } else { "s" },
+                frames - 1
+            ),
         )));
     }
-    let dims = [1, 2, 3].map(|k| if k <= rank { usize::from(header.dim[k]).max(1) } else { 1 });
     let datatype =
         header.data_type().map_err(|_| EngineError::UnsupportedNifti(header.datatype))?;
-    let supported = matches!(
-        datatype,
-        NiftiType::Uint8
-            | NiftiType::Int8
-            | NiftiType::Int16
-            | NiftiType::Uint16
-            | NiftiType::Int32
-            | NiftiType::Uint32
-            | NiftiType::Float32
-            | NiftiType::Float64
-    );
-    if !supported {
-        return Err(EngineError::UnsupportedNifti(header.datatype));
-    }
-    check_size(dims, datatype.size_of().max(4), max_bytes)?;
+    // Kept in memory as: u8, u16 and i16 as they are (i8 widened to i16), the rest as f32.
+    let kept_bytes = match datatype {
+        NiftiType::Uint8 => 1,
+        NiftiType::Int8 | NiftiType::Int16 | NiftiType::Uint16 => 2,
+        NiftiType::Int32
+        | NiftiType::Uint32
+        | NiftiType::Int64
+        | NiftiType::Uint64
+        | NiftiType::Float32
+        | NiftiType::Float64 => 4,
+        _ => return Err(EngineError::UnsupportedNifti(header.datatype)),
+    };
+    check_size(dims, kept_bytes, max_bytes)?;
+    // The file's samples, all frames, are read whole: check them too.
+    check_size([dims[0] * frames, dims[1], dims[2]], datatype.size_of(), max_bytes)?;
 
     let mut options = ReaderOptions::new();
     options.fix_header(true);
@@ -327,31 +365,59 @@ fn nifti(path: &Path, max_bytes: u64) -> Result<Volume> {
     }
     .map_err(bad)?;
     let header = object.header().clone();
-    let volume = object.into_volume();
-    let (slope, intercept) = (header.scl_slope, header.scl_inter);
-    let scaled = slope != 0.0 && (slope != 1.0 || intercept != 0.0);
-    let voxels = match datatype {
-        NiftiType::Uint8 if !scaled => Voxels::U8(volume.into_nifti_typed_data().map_err(bad)?),
-        NiftiType::Uint16 if !scaled => Voxels::U16(volume.into_nifti_typed_data().map_err(bad)?),
-        _ => {
-            let mut v: Vec<f32> = volume.into_nifti_typed_data().map_err(bad)?;
-            if scaled {
-                v.iter_mut().for_each(|x| *x = *x * slope + intercept);
-            }
-            Voxels::F32(v)
-        }
-    };
-    if voxels.len() != dims.iter().product::<usize>() {
+    let raw = object.into_volume().into_raw_data();
+    let count: usize = dims.iter().product();
+    let size = datatype.size_of();
+    let Some(samples) = raw.get(frame * count * size..(frame + 1) * count * size) else {
         return Err(EngineError::CorruptVolume(format!(
-            "the NIfTI file holds {} samples but its header says {}x{}x{}",
-            voxels.len(),
+            "the NIfTI file holds {} bytes of samples but its header says {}x{}x{} x {frames} \
+             frames of {size}-byte samples",
+            raw.len(),
             dims[0],
             dims[1],
             dims[2]
         )));
-    }
+    };
+    let big = header.endianness == Endianness::Big;
+    let voxels = nifti_samples(datatype, samples, big);
+    let (slope, intercept) = (header.scl_slope, header.scl_inter);
+    // The standard: a slope of 0 means the samples are the values; readers treat NaN alike.
+    let rescale = if slope == 0.0 || !slope.is_finite() {
+        Rescale::IDENTITY
+    } else {
+        Rescale { slope, intercept: if intercept.is_finite() { intercept } else { 0.0 } }
+    };
     let (spacing_mm, orientation) = nifti_geometry(&header);
-    Ok(Volume { dims, spacing_mm, orientation, voxels })
+    Ok(Volume { dims, spacing_mm, orientation, voxels, rescale })
+}
+
+/// The samples of one NIfTI frame, `big`-endian or not, in the type they are kept in.
+fn nifti_samples(datatype: nifti::NiftiType, bytes: &[u8], big: bool) -> Voxels {
+    use nifti::NiftiType;
+    fn each<const N: usize, T>(bytes: &[u8], big: bool, f: impl Fn([u8; N]) -> T) -> Vec<T> {
+        bytes
+            .chunks_exact(N)
+            .map(|c| {
+                let mut b: [u8; N] = c.try_into().expect("a chunk of N bytes");
+                if big {
+                    b.reverse();
+                }
+                f(b)
+            })
+            .collect()
+    }
+    match datatype {
+        NiftiType::Uint8 => Voxels::U8(bytes.to_vec()),
+        NiftiType::Int8 => Voxels::I16(bytes.iter().map(|&b| i16::from(b as i8)).collect()),
+        NiftiType::Uint16 => Voxels::U16(each(bytes, big, u16::from_le_bytes)),
+        NiftiType::Int16 => Voxels::I16(each(bytes, big, i16::from_le_bytes)),
+        NiftiType::Int32 => Voxels::F32(each(bytes, big, |b| i32::from_le_bytes(b) as f32)),
+        NiftiType::Uint32 => Voxels::F32(each(bytes, big, |b| u32::from_le_bytes(b) as f32)),
+        NiftiType::Int64 => Voxels::F32(each(bytes, big, |b| i64::from_le_bytes(b) as f32)),
+        NiftiType::Uint64 => Voxels::F32(each(bytes, big, |b| u64::from_le_bytes(b) as f32)),
+        NiftiType::Float32 => Voxels::F32(each(bytes, big, f32::from_le_bytes)),
+        _ => Voxels::F32(each(bytes, big, |b| f64::from_le_bytes(b) as f32)),
+    }
 }
 
 fn is_gzip(path: &Path) -> Result<bool> {

@@ -4,7 +4,7 @@
 mod load;
 mod params;
 
-pub use load::{RawType, VolumeSource, load};
+pub use load::{RawType, VolumeSource, load, load_frame};
 pub use params::{Crop, MAX_SMOOTH_VOXELS, VolumeParams};
 
 use crate::isosurface::ScalarField;
@@ -14,6 +14,8 @@ use crate::isosurface::ScalarField;
 pub enum Voxels {
     U8(Vec<u8>),
     U16(Vec<u16>),
+    /// CT and MRI's usual type.
+    I16(Vec<i16>),
     F32(Vec<f32>),
 }
 
@@ -22,6 +24,7 @@ impl Voxels {
         match self {
             Voxels::U8(v) => v.len(),
             Voxels::U16(v) => v.len(),
+            Voxels::I16(v) => v.len(),
             Voxels::F32(v) => v.len(),
         }
     }
@@ -35,6 +38,7 @@ impl Voxels {
         match self {
             Voxels::U8(v) => out.iter_mut().zip(&v[start..end]).for_each(|(o, &v)| *o = v.into()),
             Voxels::U16(v) => out.iter_mut().zip(&v[start..end]).for_each(|(o, &v)| *o = v.into()),
+            Voxels::I16(v) => out.iter_mut().zip(&v[start..end]).for_each(|(o, &v)| *o = v.into()),
             Voxels::F32(v) => out.copy_from_slice(&v[start..end]),
         }
     }
@@ -49,6 +53,7 @@ impl Voxels {
         match self {
             Voxels::U8(_) => "u8",
             Voxels::U16(_) => "u16",
+            Voxels::I16(_) => "i16",
             Voxels::F32(_) => "f32",
         }
     }
@@ -65,6 +70,29 @@ pub struct Volume {
     /// axis, each of unit length; identity unless the file says otherwise.
     pub orientation: [[f32; 3]; 3],
     pub voxels: Voxels,
+    /// Stored samples to values, applied as planes are read: scaled integers stay compact.
+    pub rescale: Rescale,
+}
+
+/// `value = stored * slope + intercept`: NIfTI's `scl_slope` and `scl_inter`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rescale {
+    pub slope: f32,
+    pub intercept: f32,
+}
+
+impl Rescale {
+    pub const IDENTITY: Rescale = Rescale { slope: 1.0, intercept: 0.0 };
+
+    pub fn is_identity(self) -> bool {
+        self == Self::IDENTITY
+    }
+
+    fn apply(self, values: &mut [f32]) {
+        if !self.is_identity() {
+            values.iter_mut().for_each(|v| *v = *v * self.slope + self.intercept);
+        }
+    }
 }
 
 pub const IDENTITY: [[f32; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
@@ -72,7 +100,21 @@ pub const IDENTITY: [[f32; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0
 impl Volume {
     pub fn new(dims: [usize; 3], voxels: Voxels) -> Self {
         assert_eq!(dims.iter().product::<usize>(), voxels.len(), "dims match the samples");
-        Self { dims, spacing_mm: [1.0; 3], orientation: IDENTITY, voxels }
+        Self {
+            dims,
+            spacing_mm: [1.0; 3],
+            orientation: IDENTITY,
+            voxels,
+            rescale: Rescale::IDENTITY,
+        }
+    }
+
+    /// Whether values are whole numbers (so an isovalue halfway between two of them never
+    /// equals a sample).
+    pub fn is_integer(&self) -> bool {
+        self.voxels.is_integer()
+            && self.rescale.slope == 1.0
+            && self.rescale.intercept.fract() == 0.0
     }
 
     /// The smallest and largest finite samples.
@@ -126,7 +168,7 @@ impl Volume {
         }
         // Inside is "at least the isovalue": the upper edge of the best lower class.
         let threshold = lo + width * (best + 1) as f32;
-        if self.voxels.is_integer() { threshold.floor() + 0.5 } else { threshold }
+        if self.is_integer() { threshold.floor() + 0.5 } else { threshold }
     }
 
     /// The sub-volume `[x0, x1) x [y0, y1) x [z0, z1)`.
@@ -144,6 +186,7 @@ impl Volume {
         let voxels = match &self.voxels {
             Voxels::U8(v) => Voxels::U8(rows(v, self.dims, lo, hi)),
             Voxels::U16(v) => Voxels::U16(rows(v, self.dims, lo, hi)),
+            Voxels::I16(v) => Voxels::I16(rows(v, self.dims, lo, hi)),
             Voxels::F32(v) => Voxels::F32(rows(v, self.dims, lo, hi)),
         };
         Volume { dims: [0, 1, 2].map(|k| hi[k] - lo[k]), voxels, ..*self }
@@ -157,14 +200,16 @@ impl ScalarField for Volume {
 
     fn read_planes(&self, z0: usize, z1: usize, out: &mut [f32]) {
         let plane = self.dims[0] * self.dims[1];
-        self.voxels.copy_f32(z0 * plane, &mut out[..(z1 - z0) * plane]);
+        let out = &mut out[..(z1 - z0) * plane];
+        self.voxels.copy_f32(z0 * plane, out);
+        self.rescale.apply(out);
     }
 
     fn borrow_planes(&self, z0: usize, z1: usize) -> Option<&[f32]> {
         let plane = self.dims[0] * self.dims[1];
         match &self.voxels {
-            Voxels::F32(v) => Some(&v[z0 * plane..z1 * plane]),
-            Voxels::U8(_) | Voxels::U16(_) => None,
+            Voxels::F32(v) if self.rescale.is_identity() => Some(&v[z0 * plane..z1 * plane]),
+            _ => None,
         }
     }
 }

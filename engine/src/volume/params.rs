@@ -52,6 +52,8 @@ pub struct VolumeParams {
     pub crop: Option<Crop>,
     /// Keep only the largest connected piece of the surface.
     pub largest_component: bool,
+    /// Which volume of a 4-D series to mesh, from 0.
+    pub frame: usize,
 }
 
 impl VolumeParams {
