@@ -6,6 +6,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
 use super::request::{FieldValue, ValueType, field};
 use super::{JobMode, JobRequest};
+use crate::volume::IsoValue;
 use crate::{Bevel, MaskSource, RawType};
 
 /// How a field's type is read from the command line.
@@ -38,6 +39,12 @@ macro_rules! named {
 }
 
 named!(MaskSource, Bevel, RawType);
+
+impl CliValue for IsoValue {
+    fn parser() -> ValueParser {
+        ValueParser::new(|s: &str| s.parse::<IsoValue>().map_err(|e| e.message))
+    }
+}
 
 impl<T, const N: usize> CliValue for [T; N]
 where
@@ -94,7 +101,7 @@ pub(super) fn arg<T: CliValue>(name: &'static str) -> Arg {
             .default_missing_value("true")
             .hide_possible_values(true)
             .action(ArgAction::Set),
-        ValueType::Number => arg.allow_negative_numbers(true),
+        ValueType::Number | ValueType::NumberOrChoice(_) => arg.allow_negative_numbers(true),
         ValueType::List { len, .. } => {
             let axes = ["X", "Y", "Z"];
             let names: Vec<String> = (0..len)

@@ -22,7 +22,7 @@ pub use request::{FIELDS, Field, FieldValue, IMAGE, JobRequest, Shown, ValueType
 
 use crate::params::{Frame, GridSize, Mask, PhysicalSize, Tone};
 use crate::progress::{HEIGHTFIELD_STAGES, SOLID_STAGES, Stage, VOLUME_STAGES};
-use crate::volume::Crop;
+use crate::volume::{Crop, IsoValue};
 use crate::{
     ConvertParams, MaskSource, MeshFormat, Millimetres, Mode, ParamError, SolidParams,
     VolumeParams, VolumeSource, Work,
@@ -215,7 +215,7 @@ impl JobRequest {
             }
             JobMode::Volume => {
                 let params = VolumeParams {
-                    iso: self.iso,
+                    iso: self.iso.map(IsoValue::value),
                     spacing_mm: self.spacing_mm,
                     smooth_voxels: self.smooth_vox.unwrap_or(defaults::SMOOTH_VOX as f32),
                     crop: self

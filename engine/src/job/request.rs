@@ -4,7 +4,7 @@
 use super::JobMode;
 use super::defaults::*;
 use crate::params::{GridSize, MAX_BLUR_PX, MIN_GAMMA};
-use crate::volume::MAX_SMOOTH_VOXELS;
+use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS};
 use crate::{Bevel, MaskSource, Millimetres, RawType};
 
 /// How a field's value is written.
@@ -16,6 +16,8 @@ pub enum ValueType {
     Flag,
     /// One of these names.
     Choice(&'static [&'static str]),
+    /// A number, or one of these names.
+    NumberOrChoice(&'static [&'static str]),
     /// Exactly `len` numbers, comma-separated on the command line.
     List {
         len: usize,
@@ -146,6 +148,7 @@ field_value! {
     MaskSource => ValueType::Choice(MaskSource::NAMES),
     Bevel => ValueType::Choice(Bevel::NAMES),
     RawType => ValueType::Choice(RawType::NAMES),
+    IsoValue => ValueType::NumberOrChoice(CtPreset::NAMES),
     [f32; 3] => ValueType::List { len: 3, integer: false },
     [usize; 3] => ValueType::List { len: 3, integer: true },
     [usize; 6] => ValueType::List { len: 6, integer: true },
@@ -310,8 +313,9 @@ job_request! {
     shell_mm: f64 {
         label: "Cookie-cutter wall", unit: MM, range: LENGTH, modes: SOLID, basic: SOLID,
     }
-    /// The isovalue, in the input's units.
-    iso: f32 { label: "Isovalue", modes: VOLUME, default_note: Some("Otsu's threshold") }
+    /// The isovalue: samples at or above it are inside. A number in the input's units, or for
+    /// CT (in Hounsfield units) `bone` (300), `soft-tissue` (0) or `skin` (-500).
+    iso: IsoValue { label: "Isovalue", modes: VOLUME, default_note: Some("Otsu's threshold") }
     /// Millimetres between samples along x, y and z, overriding the file's header.
     spacing_mm: [f32; 3] {
         label: "Voxel spacing", unit: MM, range: Some((Millimetres::MIN as f64, Millimetres::MAX as f64)),

@@ -6,7 +6,9 @@ use std::borrow::Cow;
 
 use serde_json::{Value, json};
 use utoipa::openapi::extensions::ExtensionsBuilder;
-use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Type,
+};
 use utoipa::openapi::{RefOr, Schema};
 
 use super::request::{FIELDS, Field, ValueType};
@@ -47,13 +49,25 @@ fn property(field: &Field) -> RefOr<Schema> {
                 ValueType::Choice(names) => ObjectBuilder::new()
                     .schema_type(Type::String)
                     .enum_values(Some(names.iter().copied())),
-                ValueType::List { .. } => unreachable!("lists are arrays"),
+                ValueType::List { .. } | ValueType::NumberOrChoice(_) => {
+                    unreachable!("lists and number-or-name fields are built below")
+                }
             };
             base.description(Some(help))
                 .default(field.default.map(|d| json!(d)))
                 .extensions(Some(extensions.build()))
                 .into()
         }
+        ValueType::NumberOrChoice(names) => OneOfBuilder::new()
+            .item(scalar(Type::Number))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(names.iter().copied())),
+            )
+            .description(Some(help))
+            .extensions(Some(extensions.build()))
+            .into(),
         ValueType::List { len, integer } => {
             let item = scalar(if integer { Type::Integer } else { Type::Number });
             let item = if integer { item.minimum(Some(0.0)) } else { item };

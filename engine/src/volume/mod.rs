@@ -5,7 +5,7 @@ mod load;
 mod params;
 
 pub use load::{RawType, VolumeSource, load, load_frame};
-pub use params::{Crop, MAX_SMOOTH_VOXELS, VolumeParams};
+pub use params::{Crop, CtPreset, IsoValue, MAX_SMOOTH_VOXELS, VolumeParams};
 
 use crate::isosurface::ScalarField;
 

@@ -92,3 +92,67 @@ impl VolumeParams {
         Ok(())
     }
 }
+
+/// Isovalues for CT in Hounsfield units, for `iso`: the surfaces a CT user asks for by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CtPreset {
+    /// 300 HU: cortical and dense trabecular bone, above contrast-filled vessels' usual range.
+    Bone,
+    /// 0 HU: muscle and organs (about +40 HU) without fat (about -100 HU).
+    SoftTissue,
+    /// -500 HU: the body's outer surface, halfway between air (-1000 HU) and tissue (0 HU).
+    Skin,
+}
+
+crate::names::named!(CtPreset, "iso" {
+    Bone => "bone",
+    SoftTissue => "soft-tissue",
+    Skin => "skin",
+});
+
+impl CtPreset {
+    /// The isovalue, in Hounsfield units.
+    pub fn hounsfield(self) -> f32 {
+        match self {
+            CtPreset::Bone => 300.0,
+            CtPreset::SoftTissue => 0.0,
+            CtPreset::Skin => -500.0,
+        }
+    }
+}
+
+/// An isovalue as asked for: a number in the input's units, or a CT preset's name.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IsoValue {
+    Number(f32),
+    Preset(CtPreset),
+}
+
+impl IsoValue {
+    pub fn value(self) -> f32 {
+        match self {
+            IsoValue::Number(v) => v,
+            IsoValue::Preset(p) => p.hounsfield(),
+        }
+    }
+}
+
+impl std::str::FromStr for IsoValue {
+    type Err = ParamError;
+    fn from_str(s: &str) -> Result<Self, ParamError> {
+        match s.trim().parse::<f32>() {
+            Ok(v) => Ok(IsoValue::Number(v)),
+            Err(_) => s.trim().parse::<CtPreset>().map(IsoValue::Preset).map_err(|_| {
+                ParamError::new(
+                    "iso",
+                    format!(
+                        "must be a number in the input's units or one of {}, got `{s}`",
+                        CtPreset::NAMES.join(", ")
+                    ),
+                )
+            }),
+        }
+    }
+}

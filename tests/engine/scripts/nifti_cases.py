@@ -73,5 +73,24 @@ for name, frame in [
     case = f"nibabel-{name.split('.')[0]}-{frame}"
     expect(case, os.path.join(out, name), frame)
 
+# A CT phantom as scanners store it: int16 of HU + 1024, with scl_slope 1 and scl_inter -1024.
+# Air (-1000 HU) around a body of soft tissue (40 HU, radius 20 mm) holding a bone cylinder
+# (560 HU, radius 10 mm) along z, edges blurred over one voxel as a scanner's are. 96 x 96 x 40
+# voxels of 0.5 x 0.5 x 1 mm, the axis at voxel (47.5, 47.5).
+px, py = np.meshgrid(np.arange(96), np.arange(96), indexing="ij")
+radius = np.hypot(px - 47.5, py - 47.5) * 0.5  # mm
+ramp = lambda edge: np.clip((edge - radius) / 0.5 + 0.5, 0.0, 1.0)  # 1 inside, over a voxel
+hu = -1000.0 + 1040.0 * ramp(20.0) + 520.0 * ramp(10.0)
+phantom = np.repeat(np.rint(hu + 1024.0)[:, :, None], 40, axis=2).astype("<i2")
+header = nib.Nifti1Header()
+header.set_data_dtype(np.int16)
+img = nib.Nifti1Image(phantom, np.diag([0.5, 0.5, 1.0, 1.0]), header=header)
+path = os.path.join(out, "phantom.nii")
+nib.save(img, path)
+with open(path, "r+b") as f:
+    f.seek(112)
+    f.write(struct.pack("<ff", 1.0, -1024.0))
+expect("phantom", path, 0)
+
 with open(os.path.join(out, "manifest.txt"), "w") as f:
     f.write("\n".join(manifest) + "\n")
