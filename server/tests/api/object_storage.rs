@@ -215,7 +215,9 @@ async fn presigned_urls_stop_working_when_they_expire() {
     let Some((endpoint, bucket)) = s3() else { return };
     let app = TestApp::spawn_with(|c| {
         on_s3(&endpoint, &bucket)(c);
-        c.url_ttl = Duration::from_secs(1);
+        // Long enough that a loaded machine still signs and fetches within it, short enough
+        // to wait out.
+        c.url_ttl = Duration::from_secs(3);
     })
     .await;
     let user = app.user("expiry@example.org").await;
@@ -226,7 +228,7 @@ async fn presigned_urls_stop_working_when_they_expire() {
         .fetch_json()
         .await;
     let put = &pending["upload"];
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     let (status, _) = curl("PUT", put["url"].as_str().unwrap(), &headers_of(put), Some(&image));
     assert_eq!(status, 403, "an expired PUT URL is refused");
 
@@ -239,7 +241,7 @@ async fn presigned_urls_stop_working_when_they_expire() {
     let location = output_location(&app, &user, task_id).await;
     assert_eq!(curl("GET", &location, &[], None).0, 200, "fresh");
     assert_eq!(curl("GET", &tampered(&location), &[], None).0, 403, "tampered");
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     assert_eq!(curl("GET", &location, &[], None).0, 403, "expired");
 }
 
