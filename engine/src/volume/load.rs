@@ -127,6 +127,7 @@ fn append(all: &mut Option<Voxels>, slice: Voxels) {
     match (all, slice) {
         (Some(Voxels::U8(a)), Voxels::U8(b)) => a.extend(b),
         (Some(Voxels::U16(a)), Voxels::U16(b)) => a.extend(b),
+        (Some(Voxels::I16(a)), Voxels::I16(b)) => a.extend(b),
         (Some(Voxels::F32(a)), Voxels::F32(b)) => a.extend(b),
         // Mixed depths: everything as f32.
         (Some(all), slice) => {
@@ -305,10 +306,10 @@ fn raw(path: &Path, dims: [usize; 3], sample: RawType, max_bytes: u64) -> Result
 /// `scl_slope` and `scl_inter` as the standard says (a slope of 0 or NaN is no scaling), and
 /// of a 4-D series the volume `frame`.
 fn nifti(path: &Path, frame: usize, max_bytes: u64) -> Result<Volume> {
-    use nifti::{Endianness, NiftiObject, NiftiType, ReaderOptions};
+    use nifti::{Endianness, NiftiType};
     let bad = |e: nifti::NiftiError| EngineError::CorruptVolume(format!("NIfTI: {e}"));
     // Check the header before reading the samples.
-    let header = if path.extension().is_some_and(|e| e == "gz") || is_gzip(path)? {
+    let header = if is_gzip(path)? {
         nifti::NiftiHeader::from_reader(flate2::read::GzDecoder::new(
             File::open(path).map_err(EngineError::ReadInput)?,
         ))
@@ -353,33 +354,36 @@ fn nifti(path: &Path, frame: usize, max_bytes: u64) -> Result<Volume> {
     // The file's samples, all frames, are read whole: check them too.
     check_size([dims[0] * frames, dims[1], dims[2]], datatype.size_of(), max_bytes)?;
 
-    let mut options = ReaderOptions::new();
-    options.fix_header(true);
-    // A gzip without `.gz` in its name would not be recognised by the reader.
-    let object = if path.extension().is_some_and(|e| e == "gz") || !is_gzip(path)? {
-        options.read_file(path)
-    } else {
-        nifti::InMemNiftiObject::from_reader(flate2::read::GzDecoder::new(BufReader::new(
-            File::open(path).map_err(EngineError::ReadInput)?,
-        )))
-    }
-    .map_err(bad)?;
-    let header = object.header().clone();
-    let raw = object.into_volume().into_raw_data();
+    // The frame's samples, streamed from the file and converted a chunk at a time: the
+    // file's bytes are never all in memory beside the samples they become.
+    let gz = is_gzip(path)?;
+    let file = BufReader::new(File::open(path).map_err(EngineError::ReadInput)?);
+    let mut reader: Box<dyn Read> =
+        if gz { Box::new(flate2::read::GzDecoder::new(file)) } else { Box::new(file) };
     let count: usize = dims.iter().product();
     let size = datatype.size_of();
-    let Some(samples) = raw.get(frame * count * size..(frame + 1) * count * size) else {
+    let skip = header.vox_offset.max(0.0) as u64 + (frame * count * size) as u64;
+    let skipped = std::io::copy(&mut reader.by_ref().take(skip), &mut std::io::sink())
+        .map_err(|e| EngineError::CorruptVolume(format!("NIfTI: {e}")))?;
+    let big = header.endianness == Endianness::Big;
+    let mut voxels: Option<Voxels> = None;
+    let mut left = count * size;
+    let mut chunk = vec![0u8; (1 << 20) / size * size];
+    while left > 0 && skipped == skip {
+        let want = left.min(chunk.len());
+        if reader.read_exact(&mut chunk[..want]).is_err() {
+            break;
+        }
+        append(&mut voxels, nifti_samples(datatype, &chunk[..want], big));
+        left -= want;
+    }
+    let Some(voxels) = voxels.filter(|_| left == 0) else {
         return Err(EngineError::CorruptVolume(format!(
-            "the NIfTI file holds {} bytes of samples but its header says {}x{}x{} x {frames} \
+            "the NIfTI file ends before its samples do: its header says {}x{}x{} x {frames} \
              frames of {size}-byte samples",
-            raw.len(),
-            dims[0],
-            dims[1],
-            dims[2]
+            dims[0], dims[1], dims[2]
         )));
     };
-    let big = header.endianness == Endianness::Big;
-    let voxels = nifti_samples(datatype, samples, big);
     let (slope, intercept) = (header.scl_slope, header.scl_inter);
     // The standard: a slope of 0 means the samples are the values; readers treat NaN alike.
     let rescale = if slope == 0.0 || !slope.is_finite() {

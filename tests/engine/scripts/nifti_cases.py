@@ -60,6 +60,18 @@ for code in ["u1", "i1", "i2", "u2", "i4", "u4", "i8", "u8", "f4", "f8"]:
                 path += ".gz"
             expect(name, path, 0)
 
+# Larger than the reader's 1 MiB chunks: big-endian int16, 256 x 256 x 20, scaled.
+bx, by, bz = np.meshgrid(np.arange(256), np.arange(256), np.arange(20), indexing="ij")
+big = ((bx * 3 + by * 5 + bz * 11) % 4000 - 2000).astype(">i2")
+header = nib.Nifti1Header(endianness=">")
+header.set_data_dtype(big.dtype)
+path = os.path.join(out, "i2be-chunks.nii")
+nib.save(nib.Nifti1Image(big, np.diag([0.8, 0.9, 1.5, 1.0]), header=header), path)
+with open(path, "r+b") as f:
+    f.seek(112)
+    f.write(struct.pack(">ff", 1.0, -1024.0))
+expect("i2be-chunks", path, 0)
+
 shipped = os.path.join(os.path.dirname(nib.__file__), "tests", "data")
 for name, frame in [
     ("anatomical.nii", 0),
