@@ -26,7 +26,7 @@ macro_rules! plain {
 
 plain!(f64, f32, u32, bool);
 
-macro_rules! named {
+macro_rules! choice_parsers {
     ($($ty:ty),*) => {
         $(impl CliValue for $ty {
             fn parser() -> ValueParser {
@@ -38,7 +38,7 @@ macro_rules! named {
     };
 }
 
-named!(MaskSource, Bevel, RawType);
+choice_parsers!(MaskSource, Bevel, RawType);
 
 impl CliValue for IsoValue {
     fn parser() -> ValueParser {

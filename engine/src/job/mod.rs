@@ -123,15 +123,6 @@ pub enum JobKind {
 }
 
 impl Job {
-    pub fn mode(&self) -> JobMode {
-        match self.kind {
-            JobKind::Relief(_) => JobMode::Relief,
-            JobKind::Lithophane(_) => JobMode::Lithophane,
-            JobKind::Solid(..) => JobMode::Solid,
-            JobKind::Volume(..) => JobMode::Volume,
-        }
-    }
-
     /// The image parameters, for modes that take an image.
     pub fn image_params(&self) -> Option<&ConvertParams> {
         match &self.kind {

@@ -115,11 +115,6 @@ impl Field {
         }
         Some(text)
     }
-
-    /// Whether it applies to every mode that takes an image.
-    pub fn is_common_to_images(&self) -> bool {
-        self.modes == IMAGE
-    }
 }
 
 /// The field named `name`.

@@ -308,8 +308,9 @@ fn raw(path: &Path, dims: [usize; 3], sample: RawType, max_bytes: u64) -> Result
 fn nifti(path: &Path, frame: usize, max_bytes: u64) -> Result<Volume> {
     use nifti::{Endianness, NiftiType};
     let bad = |e: nifti::NiftiError| EngineError::CorruptVolume(format!("NIfTI: {e}"));
+    let gz = is_gzip(path)?;
     // Check the header before reading the samples.
-    let header = if is_gzip(path)? {
+    let header = if gz {
         nifti::NiftiHeader::from_reader(flate2::read::GzDecoder::new(
             File::open(path).map_err(EngineError::ReadInput)?,
         ))
@@ -351,39 +352,38 @@ fn nifti(path: &Path, frame: usize, max_bytes: u64) -> Result<Volume> {
         _ => return Err(EngineError::UnsupportedNifti(header.datatype)),
     };
     check_size(dims, kept_bytes, max_bytes)?;
-    // The file's samples, all frames, are read whole: check them too.
-    check_size([dims[0] * frames, dims[1], dims[2]], datatype.size_of(), max_bytes)?;
 
     // The frame's samples, streamed from the file and converted a chunk at a time: the
     // file's bytes are never all in memory beside the samples they become.
-    let gz = is_gzip(path)?;
     let file = BufReader::new(File::open(path).map_err(EngineError::ReadInput)?);
     let mut reader: Box<dyn Read> =
         if gz { Box::new(flate2::read::GzDecoder::new(file)) } else { Box::new(file) };
     let count: usize = dims.iter().product();
     let size = datatype.size_of();
+    let short = || {
+        EngineError::CorruptVolume(format!(
+            "the NIfTI file ends before its samples do: its header says {}x{}x{} x {frames} \
+             frames of {size}-byte samples",
+            dims[0], dims[1], dims[2]
+        ))
+    };
     let skip = header.vox_offset.max(0.0) as u64 + (frame * count * size) as u64;
     let skipped = std::io::copy(&mut reader.by_ref().take(skip), &mut std::io::sink())
         .map_err(|e| EngineError::CorruptVolume(format!("NIfTI: {e}")))?;
+    if skipped != skip {
+        return Err(short());
+    }
     let big = header.endianness == Endianness::Big;
     let mut voxels: Option<Voxels> = None;
     let mut left = count * size;
     let mut chunk = vec![0u8; (1 << 20) / size * size];
-    while left > 0 && skipped == skip {
+    while left > 0 {
         let want = left.min(chunk.len());
-        if reader.read_exact(&mut chunk[..want]).is_err() {
-            break;
-        }
+        reader.read_exact(&mut chunk[..want]).map_err(|_| short())?;
         append(&mut voxels, nifti_samples(datatype, &chunk[..want], big));
         left -= want;
     }
-    let Some(voxels) = voxels.filter(|_| left == 0) else {
-        return Err(EngineError::CorruptVolume(format!(
-            "the NIfTI file ends before its samples do: its header says {}x{}x{} x {frames} \
-             frames of {size}-byte samples",
-            dims[0], dims[1], dims[2]
-        )));
-    };
+    let voxels = voxels.ok_or_else(short)?;
     let (slope, intercept) = (header.scl_slope, header.scl_inter);
     // The standard: a slope of 0 means the samples are the values; readers treat NaN alike.
     let rescale = if slope == 0.0 || !slope.is_finite() {

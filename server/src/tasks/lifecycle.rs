@@ -191,6 +191,20 @@ pub struct Settlement {
     pub triangles: Option<i64>,
 }
 
+impl Settlement {
+    /// A run that made nothing: failed with `error`, or canceled.
+    pub fn without_output(status: TaskStatus, error: Option<String>) -> Self {
+        Settlement {
+            status,
+            error,
+            result: None,
+            output_key: None,
+            megapixels: None,
+            triangles: None,
+        }
+    }
+}
+
 /// The task that ran, as settling needs it.
 #[derive(Clone, Copy, Debug)]
 pub struct Ran<'a> {

@@ -67,22 +67,10 @@ impl Slot {
                 megapixels: report.engine.megapixels(),
                 triangles: i64::try_from(report.engine.triangles).ok(),
             },
-            Outcome::Failed(message) => Settlement {
-                status: TaskStatus::Failed,
-                error: Some(message.clone()),
-                result: None,
-                output_key: None,
-                megapixels: None,
-                triangles: None,
-            },
-            Outcome::Canceled => Settlement {
-                status: TaskStatus::Canceled,
-                error: None,
-                result: None,
-                output_key: None,
-                megapixels: None,
-                triangles: None,
-            },
+            Outcome::Failed(message) => {
+                Settlement::without_output(TaskStatus::Failed, Some(message.clone()))
+            }
+            Outcome::Canceled => Settlement::without_output(TaskStatus::Canceled, None),
             Outcome::Transient(_) => unreachable!("retried above"),
         };
         let status = settlement.status;
