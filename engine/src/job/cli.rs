@@ -6,7 +6,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
 use super::request::{FieldValue, ValueType, field};
 use super::{JobMode, JobRequest};
-use crate::volume::IsoValue;
+use crate::volume::{IsoValue, SeriesUid};
 use crate::{Bevel, MaskSource, RawType};
 
 /// How a field's type is read from the command line.
@@ -40,11 +40,17 @@ macro_rules! choice_parsers {
 
 choice_parsers!(MaskSource, Bevel, RawType);
 
-impl CliValue for IsoValue {
-    fn parser() -> ValueParser {
-        ValueParser::new(|s: &str| s.parse::<IsoValue>().map_err(|e| e.message))
-    }
+macro_rules! from_str_parsers {
+    ($($ty:ty),*) => {
+        $(impl CliValue for $ty {
+            fn parser() -> ValueParser {
+                ValueParser::new(|s: &str| s.parse::<$ty>().map_err(|e| e.message))
+            }
+        })*
+    };
 }
+
+from_str_parsers!(IsoValue, SeriesUid);
 
 impl<T, const N: usize> CliValue for [T; N]
 where
@@ -115,7 +121,7 @@ pub(super) fn arg<T: CliValue>(name: &'static str) -> Arg {
                 .collect();
             arg.value_name(names.join(",")).allow_negative_numbers(true)
         }
-        ValueType::Integer | ValueType::Choice(_) => arg,
+        ValueType::Integer | ValueType::Choice(_) | ValueType::Text { .. } => arg,
     };
     if let Some(alias) = field.alias {
         arg = arg.visible_alias(alias);

@@ -56,7 +56,7 @@ pub enum JobMode {
     Lithophane,
     /// A closed solid from the image's alpha or threshold mask, extruded with a bevel.
     Solid,
-    /// The isosurface of a volume: a TIFF stack, a ZIP or directory of slices, NIfTI or raw.
+    /// The isosurface of a volume: a TIFF stack, a ZIP or directory of slices, DICOM, NIfTI or raw.
     Volume,
 }
 
@@ -79,7 +79,7 @@ impl JobMode {
                 "A closed solid from the image's alpha or threshold mask, extruded with a bevel."
             }
             JobMode::Volume => {
-                "The isosurface of a volume: a TIFF stack, a ZIP or directory of slices, NIfTI or raw."
+                "The isosurface of a volume: a TIFF stack, a ZIP or directory of slices, DICOM, NIfTI or raw."
             }
         }
     }
@@ -214,6 +214,7 @@ impl JobRequest {
                         .map(|c| Crop { lo: [c[0], c[1], c[2]], hi: [c[3], c[4], c[5]] }),
                     largest_component: self.largest_component.unwrap_or(false),
                     frame: self.frame.unwrap_or(0) as usize,
+                    series: self.series,
                 };
                 params.validate()?;
                 let source = match (self.raw_dims, self.raw_type) {

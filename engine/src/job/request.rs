@@ -4,7 +4,7 @@
 use super::JobMode;
 use super::defaults::*;
 use crate::params::{GridSize, MAX_BLUR_PX, MIN_GAMMA};
-use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS};
+use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS, SeriesUid};
 use crate::{Bevel, MaskSource, Millimetres, RawType};
 
 /// How a field's value is written.
@@ -18,6 +18,8 @@ pub enum ValueType {
     Choice(&'static [&'static str]),
     /// A number, or one of these names.
     NumberOrChoice(&'static [&'static str]),
+    /// Text of at most `max_len` characters, each one of `chars`.
+    Text { max_len: usize, chars: &'static str },
     /// Exactly `len` numbers, comma-separated on the command line.
     List {
         len: usize,
@@ -144,6 +146,7 @@ field_value! {
     Bevel => ValueType::Choice(Bevel::NAMES),
     RawType => ValueType::Choice(RawType::NAMES),
     IsoValue => ValueType::NumberOrChoice(CtPreset::NAMES),
+    SeriesUid => ValueType::Text { max_len: SeriesUid::MAX_LEN, chars: "0-9." },
     [f32; 3] => ValueType::List { len: 3, integer: false },
     [usize; 3] => ValueType::List { len: 3, integer: true },
     [usize; 6] => ValueType::List { len: 6, integer: true },
@@ -332,6 +335,9 @@ job_request! {
         label: "Frame (4-D series)", range: Some((0.0, 65535.0)), modes: VOLUME,
         default: Some(Shown::Integer(0)),
     }
+    /// The DICOM series to mesh, by its Series Instance UID, where the input holds several
+    /// (the error that asks for it lists them).
+    series: SeriesUid { label: "DICOM series", modes: VOLUME }
     /// The input is raw samples of this size, x fastest; needs `raw_type`.
     raw_dims: [usize; 3] { label: "Raw size", unit: "voxels", modes: VOLUME }
     /// The raw samples' type, little-endian; needs `raw_dims`.

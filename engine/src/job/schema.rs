@@ -49,8 +49,8 @@ fn property(field: &Field) -> RefOr<Schema> {
                 ValueType::Choice(names) => ObjectBuilder::new()
                     .schema_type(Type::String)
                     .enum_values(Some(names.iter().copied())),
-                ValueType::List { .. } | ValueType::NumberOrChoice(_) => {
-                    unreachable!("lists and number-or-name fields are built below")
+                ValueType::List { .. } | ValueType::NumberOrChoice(_) | ValueType::Text { .. } => {
+                    unreachable!("lists, text and number-or-name fields are built below")
                 }
             };
             base.description(Some(help))
@@ -58,6 +58,14 @@ fn property(field: &Field) -> RefOr<Schema> {
                 .extensions(Some(extensions.build()))
                 .into()
         }
+        ValueType::Text { max_len, chars } => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(max_len))
+            .pattern(Some(format!("^[{chars}]+$")))
+            .description(Some(help))
+            .extensions(Some(extensions.build()))
+            .into(),
         ValueType::NumberOrChoice(names) => OneOfBuilder::new()
             .item(scalar(Type::Number))
             .item(

@@ -96,6 +96,7 @@ fn a_field_of_another_mode_is_refused_naming_the_modes_it_is_for() {
             ValueType::Flag => json!(true),
             ValueType::Choice(names) | ValueType::NumberOrChoice(names) => json!(names[0]),
             ValueType::List { len, .. } => json!(vec![1; len]),
+            ValueType::Text { .. } => json!("1.2.3"),
         };
         for &mode in JobMode::ALL.iter().filter(|m| !field.modes.contains(m)) {
             let error = with(field.name, value.clone()).build(mode, None).unwrap_err();

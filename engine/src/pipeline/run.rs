@@ -43,7 +43,7 @@ impl Engine {
                     )));
                 };
                 let volume = timed(Stage::Decode, progress, &mut times, || {
-                    volume::load_frame(path, *source, params.frame, limits)
+                    volume::load_part(path, *source, params.part(), limits)
                 })?;
                 let (mesh, iso) = self.volume(&volume, params, progress, &mut times)?;
                 let dims =

@@ -1,5 +1,6 @@
-//! Reading volumes: multi-page TIFF, a directory or ZIP of numbered slices, NIfTI-1
-//! (`.nii`, `.nii.gz`), and raw little-endian dumps. Each malformed input gets its own error.
+//! Reading volumes: multi-page TIFF, a directory or ZIP of numbered image slices or of DICOM
+//! files, one DICOM file, NIfTI-1 (`.nii`, `.nii.gz`), and raw little-endian dumps. Each
+//! malformed input gets its own error.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -7,7 +8,8 @@ use std::path::Path;
 
 use crate::decode::{self, DecodeLimits};
 use crate::error::{EngineError, Result};
-use crate::volume::{IDENTITY, Rescale, Volume, Voxels};
+use crate::volume::dicom::{self, Files};
+use crate::volume::{IDENTITY, Rescale, SeriesUid, Volume, Voxels};
 
 /// Sample type of a raw volume.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,20 +42,31 @@ pub enum VolumeSource {
     Raw { dims: [usize; 3], sample: RawType },
 }
 
+/// Which volume of an input that holds several.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Part {
+    /// The volume of a 4-D NIfTI series, from 0; any other than 0 is an error for other
+    /// inputs.
+    pub frame: usize,
+    /// The DICOM series, where the input holds several.
+    pub series: Option<SeriesUid>,
+}
+
+impl Part {
+    pub fn frame(frame: usize) -> Self {
+        Part { frame, series: None }
+    }
+}
+
 /// Reads the volume at `path`. `limits` caps each slice's pixels and the whole volume's bytes
 /// (`max_alloc_bytes`, at least 1 GiB so a 1024^3 u8 scan always fits).
 pub fn load(path: &Path, source: VolumeSource, limits: DecodeLimits) -> Result<Volume> {
-    load_frame(path, source, 0, limits)
+    load_part(path, source, Part::default(), limits)
 }
 
-/// [`load`], taking volume `frame` of a 4-D NIfTI series; any other `frame` than 0 is an
-/// error for the other kinds of input.
-pub fn load_frame(
-    path: &Path,
-    source: VolumeSource,
-    frame: usize,
-    limits: DecodeLimits,
-) -> Result<Volume> {
+/// [`load`], taking the `part` of an input that holds several volumes.
+pub fn load_part(path: &Path, source: VolumeSource, part: Part, limits: DecodeLimits) -> Result<Volume> {
+    let frame = part.frame;
     let max_bytes = limits.max_alloc_bytes.max(1 << 30) * 2;
     let no_frames = || {
         EngineError::InvalidParameter(crate::ParamError::new(
@@ -78,24 +91,107 @@ pub fn load_frame(
                 names.push(entry.file_name().to_string_lossy().into_owned());
             }
         }
-        let slices = slice_names(names);
-        if slices.is_empty() {
-            return Err(EngineError::NoSlices(path.display().to_string()));
+        let slices = slice_names(names.clone());
+        if slices.is_empty() || names.iter().any(|n| is_dicom_name(n)) {
+            let mut files = Directory { dir: path, names };
+            return dicom::series(&mut files, part.series, max_bytes, limits).map_err(|e| match e {
+                EngineError::NoSlices(_) => EngineError::NoSlices(path.display().to_string()),
+                e => e,
+            });
         }
         return stack(&slices, max_bytes, limits, |name| {
             std::fs::read(path.join(name)).map_err(EngineError::ReadInput)
         });
     }
     let mut file = File::open(path).map_err(EngineError::ReadInput)?;
-    let mut magic = [0u8; 4];
-    let read = file.read(&mut magic).map_err(EngineError::ReadInput)?;
+    let mut head = Vec::with_capacity(132);
+    (&mut file).take(132).read_to_end(&mut head).map_err(EngineError::ReadInput)?;
     file.rewind().map_err(EngineError::ReadInput)?;
-    match &magic[..read] {
+    // DICOM first: its free-form preamble may itself look like a TIFF header.
+    if dicom::is_dicom(&head) {
+        if frame > 0 {
+            return Err(no_frames());
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut files = Directory { dir, names: vec![name] };
+        return dicom::series(&mut files, part.series, max_bytes, limits).map_err(|e| match e {
+            EngineError::NoSlices(_) => EngineError::NoSlices(path.display().to_string()),
+            e => e,
+        });
+    }
+    match &head[..head.len().min(4)] {
         [0x1f, 0x8b, ..] | [92, 1, 0, 0] | [0, 0, 1, 92] => nifti(path, frame, max_bytes),
         _ if frame > 0 => Err(no_frames()),
-        [b'P', b'K', 3, 4] => zip(file, path, max_bytes, limits),
+        [b'P', b'K', 3, 4] => zip(file, path, part.series, max_bytes, limits),
         [b'I', b'I', 42, 0] | [b'M', b'M', 0, 42] => tiff_stack(file, max_bytes, limits),
         _ => Err(EngineError::UnsupportedVolume(path.display().to_string())),
+    }
+}
+
+/// Whether a file's name says it is DICOM.
+fn is_dicom_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".dcm") || lower.ends_with(".dicom")
+}
+
+/// The files of a directory, for a DICOM series.
+struct Directory<'a> {
+    dir: &'a Path,
+    names: Vec<String>,
+}
+
+impl Files for Directory<'_> {
+    fn names(&self) -> Vec<String> {
+        self.names.clone()
+    }
+
+    fn with(&mut self, name: &str, f: &mut dyn FnMut(&mut dyn Read) -> Result<()>) -> Result<()> {
+        let file = File::open(self.dir.join(name)).map_err(EngineError::ReadInput)?;
+        f(&mut BufReader::new(file))
+    }
+}
+
+/// The entries of a ZIP archive, for a DICOM series; each read is capped, whatever the
+/// entry's declared size (a ZIP bomb stops at the cap).
+struct Archive {
+    archive: zip::ZipArchive<BufReader<File>>,
+    names: Vec<String>,
+    cap: u64,
+}
+
+impl Files for Archive {
+    fn names(&self) -> Vec<String> {
+        self.names.clone()
+    }
+
+    fn with(&mut self, name: &str, f: &mut dyn FnMut(&mut dyn Read) -> Result<()>) -> Result<()> {
+        let corrupt = |e: zip::result::ZipError| EngineError::CorruptArchive(e.to_string());
+        let entry = self.archive.by_name(name).map_err(corrupt)?;
+        let mut capped = CappedRead { inner: entry, left: self.cap, cap: self.cap };
+        f(&mut capped)
+    }
+}
+
+/// A reader that fails, rather than ends, past `cap` bytes.
+struct CappedRead<R> {
+    inner: R,
+    left: u64,
+    cap: u64,
+}
+
+impl<R: Read> Read for CappedRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = buf.len().min(self.left.saturating_add(1).min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::other(format!(
+                "an entry decompresses to more than {} MiB",
+                self.cap >> 20
+            )));
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 
@@ -114,7 +210,7 @@ fn slice_names(names: Vec<String>) -> Vec<String> {
     slices
 }
 
-fn check_size(dims: [usize; 3], sample_bytes: usize, max_bytes: u64) -> Result<()> {
+pub(super) fn check_size(dims: [usize; 3], sample_bytes: usize, max_bytes: u64) -> Result<()> {
     let bytes = dims.iter().try_fold(sample_bytes as u64, |acc, &d| acc.checked_mul(d as u64));
     match bytes {
         Some(bytes) if bytes <= max_bytes => Ok(()),
@@ -123,7 +219,7 @@ fn check_size(dims: [usize; 3], sample_bytes: usize, max_bytes: u64) -> Result<(
 }
 
 /// Appends one slice's samples, which must match the first slice's type.
-fn append(all: &mut Option<Voxels>, slice: Voxels) {
+pub(super) fn append(all: &mut Option<Voxels>, slice: Voxels) {
     match (all, slice) {
         (Some(Voxels::U8(a)), Voxels::U8(b)) => a.extend(b),
         (Some(Voxels::U16(a)), Voxels::U16(b)) => a.extend(b),
@@ -182,7 +278,13 @@ fn stack(
     Ok(Volume::new([w, h, names.len()], voxels))
 }
 
-fn zip(file: File, path: &Path, max_bytes: u64, limits: DecodeLimits) -> Result<Volume> {
+fn zip(
+    file: File,
+    path: &Path,
+    series: Option<SeriesUid>,
+    max_bytes: u64,
+    limits: DecodeLimits,
+) -> Result<Volume> {
     let corrupt = |e: zip::result::ZipError| EngineError::CorruptArchive(e.to_string());
     let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(corrupt)?;
     let names: Vec<String> = archive
@@ -193,9 +295,17 @@ fn zip(file: File, path: &Path, max_bytes: u64, limits: DecodeLimits) -> Result<
         .into_iter()
         .filter(|n| !n.ends_with('/') && !n.starts_with("__MACOSX/"))
         .collect();
-    let slices = slice_names(names);
-    if slices.is_empty() {
-        return Err(EngineError::NoSlices(path.display().to_string()));
+    let slices = slice_names(names.clone());
+    if slices.is_empty() || names.iter().any(|n| is_dicom_name(n)) {
+        let names = names
+            .into_iter()
+            .filter(|n| !n.rsplit('/').next().is_some_and(|base| base.starts_with('.')))
+            .collect();
+        let mut files = Archive { archive, names, cap: limits.max_alloc_bytes };
+        return dicom::series(&mut files, series, max_bytes, limits).map_err(|e| match e {
+            EngineError::NoSlices(_) => EngineError::NoSlices(path.display().to_string()),
+            e => e,
+        });
     }
     stack(&slices, max_bytes, limits, |name| {
         let mut entry = archive.by_name(name).map_err(corrupt)?;

@@ -1,10 +1,12 @@
-//! Volumes: 3-D grids of samples from image stacks, NIfTI files and raw dumps, kept in their
+//! Volumes: 3-D grids of samples from image stacks, DICOM series, NIfTI files and raw dumps, kept in their
 //! own sample type (a 1024^3 u8 scan stays 1 GiB) and read as `f32` a few planes at a time.
 
+mod dicom;
 mod load;
 mod params;
 
-pub use load::{RawType, VolumeSource, load, load_frame};
+pub use dicom::{SeriesUid, is_dicom};
+pub use load::{Part, RawType, VolumeSource, load, load_part};
 pub use params::{Crop, CtPreset, IsoValue, MAX_SMOOTH_VOXELS, VolumeParams};
 
 use crate::isosurface::ScalarField;

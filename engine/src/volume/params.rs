@@ -54,9 +54,16 @@ pub struct VolumeParams {
     pub largest_component: bool,
     /// Which volume of a 4-D series to mesh, from 0.
     pub frame: usize,
+    /// Which DICOM series to mesh, where the input holds several.
+    pub series: Option<super::SeriesUid>,
 }
 
 impl VolumeParams {
+    /// Which volume of the input these parameters mesh.
+    pub fn part(&self) -> super::Part {
+        super::Part { frame: self.frame, series: self.series }
+    }
+
     pub fn validate(&self) -> Result<(), ParamError> {
         if let Some(iso) = self.iso
             && !iso.is_finite()
