@@ -102,13 +102,17 @@ pub enum EngineError {
     CorruptDicom { name: String, reason: String },
 
     #[error(
-        "the input holds {count} DICOM series; choose one with `series`, by its Series \
-         Instance UID: {series}"
+        "the input holds {} DICOM series; choose one with `series`, by its Series Instance \
+         UID: {}",
+        series.len(), crate::volume::dicom::list(series)
     )]
-    SeveralSeries { count: usize, series: String },
+    SeveralSeries { series: Vec<crate::volume::SeriesSummary> },
 
-    #[error("the input holds no DICOM series {uid}; it holds: {series}")]
-    NoSuchSeries { uid: String, series: String },
+    #[error(
+        "the input holds no DICOM series {uid}; it holds: {}",
+        crate::volume::dicom::list(series)
+    )]
+    NoSuchSeries { uid: String, series: Vec<crate::volume::SeriesSummary> },
 
     #[error(
         "the DICOM file {name} is compressed as {syntax}, which Lithos cannot decode{detail}; it \
@@ -142,6 +146,12 @@ pub enum EngineError {
 
     #[error("the ZIP archive is corrupt ({0}); create it again")]
     CorruptArchive(String),
+
+    #[error(
+        "the ZIP archive expands to {declared_mib} MiB, above the {limit_mib} MiB a volume may \
+         take; crop or downsample the volume, or send fewer slices"
+    )]
+    ZipBomb { declared_mib: u64, limit_mib: u64 },
 
     #[error(
         "the raw file has {actual} bytes but {}x{}x{} {sample} samples need {expected}; check \

@@ -149,6 +149,27 @@ pub fn estimate(
     }
 }
 
+/// The work of meshing a volume of `dims` voxels (after any crop) to `format`: its samples
+/// held as f32 at worst, the mesh held whole, and about twelve triangles per boundary voxel
+/// of the volume's faces (a CT's skin and skull stay under it), never more than marching cubes'
+/// five per voxel.
+pub fn estimate_volume(dims: [u64; 3], format: MeshFormat) -> Work {
+    let [x, y, z] = dims;
+    let voxels = x.saturating_mul(y).saturating_mul(z);
+    let faces =
+        x.saturating_mul(y).saturating_add(y.saturating_mul(z)).saturating_add(x.saturating_mul(z));
+    let triangles = faces.saturating_mul(12).min(voxels.saturating_mul(5)).max(1);
+    Work {
+        grid: [u32::try_from(x).unwrap_or(u32::MAX), u32::try_from(y).unwrap_or(u32::MAX)],
+        grid_points: x.saturating_mul(y),
+        voxel_dims: Some(dims),
+        voxels,
+        triangles,
+        output_bytes: triangles.saturating_mul(bytes_per_triangle(format)),
+        memory_bytes: voxels.saturating_mul(4).saturating_add(triangles.saturating_mul(36)),
+    }
+}
+
 impl Work {
     /// The first limit this work is over, if any.
     pub fn check(&self, limits: &WorkLimits) -> Result<(), TooMuchWork> {
@@ -179,7 +200,8 @@ impl Work {
         }
     }
 
-    /// Whether this is a solid's work (counted in voxels) rather than a heightfield's.
+    /// Whether this is a solid's or a volume's work (counted in voxels) rather than a
+    /// heightfield's.
     pub fn is_solid(&self) -> bool {
         self.voxel_dims.is_some()
     }

@@ -201,6 +201,30 @@ impl From<EngineError> for ApiError {
             EngineError::TooManyPixels { .. }
             | EngineError::TooMuchMemory { .. }
             | EngineError::TooSmall { .. } => ApiError::invalid("file", e.to_string()),
+            // A volume Lithos cannot read at all: the wrong kind of file.
+            EngineError::UnsupportedVolume(_)
+            | EngineError::UnsupportedNifti(_)
+            | EngineError::UnsupportedDicom(_)
+            | EngineError::DicomTransferSyntax { .. } => ApiError::Unsupported(e.to_string()),
+            // A volume that is broken, too large or ambiguous: the file is at fault, and the
+            // message says how.
+            EngineError::NoSlices(_)
+            | EngineError::NotDicom(_)
+            | EngineError::CorruptDicom { .. }
+            | EngineError::BadSlice { .. }
+            | EngineError::SliceSizeMismatch { .. }
+            | EngineError::CorruptArchive(_)
+            | EngineError::ZipBomb { .. }
+            | EngineError::RawSizeMismatch { .. }
+            | EngineError::CorruptVolume(_)
+            | EngineError::NiftiShape { .. }
+            | EngineError::VolumeTooLarge { .. }
+            | EngineError::DicomGeometry(_)
+            | EngineError::DicomGaps { .. }
+            | EngineError::EmptyVolume => ApiError::invalid("file", e.to_string()),
+            EngineError::SeveralSeries { .. } | EngineError::NoSuchSeries { .. } => {
+                ApiError::invalid("series", e.to_string())
+            }
             other => ApiError::Internal(other.into()),
         }
     }

@@ -21,6 +21,7 @@ pub mod storage;
 pub mod tasks;
 pub mod telemetry;
 pub mod text;
+pub mod volumes;
 pub mod worker;
 
 use std::sync::Arc;

@@ -40,12 +40,19 @@ pub struct Done {
     pub ok: bool,
 }
 
-/// A multipart upload: one image in the field `file`.
+/// A multipart upload: one image or volume in the field `file`.
 #[derive(Debug, ToSchema)]
 #[expect(dead_code, reason = "describes the multipart form")]
 pub struct UploadForm {
+    /// An image, or a volume: a DICOM file, a ZIP of DICOM, PNG or TIFF slices, NIfTI
+    /// (`.nii`, `.nii.gz`), a multi-page TIFF, or raw samples with `raw_dims` and `raw_type`.
     #[schema(format = Binary, content_media_type = "application/octet-stream")]
     file: String,
+    /// A raw volume's voxels along x, y and z: `X,Y,Z`.
+    #[schema(pattern = "^[0-9]+,[0-9]+,[0-9]+$")]
+    raw_dims: Option<String>,
+    /// A raw volume's little-endian sample type: u8, u16 or f32.
+    raw_type: Option<String>,
 }
 
 struct Security;

@@ -47,9 +47,13 @@ fn every_datatype_byte_order_and_scaling_reads_as_nibabel_reads_it() {
     let cases = cases(&dir);
     assert!(cases.len() >= 70, "{} cases", cases.len());
     for (name, path, frame) in &cases {
-        let volume =
-            volume::load_part(path, VolumeSource::Detect, Part::frame(*frame), DecodeLimits::default())
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let volume = volume::load_part(
+            path,
+            VolumeSource::Detect,
+            Part::frame(*frame),
+            DecodeLimits::default(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
         let want = expected(&dir, name);
         assert_eq!(volume.dims.iter().product::<usize>(), want.len(), "{name}: dims");
         let mut got = vec![0.0f32; want.len()];

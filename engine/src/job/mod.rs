@@ -131,6 +131,16 @@ impl Job {
         }
     }
 
+    /// The mode it was built for.
+    pub fn mode(&self) -> JobMode {
+        match self.kind {
+            JobKind::Relief(_) => JobMode::Relief,
+            JobKind::Lithophane(_) => JobMode::Lithophane,
+            JobKind::Solid(..) => JobMode::Solid,
+            JobKind::Volume(..) => JobMode::Volume,
+        }
+    }
+
     /// The stages it reports after decoding, in order, for progress.
     pub fn stages(&self) -> &'static [Stage] {
         match self.kind {
@@ -149,6 +159,20 @@ impl Job {
         };
         let params = self.image_params()?;
         Some(crate::work::estimate(params, solid, self.format, width, height))
+    }
+
+    /// The work on a volume of `dims` voxels, its crop checked against them; `None` for
+    /// image jobs.
+    pub fn volume_work(&self, dims: [usize; 3]) -> Result<Option<Work>, ParamError> {
+        let JobKind::Volume(params, _) = &self.kind else { return Ok(None) };
+        let dims = match params.crop {
+            Some(crop) => {
+                crop.check(dims)?;
+                [0, 1, 2].map(|k| crop.hi[k] - crop.lo[k])
+            }
+            None => dims,
+        };
+        Ok(Some(crate::work::estimate_volume(dims.map(|d| d as u64), self.format)))
     }
 
     /// The work on a `width` x `height` image, with its pitch checked: at least a micrometre

@@ -19,7 +19,10 @@ pub enum ValueType {
     /// A number, or one of these names.
     NumberOrChoice(&'static [&'static str]),
     /// Text of at most `max_len` characters, each one of `chars`.
-    Text { max_len: usize, chars: &'static str },
+    Text {
+        max_len: usize,
+        chars: &'static str,
+    },
     /// Exactly `len` numbers, comma-separated on the command line.
     List {
         len: usize,

@@ -8,17 +8,19 @@ use std::time::Instant;
 use crate::job::{Job, JobKind};
 use crate::{
     DecodeLimits, Engine, EngineError, ParamError, Progress, Report, Result, SourceImage, Stage,
-    StageTime, decode, stl, timed, volume,
+    StageTime, Volume, decode, stl, timed, volume,
 };
 
 /// Where a job's input comes from.
 #[derive(Clone, Copy, Debug)]
 pub enum Input<'a> {
     /// A file, read under `limits` as the `decode` stage: an image, or for volumes a stack,
-    /// a NIfTI file or raw samples.
+    /// a DICOM series, a NIfTI file or raw samples.
     File { path: &'a Path, limits: DecodeLimits },
     /// An image the caller decoded (the service decodes within its memory budget).
     Image(&'a SourceImage),
+    /// A volume the caller read (the service reads it within its memory budget).
+    Volume(&'a Volume),
 }
 
 impl Engine {
@@ -36,19 +38,26 @@ impl Engine {
         let format = job.format;
         let (params, solid) = match &job.kind {
             JobKind::Volume(params, source) => {
-                let Input::File { path, limits } = input else {
-                    return Err(EngineError::InvalidParameter(ParamError::new(
-                        "mode",
-                        "a volume is read from a file (a stack, NIfTI or raw), not an image",
-                    )));
+                let loaded;
+                let volume = match input {
+                    Input::File { path, limits } => {
+                        loaded = timed(Stage::Decode, progress, &mut times, || {
+                            volume::load_part(path, *source, params.part(), limits)
+                        })?;
+                        &loaded
+                    }
+                    Input::Volume(volume) => volume,
+                    Input::Image(_) => {
+                        return Err(EngineError::InvalidParameter(ParamError::new(
+                            "mode",
+                            "a volume is read from a file (a stack, DICOM, NIfTI or raw), not \
+                             an image",
+                        )));
+                    }
                 };
-                let volume = timed(Stage::Decode, progress, &mut times, || {
-                    volume::load_part(path, *source, params.part(), limits)
-                })?;
                 let (mesh, iso) = self.volume(&volume, params, progress, &mut times)?;
                 let dims =
                     params.crop.map_or(volume.dims, |c| [0, 1, 2].map(|k| c.hi[k] - c.lo[k]));
-                drop(volume);
                 return self.indexed_report(
                     start,
                     &mesh,
@@ -72,6 +81,12 @@ impl Engine {
                 &decoded
             }
             Input::Image(image) => image,
+            Input::Volume(_) => {
+                return Err(EngineError::InvalidParameter(ParamError::new(
+                    "mode",
+                    "an image mode takes an image, not a volume; use `mode` volume",
+                )));
+            }
         };
         let Some(solid) = solid else {
             let hf = self.heightfield(image, params, progress, &mut times)?;

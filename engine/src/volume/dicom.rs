@@ -176,12 +176,9 @@ fn header(name: &str, reader: &mut dyn Read) -> Result<Option<Header>> {
         return Err(corrupt(name, format!("it says it is {columns}x{rows} pixels")));
     }
     let frames = integer(&object, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
-    let orientation = shared_floats(
-        &object,
-        tags::PLANE_ORIENTATION_SEQUENCE,
-        tags::IMAGE_ORIENTATION_PATIENT,
-    )
-    .and_then(|v| <[f64; 6]>::try_from(v).ok());
+    let orientation =
+        shared_floats(&object, tags::PLANE_ORIENTATION_SEQUENCE, tags::IMAGE_ORIENTATION_PATIENT)
+            .and_then(|v| <[f64; 6]>::try_from(v).ok());
     let pixel_spacing = shared_floats(&object, tags::PIXEL_MEASURES_SEQUENCE, tags::PIXEL_SPACING)
         .and_then(|v| <[f64; 2]>::try_from(v).ok())
         .filter(|s| s.iter().all(|&s| s > 0.0));
@@ -244,25 +241,56 @@ fn unit(a: [f64; 3]) -> Option<[f64; 3]> {
     (length > 1e-6).then(|| a.map(|v| v / length))
 }
 
-/// One line per series, for the error that asks to choose.
-fn list_series(series: &BTreeMap<String, Vec<Header>>) -> String {
-    series
-        .iter()
-        .map(|(uid, headers)| {
-            let h = &headers[0];
-            let frames: usize = headers.iter().map(|h| h.positions.len()).sum();
-            let mut line = format!("{uid} ({}", if h.modality.is_empty() { "?" } else { &h.modality });
-            if let Some(n) = h.series_number {
-                line.push_str(&format!(" series {n}"));
-            }
-            if !h.description.is_empty() {
-                line.push_str(&format!(" \"{}\"", h.description));
-            }
-            line.push_str(&format!(", {frames} slices of {}x{})", h.size.0, h.size.1));
-            line
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+/// What a series is, for choosing one: no patient attribute, only the series' own.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SeriesSummary {
+    /// Series Instance UID, what `series` takes.
+    pub uid: String,
+    pub modality: String,
+    pub number: Option<i32>,
+    pub description: String,
+    /// Slices (frames) in the series.
+    pub slices: usize,
+    /// Columns and rows of a slice.
+    pub size: [usize; 2],
+}
+
+impl std::fmt::Display for SeriesSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let modality = if self.modality.is_empty() { "?" } else { &self.modality };
+        write!(f, "{} ({modality}", self.uid)?;
+        if let Some(n) = self.number {
+            write!(f, " series {n}")?;
+        }
+        if !self.description.is_empty() {
+            write!(f, " \"{}\"", self.description)?;
+        }
+        write!(f, ", {} slices of {}x{})", self.slices, self.size[0], self.size[1])
+    }
+}
+
+/// The series, one line each.
+pub fn list(series: &[SeriesSummary]) -> String {
+    series.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+fn summary(uid: &str, headers: &[Header]) -> SeriesSummary {
+    let h = &headers[0];
+    SeriesSummary {
+        uid: uid.to_owned(),
+        modality: h.modality.clone(),
+        number: h.series_number,
+        description: h.description.clone(),
+        slices: headers.iter().map(|h| h.positions.len()).sum(),
+        size: [h.size.0, h.size.1],
+    }
+}
+
+fn summaries(series: &BTreeMap<String, Vec<Header>>) -> Vec<SeriesSummary> {
+    let mut list: Vec<SeriesSummary> =
+        series.iter().map(|(uid, headers)| summary(uid, headers)).collect();
+    list.sort_by_key(|s| (s.number.unwrap_or(i32::MAX), s.uid.clone()));
+    list
 }
 
 /// Reads the DICOM series among `files`: the one there is, or `series`.
@@ -305,18 +333,16 @@ pub(super) fn series(
             None => {
                 return Err(EngineError::NoSuchSeries {
                     uid: uid.to_string(),
-                    series: list_series(&by_series),
+                    series: summaries(&by_series),
                 });
             }
         },
         None if by_series.len() > 1 => {
-            return Err(EngineError::SeveralSeries {
-                count: by_series.len(),
-                series: list_series(&by_series),
-            });
+            return Err(EngineError::SeveralSeries { series: summaries(&by_series) });
         }
         None => by_series.into_values().next().expect("one series"),
     };
+    let summary = summary(&headers[0].series, &headers);
     let plan = Plan::new(headers, limits)?;
     check_size_dicom(&plan, max_bytes)?;
 
@@ -368,7 +394,15 @@ pub(super) fn series(
         }
         (Voxels::F32(values), Rescale::IDENTITY)
     };
-    Ok(Volume { dims, spacing_mm: plan.spacing_mm, orientation: plan.orientation, voxels, rescale })
+    Ok(Volume {
+        dims,
+        spacing_mm: plan.spacing_mm,
+        orientation: plan.orientation,
+        voxels,
+        rescale,
+        frames: 1,
+        series: Some(summary),
+    })
 }
 
 fn is_dicomdir(name: &str) -> bool {

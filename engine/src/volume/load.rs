@@ -65,7 +65,12 @@ pub fn load(path: &Path, source: VolumeSource, limits: DecodeLimits) -> Result<V
 }
 
 /// [`load`], taking the `part` of an input that holds several volumes.
-pub fn load_part(path: &Path, source: VolumeSource, part: Part, limits: DecodeLimits) -> Result<Volume> {
+pub fn load_part(
+    path: &Path,
+    source: VolumeSource,
+    part: Part,
+    limits: DecodeLimits,
+) -> Result<Volume> {
     let frame = part.frame;
     let max_bytes = limits.max_alloc_bytes.max(1 << 30) * 2;
     let no_frames = || {
@@ -94,10 +99,12 @@ pub fn load_part(path: &Path, source: VolumeSource, part: Part, limits: DecodeLi
         let slices = slice_names(names.clone());
         if slices.is_empty() || names.iter().any(|n| is_dicom_name(n)) {
             let mut files = Directory { dir: path, names };
-            return dicom::series(&mut files, part.series, max_bytes, limits).map_err(|e| match e {
-                EngineError::NoSlices(_) => EngineError::NoSlices(path.display().to_string()),
-                e => e,
-            });
+            return dicom::series(&mut files, part.series, max_bytes, limits).map_err(
+                |e| match e {
+                    EngineError::NoSlices(_) => EngineError::NoSlices(path.display().to_string()),
+                    e => e,
+                },
+            );
         }
         return stack(&slices, max_bytes, limits, |name| {
             std::fs::read(path.join(name)).map_err(EngineError::ReadInput)
@@ -195,6 +202,35 @@ impl<R: Read> Read for CappedRead<R> {
     }
 }
 
+/// Whether `bytes` (a file's start, at least its first 348 bytes where it has them) is a
+/// volume rather than an image: DICOM, NIfTI (plain or gzipped), a ZIP, or a TIFF of more
+/// than one page. `None` when it is not; else the media type to store it under.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    let nifti = |head: &[u8]| {
+        head.get(344..348).is_some_and(|m| m == b"n+1\0" || m == b"ni1\0")
+            && matches!(head.get(..4), Some([92, 1, 0, 0] | [0, 0, 1, 92]))
+    };
+    if dicom::is_dicom(bytes) {
+        return Some("application/dicom");
+    }
+    match bytes.get(..4)? {
+        [b'P', b'K', 3, 4] => Some("application/zip"),
+        _ if nifti(bytes) => Some("application/x-nifti"),
+        [0x1f, 0x8b, ..] => {
+            use std::io::Read;
+            let mut head = Vec::new();
+            let mut gz = flate2::read::GzDecoder::new(bytes);
+            let _ = (&mut gz).take(348).read_to_end(&mut head);
+            nifti(&head).then_some("application/x-nifti-gz")
+        }
+        [b'I', b'I', 42, 0] | [b'M', b'M', 0, 42] => {
+            let decoder = tiff::decoder::Decoder::new(std::io::Cursor::new(bytes));
+            decoder.ok().filter(|d| d.more_images()).map(|_| "image/tiff")
+        }
+        _ => None,
+    }
+}
+
 /// Image files among `names`, in natural order ignoring case (`slice2` before `Slice10`).
 fn slice_names(names: Vec<String>) -> Vec<String> {
     let is_image = |name: &str| {
@@ -287,6 +323,17 @@ fn zip(
 ) -> Result<Volume> {
     let corrupt = |e: zip::result::ZipError| EngineError::CorruptArchive(e.to_string());
     let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(corrupt)?;
+    // A bomb says what it expands to (and a lie is caught by the capped reads below).
+    let mut declared = 0u64;
+    for i in 0..archive.len() {
+        declared = declared.saturating_add(archive.by_index_raw(i).map_err(corrupt)?.size());
+    }
+    if declared > max_bytes {
+        return Err(EngineError::ZipBomb {
+            declared_mib: declared >> 20,
+            limit_mib: max_bytes >> 20,
+        });
+    }
     let names: Vec<String> = archive
         .file_names()
         .map(|n| n.map(|n| n.into_owned()))
@@ -502,7 +549,7 @@ fn nifti(path: &Path, frame: usize, max_bytes: u64) -> Result<Volume> {
         Rescale { slope, intercept: if intercept.is_finite() { intercept } else { 0.0 } }
     };
     let (spacing_mm, orientation) = nifti_geometry(&header);
-    Ok(Volume { dims, spacing_mm, orientation, voxels, rescale })
+    Ok(Volume { dims, spacing_mm, orientation, voxels, rescale, frames, series: None })
 }
 
 /// The samples of one NIfTI frame, `big`-endian or not, in the type they are kept in.

@@ -1,12 +1,13 @@
-//! Volumes: 3-D grids of samples from image stacks, DICOM series, NIfTI files and raw dumps, kept in their
-//! own sample type (a 1024^3 u8 scan stays 1 GiB) and read as `f32` a few planes at a time.
+//! Volumes: 3-D grids of samples from image stacks, DICOM series, NIfTI files and raw dumps,
+//! kept in their own sample type (a 1024^3 u8 scan stays 1 GiB) and read as `f32` a few planes
+//! at a time.
 
-mod dicom;
+pub(crate) mod dicom;
 mod load;
 mod params;
 
-pub use dicom::{SeriesUid, is_dicom};
-pub use load::{Part, RawType, VolumeSource, load, load_part};
+pub use dicom::{SeriesSummary, SeriesUid, is_dicom};
+pub use load::{Part, RawType, VolumeSource, load, load_part, sniff};
 pub use params::{Crop, CtPreset, IsoValue, MAX_SMOOTH_VOXELS, VolumeParams};
 
 use crate::isosurface::ScalarField;
@@ -74,6 +75,10 @@ pub struct Volume {
     pub voxels: Voxels,
     /// Stored samples to values, applied as planes are read: scaled integers stay compact.
     pub rescale: Rescale,
+    /// How many volumes the input holds (a 4-D NIfTI series' frames), this one among them.
+    pub frames: usize,
+    /// The DICOM series it was read from.
+    pub series: Option<SeriesSummary>,
 }
 
 /// `value = stored * slope + intercept`: NIfTI's `scl_slope` and `scl_inter`.
@@ -97,6 +102,48 @@ impl Rescale {
     }
 }
 
+/// Counts of values in equal bins from `lo` to `hi`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histogram {
+    pub lo: f32,
+    pub hi: f32,
+    pub counts: Vec<u64>,
+}
+
+impl Histogram {
+    /// Otsu's threshold: the upper edge of the lower class that best splits the counts; for
+    /// whole-number values moved to the half step above, so that no value equals it.
+    pub fn otsu_threshold(&self, integer: bool) -> f32 {
+        let (lo, hi) = (self.lo, self.hi);
+        if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+            return lo;
+        }
+        let bins = self.counts.len();
+        let width = (hi - lo) / bins as f32;
+        let total: u64 = self.counts.iter().sum();
+        let sum_all: f64 = self.counts.iter().enumerate().map(|(i, &n)| i as f64 * n as f64).sum();
+        let (mut best, mut best_between) = (0, -1.0);
+        let (mut below, mut sum_below) = (0u64, 0.0);
+        for (i, &n) in self.counts.iter().enumerate().take(bins - 1) {
+            below += n;
+            sum_below += i as f64 * n as f64;
+            let above = total - below;
+            if below == 0 || above == 0 {
+                continue;
+            }
+            let mean_below = sum_below / below as f64;
+            let mean_above = (sum_all - sum_below) / above as f64;
+            let between = below as f64 * above as f64 * (mean_below - mean_above).powi(2);
+            if between > best_between {
+                (best, best_between) = (i, between);
+            }
+        }
+        // Inside is "at least the isovalue": the upper edge of the best lower class.
+        let threshold = lo + width * (best + 1) as f32;
+        if integer { threshold.floor() + 0.5 } else { threshold }
+    }
+}
+
 pub const IDENTITY: [[f32; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
 
 impl Volume {
@@ -108,6 +155,8 @@ impl Volume {
             orientation: IDENTITY,
             voxels,
             rescale: Rescale::IDENTITY,
+            frames: 1,
+            series: None,
         }
     }
 
@@ -133,44 +182,31 @@ impl Volume {
         (lo, hi)
     }
 
+    /// A histogram of the finite values: `bins` equal bins from the smallest to the largest.
+    pub fn histogram(&self, bins: usize) -> Histogram {
+        let (lo, hi) = self.range();
+        let mut counts = vec![0u64; bins.max(1)];
+        if hi.partial_cmp(&lo) == Some(std::cmp::Ordering::Greater) {
+            let width = (hi - lo) / counts.len() as f32;
+            let last = counts.len() - 1;
+            let mut plane = vec![0.0; self.dims[0] * self.dims[1]];
+            for z in 0..self.dims[2] {
+                self.read_planes(z, z + 1, &mut plane);
+                for &v in plane.iter().filter(|v| v.is_finite()) {
+                    counts[(((v - lo) / width) as usize).min(last)] += 1;
+                }
+            }
+        } else if lo.is_finite() {
+            counts[0] = self.voxels.len() as u64;
+        }
+        Histogram { lo, hi, counts }
+    }
+
     /// Otsu's threshold: the value that best splits the samples into two classes, from a
     /// 256-bin histogram (exact for u8). For whole-number samples it is moved to the half
     /// step above, so that no sample equals it.
     pub fn otsu_threshold(&self) -> f32 {
-        let (lo, hi) = self.range();
-        if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
-            return lo;
-        }
-        const BINS: usize = 256;
-        let width = (hi - lo) / BINS as f32;
-        let bin = |v: f32| (((v - lo) / width) as usize).min(BINS - 1);
-        let mut histogram = [0u64; BINS];
-        let mut plane = vec![0.0; self.dims[0] * self.dims[1]];
-        for z in 0..self.dims[2] {
-            self.read_planes(z, z + 1, &mut plane);
-            plane.iter().filter(|v| v.is_finite()).for_each(|&v| histogram[bin(v)] += 1);
-        }
-        let total: u64 = histogram.iter().sum();
-        let sum_all: f64 = histogram.iter().enumerate().map(|(i, &n)| i as f64 * n as f64).sum();
-        let (mut best, mut best_between) = (0, -1.0);
-        let (mut below, mut sum_below) = (0u64, 0.0);
-        for (i, &n) in histogram.iter().enumerate().take(BINS - 1) {
-            below += n;
-            sum_below += i as f64 * n as f64;
-            let above = total - below;
-            if below == 0 || above == 0 {
-                continue;
-            }
-            let mean_below = sum_below / below as f64;
-            let mean_above = (sum_all - sum_below) / above as f64;
-            let between = below as f64 * above as f64 * (mean_below - mean_above).powi(2);
-            if between > best_between {
-                (best, best_between) = (i, between);
-            }
-        }
-        // Inside is "at least the isovalue": the upper edge of the best lower class.
-        let threshold = lo + width * (best + 1) as f32;
-        if self.is_integer() { threshold.floor() + 0.5 } else { threshold }
+        self.histogram(256).otsu_threshold(self.is_integer())
     }
 
     /// The sub-volume `[x0, x1) x [y0, y1) x [z0, z1)`.
@@ -191,7 +227,12 @@ impl Volume {
             Voxels::I16(v) => Voxels::I16(rows(v, self.dims, lo, hi)),
             Voxels::F32(v) => Voxels::F32(rows(v, self.dims, lo, hi)),
         };
-        Volume { dims: [0, 1, 2].map(|k| hi[k] - lo[k]), voxels, ..*self }
+        Volume {
+            dims: [0, 1, 2].map(|k| hi[k] - lo[k]),
+            voxels,
+            series: self.series.clone(),
+            ..*self
+        }
     }
 }
 

@@ -16,8 +16,9 @@ use crate::ids::TaskId;
 use crate::routes::Page;
 use crate::tasks::lifecycle::{self, NewTask, ToCancel};
 use crate::tasks::view::{self, COLUMNS, TaskPage, TaskView, find};
-use crate::tasks::{TaskPlan, TaskStatus};
-use lithos_engine::{JobMode, JobRequest, MeshFormat};
+use crate::tasks::{Shape, TaskPlan, TaskStatus};
+use crate::volumes::VolumeInfo;
+use lithos_engine::{JobKind, JobMode, JobRequest, MeshFormat};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -49,7 +50,7 @@ pub async fn create(
     {
         return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 200 characters"));
     }
-    let (plan, _) = price(&state, &user, &body).await?;
+    let (plan, _, request) = price(&state, &user, &body).await?;
     let request_hash = plan.fingerprint(&body.upload_id);
     if let Some(key) = &key
         && let Some(existing) = replay(&state, &user, key, &request_hash).await?
@@ -60,7 +61,7 @@ pub async fn create(
         owner: &user.id,
         upload_id: &body.upload_id,
         mode: body.mode,
-        request: &body.params,
+        request: &request,
         plan: &plan,
         idempotency_key: key.as_deref(),
         request_hash: &request_hash,
@@ -86,18 +87,24 @@ pub struct Quote {
 }
 
 /// Checks a task's request as `create` does, without creating it: every field, the upload,
-/// the work against the limits, and the cost in credits.
-async fn price(state: &AppState, user: &User, body: &Create) -> ApiResult<(TaskPlan, Quote)> {
+/// the work against the limits, and the cost in credits. Returns the request as the task
+/// keeps it: a raw volume's dims and sample type come from its upload.
+async fn price(
+    state: &AppState,
+    user: &User,
+    body: &Create,
+) -> ApiResult<(TaskPlan, Quote, JobRequest)> {
     let format = body.format.as_deref().map(str::parse::<MeshFormat>).transpose()?;
     // Fields first, so a bad field is named even when the upload is missing.
     let job = body.params.build(body.mode, format)?;
-    let upload: Option<(i64, i64, String)> =
-        sqlx::query_as("SELECT width, height, state FROM uploads WHERE id = $1 AND user_id = $2")
-            .bind(&body.upload_id)
-            .bind(&user.id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    let (width, height, upload_state) =
+    let upload: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT width, height, state, volume FROM uploads WHERE id = $1 AND user_id = $2",
+    )
+    .bind(&body.upload_id)
+    .bind(&user.id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (width, height, upload_state, volume) =
         upload.ok_or_else(|| ApiError::invalid("upload_id", "no such upload"))?;
     if upload_state != "ready" {
         return Err(ApiError::invalid(
@@ -105,14 +112,55 @@ async fn price(state: &AppState, user: &User, body: &Create) -> ApiResult<(TaskP
             "the upload is not complete: POST /api/v1/uploads/{id}/complete after the PUT",
         ));
     }
-    let size = (u32::try_from(width).unwrap_or(0), u32::try_from(height).unwrap_or(0));
-    let plan = TaskPlan::for_job(job, size, &state.config.work_limits)?;
+    let volume: Option<VolumeInfo> = volume
+        .map(|v| serde_json::from_str(&v))
+        .transpose()
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let mut request = body.params.clone();
+    let (job, shape) = match (&volume, &job.kind) {
+        (Some(info), JobKind::Volume(params, _)) => {
+            let dims = info.dims_for(params.series.as_ref().map(|s| s.as_str()), params.frame)?;
+            // A raw upload's shape was given at upload; the task takes it from there.
+            let given = (request.raw_dims, request.raw_type);
+            match info.raw {
+                Some(raw) => {
+                    let shape = (Some(raw.dims.map(|d| d as usize)), Some(raw.sample));
+                    if given != (None, None) && given != shape {
+                        return Err(ApiError::invalid(
+                            "raw_dims",
+                            "the raw upload's dims and sample type were given at upload; leave \
+                             them out here",
+                        ));
+                    }
+                    (request.raw_dims, request.raw_type) = shape;
+                }
+                None if given != (None, None) => {
+                    return Err(ApiError::invalid(
+                        "raw_dims",
+                        "the upload is not raw samples; its format says its shape",
+                    ));
+                }
+                None => {}
+            }
+            (request.build(body.mode, format)?, Shape::Volume { dims })
+        }
+        (Some(info), _) => {
+            let dims = info.dims.map(|d| d as usize);
+            (job, Shape::Volume { dims })
+        }
+        (None, _) => {
+            let width = u32::try_from(width).unwrap_or(0);
+            let height = u32::try_from(height).unwrap_or(0);
+            (job, Shape::Image { width, height })
+        }
+    };
+    let plan = TaskPlan::for_job(job, shape, &state.config.work_limits)?;
     let balance: i64 = sqlx::query_scalar("SELECT balance FROM users WHERE id = $1")
         .bind(&user.id)
         .fetch_one(&state.db.pool)
         .await?;
     let quote = Quote { cost: plan.cost, grid: plan.work.grid, balance };
-    Ok((plan, quote))
+    Ok((plan, quote, request))
 }
 
 /// `POST /tasks/quote`: the cost of a task before submitting it, with every field checked.

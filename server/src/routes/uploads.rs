@@ -1,8 +1,10 @@
-//! Uploads, two ways:
+//! Uploads of images and volumes, two ways:
 //!
-//! - `POST /uploads`: one image in a multipart `file` field, through the server. The content
-//!   is sniffed and decoded under the engine's limits before anything is stored; a non-image
-//!   or a decompression bomb gets a 4xx and leaves nothing behind.
+//! - `POST /uploads`: one file in a multipart `file` field, through the server (a raw volume
+//!   with `raw_dims` and `raw_type` fields beside it). The content is sniffed and read whole
+//!   under the engine's limits before anything is stored; a file Lithos cannot read, a broken
+//!   series or a decompression bomb (a PNG's or a ZIP's) gets a 4xx and leaves nothing
+//!   behind. A volume's answer gives its dims, spacing, value range and histogram.
 //! - Direct to object storage: `POST /uploads/presign` answers a presigned PUT for exactly the
 //!   announced length, valid for at most 15 minutes; `POST /uploads/{id}/complete` then checks
 //!   the object's size, sniffs and reads its header under the engine's limits, and only then
@@ -11,14 +13,16 @@
 use axum::Json;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
-use lithos_engine::{DecodeLimits, decode};
+use lithos_engine::{DecodeLimits, RawType, decode};
 use serde::Deserialize;
 
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
+use crate::volumes::{RawShape, VolumeInfo};
 use crate::{AppState, new_id, now_ms};
 
-/// An uploaded image: its name, type, size and pixels.
+/// An uploaded image or volume: its name, type, size and pixels (a volume's first two dims),
+/// and for a volume what it holds.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct UploadView {
     pub id: String,
@@ -32,6 +36,8 @@ pub struct UploadView {
     /// `pending` until a direct upload is completed, then `ready`.
     pub state: String,
     pub created_at: i64,
+    /// For a volume (`mode` volume takes it): dims, spacing, values and DICOM series.
+    pub volume: Option<VolumeInfo>,
 }
 
 /// A direct upload waiting for its file: send it with `upload`, then complete it.
@@ -45,7 +51,7 @@ pub struct PresignedUpload {
     pub expires_at: i64,
 }
 
-#[utoipa::path(post, path = "/api/v1/uploads", tag = "tasks", request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"), responses((status = 201, description = "Stored; its size in pixels", body = UploadView), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image Lithos reads", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 408, description = "The body came too slowly", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 429, description = "Too many uploads in progress", body = crate::openapi::ErrorBody), (status = 503, description = "The decode budget is full; retry after `Retry-After`", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "tasks", request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"), responses((status = 201, description = "Stored; its size in pixels, and for a volume its dims, spacing, value range and histogram", body = UploadView), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image or volume Lithos reads", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 408, description = "The body came too slowly", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 429, description = "Too many uploads in progress", body = crate::openapi::ErrorBody), (status = 503, description = "The decode budget is full; retry after `Retry-After`", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     user: User,
@@ -78,9 +84,22 @@ pub async fn create(
         }
     };
     let mut file = None;
+    let (mut raw_dims, mut raw_type) = (None, None);
     while let Some(mut field) = multipart.next_field().await.map_err(body_error)? {
-        if field.name() != Some("file") {
-            continue;
+        match field.name() {
+            Some("file") if file.is_none() => {}
+            Some(name @ ("raw_dims" | "raw_type")) => {
+                let name = name.to_owned();
+                let text = field.text().await.map_err(body_error)?;
+                let text = text.trim().chars().take(100).collect::<String>();
+                if name == "raw_dims" {
+                    raw_dims = Some(text)
+                } else {
+                    raw_type = Some(text)
+                }
+                continue;
+            }
+            _ => continue,
         }
         let name = field.file_name().unwrap_or("upload").to_owned();
         let mut bytes = Vec::new();
@@ -91,15 +110,22 @@ pub async fn create(
             }
         }
         file = Some((name, bytes));
-        break;
     }
     let (name, bytes) = file.ok_or_else(|| {
-        ApiError::BadRequest("send the image in a multipart field named `file`".into())
+        ApiError::BadRequest("send the file in a multipart field named `file`".into())
     })?;
     if bytes.is_empty() {
         return Err(ApiError::invalid("file", "is empty"));
     }
     let filename = crate::text::clean("filename", &name, 200)?;
+    let raw = raw_shape(raw_dims.as_deref(), raw_type.as_deref())?;
+    if raw.is_some() || lithos_engine::volume::sniff(&bytes).is_some() {
+        let (volume, content_type, bytes) = check_volume(&state, bytes, raw).await?;
+        let size = (volume.dims[0] as i64, volume.dims[1] as i64);
+        let upload =
+            store(&state, &user, filename, bytes, content_type, size, Some(volume)).await?;
+        return Ok((StatusCode::CREATED, Json(upload)));
+    }
     // The header says what checking the whole file costs; that much of the process's decode
     // budget is held while it runs, so parallel bombs cannot add up.
     let (probe, bytes) = tokio::task::spawn_blocking(move || {
@@ -108,16 +134,7 @@ pub async fn create(
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;
     let probe = probe?;
-    let reservation = state
-        .decode_budget
-        .try_reserve(probe.validation_bytes, state.config.decode_wait)
-        .await
-        .ok_or_else(|| ApiError::Busy {
-            message: "the server is decoding as many images as its memory allows; try again \
-                      in a few seconds"
-                .into(),
-            retry_after: 2,
-        })?;
+    let reservation = reserve(&state, probe.validation_bytes).await?;
     // Decode it all (on a blocking thread) so that a truncated file is refused now, not later.
     let bytes = tokio::task::spawn_blocking(move || {
         let checked = decode::validate_bytes(&bytes, DecodeLimits::default());
@@ -126,40 +143,138 @@ pub async fn create(
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))??;
-    let (format, width, height) = (probe.format, probe.width, probe.height);
-    let content_type = format.to_mime_type().to_owned();
+    let content_type = probe.format.to_mime_type();
+    let size = (i64::from(probe.width), i64::from(probe.height));
+    let upload = store(&state, &user, filename, bytes, content_type, size, None).await?;
+    Ok((StatusCode::CREATED, Json(upload)))
+}
+
+/// `bytes` of the process's decode budget, waiting a moment for it; 503 when it stays full.
+async fn reserve(state: &AppState, bytes: u64) -> ApiResult<crate::decode_budget::Reservation> {
+    state.decode_budget.try_reserve(bytes, state.config.decode_wait).await.ok_or_else(|| {
+        ApiError::Busy {
+            message: "the server is decoding as many files as its memory allows; try again in \
+                      a few seconds"
+                .into(),
+            retry_after: 2,
+        }
+    })
+}
+
+/// The `raw_dims` (`X,Y,Z`) and `raw_type` fields of a raw volume upload, both or neither.
+fn raw_shape(dims: Option<&str>, sample: Option<&str>) -> ApiResult<Option<RawShape>> {
+    let (dims, sample) = match (dims, sample) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => {
+            return Err(ApiError::invalid(
+                "raw_type",
+                "a raw upload needs `raw_type` beside `raw_dims`",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::invalid(
+                "raw_dims",
+                "a raw upload needs `raw_dims` beside `raw_type`",
+            ));
+        }
+        (Some(d), Some(t)) => (d, t),
+    };
+    let parsed: Vec<u64> = dims
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|v| v.trim().parse::<u64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| ApiError::invalid("raw_dims", "must be three whole numbers, X,Y,Z"))?;
+    let dims: [u64; 3] = parsed
+        .try_into()
+        .map_err(|_| ApiError::invalid("raw_dims", "must be three whole numbers, X,Y,Z"))?;
+    if dims.contains(&0) {
+        return Err(ApiError::invalid("raw_dims", "every dimension must be at least 1"));
+    }
+    let sample: RawType = sample.parse()?;
+    Ok(Some(RawShape { dims, sample }))
+}
+
+/// Reads a volume whole, under the engine's limits and the decode budget, and describes it:
+/// its media type, and the bytes back. A file the engine refuses gets its 4xx.
+async fn check_volume(
+    state: &AppState,
+    bytes: Vec<u8>,
+    raw: Option<RawShape>,
+) -> ApiResult<(VolumeInfo, &'static str, Vec<u8>)> {
+    // The samples' size is known for raw files; otherwise allow for compression.
+    let estimate = match raw {
+        Some(shape) => shape.dims.iter().product::<u64>().saturating_mul(4),
+        None => (bytes.len() as u64).saturating_mul(8).max(64 << 20),
+    };
+    let reservation = reserve(state, estimate).await?;
+    let (described, bytes) = tokio::task::spawn_blocking(move || {
+        let described = (|| {
+            let mut file = tempfile::NamedTempFile::new()?;
+            std::io::Write::write_all(&mut file, &bytes)?;
+            anyhow::Ok(crate::volumes::describe(file.path(), raw, DecodeLimits::default()))
+        })();
+        drop(reservation);
+        (described, bytes)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let volume = described.map_err(ApiError::Internal)??;
+    let content_type = match raw {
+        Some(_) => "application/octet-stream",
+        None => lithos_engine::volume::sniff(&bytes).unwrap_or("application/octet-stream"),
+    };
+    Ok((volume, content_type, bytes))
+}
+
+/// Stores a checked upload and records it, ready.
+async fn store(
+    state: &AppState,
+    user: &User,
+    filename: String,
+    bytes: Vec<u8>,
+    content_type: &str,
+    (width, height): (i64, i64),
+    volume: Option<VolumeInfo>,
+) -> ApiResult<UploadView> {
     let id = new_id();
     let key = upload_key(&user.id, &id);
     let size = bytes.len();
-    state.storage.put(&key, bytes, &content_type).await?;
+    state.storage.put(&key, bytes, content_type).await?;
+    let described = volume
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let now = now_ms();
     let _gate = state.db.write_gate().await;
     sqlx::query(
-        "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, height, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, height, volume, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&id)
     .bind(&user.id)
     .bind(&key)
     .bind(&filename)
-    .bind(&content_type)
+    .bind(content_type)
     .bind(size as i64)
-    .bind(i64::from(width))
-    .bind(i64::from(height))
+    .bind(width)
+    .bind(height)
+    .bind(described)
     .bind(now)
     .execute(&state.db.pool)
     .await?;
-    let upload = UploadView {
+    Ok(UploadView {
         id,
         filename,
-        content_type,
+        content_type: content_type.to_owned(),
         bytes: size as i64,
-        width: i64::from(width),
-        height: i64::from(height),
+        width,
+        height,
         state: "ready".into(),
         created_at: now,
-    };
-    Ok((StatusCode::CREATED, Json(upload)))
+        volume,
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "The upload's name, type, size and pixels", body = UploadView), (status = 404, description = "No such upload of yours", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
@@ -187,6 +302,7 @@ struct Row {
     height: i64,
     state: String,
     created_at: i64,
+    volume: Option<String>,
 }
 
 impl Row {
@@ -200,14 +316,15 @@ impl Row {
             height: self.height,
             state: self.state.clone(),
             created_at: self.created_at,
+            volume: self.volume.as_deref().and_then(|v| serde_json::from_str(v).ok()),
         }
     }
 }
 
 async fn find(state: &AppState, user: &User, id: &str) -> ApiResult<Row> {
     sqlx::query_as(
-        "SELECT id, storage_key, filename, content_type, bytes, width, height, state, created_at \
-         FROM uploads WHERE id = $1 AND user_id = $2",
+        "SELECT id, storage_key, filename, content_type, bytes, width, height, state, created_at, \
+         volume FROM uploads WHERE id = $1 AND user_id = $2",
     )
     .bind(id)
     .bind(&user.id)
@@ -322,6 +439,30 @@ pub async fn complete(
         .await;
     }
     let header = state.storage.get_prefix(&row.storage_key, HEADER_BYTES).await?;
+    if lithos_engine::volume::sniff(&header).is_some() {
+        // A volume is read whole, as through `POST /uploads`.
+        let bytes = state.storage.get(&row.storage_key).await?;
+        let (volume, content_type, _) = match check_volume(&state, bytes, None).await {
+            Ok(checked) => checked,
+            Err(e @ (ApiError::Busy { .. } | ApiError::Internal(_))) => return Err(e),
+            Err(e) => return refuse(&state, &row, e).await,
+        };
+        let described = serde_json::to_string(&volume).map_err(|e| ApiError::Internal(e.into()))?;
+        let _gate = state.db.write_gate().await;
+        sqlx::query(
+            "UPDATE uploads SET state = 'ready', content_type = $1, width = $2, height = $3, \
+             volume = $4 WHERE id = $5 AND state = 'pending'",
+        )
+        .bind(content_type)
+        .bind(volume.dims[0] as i64)
+        .bind(volume.dims[1] as i64)
+        .bind(described)
+        .bind(&row.id)
+        .execute(&state.db.pool)
+        .await?;
+        drop(_gate);
+        return Ok(Json(find(&state, &user, &id).await?.view()));
+    }
     let probed =
         tokio::task::spawn_blocking(move || decode::probe_bytes(&header, DecodeLimits::default()))
             .await

@@ -15,7 +15,7 @@ pub mod status;
 pub mod view;
 
 pub use lifecycle::ToCancel;
-pub use plan::TaskPlan;
+pub use plan::{Shape, TaskPlan};
 pub use status::TaskStatus;
 
 #[cfg(test)]

@@ -15,29 +15,62 @@ pub struct TaskPlan {
     pub cost: i64,
 }
 
+/// What a task runs on: an image's pixels, or a volume's voxels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Image { width: u32, height: u32 },
+    Volume { dims: [usize; 3] },
+}
+
 impl TaskPlan {
-    /// Builds the job for `mode` and `format`, then plans it on a `width` x `height` upload.
+    /// Builds the job for `mode` and `format`, then plans it on an upload of `shape`.
     pub fn new(
         request: &JobRequest,
         mode: JobMode,
         format: Option<MeshFormat>,
-        size: (u32, u32),
+        shape: Shape,
         limits: &WorkLimits,
     ) -> ApiResult<Self> {
-        Self::for_job(request.build(mode, format)?, size, limits)
+        Self::for_job(request.build(mode, format)?, shape, limits)
     }
 
-    /// A built job on a `width` x `height` upload: the pitch checked, the work against
-    /// `limits`, and the cost.
-    pub fn for_job(job: Job, (width, height): (u32, u32), limits: &WorkLimits) -> ApiResult<Self> {
-        let work = job.checked_work(width, height)?.ok_or_else(|| {
-            ApiError::invalid(
-                "mode",
-                "volume tasks need a volume upload, which the API does not take yet; use \
-                 `lithos convert --mode volume`",
-            )
+    /// A built job on an upload of `shape`: an image job's pitch checked, a volume job's crop,
+    /// the work against `limits`, and the cost.
+    pub fn for_job(job: Job, shape: Shape, limits: &WorkLimits) -> ApiResult<Self> {
+        let is_volume = job.mode() == JobMode::Volume;
+        let work = match shape {
+            Shape::Image { .. } if is_volume => {
+                return Err(ApiError::invalid(
+                    "mode",
+                    "volume tasks need a volume upload (a DICOM series, NIfTI, a TIFF stack, a \
+                     ZIP of slices, or raw samples with `raw_dims` and `raw_type`); this upload \
+                     is an image",
+                ));
+            }
+            Shape::Volume { .. } if !is_volume => {
+                return Err(ApiError::invalid(
+                    "mode",
+                    format!(
+                        "the upload is a volume, which only `mode` volume takes; got {}",
+                        job.mode()
+                    ),
+                ));
+            }
+            Shape::Image { width, height } => job.checked_work(width, height)?,
+            Shape::Volume { dims } => job.volume_work(dims)?,
+        };
+        let work = work.expect("the job's kind matches the shape");
+        work.check(limits).map_err(|e| {
+            let message = if is_volume {
+                format!(
+                    "{}: {} is over the limit of {}; crop the volume (`crop`)",
+                    e.what, e.amount, e.limit
+                )
+            } else {
+                e.to_string()
+            };
+            ApiError::invalid("params", message)
         })?;
-        work.check(limits).map_err(|e| ApiError::invalid("params", e.to_string()))?;
         let cost = crate::credits::cost_of(&work);
         Ok(TaskPlan { job, work, cost })
     }
@@ -190,8 +223,8 @@ mod tests {
             ..ProptestConfig::default()
         });
         let result = runner.run(&request(), |(params, mode, format, width, height)| {
-            let Ok(plan) = TaskPlan::new(&params, mode, Some(format), (width, height), &limits)
-            else {
+            let shape = Shape::Image { width, height };
+            let Ok(plan) = TaskPlan::new(&params, mode, Some(format), shape, &limits) else {
                 return Ok(());
             };
             accepted.set(accepted.get() + 1);
@@ -231,8 +264,9 @@ mod tests {
             bevel_mm: Some(0.0),
             ..JobRequest::default()
         };
-        let plan = |params: &JobRequest, size| {
-            TaskPlan::new(params, JobMode::Solid, None, size, &WorkLimits::default())
+        let plan = |params: &JobRequest, (width, height)| {
+            let shape = Shape::Image { width, height };
+            TaskPlan::new(params, JobMode::Solid, None, shape, &WorkLimits::default())
         };
         let error = plan(&params, (60, 60)).unwrap_err();
         assert!(

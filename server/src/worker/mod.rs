@@ -263,6 +263,8 @@ struct Task {
     cancel_requested: i64,
     storage_key: String,
     plan: String,
+    /// The upload's description, for a volume.
+    volume: Option<String>,
 }
 
 /// What a task's run produced, as stored and returned: the engine's report (its stages

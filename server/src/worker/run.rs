@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::io::Write;
+
 use lithos_engine::{
-    DecodeLimits, EngineError, Input, JobMode, JobRequest, MeshFormat, ParamError, Progress,
-    Report, Stage, StageTime, decode,
+    DecodeLimits, EngineError, Input, JobKind, JobMode, JobRequest, MeshFormat, ParamError,
+    Progress, Report, Stage, StageTime, decode,
 };
 use tokio::sync::watch;
 
@@ -16,6 +18,7 @@ use super::settle::output_key;
 use super::{Live, Outcome, Slot, Task, TaskReport};
 use crate::storage::StorageError;
 use crate::tasks::queue::{Beat, Lease, Queue};
+use crate::volumes::{self, VolumeInfo};
 
 impl Slot {
     pub(super) async fn run(self, mut stopped: watch::Receiver<bool>) {
@@ -58,7 +61,7 @@ impl Slot {
     async fn process_claimed(&self, lease: &Lease, live: &Arc<Live>) -> anyhow::Result<()> {
         let task: Task = sqlx::query_as(
             "SELECT t.id, t.user_id, t.mode, t.params, t.format, t.cost, t.cancel_requested, \
-             u.storage_key, a.plan FROM tasks t JOIN uploads u ON u.id = t.upload_id \
+             u.storage_key, a.plan, u.volume FROM tasks t JOIN uploads u ON u.id = t.upload_id \
              JOIN users a ON a.id = t.user_id WHERE t.id = $1",
         )
         .bind(&lease.task_id)
@@ -101,7 +104,7 @@ impl Slot {
             Ok(bytes) => bytes,
             Err(StorageError::NotFound(_)) => {
                 return Outcome::Failed(
-                    "the uploaded image is no longer stored; upload it again".into(),
+                    "the uploaded file is no longer stored; upload it again".into(),
                 );
             }
             Err(e) => return storage_outcome(e),
@@ -132,10 +135,16 @@ impl Slot {
             deadline: started + time_limit,
             timed_out: AtomicBool::new(false),
         };
-        // The decode's memory, from the header, out of the process's budget; waiting here
-        // keeps concurrent decodes (uploads and jobs) within it.
-        let decoded_bytes = decode::probe_cost(&bytes, DecodeLimits::default())
-            .map_or(0, |probe| probe.decoded_bytes);
+        // The decode's memory (from the image's header, or the volume's description) out of
+        // the process's budget; waiting here keeps concurrent decodes (uploads and jobs)
+        // within it.
+        let volume: Option<VolumeInfo> =
+            task.volume.as_deref().and_then(|v| serde_json::from_str(v).ok());
+        let decoded_bytes = match &volume {
+            Some(info) => info.sample_bytes(),
+            None => decode::probe_cost(&bytes, DecodeLimits::default())
+                .map_or(0, |probe| probe.decoded_bytes),
+        };
         let reservation = self.decode_budget.reserve(decoded_bytes).await;
         // The worker's own stages around the engine's: reading the source, decoding it, and
         // committing the output (on S3, waiting for the parts still going up).
@@ -143,13 +152,30 @@ impl Slot {
         let run = tokio::task::spawn_blocking(move || -> Result<Report, RunError> {
             let mut sink = sink;
             let decoding = std::time::Instant::now();
-            let image = decode::decode_bytes(&bytes, DecodeLimits::default());
-            drop(reservation);
-            let image = image?;
+            let source = match &job.kind {
+                JobKind::Volume(params, source) => {
+                    // Volumes are read from a file: DICOM series and ZIPs are many files.
+                    let mut file = tempfile::NamedTempFile::new().map_err(io_failure)?;
+                    file.write_all(&bytes).map_err(io_failure)?;
+                    drop(bytes);
+                    let volume = volumes::read_for_job(file.path(), params, *source);
+                    drop(reservation);
+                    Source::Volume(volume?)
+                }
+                _ => {
+                    let image = decode::decode_bytes(&bytes, DecodeLimits::default());
+                    drop(reservation);
+                    drop(bytes);
+                    Source::Image(image?)
+                }
+            };
             let decode =
                 StageTime { stage: Stage::Decode, seconds: decoding.elapsed().as_secs_f64() };
-            drop(bytes);
-            let mut report = match engine.run(&job, Input::Image(&image), &mut sink, &progress) {
+            let input = match &source {
+                Source::Image(image) => Input::Image(image),
+                Source::Volume(volume) => Input::Volume(volume),
+            };
+            let mut report = match engine.run(&job, input, &mut sink, &progress) {
                 Ok(report) => report,
                 Err(EngineError::Canceled) if progress.timed_out.load(Ordering::Relaxed) => {
                     return Err(RunError::TimedOut);
@@ -220,6 +246,16 @@ async fn heartbeat(queue: Queue, live: Arc<Live>, mut stopped: tokio::sync::ones
             Err(e) => tracing::warn!(task = %live.lease.task_id, error = ?e, "heartbeat failed"),
         }
     }
+}
+
+/// What the engine runs on.
+enum Source {
+    Image(lithos_engine::SourceImage),
+    Volume(lithos_engine::Volume),
+}
+
+fn io_failure(e: std::io::Error) -> RunError {
+    RunError::Engine(EngineError::ReadInput(e))
 }
 
 enum RunError {

@@ -12,3 +12,4 @@ mod object_storage;
 mod operations;
 mod queue;
 mod tasks;
+mod volumes;

@@ -11,6 +11,7 @@ them), as CT scanners write them: int16 or uint16 stored values with a Rescale I
 - phantom-jpegll: the same as uint16, JPEG Lossless, first-order prediction (process 14, SV1),
   encoded by libjpeg-turbo through imagecodecs and encapsulated by pydicom;
 - oblique: a box in air, on slices tilted in two axes, spacing 0.7 x 0.6 x 1.1 mm;
+- phantom.zip: the phantom in a ZIP;
 - two-series.zip: the phantom and another series in one ZIP;
 - uneven: the phantom without one of its slices;
 - mismatch: the phantom with one slice of another size;
@@ -182,6 +183,11 @@ d = os.path.join(out, "oblique")
 write_series(d, {"study": study, "uid": generate_uid(), "number": 4, "description": "OBLIQUE"},
              box, oblique_spacing, row, col, [10.0, -20.0, 5.0])
 expect("oblique", d, box, oblique_spacing, [list(row), list(col), list(np.cross(row, col))])
+
+# The phantom as a PACS sends it: one ZIP.
+with zipfile.ZipFile(os.path.join(out, "phantom.zip"), "w", zipfile.ZIP_DEFLATED) as z:
+    for f in sorted(os.listdir(os.path.join(out, "phantom"))):
+        z.write(os.path.join(out, "phantom", f), f"DICOM/{f}")
 
 # Two series in one ZIP.
 other = {"study": study, "uid": generate_uid(), "number": 1, "description": "SCOUT"}
