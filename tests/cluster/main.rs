@@ -1,10 +1,15 @@
-//! Lithos at scale, for real: an API server with no workers of its own, three `lithos worker`
+//! The `lithos` binary as a service, for real. Its privacy (`privacy.rs`): `lithos serve`
+//! logging at debug level keeps no patient attribute of a DICOM series.
+//!
+//! And Lithos at scale: an API server with no workers of its own, three `lithos worker`
 //! processes, one PostgreSQL and one S3 server (SeaweedFS), all started by tests/run-all.sh
 //! (`LITHOS_TEST_POSTGRES_SERVER`, `LITHOS_TEST_S3_ENDPOINT`, `LITHOS_TEST_S3_BUCKET`).
 //!
 //! 200 mixed tasks go in; one worker is killed with SIGKILL in the middle of a job. Every task
 //! must succeed exactly once, with a closed, manifold mesh in the bucket, no ledger entry
 //! twice, and exactly the tasks' costs spent.
+
+mod privacy;
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
