@@ -513,3 +513,69 @@ test("the preview keeps a file's own normals and frees what it replaces", async 
     assert.equal(result.disposed, 2, "the replaced mesh's geometry and material were freed");
   });
 });
+
+test("a user drops a CT series, sets the isovalue on its histogram, converts it and sees the bone", async () => {
+  // The series as a PACS exports it: pydicom's slices in a ZIP (tests/engine/scripts).
+  const cases = mkdtempSync(join(tmpdir(), "lithos-dicom-"));
+  execFileSync("python3", [join(root, "tests/engine/scripts/dicom_cases.py"), cases]);
+  const series = readFileSync(join(cases, "phantom.zip"));
+  rmSync(cases, { recursive: true, force: true });
+  await withPage("volume-flow", async (page) => {
+    await page.goto("/#login");
+    const registered = await page.evaluate(() => fetch("/api/v1/auth/register", {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "Radiographer", email: "ct@lithos.test", password: "a long passphrase 3" }),
+    }).then((r) => r.status));
+    assert.equal(registered, 201);
+    await page.goto("/#convert");
+    await page.reload();
+    await page.locator("#view-convert:not(.hidden)").waitFor();
+
+    await dropFile(page, "#drop", "phantom.zip", series, "application/zip");
+    await page.locator("#volume-panel:not(.hidden)").waitFor();
+    await page.locator("#volume-facts", { hasText: "64 × 56 × 30 voxels" }).waitFor();
+    assert.match(await page.locator("#volume-facts").textContent(), /-1000 to 560 HU/);
+    await page.locator("#histogram canvas").waitFor();
+    const modes = await page.locator("#mode option").evaluateAll((o) => o.map((e) => e.value));
+    assert.deepEqual(modes, ["volume"], "a scan is converted as a volume");
+
+    // The line starts at Otsu's threshold; a preset moves it, and so does dragging it.
+    const iso = () => page.locator("#histogram").getAttribute("data-iso").then(Number);
+    await page.getByRole("button", { name: "Bone (300 HU)" }).click();
+    assert.equal(await page.locator("#p-iso").inputValue(), "bone");
+    assert.equal(await iso(), 300);
+    const over = await page.locator("#histogram .u-over").boundingBox();
+    await page.mouse.move(over.x + over.width * 0.25, over.y + over.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(over.x + over.width * 0.2, over.y + over.height / 2, { steps: 4 });
+    await page.mouse.up();
+    const dragged = Number(await page.locator("#p-iso").inputValue());
+    assert.ok(dragged > -1000 && dragged < -500, `dragging a fifth of the way in sets about -690 HU (${dragged})`);
+    assert.equal(await iso(), dragged, "the line is where the field says");
+    await shot(page, "08-volume-histogram");
+    await page.getByRole("button", { name: "Bone (300 HU)" }).click();
+    await page.locator("#cost", { hasText: /costs 1 credit/ }).waitFor();
+    await accessible(page);
+
+    await page.getByRole("button", { name: "Convert" }).click();
+    await page.locator('#task-status[data-status="succeeded"]').waitFor({ timeout: 120_000 });
+    await page.locator('#preview[data-rendered="stl"]').waitFor();
+    await assertPreviewLit(page);
+    await shot(page, "09-volume-preview");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#download").click()]);
+    const path = join(shots, "phantom.stl");
+    await download.saveAs(path);
+    const stl = readFileSync(path);
+    assertClosedManifold(stl);
+    // The bone cylinder: radius 6 mm, 30 slices of 1.25 mm.
+    let volume = 0;
+    const v = (o) => [stl.readFloatLE(o), stl.readFloatLE(o + 4), stl.readFloatLE(o + 8)];
+    for (let t = 0, n = stl.readUInt32LE(80); t < n; t++) {
+      const o = 84 + 50 * t + 12;
+      const [a, b, c] = [v(o), v(o + 12), v(o + 24)];
+      volume += (a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) + a[2] * (b[0] * c[1] - b[1] * c[0])) / 6;
+    }
+    const cylinder = Math.PI * 36 * 37.5;
+    assert.ok(Math.abs(volume / cylinder - 1) < 0.02, `the bone is ${volume.toFixed(0)} mm³, the cylinder ${cylinder.toFixed(0)}`);
+  });
+});

@@ -1,13 +1,15 @@
-// The end-user app: sign up or log in, upload by drag and drop, pick a mode and its
-// parameters, see the cost, watch progress over SSE, rotate the mesh, download it; history,
-// credits and API keys. One page; the hash names the view.
+// The end-user app: sign up or log in, upload an image or a scan by drag and drop, pick a mode
+// and its parameters (for a scan, its isovalue on its histogram), see the cost, watch progress
+// over SSE, rotate the mesh, download it; history, credits and API keys. One page; the hash
+// names the view.
 
+import uPlot from "/vendor/uplot/uPlot.esm.js";
 import { api, h, when, showError, clearErrors } from "./api.js";
 import { Preview } from "./preview.js";
 
 const $ = (id) => document.getElementById(id);
 let me = null;
-let upload = null; // { id, width, height, filename }
+let upload = null; // { id, width, height, filename, volume }
 let events = null;
 let preview = null;
 
@@ -19,16 +21,24 @@ async function loadJobSchema() {
   const doc = await api("/openapi.json");
   const { JobRequest, JobMode } = doc.components.schemas;
   jobSchema = {
-    // The form uploads images: the modes that take one.
-    modes: JobMode.enum.filter((m) => JobMode["x-input"][m] === "image"),
+    modes: JobMode.enum,
+    // What each mode takes: an image or a volume.
+    inputs: JobMode["x-input"],
     summaries: JobMode["x-summaries"],
     fields: Object.entries(JobRequest.properties).map(([name, schema]) => ({ name, ...schema })),
   };
+  setModes(upload?.volume ? "volume" : "image");
+}
+
+/// Offers the modes that take `input` (an image or a volume).
+function setModes(input) {
+  if (!jobSchema) return;
   const select = $("mode");
   const chosen = select.value;
-  select.replaceChildren(...jobSchema.modes.map((m) =>
+  const modes = jobSchema.modes.filter((m) => jobSchema.inputs[m] === input);
+  select.replaceChildren(...modes.map((m) =>
     h("option", { value: m }, `${m[0].toUpperCase()}${m.slice(1)}: ${jobSchema.summaries[m]}`)));
-  if (jobSchema.modes.includes(chosen)) select.value = chosen;
+  if (modes.includes(chosen)) select.value = chosen;
   renderParams();
 }
 
@@ -156,7 +166,10 @@ function sendFile(file) {
       bar.value = 100;
       $("upload-status").querySelector("label").firstChild.textContent = "Uploaded ";
       upload = body;
-      $("drop-hint").textContent = `${body.filename}: ${body.width} × ${body.height} pixels. Drop another to replace it.`;
+      const size = body.volume ? `${body.volume.dims.join(" × ")} voxels` : `${body.width} × ${body.height} pixels`;
+      $("drop-hint").textContent = `${body.filename}: ${size}. Drop another to replace it.`;
+      setModes(body.volume ? "volume" : "image");
+      showVolume(body.volume);
       $("submit").disabled = false;
       quoteSoon();
     } else {
@@ -181,6 +194,7 @@ function renderParams() {
     (f["x-basic"].includes(mode) ? set : more).append(...control(f, mode));
   }
   if (more.children.length > 1) set.append(more);
+  histogram?.redraw(false);
 }
 
 /// An option's input, its label (with the unit) and the place for its error.
@@ -199,6 +213,24 @@ function control(f, mode) {
     return [label, h("select", described, d === undefined ? h("option", { value: "" }, "none") : null, ...options), error];
   }
   if (f.type === "array") return [label, h("input", { ...described, type: "text" }), error];
+  if (f.oneOf) {
+    // A number, or a name standing for one (the CT presets): typed, or picked from the list.
+    const names = Object.entries(f["x-values"] ?? {});
+    const note = f["x-default-note"] ? `default: ${f["x-default-note"].replaceAll("`", "").replaceAll("_", " ")}` : undefined;
+    return [label, h("input", { ...described, type: "text", list: `${id}-names`, placeholder: note }),
+      h("datalist", { id: `${id}-names` }, ...names.map(([n, v]) => h("option", { value: n }, `${n} (${v})`))), error];
+  }
+  if (f.name === "series" && upload?.volume?.series?.length > 1) {
+    // The upload's own series: the described one first.
+    const shown = upload.volume.series_uid;
+    const all = [...upload.volume.series].sort((a, b) => (b.uid === shown) - (a.uid === shown));
+    const series = all.map((s) => h("option", { value: s.uid === shown ? "" : s.uid },
+      `${s.modality || "?"} ${s.number ?? ""} ${s.description} (${s.slices} × ${s.size.join(" × ")})`.replace(/\s+/g, " ")));
+    return [label, h("select", described, ...series), error];
+  }
+  if (f.type === "string") {
+    return [label, h("input", { ...described, type: "text", pattern: f.pattern, maxlength: f.maxLength }), error];
+  }
   const placeholder = f["x-default-note"] ? `default: ${f["x-default-note"].replaceAll("`", "").replaceAll("_", " ")}` : undefined;
   return [label, h("input", {
     ...described, type: "number", value: d ?? "", placeholder, min: f.minimum, max: f.maximum,
@@ -229,7 +261,19 @@ function readParams() {
     }
     const raw = input.value.trim();
     if (raw === "" || (f.enum && raw === d)) continue;
-    if (f.enum) { params[f.name] = raw; continue; }
+    if (f.enum || input.tagName === "SELECT") { params[f.name] = raw; continue; }
+    if (f.oneOf) {
+      const names = Object.keys(f["x-values"] ?? {});
+      if (names.includes(raw)) params[f.name] = raw;
+      else if (Number.isFinite(Number(raw))) params[f.name] = Number(raw);
+      else refuse(input, f, `must be a number or one of ${names.join(", ")}`);
+      continue;
+    }
+    if (f.type === "string") {
+      if (f.pattern && !new RegExp(f.pattern).test(raw)) refuse(input, f, "is not valid");
+      else params[f.name] = raw;
+      continue;
+    }
     if (f.type === "array") {
       const values = raw.split(",").map((v) => Number(v.trim()));
       if (values.length !== f.minItems || !values.every(Number.isFinite)) refuse(input, f, `must be ${f.minItems} numbers`);
@@ -274,7 +318,8 @@ async function quote() {
   try {
     const q = await api("/tasks/quote", { method: "POST", body, signal: controller.signal });
     if (controller.signal.aborted) return;
-    $("cost").textContent = `This costs ${q.cost} credit${q.cost === 1 ? "" : "s"} (a ${q.grid[0]} × ${q.grid[1]} grid). Your balance is ${q.balance}.`;
+    const work = upload.volume ? `${upload.volume.dims.join(" × ")} voxels` : `a ${q.grid[0]} × ${q.grid[1]} grid`;
+    $("cost").textContent = `This costs ${q.cost} credit${q.cost === 1 ? "" : "s"} (${work}). Your balance is ${q.balance}.`;
     $("submit").disabled = q.cost > q.balance;
     if (q.cost > q.balance) $("convert-alert").textContent = "Not enough credits: lower the detail, or buy credits.";
   } catch (err) {
@@ -286,8 +331,89 @@ async function quote() {
 
 $("mode").addEventListener("change", () => { renderParams(); quoteSoon(); });
 $("format").addEventListener("change", quoteSoon);
-$("params").addEventListener("input", quoteSoon);
+$("params").addEventListener("input", () => { histogram?.redraw(false); quoteSoon(); });
 $("params").addEventListener("change", quoteSoon);
+
+// ---- a scan: its values, and the isovalue on their histogram ---------------------------
+
+let histogram = null; // uPlot
+let draggingIso = false;
+const isoField = () => jobSchema?.fields.find((f) => f.name === "iso");
+
+/// The isovalue the form says: a number, a preset's value, or the default (Otsu's).
+function currentIso() {
+  const raw = $("p-iso")?.value.trim() ?? "";
+  const preset = isoField()?.["x-values"]?.[raw];
+  if (preset !== undefined) return preset;
+  return raw !== "" && Number.isFinite(Number(raw)) ? Number(raw) : upload?.volume?.otsu_iso;
+}
+
+function setIso(value) {
+  const input = $("p-iso");
+  if (!input) return;
+  input.value = value;
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+}
+
+const round = (v, span) => Number(v.toFixed(Math.max(0, 2 - Math.floor(Math.log10(span || 1)))));
+
+function showVolume(v) {
+  histogram?.destroy();
+  histogram = null;
+  $("volume-panel").classList.toggle("hidden", !v);
+  if (!v) return;
+  const [lo, hi] = v.value_range;
+  const unit = v.hounsfield ? " HU" : "";
+  const series = v.series.length > 1 ? ` ${v.series.length} series; the largest is shown.` : "";
+  $("volume-facts").textContent = `${v.dims.join(" × ")} voxels of ${v.spacing_mm.map((s) => +s.toFixed(3)).join(" × ")} mm; values from ${round(lo, hi - lo)} to ${round(hi, hi - lo)}${unit}.${series}`;
+  const width = (hi - lo) / v.histogram.length || 1;
+  const xs = v.histogram.map((_, i) => lo + (i + 0.5) * width);
+  // Counts on a log scale (air dwarfs everything in a CT); +1 keeps empty bins drawable.
+  const ys = v.histogram.map((n) => n + 1);
+  const el = $("histogram");
+  histogram = new uPlot({
+    width: Math.max(240, el.clientWidth || 400), height: 180,
+    legend: { show: false },
+    cursor: { drag: { x: false, y: false }, points: { show: false } },
+    scales: { x: { time: false, range: [lo, hi > lo ? hi : lo + 1] }, y: { distr: 3 } },
+    axes: [{ label: v.hounsfield ? "Hounsfield units" : "value" }, { label: "voxels", size: 60 }],
+    series: [{}, { label: "voxels", stroke: "#3a6ea5", fill: "rgba(58, 110, 165, 0.35)", paths: uPlot.paths.bars({ size: [1, Infinity], gap: 0 }) }],
+    hooks: {
+      draw: [(u) => {
+        const iso = currentIso();
+        if (!Number.isFinite(iso)) return;
+        const x = u.valToPos(iso, "x", true);
+        const { ctx } = u;
+        ctx.save();
+        ctx.strokeStyle = "#c0392b";
+        ctx.lineWidth = 2 * devicePixelRatio;
+        ctx.beginPath();
+        ctx.moveTo(x, u.bbox.top);
+        ctx.lineTo(x, u.bbox.top + u.bbox.height);
+        ctx.stroke();
+        ctx.restore();
+        el.dataset.iso = String(iso);
+      }],
+    },
+  }, [xs, ys], el);
+  histogram.over.addEventListener("mousedown", (e) => { draggingIso = true; isoFromPointer(e); });
+  const presets = $("iso-presets");
+  const values = Object.entries(isoField()?.["x-values"] ?? {});
+  presets.replaceChildren(...values.map(([name, hu]) =>
+    h("button", { type: "button", class: "secondary", onclick: () => setIso(name) }, `${name[0].toUpperCase()}${name.slice(1).replace("-", " ")} (${hu} HU)`)));
+  presets.classList.toggle("hidden", !v.hounsfield || !values.length);
+}
+
+function isoFromPointer(e) {
+  if (!histogram) return;
+  const rect = histogram.over.getBoundingClientRect();
+  const value = histogram.posToVal(Math.min(Math.max(e.clientX - rect.left, 0), rect.width), "x");
+  const [lo, hi] = upload.volume.value_range;
+  setIso(round(value, hi - lo));
+}
+
+window.addEventListener("mousemove", (e) => { if (draggingIso) isoFromPointer(e); });
+window.addEventListener("mouseup", () => { draggingIso = false; });
 
 // ---- running a task -------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ export class Preview {
     const r = geometry.boundingSphere.radius || 1;
     this.camera.near = r / 100;
     this.camera.far = r * 100;
-    this.camera.position.set(0, r * 1.6, r * 2.2);
+    this.camera.position.set(0, r * 1.8, r * 2.6);
     this.camera.updateProjectionMatrix();
     this.controls.target.set(0, 0, 0);
     this.controls.update();

@@ -107,7 +107,7 @@ pub(super) fn arg<T: CliValue>(name: &'static str) -> Arg {
             .default_missing_value("true")
             .hide_possible_values(true)
             .action(ArgAction::Set),
-        ValueType::Number | ValueType::NumberOrChoice(_) => arg.allow_negative_numbers(true),
+        ValueType::Number | ValueType::NumberOrChoice { .. } => arg.allow_negative_numbers(true),
         ValueType::List { len, .. } => {
             let axes = ["X", "Y", "Z"];
             let names: Vec<String> = (0..len)

@@ -8,7 +8,7 @@ use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS, SeriesUid};
 use crate::{Bevel, MaskSource, Millimetres, RawType};
 
 /// How a field's value is written.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 pub enum ValueType {
     Number,
     Integer,
@@ -16,8 +16,8 @@ pub enum ValueType {
     Flag,
     /// One of these names.
     Choice(&'static [&'static str]),
-    /// A number, or one of these names.
-    NumberOrChoice(&'static [&'static str]),
+    /// A number, or one of `names`, each standing for the number `value` gives it.
+    NumberOrChoice { names: &'static [&'static str], value: fn(&str) -> Option<f64> },
     /// Text of at most `max_len` characters, each one of `chars`.
     Text {
         max_len: usize,
@@ -148,7 +148,7 @@ field_value! {
     MaskSource => ValueType::Choice(MaskSource::NAMES),
     Bevel => ValueType::Choice(Bevel::NAMES),
     RawType => ValueType::Choice(RawType::NAMES),
-    IsoValue => ValueType::NumberOrChoice(CtPreset::NAMES),
+    IsoValue => ValueType::NumberOrChoice { names: CtPreset::NAMES, value: CtPreset::value_of },
     SeriesUid => ValueType::Text { max_len: SeriesUid::MAX_LEN, chars: "0-9." },
     [f32; 3] => ValueType::List { len: 3, integer: false },
     [usize; 3] => ValueType::List { len: 3, integer: true },
@@ -316,7 +316,9 @@ job_request! {
     }
     /// The isovalue: samples at or above it are inside. A number in the input's units, or for
     /// CT (in Hounsfield units) `bone` (300), `soft-tissue` (0) or `skin` (-500).
-    iso: IsoValue { label: "Isovalue", modes: VOLUME, default_note: Some("Otsu's threshold") }
+    iso: IsoValue {
+        label: "Isovalue", modes: VOLUME, default_note: Some("Otsu's threshold"), basic: VOLUME,
+    }
     /// Millimetres between samples along x, y and z, overriding the file's header.
     spacing_mm: [f32; 3] {
         label: "Voxel spacing", unit: MM, range: Some((Millimetres::MIN as f64, Millimetres::MAX as f64)),

@@ -49,7 +49,9 @@ fn property(field: &Field) -> RefOr<Schema> {
                 ValueType::Choice(names) => ObjectBuilder::new()
                     .schema_type(Type::String)
                     .enum_values(Some(names.iter().copied())),
-                ValueType::List { .. } | ValueType::NumberOrChoice(_) | ValueType::Text { .. } => {
+                ValueType::List { .. }
+                | ValueType::NumberOrChoice { .. }
+                | ValueType::Text { .. } => {
                     unreachable!("lists, text and number-or-name fields are built below")
                 }
             };
@@ -66,16 +68,21 @@ fn property(field: &Field) -> RefOr<Schema> {
             .description(Some(help))
             .extensions(Some(extensions.build()))
             .into(),
-        ValueType::NumberOrChoice(names) => OneOfBuilder::new()
-            .item(scalar(Type::Number))
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(names.iter().copied())),
-            )
-            .description(Some(help))
-            .extensions(Some(extensions.build()))
-            .into(),
+        ValueType::NumberOrChoice { names, value } => {
+            // What each name stands for, so a form can show it.
+            let values: serde_json::Map<String, Value> =
+                names.iter().map(|&n| (n.to_owned(), json!(value(n)))).collect();
+            OneOfBuilder::new()
+                .item(scalar(Type::Number))
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(names.iter().copied())),
+                )
+                .description(Some(help))
+                .extensions(Some(extensions.add("x-values", Value::Object(values)).build()))
+                .into()
+        }
         ValueType::List { len, integer } => {
             let item = scalar(if integer { Type::Integer } else { Type::Number });
             let item = if integer { item.minimum(Some(0.0)) } else { item };

@@ -94,7 +94,7 @@ fn a_field_of_another_mode_is_refused_naming_the_modes_it_is_for() {
         let value = match field.value {
             ValueType::Number | ValueType::Integer => json!(2),
             ValueType::Flag => json!(true),
-            ValueType::Choice(names) | ValueType::NumberOrChoice(names) => json!(names[0]),
+            ValueType::Choice(names) | ValueType::NumberOrChoice { names, .. } => json!(names[0]),
             ValueType::List { len, .. } => json!(vec![1; len]),
             ValueType::Text { .. } => json!("1.2.3"),
         };

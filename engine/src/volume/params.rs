@@ -119,6 +119,11 @@ crate::names::named!(CtPreset, "iso" {
 });
 
 impl CtPreset {
+    /// The isovalue of the preset named `name`, in Hounsfield units.
+    pub fn value_of(name: &str) -> Option<f64> {
+        name.parse::<CtPreset>().ok().map(|p| f64::from(p.hounsfield()))
+    }
+
     /// The isovalue, in Hounsfield units.
     pub fn hounsfield(self) -> f32 {
         match self {
