@@ -116,7 +116,9 @@ fn info(volume: &Volume, all: &[SeriesSummary], raw: Option<RawShape>) -> Volume
     let hounsfield = match &volume.series {
         Some(s) => s.modality == "CT",
         // A CT in another format: air near -1000 and signed samples.
-        None => volume.voxels.type_name() != "u8" && lo <= -900.0 && lo >= -3100.0 && hi >= 200.0,
+        None => {
+            volume.voxels.type_name() != "u8" && (-3100.0..=-900.0).contains(&lo) && hi >= 200.0
+        }
     };
     VolumeInfo {
         dims: volume.dims.map(|d| d as u64),

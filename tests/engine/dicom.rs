@@ -69,16 +69,14 @@ fn every_series_reads_as_pydicom_reads_it() {
             panic!("{name}: sample {i}: {} != {}", got[i], want[i]);
         }
         if let Some(spacing) = meta["spacing"].as_array() {
-            for k in 0..3 {
-                let s = spacing[k].as_f64().unwrap() as f32;
-                assert!((volume.spacing_mm[k] - s).abs() < 1e-4, "{name}: spacing {k}");
+            for (k, (got, want)) in volume.spacing_mm.iter().zip(spacing).enumerate() {
+                let want = want.as_f64().unwrap() as f32;
+                assert!((got - want).abs() < 1e-4, "{name}: spacing {k}: {got} != {want}");
             }
             let axes: Vec<[f32; 3]> = serde_json::from_value(meta["axes"].clone()).unwrap();
-            for (k, axis) in axes.iter().enumerate() {
-                for i in 0..3 {
-                    let got = volume.orientation[k][i];
-                    assert!((got - axis[i]).abs() < 1e-4, "{name}: axis {k}: {got} != {}", axis[i]);
-                }
+            for (k, (got, want)) in volume.orientation.iter().zip(&axes).enumerate() {
+                let close = got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-4);
+                assert!(close, "{name}: axis {k}: {got:?} != {want:?}");
             }
         }
     }

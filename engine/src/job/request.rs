@@ -17,7 +17,10 @@ pub enum ValueType {
     /// One of these names.
     Choice(&'static [&'static str]),
     /// A number, or one of `names`, each standing for the number `value` gives it.
-    NumberOrChoice { names: &'static [&'static str], value: fn(&str) -> Option<f64> },
+    NumberOrChoice {
+        names: &'static [&'static str],
+        value: fn(&str) -> Option<f64>,
+    },
     /// Text of at most `max_len` characters, each one of `chars`.
     Text {
         max_len: usize,

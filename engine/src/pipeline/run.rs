@@ -55,7 +55,7 @@ impl Engine {
                         )));
                     }
                 };
-                let (mesh, iso) = self.volume(&volume, params, progress, &mut times)?;
+                let (mesh, iso) = self.volume(volume, params, progress, &mut times)?;
                 let dims =
                     params.crop.map_or(volume.dims, |c| [0, 1, 2].map(|k| c.hi[k] - c.lo[k]));
                 return self.indexed_report(

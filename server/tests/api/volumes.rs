@@ -192,7 +192,7 @@ async fn nifti_tiff_stacks_png_zips_raw_and_multi_series_zips_upload_and_mesh() 
     assert_eq!(upload["volume"]["dims"], json!([nx, ny, nz]));
 
     let raw: Vec<u8> =
-        (0..nz).flat_map(|z| plane(z)).flat_map(|v| (u16::from(v) * 100).to_le_bytes()).collect();
+        (0..nz).flat_map(plane).flat_map(|v| (u16::from(v) * 100).to_le_bytes()).collect();
     let upload =
         created(upload_raw(&app, &client, raw, &format!("{nx},{ny},{nz}"), "u16").await).await;
     assert_eq!(upload["volume"]["raw"], json!({ "dims": [nx, ny, nz], "sample": "u16" }));
