@@ -21,6 +21,10 @@ pub enum Kind {
     Release,
     Refund,
     Adjustment,
+    /// Credits bought: a pack, or a subscription period.
+    Purchase,
+    /// Credits taken back after a refund or a dispute.
+    Clawback,
 }
 
 impl Kind {
@@ -32,6 +36,8 @@ impl Kind {
             Kind::Release => "release",
             Kind::Refund => "refund",
             Kind::Adjustment => "adjustment",
+            Kind::Purchase => "purchase",
+            Kind::Clawback => "clawback",
         }
     }
 }
@@ -97,6 +103,44 @@ pub async fn post(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Appends an entry keyed by `key` (a payment's business key, `creem:order:…`) and moves the
+/// balance with it, once: `Ok(false)` when an entry with that key exists. A negative `amount`
+/// must already fit the balance. Run it inside the caller's transaction.
+pub async fn post_once(
+    conn: &mut AnyConnection,
+    user_id: &UserId,
+    kind: Kind,
+    amount: i64,
+    reason: &str,
+    key: &str,
+) -> DomainResult<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO ledger (user_id, kind, amount, reason, created_at, idempotency_key) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(kind.as_str())
+    .bind(amount)
+    .bind(reason)
+    .bind(now_ms())
+    .bind(key)
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let moved =
+        sqlx::query("UPDATE users SET balance = balance + $1 WHERE id = $2 AND balance + $1 >= 0")
+            .bind(amount)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+    if moved.rows_affected() != 1 {
+        return Err(DomainError::Internal(anyhow::anyhow!("{key} would overdraw {user_id}")));
+    }
+    Ok(true)
 }
 
 /// The balance as the ledger's sum.

@@ -30,6 +30,12 @@ pub enum ApiError {
          {balance} can be taken back"
     )]
     WouldOverdraw { take: i64, balance: i64 },
+    /// 402: the account is on a billing hold (a disputed payment it could not cover).
+    #[error("{0}")]
+    BillingHold(String),
+    /// 401: a webhook whose signature does not verify.
+    #[error("the webhook signature is missing or does not match")]
+    BadSignature,
     /// 403: signed in, but not allowed (admin routes, cross-site requests).
     #[error("{0}")]
     Forbidden(String),
@@ -45,6 +51,9 @@ pub enum ApiError {
     /// 413: the upload is over the size limit.
     #[error("the upload is over the {limit_mb} MB limit")]
     TooLarge { limit_mb: u64 },
+    /// 413: the upload is over the account's plan's limit.
+    #[error("the upload is over the {limit_mb} MB the {plan} plan allows (max_upload_mb); change plans for larger files")]
+    TooLargeForPlan { limit_mb: u64, plan: String },
     /// 413: a JSON body is over the size limit.
     #[error("the request body is over the {limit_mb} MB limit")]
     BodyTooLarge { limit_mb: u64 },
@@ -82,11 +91,13 @@ impl ApiError {
             }
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::BillingHold(_) => StatusCode::PAYMENT_REQUIRED,
+            ApiError::BadSignature => StatusCode::UNAUTHORIZED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::TooLarge { .. } | ApiError::BodyTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            ApiError::TooLarge { .. }
+            | ApiError::TooLargeForPlan { .. }
+            | ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } | ApiError::TooManyAtOnce { .. } => {
@@ -107,9 +118,13 @@ impl ApiError {
             }
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not_found",
+            ApiError::BillingHold(_) => "billing_hold",
+            ApiError::BadSignature => "bad_signature",
             ApiError::Conflict(_) => "conflict",
             ApiError::TooSlow(_) => "too_slow",
-            ApiError::TooLarge { .. } | ApiError::BodyTooLarge { .. } => "too_large",
+            ApiError::TooLarge { .. }
+            | ApiError::TooLargeForPlan { .. }
+            | ApiError::BodyTooLarge { .. } => "too_large",
             ApiError::Unsupported(_) => "unsupported_media",
             ApiError::Invalid { .. } => "invalid",
             ApiError::RateLimited { .. } | ApiError::TooManyAtOnce { .. } => "rate_limited",

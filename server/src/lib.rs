@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod billing;
 pub mod cdn;
 pub mod config;
 pub mod connections;

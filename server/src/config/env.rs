@@ -16,6 +16,17 @@ impl Layer {
                 "BIND" => layer.bind = Some(value.parse().map_err(|_| bad("an address"))?),
                 "DATA_DIR" => layer.data_dir = Some(value.into()),
                 "DATABASE_URL" => layer.database_url = Some(value),
+                "CREEM_API_BASE" => {
+                    layer.billing.get_or_insert_with(Default::default).creem_api_base = Some(value)
+                }
+                "CREEM_API_KEY" => {
+                    layer.billing.get_or_insert_with(Default::default).creem_api_key =
+                        Some(Secret(value))
+                }
+                "CREEM_WEBHOOK_SECRET" => {
+                    layer.billing.get_or_insert_with(Default::default).creem_webhook_secret =
+                        Some(Secret(value))
+                }
                 "WORKERS" => layer.workers = Some(value.parse().map_err(|_| bad("a number"))?),
                 "MAX_UPLOAD_MB" => {
                     layer.max_upload_mb = Some(value.parse().map_err(|_| bad("a number"))?)

@@ -14,7 +14,10 @@ use crate::connections::ConnectionLimits;
 use crate::storage::{MAX_URL_TTL, S3Options};
 use crate::tasks::queue::QueueConfig;
 
+mod billing;
 mod env;
+
+pub use billing::{Billing, BillingLayer, FREE_PLAN, Limits, Pack, Plan};
 
 /// Everything `lithos serve` needs.
 #[derive(Clone, Debug)]
@@ -66,6 +69,8 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// `/metrics` is served on this address alone, not on `bind`.
     pub metrics_bind: Option<SocketAddr>,
+    /// Creem, the catalog, and the plans' limits.
+    pub billing: Billing,
 }
 
 /// A setting that must not appear in logs or `Debug` output.
@@ -108,6 +113,7 @@ impl Default for Config {
             connections: ConnectionLimits::default(),
             metrics_token: None,
             metrics_bind: None,
+            billing: Billing::new(50 << 20, WorkLimits::DEFAULT_MAX_GRID_POINTS),
         }
     }
 }
@@ -153,6 +159,8 @@ pub struct Layer {
     pub body_min_bytes_per_second: Option<u64>,
     pub metrics_token: Option<Secret>,
     pub metrics_bind: Option<SocketAddr>,
+    /// Creem and the catalog (`[billing]`, `[[billing.packs]]`, `[[billing.plans]]`).
+    pub billing: Option<BillingLayer>,
 }
 
 impl Layer {
@@ -178,6 +186,7 @@ impl Layer {
         }
         if let Some(v) = self.max_upload_mb {
             config.max_upload_bytes = v << 20;
+            config.billing.plans[0].limits.max_upload_mb = v;
         }
         if let Some(v) = self.free_credits {
             config.free_credits = v.max(0);
@@ -275,6 +284,9 @@ impl Layer {
         if let Some(v) = self.metrics_bind {
             config.metrics_bind = Some(v);
         }
+        if let Some(v) = self.billing {
+            config.billing.apply(v);
+        }
     }
 }
 
@@ -324,6 +336,7 @@ impl Config {
                         body_rate_window_seconds must be above zero"
                 .into());
         }
+        self.billing.validate()?;
         if self.uploads_per_user == 0 || self.decode_budget_bytes < 1 << 20 {
             return Err(
                 "uploads_per_user must be at least 1 and decode_budget_mb at least 1".into()

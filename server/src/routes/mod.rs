@@ -4,6 +4,7 @@ pub(crate) mod account;
 pub mod admin;
 pub(crate) mod api_keys;
 pub(crate) mod auth;
+pub(crate) mod billing;
 pub(crate) mod credits;
 pub(crate) mod health;
 pub(crate) mod pages;
@@ -53,6 +54,11 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::output))
         .routes(routes!(tasks::events))
         .routes(routes!(credits::get))
+        .routes(routes!(billing::catalog))
+        .routes(routes!(billing::account))
+        .routes(
+            routes!(billing::webhook).layer(DefaultBodyLimit::max(billing::WEBHOOK_LIMIT)),
+        )
         .routes(routes!(admin::overview::overview))
         .routes(routes!(admin::jobs::list))
         .routes(routes!(admin::jobs::get, admin::jobs::delete))

@@ -155,6 +155,12 @@ async fn price(
         }
     };
     let plan = TaskPlan::for_job(job, shape, &state.config.work_limits)?;
+    // The account's plan: a billing hold, the grid it allows, tasks at once.
+    let grid_points = matches!(shape, Shape::Image { .. }).then_some(plan.work.grid_points);
+    let mut conn = state.db.pool.acquire().await?;
+    crate::billing::plans::check_task(&mut conn, &state.config.billing, &user.id, grid_points)
+        .await?;
+    drop(conn);
     let balance: i64 = sqlx::query_scalar("SELECT balance FROM users WHERE id = $1")
         .bind(&user.id)
         .fetch_one(&state.db.pool)

@@ -68,8 +68,23 @@ pub async fn create(
                 retry_after: 1,
             }
         })?;
-    let limit = state.config.max_upload_bytes;
-    let too_large = || ApiError::TooLarge { limit_mb: limit >> 20 };
+    // The plan's upload limit, never above the server's.
+    let mut conn = state.db.pool.acquire().await?;
+    let (limit, plan) = crate::billing::plans::upload_limit(
+        &mut conn,
+        &state.config.billing,
+        &user.id,
+        state.config.max_upload_bytes,
+    )
+    .await?;
+    drop(conn);
+    let too_large = || {
+        if limit < state.config.max_upload_bytes {
+            ApiError::TooLargeForPlan { limit_mb: limit >> 20, plan: plan.clone() }
+        } else {
+            ApiError::TooLarge { limit_mb: limit >> 20 }
+        }
+    };
     let body_error = |e: axum::extract::multipart::MultipartError| {
         if crate::connections::is_too_slow(&e) {
             ApiError::TooSlow(

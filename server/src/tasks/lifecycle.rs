@@ -8,7 +8,6 @@ use lithos_engine::{JobMode, JobRequest};
 use sqlx::AnyConnection;
 
 use super::plan::TaskPlan;
-use super::queue::priority_of;
 use super::status::TaskStatus;
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
@@ -76,14 +75,14 @@ async fn enqueue(
     owner: &UserId,
     again: bool,
 ) -> ApiResult<()> {
-    let plan: String = sqlx::query_scalar("SELECT plan FROM users WHERE id = $1")
-        .bind(owner)
-        .fetch_one(&mut *tx)
-        .await?;
+    // The plan's rank (paid plans before free, by default); a canceled plan's lasts until
+    // its period ends.
+    let plan = crate::billing::plans::standing(tx, owner).await?.plan;
+    let priority = state.config.billing.priority(&plan);
     if again {
-        state.queue.requeue(tx, id, priority_of(&plan)).await?;
+        state.queue.requeue(tx, id, priority).await?;
     } else {
-        state.queue.enqueue(tx, id, priority_of(&plan)).await?;
+        state.queue.enqueue(tx, id, priority).await?;
     }
     Ok(())
 }

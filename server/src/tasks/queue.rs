@@ -458,8 +458,3 @@ async fn close_attempt(
     .await?;
     Ok(())
 }
-
-/// The queue's priority for a user's plan: paid plans before free.
-pub fn priority_of(plan: &str) -> i64 {
-    if plan == "free" { 1 } else { 0 }
-}

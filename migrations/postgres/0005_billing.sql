@@ -1,0 +1,96 @@
+-- Billing through Creem: the webhook inbox, checkouts, linked customers, subscriptions, the
+-- payments that granted credits and their refunds and disputes, billing holds, and ledger
+-- entries keyed by the Creem object they apply (`creem:order:…`), so none applies twice.
+
+ALTER TABLE ledger DROP CONSTRAINT ledger_kind_check;
+ALTER TABLE ledger ADD CONSTRAINT ledger_kind_check CHECK (kind IN ('grant', 'reserve',
+    'capture', 'release', 'refund', 'adjustment', 'purchase', 'clawback'));
+ALTER TABLE ledger ADD COLUMN idempotency_key TEXT UNIQUE;
+
+-- A disputed payment the balance could not cover holds the account: no new tasks until an
+-- operator clears it.
+ALTER TABLE users ADD COLUMN billing_hold_at BIGINT;
+ALTER TABLE users ADD COLUMN billing_hold_reason TEXT;
+-- A canceled, expired or paused subscription keeps its plan until the period it paid for ends.
+ALTER TABLE users ADD COLUMN plan_ends_at BIGINT;
+
+-- Every webhook delivery's event, by Creem's id: its effects are applied in the transaction
+-- that marks it processed. `waiting_on` names what a waiting event needs first (a customer
+-- to link, a payment to refund).
+CREATE TABLE billing_events (
+    id TEXT PRIMARY KEY,
+    event_type TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('processed', 'waiting', 'ignored', 'failed')),
+    waiting_on TEXT,
+    error TEXT,
+    payload TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    received_at BIGINT NOT NULL,
+    processed_at BIGINT
+);
+CREATE INDEX billing_events_waiting ON billing_events (waiting_on);
+CREATE INDEX billing_events_received ON billing_events (received_at);
+
+CREATE TABLE checkouts (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    product TEXT NOT NULL,
+    units BIGINT NOT NULL,
+    creem_checkout_id TEXT,
+    status TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    completed_at BIGINT
+);
+CREATE INDEX checkouts_user ON checkouts (user_id, created_at);
+
+CREATE TABLE creem_customers (
+    customer_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    linked_at BIGINT NOT NULL
+);
+CREATE INDEX creem_customers_user ON creem_customers (user_id);
+
+CREATE TABLE subscriptions (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    plan TEXT NOT NULL,
+    status TEXT NOT NULL,
+    period_start BIGINT,
+    period_end BIGINT,
+    -- The Creem event time of the state above: an older event never overwrites it.
+    state_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX subscriptions_user ON subscriptions (user_id);
+
+-- A payment that granted credits (a pack's order, a subscription period), by its Creem
+-- transaction; `clawed_back` never exceeds `credits`.
+CREATE TABLE payments (
+    transaction_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('pack', 'period')),
+    product TEXT NOT NULL,
+    order_id TEXT,
+    subscription_id TEXT,
+    amount_paid BIGINT NOT NULL,
+    currency TEXT NOT NULL,
+    credits BIGINT NOT NULL,
+    clawed_back BIGINT NOT NULL DEFAULT 0 CHECK (clawed_back <= credits),
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX payments_user ON payments (user_id, created_at);
+CREATE INDEX payments_created ON payments (created_at);
+
+CREATE TABLE payment_reversals (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('refund', 'dispute')),
+    transaction_id TEXT NOT NULL REFERENCES payments (transaction_id),
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    amount BIGINT NOT NULL,
+    currency TEXT NOT NULL,
+    -- Credits taken from the balance, and those it could not cover.
+    credits BIGINT NOT NULL,
+    shortfall BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX payment_reversals_user ON payment_reversals (user_id, created_at);

@@ -1,0 +1,104 @@
+//! What an account may do: its plan's limits, checked where work is asked for (uploads and
+//! task creation), and the billing hold a dispute it could not cover puts on it.
+
+use sqlx::AnyConnection;
+
+use crate::config::{Billing, FREE_PLAN, Plan};
+use crate::error::{ApiError, ApiResult};
+use crate::now_ms;
+
+/// An account's billing standing.
+#[derive(Clone, Debug)]
+pub struct Standing {
+    /// The plan in force now: a canceled plan lasts until its paid period ends.
+    pub plan: String,
+    pub hold: Option<String>,
+}
+
+pub async fn standing(conn: &mut AnyConnection, user_id: &str) -> ApiResult<Standing> {
+    let (plan, ends, hold_at, hold): (String, Option<i64>, Option<i64>, Option<String>) =
+        sqlx::query_as(
+            "SELECT plan, plan_ends_at, billing_hold_at, billing_hold_reason FROM users \
+             WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let plan = if ends.is_some_and(|t| t <= now_ms()) { FREE_PLAN.to_owned() } else { plan };
+    Ok(Standing { plan, hold: hold_at.map(|_| hold.unwrap_or_default()) })
+}
+
+impl Standing {
+    pub fn plan<'a>(&self, billing: &'a Billing) -> &'a Plan {
+        billing.plan(&self.plan)
+    }
+
+    /// 402 while the account is on hold.
+    pub fn check_hold(&self) -> ApiResult<()> {
+        match &self.hold {
+            Some(reason) => Err(ApiError::BillingHold(format!(
+                "the account is on a billing hold ({reason}); new tasks wait until it is \
+                 settled: contact support"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Checks a task's grid (`grid_points`, images only) and the account's tasks in progress
+/// against its plan.
+pub async fn check_task(
+    conn: &mut AnyConnection,
+    billing: &Billing,
+    user_id: &str,
+    grid_points: Option<u64>,
+) -> ApiResult<()> {
+    let standing = standing(conn, user_id).await?;
+    standing.check_hold()?;
+    let plan = standing.plan(billing);
+    if let Some(points) = grid_points {
+        let megapixels = points as f64 / 1e6;
+        if megapixels > plan.limits.max_megapixels {
+            return Err(ApiError::invalid(
+                "params",
+                format!(
+                    "the output grid is {megapixels:.1} megapixels; the {} plan allows {} per \
+                     task (max_megapixels): lower `max_grid`, or change plans",
+                    plan.id, plan.limits.max_megapixels
+                ),
+            ));
+        }
+    }
+    if let Some(cap) = plan.limits.max_running {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND status IN ('queued', 'running')",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if running >= i64::from(cap) {
+            return Err(ApiError::TooManyAtOnce {
+                message: format!(
+                    "the {} plan runs {cap} task{} at once (max_running) and you have {running} \
+                     queued or running; wait for one to finish, or change plans",
+                    plan.id,
+                    if cap == 1 { "" } else { "s" }
+                ),
+                retry_after: 5,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The largest upload the account's plan allows, in bytes (never above the server's).
+pub async fn upload_limit(
+    conn: &mut AnyConnection,
+    billing: &Billing,
+    user_id: &str,
+    server_limit: u64,
+) -> ApiResult<(u64, String)> {
+    let standing = standing(conn, user_id).await?;
+    let plan = standing.plan(billing);
+    Ok((server_limit.min(plan.limits.max_upload_mb.saturating_mul(1 << 20)), plan.id.clone()))
+}
