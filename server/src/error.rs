@@ -52,7 +52,9 @@ pub enum ApiError {
     #[error("the upload is over the {limit_mb} MB limit")]
     TooLarge { limit_mb: u64 },
     /// 413: the upload is over the account's plan's limit.
-    #[error("the upload is over the {limit_mb} MB the {plan} plan allows (max_upload_mb); change plans for larger files")]
+    #[error(
+        "the upload is over the {limit_mb} MB the {plan} plan allows (max_upload_mb); change plans for larger files"
+    )]
     TooLargeForPlan { limit_mb: u64, plan: String },
     /// 413: a JSON body is over the size limit.
     #[error("the request body is over the {limit_mb} MB limit")]

@@ -204,7 +204,9 @@ async fn subscription_paid(
     let reason = format!("{} plan period", plan.id);
     grant(conn, &user, payment, &key, &reason).await?;
     set_state(conn, billing, &user, &id, &plan.id, "active", object, at).await?;
-    Ok(Applied::Done { woke: vec![format!("customer:{customer}"), format!("transaction:{transaction}")] })
+    Ok(Applied::Done {
+        woke: vec![format!("customer:{customer}"), format!("transaction:{transaction}")],
+    })
 }
 
 async fn subscription_state(

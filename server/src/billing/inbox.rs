@@ -44,7 +44,11 @@ pub enum Delivery {
 }
 
 /// Verifies and applies one delivery.
-pub async fn receive(state: &AppState, signature: Option<&str>, body: &[u8]) -> ApiResult<Delivery> {
+pub async fn receive(
+    state: &AppState,
+    signature: Option<&str>,
+    body: &[u8],
+) -> ApiResult<Delivery> {
     let billing = &state.config.billing;
     let Some(secret) = &billing.webhook_secret else {
         return Err(ApiError::Busy {
@@ -90,7 +94,11 @@ pub async fn receive(state: &AppState, signature: Option<&str>, body: &[u8]) -> 
 }
 
 /// Applies `event` and records its outcome, then applies the waiting events it unblocked.
-async fn settle(conn: &mut AnyConnection, billing: &Billing, event: &Event) -> DomainResult<Delivery> {
+async fn settle(
+    conn: &mut AnyConnection,
+    billing: &Billing,
+    event: &Event,
+) -> DomainResult<Delivery> {
     let mut queue = Vec::new();
     let delivery = record(conn, billing, event, &mut queue).await?;
     // Waiting events this one unblocked, and those they unblock in turn.

@@ -46,11 +46,9 @@ pub fn millis(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => {
-            let parsed = time::OffsetDateTime::parse(
-                s,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .ok()?;
+            let parsed =
+                time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                    .ok()?;
             Some((parsed.unix_timestamp_nanos() / 1_000_000) as i64)
         }
         _ => None,

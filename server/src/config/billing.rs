@@ -192,11 +192,10 @@ impl Billing {
     pub fn validate(&self) -> Result<(), String> {
         let mut ids = std::collections::BTreeSet::new();
         let mut products = std::collections::BTreeSet::new();
-        for (id, product, credits) in self
-            .packs
-            .iter()
-            .map(|p| (&p.id, &p.creem_product_id, p.credits))
-            .chain(self.plans[1..].iter().map(|p| (&p.id, &p.creem_product_id, p.credits_per_period)))
+        for (id, product, credits) in
+            self.packs.iter().map(|p| (&p.id, &p.creem_product_id, p.credits)).chain(
+                self.plans[1..].iter().map(|p| (&p.id, &p.creem_product_id, p.credits_per_period)),
+            )
         {
             if id.is_empty() || !ids.insert(id.as_str()) || id == FREE_PLAN {
                 return Err(format!("billing: the product id `{id}` is empty or used twice"));

@@ -116,21 +116,8 @@ pub async fn account(State(state): State<AppState>, user: User) -> ApiResult<Jso
     .await?;
     let payments = rows
         .into_iter()
-        .map(|(transaction_id, kind, product, amount_paid, currency, credits, clawed_back, created_at)| {
-            let reversals = reversals
-                .iter()
-                .filter(|r| r.2 == transaction_id)
-                .map(|r| Reversal {
-                    id: r.0.clone(),
-                    kind: r.1.clone(),
-                    amount: r.3,
-                    currency: r.4.clone(),
-                    credits: r.5,
-                    shortfall: r.6,
-                    created_at: r.7,
-                })
-                .collect();
-            Payment {
+        .map(
+            |(
                 transaction_id,
                 kind,
                 product,
@@ -139,9 +126,33 @@ pub async fn account(State(state): State<AppState>, user: User) -> ApiResult<Jso
                 credits,
                 clawed_back,
                 created_at,
-                reversals,
-            }
-        })
+            )| {
+                let reversals = reversals
+                    .iter()
+                    .filter(|r| r.2 == transaction_id)
+                    .map(|r| Reversal {
+                        id: r.0.clone(),
+                        kind: r.1.clone(),
+                        amount: r.3,
+                        currency: r.4.clone(),
+                        credits: r.5,
+                        shortfall: r.6,
+                        created_at: r.7,
+                    })
+                    .collect();
+                Payment {
+                    transaction_id,
+                    kind,
+                    product,
+                    amount_paid,
+                    currency,
+                    credits,
+                    clawed_back,
+                    created_at,
+                    reversals,
+                }
+            },
+        )
         .collect();
     Ok(Json(Account {
         plan: plan.id,

@@ -56,9 +56,7 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(credits::get))
         .routes(routes!(billing::catalog))
         .routes(routes!(billing::account))
-        .routes(
-            routes!(billing::webhook).layer(DefaultBodyLimit::max(billing::WEBHOOK_LIMIT)),
-        )
+        .routes(routes!(billing::webhook).layer(DefaultBodyLimit::max(billing::WEBHOOK_LIMIT)))
         .routes(routes!(admin::overview::overview))
         .routes(routes!(admin::jobs::list))
         .routes(routes!(admin::jobs::get, admin::jobs::delete))

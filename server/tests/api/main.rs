@@ -4,6 +4,7 @@
 //! test script sets it), so the same suite runs on both.
 
 mod accounts;
+mod billing;
 mod console;
 mod credits;
 mod hardening;
