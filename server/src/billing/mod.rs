@@ -5,6 +5,7 @@
 //! what each account may do.
 
 pub mod apply;
+pub mod creem;
 pub mod inbox;
 pub mod payload;
 pub mod plans;

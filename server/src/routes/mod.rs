@@ -56,6 +56,10 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(credits::get))
         .routes(routes!(billing::catalog))
         .routes(routes!(billing::account))
+        .routes(routes!(billing::checkout))
+        .routes(routes!(billing::checkout_state))
+        .routes(routes!(billing::portal))
+        .routes(routes!(billing::change_subscription))
         .routes(routes!(billing::webhook).layer(DefaultBodyLimit::max(billing::WEBHOOK_LIMIT)))
         .routes(routes!(admin::overview::overview))
         .routes(routes!(admin::jobs::list))
@@ -88,7 +92,8 @@ pub fn router(state: AppState) -> Router {
             ([(axum::http::header::CONTENT_TYPE, "application/json")], json.clone())
         }),
     );
-    let pages = pages::router(&state.config.console_dir);
+    let pages = pages::router(&state.config.console_dir)
+        .route("/billing/return", get(billing::checkout_return));
     let app = api.merge(pages);
     let app = match state.config.metrics_bind {
         Some(_) => app,

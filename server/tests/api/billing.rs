@@ -474,3 +474,191 @@ async fn plans_set_the_grid_allowed_and_a_canceled_plan_ends_with_its_period() {
     assert_eq!(catalog["packs"][0]["creem_product_id"], "", "Creem's ids stay private");
     assert_eq!(catalog["plans"][1]["limits"]["max_running"], 3);
 }
+
+/// The Creem stand-in (`tests/creem/standin.py`) on a free port; killed when dropped.
+struct Standin {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const API_KEY: &str = "creem_test_key_lithos";
+
+fn standin() -> Standin {
+    use std::io::BufRead;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/creem/standin.py");
+    let mut child = std::process::Command::new("python3")
+        .args([script, "--api-key", API_KEY, "--webhook-secret", SECRET])
+        .args(["--product", "prod_pack100:onetime:900", "--product", "prod_pro:recurring:1900"])
+        .args(["--retry-seconds", "0.3,0.6,1.2,2.4"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs the stand-in");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port = line.trim().strip_prefix("listening on ").expect("the stand-in's port");
+    Standin { child, base: format!("http://127.0.0.1:{port}") }
+}
+
+async fn app_with(creem: &Standin) -> TestApp {
+    let base = creem.base.clone();
+    let app = TestApp::spawn_with(move |config| {
+        let layer: lithos_server::config::BillingLayer = toml::from_str(&format!(
+            r#"
+            creem_api_base = "{base}"
+            creem_api_key = "{API_KEY}"
+            creem_webhook_secret = "{SECRET}"
+            [[packs]]
+            id = "pack-100"
+            creem_product_id = "prod_pack100"
+            credits = 100
+            [[plans]]
+            id = "pro"
+            creem_product_id = "prod_pro"
+            credits_per_period = 500
+            "#
+        ))
+        .unwrap();
+        config.billing.apply(layer);
+    })
+    .await;
+    point_webhooks(creem, &app).await;
+    app
+}
+
+async fn point_webhooks(creem: &Standin, app: &TestApp) {
+    let body = json!({ "url": app.url("/billing/creem/webhook") });
+    let set = Client::new().post(format!("{}/control/webhook", creem.base)).json(&body).send();
+    assert!(set.await.unwrap().status().is_success());
+}
+
+/// Polls `check` until it holds (webhooks arrive on their own).
+async fn eventually<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} never happened");
+}
+
+/// Pays on the stand-in's hosted page; returns its redirect back to Lithos.
+async fn pay(checkout_url: &str, card: &str) -> reqwest::Response {
+    let page = Client::new().get(checkout_url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Card number"));
+    let no_redirects =
+        Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    no_redirects.post(format!("{checkout_url}/pay")).form(&[("card", card)]).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn buying_through_creem_grants_on_the_webhook_only_and_a_retry_after_an_outage_applies_once()
+{
+    let creem = standin();
+    let mut app = app_with(&creem).await;
+    let client = app.user("buyer@example.org").await;
+    let buy = |body: Value| client.post(app.url("/billing/checkout")).json(&body).send();
+    let response = buy(json!({ "product": "pack-1000" })).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let created: Value =
+        buy(json!({ "product": "pack-100", "units": 2 })).await.unwrap().json().await.unwrap();
+    let url = created["checkout_url"].as_str().unwrap();
+    assert!(url.starts_with(&creem.base), "{created}");
+
+    // Declined: no payment, no credits.
+    assert_eq!(pay(url, "4000 0000 0000 0002").await.status(), StatusCode::PAYMENT_REQUIRED);
+    // Paid: back to Lithos with a signed redirect, which grants nothing by itself.
+    let paid = pay(url, "4242 4242 4242 4242").await;
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    let back = paid.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with(&app.base) && back.contains("signature="), "{back}");
+    let no_redirects =
+        Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let shown = no_redirects.get(&back).send().await.unwrap();
+    assert_eq!(shown.status(), StatusCode::SEE_OTHER);
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(shown.headers()["location"], format!("/#billing?checkout={id}").as_str());
+    let forged = back.replace("signature=", "signature=00");
+    assert_eq!(no_redirects.get(&forged).send().await.unwrap().status(), StatusCode::BAD_REQUEST);
+
+    eventually("the pack's webhook", || async { balance(&client, &app).await == 220 }).await;
+    let state: Value = client.get(app.url(&format!("/billing/checkouts/{id}"))).fetch_json().await;
+    assert_eq!(state["status"], "completed");
+    let portal: Value = client.post(app.url("/billing/portal")).fetch_json().await;
+    assert!(portal["url"].as_str().unwrap().starts_with(&creem.base));
+
+    // A subscription, its renewal and a partial refund of the renewal.
+    let created: Value = buy(json!({ "product": "pro" })).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        pay(created["checkout_url"].as_str().unwrap(), "4242424242424242").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    eventually("the first period", || async { balance(&client, &app).await == 720 }).await;
+    let billing: Value = client.get(app.url("/billing")).fetch_json().await;
+    assert_eq!(billing["plan"], "pro");
+    let sub = billing["subscription"]["id"].as_str().unwrap().to_owned();
+    let control = |action: &str, body: Value| {
+        Client::new().post(format!("{}/control/{action}", creem.base)).json(&body).send()
+    };
+    let renewed: Value =
+        control("renew", json!({ "subscription_id": sub })).await.unwrap().json().await.unwrap();
+    eventually("the renewal", || async { balance(&client, &app).await == 1220 }).await;
+    let txn = renewed["transaction_id"].as_str().unwrap();
+    control("refund", json!({ "transaction_id": txn, "amount": 950 })).await.unwrap();
+    eventually("the half refund", || async { balance(&client, &app).await == 970 }).await;
+
+    // Cancel at the period's end, through Lithos: the state changes when the webhook lands.
+    let asked = client
+        .post(app.url("/billing/subscription"))
+        .json(&json!({ "action": "cancel" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    eventually("the scheduled cancel", || async {
+        let billing: Value = client.get(app.url("/billing")).fetch_json().await;
+        billing["subscription"]["status"] == "scheduled_cancel" && billing["plan"] == "pro"
+    })
+    .await;
+
+    // Lithos is down when the next renewal is delivered: Creem's retries apply it once.
+    app.stop().await;
+    control("renew", json!({ "subscription_id": sub })).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.start(|config| {
+        let layer: lithos_server::config::BillingLayer = toml::from_str(&format!(
+            "creem_api_base = \"{}\"\ncreem_api_key = \"{API_KEY}\"\ncreem_webhook_secret = \"{SECRET}\"\n\
+             [[packs]]\nid = \"pack-100\"\ncreem_product_id = \"prod_pack100\"\ncredits = 100\n\
+             [[plans]]\nid = \"pro\"\ncreem_product_id = \"prod_pro\"\ncredits_per_period = 500\n",
+            creem.base
+        ))
+        .unwrap();
+        config.billing.apply(layer);
+    })
+    .await;
+    point_webhooks(&creem, &app).await;
+    let client = app.browser();
+    let login = client
+        .post(app.url("/auth/login"))
+        .json(&json!({ "email": "buyer@example.org", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    eventually("the retried renewal", || async { balance(&client, &app).await == 1470 }).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(balance(&client, &app).await, 1470, "applied once, whatever the retries");
+    let events: Value =
+        Client::new().get(format!("{}/control/events", creem.base)).fetch_json().await;
+    let last = events.as_array().unwrap().last().unwrap();
+    let tries = last["deliveries"].as_array().unwrap();
+    assert!(tries.len() >= 2 && tries.last().unwrap() == 200, "failed, then delivered: {tries:?}");
+}
