@@ -33,6 +33,8 @@ pub enum Command {
     Migrate(ServerArgs),
     /// Operator commands: create users, grant credits.
     Admin(AdminArgs),
+    /// Billing: apply what Creem knows and the webhooks missed.
+    Billing(BillingArgs),
 }
 
 /// Where the service keeps its state; each flag overrides `LITHOS_*` and the config file.
@@ -147,6 +149,25 @@ pub enum AdminCommand {
         credits: i64,
         #[arg(long)]
         reason: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BillingArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(subcommand)]
+    pub command: BillingCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BillingCommand {
+    /// Pull Creem's checkouts and transactions and apply any the webhooks missed (events that
+    /// ran out of retries), through the same idempotent path; prints what it changed.
+    Reconcile {
+        /// Only what is younger than this many days.
+        #[arg(long, default_value_t = 30.0)]
+        since_days: f64,
     },
 }
 

@@ -34,5 +34,6 @@ fn main() -> ExitCode {
         cli::Command::Worker(args) => commands::worker::run(&args),
         cli::Command::Migrate(args) => commands::serve::migrate(&args),
         cli::Command::Admin(args) => commands::admin::run(args),
+        cli::Command::Billing(args) => commands::billing::run(args),
     }
 }

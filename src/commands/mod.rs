@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod admin;
+pub mod billing;
 pub mod convert;
 pub mod info;
 pub mod serve;

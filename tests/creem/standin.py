@@ -205,6 +205,23 @@ def pay(checkout):
         emit("subscription.paid", subscription_object(sub))
 
 
+def checkout_view(c):
+    """A checkout as Creem's API answers it: its order, product and customer expanded."""
+    view = {k: v for k, v in c.items() if k != "email"}
+    view["product"] = products[c["product"]]
+    if c.get("order"):
+        view["order"] = orders[c["order"]]
+    if c.get("customer"):
+        view["customer"] = customers[c["customer"]]
+    if c.get("subscription"):
+        sub = subscriptions[c["subscription"]]
+        view["subscription"] = {"id": sub["id"], "object": "subscription",
+                                "product": sub["product"], "customer": sub["customer"],
+                                "status": sub["status"], "metadata": sub["metadata"],
+                                "mode": "test"}
+    return view
+
+
 def redirect_url(checkout):
     params = {"checkout_id": checkout["id"], "order_id": checkout.get("order"),
               "customer_id": checkout.get("customer"),
@@ -275,7 +292,9 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if url.path == "/v1/checkouts":
                 c = checkouts.get(query.get("checkout_id"))
-                return self.answer(200, c) if c else self.answer(*error(404, "Checkout not found", "Not Found"))
+                if not c:
+                    return self.answer(*error(404, "Checkout not found", "Not Found"))
+                return self.answer(200, checkout_view(c))
             if url.path == "/v1/subscriptions":
                 s = subscriptions.get(query.get("subscription_id"))
                 return self.answer(200, subscription_object(s)) if s else self.answer(*error(404, "Subscription not found", "Not Found"))
@@ -335,8 +354,7 @@ class Handler(BaseHTTPRequestHandler):
                     "checkout_url": f"http://{host}/checkout/{cid}",
                     "success_url": body.get("success_url"), "metadata": body.get("metadata") or {},
                 }
-                view = {k: v for k, v in checkouts[cid].items() if k != "email"}
-                return self.answer(200, view)
+                return self.answer(200, checkout_view(checkouts[cid]))
             if url.path == "/v1/customers/billing":
                 cust = customers.get(body.get("customer_id"))
                 if not cust:

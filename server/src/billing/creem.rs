@@ -69,6 +69,18 @@ impl Creem {
         self.send(self.http.post(self.url("/checkouts")).json(body)).await
     }
 
+    /// `GET /v1/checkouts?checkout_id=`.
+    pub async fn checkout(&self, id: &str) -> Result<Value, CreemError> {
+        let url = format!("{}?checkout_id={}", self.url("/checkouts"), urlencode(id));
+        self.send(self.http.get(url)).await
+    }
+
+    /// `GET /v1/subscriptions?subscription_id=`.
+    pub async fn get_subscription(&self, id: &str) -> Result<Value, CreemError> {
+        let url = format!("{}?subscription_id={}", self.url("/subscriptions"), urlencode(id));
+        self.send(self.http.get(url)).await
+    }
+
     /// `POST /v1/customers/billing`: the customer portal link.
     pub async fn portal(&self, customer_id: &str) -> Result<String, CreemError> {
         let body = json!({ "customer_id": customer_id });
@@ -99,6 +111,10 @@ impl Creem {
         let url = format!("{}?page_number={page}&page_size=50", self.url("/transactions/search"));
         self.send(self.http.get(url)).await
     }
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// The signature of a success redirect's parameters: lowercase hex HMAC-SHA256, keyed with

@@ -63,17 +63,32 @@ pub async fn receive(
         Ok(event) => event,
         Err(e) => return Err(ApiError::BadRequest(format!("the body is not a Creem event: {e}"))),
     };
-    let mut tx = state.db.write().await?;
-    let now = now_ms();
+    let payload = String::from_utf8_lossy(body);
+    let delivery =
+        record_new(&state.db, billing, &event, &payload).await?.unwrap_or(Delivery::Duplicate);
+    metrics::counter!("lithos_billing_events_total", "type" => event.event_type.clone())
+        .increment(1);
+    Ok(delivery)
+}
+
+/// Stores `event` (its `payload` as received) and applies it, in one transaction; `None` when
+/// it was seen before (and is not waiting).
+pub async fn record_new(
+    db: &crate::Db,
+    billing: &Billing,
+    event: &Event,
+    payload: &str,
+) -> DomainResult<Option<Delivery>> {
+    let mut tx = db.write().await?;
     let inserted = sqlx::query(
         "INSERT INTO billing_events (id, event_type, status, payload, created_at, received_at) \
          VALUES ($1, $2, 'waiting', $3, $4, $5) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&event.id)
     .bind(&event.event_type)
-    .bind(String::from_utf8_lossy(body).as_ref())
+    .bind(payload)
     .bind(event.created_ms())
-    .bind(now)
+    .bind(now_ms())
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -83,14 +98,12 @@ pub async fn receive(
             .await?;
         if status != "waiting" {
             tx.commit().await?;
-            return Ok(Delivery::Duplicate);
+            return Ok(None);
         }
     }
-    let delivery = settle(&mut tx, billing, &event).await?;
+    let delivery = settle(&mut tx, billing, event).await?;
     tx.commit().await?;
-    metrics::counter!("lithos_billing_events_total", "type" => event.event_type.clone())
-        .increment(1);
-    Ok(delivery)
+    Ok(Some(delivery))
 }
 
 /// Applies `event` and records its outcome, then applies the waiting events it unblocked.

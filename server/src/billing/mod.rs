@@ -9,5 +9,6 @@ pub mod creem;
 pub mod inbox;
 pub mod payload;
 pub mod plans;
+pub mod reconcile;
 
 pub use inbox::{Delivery, receive, signature_of};

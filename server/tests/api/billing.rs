@@ -662,3 +662,65 @@ async fn buying_through_creem_grants_on_the_webhook_only_and_a_retry_after_an_ou
     let tries = last["deliveries"].as_array().unwrap();
     assert!(tries.len() >= 2 && tries.last().unwrap() == 200, "failed, then delivered: {tries:?}");
 }
+
+#[tokio::test]
+async fn reconciliation_applies_what_the_webhooks_missed_once() {
+    let creem = standin();
+    let app = app_with(&creem).await;
+    let client = app.user("lost@example.org").await;
+    let control = |action: &str, body: Value| {
+        Client::new().post(format!("{}/control/{action}", creem.base)).json(&body).send()
+    };
+    control("hold", json!({ "on": true })).await.unwrap();
+    for product in ["pack-100", "pro"] {
+        let created: Value = client
+            .post(app.url("/billing/checkout"))
+            .json(&json!({ "product": product }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let paid = pay(created["checkout_url"].as_str().unwrap(), "4242424242424242").await;
+        assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    }
+    // Every event ran out of retries: none was ever delivered.
+    let held: Value = control("hold", json!({ "on": true })).await.unwrap().json().await.unwrap();
+    let held = held["held"].as_array().unwrap().clone();
+    assert_eq!(held.len(), 4, "checkout.completed twice, subscription.active and .paid");
+    for id in &held {
+        control("drop", json!({ "event_id": id })).await.unwrap();
+    }
+    assert_eq!(balance(&client, &app).await, 20);
+
+    let mut billing = lithos_server::config::Billing::new(50 << 20, 1 << 28);
+    billing.apply(
+        toml::from_str(&format!(
+            "creem_api_base = \"{}\"\ncreem_api_key = \"{API_KEY}\"\n\
+             [[packs]]\nid = \"pack-100\"\ncreem_product_id = \"prod_pack100\"\ncredits = 100\n\
+             [[plans]]\nid = \"pro\"\ncreem_product_id = \"prod_pro\"\ncredits_per_period = 500\n",
+            creem.base
+        ))
+        .unwrap(),
+    );
+    let db = app.running.as_ref().unwrap().db.clone();
+    let report = lithos_server::billing::reconcile::reconcile(&db, &billing, 0).await.unwrap();
+    assert!(report.applied.len() >= 2, "{report:?}");
+    assert_eq!(balance(&client, &app).await, 20 + 100 + 500, "{report:?}");
+    let account: Value = client.get(app.url("/billing")).fetch_json().await;
+    assert_eq!(account["plan"], "pro");
+    let again = lithos_server::billing::reconcile::reconcile(&db, &billing, 0).await.unwrap();
+    assert!(again.applied.is_empty(), "a second run changes nothing: {again:?}");
+    assert_eq!(balance(&client, &app).await, 620);
+
+    // The lost events, delivered late after all, change nothing either.
+    control("hold", json!({ "on": false })).await.unwrap();
+    let events: Value =
+        Client::new().get(format!("{}/control/events", creem.base)).fetch_json().await;
+    for e in events.as_array().unwrap() {
+        control("redeliver", json!({ "event_id": e["event"]["id"] })).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(balance(&client, &app).await, 620);
+}
