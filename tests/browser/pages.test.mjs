@@ -28,7 +28,8 @@ const USER = { name: "Ada", email: "ada@lithos.test", password: "a long passphra
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
   "--disable-component-update", "--no-first-run", "--enable-unsafe-swiftshader"];
 
-let server, base, browser, dataDir;
+let server, base, browser, dataDir, creem, creemBase;
+const CREEM = { key: "creem_test_browser", secret: "whsec_browser" };
 
 async function freePort() {
   return new Promise((ok) => {
@@ -42,21 +43,47 @@ before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "lithos-browser-"));
   execFileSync(binary, ["admin", "--data-dir", dataDir, "create-user", "--email", ADMIN.email, "--name", "Operator",
     "--admin", "--password-stdin"], { input: `${ADMIN.password}\n` });
+  // The Creem stand-in (tests/creem/standin.py), for the buy flow.
+  creem = spawn("python3", [join(root, "tests/creem/standin.py"), "--api-key", CREEM.key,
+    "--webhook-secret", CREEM.secret, "--product", "prod_pack100:onetime:900",
+    "--product", "prod_pro:recurring:1900"], { stdio: ["ignore", "pipe", "inherit"] });
+  creemBase = await new Promise((ok, fail) => {
+    creem.stdout.once("data", (d) => ok(`http://127.0.0.1:${/listening on (\d+)/.exec(String(d))[1]}`));
+    creem.once("exit", () => fail(new Error("the Creem stand-in stopped")));
+  });
+  writeFileSync(join(dataDir, "lithos.toml"), `[billing]
+creem_api_base = "${creemBase}"
+[[billing.packs]]
+id = "pack-100"
+creem_product_id = "prod_pack100"
+credits = 100
+price = 900
+currency = "EUR"
+[[billing.plans]]
+id = "pro"
+creem_product_id = "prod_pro"
+credits_per_period = 500
+price = 1900
+currency = "EUR"
+`);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  server = spawn(binary, ["serve", "--data-dir", dataDir, "--bind", `127.0.0.1:${port}`, "--workers", "2"], {
-    env: { ...process.env, LITHOS_BACKEND: "cpu", RUST_LOG: "warn" }, stdio: ["ignore", "inherit", "inherit"],
+  server = spawn(binary, ["serve", "--config", join(dataDir, "lithos.toml"), "--data-dir", dataDir, "--bind", `127.0.0.1:${port}`, "--workers", "2"], {
+    env: { ...process.env, LITHOS_BACKEND: "cpu", RUST_LOG: "warn", LITHOS_CREEM_API_KEY: CREEM.key,
+      LITHOS_CREEM_WEBHOOK_SECRET: CREEM.secret }, stdio: ["ignore", "inherit", "inherit"],
   });
   for (let i = 0; ; i++) {
     try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* not yet */ }
     if (i > 300) throw new Error("lithos serve did not become ready");
     await new Promise((r) => setTimeout(r, 100));
   }
+  await fetch(`${creemBase}/control/webhook`, { method: "POST", body: JSON.stringify({ url: `${base}/api/v1/billing/creem/webhook` }) });
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: FLAGS });
 });
 
 after(async () => {
   await browser?.close();
+  creem?.kill("SIGTERM");
   server?.kill("SIGTERM");
   await new Promise((r) => (server ? server.on("exit", r) : r()));
   rmSync(dataDir, { recursive: true, force: true });
@@ -577,5 +604,60 @@ test("a user drops a CT series, sets the isovalue on its histogram, converts it 
     }
     const cylinder = Math.PI * 36 * 37.5;
     assert.ok(Math.abs(volume / cylinder - 1) < 0.02, `the bone is ${volume.toFixed(0)} mm³, the cylinder ${cylinder.toFixed(0)}`);
+  });
+});
+
+test("a visitor sees what Lithos makes and its prices, signs up, buys a pack through Creem and sees it arrive", async () => {
+  await withPage("buy-flow", async (page) => {
+    await page.goto("/");
+    await page.locator("#view-welcome:not(.hidden)").waitFor();
+    await page.locator('#example-preview[data-rendered="lithophane"]').waitFor();
+    await page.getByRole("button", { name: "CT bone" }).click();
+    await page.locator('#example-preview[data-rendered="ct-bone"]').waitFor();
+    const lit = await page.locator("#example-preview").evaluate((canvas) => {
+      const copy = document.createElement("canvas");
+      copy.width = canvas.width; copy.height = canvas.height;
+      const ctx = copy.getContext("2d");
+      ctx.drawImage(canvas, 0, 0);
+      const { data } = ctx.getImageData(0, 0, copy.width, copy.height);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i] - 0x20) + Math.abs(data[i + 1] - 0x25) + Math.abs(data[i + 2] - 0x2b) > 30) n++;
+      return n / (data.length / 4);
+    });
+    assert.ok(lit > 0.01, `the example is drawn (${(lit * 100).toFixed(1)}% lit)`);
+    await page.locator("#welcome-pricing", { hasText: "100 credits" }).waitFor();
+    await shot(page, "10-welcome");
+    await page.getByRole("navigation", { name: "Visitor" }).getByRole("link", { name: "Pricing" }).click();
+    await page.locator("#packs .offer", { hasText: "100 credits" }).waitFor();
+    await page.locator("#plans .offer", { hasText: "500 credits each month" }).waitFor();
+    await shot(page, "11-pricing-signed-out");
+    await fitsWidth(page, 360);
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    await page.goto("/#signup");
+    const signup = page.locator("#view-signup");
+    await signup.getByLabel("Name").fill("Buyer");
+    await signup.getByLabel("Email").fill("buyer@lithos.test");
+    await signup.getByLabel(/^Password/).fill("a long passphrase 4");
+    await signup.getByRole("button", { name: "Create my account" }).click();
+    await page.locator("#view-convert:not(.hidden)").waitFor();
+    await page.goto("/#pricing");
+    await page.locator("#packs .offer", { hasText: "100 credits" }).getByRole("button", { name: "Buy" }).click();
+
+    // Creem's hosted page (the stand-in): a declined card, then a good one.
+    await page.waitForURL(`${creemBase}/checkout/**`);
+    await page.getByLabel("Card number").fill("4000 0000 0000 0002");
+    await page.getByRole("button", { name: /^Pay/ }).click();
+    await page.locator("#message", { hasText: "declined" }).waitFor();
+    await page.getByLabel("Card number").fill("4242 4242 4242 4242");
+    await page.getByRole("button", { name: /^Pay/ }).click();
+
+    await page.waitForURL(/#billing\?checkout=/);
+    await page.locator('#checkout-status[data-state="received"]').waitFor({ timeout: 30_000 });
+    assert.match(await page.locator("#checkout-status").textContent(), /balance is now 120 credits/);
+    assert.equal(await page.locator("#balance").textContent(), "120");
+    await page.locator("#payment-rows tr", { hasText: "+100" }).waitFor();
+    await accessible(page);
+    await shot(page, "12-billing-paid");
   });
 });

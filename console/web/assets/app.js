@@ -47,12 +47,15 @@ const defaultIn = (f, mode) => f["x-mode-defaults"]?.[mode] ?? f.default;
 
 // ---- views ----------------------------------------------------------------------------
 
-const VIEWS = ["login", "signup", "convert", "history", "credits", "keys"];
+const VIEWS = ["welcome", "pricing", "login", "signup", "convert", "history", "credits", "billing", "keys"];
+// What a visitor who is not signed in may see.
+const OPEN = ["welcome", "pricing", "login", "signup"];
 
 async function route() {
-  const view = location.hash.replace(/^#/, "") || "convert";
-  const open = ["login", "signup"];
-  const target = !me && !open.includes(view) ? "login" : VIEWS.includes(view) ? view : "convert";
+  const [view, query] = location.hash.replace(/^#/, "").split("?");
+  const params = new URLSearchParams(query ?? "");
+  const wanted = view || (me ? "convert" : "welcome");
+  const target = !me && !OPEN.includes(wanted) ? "login" : VIEWS.includes(wanted) ? wanted : "convert";
   for (const v of VIEWS) $(`view-${v}`).classList.toggle("hidden", v !== target);
   document.querySelectorAll("nav a").forEach((a) =>
     a.getAttribute("href") === `#${target}` ? a.setAttribute("aria-current", "page") : a.removeAttribute("aria-current"));
@@ -61,6 +64,9 @@ async function route() {
     if (target === "history") await loadHistory();
     if (target === "credits") await loadCredits();
     if (target === "keys") await loadKeys();
+    if (target === "welcome") await loadWelcome();
+    if (target === "pricing") await loadPricing();
+    if (target === "billing") await loadBilling(params.get("checkout"));
   } catch (err) {
     $("page-error").textContent = err.message;
   }
@@ -71,11 +77,12 @@ async function route() {
 async function signedIn(profile) {
   me = profile;
   $("nav").classList.remove("hidden");
+  $("nav-out").classList.add("hidden");
   $("console-link").classList.toggle("hidden", me.role !== "admin");
   $("balance").textContent = me.credits;
   const next = new URLSearchParams(location.search).get("next");
   if (next === "/console" && me.role === "admin") { location.href = "/console"; return; }
-  if (!location.hash || ["#login", "#signup"].includes(location.hash)) location.hash = "#convert";
+  if (!location.hash || ["#login", "#signup", "#welcome"].includes(location.hash)) location.hash = "#convert";
   else await route();
 }
 
@@ -118,7 +125,8 @@ $("logout").addEventListener("click", async () => {
   try { await api("/auth/logout", { method: "POST" }); } catch { /* signed out anyway */ }
   me = null;
   $("nav").classList.add("hidden");
-  location.hash = "#login";
+  $("nav-out").classList.remove("hidden");
+  location.hash = "#welcome";
 });
 
 // ---- upload ---------------------------------------------------------------------------
@@ -574,6 +582,157 @@ $("copy-key").addEventListener("click", async () => {
     $("copied").textContent = "Selected: press Ctrl+C to copy.";
   }
 });
+
+// ---- visitors, pricing and billing ----------------------------------------------------
+
+let examples = null;
+let catalog = null;
+
+const money = (minor, currency) =>
+  minor === null || minor === undefined ? "" : new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "EUR" }).format(minor / 100);
+
+async function loadCatalog() {
+  catalog ??= await api("/billing/catalog");
+  return catalog;
+}
+
+async function loadWelcome() {
+  showExample(document.querySelector(".example[aria-pressed=true]")?.dataset.example ?? "lithophane");
+  const { packs, plans } = await loadCatalog();
+  const lines = [
+    ...packs.map((p) => `${p.credits} credits: ${money(p.price, p.currency)}`),
+    ...plans.slice(1).map((p) => `${p.id}: ${p.credits_per_period} credits a month, ${money(p.price, p.currency)}`),
+  ];
+  $("welcome-pricing").textContent = lines.length ? lines.join(" · ") : `Free: ${+plans[0].limits.max_megapixels.toFixed(1)} megapixels a task.`;
+}
+
+// Lithos' own outputs, bundled with the page (made by assets/examples/make.sh).
+const EXAMPLES = {
+  lithophane: "A lithophane of a photo: thin where it is light, so it shows the picture when lit from behind.",
+  relief: "A relief of the same photo: bright is high.",
+  "ct-bone": "The bone of a CT scan (a DICOM series) at the bone preset, 300 HU.",
+};
+
+async function showExample(name) {
+  for (const b of document.querySelectorAll(".example")) b.setAttribute("aria-pressed", String(b.dataset.example === name));
+  $("example-note").textContent = EXAMPLES[name];
+  try {
+    const response = await fetch(`/assets/examples/${name}.stl`);
+    examples ??= new Preview($("example-preview"));
+    examples.show(await response.arrayBuffer(), "stl");
+    $("example-preview").dataset.rendered = name;
+  } catch (e) {
+    $("example-note").textContent = `${EXAMPLES[name]} (No 3D view: ${e.message}.)`;
+  }
+}
+
+for (const b of document.querySelectorAll(".example")) b.addEventListener("click", () => showExample(b.dataset.example));
+
+function limitsList(l) {
+  return h("ul", {},
+    h("li", {}, `up to ${+l.max_megapixels.toFixed(1)} megapixels a task`),
+    h("li", {}, `uploads up to ${l.max_upload_mb} MB`),
+    l.max_running ? h("li", {}, `${l.max_running} tasks at once`) : null,
+    h("li", {}, `outputs kept ${l.retention_days} days`));
+}
+
+async function loadPricing() {
+  const { packs, plans } = await loadCatalog();
+  const buy = (product) => h("button", { type: "button", onclick: () => checkout(product) }, me ? "Buy" : "Sign up to buy");
+  $("packs").replaceChildren(...packs.map((p) => h("div", { class: "card offer" },
+    h("h3", {}, `${p.credits} credits`), h("p", { class: "price" }, money(p.price, p.currency)), buy(p.id))));
+  if (!packs.length) $("packs").append(h("p", { class: "hint" }, "No packs on sale here."));
+  $("plans").replaceChildren(...plans.map((p) => h("div", { class: "card offer" },
+    h("h3", {}, p.id[0].toUpperCase() + p.id.slice(1)),
+    h("p", { class: "price" }, p.price === null || p.price === undefined ? "Free" : `${money(p.price, p.currency)} a month`),
+    p.credits_per_period ? h("p", {}, `${p.credits_per_period} credits each month`) : null,
+    limitsList(p.limits),
+    p.credits_per_period ? buy(p.id) : null)));
+}
+
+async function checkout(product) {
+  if (!me) { location.hash = "#signup"; return; }
+  $("pricing-alert").textContent = "";
+  try {
+    const { checkout_url } = await api("/billing/checkout", { method: "POST", body: { product } });
+    location.href = checkout_url;
+  } catch (err) {
+    $("pricing-alert").textContent = err.message;
+  }
+}
+
+/// The billing page; with `checkout`, back from paying: waits for the payment's webhook.
+async function loadBilling(checkoutId) {
+  const status = $("checkout-status");
+  status.textContent = "";
+  await showAccount();
+  if (!checkoutId) return;
+  status.textContent = "Payment sent: waiting for the payment provider to confirm it…";
+  for (let i = 0; i < 60; i++) {
+    const c = await api(`/billing/checkouts/${encodeURIComponent(checkoutId)}`);
+    if (c.status === "completed") {
+      await refreshBalance();
+      await showAccount();
+      status.textContent = `Payment received: your balance is now ${me.credits} credits.`;
+      status.dataset.state = "received";
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  status.textContent = "Still waiting for the payment to be confirmed. It can take a few minutes; your credits arrive as soon as it is.";
+  status.dataset.state = "waiting";
+}
+
+async function showAccount() {
+  const account = await api("/billing");
+  const card = $("plan-card");
+  const sub = account.subscription;
+  const actions = [];
+  if (sub && ["active", "trialing", "past_due", "unpaid"].includes(sub.status)) {
+    actions.push(h("button", { type: "button", class: "secondary", onclick: () => changePlan("cancel") }, "Cancel at the period's end"));
+  }
+  if (sub && ["scheduled_cancel", "paused"].includes(sub.status)) {
+    actions.push(h("button", { type: "button", onclick: () => changePlan("resume") }, "Resume"));
+  }
+  if (account.payments.length) {
+    actions.push(h("button", { type: "button", class: "secondary", onclick: openPortal }, "Payment details and invoices"));
+  }
+  card.replaceChildren(...[
+    h("h2", {}, `Plan: ${account.plan}`),
+    account.hold ? h("p", { class: "alert error" }, `Billing hold: ${account.hold}`) : null,
+    sub ? h("p", {}, `Subscription ${sub.status}${sub.period_end ? `; ${sub.status === "active" ? "renews" : "ends"} ${when(sub.period_end)}` : ""}.`) : null,
+    account.plan_ends_at ? h("p", {}, `The plan ends ${when(account.plan_ends_at)}; then the free plan applies.`) : null,
+    limitsList(account.limits),
+    h("p", {}, ...actions, " ", h("a", { href: "#pricing" }, "Buy credits or change plans")),
+  ].filter(Boolean));
+  $("payment-rows").replaceChildren(...account.payments.map((p) => h("tr", {},
+    h("td", {}, when(p.created_at)),
+    h("td", {}, p.kind === "pack" ? `Pack ${p.product}` : `${p.product} plan period`),
+    h("td", {}, money(p.amount_paid, p.currency)),
+    h("td", {}, `+${p.credits}${p.clawed_back ? ` (−${p.clawed_back})` : ""}`),
+    h("td", {}, p.reversals.map((r) => `${r.kind} ${money(r.amount, r.currency)}: −${r.credits}${r.shortfall ? `, ${r.shortfall} short` : ""}`).join("; ") || "—"))));
+  if (!account.payments.length) $("payment-rows").append(h("tr", {}, h("td", { colspan: 5 }, "No payments yet.")));
+}
+
+async function changePlan(action) {
+  $("billing-alert").textContent = "";
+  try {
+    await api("/billing/subscription", { method: "POST", body: { action } });
+    $("checkout-status").textContent = "Asked; the change shows here once the payment provider confirms it.";
+    setTimeout(showAccount, 1500);
+  } catch (err) {
+    $("billing-alert").textContent = err.message;
+  }
+}
+
+async function openPortal() {
+  try {
+    const { url } = await api("/billing/portal", { method: "POST" });
+    location.href = url;
+  } catch (err) {
+    $("billing-alert").textContent = err.message;
+  }
+}
 
 // ---- start ----------------------------------------------------------------------------
 
