@@ -660,4 +660,20 @@ test("a visitor sees what Lithos makes and its prices, signs up, buys a pack thr
     await accessible(page);
     await shot(page, "12-billing-paid");
   });
+  // The console shows the payment, the revenue and the webhook that granted it.
+  await withPage("billing-console", async (page) => {
+    await page.goto("/#login");
+    const login = page.locator("#view-login");
+    await login.getByLabel("Email").fill(ADMIN.email);
+    await login.getByLabel("Password").fill(ADMIN.password);
+    await login.getByRole("button", { name: "Log in" }).click();
+    await page.locator("#nav:not(.hidden)").waitFor();
+    await page.goto("/console#billing");
+    await page.locator("#payment-rows tr", { hasText: "buyer@lithos.test" }).waitFor();
+    assert.match(await page.locator("#payment-rows").textContent(), /9\.00 EUR/);
+    await page.locator("#chart-revenue canvas").waitFor();
+    await page.locator("#inbox-rows tr", { hasText: "checkout.completed" }).waitFor();
+    await accessible(page);
+    await shot(page, "14-console-billing");
+  });
 });

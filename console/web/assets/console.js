@@ -13,7 +13,7 @@ const charts = {};
 let jobsCursor = null;
 let jobsShown = 0;
 
-const VIEWS = ["overview", "workers", "jobs", "job", "users", "user", "usage", "audit"];
+const VIEWS = ["overview", "workers", "jobs", "job", "users", "user", "usage", "billing", "audit"];
 
 async function route() {
   const [view, id] = (location.hash.replace(/^#/, "") || "overview").split("/");
@@ -26,7 +26,7 @@ async function route() {
   $("page-error").textContent = "";
   if (target === "jobs") jobsShown = 0;
   const load = { overview: loadOverview, workers: loadWorkers, jobs: () => loadJobs(false), job: () => loadJob(id),
-    users: loadUsers, user: () => loadUser(id), usage: loadUsage, audit: loadAudit }[target];
+    users: loadUsers, user: () => loadUser(id), usage: loadUsage, billing: loadBilling, audit: loadAudit }[target];
   await guarded(load);
   // Live views refresh every few seconds.
   if (["overview", "workers", "jobs"].includes(target)) {
@@ -88,6 +88,74 @@ async function loadOverview() {
   chart("chart-latency", [line("wait ms (p50)", 3)], [s.t, s.queue_latency_ms]);
   chart("chart-duration", [line("p50 ms", 0), line("p95 ms", 1)], [s.t, s.p50_ms, s.p95_ms]);
 }
+
+// ---- billing --------------------------------------------------------------------------
+
+let inboxStatus = "";
+const money = (minor, currency) => `${(minor / 100).toFixed(2)} ${currency || ""}`.trim();
+
+async function loadBilling() {
+  const form = new FormData($("billing-filter"));
+  const query = new URLSearchParams({ q: form.get("q") ?? "", kind: form.get("kind") ?? "" });
+  const b = await api(`/admin/billing?${query}`);
+  const t = b.days.map((d) => d.day / 1000);
+  const bars = (label, i) => ({ label, stroke: palette[i], fill: `${palette[i]}33`, width: 1, paths: uPlot.paths.bars({ size: [0.8, 40] }) });
+  chart("chart-revenue", [bars("paid", 0), bars("refunded", 1), bars("disputed", 3)],
+    [t, b.days.map((d) => d.paid), b.days.map((d) => d.refunded), b.days.map((d) => d.disputed)]);
+  chart("chart-subscriptions", [{ label: "active", stroke: palette[2], width: 2 }], [t, b.days.map((d) => d.active_subscriptions)]);
+  const account = (id, email) => h("a", { href: `#user/${id}` }, email);
+  $("hold-rows").replaceChildren(...b.holds.map((x) => h("tr", {},
+    h("td", {}, account(x.user_id, x.email)), h("td", {}, when(x.billing_hold_at)),
+    h("td", {}, x.billing_hold_reason ?? ""), h("td", {}, x.balance),
+    h("td", {}, h("button", { type: "button", "aria-label": `Clear the hold on ${x.email}`, onclick: () => clearHold(x) }, "Clear hold")))));
+  if (!b.holds.length) $("hold-rows").append(h("tr", {}, h("td", { colspan: 5 }, "No account is on hold.")));
+  $("payment-rows").replaceChildren(...b.payments.map((p) => h("tr", {},
+    h("td", {}, when(p.created_at)), h("td", {}, account(p.user_id, p.email)),
+    h("td", {}, p.kind === "pack" ? `pack ${p.product}` : `${p.product} period`),
+    h("td", {}, money(p.amount_paid, p.currency)),
+    h("td", {}, `+${p.credits}${p.clawed_back ? ` (−${p.clawed_back})` : ""}`),
+    h("td", { class: "mono" }, p.transaction_id))));
+  if (!b.payments.length) $("payment-rows").append(h("tr", {}, h("td", { colspan: 6 }, "No payments.")));
+  $("reversal-rows").replaceChildren(...b.reversals.map((r) => h("tr", {},
+    h("td", {}, when(r.created_at)), h("td", {}, account(r.user_id, r.email)),
+    h("td", {}, h("span", { class: `badge ${r.kind === "dispute" ? "failed" : "queued"}` }, r.kind)),
+    h("td", {}, money(r.amount, r.currency)), h("td", {}, r.credits), h("td", {}, r.shortfall))));
+  if (!b.reversals.length) $("reversal-rows").append(h("tr", {}, h("td", { colspan: 6 }, "No refunds or disputes.")));
+  $("subscription-rows").replaceChildren(...b.subscriptions.map((x) => h("tr", {},
+    h("td", {}, account(x.user_id, x.email)), h("td", {}, x.plan),
+    h("td", {}, h("span", { class: "badge" }, x.status)), h("td", {}, when(x.period_end)), h("td", {}, when(x.updated_at)))));
+  if (!b.subscriptions.length) $("subscription-rows").append(h("tr", {}, h("td", { colspan: 5 }, "No subscriptions.")));
+  await loadInbox();
+}
+
+async function loadInbox() {
+  const events = await api(`/admin/billing/events${inboxStatus ? `?status=${inboxStatus}` : ""}`);
+  $("inbox-rows").replaceChildren(...events.map((e) => h("tr", {},
+    h("td", {}, when(e.received_at)), h("td", {}, e.event_type, h("div", { class: "hint mono" }, e.id)),
+    h("td", {}, h("span", { class: `badge ${e.status === "processed" ? "succeeded" : e.status === "failed" ? "failed" : "queued"}` }, e.status)),
+    h("td", {}, e.waiting_on ? `waiting on ${e.waiting_on}` : e.error ?? ""),
+    h("td", {}, h("details", {}, h("summary", {}, "Payload"), h("pre", { class: "mono" }, JSON.stringify(JSON.parse(e.payload), null, 2)))))));
+  if (!events.length) $("inbox-rows").append(h("tr", {}, h("td", { colspan: 5 }, "No events.")));
+}
+
+async function clearHold(x) {
+  const reason = prompt(`Why clear the billing hold on ${x.email}? (kept in the audit log)`);
+  if (!reason) return;
+  try {
+    await api(`/admin/users/${x.user_id}/billing-hold/clear`, { method: "POST", body: { reason } });
+    await loadBilling();
+  } catch (err) {
+    $("page-error").textContent = err.message;
+  }
+}
+
+$("billing-filter").addEventListener("submit", (e) => { e.preventDefault(); guarded(loadBilling); });
+document.querySelectorAll("[data-inbox]").forEach((b) =>
+  b.addEventListener("click", () => {
+    inboxStatus = b.dataset.inbox;
+    document.querySelectorAll("[data-inbox]").forEach((o) => o.setAttribute("aria-pressed", String(o === b)));
+    guarded(loadInbox);
+  }));
 
 // ---- workers --------------------------------------------------------------------------
 

@@ -391,6 +391,29 @@ async fn refunds_and_disputes_claw_back_at_most_what_was_granted_and_a_short_dis
     assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["code"], "billing_hold");
+
+    // The console shows the hold; an operator clears it (audited), and tasks are taken again.
+    let overview: Value = admin.get(app.url("/admin/billing")).fetch_json().await;
+    assert_eq!(overview["holds"][0]["user_id"], spender_id.as_str());
+    assert_eq!(overview["reversals"].as_array().unwrap().len(), 4);
+    let clear = |reason: &str| {
+        admin
+            .post(app.url(&format!("/admin/users/{spender_id}/billing-hold/clear")))
+            .json(&json!({ "reason": reason }))
+            .send()
+    };
+    assert_eq!(clear(" ").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(clear("settled by bank transfer").await.unwrap().status(), StatusCode::OK);
+    let audit: Value = admin.get(app.url("/admin/audit")).fetch_json().await;
+    assert!(audit.to_string().contains("user.billing_hold.clear"), "{audit}");
+    let billing: Value = spender.get(app.url("/billing")).fetch_json().await;
+    assert!(billing["hold"].is_null());
+    let response = app.submit(&spender, &json!({ "upload_id": upload, "mode": "relief" })).await;
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "insufficient_credits", "the hold is gone: {error}");
+    let inbox: Value =
+        admin.get(app.url("/admin/billing/events?status=processed")).fetch_json().await;
+    assert!(inbox.as_array().unwrap().iter().all(|e| e["status"] == "processed"));
 }
 
 #[tokio::test]

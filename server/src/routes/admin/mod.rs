@@ -2,6 +2,7 @@
 //! `overview` (live charts), `jobs` (list, detail, retry, cancel, delete), `users` (detail,
 //! credit adjustments, disabling), and here the account list, workers, usage and the audit log.
 
+pub(crate) mod billing;
 pub(crate) mod jobs;
 pub mod overview;
 pub(crate) mod users;
