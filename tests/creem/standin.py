@@ -107,7 +107,7 @@ def deliver(event_id, attempt):
         request.add_header("Content-Type", "application/json")
         request.add_header("creem-signature", sign(args.webhook_secret, body))
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=30) as response:
                 status = response.status
         except urllib.error.HTTPError as e:
             status = e.code

@@ -747,3 +747,64 @@ async fn reconciliation_applies_what_the_webhooks_missed_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(balance(&client, &app).await, 620);
 }
+
+/// The database refuses writes (another process holds SQLite's write lock) when a renewal
+/// arrives: the webhook answers 5xx and nothing is applied; Creem's next attempt, once the
+/// database is back, applies it once.
+#[tokio::test]
+async fn a_webhook_while_the_database_is_unavailable_gets_5xx_and_the_retry_applies_it_once() {
+    if std::env::var("LITHOS_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty()) {
+        return; // SQLite's write lock is how this test takes the database away
+    }
+    use sqlx::Connection;
+    let creem = standin();
+    let app = app_with(&creem).await;
+    let client = app.user("outage@example.org").await;
+    let created: Value = client
+        .post(app.url("/billing/checkout"))
+        .json(&json!({ "product": "pro" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    pay(created["checkout_url"].as_str().unwrap(), "4242424242424242").await;
+    eventually("the first period", || async { balance(&client, &app).await == 520 }).await;
+    let billing: Value = client.get(app.url("/billing")).fetch_json().await;
+    let sub = billing["subscription"]["id"].as_str().unwrap().to_owned();
+
+    let mut lock = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut lock).await.unwrap();
+    let renewed: Value = Client::new()
+        .post(format!("{}/control/renew", creem.base))
+        .json(&json!({ "subscription_id": sub }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let event = renewed["event_id"].as_str().unwrap().to_owned();
+    let attempts = || async {
+        let events: Value =
+            Client::new().get(format!("{}/control/events", creem.base)).fetch_json().await;
+        let this = events.as_array().unwrap().iter().find(|e| e["event"]["id"] == event.as_str());
+        this.unwrap()["deliveries"].as_array().unwrap().clone()
+    };
+    for _ in 0..300 {
+        if !attempts().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let first = attempts().await;
+    assert_eq!(first[0], 500, "a 5xx, so Creem retries: {first:?}");
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    drop(lock);
+    eventually("the retried renewal", || async { balance(&client, &app).await == 1020 }).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(balance(&client, &app).await, 1020, "once");
+    let tries = attempts().await;
+    assert_eq!(tries.last().unwrap(), 200, "{tries:?}");
+}
