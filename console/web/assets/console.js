@@ -290,7 +290,12 @@ async function loadUser(id) {
   $("user-title").textContent = u.email;
   const stat = (value, label, id) => h("div", { class: "stat" }, h("div", { class: "value", id }, value), h("div", { class: "label" }, label));
   $("user-stats").replaceChildren(stat(u.balance, "Balance", "user-balance"), stat(u.plan, "Plan"), stat(u.role, "Role"), stat(u.tasks.length, "Recent tasks"));
-  $("user-state").textContent = u.disabled_at ? `Disabled since ${when(u.disabled_at)}.` : `Active since ${when(u.created_at)}.`;
+  const billing = [
+    u.creem_customers.length ? `Creem customer ${u.creem_customers.join(", ")}` : "No Creem customer",
+    u.subscription ? `subscription ${u.subscription.id}: ${u.subscription.plan}, ${u.subscription.status}${u.subscription.period_end ? ` until ${when(u.subscription.period_end)}` : ""}` : "no subscription",
+    u.billing_hold !== null ? `on a billing hold (${u.billing_hold}; clear it under Billing)` : null,
+  ].filter(Boolean).join("; ");
+  $("user-state").textContent = `${u.disabled_at ? `Disabled since ${when(u.disabled_at)}.` : `Active since ${when(u.created_at)}.`} ${billing}.`;
   $("toggle-disabled").textContent = u.disabled_at ? "Enable account" : "Disable account";
   $("toggle-disabled").className = u.disabled_at ? "" : "danger";
   $("user-ledger").replaceChildren(...u.ledger.map((e) => h("tr", {},

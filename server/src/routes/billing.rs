@@ -34,7 +34,7 @@ pub async fn catalog(State(state): State<AppState>) -> Json<Catalog> {
 }
 
 /// A payment, with what was taken back of it.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Payment {
     pub transaction_id: String,
     /// `pack` or `period`.
@@ -45,13 +45,16 @@ pub struct Payment {
     pub credits: i64,
     pub clawed_back: i64,
     pub created_at: i64,
+    #[sqlx(skip)]
     pub reversals: Vec<Reversal>,
 }
 
 /// A refund or a dispute.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Reversal {
     pub id: String,
+    #[serde(skip)]
+    pub transaction_id: String,
     /// `refund` or `dispute`.
     pub kind: String,
     pub amount: i64,
@@ -64,7 +67,7 @@ pub struct Reversal {
 }
 
 /// A subscription as Creem last told it.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Subscription {
     pub id: String,
     pub plan: String,
@@ -97,75 +100,38 @@ pub async fn account(State(state): State<AppState>, user: User) -> ApiResult<Jso
             .bind(&user.id)
             .fetch_one(&mut *conn)
             .await?;
-    let subscription: Option<(String, String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+    let subscription: Option<Subscription> = sqlx::query_as(
         "SELECT id, plan, status, period_start, period_end FROM subscriptions \
          WHERE user_id = $1 ORDER BY state_at DESC LIMIT 1",
     )
     .bind(&user.id)
     .fetch_optional(&mut *conn)
     .await?;
-    let rows: Vec<(String, String, String, i64, String, i64, i64, i64)> = sqlx::query_as(
+    let mut payments: Vec<Payment> = sqlx::query_as(
         "SELECT transaction_id, kind, product, amount_paid, currency, credits, clawed_back, \
          created_at FROM payments WHERE user_id = $1 ORDER BY created_at DESC LIMIT 100",
     )
     .bind(&user.id)
     .fetch_all(&mut *conn)
     .await?;
-    let reversals: Vec<(String, String, String, i64, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, kind, transaction_id, amount, currency, credits, shortfall, created_at \
+    let reversals: Vec<Reversal> = sqlx::query_as(
+        "SELECT id, transaction_id, kind, amount, currency, credits, shortfall, created_at \
          FROM payment_reversals WHERE user_id = $1 ORDER BY created_at",
     )
     .bind(&user.id)
     .fetch_all(&mut *conn)
     .await?;
-    let payments = rows
-        .into_iter()
-        .map(
-            |(
-                transaction_id,
-                kind,
-                product,
-                amount_paid,
-                currency,
-                credits,
-                clawed_back,
-                created_at,
-            )| {
-                let reversals = reversals
-                    .iter()
-                    .filter(|r| r.2 == transaction_id)
-                    .map(|r| Reversal {
-                        id: r.0.clone(),
-                        kind: r.1.clone(),
-                        amount: r.3,
-                        currency: r.4.clone(),
-                        credits: r.5,
-                        shortfall: r.6,
-                        created_at: r.7,
-                    })
-                    .collect();
-                Payment {
-                    transaction_id,
-                    kind,
-                    product,
-                    amount_paid,
-                    currency,
-                    credits,
-                    clawed_back,
-                    created_at,
-                    reversals,
-                }
-            },
-        )
-        .collect();
+    for reversal in reversals {
+        if let Some(p) = payments.iter_mut().find(|p| p.transaction_id == reversal.transaction_id) {
+            p.reversals.push(reversal);
+        }
+    }
     Ok(Json(Account {
         plan: plan.id,
         limits: plan.limits,
         plan_ends_at,
         hold: standing.hold,
-        subscription: subscription.map(|(id, plan, status, period_start, period_end)| {
-            Subscription { id, plan, status, period_start, period_end }
-        }),
+        subscription,
         payments,
     }))
 }

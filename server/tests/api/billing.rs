@@ -124,6 +124,7 @@ fn pack_checkout(evt: &str, user: &str, cust: &str, order: &str, txn: &str, unit
 }
 
 /// A `subscription.*` event of the pro plan; `metadata` as Creem copies it from the checkout.
+#[expect(clippy::too_many_arguments, reason = "the fields a test varies")]
 fn subscription(
     evt: &str,
     kind: &str,
@@ -392,7 +393,12 @@ async fn refunds_and_disputes_claw_back_at_most_what_was_granted_and_a_short_dis
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["code"], "billing_hold");
 
-    // The console shows the hold; an operator clears it (audited), and tasks are taken again.
+    // The console shows the hold and the account's Creem customer; an operator clears the
+    // hold (audited), and tasks are taken again.
+    let detail: Value =
+        admin.get(app.url(&format!("/admin/users/{spender_id}"))).fetch_json().await;
+    assert_eq!(detail["creem_customers"], json!(["cust_s"]));
+    assert!(detail["billing_hold"].as_str().unwrap().contains("disputed"), "{detail}");
     let overview: Value = admin.get(app.url("/admin/billing")).fetch_json().await;
     assert_eq!(overview["holds"][0]["user_id"], spender_id.as_str());
     assert_eq!(overview["reversals"].as_array().unwrap().len(), 4);

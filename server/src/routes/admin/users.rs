@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use super::audit;
 use super::views::{
-    AccountDetail, AccountKey, AccountSummary, AccountTask, Adjusted, AdminLedgerEntry, Disabled,
+    AccountDetail, AccountKey, AccountSubscription, AccountSummary, AccountTask, Adjusted,
+    AdminLedgerEntry, Disabled,
 };
 use crate::AppState;
 use crate::auth::Admin;
@@ -53,6 +54,25 @@ pub async fn get(
     .bind(&id)
     .fetch_all(pool)
     .await?;
+    let creem_customers: Vec<String> = sqlx::query_scalar(
+        "SELECT customer_id FROM creem_customers WHERE user_id = $1 ORDER BY linked_at DESC",
+    )
+    .bind(&id)
+    .fetch_all(pool)
+    .await?;
+    let subscription: Option<AccountSubscription> = sqlx::query_as(
+        "SELECT id, plan, status, period_end FROM subscriptions WHERE user_id = $1 \
+         ORDER BY state_at DESC LIMIT 1",
+    )
+    .bind(&id)
+    .fetch_optional(pool)
+    .await?;
+    let billing_hold: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT billing_hold_reason FROM users WHERE id = $1 AND billing_hold_at IS NOT NULL",
+    )
+    .bind(&id)
+    .fetch_optional(pool)
+    .await?;
     Ok(Json(AccountDetail {
         id: user.id,
         email: user.email,
@@ -65,6 +85,9 @@ pub async fn get(
         ledger,
         tasks,
         api_keys,
+        creem_customers,
+        subscription,
+        billing_hold: billing_hold.map(Option::unwrap_or_default),
     }))
 }
 

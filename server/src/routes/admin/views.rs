@@ -161,6 +161,21 @@ pub struct AccountDetail {
     pub ledger: Vec<AdminLedgerEntry>,
     pub tasks: Vec<AccountTask>,
     pub api_keys: Vec<AccountKey>,
+    /// The account's Creem customers, newest first.
+    pub creem_customers: Vec<String>,
+    /// The latest subscription: id, plan, status and period end.
+    pub subscription: Option<AccountSubscription>,
+    /// Why the account is on a billing hold, if it is.
+    pub billing_hold: Option<String>,
+}
+
+/// An account's subscription, as the console shows it.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct AccountSubscription {
+    pub id: String,
+    pub plan: String,
+    pub status: String,
+    pub period_end: Option<i64>,
 }
 
 /// An account's balance after an adjustment.
