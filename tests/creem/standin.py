@@ -37,12 +37,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, default=0)
-parser.add_argument("--api-key", required=True)
-parser.add_argument("--webhook-secret", required=True)
+parser.add_argument("--api-key")
+parser.add_argument("--webhook-secret")
+parser.add_argument("--self-test", action="store_true",
+                    help="check the signatures against Creem's published vectors and exit")
 parser.add_argument("--webhook-url", default="http://127.0.0.1:9/unset")
 parser.add_argument("--product", action="append", default=[], help="ID:onetime|recurring:PRICE")
 parser.add_argument("--retry-seconds", default="0.5,1,2,4", help="the 4 retry delays")
 args = parser.parse_args()
+if not args.self_test and not (args.api_key and args.webhook_secret):
+    parser.error("--api-key and --webhook-secret are required")
 RETRIES = [float(s) for s in args.retry_seconds.split(",")]
 webhook_url = args.webhook_url
 
@@ -222,14 +226,18 @@ def checkout_view(c):
     return view
 
 
+def redirect_signature(key, params):
+    present = sorted((k, v) for k, v in params.items() if v)
+    text = "&".join(f"{k}={v}" for k, v in present)
+    return present, hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
 def redirect_url(checkout):
     params = {"checkout_id": checkout["id"], "order_id": checkout.get("order"),
               "customer_id": checkout.get("customer"),
               "subscription_id": checkout.get("subscription"),
               "product_id": checkout["product"], "request_id": checkout["request_id"]}
-    present = sorted((k, v) for k, v in params.items() if v)
-    text = "&".join(f"{k}={v}" for k, v in present)
-    signature = hmac.new(args.api_key.encode(), text.encode(), hashlib.sha256).hexdigest()
+    present, signature = redirect_signature(args.api_key, params)
     query = urllib.parse.urlencode(present + [("signature", signature)])
     base = checkout["success_url"]
     return f"{base}{'&' if '?' in base else '?'}{query}"
@@ -451,6 +459,17 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, {"ok": True})
         return self.answer(404, {"error": f"no control action {action}"})
 
+
+if args.self_test:
+    # Creem's published vectors (shared/docs/creem.md).
+    assert sign("test_secret", b'{"id":"evt_1"}') == \
+        "c99dcd69e2f455a559a87dcb03ec937afb162c4907f8a198fff25e657028060d"
+    params = {"checkout_id": "ch_1", "order_id": "ord_1", "customer_id": "cust_1",
+              "subscription_id": None, "product_id": "prod_1", "request_id": "req_1"}
+    assert redirect_signature("creem_test_key", params)[1] == \
+        "0e6b2feaf797dd9c547045935bc41940060f8999fa96702183e0e37f3071aafc"
+    print("signatures match Creem's published vectors")
+    raise SystemExit(0)
 
 server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
 print(f"listening on {server.server_address[1]}", flush=True)

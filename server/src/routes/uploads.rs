@@ -68,23 +68,8 @@ pub async fn create(
                 retry_after: 1,
             }
         })?;
-    // The plan's upload limit, never above the server's.
-    let mut conn = state.db.pool.acquire().await?;
-    let (limit, plan) = crate::billing::plans::upload_limit(
-        &mut conn,
-        &state.config.billing,
-        &user.id,
-        state.config.max_upload_bytes,
-    )
-    .await?;
-    drop(conn);
-    let too_large = || {
-        if limit < state.config.max_upload_bytes {
-            ApiError::TooLargeForPlan { limit_mb: limit >> 20, plan: plan.clone() }
-        } else {
-            ApiError::TooLarge { limit_mb: limit >> 20 }
-        }
-    };
+    let (limit, plan) = plan_upload_limit(&state, &user).await?;
+    let too_large = || too_large(&state, limit, plan.clone());
     let body_error = |e: axum::extract::multipart::MultipartError| {
         if crate::connections::is_too_slow(&e) {
             ApiError::TooSlow(
@@ -162,6 +147,23 @@ pub async fn create(
     let size = (i64::from(probe.width), i64::from(probe.height));
     let upload = store(&state, &user, filename, bytes, content_type, size, None).await?;
     Ok((StatusCode::CREATED, Json(upload)))
+}
+
+/// The account's plan's upload limit, never above the server's, and the plan's name.
+async fn plan_upload_limit(state: &AppState, user: &User) -> ApiResult<(u64, String)> {
+    let mut conn = state.db.pool.acquire().await?;
+    let billing = &state.config.billing;
+    crate::billing::plans::upload_limit(&mut conn, billing, &user.id, state.config.max_upload_bytes)
+        .await
+}
+
+/// 413, naming the plan when its limit is the one exceeded.
+fn too_large(state: &AppState, limit: u64, plan: String) -> ApiError {
+    if limit < state.config.max_upload_bytes {
+        ApiError::TooLargeForPlan { limit_mb: limit >> 20, plan }
+    } else {
+        ApiError::TooLarge { limit_mb: limit >> 20 }
+    }
 }
 
 /// `bytes` of the process's decode budget, waiting a moment for it; 503 when it stays full.
@@ -366,12 +368,12 @@ pub async fn presign(
     body: Result<Json<Presign>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<PresignedUpload>)> {
     let Json(body) = body?;
-    let limit = state.config.max_upload_bytes;
+    let (limit, plan) = plan_upload_limit(&state, &user).await?;
     if body.bytes == 0 {
         return Err(ApiError::invalid("bytes", "must be above zero"));
     }
     if body.bytes > limit {
-        return Err(ApiError::TooLarge { limit_mb: limit >> 20 });
+        return Err(too_large(&state, limit, plan));
     }
     let content_type = body.content_type.unwrap_or_else(|| "application/octet-stream".into());
     if content_type.is_empty()

@@ -17,7 +17,7 @@ async fn app() -> TestApp {
         let layer: lithos_server::config::BillingLayer = toml::from_str(&format!(
             r#"
             creem_webhook_secret = "{SECRET}"
-            free = {{ max_megapixels = 0.05 }}
+            free = {{ max_megapixels = 0.05, max_upload_mb = 1 }}
             [[packs]]
             id = "pack-100"
             creem_product_id = "prod_pack100"
@@ -210,6 +210,13 @@ fn dispute(evt: &str, id: &str, txn: &str, paid: i64) -> Value {
 async fn events_stored(app: &TestApp) -> i64 {
     let db = lithos_server::Db::connect(&app.database_url).await.unwrap();
     sqlx::query_scalar("SELECT COUNT(*) FROM billing_events").fetch_one(&db.pool).await.unwrap()
+}
+
+#[test]
+fn the_stand_in_signs_as_creem_s_published_vectors_say() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/creem/standin.py");
+    let run = std::process::Command::new("python3").args([script, "--self-test"]).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }
 
 #[tokio::test]
@@ -496,6 +503,48 @@ async fn plans_set_the_grid_allowed_and_a_canceled_plan_ends_with_its_period() {
     assert_eq!(billing["plan"], "free");
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(app.submit(&client, &body).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A plan canceled with a second of its period left is free once the second has passed.
+    let soon = time::OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(lithos_server::now_ms() + 1000) * 1_000_000,
+    )
+    .unwrap()
+    .format(&time::format_description::well_known::Rfc3339)
+    .unwrap();
+    let renewed = subscription(
+        "evt_re",
+        "subscription.active",
+        1_767_225_900_000,
+        "sub_up",
+        "cust_up",
+        "tran_up",
+        json!({ "user_id": user }),
+        "2099-01-01T00:00:00.000Z",
+    );
+    deliver(&app, &renewed).await;
+    let ending = subscription(
+        "evt_end",
+        "subscription.canceled",
+        1_767_226_000_000,
+        "sub_up",
+        "cust_up",
+        "tran_up",
+        json!({ "user_id": user }),
+        &soon,
+    );
+    deliver(&app, &ending).await;
+    let billing: Value = client.get(app.url("/billing")).fetch_json().await;
+    assert_eq!(billing["plan"], "pro", "until the period ends");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let billing: Value = client.get(app.url("/billing")).fetch_json().await;
+    assert_eq!(billing["plan"], "free", "then free");
+    assert_eq!(app.submit(&client, &body).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The free plan's upload limit, named.
+    let response = app.upload(&client, "big.png", vec![0x89; 2 << 20]).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let error: Value = response.json().await.unwrap();
+    assert!(error["error"]["message"].as_str().unwrap().contains("free plan"), "{error}");
 
     // The catalog is public.
     let catalog: Value = Client::new().get(app.url("/billing/catalog")).fetch_json().await;

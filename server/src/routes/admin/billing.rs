@@ -97,7 +97,7 @@ pub struct BillingQuery {
     pub kind: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/admin/billing", tag = "admin", params(("days" = Option<i64>, Query), ("q" = Option<String>, Query), ("kind" = Option<String>, Query)), responses((status = 200, description = "Revenue and active subscriptions per day; payments, refunds and disputes, subscriptions (newest 200 each, filtered by email and kind), and billing holds", body = BillingOverview), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/admin/billing", tag = "admin", params(("days" = Option<i64>, Query), ("q" = Option<String>, Query), ("kind" = Option<String>, Query)), responses((status = 200, description = "Revenue and active subscriptions per day; payments, refunds and disputes, subscriptions (newest 200 each, filtered by email and kind), and billing holds", body = BillingOverview), (status = 422, description = "No such kind", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn overview(
     State(state): State<AppState>,
     _: Admin,
