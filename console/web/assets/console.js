@@ -129,7 +129,7 @@ async function loadBilling() {
 }
 
 async function loadInbox() {
-  const events = await api(`/admin/billing/events${inboxStatus ? `?status=${inboxStatus}` : ""}`);
+  const { events } = await api(`/admin/billing/events${inboxStatus ? `?status=${inboxStatus}` : ""}`);
   $("inbox-rows").replaceChildren(...events.map((e) => h("tr", {},
     h("td", {}, when(e.received_at)), h("td", {}, e.event_type, h("div", { class: "hint mono" }, e.id)),
     h("td", {}, h("span", { class: `badge ${e.status === "processed" ? "succeeded" : e.status === "failed" ? "failed" : "queued"}` }, e.status)),

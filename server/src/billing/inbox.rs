@@ -51,10 +51,11 @@ pub async fn receive(
 ) -> ApiResult<Delivery> {
     let billing = &state.config.billing;
     let Some(secret) = &billing.webhook_secret else {
-        return Err(ApiError::Busy {
-            message: "billing is not configured on this server (creem_webhook_secret)".into(),
-            retry_after: 60,
-        });
+        // Not a 5xx: nothing failed. Creem retries any non-2xx, so nothing is lost while an
+        // operator sets the secret.
+        return Err(ApiError::Conflict(
+            "billing is not configured on this server (creem_webhook_secret)".into(),
+        ));
     };
     if !signature.is_some_and(|s| verify(&secret.0, body, s)) {
         return Err(ApiError::BadSignature);

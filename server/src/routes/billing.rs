@@ -145,7 +145,7 @@ pub struct Received {
 /// The largest webhook body accepted.
 pub const WEBHOOK_LIMIT: usize = 256 << 10;
 
-#[utoipa::path(post, path = "/api/v1/billing/creem/webhook", tag = "billing", request_body(content = String, content_type = "application/json", description = "A Creem event, signed in `creem-signature`"), params(("creem-signature" = String, Header, description = "Lowercase hex HMAC-SHA256 of the raw body, keyed with the webhook secret")), responses((status = 200, description = "Recorded (processed, a duplicate, waiting for its customer or payment, or ignored)", body = Received), (status = 401, description = "Missing or wrong signature; nothing stored", body = crate::openapi::ErrorBody), (status = 400, description = "Not a Creem event", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 503, description = "Billing is not configured; retried", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/billing/creem/webhook", tag = "billing", request_body(content = String, content_type = "application/json", description = "A Creem event, signed in `creem-signature`"), params(("creem-signature" = String, Header, description = "Lowercase hex HMAC-SHA256 of the raw body, keyed with the webhook secret")), responses((status = 200, description = "Recorded (processed, a duplicate, waiting for its customer or payment, or ignored)", body = Received), (status = 401, description = "Missing or wrong signature; nothing stored", body = crate::openapi::ErrorBody), (status = 400, description = "Not a Creem event", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 409, description = "Billing is not configured; Creem retries", body = crate::openapi::ErrorBody)))]
 pub async fn webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -177,12 +177,12 @@ pub struct CheckoutCreated {
 
 fn provider(e: CreemError) -> ApiError {
     match e {
-        CreemError::NotConfigured => ApiError::Busy { message: e.to_string(), retry_after: 60 },
+        CreemError::NotConfigured => ApiError::Conflict(e.to_string()),
         e => ApiError::Busy { message: e.to_string(), retry_after: 5 },
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/billing/checkout", tag = "billing", request_body = CheckoutRequest, responses((status = 201, description = "A Creem checkout to send the user to", body = CheckoutCreated), (status = 422, description = "No such product", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 503, description = "Billing is not configured, or Creem did not answer", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/billing/checkout", tag = "billing", request_body = CheckoutRequest, responses((status = 201, description = "A Creem checkout to send the user to", body = CheckoutCreated), (status = 422, description = "No such product", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 409, description = "Billing is not configured", body = crate::openapi::ErrorBody), (status = 503, description = "Creem did not answer", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn checkout(
     State(state): State<AppState>,
     user: User,
@@ -297,7 +297,7 @@ pub struct Portal {
     pub url: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/billing/portal", tag = "billing", responses((status = 200, description = "Creem's customer portal for the account", body = Portal), (status = 409, description = "Nothing bought yet", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 503, description = "Billing is not configured, or Creem did not answer", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/billing/portal", tag = "billing", responses((status = 200, description = "Creem's customer portal for the account", body = Portal), (status = 409, description = "Nothing bought yet, or billing is not configured", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 503, description = "Creem did not answer", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn portal(State(state): State<AppState>, user: User) -> ApiResult<Json<Portal>> {
     let customer: Option<String> = sqlx::query_scalar(
         "SELECT customer_id FROM creem_customers WHERE user_id = $1 ORDER BY linked_at DESC LIMIT 1",
@@ -321,7 +321,7 @@ pub struct SubscriptionChange {
     pub plan: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/billing/subscription", tag = "billing", request_body = SubscriptionChange, responses((status = 202, description = "Asked of Creem; the plan changes when its webhook arrives", body = crate::openapi::Done), (status = 409, description = "No subscription", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 503, description = "Billing is not configured, or Creem did not answer", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/billing/subscription", tag = "billing", request_body = SubscriptionChange, responses((status = 202, description = "Asked of Creem; the plan changes when its webhook arrives", body = crate::openapi::Done), (status = 409, description = "No subscription, or billing is not configured", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 503, description = "Creem did not answer", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn change_subscription(
     State(state): State<AppState>,
     user: User,

@@ -426,7 +426,7 @@ async fn refunds_and_disputes_claw_back_at_most_what_was_granted_and_a_short_dis
     assert_eq!(error["error"]["code"], "insufficient_credits", "the hold is gone: {error}");
     let inbox: Value =
         admin.get(app.url("/admin/billing/events?status=processed")).fetch_json().await;
-    assert!(inbox.as_array().unwrap().iter().all(|e| e["status"] == "processed"));
+    assert!(inbox["events"].as_array().unwrap().iter().all(|e| e["status"] == "processed"));
 }
 
 #[tokio::test]

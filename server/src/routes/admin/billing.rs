@@ -210,17 +210,23 @@ pub struct InboxEvent {
     pub processed_at: Option<i64>,
 }
 
+/// The webhook inbox, newest first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Inbox {
+    pub events: Vec<InboxEvent>,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct InboxQuery {
     pub status: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/admin/billing/events", tag = "admin", params(("status" = Option<String>, Query)), responses((status = 200, description = "The webhook inbox, newest 200 first, with each payload", body = Vec<InboxEvent>), (status = 422, description = "No such status", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/admin/billing/events", tag = "admin", params(("status" = Option<String>, Query)), responses((status = 200, description = "The webhook inbox, newest 200 first, with each payload", body = Inbox), (status = 422, description = "No such status", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
     _: Admin,
     Query(query): Query<InboxQuery>,
-) -> ApiResult<Json<Vec<InboxEvent>>> {
+) -> ApiResult<Json<Inbox>> {
     let status = match query.status.as_deref() {
         None | Some("") => None,
         Some(s @ ("processed" | "waiting" | "ignored" | "failed")) => Some(s.to_owned()),
@@ -239,7 +245,7 @@ pub async fn events(
     .bind(status)
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(Json(rows))
+    Ok(Json(Inbox { events: rows }))
 }
 
 /// Clearing a billing hold.
