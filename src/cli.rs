@@ -35,6 +35,9 @@ pub enum Command {
     Admin(AdminArgs),
     /// Billing: apply what Creem knows and the webhooks missed.
     Billing(BillingArgs),
+    /// Run one retention sweep now: delete expired outputs, sources no task needs and
+    /// abandoned uploads (the sweeper in `serve` and `worker` does this every hour).
+    Retention(RetentionArgs),
 }
 
 /// Where the service keeps its state; each flag overrides `LITHOS_*` and the config file.
@@ -150,6 +153,19 @@ pub enum AdminCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// List what would be deleted, with sizes, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Evaluate the retention periods as if it were this time (RFC 3339, e.g.
+    /// 2026-12-31T00:00:00Z).
+    #[arg(long)]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]

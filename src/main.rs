@@ -35,5 +35,6 @@ fn main() -> ExitCode {
         cli::Command::Migrate(args) => commands::serve::migrate(&args),
         cli::Command::Admin(args) => commands::admin::run(args),
         cli::Command::Billing(args) => commands::billing::run(args),
+        cli::Command::Retention(args) => commands::retention::run(args),
     }
 }

@@ -2,10 +2,25 @@
 -- payments that granted credits and their refunds and disputes, billing holds, and ledger
 -- entries keyed by the Creem object they apply (`creem:order:…`), so none applies twice.
 
-ALTER TABLE ledger DROP CONSTRAINT ledger_kind_check;
-ALTER TABLE ledger ADD CONSTRAINT ledger_kind_check CHECK (kind IN ('grant', 'reserve',
-    'capture', 'release', 'refund', 'adjustment', 'purchase', 'clawback'));
-ALTER TABLE ledger ADD COLUMN idempotency_key TEXT UNIQUE;
+-- The ledger gains `purchase` and `clawback` entries and a unique business key. The table is
+-- copied (SQLite cannot change a CHECK), its entries in their order.
+CREATE TABLE ledger_new (
+    id BIGSERIAL PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('grant', 'reserve', 'capture', 'release', 'refund',
+                                       'adjustment', 'purchase', 'clawback')),
+    amount BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    task_id TEXT REFERENCES tasks (id),
+    admin_id TEXT REFERENCES users (id),
+    created_at BIGINT NOT NULL,
+    idempotency_key TEXT UNIQUE
+);
+INSERT INTO ledger_new (user_id, kind, amount, reason, task_id, admin_id, created_at)
+    SELECT user_id, kind, amount, reason, task_id, admin_id, created_at FROM ledger ORDER BY id;
+DROP TABLE ledger;
+ALTER TABLE ledger_new RENAME TO ledger;
+CREATE INDEX ledger_user ON ledger (user_id, id);
 
 -- A disputed payment the balance could not cover holds the account: no new tasks until an
 -- operator clears it.

@@ -2,8 +2,8 @@
 -- payments that granted credits and their refunds and disputes, billing holds, and ledger
 -- entries keyed by the Creem object they apply (`creem:order:…`), so none applies twice.
 
--- The ledger gains `purchase` and `clawback` entries and a unique business key. SQLite cannot
--- change a CHECK, so the table is copied.
+-- The ledger gains `purchase` and `clawback` entries and a unique business key. The table is
+-- copied (SQLite cannot change a CHECK), its entries in their order.
 CREATE TABLE ledger_new (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -16,8 +16,8 @@ CREATE TABLE ledger_new (
     created_at INTEGER NOT NULL,
     idempotency_key TEXT UNIQUE
 );
-INSERT INTO ledger_new (id, user_id, kind, amount, reason, task_id, admin_id, created_at)
-    SELECT id, user_id, kind, amount, reason, task_id, admin_id, created_at FROM ledger;
+INSERT INTO ledger_new (user_id, kind, amount, reason, task_id, admin_id, created_at)
+    SELECT user_id, kind, amount, reason, task_id, admin_id, created_at FROM ledger ORDER BY id;
 DROP TABLE ledger;
 ALTER TABLE ledger_new RENAME TO ledger;
 CREATE INDEX ledger_user ON ledger (user_id, id);

@@ -45,6 +45,9 @@ pub enum ApiError {
     /// 409: conflicts with existing state (email taken, idempotency key reused).
     #[error("{0}")]
     Conflict(String),
+    /// 410: it existed, and retention deleted it.
+    #[error("{0}")]
+    Gone(String),
     /// 408: the request body came slower than the server's minimum rate.
     #[error("{0}")]
     TooSlow(String),
@@ -97,6 +100,7 @@ impl ApiError {
             ApiError::BadSignature => StatusCode::UNAUTHORIZED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::TooLarge { .. }
             | ApiError::TooLargeForPlan { .. }
             | ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -124,6 +128,7 @@ impl ApiError {
             ApiError::BadSignature => "bad_signature",
             ApiError::Conflict(_) => "conflict",
             ApiError::TooSlow(_) => "too_slow",
+            ApiError::Gone(_) => "gone",
             ApiError::TooLarge { .. }
             | ApiError::TooLargeForPlan { .. }
             | ApiError::BodyTooLarge { .. } => "too_large",

@@ -17,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod ids;
 pub mod openapi;
+pub mod retention;
 pub mod routes;
 pub mod storage;
 pub mod tasks;
@@ -158,6 +159,13 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
         }
         None => (None, None),
     };
+    // The retention sweeper (one at a time across the cluster, by its lease).
+    tokio::spawn(retention::run_periodically(
+        db.clone(),
+        state.storage.clone(),
+        state.config.clone(),
+        stop.clone(),
+    ));
     let app = routes::router(state);
     let server = tokio::spawn(connections::serve(listener, app, limits, stop, grace));
     tracing::info!(%addr, "listening");

@@ -4,5 +4,6 @@ pub mod admin;
 pub mod billing;
 pub mod convert;
 pub mod info;
+pub mod retention;
 pub mod serve;
 pub mod worker;

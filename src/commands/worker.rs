@@ -39,10 +39,19 @@ pub fn run(args: &WorkerArgs) -> ExitCode {
             engine.adapter(),
             config.storage_spec(),
         );
+        let (stop_sweeper, stopped) = tokio::sync::watch::channel(false);
+        let config = Arc::new(config);
+        tokio::spawn(lithos_server::retention::run_periodically(
+            db.clone(),
+            storage.clone(),
+            config.clone(),
+            stopped,
+        ));
         let queue = Queue::new(db, config.queue.clone());
         let options = PoolOptions::new(concurrency, "worker", &config);
         let (pool, _handle) = Pool::start(queue, storage, engine, options).await?;
         serve::shutdown_signal().await;
+        let _ = stop_sweeper.send(true);
         eprintln!(
             "lithos worker: stopping; running jobs have {:?} to finish, then go back to the queue",
             config.shutdown_grace

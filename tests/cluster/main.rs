@@ -1,5 +1,6 @@
 //! The `lithos` binary as a service, for real. Its privacy (`privacy.rs`): `lithos serve`
-//! logging at debug level keeps no patient attribute of a DICOM series.
+//! logging at debug level keeps no patient attribute of a DICOM series. Its retention
+//! (`retention.rs`): a sweep killed midway resumes and ends as one uninterrupted sweep.
 //!
 //! And Lithos at scale: an API server with no workers of its own, three `lithos worker`
 //! processes, one PostgreSQL and one S3 server (SeaweedFS), all started by tests/run-all.sh
@@ -10,6 +11,7 @@
 //! twice, and exactly the tasks' costs spent.
 
 mod privacy;
+mod retention;
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
@@ -92,6 +94,23 @@ fn start_worker(database: &str, s: &Services, dir: &std::path::Path, n: usize) -
     Worker { child, log }
 }
 
+/// A browser-like client (cookies, this site's Origin) of a new account `email`.
+async fn registered(base: &str, email: &str) -> Client {
+    let client = Client::builder()
+        .cookie_store(true)
+        .default_headers([(reqwest::header::ORIGIN, base.parse().unwrap())].into_iter().collect())
+        .build()
+        .unwrap();
+    let response = client
+        .post(format!("{base}/api/v1/auth/register"))
+        .json(&json!({ "email": email, "password": "correct horse battery", "name": "C" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    client
+}
+
 fn png(width: u32, height: u32, pixel: impl Fn(u32, u32) -> u8) -> Vec<u8> {
     let image = image::GrayImage::from_fn(width, height, |x, y| image::Luma([pixel(x, y)]));
     let mut bytes = std::io::Cursor::new(Vec::new());
@@ -158,18 +177,7 @@ async fn three_workers_200_tasks_one_killed_mid_job_every_task_exactly_once() {
     let base = format!("http://{}", server.addr);
     let db = server.db.clone();
 
-    let client = Client::builder()
-        .cookie_store(true)
-        .default_headers([(reqwest::header::ORIGIN, base.parse().unwrap())].into_iter().collect())
-        .build()
-        .unwrap();
-    let response = client
-        .post(format!("{base}/api/v1/auth/register"))
-        .json(&json!({ "email": "cluster@example.org", "password": "correct horse battery", "name": "C" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
+    let client = registered(&base, "cluster@example.org").await;
     let start_balance: i64 =
         sqlx::query_scalar("SELECT balance FROM users").fetch_one(&db.pool).await.unwrap();
 

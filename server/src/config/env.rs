@@ -16,6 +16,16 @@ impl Layer {
                 "BIND" => layer.bind = Some(value.parse().map_err(|_| bad("an address"))?),
                 "DATA_DIR" => layer.data_dir = Some(value.into()),
                 "DATABASE_URL" => layer.database_url = Some(value),
+                "SOURCE_GRACE_HOURS" => {
+                    layer.source_grace_hours = Some(seconds(&value).map_err(|_| bad("hours"))?)
+                }
+                "PENDING_UPLOAD_HOURS" => {
+                    layer.pending_upload_hours = Some(seconds(&value).map_err(|_| bad("hours"))?)
+                }
+                "RETENTION_INTERVAL_MINUTES" => {
+                    layer.retention_interval_minutes =
+                        Some(seconds(&value).map_err(|_| bad("minutes"))?)
+                }
                 "CREEM_API_BASE" => {
                     layer.billing.get_or_insert_with(Default::default).creem_api_base = Some(value)
                 }

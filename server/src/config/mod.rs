@@ -71,6 +71,9 @@ pub struct Config {
     pub metrics_bind: Option<SocketAddr>,
     /// Creem, the catalog, and the plans' limits.
     pub billing: Billing,
+    /// How long sources and abandoned uploads are kept, and how often the sweeper runs
+    /// (outputs: each plan's `retention_days`).
+    pub retention: crate::retention::Periods,
 }
 
 /// A setting that must not appear in logs or `Debug` output.
@@ -114,6 +117,7 @@ impl Default for Config {
             metrics_token: None,
             metrics_bind: None,
             billing: Billing::new(50 << 20, WorkLimits::DEFAULT_MAX_GRID_POINTS),
+            retention: crate::retention::Periods::default(),
         }
     }
 }
@@ -161,6 +165,9 @@ pub struct Layer {
     pub metrics_bind: Option<SocketAddr>,
     /// Creem and the catalog (`[billing]`, `[[billing.packs]]`, `[[billing.plans]]`).
     pub billing: Option<BillingLayer>,
+    pub source_grace_hours: Option<f64>,
+    pub pending_upload_hours: Option<f64>,
+    pub retention_interval_minutes: Option<f64>,
 }
 
 impl Layer {
@@ -287,6 +294,15 @@ impl Layer {
         if let Some(v) = self.billing {
             config.billing.apply(v);
         }
+        if let Some(v) = self.source_grace_hours {
+            config.retention.source_grace = secs(v * 3600.0);
+        }
+        if let Some(v) = self.pending_upload_hours {
+            config.retention.pending_upload_ttl = secs(v * 3600.0);
+        }
+        if let Some(v) = self.retention_interval_minutes {
+            config.retention.interval = secs(v * 60.0);
+        }
     }
 }
 
@@ -337,6 +353,9 @@ impl Config {
                 .into());
         }
         self.billing.validate()?;
+        if self.retention.interval.is_zero() {
+            return Err("retention_interval_minutes must be above zero".into());
+        }
         if self.uploads_per_user == 0 || self.decode_budget_bytes < 1 << 20 {
             return Err(
                 "uploads_per_user must be at least 1 and decode_budget_mb at least 1".into()

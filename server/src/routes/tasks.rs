@@ -86,6 +86,17 @@ pub struct Quote {
     pub balance: i64,
 }
 
+/// What pricing a task needs of its upload.
+#[derive(sqlx::FromRow)]
+struct UploadFacts {
+    width: i64,
+    height: i64,
+    state: String,
+    volume: Option<String>,
+    /// When retention began deleting it.
+    swept: Option<i64>,
+}
+
 /// Checks a task's request as `create` does, without creating it: every field, the upload,
 /// the work against the limits, and the cost in credits. Returns the request as the task
 /// keeps it: a raw volume's dims and sample type come from its upload.
@@ -97,15 +108,22 @@ async fn price(
     let format = body.format.as_deref().map(str::parse::<MeshFormat>).transpose()?;
     // Fields first, so a bad field is named even when the upload is missing.
     let job = body.params.build(body.mode, format)?;
-    let upload: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT width, height, state, volume FROM uploads WHERE id = $1 AND user_id = $2",
+    let upload: Option<UploadFacts> = sqlx::query_as(
+        "SELECT width, height, state, volume, COALESCE(deleted_at, sweep_started_at) AS swept \
+         FROM uploads WHERE id = $1 AND user_id = $2",
     )
     .bind(&body.upload_id)
     .bind(&user.id)
     .fetch_optional(&state.db.pool)
     .await?;
-    let (width, height, upload_state, volume) =
+    let UploadFacts { width, height, state: upload_state, volume, swept } =
         upload.ok_or_else(|| ApiError::invalid("upload_id", "no such upload"))?;
+    if swept.is_some() {
+        return Err(ApiError::invalid(
+            "upload_id",
+            "the upload was deleted after its retention period; upload the file again",
+        ));
+    }
     if upload_state != "ready" {
         return Err(ApiError::invalid(
             "upload_id",
@@ -317,19 +335,31 @@ pub(crate) async fn serve_output(
     id: &str,
     asker: Asker<'_>,
 ) -> ApiResult<Response> {
-    const SELECT: &str = "SELECT t.status, t.output_key, t.format, u.filename FROM tasks t \
+    const SELECT: &str = "SELECT t.status, t.output_key, t.format, u.filename, t.expired_at \
+                          FROM tasks t \
                           JOIN uploads u ON u.id = t.upload_id \
                           WHERE t.id = $1 AND t.deleted_at IS NULL";
     let query = match asker {
         Asker::Owner(_) => format!("{SELECT} AND t.user_id = $2"),
         Asker::Administrator => SELECT.to_owned(),
     };
-    let mut query = sqlx::query_as::<_, (String, Option<String>, String, String)>(&query).bind(id);
+    let mut query =
+        sqlx::query_as::<_, (String, Option<String>, String, String, Option<i64>)>(&query).bind(id);
     if let Asker::Owner(owner) = asker {
         query = query.bind(owner);
     }
     let row = query.fetch_optional(&state.db.pool).await?;
-    let (status, key, format, filename) = row.ok_or(ApiError::NotFound)?;
+    let (status, key, format, filename, expired_at) = row.ok_or(ApiError::NotFound)?;
+    if let Some(at) = expired_at {
+        let when = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+            .ok()
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_default();
+        return Err(ApiError::Gone(format!(
+            "the output expired at {when} (outputs are kept for the plan's retention period) \
+             and was deleted; run the task again to make it anew"
+        )));
+    }
     let status: TaskStatus =
         status.parse().map_err(|e| ApiError::Internal(anyhow::anyhow!("task {id}: {e}")))?;
     let Some(key) = key.filter(|_| status == TaskStatus::Succeeded) else {

@@ -25,6 +25,7 @@ pub(crate) struct Row {
     pub(crate) created_at: i64,
     started_at: Option<i64>,
     finished_at: Option<i64>,
+    expired_at: Option<i64>,
 }
 
 impl Row {
@@ -34,7 +35,8 @@ impl Row {
 }
 
 pub(crate) const COLUMNS: &str = "id, upload_id, mode, params, format, status, progress, cost, \
-                                  error, result, created_at, started_at, finished_at";
+                                  error, result, created_at, started_at, finished_at, \
+                                  expired_at";
 
 /// A task: what was asked, where it stands, and what it made.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -65,6 +67,9 @@ pub struct TaskView {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// When retention deleted the output (the plan's retention days after it finished); its
+    /// download then answers 410. The task, its parameters and its ledger stay.
+    pub expired_at: Option<i64>,
 }
 
 impl TaskView {
@@ -89,6 +94,7 @@ impl TaskView {
             created_at: row.created_at,
             started_at: row.started_at,
             finished_at: row.finished_at,
+            expired_at: row.expired_at,
         }
     }
 }

@@ -723,14 +723,7 @@ async fn buying_through_creem_grants_on_the_webhook_only_and_a_retry_after_an_ou
     })
     .await;
     point_webhooks(&creem, &app).await;
-    let client = app.browser();
-    let login = client
-        .post(app.url("/auth/login"))
-        .json(&json!({ "email": "buyer@example.org", "password": "correct horse battery" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), StatusCode::OK);
+    let client = app.login("buyer@example.org").await;
     eventually("the retried renewal", || async { balance(&client, &app).await == 1470 }).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(balance(&client, &app).await, 1470, "applied once, whatever the retries");

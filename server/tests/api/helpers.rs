@@ -97,6 +97,19 @@ impl TestApp {
         client
     }
 
+    /// A fresh browser signed in as the user `email` (registered by [`TestApp::user`]).
+    pub async fn login(&self, email: &str) -> Client {
+        let client = self.browser();
+        let response = client
+            .post(self.url("/auth/login"))
+            .json(&json!({ "email": email, "password": "correct horse battery" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        client
+    }
+
     /// An administrator (`email`, made through `lithos admin`'s code) signed in in a fresh
     /// browser.
     pub async fn admin(&self, email: &str) -> Client {
@@ -104,15 +117,7 @@ impl TestApp {
         lithos_server::admin::create_user(&db, email, "Operator", "correct horse battery", true, 0)
             .await
             .unwrap();
-        let admin = self.browser();
-        let response = admin
-            .post(self.url("/auth/login"))
-            .json(&json!({ "email": email, "password": "correct horse battery" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        admin
+        self.login(email).await
     }
 
     /// An API key for a signed-in browser; returns a client that sends it.
@@ -204,6 +209,20 @@ pub async fn worker_pool(
     )
     .await
     .unwrap()
+}
+
+/// Every file under `dir`.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
 }
 
 /// A small PNG: a grey ramp `size` pixels square.

@@ -12,5 +12,6 @@ mod helpers;
 mod object_storage;
 mod operations;
 mod queue;
+mod retention;
 mod tasks;
 mod volumes;

@@ -310,22 +310,9 @@ async fn broken_volumes_and_zip_bombs_get_a_4xx_and_store_nothing() {
     let stored: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM uploads").fetch_one(&db.pool).await.unwrap();
     assert_eq!(stored, 0, "no upload recorded");
-    let files = walk(app.dir.path())
+    let files = crate::helpers::files_under(app.dir.path())
         .into_iter()
         .filter(|p| p.to_string_lossy().contains("uploads"))
         .count();
     assert_eq!(files, 0, "no upload stored");
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(walk(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }
