@@ -5,15 +5,19 @@
 use std::process::Command;
 use std::time::Duration;
 
-/// Every upload row: (id, its file exists, marked deleted).
-async fn state(db: &lithos_server::Db, dir: &std::path::Path) -> Vec<(String, bool, bool)> {
-    let rows: Vec<(String, String, Option<i64>)> =
-        sqlx::query_as("SELECT id, storage_key, deleted_at FROM uploads ORDER BY id")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
+/// Every upload row: (id, its file exists, deleted, marked for deletion or deleted).
+async fn state(db: &lithos_server::Db, dir: &std::path::Path) -> Vec<(String, bool, bool, bool)> {
+    let rows: Vec<(String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT id, storage_key, deleted_at, sweep_started_at FROM uploads ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
     rows.into_iter()
-        .map(|(id, key, deleted)| (id, dir.join("files").join(key).exists(), deleted.is_some()))
+        .map(|(id, key, deleted, marked)| {
+            let exists = dir.join("files").join(key).exists();
+            (id, exists, deleted.is_some(), marked.is_some() || deleted.is_some())
+        })
         .collect()
 }
 
@@ -68,8 +72,8 @@ async fn a_sweep_killed_midway_and_run_again_ends_as_one_uninterrupted_sweep() {
         assert!(deleted < now.len(), "a sweep finished before it could be killed");
     }
     let midway = killed.expect("a sweep was killed midway");
-    for (id, exists, deleted) in &midway {
-        assert!(*exists || *deleted, "{id}: its row points at a missing file, unmarked");
+    for (id, exists, _, marked) in &midway {
+        assert!(*exists || *marked, "{id}: its row points at a missing file, unmarked");
     }
     // The lease of the killed sweep lapses; a new sweep finishes the job.
     sqlx::query("UPDATE sweeper_lease SET expires_at = 0").execute(&db.pool).await.unwrap();
@@ -77,7 +81,7 @@ async fn a_sweep_killed_midway_and_run_again_ends_as_one_uninterrupted_sweep() {
     assert!(status.success());
     let end = state(&db, dir.path()).await;
     assert_eq!(end.len(), 600);
-    assert!(end.iter().all(|(_, exists, deleted)| !exists && *deleted), "every source swept");
+    assert!(end.iter().all(|(_, exists, deleted, _)| !exists && *deleted), "every source swept");
     let left: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM uploads WHERE sweep_started_at IS NOT NULL AND deleted_at IS NULL",
     )
