@@ -16,6 +16,7 @@ impl Layer {
                 "BIND" => layer.bind = Some(value.parse().map_err(|_| bad("an address"))?),
                 "DATA_DIR" => layer.data_dir = Some(value.into()),
                 "DATABASE_URL" => layer.database_url = Some(value),
+                "SUPPORT_EMAIL" => layer.support_email = Some(value),
                 "SOURCE_GRACE_HOURS" => {
                     layer.source_grace_hours = Some(seconds(&value).map_err(|_| bad("hours"))?)
                 }

@@ -71,6 +71,8 @@ pub struct Config {
     pub metrics_bind: Option<SocketAddr>,
     /// Creem, the catalog, and the plans' limits.
     pub billing: Billing,
+    /// Where users reach support; shown on the privacy page.
+    pub support_email: Option<String>,
     /// How long sources and abandoned uploads are kept, and how often the sweeper runs
     /// (outputs: each plan's `retention_days`).
     pub retention: crate::retention::Periods,
@@ -118,6 +120,7 @@ impl Default for Config {
             metrics_bind: None,
             billing: Billing::new(50 << 20, WorkLimits::DEFAULT_MAX_GRID_POINTS),
             retention: crate::retention::Periods::default(),
+            support_email: None,
         }
     }
 }
@@ -165,6 +168,7 @@ pub struct Layer {
     pub metrics_bind: Option<SocketAddr>,
     /// Creem and the catalog (`[billing]`, `[[billing.packs]]`, `[[billing.plans]]`).
     pub billing: Option<BillingLayer>,
+    pub support_email: Option<String>,
     pub source_grace_hours: Option<f64>,
     pub pending_upload_hours: Option<f64>,
     pub retention_interval_minutes: Option<f64>,
@@ -293,6 +297,9 @@ impl Layer {
         }
         if let Some(v) = self.billing {
             config.billing.apply(v);
+        }
+        if let Some(v) = self.support_email {
+            config.support_email = Some(v).filter(|v| !v.is_empty());
         }
         if let Some(v) = self.source_grace_hours {
             config.retention.source_grace = secs(v * 3600.0);

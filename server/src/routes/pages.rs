@@ -32,6 +32,7 @@ pub fn router(dir: &Path) -> Router<AppState> {
     Router::new()
         .route("/", get(app))
         .route("/console", get(console))
+        .route("/privacy", get(privacy))
         .nest_service("/assets", ServeDir::new(dir.join("web/assets")))
         .nest_service("/vendor/three", ServeDir::new(modules.join("three")))
         .nest_service("/vendor/uplot", ServeDir::new(modules.join("uplot/dist")))
@@ -55,6 +56,81 @@ async fn page(state: &AppState, name: &str) -> Response {
                 .into_response()
         }
     }
+}
+
+/// `GET /privacy`: the privacy policy, written from the running configuration, so that what it
+/// says is what this server does: what is kept and for how long, where, and who processes it.
+async fn privacy(State(state): State<AppState>) -> Response {
+    let config = &state.config;
+    let e = |s: &str| {
+        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    };
+    let hours = |d: std::time::Duration| {
+        let h = d.as_secs_f64() / 3600.0;
+        format!("{} hour{}", h, if h == 1.0 { "" } else { "s" })
+    };
+    let plans: Vec<String> = config
+        .billing
+        .plans
+        .iter()
+        .map(|p| format!("<li>{} plan: {} days</li>", e(&p.id), p.limits.retention_days))
+        .collect();
+    let storage = match &config.storage {
+        Some(s) if s.starts_with("s3://") => format!(
+            "in S3-compatible object storage (bucket <code>{}</code>{})",
+            e(s.trim_start_matches("s3://")),
+            config.s3.endpoint.as_deref().map_or(String::new(), |ep| format!(" at {}", e(ep)))
+        ),
+        _ => "on this server's own disk".to_owned(),
+    };
+    let mut processors = vec![format!("<li>Files are stored {storage}.</li>")];
+    if let Some(cdn) = &config.cdn_base_url {
+        processors.push(format!(
+            "<li>Downloads are served through a content delivery network at {}.</li>",
+            e(cdn)
+        ));
+    }
+    if config.billing.api_key.is_some() {
+        processors.push(
+            "<li>Payments are processed by <a href=\"https://www.creem.io\">Creem</a> \
+             (merchant of record): it receives your email address and payment details; Lithos \
+             receives only the payment's amount, status and Creem's ids.</li>"
+                .to_owned(),
+        );
+    }
+    let support = match &config.support_email {
+        Some(address) => format!("<a href=\"mailto:{0}\">{0}</a>", e(address)),
+        None => "the operator of this server (no support address is configured)".to_owned(),
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Privacy · Lithos</title><link rel=\"stylesheet\" href=\"/assets/app.css\">\
+         </head><body><main class=\"narrow\"><h1>Privacy</h1>\
+         <p>This page is written from this server's running configuration: it says what the \
+         service does.</p>\
+         <h2>What is kept, and for how long</h2><ul>\
+         <li id=\"sources\">Files you upload are deleted {source} after the last conversion \
+         that used them ended (or after they were uploaded, when none did).</li>\
+         <li id=\"pending\">Uploads that were announced but never completed are deleted after \
+         {pending}.</li>\
+         <li id=\"outputs\">Generated files are kept for your plan's retention period, then \
+         deleted: <ul>{plans}</ul></li>\
+         <li>Your account (email address, name, a salted argon2id hash of your password), your \
+         conversions' parameters and results, and your credit ledger and payments are kept \
+         while the account exists.</li>\
+         <li>Of medical scans (DICOM), only geometry and values are kept: no patient \
+         attribute is copied into records, logs or outputs.</li></ul>\
+         <h2>Who processes your data</h2><ul id=\"processors\">{processors}</ul>\
+         <h2>Children</h2><p>Lithos is not meant for children under 13.</p>\
+         <h2>Contact</h2><p id=\"support\">Questions and requests about your data go to \
+         {support}.</p></main></body></html>",
+        source = hours(config.retention.source_grace),
+        pending = hours(config.retention.pending_upload_ttl),
+        plans = plans.join(""),
+        processors = processors.join(""),
+    );
+    Html(html).into_response()
 }
 
 /// `GET /`: the end-user app (sign up, upload, convert, preview, download, history, keys).

@@ -144,3 +144,34 @@ async fn each_file_is_deleted_or_kept_as_the_rules_say() {
     assert!(!sweep(40, false).await.unwrap().ran);
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
+
+/// The privacy page says what this server is configured to do: its retention periods, where
+/// files are stored, who processes payments, and where to write.
+#[tokio::test]
+async fn the_privacy_page_states_the_configured_periods_and_providers() {
+    let app = TestApp::spawn().await;
+    let page = reqwest::get(format!("{}/privacy", app.base)).await.unwrap().text().await.unwrap();
+    assert!(page.contains("deleted 24 hours after"), "{page}");
+    assert!(page.contains("free plan: 7 days"), "{page}");
+    assert!(page.contains("this server's own disk"));
+    assert!(!page.contains("Creem"), "no billing configured, none named");
+    assert!(page.contains("no support address is configured"));
+
+    let app = TestApp::spawn_with(|config| {
+        config.retention.source_grace = Duration::from_secs(12 * 3600);
+        config.support_email = Some("privacy@lithos.example".into());
+        config.billing.apply(
+            toml::from_str(
+                "creem_api_key = \"creem_test_k\"\n[[plans]]\nid = \"pro\"\n\
+                 creem_product_id = \"prod_pro\"\ncredits_per_period = 1\nretention_days = 90\n",
+            )
+            .unwrap(),
+        );
+    })
+    .await;
+    let page = reqwest::get(format!("{}/privacy", app.base)).await.unwrap().text().await.unwrap();
+    assert!(page.contains("deleted 12 hours after"), "{page}");
+    assert!(page.contains("pro plan: 90 days"), "{page}");
+    assert!(page.contains("Creem"), "{page}");
+    assert!(page.contains("mailto:privacy@lithos.example"), "{page}");
+}
