@@ -856,3 +856,36 @@ async fn a_webhook_while_the_database_is_unavailable_gets_5xx_and_the_retry_appl
     let tries = attempts().await;
     assert_eq!(tries.last().unwrap(), 200, "{tries:?}");
 }
+
+/// The stand-in delivers a first payment's three events in the order a test gives: the
+/// period is granted once whatever it is.
+#[tokio::test]
+async fn the_stand_in_s_events_in_reverse_order_grant_one_period() {
+    let creem = standin();
+    let app = app_with(&creem).await;
+    let client = app.user("reverse@example.org").await;
+    let control = |action: &str, body: Value| {
+        Client::new().post(format!("{}/control/{action}", creem.base)).json(&body).send()
+    };
+    control("hold", json!({ "on": true })).await.unwrap();
+    let created: Value = client
+        .post(app.url("/billing/checkout"))
+        .json(&json!({ "product": "pro" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    pay(created["checkout_url"].as_str().unwrap(), "4242424242424242").await;
+    let held: Value = control("hold", json!({ "on": false })).await.unwrap().json().await.unwrap();
+    let mut order: Vec<Value> = held["held"].as_array().unwrap().clone();
+    assert_eq!(order.len(), 3, "checkout.completed, subscription.active, subscription.paid");
+    order.reverse();
+    control("release", json!({ "order": order })).await.unwrap();
+    eventually("the period", || async { balance(&client, &app).await == 520 }).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(balance(&client, &app).await, 520, "once");
+    let billing: Value = client.get(app.url("/billing")).fetch_json().await;
+    assert_eq!(billing["plan"], "pro");
+}
