@@ -15,74 +15,8 @@ use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
 use dicom_pixeldata::{DecodedPixelData, PixelDecoder};
 
-use crate::ParamError;
 use crate::error::{EngineError, Result};
-use crate::volume::{Rescale, Volume, Voxels};
-
-/// A series' Series Instance UID: at most 64 digits and dots, kept inline so that job options
-/// stay `Copy`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SeriesUid {
-    len: u8,
-    bytes: [u8; SeriesUid::MAX_LEN],
-}
-
-impl SeriesUid {
-    /// DICOM's limit on a UID's length.
-    pub const MAX_LEN: usize = 64;
-
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("digits and dots")
-    }
-}
-
-impl std::str::FromStr for SeriesUid {
-    type Err = ParamError;
-    fn from_str(s: &str) -> Result<Self, ParamError> {
-        let s = s.trim();
-        let valid = !s.is_empty()
-            && s.len() <= Self::MAX_LEN
-            && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-        if !valid {
-            return Err(ParamError::new(
-                "series",
-                format!(
-                    "must be a DICOM Series Instance UID: up to {} digits and dots, such as \
-                     1.2.840.113619.2.55.3; got `{s}`",
-                    Self::MAX_LEN
-                ),
-            ));
-        }
-        let mut bytes = [0; Self::MAX_LEN];
-        bytes[..s.len()].copy_from_slice(s.as_bytes());
-        Ok(SeriesUid { len: s.len() as u8, bytes })
-    }
-}
-
-impl std::fmt::Display for SeriesUid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Debug for SeriesUid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SeriesUid({})", self.as_str())
-    }
-}
-
-impl serde::Serialize for SeriesUid {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for SeriesUid {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(|e: ParamError| serde::de::Error::custom(e.message))
-    }
-}
+use crate::volume::{Rescale, SeriesUid, Volume, Voxels};
 
 /// Whether `head`, a file's first bytes, is a DICOM file: "DICM" after the 128-byte preamble.
 pub fn is_dicom(head: &[u8]) -> bool {
@@ -344,7 +278,7 @@ pub(super) fn series(
     };
     let summary = summary(&headers[0].series, &headers);
     let plan = Plan::new(headers, limits)?;
-    check_size_dicom(&plan, max_bytes)?;
+    super::load::check_size([plan.size.0, plan.size.1, plan.order.len()], 2, max_bytes)?;
 
     // Pass 2: the samples, file by file in the order of their positions.
     let mut voxels: Option<Voxels> = None;
@@ -407,11 +341,6 @@ pub(super) fn series(
 
 fn is_dicomdir(name: &str) -> bool {
     name.rsplit('/').next().is_some_and(|base| base.eq_ignore_ascii_case("DICOMDIR"))
-}
-
-fn check_size_dicom(plan: &Plan, max_bytes: u64) -> Result<()> {
-    let dims = [plan.size.0, plan.size.1, plan.order.len()];
-    super::load::check_size(dims, 2, max_bytes)
 }
 
 /// A series' slices in order, and its geometry.

@@ -4,11 +4,14 @@
 
 pub(crate) mod dicom;
 mod load;
+mod nifti;
 mod params;
+mod series_uid;
 
-pub use dicom::{SeriesSummary, SeriesUid, is_dicom};
+pub use dicom::{SeriesSummary, is_dicom};
 pub use load::{Part, RawType, VolumeSource, load, load_part, sniff};
 pub use params::{Crop, CtPreset, IsoValue, MAX_SMOOTH_VOXELS, VolumeParams};
+pub use series_uid::SeriesUid;
 
 use crate::isosurface::ScalarField;
 

@@ -119,8 +119,12 @@ pub async fn create(
     }
     let filename = crate::text::clean("filename", &name, 200)?;
     let raw = raw_shape(raw_dims.as_deref(), raw_type.as_deref())?;
-    if raw.is_some() || lithos_engine::volume::sniff(&bytes).is_some() {
-        let (volume, content_type, bytes) = check_volume(&state, bytes, raw).await?;
+    let volume_type = match raw {
+        Some(_) => Some("application/octet-stream"),
+        None => lithos_engine::volume::sniff(&bytes),
+    };
+    if let Some(content_type) = volume_type {
+        let (volume, bytes) = check_volume(&state, bytes, raw).await?;
         let size = (volume.dims[0] as i64, volume.dims[1] as i64);
         let upload =
             store(&state, &user, filename, bytes, content_type, size, Some(volume)).await?;
@@ -212,13 +216,13 @@ fn raw_shape(dims: Option<&str>, sample: Option<&str>) -> ApiResult<Option<RawSh
     Ok(Some(RawShape { dims, sample }))
 }
 
-/// Reads a volume whole, under the engine's limits and the decode budget, and describes it:
-/// its media type, and the bytes back. A file the engine refuses gets its 4xx.
+/// Reads a volume whole, under the engine's limits and the decode budget, and describes it;
+/// gives the bytes back. A file the engine refuses gets its 4xx.
 async fn check_volume(
     state: &AppState,
     bytes: Vec<u8>,
     raw: Option<RawShape>,
-) -> ApiResult<(VolumeInfo, &'static str, Vec<u8>)> {
+) -> ApiResult<(VolumeInfo, Vec<u8>)> {
     // The samples' size is known for raw files; otherwise allow for compression.
     let estimate = match raw {
         Some(shape) => shape.dims.iter().product::<u64>().saturating_mul(4),
@@ -237,11 +241,7 @@ async fn check_volume(
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;
     let volume = described.map_err(ApiError::Internal)??;
-    let content_type = match raw {
-        Some(_) => "application/octet-stream",
-        None => lithos_engine::volume::sniff(&bytes).unwrap_or("application/octet-stream"),
-    };
-    Ok((volume, content_type, bytes))
+    Ok((volume, bytes))
 }
 
 /// Stores a checked upload and records it, ready.
@@ -456,10 +456,10 @@ pub async fn complete(
         .await;
     }
     let header = state.storage.get_prefix(&row.storage_key, HEADER_BYTES).await?;
-    if lithos_engine::volume::sniff(&header).is_some() {
+    if let Some(content_type) = lithos_engine::volume::sniff(&header) {
         // A volume is read whole, as through `POST /uploads`.
         let bytes = state.storage.get(&row.storage_key).await?;
-        let (volume, content_type, _) = match check_volume(&state, bytes, None).await {
+        let (volume, _) = match check_volume(&state, bytes, None).await {
             Ok(checked) => checked,
             Err(e @ (ApiError::Busy { .. } | ApiError::Internal(_))) => return Err(e),
             Err(e) => return refuse(&state, &row, e).await,

@@ -16,7 +16,7 @@ use crate::helpers::{FetchJson, TestApp, camera, task_ledger, worker_pool};
 /// The test S3 server, or `None` (and a note) when the test script did not start one. When
 /// the script asks for S3 (`LITHOS_TEST_REQUIRE_S3`), a missing server fails the test instead
 /// of skipping it.
-fn s3() -> Option<(String, String)> {
+pub(crate) fn s3() -> Option<(String, String)> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     match (var("LITHOS_TEST_S3_ENDPOINT"), var("LITHOS_TEST_S3_BUCKET")) {
         (Some(endpoint), Some(bucket)) => Some((endpoint, bucket)),
@@ -49,7 +49,7 @@ fn a_required_s3_server_that_is_missing_fails_the_tests() {
     assert!(stdout.contains("1 failed"), "{stdout}");
 }
 
-fn on_s3(endpoint: &str, bucket: &str) -> impl FnOnce(&mut Config) {
+pub(crate) fn on_s3(endpoint: &str, bucket: &str) -> impl FnOnce(&mut Config) {
     let (endpoint, bucket) = (endpoint.to_owned(), bucket.to_owned());
     move |config| {
         config.storage = Some(format!("s3://{bucket}"));
@@ -58,13 +58,13 @@ fn on_s3(endpoint: &str, bucket: &str) -> impl FnOnce(&mut Config) {
 }
 
 /// Storage at `spec` (`s3://bucket`) on the test server.
-async fn store_at(spec: &str, endpoint: &str) -> Storage {
+pub(crate) async fn store_at(spec: &str, endpoint: &str) -> Storage {
     let options = S3Options { endpoint: Some(endpoint.to_owned()), ..S3Options::default() };
     Storage::open_spec(spec, &options).await.unwrap()
 }
 
 /// `curl` with a method, headers and an optional body file; returns the status and body.
-fn curl(
+pub(crate) fn curl(
     method: &str,
     url: &str,
     headers: &[(String, String)],
@@ -92,7 +92,7 @@ fn curl(
     (status, std::fs::read(&out).unwrap_or_default())
 }
 
-fn headers_of(request: &Value) -> Vec<(String, String)> {
+pub(crate) fn headers_of(request: &Value) -> Vec<(String, String)> {
     request["headers"]
         .as_object()
         .unwrap()
@@ -512,125 +512,4 @@ async fn transient_storage_faults_are_retried_by_the_sdk_and_then_by_the_queue()
         let ledger = task_ledger(&credits, task_id);
         assert_eq!(ledger.iter().filter(|(kind, _)| kind == "capture").count(), 1, "{ledger:?}");
     }
-}
-
-/// A CT series too large to send through the server goes straight to the bucket; `complete`
-/// reads it whole, describes it as `POST /uploads` does, and a broken one is deleted.
-#[tokio::test]
-async fn a_ct_series_uploaded_directly_is_described_at_complete_and_a_broken_one_deleted() {
-    let Some((endpoint, bucket)) = s3() else { return };
-    let app = TestApp::spawn_with(on_s3(&endpoint, &bucket)).await;
-    let user = app.user("direct-ct@example.org").await;
-    let cases = tempfile::tempdir().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/engine/scripts/dicom_cases.py");
-    let run = Command::new("python3").arg(script).arg(cases.path()).output().unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let send = |bytes: Vec<u8>| {
-        let body = json!({ "filename": "ct.zip", "bytes": bytes.len(), "content_type": "application/zip" });
-        let request = user.post(app.url("/uploads/presign")).json(&body);
-        async move {
-            let pending: Value = request.send().await.unwrap().json().await.unwrap();
-            let put = &pending["upload"];
-            let (status, _) =
-                curl("PUT", put["url"].as_str().unwrap(), &headers_of(put), Some(&bytes));
-            assert_eq!(status, 200);
-            pending["id"].as_str().unwrap().to_owned()
-        }
-    };
-    let id = send(std::fs::read(cases.path().join("phantom.zip")).unwrap()).await;
-    let ready: Value = user.post(app.url(&format!("/uploads/{id}/complete"))).fetch_json().await;
-    assert_eq!(ready["state"], "ready", "{ready}");
-    assert_eq!(ready["volume"]["dims"], json!([64, 56, 30]));
-    assert_eq!(ready["volume"]["value_range"], json!([-1000.0, 560.0]));
-    let done = app
-        .run_ok(&user, &json!({ "upload_id": id, "mode": "volume", "params": { "iso": "bone" } }))
-        .await;
-    assert_eq!(done["result"]["voxels"], json!([64, 56, 30]));
-
-    // Two series with the same slice twice over: refused at `complete`, and deleted.
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for dir in ["phantom", "uneven"] {
-        for entry in std::fs::read_dir(cases.path().join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            let name = format!("{dir}/{}", path.file_name().unwrap().to_string_lossy());
-            zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
-            std::io::Write::write_all(&mut zip, &std::fs::read(&path).unwrap()).unwrap();
-        }
-    }
-    let id = send(zip.finish().unwrap().into_inner()).await;
-    let response = user.post(app.url(&format!("/uploads/{id}/complete"))).send().await.unwrap();
-    assert_eq!(response.status(), 422);
-    let error: Value = response.json().await.unwrap();
-    assert!(error["error"]["message"].as_str().unwrap().contains("same position"), "{error}");
-    let gone = user.get(app.url(&format!("/uploads/{id}"))).send().await.unwrap();
-    assert_eq!(gone.status(), 404, "the refused upload is gone");
-}
-
-/// Retention on SeaweedFS: a source, an output and an abandoned presigned upload are really
-/// gone from the bucket once their periods pass, and their rows say so.
-#[tokio::test]
-async fn retention_deletes_sources_outputs_and_abandoned_uploads_from_the_bucket() {
-    let Some((endpoint, bucket)) = s3() else { return };
-    let app = TestApp::spawn_with(on_s3(&endpoint, &bucket)).await;
-    let user = app.user("sweep@example.org").await;
-    let me: Value = user.get(app.url("/me")).fetch_json().await;
-    let prefix = format!("users/{}", me["id"].as_str().unwrap());
-    let upload = app.upload_ok(&user, "camera.png", camera()).await;
-    let done = app
-        .run_ok(
-            &user,
-            &json!({ "upload_id": upload, "mode": "relief", "params": { "max_grid": 64 } }),
-        )
-        .await;
-    let abandoned: Value = user
-        .post(app.url("/uploads/presign"))
-        .json(&json!({ "filename": "later.png", "bytes": 10, "content_type": "image/png" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (status, _) = curl(
-        "PUT",
-        abandoned["upload"]["url"].as_str().unwrap(),
-        &headers_of(&abandoned["upload"]),
-        Some(b"0123456789"),
-    );
-    assert_eq!(status, 200, "sent, but never completed");
-    let store = store_at(&format!("s3://{bucket}"), &endpoint).await;
-    let source_key = format!("{prefix}/uploads/{upload}");
-    let pending_key = format!("{prefix}/uploads/{}", abandoned["id"].as_str().unwrap());
-    let db = app.running.as_ref().unwrap().db.clone();
-    let output_key: String = sqlx::query_scalar("SELECT output_key FROM tasks WHERE id = $1")
-        .bind(done["id"].as_str().unwrap())
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    for key in [&source_key, &pending_key, &output_key] {
-        assert!(store.size(key).await.unwrap().is_some(), "{key} is stored");
-    }
-    // The sweep's periods are the defaults; the store is the bucket.
-    let config = Config::default();
-    let now = lithos_server::now_ms();
-    // Two hours on: only the abandoned upload (one hour) goes.
-    let report = lithos_server::retention::sweep(&db, &store, &config, now + 2 * 3_600_000, false)
-        .await
-        .unwrap();
-    let kinds: Vec<&str> = report.deleted.iter().map(|d| d.kind).collect();
-    assert_eq!(kinds, ["pending_upload"]);
-    assert_eq!(store.size(&pending_key).await.unwrap(), None, "gone from the bucket");
-    assert!(store.size(&source_key).await.unwrap().is_some());
-    // Eight days on: the source (24 hours) and the free plan's output (7 days).
-    let report = lithos_server::retention::sweep(&db, &store, &config, now + 8 * 86_400_000, false)
-        .await
-        .unwrap();
-    let mut kinds: Vec<&str> = report.deleted.iter().map(|d| d.kind).collect();
-    kinds.sort();
-    assert_eq!(kinds, ["output", "source"]);
-    for key in [&source_key, &output_key] {
-        assert_eq!(store.size(key).await.unwrap(), None, "{key} is gone from the bucket");
-    }
-    let gone = user.get(app.url(&format!("/tasks/{}/output", done["id"].as_str().unwrap())));
-    assert_eq!(gone.send().await.unwrap().status(), 410);
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{FetchJson, TestApp, png};
+use crate::helpers::{FetchJson, TestApp, camera, png};
+use crate::object_storage::{curl, headers_of, on_s3, s3, store_at};
 
 const DAY: i64 = 86_400_000;
 
@@ -174,4 +175,73 @@ async fn the_privacy_page_states_the_configured_periods_and_providers() {
     assert!(page.contains("pro plan: 90 days"), "{page}");
     assert!(page.contains("Creem"), "{page}");
     assert!(page.contains("mailto:privacy@lithos.example"), "{page}");
+}
+
+/// Retention on SeaweedFS: a source, an output and an abandoned presigned upload are really
+/// gone from the bucket once their periods pass, and their rows say so.
+#[tokio::test]
+async fn retention_deletes_sources_outputs_and_abandoned_uploads_from_the_bucket() {
+    let Some((endpoint, bucket)) = s3() else { return };
+    let app = TestApp::spawn_with(on_s3(&endpoint, &bucket)).await;
+    let user = app.user("sweep@example.org").await;
+    let me: Value = user.get(app.url("/me")).fetch_json().await;
+    let prefix = format!("users/{}", me["id"].as_str().unwrap());
+    let upload = app.upload_ok(&user, "camera.png", camera()).await;
+    let done = app
+        .run_ok(
+            &user,
+            &json!({ "upload_id": upload, "mode": "relief", "params": { "max_grid": 64 } }),
+        )
+        .await;
+    let abandoned: Value = user
+        .post(app.url("/uploads/presign"))
+        .json(&json!({ "filename": "later.png", "bytes": 10, "content_type": "image/png" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (status, _) = curl(
+        "PUT",
+        abandoned["upload"]["url"].as_str().unwrap(),
+        &headers_of(&abandoned["upload"]),
+        Some(b"0123456789"),
+    );
+    assert_eq!(status, 200, "sent, but never completed");
+    let store = store_at(&format!("s3://{bucket}"), &endpoint).await;
+    let source_key = format!("{prefix}/uploads/{upload}");
+    let pending_key = format!("{prefix}/uploads/{}", abandoned["id"].as_str().unwrap());
+    let db = app.running.as_ref().unwrap().db.clone();
+    let output_key: String = sqlx::query_scalar("SELECT output_key FROM tasks WHERE id = $1")
+        .bind(done["id"].as_str().unwrap())
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    for key in [&source_key, &pending_key, &output_key] {
+        assert!(store.size(key).await.unwrap().is_some(), "{key} is stored");
+    }
+    // The sweep's periods are the defaults; the store is the bucket.
+    let config = lithos_server::Config::default();
+    let now = lithos_server::now_ms();
+    // Two hours on: only the abandoned upload (one hour) goes.
+    let report = lithos_server::retention::sweep(&db, &store, &config, now + 2 * 3_600_000, false)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = report.deleted.iter().map(|d| d.kind).collect();
+    assert_eq!(kinds, ["pending_upload"]);
+    assert_eq!(store.size(&pending_key).await.unwrap(), None, "gone from the bucket");
+    assert!(store.size(&source_key).await.unwrap().is_some());
+    // Eight days on: the source (24 hours) and the free plan's output (7 days).
+    let report = lithos_server::retention::sweep(&db, &store, &config, now + 8 * 86_400_000, false)
+        .await
+        .unwrap();
+    let mut kinds: Vec<&str> = report.deleted.iter().map(|d| d.kind).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["output", "source"]);
+    for key in [&source_key, &output_key] {
+        assert_eq!(store.size(key).await.unwrap(), None, "{key} is gone from the bucket");
+    }
+    let gone = user.get(app.url(&format!("/tasks/{}/output", done["id"].as_str().unwrap())));
+    assert_eq!(gone.send().await.unwrap().status(), 410);
 }

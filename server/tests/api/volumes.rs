@@ -12,6 +12,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{FetchJson, TestApp, png};
+use crate::object_storage::{curl, headers_of, on_s3, s3};
 
 /// Runs one of the engine tests' case writers (pydicom's or nibabel's) into `dir`.
 fn write_cases(script: &str, dir: &Path) {
@@ -315,4 +316,56 @@ async fn broken_volumes_and_zip_bombs_get_a_4xx_and_store_nothing() {
         .filter(|p| p.to_string_lossy().contains("uploads"))
         .count();
     assert_eq!(files, 0, "no upload stored");
+}
+
+/// A CT series too large to send through the server goes straight to the bucket; `complete`
+/// reads it whole, describes it as `POST /uploads` does, and a broken one is deleted.
+#[tokio::test]
+async fn a_ct_series_uploaded_directly_is_described_at_complete_and_a_broken_one_deleted() {
+    let Some((endpoint, bucket)) = s3() else { return };
+    let app = TestApp::spawn_with(on_s3(&endpoint, &bucket)).await;
+    let user = app.user("direct-ct@example.org").await;
+    let cases = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/engine/scripts/dicom_cases.py");
+    let run = Command::new("python3").arg(script).arg(cases.path()).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let send = |bytes: Vec<u8>| {
+        let body = json!({ "filename": "ct.zip", "bytes": bytes.len(), "content_type": "application/zip" });
+        let request = user.post(app.url("/uploads/presign")).json(&body);
+        async move {
+            let pending: Value = request.send().await.unwrap().json().await.unwrap();
+            let put = &pending["upload"];
+            let (status, _) =
+                curl("PUT", put["url"].as_str().unwrap(), &headers_of(put), Some(&bytes));
+            assert_eq!(status, 200);
+            pending["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let id = send(std::fs::read(cases.path().join("phantom.zip")).unwrap()).await;
+    let ready: Value = user.post(app.url(&format!("/uploads/{id}/complete"))).fetch_json().await;
+    assert_eq!(ready["state"], "ready", "{ready}");
+    assert_eq!(ready["volume"]["dims"], json!([64, 56, 30]));
+    assert_eq!(ready["volume"]["value_range"], json!([-1000.0, 560.0]));
+    let done = app
+        .run_ok(&user, &json!({ "upload_id": id, "mode": "volume", "params": { "iso": "bone" } }))
+        .await;
+    assert_eq!(done["result"]["voxels"], json!([64, 56, 30]));
+
+    // Two series with the same slice twice over: refused at `complete`, and deleted.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for dir in ["phantom", "uneven"] {
+        for entry in std::fs::read_dir(cases.path().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = format!("{dir}/{}", path.file_name().unwrap().to_string_lossy());
+            zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
+        }
+    }
+    let id = send(zip.finish().unwrap().into_inner()).await;
+    let response = user.post(app.url(&format!("/uploads/{id}/complete"))).send().await.unwrap();
+    assert_eq!(response.status(), 422);
+    let error: Value = response.json().await.unwrap();
+    assert!(error["error"]["message"].as_str().unwrap().contains("same position"), "{error}");
+    let gone = user.get(app.url(&format!("/uploads/{id}"))).send().await.unwrap();
+    assert_eq!(gone.status(), 404, "the refused upload is gone");
 }
