@@ -618,6 +618,7 @@ async function showExample(name) {
   $("example-note").textContent = EXAMPLES[name];
   try {
     const response = await fetch(`/assets/examples/${name}.stl`);
+    if (!response.ok) throw new Error(`the example answered ${response.status}`);
     examples ??= new Preview($("example-preview"));
     examples.show(await response.arrayBuffer(), "stl");
     $("example-preview").dataset.rendered = name;
