@@ -16,7 +16,7 @@ server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 200); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf -c "$work/jar" -H "Origin: $base" -H 'Content-Type: application/json' \
-  -d '{"email":"fuzz@example.org","password":"fuzzing password","name":"Fuzz"}' \
+  -d '{"email":"fuzz@example.org","password":"fuzzing password","name":"Fuzz","birth_date":"1990-05-17"}' \
   "$base/api/v1/auth/register" >/dev/null
 key=$(curl -sf -b "$work/jar" -H "Origin: $base" -H 'Content-Type: application/json' \
   -d '{"name":"schemathesis"}' "$base/api/v1/api-keys" \

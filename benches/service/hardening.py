@@ -77,7 +77,7 @@ def main():
         keys = []
         for i in range(8):
             cookie = api(base, "POST", "/auth/register",
-                         {"email": f"bomb{i}@example.org", "password": "bench password", "name": "Bench"},
+                         {"email": f"bomb{i}@example.org", "password": "bench password", "name": "Bench", "birth_date": "1990-05-17"},
                          origin=True, want_cookie=True)
             keys.append(api(base, "POST", "/api-keys", {"name": "bench"}, cookie=cookie, origin=True)["key"])
         payload = bomb(16384)

@@ -40,7 +40,7 @@ deploy() {
   pids+=($worker)
   local cookie
   cookie=$(curl -si -H "Origin: $base" -H 'Content-Type: application/json' \
-    -d '{"email":"scale@example.org","password":"scale-out password","name":"S"}' \
+    -d '{"email":"scale@example.org","password":"scale-out password","name":"S","birth_date":"1990-05-17"}' \
     "$base/api/v1/auth/register" | grep -i '^set-cookie' | sed 's/^[^:]*: *//; s/;.*//')
   key=$(curl -sf -H "Cookie: $cookie" -H "Origin: $base" -H 'Content-Type: application/json' \
     -d '{"name":"bench"}' "$base/api/v1/api-keys" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')

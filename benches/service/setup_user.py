@@ -7,7 +7,7 @@ from common import api, png8, upload
 
 base, work, photo = sys.argv[1], sys.argv[2], sys.argv[3]
 cookie = api(base, "POST", "/auth/register",
-             {"email": "load@example.org", "password": "load test password", "name": "Load"},
+             {"email": "load@example.org", "password": "load test password", "name": "Load", "birth_date": "1990-05-17"},
              origin=True, want_cookie=True)
 key = api(base, "POST", "/api-keys", {"name": "load"}, cookie=cookie, origin=True)["key"]
 photo_id = upload(base, key, open(photo, "rb").read(), "camera.png")["id"]

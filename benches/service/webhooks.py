@@ -25,7 +25,7 @@ threads = int(sys.argv[4]) if len(sys.argv) > 4 else 8
 host = urllib.parse.urlparse(base).netloc
 
 cookie = api(base, "POST", "/auth/register",
-             {"email": "hooks@example.org", "password": "webhook bench password", "name": "H"},
+             {"email": "hooks@example.org", "password": "webhook bench password", "name": "H", "birth_date": "1990-05-17"},
              origin=True, want_cookie=True)
 user = api(base, "GET", "/me", cookie=cookie)["id"]
 

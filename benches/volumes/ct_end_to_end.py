@@ -13,7 +13,7 @@ from common import api, upload  # noqa: E402
 
 base, path = sys.argv[1], sys.argv[2]
 cookie = api(base, "POST", "/auth/register",
-             {"email": "ct@example.org", "password": "ct bench password", "name": "CT"},
+             {"email": "ct@example.org", "password": "ct bench password", "name": "CT", "birth_date": "1990-05-17"},
              origin=True, want_cookie=True)
 key = api(base, "POST", "/api-keys", {"name": "ct"}, cookie=cookie, origin=True)["key"]
 content = open(path, "rb").read()

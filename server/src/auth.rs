@@ -251,11 +251,13 @@ impl FromRequestParts<AppState> for User {
     }
 }
 
-/// Attempts at logging in or registering, limited per client address and per account.
+/// Attempts at logging in or registering, limited per client address and per account; and
+/// visitors' support requests, per address.
 #[derive(Clone, Debug)]
 pub struct LoginLimits {
     per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     per_account: Arc<DefaultKeyedRateLimiter<String>>,
+    contact_per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl Default for LoginLimits {
@@ -263,9 +265,13 @@ impl Default for LoginLimits {
         // 20 attempts a minute from one address, 10 a minute on one account, with bursts.
         let per_ip = Quota::per_minute(NonZeroU32::new(20).expect("non-zero"));
         let per_account = Quota::per_minute(NonZeroU32::new(10).expect("non-zero"));
+        // 5 support requests an hour from one address, 2 at once.
+        let contact = Quota::per_hour(NonZeroU32::new(5).expect("non-zero"))
+            .allow_burst(NonZeroU32::new(2).expect("non-zero"));
         Self {
             per_ip: Arc::new(RateLimiter::keyed(per_ip)),
             per_account: Arc::new(RateLimiter::keyed(per_account)),
+            contact_per_ip: Arc::new(RateLimiter::keyed(contact)),
         }
     }
 }
@@ -281,6 +287,15 @@ impl LoginLimits {
         self.per_account
             .check_key(&account.to_owned())
             .map_err(|e| ApiError::RateLimited { retry_after: wait(e) })
+    }
+
+    /// A visitor's support request from `ip`.
+    pub fn check_contact(&self, ip: IpAddr) -> ApiResult<()> {
+        use governor::clock::Clock;
+        let clock = governor::clock::DefaultClock::default();
+        self.contact_per_ip.check_key(&ip).map_err(|e| ApiError::RateLimited {
+            retry_after: e.wait_time_from(clock.now()).as_secs().max(1),
+        })
     }
 }
 

@@ -5,6 +5,8 @@
 //! `127.0.0.1:0` and get a fresh database each.
 
 pub mod admin;
+pub mod age;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod cdn;
@@ -17,9 +19,11 @@ pub mod domain;
 pub mod error;
 pub mod ids;
 pub mod openapi;
+pub mod privacy;
 pub mod retention;
 pub mod routes;
 pub mod storage;
+pub mod support;
 pub mod tasks;
 pub mod telemetry;
 pub mod text;

@@ -4,7 +4,9 @@
 //!   and its download answers 410);
 //! - source uploads `source_grace` after the last task that used them ended (or after they
 //!   were uploaded, when none did), never while a task still needs them;
-//! - presigned uploads never completed, `pending_upload_ttl` after they were announced.
+//! - presigned uploads never completed, `pending_upload_ttl` after they were announced;
+//! - data exports once their link expires ([`crate::privacy::export::TTL`]), and an output a
+//!   worker finished for an account deleted meanwhile.
 //!
 //! Each object is deleted before the row that points to it is changed, in small batches; a
 //! source is first marked (`sweep_started_at`, which task creation respects), so a sweep
@@ -85,7 +87,34 @@ pub async fn sweep(
     for d in &report.deleted {
         metrics::counter!("lithos_retention_deleted_total", "kind" => d.kind).increment(1);
     }
+    if !dry_run && !report.deleted.is_empty() {
+        let mut tx = db.write().await?;
+        crate::audit::by_service(&mut tx, "retention.sweep", "retention", &report.summary())
+            .await?;
+        tx.commit().await?;
+    }
     Ok(report)
+}
+
+impl Report {
+    /// `output: 3 (1.2 MB), source: 2 (0.4 MB)`: what the audit log says of a sweep.
+    pub fn summary(&self) -> String {
+        let mut kinds: Vec<(&str, usize, u64)> = Vec::new();
+        for d in &self.deleted {
+            match kinds.iter_mut().find(|k| k.0 == d.kind) {
+                Some(k) => {
+                    k.1 += 1;
+                    k.2 += d.bytes.unwrap_or(0);
+                }
+                None => kinds.push((d.kind, 1, d.bytes.unwrap_or(0))),
+            }
+        }
+        let parts: Vec<String> = kinds
+            .iter()
+            .map(|(kind, n, bytes)| format!("{kind}: {n} ({:.1} MB)", *bytes as f64 / 1e6))
+            .collect();
+        format!("deleted {}", parts.join(", "))
+    }
 }
 
 async fn run(
@@ -233,6 +262,53 @@ async fn run(
                 bytes: Some(bytes as u64),
             });
         }
+    }
+
+    // Exports whose link has expired.
+    let mut seen = 0;
+    loop {
+        let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, storage_key, bytes FROM exports WHERE status = 'ready' \
+             AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2 OFFSET $3",
+        )
+        .bind(as_of)
+        .bind(BATCH)
+        .bind(if dry_run { seen } else { 0 })
+        .fetch_all(&db.pool)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        seen += rows.len() as i64;
+        for (id, key, bytes) in rows {
+            if !dry_run {
+                delete_object(storage, &key).await?;
+                crate::privacy::export::mark_expired(db, &id).await?;
+            }
+            report.deleted.push(Deleted {
+                kind: "export",
+                id,
+                key,
+                bytes: bytes.map(|b| b as u64),
+            });
+        }
+    }
+
+    // An output a worker stored after its owner's account was deleted.
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT t.id, t.output_key FROM tasks t JOIN users u ON u.id = t.user_id \
+         WHERE u.deleted_at IS NOT NULL AND t.output_key IS NOT NULL AND t.expired_at IS NULL \
+         ORDER BY t.id LIMIT $1",
+    )
+    .bind(BATCH * 50)
+    .fetch_all(&db.pool)
+    .await?;
+    for (id, key) in rows {
+        if !dry_run {
+            delete_object(storage, &key).await?;
+            crate::tasks::lifecycle::expire_output(db, &id, as_of).await?;
+        }
+        report.deleted.push(Deleted { kind: "output", id, key, bytes: None });
     }
     Ok(())
 }

@@ -28,6 +28,23 @@ pub fn clean(field: &str, raw: &str, max_chars: usize) -> ApiResult<String> {
     Ok(text.to_owned())
 }
 
+/// Like [`clean`], for several lines (a support message): line breaks and tabs are kept,
+/// `\r\n` becomes `\n`.
+pub fn clean_message(field: &str, raw: &str, max_chars: usize) -> ApiResult<String> {
+    let text = raw.replace("\r\n", "\n");
+    let lines: Vec<&str> = text.trim().split('\n').collect();
+    for line in &lines {
+        if !line.trim().is_empty() {
+            clean(field, &line.replace('\t', " "), max_chars)?;
+        }
+    }
+    let text = lines.join("\n");
+    if text.trim().is_empty() || text.chars().count() > max_chars {
+        return Err(ApiError::invalid(field, format!("must be 1 to {max_chars} characters")));
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +61,12 @@ mod tests {
         }
         assert!(clean("name", "   ", 100).is_err());
         assert!(clean("name", &"x".repeat(101), 100).is_err());
+    }
+
+    #[test]
+    fn messages_keep_their_lines_and_refuse_hidden_controls() {
+        assert_eq!(clean_message("m", " a\r\n\r\nb\tc ", 100).unwrap(), "a\n\nb\tc");
+        assert!(clean_message("m", "a\nb\u{202E}", 100).is_err());
+        assert!(clean_message("m", "\n \n", 100).is_err());
     }
 }

@@ -201,6 +201,7 @@ test("a user signs up, uploads horse.png, converts it, previews and downloads a 
     const signup = page.locator("#view-signup");
     await signup.getByLabel("Name").fill(USER.name);
     await signup.getByLabel("Email").fill(USER.email);
+    await signup.getByLabel("Date of birth").fill("1990-05-17");
     await signup.getByLabel(/^Password/).fill("short");
     await signup.getByRole("button", { name: "Create my account" }).click();
     await page.locator("#signup-password-error").filter({ hasText: /./ }).waitFor();
@@ -375,7 +376,7 @@ test("a dark shape and its light surround, as OBJ and PLY, are previewed and fil
     await page.goto("/");
     const registered = await page.evaluate(() => fetch("/api/v1/auth/register", { method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ name: "Grace", email: "grace@lithos.test", password: "another passphrase 3" }) }).then((r) => r.status));
+      body: JSON.stringify({ name: "Grace", email: "grace@lithos.test", password: "another passphrase 3", birth_date: "1990-05-17" }) }).then((r) => r.status));
     assert.equal(registered, 201);
     await page.goto("/#convert");
     await page.reload(); // the page loads again, now signed in
@@ -452,7 +453,7 @@ test("the console's jobs list keeps the rows that More brought in when it refres
   // One more user's 20 one-credit tasks: with the earlier tests' jobs, more than a page.
   const register = await fetch(`${base}/api/v1/auth/register`, { method: "POST",
     headers: { "Content-Type": "application/json", Origin: base },
-    body: JSON.stringify({ email: "many@lithos.test", password: "many tasks passphrase", name: "Many" }) });
+    body: JSON.stringify({ email: "many@lithos.test", password: "many tasks passphrase", name: "Many", birth_date: "1990-05-17" }) });
   assert.equal(register.status, 201);
   const cookie = register.headers.get("set-cookie").split(";")[0];
   const key = (await (await fetch(`${base}/api/v1/api-keys`, { method: "POST",
@@ -551,7 +552,7 @@ test("a user drops a CT series, sets the isovalue on its histogram, converts it 
     await page.goto("/#login");
     const registered = await page.evaluate(() => fetch("/api/v1/auth/register", {
       method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: "Radiographer", email: "ct@lithos.test", password: "a long passphrase 3" }),
+      body: JSON.stringify({ name: "Radiographer", email: "ct@lithos.test", password: "a long passphrase 3", birth_date: "1990-05-17" }),
     }).then((r) => r.status));
     assert.equal(registered, 201);
     await page.goto("/#convert");
@@ -638,6 +639,7 @@ test("a visitor sees what Lithos makes and its prices, signs up, buys a pack thr
     const signup = page.locator("#view-signup");
     await signup.getByLabel("Name").fill("Buyer");
     await signup.getByLabel("Email").fill("buyer@lithos.test");
+    await signup.getByLabel("Date of birth").fill("1990-05-17");
     await signup.getByLabel(/^Password/).fill("a long passphrase 4");
     await signup.getByRole("button", { name: "Create my account" }).click();
     await page.locator("#view-convert:not(.hidden)").waitFor();

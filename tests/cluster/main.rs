@@ -103,7 +103,7 @@ async fn registered(base: &str, email: &str) -> Client {
         .unwrap();
     let response = client
         .post(format!("{base}/api/v1/auth/register"))
-        .json(&json!({ "email": email, "password": "correct horse battery", "name": "C" }))
+        .json(&json!({ "email": email, "password": "correct horse battery", "name": "C", "birth_date": "1990-05-17" }))
         .send()
         .await
         .unwrap();

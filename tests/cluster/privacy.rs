@@ -26,6 +26,98 @@ fn leaks(bytes: &[u8]) -> Vec<&'static str> {
     SECRETS.into_iter().filter(|s| text.contains(s)).collect()
 }
 
+/// `lithos serve` on SQLite in `data/lithos`, logging at debug level to `data/serve.log`.
+struct Serve {
+    server: std::process::Child,
+    base: String,
+    client: Client,
+    log: std::path::PathBuf,
+}
+
+impl Serve {
+    async fn start(data: &std::path::Path) -> Serve {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = data.join("serve.log");
+        let mut server = Command::new(env!("CARGO_BIN_EXE_lithos"))
+            .args(["serve", "--data-dir"])
+            .arg(data.join("lithos"))
+            .args(["--bind", &format!("127.0.0.1:{port}"), "--workers", "1"])
+            .env("RUST_LOG", "debug")
+            .env("LITHOS_BACKEND", "cpu")
+            .stdout(std::fs::File::create(data.join("serve.out")).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the lithos binary");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = Client::builder()
+            .cookie_store(true)
+            .default_headers(
+                [(reqwest::header::ORIGIN, base.parse().unwrap())].into_iter().collect(),
+            )
+            .build()
+            .unwrap();
+        for _ in 0..300 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+                return Serve { server, base, client, log };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = server.kill();
+        let _ = server.wait();
+        panic!("lithos serve did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_is_refused_and_nothing_about_them_is_stored_or_logged() {
+    let data = tempfile::tempdir().unwrap();
+    let Serve { mut server, base, client, log } = Serve::start(data.path()).await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let born = |years_ago: i32| {
+        let day = today.replace_day(1).unwrap();
+        format!("{}-{:02}-01", day.year() - years_ago, u8::from(day.month()))
+    };
+    let register = |birth_date: String, email: &'static str, name: &'static str| {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/auth/register");
+        async move {
+            let body = json!({ "email": email, "password": "a long passphrase", "name": name, "birth_date": birth_date });
+            client.post(url).json(&body).send().await.unwrap()
+        }
+    };
+    let refused = register(born(12), "kiddo.child@example.org", "Kiddo Nameless").await;
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("under 13"), "{body}");
+    assert!(
+        client.get(format!("{base}/api/v1/me")).send().await.unwrap().status() == 401,
+        "no session"
+    );
+    // A thirteen-year-old is served, and what is kept is when the age was confirmed.
+    let served = register(born(13), "teen@example.org", "Teen").await;
+    assert_eq!(served.status(), 201);
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(log_text.contains("/api/v1/auth/register"), "the requests were logged");
+    for path in files(data.path()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        for secret in ["kiddo.child", "Kiddo Nameless", &born(12), &born(13)] {
+            assert!(!text.contains(secret), "{} holds {secret:?}", path.display());
+        }
+    }
+    let db = data.path().join("lithos/lithos.db");
+    let url = format!("sqlite://{}", db.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let rows: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT email, age_confirmed_at FROM users").fetch_all(&pool).await.unwrap();
+    assert_eq!(rows.len(), 1, "only the teenager has an account: {rows:?}");
+    assert_eq!(rows[0].0, "teen@example.org");
+    assert!(rows[0].1.is_some(), "the confirmation's time is kept");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_patient_attribute_reaches_the_log_the_database_or_an_output() {
     let cases = tempfile::tempdir().unwrap();
@@ -34,38 +126,11 @@ async fn no_patient_attribute_reaches_the_log_the_database_or_an_output() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let log = data.path().join("serve.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_lithos"))
-        .args(["serve", "--data-dir"])
-        .arg(data.path().join("lithos"))
-        .args(["--bind", &format!("127.0.0.1:{port}"), "--workers", "1"])
-        .env("RUST_LOG", "debug")
-        .env("LITHOS_BACKEND", "cpu")
-        .stdout(std::fs::File::create(data.path().join("serve.out")).unwrap())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("the lithos binary");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = Client::builder()
-        .cookie_store(true)
-        .default_headers([(reqwest::header::ORIGIN, base.parse().unwrap())].into_iter().collect())
-        .build()
-        .unwrap();
-    let mut up = false;
-    for _ in 0..300 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "lithos serve started: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    let Serve { mut server, base, client, log } = Serve::start(data.path()).await;
     let api = |path: &str| format!("{base}/api/v1{path}");
     let response = client
         .post(api("/auth/register"))
-        .json(&json!({ "email": "radiology@example.org", "password": "correct horse battery", "name": "R" }))
+        .json(&json!({ "email": "radiology@example.org", "password": "correct horse battery", "name": "R", "birth_date": "1990-05-17" }))
         .send()
         .await
         .unwrap();

@@ -113,10 +113,12 @@ $("signup-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const form = e.currentTarget;
   clearErrors(form, $("signup-alert"));
-  const { name, email, password } = formData(form);
+  const { name, email, password, birth_date } = formData(form);
   try {
-    await signedIn(await api("/auth/register", { method: "POST", body: { name, email, password } }));
+    await signedIn(await api("/auth/register", { method: "POST", body: { name, email, password, birth_date } }));
   } catch (err) {
+    // Refused for age: the server kept nothing, and neither does the form.
+    if (err.status === 403) form.reset();
     showError(err, form, $("signup-alert"));
   }
 });

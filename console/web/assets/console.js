@@ -355,7 +355,7 @@ async function loadUsage() {
 async function loadAudit() {
   const { entries } = await api("/admin/audit?limit=100");
   $("audit-rows").replaceChildren(...entries.map((a) => h("tr", {},
-    h("td", {}, when(a.created_at)), h("td", {}, a.admin_email), h("td", {}, a.action),
+    h("td", {}, when(a.created_at)), h("td", {}, a.admin_email ?? "Lithos"), h("td", {}, a.action),
     h("td", { class: "mono" }, a.target_id.slice(0, 12)), h("td", {}, a.detail))));
   if (!entries.length) $("audit-rows").append(h("tr", {}, h("td", { colspan: 5 }, "No actions yet.")));
 }

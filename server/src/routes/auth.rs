@@ -24,6 +24,8 @@ pub struct Register {
     email: String,
     password: String,
     name: String,
+    /// `YYYY-MM-DD`. Checked and dropped: only the time of the confirmation is kept.
+    birth_date: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -34,13 +36,17 @@ pub struct Login {
 }
 
 /// Creates the account with its free grant, and signs it in.
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = Register, responses((status = 201, description = "Created and signed in", body = crate::openapi::Profile), (status = 409, description = "Email taken", body = crate::openapi::ErrorBody), (status = 429, description = "Too many attempts", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = Register, responses((status = 201, description = "Created and signed in", body = crate::openapi::Profile), (status = 409, description = "Email taken", body = crate::openapi::ErrorBody), (status = 403, description = "The person is under the minimum age; nothing was stored", body = crate::openapi::ErrorBody), (status = 429, description = "Too many attempts", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Result<Json<Register>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body?;
+    // First, before anything about the person is read or kept (even by the rate limiter).
+    if !crate::age::old_enough_today(&body.birth_date)? {
+        return Err(ApiError::Forbidden(crate::age::REFUSAL.into()));
+    }
     state.login_limits.check(peer.ip(), &Email::limit_key(&body.email))?;
     let email = Email::parse(&body.email)?;
     check_password(&body.password)?;
@@ -49,8 +55,9 @@ pub async fn register(
     let id = UserId::generate();
     let mut tx = state.db.write().await?;
     let inserted = sqlx::query(
-        "INSERT INTO users (id, email, email_lower, name, password_hash, role, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'user', $6) ON CONFLICT (email_lower) DO NOTHING",
+        "INSERT INTO users (id, email, email_lower, name, password_hash, role, created_at, \
+         age_confirmed_at) VALUES ($1, $2, $3, $4, $5, 'user', $6, $6) \
+         ON CONFLICT (email_lower) DO NOTHING",
     )
     .bind(&id)
     .bind(email.as_str())

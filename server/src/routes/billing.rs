@@ -175,7 +175,7 @@ pub struct CheckoutCreated {
     pub checkout_url: String,
 }
 
-fn provider(e: CreemError) -> ApiError {
+pub(crate) fn provider(e: CreemError) -> ApiError {
     match e {
         CreemError::NotConfigured => ApiError::Conflict(e.to_string()),
         e => ApiError::Busy { message: e.to_string(), retry_after: 5 },

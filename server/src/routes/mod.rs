@@ -6,9 +6,12 @@ pub(crate) mod api_keys;
 pub(crate) mod auth;
 pub(crate) mod billing;
 pub(crate) mod credits;
+pub(crate) mod download;
 pub(crate) mod health;
 pub(crate) mod pages;
+pub(crate) mod privacy;
 pub(crate) mod security;
+pub(crate) mod support;
 pub(crate) mod tasks;
 pub(crate) mod uploads;
 
@@ -39,8 +42,12 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
-        .routes(routes!(account::me, account::update))
+        .routes(routes!(account::me, account::update, privacy::delete_me))
         .routes(routes!(account::change_password))
+        .routes(routes!(privacy::change_email))
+        .routes(routes!(privacy::start_export))
+        .routes(routes!(privacy::get_export))
+        .routes(routes!(privacy::download_export))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(uploads::create).layer(DefaultBodyLimit::max(upload_limit)))
@@ -54,6 +61,10 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::output))
         .routes(routes!(tasks::events))
         .routes(routes!(credits::get))
+        .routes(routes!(support::list, support::create))
+        .routes(routes!(support::get))
+        .routes(routes!(support::follow_up))
+        .routes(routes!(support::contact))
         .routes(routes!(billing::catalog))
         .routes(routes!(billing::account))
         .routes(routes!(billing::checkout))
@@ -68,12 +79,16 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::jobs::retry))
         .routes(routes!(admin::jobs::cancel))
         .routes(routes!(admin::users))
-        .routes(routes!(admin::users::get))
+        .routes(routes!(admin::users::get, admin::users::delete))
         .routes(routes!(admin::users::adjust_credits))
         .routes(routes!(admin::users::disable))
         .routes(routes!(admin::billing::overview))
         .routes(routes!(admin::billing::events))
         .routes(routes!(admin::billing::clear_hold))
+        .routes(routes!(admin::support::inbox))
+        .routes(routes!(admin::support::open))
+        .routes(routes!(admin::support::reply))
+        .routes(routes!(admin::support::change_state))
         .routes(routes!(admin::usage))
         .routes(routes!(admin::usage_daily))
         .routes(routes!(admin::audit_log))

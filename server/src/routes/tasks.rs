@@ -2,9 +2,8 @@
 //! output file.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -351,10 +350,7 @@ pub(crate) async fn serve_output(
     let row = query.fetch_optional(&state.db.pool).await?;
     let (status, key, format, filename, expired_at) = row.ok_or(ApiError::NotFound)?;
     if let Some(at) = expired_at {
-        let when = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
-            .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-            .unwrap_or_default();
+        let when = super::download::rfc3339(at);
         return Err(ApiError::Gone(format!(
             "the output expired at {when} (outputs are kept for the plan's retention period) \
              and was deleted; run the task again to make it anew"
@@ -382,32 +378,7 @@ pub(crate) async fn serve_output(
         .filter(|s: &String| !s.is_empty())
         .unwrap_or_else(|| "lithos".into());
     let download_name = format!("{stem}.{extension}");
-    let ttl = state.config.url_ttl;
-    let redirect = match &state.cdn {
-        // The CDN's edge checks the link's token and expiry, then pulls from the bucket.
-        Some(cdn) => Some(cdn.signed_url(&key, ttl)),
-        None => state.storage.presign_get(&key, &download_name, content_type, ttl).await?,
-    };
-    if let Some(url) = redirect {
-        // Object storage or its CDN serves the bytes: a short-lived URL, not a proxy.
-        return Ok((
-            StatusCode::TEMPORARY_REDIRECT,
-            [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".to_owned())],
-        )
-            .into_response());
-    }
-    let (file, length) = state.storage.open_file(&key).await?.ok_or(ApiError::NotFound)?;
-    let disposition = format!("attachment; filename=\"{download_name}\"");
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CONTENT_LENGTH, length.to_string()),
-        ],
-        body,
-    )
-        .into_response())
+    super::download::serve(state, &key, &download_name, content_type).await
 }
 
 /// `GET /tasks/{id}/events`: Server-Sent Events, one `task` event (the task's JSON) whenever

@@ -169,6 +169,48 @@ impl Storage {
         }
     }
 
+    /// Deletes every object of one user (`users/<id>/…`): what deleting an account does.
+    /// Returns how many objects went (on disk, how many files).
+    pub async fn delete_user_objects(&self, user_id: &str) -> StorageResult<u64> {
+        let dir = format!("users/{user_id}");
+        check_key(&dir)?;
+        match self {
+            Storage::Local(disk) => {
+                let root = disk.path(&dir)?;
+                let count = count_files(&root);
+                match tokio::fs::remove_dir_all(&root).await {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+                    _ => Ok(count),
+                }
+            }
+            Storage::S3(s3) => s3.delete_prefix(&format!("{dir}/")).await,
+        }
+    }
+
+    /// Copies the object into `out` as it streams in, from a blocking thread (S3 chunks are
+    /// fetched through the current Tokio runtime). Returns the bytes copied.
+    pub fn copy_to(&self, key: &str, out: &mut impl Write) -> StorageResult<u64> {
+        check_key(key)?;
+        match self {
+            Storage::Local(disk) => {
+                let mut file = std::fs::File::open(disk.path(key)?)?;
+                Ok(std::io::copy(&mut file, out)?)
+            }
+            Storage::S3(s3) => {
+                let runtime = tokio::runtime::Handle::current();
+                let mut body = runtime.block_on(s3.body(key))?;
+                let mut copied = 0;
+                while let Some(chunk) = runtime.block_on(body.next()) {
+                    let chunk = chunk
+                        .map_err(|e| StorageError::Transient(format!("reading {key}: {e}")))?;
+                    out.write_all(&chunk)?;
+                    copied += chunk.len() as u64;
+                }
+                Ok(copied)
+            }
+        }
+    }
+
     /// The object as a file and its length, for backends that serve downloads themselves.
     pub async fn open_file(&self, key: &str) -> StorageResult<Option<(tokio::fs::File, u64)>> {
         check_key(key)?;
@@ -239,6 +281,18 @@ impl Storage {
             Storage::S3(s3) => s3.client.head_bucket().bucket(&s3.bucket).send().await.is_ok(),
         }
     }
+}
+
+fn count_files(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            if path.is_dir() { count_files(&path) } else { 1 }
+        })
+        .sum()
 }
 
 /// Keys are relative paths of plain segments: letters, digits, `.`, `-`, `_`.

@@ -110,6 +110,67 @@ impl S3Store {
         Ok(())
     }
 
+    /// Deletes every object under `prefix`, a thousand keys a request; returns how many.
+    pub(super) async fn delete_prefix(&self, prefix: &str) -> StorageResult<u64> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        let mut deleted = 0;
+        loop {
+            // Listed afresh each round: what was deleted is gone from the listing.
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .max_keys(1000)
+                .send()
+                .await
+                .map_err(|e| classify(e, prefix))?;
+            let keys: Vec<ObjectIdentifier> = page
+                .contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
+                .collect();
+            if keys.is_empty() {
+                return Ok(deleted);
+            }
+            deleted += keys.len() as u64;
+            let batch = Delete::builder()
+                .set_objects(Some(keys))
+                .quiet(true)
+                .build()
+                .map_err(|e| StorageError::Permanent(e.to_string()))?;
+            let answer = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(batch)
+                .send()
+                .await
+                .map_err(|e| classify(e, prefix))?;
+            if let Some(failed) = answer.errors().first() {
+                return Err(StorageError::Transient(format!(
+                    "deleting {}: {}",
+                    failed.key().unwrap_or(prefix),
+                    failed.message().unwrap_or("refused")
+                )));
+            }
+        }
+    }
+
+    /// The object's body, as a stream of chunks.
+    pub(super) async fn body(&self, key: &str) -> StorageResult<ByteStream> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify(e, key))?;
+        Ok(object.body)
+    }
+
     pub(super) async fn presign_put(
         &self,
         key: &str,

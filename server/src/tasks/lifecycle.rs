@@ -273,3 +273,17 @@ pub async fn expire_output(db: &crate::Db, id: &str, at: i64) -> sqlx::Result<()
         .await?;
     Ok(())
 }
+
+/// Marks every output of `user` expired at `at`, inside `tx`: deleting the account deleted
+/// their objects first.
+pub async fn expire_outputs_of(tx: &mut AnyConnection, user: &UserId, at: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE tasks SET expired_at = COALESCE(expired_at, $1), output_key = NULL \
+         WHERE user_id = $2 AND output_key IS NOT NULL",
+    )
+    .bind(at)
+    .bind(user)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

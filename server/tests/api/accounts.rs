@@ -18,7 +18,7 @@ async fn register_login_me_and_logout() {
     let again = app
         .browser()
         .post(app.url("/auth/register"))
-        .json(&json!({ "email": "ada@example.ORG", "password": "another long one", "name": "X" }))
+        .json(&json!({ "email": "ada@example.ORG", "password": "another long one", "name": "X", "birth_date": "1990-05-17" }))
         .send()
         .await
         .unwrap();
@@ -164,9 +164,18 @@ async fn bad_account_input_gets_json_errors_naming_the_field() {
     let app = TestApp::spawn().await;
     let client = app.browser();
     for (body, field) in [
-        (json!({ "email": "not-an-email", "password": "long enough pw", "name": "A" }), "email"),
-        (json!({ "email": "a@example.org", "password": "short", "name": "A" }), "password"),
-        (json!({ "email": "a@example.org", "password": "long enough pw", "name": "" }), "name"),
+        (
+            json!({ "email": "not-an-email", "password": "long enough pw", "name": "A", "birth_date": "1990-05-17" }),
+            "email",
+        ),
+        (
+            json!({ "email": "a@example.org", "password": "short", "name": "A", "birth_date": "1990-05-17" }),
+            "password",
+        ),
+        (
+            json!({ "email": "a@example.org", "password": "long enough pw", "name": "", "birth_date": "1990-05-17" }),
+            "name",
+        ),
     ] {
         let response = client.post(app.url("/auth/register")).json(&body).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);

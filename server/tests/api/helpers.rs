@@ -89,7 +89,7 @@ impl TestApp {
         let client = self.browser();
         let response = client
             .post(self.url("/auth/register"))
-            .json(&json!({ "email": email, "password": "correct horse battery", "name": "Tester" }))
+            .json(&json!({ "email": email, "password": "correct horse battery", "name": "Tester", "birth_date": "1990-05-17" }))
             .send()
             .await
             .unwrap();

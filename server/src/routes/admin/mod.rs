@@ -5,13 +5,13 @@
 pub(crate) mod billing;
 pub(crate) mod jobs;
 pub mod overview;
+pub(crate) mod support;
 pub(crate) mod users;
 pub mod views;
 
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use sqlx::AnyConnection;
 
 use crate::AppState;
 use crate::auth::Admin;
@@ -22,27 +22,7 @@ use views::{
     UsageEvent, UsageEvents, WorkerView, Workers,
 };
 
-/// Records an administrator's action, in the transaction that makes it when there is one.
-pub(crate) async fn audit(
-    conn: &mut AnyConnection,
-    admin_id: &str,
-    action: &str,
-    target_id: &str,
-    detail: &str,
-) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (admin_id, action, target_id, detail, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(admin_id)
-    .bind(action)
-    .bind(target_id)
-    .bind(detail)
-    .bind(crate::now_ms())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
+pub(crate) use crate::audit::by_admin as audit;
 
 #[derive(Debug, Deserialize)]
 pub struct UsersQuery {
@@ -226,7 +206,7 @@ pub async fn audit_log(
 ) -> ApiResult<Json<AuditLog>> {
     let entries: Vec<AuditEntry> = sqlx::query_as(
         "SELECT a.id, a.admin_id, u.email AS admin_email, a.action, a.target_id, a.detail, a.created_at \
-         FROM audit_log a JOIN users u ON u.id = a.admin_id ORDER BY a.id DESC LIMIT $1",
+         FROM audit_log a LEFT JOIN users u ON u.id = a.admin_id ORDER BY a.id DESC LIMIT $1",
     )
     .bind(page.limit())
     .fetch_all(&state.db.pool)

@@ -151,11 +151,12 @@ pub async fn disable(
         return Err(ApiError::Conflict("you cannot disable your own account".into()));
     }
     let mut tx = state.db.write().await?;
-    let moved = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
-        .bind(body.disabled.then(now_ms))
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    let moved =
+        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+            .bind(body.disabled.then(now_ms))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
     if moved.rows_affected() != 1 {
         return Err(ApiError::NotFound);
     }
@@ -166,4 +167,32 @@ pub async fn disable(
     audit(&mut tx, &admin.id, action, &id, "").await?;
     tx.commit().await?;
     Ok(Json(Disabled { id, disabled: body.disabled }))
+}
+
+/// Why an administrator deletes an account.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deletion {
+    /// Recorded in the audit log.
+    pub reason: String,
+    /// The account belongs to a child under 13 (audited as `user.child`).
+    #[serde(default)]
+    pub child: bool,
+}
+
+#[utoipa::path(delete, path = "/api/v1/admin/users/{id}", tag = "admin", params(("id" = String, Path)), request_body = Deletion, responses((status = 200, description = "Deleted as its owner would (tasks and subscription canceled, files deleted, a tombstone left); audited", body = crate::privacy::deletion::Deleted), (status = 409, description = "An administrator cannot delete their own account here", body = crate::openapi::ErrorBody), (status = 404, description = "No such account", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody), (status = 503, description = "The payment provider did not answer; nothing was deleted", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<UserId>,
+    body: Result<Json<Deletion>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<crate::privacy::deletion::Deleted>> {
+    let Json(body) = body?;
+    let reason = crate::text::clean("reason", &body.reason, 500)?;
+    if id == admin.id {
+        return Err(ApiError::Conflict("delete your own account from your account page".into()));
+    }
+    let action = if body.child { "user.child" } else { "user.delete" };
+    let by = crate::privacy::deletion::By::Admin { id: &admin.id, action, reason: &reason };
+    Ok(Json(crate::privacy::deletion::delete_account(&state, &id, by).await?))
 }

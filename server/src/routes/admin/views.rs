@@ -274,8 +274,9 @@ pub struct DailyUsage {
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 pub struct AuditEntry {
     pub id: i64,
-    pub admin_id: String,
-    pub admin_email: String,
+    /// `null` for an action of the service itself (a retention sweep).
+    pub admin_id: Option<String>,
+    pub admin_email: Option<String>,
     pub action: String,
     pub target_id: String,
     pub detail: String,

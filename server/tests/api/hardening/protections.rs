@@ -72,7 +72,7 @@ async fn cross_site_checks_compare_with_the_public_url_not_the_host_header() {
     let register = client
         .post(proxied.url("/auth/register"))
         .json(
-            &json!({ "email": "p@example.org", "password": "correct horse battery", "name": "P" }),
+            &json!({ "email": "p@example.org", "password": "correct horse battery", "name": "P", "birth_date": "1990-05-17" }),
         )
         .send()
         .await
@@ -125,7 +125,7 @@ async fn names_refuse_control_and_bidirectional_characters() {
     let client = app.browser();
     let response = client
         .post(app.url("/auth/register"))
-        .json(&json!({ "email": "rlo@example.org", "password": "correct horse battery", "name": "evil\u{202E}gnp.exe" }))
+        .json(&json!({ "email": "rlo@example.org", "password": "correct horse battery", "name": "evil\u{202E}gnp.exe", "birth_date": "1990-05-17" }))
         .send()
         .await
         .unwrap();
@@ -173,7 +173,7 @@ async fn every_error_is_the_json_envelope_with_the_right_status() {
         (user.get(app.url("/no-such-route")), StatusCode::NOT_FOUND, None),
         (user.get(format!("{}/no/such/page", app.base)), StatusCode::NOT_FOUND, None),
         (user.get(format!("{}/assets/missing.js", app.base)), StatusCode::NOT_FOUND, None),
-        (user.delete(app.url("/me")), StatusCode::METHOD_NOT_ALLOWED, None),
+        (user.put(app.url("/me")), StatusCode::METHOD_NOT_ALLOWED, None),
         (user.get(app.url(&format!("/tasks?cursor={long}"))), StatusCode::URI_TOO_LONG, None),
         (user.post(app.url("/tasks")).json(&big), StatusCode::PAYLOAD_TOO_LARGE, None),
         (
