@@ -104,6 +104,7 @@ pg_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$pg_status
 echo "== the web pages in headless Chromium (screenshots in test-output/browser)"
 npm ci --prefix console --no-audit --no-fund --loglevel=error
+rm -rf test-output/browser
 node --test --test-reporter=spec tests/browser/ 2>&1 | tee -a "$log"
 browser_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$browser_status

@@ -14,9 +14,10 @@ use crate::{Db, now_ms};
 pub const SUBJECT_CHARS: usize = 200;
 pub const MESSAGE_CHARS: usize = 10_000;
 
-/// What a request is about.
+/// What a support request is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = SupportCategory)]
 pub enum Category {
     General,
     Billing,
@@ -56,6 +57,7 @@ impl Category {
 /// requester), `closed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = SupportState)]
 pub enum State {
     Open,
     Answered,
@@ -72,8 +74,9 @@ impl State {
     }
 }
 
-/// One message of a request's thread.
+/// One message of a support request's thread.
 #[derive(Clone, Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[schema(as = SupportMessage)]
 pub struct Message {
     /// `requester` or `support`.
     pub author: String,
@@ -81,8 +84,9 @@ pub struct Message {
     pub created_at: i64,
 }
 
-/// A request and its thread.
+/// A support request and its thread.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = SupportRequest)]
 pub struct Request {
     pub id: String,
     /// `general`, `billing`, `data_access`, `data_correction`, `data_deletion` or `abuse`.

@@ -6,6 +6,7 @@
 import uPlot from "/vendor/uplot/uPlot.esm.js";
 import { api, h, when, showError, clearErrors } from "./api.js";
 import { Preview } from "./preview.js";
+import { loadAccount, loadSupport } from "./account.js";
 
 const $ = (id) => document.getElementById(id);
 let me = null;
@@ -16,9 +17,11 @@ let preview = null;
 // A job's modes and options come from the API's schema, which the engine's job table writes:
 // each option's label, unit, bounds, default and the modes it applies to. None is listed here.
 let jobSchema = null; // { modes, summaries, fields }
+let apiDoc = null;
+const openapi = async () => (apiDoc ??= await api("/openapi.json"));
 
 async function loadJobSchema() {
-  const doc = await api("/openapi.json");
+  const doc = await openapi();
   const { JobRequest, JobMode } = doc.components.schemas;
   jobSchema = {
     modes: JobMode.enum,
@@ -47,9 +50,9 @@ const defaultIn = (f, mode) => f["x-mode-defaults"]?.[mode] ?? f.default;
 
 // ---- views ----------------------------------------------------------------------------
 
-const VIEWS = ["welcome", "pricing", "login", "signup", "convert", "history", "credits", "billing", "keys"];
+const VIEWS = ["welcome", "pricing", "login", "signup", "convert", "history", "credits", "billing", "keys", "account", "support"];
 // What a visitor who is not signed in may see.
-const OPEN = ["welcome", "pricing", "login", "signup"];
+const OPEN = ["welcome", "pricing", "login", "signup", "support"];
 
 async function route() {
   const [view, query] = location.hash.replace(/^#/, "").split("?");
@@ -64,6 +67,8 @@ async function route() {
     if (target === "history") await loadHistory();
     if (target === "credits") await loadCredits();
     if (target === "keys") await loadKeys();
+    if (target === "account") await loadAccount(me);
+    if (target === "support") await loadSupport(me, await openapi());
     if (target === "welcome") await loadWelcome();
     if (target === "pricing") await loadPricing();
     if (target === "billing") await loadBilling(params.get("checkout"));

@@ -3,6 +3,7 @@
 
 import uPlot from "/vendor/uplot/uPlot.esm.js";
 import { api, h, when, duration, showError, clearErrors } from "./api.js";
+import { loadSupport, loadRequest } from "./support-inbox.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
@@ -13,20 +14,21 @@ const charts = {};
 let jobsCursor = null;
 let jobsShown = 0;
 
-const VIEWS = ["overview", "workers", "jobs", "job", "users", "user", "usage", "billing", "audit"];
+const VIEWS = ["overview", "workers", "jobs", "job", "users", "user", "usage", "billing", "audit", "support", "request"];
 
 async function route() {
   const [view, id] = (location.hash.replace(/^#/, "") || "overview").split("/");
   const target = VIEWS.includes(view) ? view : "overview";
   for (const v of VIEWS) $(`view-${v}`).classList.toggle("hidden", v !== target);
-  const navTarget = { job: "jobs", user: "users" }[target] ?? target;
+  const navTarget = { job: "jobs", user: "users", request: "support" }[target] ?? target;
   document.querySelectorAll("nav a").forEach((a) =>
     a.getAttribute("href") === `#${navTarget}` ? a.setAttribute("aria-current", "page") : a.removeAttribute("aria-current"));
   clearInterval(timer);
   $("page-error").textContent = "";
   if (target === "jobs") jobsShown = 0;
   const load = { overview: loadOverview, workers: loadWorkers, jobs: () => loadJobs(false), job: () => loadJob(id),
-    users: loadUsers, user: () => loadUser(id), usage: loadUsage, billing: loadBilling, audit: loadAudit }[target];
+    users: loadUsers, user: () => loadUser(id), usage: loadUsage, billing: loadBilling, audit: loadAudit,
+    support: loadSupport, request: () => loadRequest(id) }[target];
   await guarded(load);
   // Live views refresh every few seconds.
   if (["overview", "workers", "jobs"].includes(target)) {
@@ -287,7 +289,7 @@ let shownUser = null;
 async function loadUser(id) {
   const u = await api(`/admin/users/${encodeURIComponent(id)}`);
   shownUser = u;
-  $("user-title").textContent = u.email;
+  $("user-title").textContent = u.email || "Deleted account";
   const stat = (value, label, id) => h("div", { class: "stat" }, h("div", { class: "value", id }, value), h("div", { class: "label" }, label));
   $("user-stats").replaceChildren(stat(u.balance, "Balance", "user-balance"), stat(u.plan, "Plan"), stat(u.role, "Role"), stat(u.tasks.length, "Recent tasks"));
   const billing = [
@@ -339,6 +341,24 @@ $("toggle-disabled").addEventListener("click", async () => {
     await loadUser(shownUser.id);
   } catch (err) {
     $("page-error").textContent = err.message;
+  }
+});
+
+$("delete-user-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("delete-user-alert"));
+  const reason = $("delete-reason").value.trim();
+  const child = $("delete-child").checked;
+  if (!reason) return showError({ field: "reason", message: "Say why; the audit log keeps it." }, form, $("delete-user-alert"));
+  if (!confirm(`Delete ${shownUser.email} and every file of theirs? This cannot be undone.`)) return;
+  try {
+    await api(`/admin/users/${shownUser.id}`, { method: "DELETE", body: { reason, child } });
+    form.reset();
+    $("user-notice").textContent = "Account deleted.";
+    await loadUser(shownUser.id);
+  } catch (err) {
+    showError(err, form, $("delete-user-alert"));
   }
 });
 

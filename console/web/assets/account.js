@@ -1,0 +1,152 @@
+// The web app's account and support views: correcting the email, exporting one's data,
+// deleting the account, and support requests (signed in, or as a visitor with an email).
+// Categories and states come from the API's schema, like every other choice in the forms.
+
+import { api, h, when, showError, clearErrors } from "./api.js";
+
+const $ = (id) => document.getElementById(id);
+const formData = (form) => Object.fromEntries(new FormData(form).entries());
+const size = (bytes) => (bytes < 1e6 ? `${Math.max(1, Math.round(bytes / 1e3))} kB` : `${(bytes / 1e6).toFixed(1)} MB`);
+const label = (value) => value[0].toUpperCase() + value.slice(1).replaceAll("_", " ");
+
+// ---- account --------------------------------------------------------------------------
+
+export async function loadAccount(me) {
+  $("account-email").textContent = me.email;
+}
+
+$("email-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("email-alert"));
+  $("email-done").textContent = "";
+  try {
+    const profile = await api("/me/email", { method: "POST", body: formData(form) });
+    $("account-email").textContent = profile.email;
+    $("email-done").textContent = "Changed.";
+    form.reset();
+  } catch (err) {
+    showError(err, form, $("email-alert"));
+  }
+});
+
+let polling = null;
+
+$("export-start").addEventListener("click", async () => {
+  const status = $("export-status");
+  status.replaceChildren("Starting…");
+  try {
+    const started = await api("/me/export", { method: "POST" });
+    clearTimeout(polling);
+    await pollExport(started.id);
+  } catch (err) {
+    status.replaceChildren(err.message);
+  }
+});
+
+async function pollExport(id) {
+  const status = $("export-status");
+  const now = await api(`/me/exports/${id}`);
+  status.dataset.state = now.status;
+  if (now.status === "running") {
+    status.replaceChildren("Gathering your data…");
+    polling = setTimeout(() => pollExport(id).catch((err) => status.replaceChildren(err.message)), 1000);
+  } else if (now.status === "ready") {
+    status.replaceChildren(
+      h("a", { href: now.download_url, download: "lithos-export.zip", class: "button" }, "Download my data"),
+      ` ${size(now.bytes)}, until ${when(now.expires_at)}.`);
+  } else {
+    status.replaceChildren(now.error ?? `The export is ${now.status}.`);
+  }
+}
+
+$("delete-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("delete-alert"));
+  if (!confirm("Delete your account and every file in it? This cannot be undone.")) return;
+  try {
+    await api("/me", { method: "DELETE", body: formData(form) });
+    location.href = "/#welcome";
+    location.reload();
+  } catch (err) {
+    showError(err, form, $("delete-alert"));
+  }
+});
+
+// ---- support --------------------------------------------------------------------------
+
+let categories = null;
+let open = null; // the request shown in the thread
+
+export async function loadSupport(me, schema) {
+  categories ??= schema.components.schemas.SupportCategory.enum;
+  const select = $("support-category");
+  if (!select.options.length) select.replaceChildren(...categories.map((c) => h("option", { value: c }, label(c))));
+  $("support-email-field").classList.toggle("hidden", !!me);
+  $("support-task-field").classList.toggle("hidden", !me);
+  $("support-mine").classList.toggle("hidden", !me);
+  if (!me) {
+    $("support-thread").classList.add("hidden");
+    return;
+  }
+  const { tasks } = await api("/tasks?limit=20");
+  $("support-task").replaceChildren(h("option", { value: "" }, "None"),
+    ...tasks.map((t) => h("option", { value: t.id }, `${t.mode}, ${when(t.created_at)} (${t.status})`)));
+  await listRequests();
+}
+
+async function listRequests() {
+  const { requests } = await api("/support/requests");
+  $("support-rows").replaceChildren(...requests.map((r) => h("tr", {},
+    h("td", {}, h("a", { href: "#support", onclick: (e) => { e.preventDefault(); showThread(r.id); } }, r.subject)),
+    h("td", {}, label(r.category)), h("td", { "data-state": r.state }, label(r.state)), h("td", {}, when(r.updated_at)))));
+  if (!requests.length) $("support-rows").append(h("tr", {}, h("td", { colspan: 4 }, "None yet.")));
+}
+
+async function showThread(id) {
+  const request = await api(`/support/requests/${id}`);
+  open = request.id;
+  $("thread-title").textContent = `${request.subject} (${label(request.state)})`;
+  $("thread-messages").replaceChildren(...request.messages.map((m) => h("li", { class: `message ${m.author}` },
+    h("p", { class: "hint" }, `${m.author === "support" ? "Lithos support" : "You"}, ${when(m.created_at)}`),
+    h("p", { class: "body" }, m.body))));
+  $("support-thread").classList.remove("hidden");
+}
+
+$("support-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("support-alert"));
+  $("support-sent").textContent = "";
+  const { email, category, task_id, subject, message } = formData(form);
+  const signedIn = $("support-email-field").classList.contains("hidden");
+  try {
+    if (signedIn) {
+      const filed = await api("/support/requests", { method: "POST", body: { category, subject, message, task_id: task_id || null } });
+      await listRequests();
+      await showThread(filed.id);
+      $("support-sent").textContent = "Sent.";
+    } else {
+      await api("/support/contact", { method: "POST", body: { email, category, subject, message } });
+      $("support-sent").textContent = `Sent. We will answer at ${email}.`;
+    }
+    form.reset();
+  } catch (err) {
+    showError(err, form, $("support-alert"));
+  }
+});
+
+$("follow-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, null);
+  try {
+    await api(`/support/requests/${open}/messages`, { method: "POST", body: formData(form) });
+    form.reset();
+    await showThread(open);
+    await listRequests();
+  } catch (err) {
+    showError(err, form, null);
+  }
+});
