@@ -156,12 +156,14 @@ async fn run(
                 break;
             }
             seen += rows.len() as i64;
-            for (id, key) in rows {
-                let bytes = storage.size(&key).await.ok().flatten();
-                if !dry_run {
-                    delete_object(storage, &key).await?;
-                    crate::tasks::lifecycle::expire_output(db, &id, as_of).await?;
-                }
+            let sizes = sizes(storage, rows.iter().map(|(_, key)| key.clone()).collect()).await;
+            if !dry_run {
+                // The objects first, in one request; then the rows, in one statement.
+                delete_objects(storage, rows.iter().map(|(_, key)| key.clone()).collect()).await?;
+                let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
+                crate::tasks::lifecycle::expire_outputs(db, &ids, as_of).await?;
+            }
+            for ((id, key), bytes) in rows.into_iter().zip(sizes) {
                 report.deleted.push(Deleted { kind: "output", id, key, bytes });
             }
             if !dry_run {
@@ -311,6 +313,18 @@ async fn run(
         report.deleted.push(Deleted { kind: "output", id, key, bytes: None });
     }
     Ok(())
+}
+
+/// The objects' sizes (None where unknown), a few dozen lookups at a time.
+async fn sizes(storage: &Storage, keys: Vec<String>) -> Vec<Option<u64>> {
+    use futures_util::StreamExt;
+    let lookups = keys.into_iter().map(|key| async move { storage.size(&key).await.ok().flatten() });
+    futures_util::stream::iter(lookups).buffered(32).collect().await
+}
+
+/// Deletes objects; ones already gone are fine.
+async fn delete_objects(storage: &Storage, keys: Vec<String>) -> anyhow::Result<()> {
+    Ok(storage.delete_many(keys).await?)
 }
 
 /// Deletes an object; one already gone is fine (a sweep killed after deleting it).

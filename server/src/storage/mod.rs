@@ -169,6 +169,27 @@ impl Storage {
         }
     }
 
+    /// Deletes objects, a thousand to a request on S3; ones not there are not an error.
+    pub async fn delete_many(&self, keys: Vec<String>) -> StorageResult<()> {
+        for key in &keys {
+            check_key(key)?;
+        }
+        match self {
+            Storage::Local(_) => {
+                for key in &keys {
+                    self.delete(key).await?;
+                }
+                Ok(())
+            }
+            Storage::S3(s3) => {
+                for chunk in keys.chunks(1000) {
+                    s3.delete_keys(chunk).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Deletes every object of one user (`users/<id>/…`): what deleting an account does.
     /// Returns how many objects went (on disk, how many files).
     pub async fn delete_user_objects(&self, user_id: &str) -> StorageResult<u64> {

@@ -112,7 +112,6 @@ impl S3Store {
 
     /// Deletes every object under `prefix`, a thousand keys a request; returns how many.
     pub(super) async fn delete_prefix(&self, prefix: &str) -> StorageResult<u64> {
-        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
         let mut deleted = 0;
         loop {
             // Listed afresh each round: what was deleted is gone from the listing.
@@ -125,36 +124,45 @@ impl S3Store {
                 .send()
                 .await
                 .map_err(|e| classify(e, prefix))?;
-            let keys: Vec<ObjectIdentifier> = page
-                .contents()
-                .iter()
-                .filter_map(|o| o.key())
-                .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
-                .collect();
+            let keys: Vec<String> =
+                page.contents().iter().filter_map(|o| o.key()).map(str::to_owned).collect();
             if keys.is_empty() {
                 return Ok(deleted);
             }
             deleted += keys.len() as u64;
-            let batch = Delete::builder()
-                .set_objects(Some(keys))
-                .quiet(true)
-                .build()
-                .map_err(|e| StorageError::Permanent(e.to_string()))?;
-            let answer = self
-                .client
-                .delete_objects()
-                .bucket(&self.bucket)
-                .delete(batch)
-                .send()
-                .await
-                .map_err(|e| classify(e, prefix))?;
-            if let Some(failed) = answer.errors().first() {
-                return Err(StorageError::Transient(format!(
-                    "deleting {}: {}",
-                    failed.key().unwrap_or(prefix),
-                    failed.message().unwrap_or("refused")
-                )));
-            }
+            self.delete_keys(&keys).await?;
+        }
+    }
+
+    /// Deletes up to 1,000 keys in one request.
+    pub(super) async fn delete_keys(&self, keys: &[String]) -> StorageResult<()> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let objects: Vec<ObjectIdentifier> =
+            keys.iter().filter_map(|k| ObjectIdentifier::builder().key(k).build().ok()).collect();
+        let batch = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| StorageError::Permanent(e.to_string()))?;
+        let answer = self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(batch)
+            .send()
+            .await
+            .map_err(|e| classify(e, &keys[0]))?;
+        // Quiet mode lists only failures; a key that was not there is not one.
+        match answer.errors().iter().find(|e| e.code() != Some("NoSuchKey")) {
+            Some(failed) => Err(StorageError::Transient(format!(
+                "deleting {}: {}",
+                failed.key().unwrap_or_default(),
+                failed.message().unwrap_or("refused")
+            ))),
+            None => Ok(()),
         }
     }
 

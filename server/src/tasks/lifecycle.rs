@@ -274,6 +274,25 @@ pub async fn expire_output(db: &crate::Db, id: &str, at: i64) -> sqlx::Result<()
     Ok(())
 }
 
+/// Marks the outputs of tasks `ids` expired at `at` (retention deleted their objects first).
+pub async fn expire_outputs(db: &crate::Db, ids: &[String], at: i64) -> sqlx::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "UPDATE tasks SET expired_at = $1, output_key = NULL WHERE id IN ({})",
+        marks.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(at);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let _gate = db.write_gate().await;
+    query.execute(&db.pool).await?;
+    Ok(())
+}
+
 /// Marks every output of `user` expired at `at`, inside `tx`: deleting the account deleted
 /// their objects first.
 pub async fn expire_outputs_of(tx: &mut AnyConnection, user: &UserId, at: i64) -> sqlx::Result<()> {
