@@ -159,6 +159,8 @@ pub enum AdminCommand {
 pub struct RetentionArgs {
     #[command(flatten)]
     pub server: ServerArgs,
+    #[command(flatten)]
+    pub storage: StorageArgs,
     /// List what would be deleted, with sizes, and delete nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -318,7 +318,8 @@ async fn run(
 /// The objects' sizes (None where unknown), a few dozen lookups at a time.
 async fn sizes(storage: &Storage, keys: Vec<String>) -> Vec<Option<u64>> {
     use futures_util::StreamExt;
-    let lookups = keys.into_iter().map(|key| async move { storage.size(&key).await.ok().flatten() });
+    let lookups =
+        keys.into_iter().map(|key| async move { storage.size(&key).await.ok().flatten() });
     futures_util::stream::iter(lookups).buffered(32).collect().await
 }
 

@@ -2,14 +2,13 @@
 
 use std::process::ExitCode;
 
-use lithos_server::config::Layer;
 use lithos_server::storage::Storage;
 
 use crate::cli::RetentionArgs;
 use crate::commands::serve::{block_on, config, open};
 
 pub fn run(args: RetentionArgs) -> ExitCode {
-    let config = match config(&args.server, Layer::default()) {
+    let config = match config(&args.server, args.storage.layer()) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("error: {message}");

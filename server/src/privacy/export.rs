@@ -301,7 +301,13 @@ async fn build(state: &AppState, user: &UserId, id: &str, key: &str) -> anyhow::
     let (key, id) = (key.to_owned(), id.to_owned());
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
-        let sink = storage.sink(&key, "application/zip")?;
+        // Small parts: an export is long, and its memory should stay far below an output's.
+        let sink = match storage.sink(&key, "application/zip")? {
+            crate::storage::Sink::S3(s3) => {
+                crate::storage::Sink::S3(s3.with_sizes(8 << 20, 8 << 20))
+            }
+            local => local,
+        };
         let mut zip = zip::ZipWriter::new_stream(sink);
         let text = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
         // Meshes and images are stored as they are: deflating gigabytes would cost minutes.

@@ -54,7 +54,8 @@ impl MultipartSink {
         }
     }
 
-    /// Smaller thresholds and parts, for tests (S3 requires parts of at least 5 MiB).
+    /// Smaller thresholds and parts (S3 requires at least 5 MiB): for long writes that should
+    /// hold little memory (data exports), and for tests.
     pub fn with_sizes(mut self, threshold: usize, part_size: usize) -> Self {
         self.threshold = threshold;
         self.part_size = part_size.max(5 << 20);
@@ -170,6 +171,11 @@ impl MultipartSink {
             if let Err(e) = self.send_part(part) {
                 return Err(self.fail(e));
             }
+        }
+        // The threshold's buffer is not kept once parts go out: it would double what a long
+        // write holds.
+        if self.buffer.capacity() > 2 * self.part_size {
+            self.buffer.shrink_to(self.part_size);
         }
         Ok(data.len())
     }
