@@ -119,12 +119,26 @@ async fn privacy(State(state): State<AppState>) -> Response {
          <li>Your account (email address, name, a salted argon2id hash of your password), your \
          conversions' parameters and results, and your credit ledger and payments are kept \
          while the account exists.</li>\
+         <li id=\"exports\">Exports of your data are deleted {export} after they are \
+         made.</li>\
          <li>Of medical scans (DICOM), only geometry and values are kept: no patient \
-         attribute is copied into records, logs or outputs.</li></ul>\
+         attribute is copied into records, logs or outputs.</li>\
+         <li>Your date of birth is checked at sign-up and not kept: only the time you \
+         confirmed your age is. No IP address or browser is stored with your account.</li></ul>\
          <h2>Who processes your data</h2><ul id=\"processors\">{processors}</ul>\
-         <h2>Children</h2><p>Lithos is not meant for children under 13.</p>\
+         <h2>Your rights</h2><ul id=\"rights\">\
+         <li>See and take your data: <a href=\"/#account\">Account</a>, Export my data, gives \
+         you a ZIP of everything kept about you and your files still kept.</li>\
+         <li>Correct it: change your name and email address in the app.</li>\
+         <li>Delete it: <a href=\"/#account\">Account</a>, Delete my account, cancels your \
+         tasks and subscription and deletes your files and your name and email at once. \
+         Records of payments are kept without them, as accounting law requires.</li></ul>\
+         <h2>Children</h2><p id=\"children\">Lithos does not serve children under 13: sign-up \
+         refuses them and keeps nothing about them, and an account found to belong to a \
+         child is deleted.</p>\
          <h2>Contact</h2><p id=\"support\">Questions and requests about your data go to \
-         {support}.</p></main></body></html>",
+         {support}, or through <a href=\"/#support\">Support</a>.</p></main></body></html>",
+        export = hours(crate::privacy::export::TTL),
         source = hours(config.retention.source_grace),
         pending = hours(config.retention.pending_upload_ttl),
         plans = plans.join(""),

@@ -157,6 +157,8 @@ async fn the_privacy_page_states_the_configured_periods_and_providers() {
     assert!(page.contains("this server's own disk"));
     assert!(!page.contains("Creem"), "no billing configured, none named");
     assert!(page.contains("no support address is configured"));
+    assert!(page.contains("Exports of your data are deleted 24 hours after"), "{page}");
+    assert!(page.contains("does not serve children under 13"), "{page}");
 
     let app = TestApp::spawn_with(|config| {
         config.retention.source_grace = Duration::from_secs(12 * 3600);
