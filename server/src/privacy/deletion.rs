@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::billing::creem::Creem;
+use crate::billing::creem::{Creem, CreemError};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{TaskId, UserId};
 use crate::tasks::TaskStatus;
@@ -63,8 +63,17 @@ pub async fn delete_account(state: &AppState, id: &UserId, by: By<'_>) -> ApiRes
     .bind(id)
     .fetch_all(&state.db.pool)
     .await?;
-    if !subscriptions.is_empty() {
-        let creem = Creem::new(&state.config.billing).map_err(crate::routes::billing::provider)?;
+    let creem = match Creem::new(&state.config.billing) {
+        Ok(creem) => Some(creem),
+        // Billing was configured once and is no longer: nothing here can reach Creem, and the
+        // account must still be deletable.
+        Err(CreemError::NotConfigured) => None,
+        Err(e) => return Err(crate::routes::billing::provider(e)),
+    };
+    if let (false, None) = (subscriptions.is_empty(), &creem) {
+        tracing::warn!(user_id = %id, "deleting an account with a subscription while billing is not configured; cancel it in Creem");
+    }
+    if let (false, Some(creem)) = (subscriptions.is_empty(), &creem) {
         for sub in &subscriptions {
             let body = json!({ "mode": "immediate", "onExecute": "cancel" });
             creem

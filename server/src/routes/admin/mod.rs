@@ -42,7 +42,8 @@ pub async fn users(
         format!("%{}%", query.q.unwrap_or_default().trim().to_lowercase().replace(['%', '_'], ""));
     let users: Vec<AccountSummary> = sqlx::query_as(
         "SELECT id, email, name, role, plan, balance AS credits, disabled_at, created_at \
-         FROM users WHERE email_lower LIKE $1 ORDER BY created_at DESC, id LIMIT $2",
+         FROM users WHERE email_lower LIKE $1 AND deleted_at IS NULL \
+         ORDER BY created_at DESC, id LIMIT $2",
     )
     .bind(pattern)
     .bind(limit)

@@ -312,3 +312,35 @@ async fn the_stand_in_s_events_in_reverse_order_grant_one_period() {
     let billing: Value = client.get(app.url("/billing")).fetch_json().await;
     assert_eq!(billing["plan"], "pro");
 }
+
+/// Deleting an account cancels its subscription at Creem at once (not at the period's end),
+/// and the payment that granted its credits stays, pointing at the tombstone.
+#[tokio::test]
+async fn deleting_an_account_cancels_its_subscription_at_once() {
+    let creem = standin();
+    let app = app_with(&creem).await;
+    let client = app.user("leaving-subscriber@example.org").await;
+    let created = checkout(&app, &client, "pro").await;
+    pay(created["checkout_url"].as_str().unwrap(), "4242424242424242").await;
+    eventually("the first period", || async { balance(&client, &app).await == 520 }).await;
+    let billing: Value = client.get(app.url("/billing")).fetch_json().await;
+    let sub = billing["subscription"]["id"].as_str().unwrap().to_owned();
+    let user = super::user_id(&client, &app).await;
+
+    let deleted: Value = client
+        .delete(app.url("/me"))
+        .json(&json!({ "password": "correct horse battery" }))
+        .fetch_json()
+        .await;
+    assert_eq!(deleted["subscription_canceled"], true, "{deleted}");
+    let at_creem: Value = Client::new()
+        .get(format!("{}/v1/subscriptions?subscription_id={sub}", creem.base))
+        .header("x-api-key", API_KEY)
+        .fetch_json()
+        .await;
+    assert_eq!(at_creem["status"], "canceled", "canceled now, not scheduled: {at_creem}");
+    let db = app.running.as_ref().unwrap().db.clone();
+    let payments: Vec<(String, i64)> =
+        sqlx::query_as("SELECT user_id, credits FROM payments").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(payments, [(user, 500)], "the payment record stays");
+}
