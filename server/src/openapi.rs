@@ -25,6 +25,8 @@ pub struct ErrorDetail {
 pub struct Profile {
     pub id: String,
     pub email: String,
+    /// Whether the address was confirmed through a link mailed to it.
+    pub email_verified: bool,
     pub name: String,
     pub avatar_url: Option<String>,
     pub plan: String,

@@ -1,8 +1,8 @@
 //! Support requests: a signed-in user's (about their account, optionally a task) or a
 //! visitor's (with an email address to answer). Each is a thread of messages; replies come
 //! from administrators in the console's inbox. Requests go with the account when it is
-//! deleted, and into its data export. Replies are shown in the app (email is not configured
-//! in this service yet, so none is sent).
+//! deleted, and into its data export. Replies are shown in the app and mailed to the
+//! requester.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -6,7 +6,21 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ADMIN, accessible, base, fitsWidth, shot, signedIn, withPage } from "./harness.mjs";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ADMIN, accessible, base, dataDir, fitsWidth, shot, signedIn, withPage } from "./harness.mjs";
+
+/// The newest link with a token in the mail to `address` that the server wrote to its outbox
+/// (no SMTP is configured here), quoted-printable decoded.
+function linkMailedTo(address, kind) {
+  const dir = join(dataDir, "outbox");
+  const mails = readdirSync(dir).sort().map((f) => readFileSync(join(dir, f), "latin1"))
+    .filter((m) => m.toLowerCase().includes(`to: ${address}`));
+  const text = mails.at(-1).replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+  const link = new RegExp(`https?://[^\\s"<>]*#${kind}\\?token=[0-9a-f]+`).exec(text);
+  assert.ok(link, `a #${kind} link in the mail to ${address}`);
+  return new URL(link[0]);
+}
 
 const ASKER = { name: "Asker", email: "asker@lithos.test", password: "asking passphrase 5" };
 
@@ -107,4 +121,41 @@ test("a user exports their data, then deletes the account, and the email can sig
     headers: { "Content-Type": "application/json", Origin: base },
     body: JSON.stringify({ email: ASKER.email, password: ASKER.password, name: "Asker again", birth_date: "1988-02-29" }) });
   assert.equal(again.status, 201, "the email registers again");
+});
+
+test("a new user confirms the address from the mail, and someone who forgot the password sets a new one", async () => {
+  const who = { name: "Forgetful", email: "forgetful@lithos.test", password: "first passphrase 6" };
+  await withPage("email-links", async (page) => {
+    await page.goto("/#signup");
+    const signup = page.locator("#view-signup");
+    await signup.getByLabel("Name").fill(who.name);
+    await signup.getByLabel("Email").fill(who.email);
+    await signup.getByLabel("Date of birth").fill("1979-07-07");
+    await signup.getByLabel(/^Password/).fill(who.password);
+    await signup.getByRole("button", { name: "Create my account" }).click();
+    await page.locator("#verify-banner:not(.hidden)", { hasText: who.email }).waitFor();
+    await page.waitForTimeout(200);
+    const verify = linkMailedTo(who.email, "verify");
+    await page.goto(`${verify.pathname}${verify.hash}`);
+    await page.locator("#verify-result[data-state=done]", { hasText: "is confirmed" }).waitFor();
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.locator("#view-welcome:not(.hidden)").waitFor();
+    await page.getByRole("navigation", { name: "Visitor" }).getByRole("link", { name: "Log in" }).click();
+    await page.getByRole("link", { name: "Forgot your password?" }).click();
+    await page.getByLabel("Your account's email address").fill(who.email);
+    await page.getByRole("button", { name: "Send me a link" }).click();
+    await page.locator("#reset-requested", { hasText: "If an account has this address" }).waitFor();
+    await page.waitForTimeout(200);
+    const reset = linkMailedTo(who.email, "reset");
+    await page.goto(`${reset.pathname}${reset.hash}`);
+    await page.getByLabel(/^New password/).fill("second passphrase 7");
+    await accessible(page);
+    await page.getByRole("button", { name: "Set my new password" }).click();
+    await page.locator("#login-notice", { hasText: "Your password is set" }).waitFor();
+    await page.locator("#view-login").getByLabel("Email").fill(who.email);
+    await page.locator("#view-login").getByLabel("Password").fill("second passphrase 7");
+    await page.locator("#view-login").getByRole("button", { name: "Log in" }).click();
+    await page.locator("#view-convert:not(.hidden)").waitFor();
+    assert.equal(await page.locator("#verify-banner").isHidden(), true, "the address is confirmed");
+  });
 });

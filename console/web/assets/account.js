@@ -15,15 +15,79 @@ export async function loadAccount(me) {
   $("account-email").textContent = me.email;
 }
 
+/// The banner asking to confirm the address, shown while it is not.
+export function showVerifyBanner(me) {
+  $("verify-banner").classList.toggle("hidden", !me || me.email_verified);
+  if (me) $("verify-email").textContent = me.email;
+}
+
+$("verify-resend").addEventListener("click", async () => {
+  try {
+    await api("/me/verify", { method: "POST" });
+    $("verify-resent").textContent = "Sent.";
+  } catch (err) {
+    $("verify-resent").textContent = err.message;
+  }
+});
+
+/// `#verify?token=`: follows the link from the mail.
+export async function loadVerify(params) {
+  const result = $("verify-result");
+  try {
+    const done = await api("/auth/verify", { method: "POST", body: { token: params.get("token") ?? "" } });
+    result.textContent = done.changed
+      ? `Your account now uses ${done.email}.`
+      : `Thank you: ${done.email} is confirmed.`;
+    result.dataset.state = "done";
+    $("verify-banner").classList.add("hidden");
+  } catch (err) {
+    result.textContent = err.message;
+    result.dataset.state = "failed";
+  }
+}
+
+/// `#reset`: asks for a link; `#reset?token=`: sets the new password.
+export function loadReset(params) {
+  const token = params.get("token");
+  $("reset-request-form").classList.toggle("hidden", !!token);
+  $("reset-form").classList.toggle("hidden", !token);
+  $("reset-form").dataset.token = token ?? "";
+}
+
+$("reset-request-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("reset-request-alert"));
+  try {
+    await api("/auth/password-reset", { method: "POST", body: formData(form) });
+    $("reset-requested").textContent = "If an account has this address, a link to reset its password is on its way. It works for 30 minutes.";
+  } catch (err) {
+    showError(err, form, $("reset-request-alert"));
+  }
+});
+
+$("reset-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("reset-alert"));
+  try {
+    await api("/auth/password-reset/confirm", { method: "POST", body: { token: form.dataset.token, password: $("reset-password").value } });
+    form.reset();
+    location.hash = "#login";
+    $("login-notice").textContent = "Your password is set: log in with it.";
+  } catch (err) {
+    showError(err, form, $("reset-alert"));
+  }
+});
+
 $("email-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const form = e.currentTarget;
   clearErrors(form, $("email-alert"));
   $("email-done").textContent = "";
   try {
-    const profile = await api("/me/email", { method: "POST", body: formData(form) });
-    $("account-email").textContent = profile.email;
-    $("email-done").textContent = "Changed.";
+    const { pending_email } = await api("/me/email", { method: "POST", body: formData(form) });
+    $("email-done").textContent = `We sent a link to ${pending_email}: your account moves there when you follow it.`;
     form.reset();
   } catch (err) {
     showError(err, form, $("email-alert"));

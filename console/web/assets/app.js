@@ -6,7 +6,7 @@
 import uPlot from "/vendor/uplot/uPlot.esm.js";
 import { api, h, when, showError, clearErrors } from "./api.js";
 import { Preview } from "./preview.js";
-import { loadAccount, loadSupport } from "./account.js";
+import { loadAccount, loadSupport, loadVerify, loadReset, showVerifyBanner } from "./account.js";
 
 const $ = (id) => document.getElementById(id);
 let me = null;
@@ -50,9 +50,9 @@ const defaultIn = (f, mode) => f["x-mode-defaults"]?.[mode] ?? f.default;
 
 // ---- views ----------------------------------------------------------------------------
 
-const VIEWS = ["welcome", "pricing", "login", "signup", "convert", "history", "credits", "billing", "keys", "account", "support"];
+const VIEWS = ["welcome", "pricing", "login", "signup", "convert", "history", "credits", "billing", "keys", "account", "support", "verify", "reset"];
 // What a visitor who is not signed in may see.
-const OPEN = ["welcome", "pricing", "login", "signup", "support"];
+const OPEN = ["welcome", "pricing", "login", "signup", "support", "verify", "reset"];
 
 async function route() {
   const [view, query] = location.hash.replace(/^#/, "").split("?");
@@ -68,6 +68,8 @@ async function route() {
     if (target === "credits") await loadCredits();
     if (target === "keys") await loadKeys();
     if (target === "account") await loadAccount(me);
+    if (target === "verify") await loadVerify(params);
+    if (target === "reset") loadReset(params);
     if (target === "support") await loadSupport(me, await openapi());
     if (target === "welcome") await loadWelcome();
     if (target === "pricing") await loadPricing();
@@ -85,6 +87,7 @@ async function signedIn(profile) {
   $("nav-out").classList.add("hidden");
   $("console-link").classList.toggle("hidden", me.role !== "admin");
   $("balance").textContent = me.credits;
+  showVerifyBanner(me);
   const next = new URLSearchParams(location.search).get("next");
   if (next === "/console" && me.role === "admin") { location.href = "/console"; return; }
   if (!location.hash || ["#login", "#signup", "#welcome"].includes(location.hash)) location.hash = "#convert";

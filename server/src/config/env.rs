@@ -17,6 +17,8 @@ impl Layer {
                 "DATA_DIR" => layer.data_dir = Some(value.into()),
                 "DATABASE_URL" => layer.database_url = Some(value),
                 "SUPPORT_EMAIL" => layer.support_email = Some(value),
+                "SMTP_URL" => layer.smtp_url = Some(Secret(value)),
+                "MAIL_FROM" => layer.mail_from = Some(value),
                 "SOURCE_GRACE_HOURS" => {
                     layer.source_grace_hours = Some(seconds(&value).map_err(|_| bad("hours"))?)
                 }

@@ -73,6 +73,11 @@ pub struct Config {
     pub billing: Billing,
     /// Where users reach support; shown on the privacy page.
     pub support_email: Option<String>,
+    /// `smtp://host:port`, `smtps://user:pass@host` or `smtp://…?tls=required`: where mail
+    /// goes. Without it, mail is written to `outbox/` in the data directory and logged.
+    pub smtp_url: Option<Secret>,
+    /// The sender of every mail, `Name <address>`.
+    pub mail_from: String,
     /// How long sources and abandoned uploads are kept, and how often the sweeper runs
     /// (outputs: each plan's `retention_days`).
     pub retention: crate::retention::Periods,
@@ -121,6 +126,8 @@ impl Default for Config {
             billing: Billing::new(50 << 20, WorkLimits::DEFAULT_MAX_GRID_POINTS),
             retention: crate::retention::Periods::default(),
             support_email: None,
+            smtp_url: None,
+            mail_from: "Lithos <no-reply@localhost>".into(),
         }
     }
 }
@@ -169,6 +176,8 @@ pub struct Layer {
     /// Creem and the catalog (`[billing]`, `[[billing.packs]]`, `[[billing.plans]]`).
     pub billing: Option<BillingLayer>,
     pub support_email: Option<String>,
+    pub smtp_url: Option<Secret>,
+    pub mail_from: Option<String>,
     pub source_grace_hours: Option<f64>,
     pub pending_upload_hours: Option<f64>,
     pub retention_interval_minutes: Option<f64>,
@@ -301,6 +310,12 @@ impl Layer {
         if let Some(v) = self.support_email {
             config.support_email = Some(v).filter(|v| !v.is_empty());
         }
+        if let Some(v) = self.smtp_url {
+            config.smtp_url = Some(v).filter(|v| !v.0.is_empty());
+        }
+        if let Some(v) = self.mail_from {
+            config.mail_from = v;
+        }
         if let Some(v) = self.source_grace_hours {
             config.retention.source_grace = secs(v * 3600.0);
         }
@@ -349,6 +364,7 @@ impl Config {
                 return Err(format!("public_url ({url}) must be an http:// or https:// URL"));
             }
         }
+        crate::mail::Mailer::check(self)?;
         if self.task_time_limit.is_zero() || self.plan_time_limits.values().any(Duration::is_zero) {
             return Err("task time limits must be above zero".into());
         }

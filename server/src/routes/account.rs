@@ -12,17 +12,29 @@ use crate::credits;
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::{Done, Profile};
 
-/// `id`, `email`, `name`, `avatar_url`, `plan`, `role` and `credits` (the ledger's balance).
+/// `id`, `email`, `email_verified`, `name`, `avatar_url`, `plan`, `role` and `credits` (the
+/// ledger's balance).
 pub async fn profile(state: &AppState, id: &str) -> ApiResult<Profile> {
-    let row: Option<(String, String, String, Option<String>, String, String)> =
-        sqlx::query_as("SELECT id, email, name, avatar_url, plan, role FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    let (id, email, name, avatar_url, plan, role) = row.ok_or(ApiError::NotFound)?;
+    type Row = (String, String, Option<i64>, String, Option<String>, String, String);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, email, email_verified_at, name, avatar_url, plan, role FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (id, email, verified, name, avatar_url, plan, role) = row.ok_or(ApiError::NotFound)?;
     let mut conn = state.db.pool.acquire().await?;
     let balance = credits::balance(&mut conn, &id).await?;
-    Ok(Profile { id, email, name, avatar_url, plan, role, credits: balance })
+    Ok(Profile {
+        id,
+        email,
+        email_verified: verified.is_some(),
+        name,
+        avatar_url,
+        plan,
+        role,
+        credits: balance,
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, description = "The account", body = Profile), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]

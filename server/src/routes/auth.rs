@@ -83,6 +83,7 @@ pub async fn register(
         .await?;
     }
     tx.commit().await?;
+    crate::verification::send_verification(&state, &id, email.as_str()).await?;
     let cookie = start_session(&state, &id).await?;
     let me = profile(&state, &id).await?;
     Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie)], Json(me)).into_response())

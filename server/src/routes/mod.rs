@@ -7,6 +7,7 @@ pub(crate) mod auth;
 pub(crate) mod billing;
 pub(crate) mod credits;
 pub(crate) mod download;
+pub(crate) mod email;
 pub(crate) mod health;
 pub(crate) mod pages;
 pub(crate) mod privacy;
@@ -45,6 +46,10 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(account::me, account::update, privacy::delete_me))
         .routes(routes!(account::change_password))
         .routes(routes!(privacy::change_email))
+        .routes(routes!(email::verify))
+        .routes(routes!(email::resend))
+        .routes(routes!(email::request_reset))
+        .routes(routes!(email::reset))
         .routes(routes!(privacy::start_export))
         .routes(routes!(privacy::get_export))
         .routes(routes!(privacy::download_export))

@@ -12,10 +12,8 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{Email, User, verify_password};
 use crate::error::{ApiError, ApiResult};
-use crate::openapi::Profile;
 use crate::privacy::deletion::{self, By, Deleted};
 use crate::privacy::export::{self, ExportView};
-use crate::routes::account::profile;
 
 #[utoipa::path(post, path = "/api/v1/me/export", tag = "privacy", responses((status = 202, description = "The export is being made; poll it", body = ExportView), (status = 409, description = "An export is already being made", body = crate::openapi::ErrorBody), (status = 429, description = "Too many exports today", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn start_export(
@@ -52,38 +50,35 @@ pub struct EmailChange {
     password: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/me/email", tag = "privacy", request_body = EmailChange, responses((status = 200, description = "Changed", body = Profile), (status = 409, description = "Another account has this email", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid, or the password is wrong", body = crate::openapi::ErrorBody), (status = 429, description = "Too many attempts", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+/// A change waiting for its link to be followed.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PendingEmail {
+    /// Where the confirmation link went; the account moves there when it is followed.
+    pub pending_email: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "privacy", request_body = EmailChange, responses((status = 202, description = "A confirmation link went to the new address; the account moves there when it is followed, and the old address is told", body = PendingEmail), (status = 409, description = "Another account has this email", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid, or the password is wrong", body = crate::openapi::ErrorBody), (status = 429, description = "Too many attempts", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn change_email(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     user: User,
     body: Result<Json<EmailChange>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<Profile>> {
+) -> ApiResult<(StatusCode, Json<PendingEmail>)> {
     let Json(body) = body?;
     state.login_limits.check(peer.ip(), &format!("email-change:{}", user.id))?;
     let email = Email::parse(&body.email)?;
     confirm_password(&state, &user, body.password).await?;
-    let taken = {
-        let _gate = state.db.write_gate().await;
-        sqlx::query(
-            "UPDATE users SET email = $1, email_lower = $2 WHERE id = $3 AND NOT EXISTS \
-             (SELECT 1 FROM users o WHERE o.email_lower = $2 AND o.id <> $3)",
-        )
-        .bind(email.as_str())
-        .bind(email.key())
-        .bind(&user.id)
-        .execute(&state.db.pool)
-        .await
-    };
-    match taken {
-        Ok(done) if done.rows_affected() == 1 => Ok(Json(profile(&state, &user.id).await?)),
-        // Another account has it (checked, or caught by the unique index in a race).
-        Ok(_) => Err(ApiError::Conflict("another account uses this email".into())),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(ApiError::Conflict("another account uses this email".into()))
-        }
-        Err(e) => Err(e.into()),
+    let taken: Option<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE email_lower = $1 AND id <> $2")
+            .bind(email.key())
+            .bind(&user.id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    if taken.is_some() {
+        return Err(ApiError::Conflict("another account uses this email".into()));
     }
+    crate::verification::send_change(&state, &user.id, &email).await?;
+    Ok((StatusCode::ACCEPTED, Json(PendingEmail { pending_email: email.as_str().to_owned() })))
 }
 
 /// The password, to confirm an irreversible or identity-changing request.

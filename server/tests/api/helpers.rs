@@ -22,6 +22,8 @@ pub struct TestApp {
     pub running: Option<Running>,
     pub dir: tempfile::TempDir,
     pub database_url: String,
+    /// When the app was first started: mail delivered before then is another run's.
+    pub created: std::time::SystemTime,
 }
 
 /// A fresh database URL: SQLite in `dir`, or a new PostgreSQL database.
@@ -38,7 +40,58 @@ async fn fresh_database(dir: &std::path::Path) -> String {
     }
 }
 
+/// The SMTP server the test command starts (`aiosmtpd`, writing a Maildir), when it runs.
+fn smtp_url() -> Option<String> {
+    let url = std::env::var("LITHOS_TEST_SMTP_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() && std::env::var("LITHOS_TEST_REQUIRE_SMTP").is_ok() {
+        panic!("LITHOS_TEST_REQUIRE_SMTP is set but LITHOS_TEST_SMTP_URL is not");
+    }
+    url
+}
+
 impl TestApp {
+    /// The plain-text bodies of the mail sent to `address` so far, oldest first: from the
+    /// test SMTP server's Maildir, or (without one) from the app's outbox directory. Waits
+    /// until there are at least `count`.
+    pub async fn mail_to(&self, address: &str, count: usize) -> Vec<String> {
+        let dir = match std::env::var("LITHOS_TEST_MAILDIR") {
+            Ok(dir) if smtp_url().is_some() => std::path::PathBuf::from(dir).join("new"),
+            _ => self.dir.path().join("outbox"),
+        };
+        for _ in 0..200 {
+            let mut found: Vec<(std::time::SystemTime, String)> = Vec::new();
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let bytes = std::fs::read(entry.path()).unwrap();
+                let mail = mailparse::parse_mail(&bytes).unwrap();
+                let to = mailparse::MailHeaderMap::get_first_value(&mail.headers[..], "To")
+                    .unwrap_or_default();
+                if !to.to_lowercase().contains(&address.to_lowercase()) {
+                    continue;
+                }
+                let subject =
+                    mailparse::MailHeaderMap::get_first_value(&mail.headers[..], "Subject")
+                        .unwrap_or_default();
+                let text = mail
+                    .subparts
+                    .iter()
+                    .find(|p| p.ctype.mimetype == "text/plain")
+                    .map(|p| p.get_body().unwrap())
+                    .unwrap_or_else(|| mail.get_body().unwrap());
+                let modified = entry.metadata().unwrap().modified().unwrap();
+                if modified < self.created {
+                    continue;
+                }
+                found.push((modified, format!("Subject: {subject}\n\n{text}")));
+            }
+            if found.len() >= count {
+                found.sort();
+                return found.into_iter().map(|(_, text)| text).collect();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("fewer than {count} mails reached {address} in {}", dir.display());
+    }
+
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
     }
@@ -46,7 +99,8 @@ impl TestApp {
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database_url = fresh_database(dir.path()).await;
-        let mut app = TestApp { base: String::new(), running: None, dir, database_url };
+        let created = std::time::SystemTime::now() - Duration::from_secs(1);
+        let mut app = TestApp { base: String::new(), running: None, dir, database_url, created };
         app.start(adjust).await;
         app
     }
@@ -58,6 +112,7 @@ impl TestApp {
             database_url: Some(self.database_url.clone()),
             workers: 1,
             backend: lithos_engine::BackendChoice::Cpu,
+            smtp_url: smtp_url().map(lithos_server::config::Secret),
             ..Config::default()
         };
         adjust(&mut config);
@@ -248,4 +303,13 @@ pub fn task_ledger(credits: &Value, task: &str) -> Vec<(String, i64)> {
         .collect();
     entries.reverse();
     entries
+}
+
+/// The token of the first link in a mail's text (`…?token=…`).
+pub fn token_in(mail: &str) -> String {
+    let start = mail.find("token=").expect("a link with a token") + "token=".len();
+    mail[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect()
 }

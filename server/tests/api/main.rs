@@ -7,6 +7,7 @@ mod accounts;
 mod billing;
 mod console;
 mod credits;
+mod email;
 mod hardening;
 mod helpers;
 mod object_storage;

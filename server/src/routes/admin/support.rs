@@ -115,7 +115,15 @@ pub async fn reply(
 ) -> ApiResult<Json<Opened>> {
     let Json(body) = body?;
     support::reply(&state.db, &id, Some(&admin.id), &body.message, body.state).await?;
-    opened(&state, &id).await.map(Json)
+    let now = opened(&state, &id).await?;
+    // The requester hears of it by email too: an account's address, or the visitor's.
+    let to = now.requester.as_ref().map(|r| r.email.clone()).or_else(|| now.request.email.clone());
+    if let (Some(to), Some(reply)) = (to, now.request.messages.last()) {
+        let link = format!("{}/#support", state.site_url());
+        let mail = crate::mail::templates::support_reply(&now.request.subject, &reply.body, &link);
+        state.mailer.send_later(to, mail);
+    }
+    Ok(Json(now))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/support/{id}/state", tag = "admin", params(("id" = String, Path)), request_body = StateChange, responses((status = 200, description = "Changed", body = Opened), (status = 404, description = "No such request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
