@@ -54,6 +54,20 @@ impl SourceImage {
         Self { width: image.width(), height: image.height(), pixels: Pixels::Image(image) }
     }
 
+    /// The image as 8-bit RGBA (float grey is scaled from 0..1).
+    pub fn into_rgba8(self) -> image::RgbaImage {
+        match self.pixels {
+            Pixels::Image(image) => image.into_rgba8(),
+            Pixels::GrayF32(values) => {
+                image::RgbaImage::from_fn(self.width, self.height, |x, y| {
+                    let v = values[(y * self.width + x) as usize];
+                    let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+                    image::Rgba([g, g, g, 255])
+                })
+            }
+        }
+    }
+
     pub fn width(&self) -> u32 {
         self.width
     }

@@ -130,6 +130,24 @@ pub fn session_cookie(token: &str, secure: bool) -> String {
     format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={age}{secure}")
 }
 
+/// Where a request came from, as the sessions list shows it.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub ip: String,
+    /// The `User-Agent`, at most 300 characters.
+    pub user_agent: Option<String>,
+}
+
+impl Client {
+    pub fn of(peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> Self {
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(300).collect());
+        Client { ip: peer.ip().to_string(), user_agent }
+    }
+}
+
 /// How a request proved who it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Via {
@@ -231,15 +249,34 @@ impl FromRequestParts<AppState> for User {
         }
         let token = cookie(parts, SESSION_COOKIE).ok_or(ApiError::Unauthorized)?;
         let hash = sha256(token);
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
+        let now = now_ms();
+        let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT u.id, u.role, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )
         .bind(&hash)
-        .bind(now_ms())
+        .bind(now)
         .fetch_optional(db)
         .await?;
-        let (id, role) = row.ok_or(ApiError::Unauthorized)?;
+        let (id, role, seen) = row.ok_or(ApiError::Unauthorized)?;
+        // Last seen to the minute, with the address and browser then: reads stay reads.
+        if seen.is_none_or(|t| now - t > LAST_USED_RESOLUTION_MS) {
+            let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+            if let Some(axum::extract::ConnectInfo(peer)) = peer {
+                let client = Client::of(*peer, &parts.headers);
+                let _gate = state.db.write_gate().await;
+                sqlx::query(
+                    "UPDATE sessions SET last_seen_at = $1, ip = $2, user_agent = $3 \
+                     WHERE token_hash = $4",
+                )
+                .bind(now)
+                .bind(&client.ip)
+                .bind(&client.user_agent)
+                .bind(&hash)
+                .execute(db)
+                .await?;
+            }
+        }
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe && !same_origin(parts, &state.origins) {
             return Err(ApiError::Forbidden(

@@ -33,6 +33,8 @@ pub struct Periods {
     pub pending_upload_ttl: Duration,
     /// How often `lithos serve` and `lithos worker` sweep.
     pub interval: Duration,
+    /// Sessions' addresses and browsers are cleared this long after they were last seen.
+    pub client_info: Duration,
 }
 
 impl Default for Periods {
@@ -41,6 +43,7 @@ impl Default for Periods {
             source_grace: Duration::from_secs(24 * 3600),
             pending_upload_ttl: Duration::from_secs(3600),
             interval: Duration::from_secs(3600),
+            client_info: Duration::from_secs(90 * 86_400),
         }
     }
 }
@@ -294,6 +297,24 @@ async fn run(
                 bytes: bytes.map(|b| b as u64),
             });
         }
+    }
+
+    // Sessions: expired ones go (by the clock: expiry is not a retention period); addresses
+    // and browsers not seen for `client_info` are cleared.
+    if !dry_run {
+        let _gate = db.write_gate().await;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now_ms())
+            .execute(&db.pool)
+            .await?;
+        sqlx::query(
+            "UPDATE sessions SET ip = NULL, user_agent = NULL \
+             WHERE COALESCE(last_seen_at, created_at) <= $1 \
+             AND (ip IS NOT NULL OR user_agent IS NOT NULL)",
+        )
+        .bind(as_of - config.retention.client_info.as_millis() as i64)
+        .execute(&db.pool)
+        .await?;
     }
 
     // An output a worker stored after its owner's account was deleted.

@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ADMIN, accessible, base, dataDir, fitsWidth, shot, signedIn, withPage } from "./harness.mjs";
 
 /// The newest link with a token in the mail to `address` that the server wrote to its outbox
@@ -22,6 +22,7 @@ function linkMailedTo(address, kind) {
   return new URL(link[0]);
 }
 
+const HORSE = join(dirname(new URL(import.meta.url).pathname), "../data/horse.png");
 const ASKER = { name: "Asker", email: "asker@lithos.test", password: "asking passphrase 5" };
 
 test("a user files a support request, an admin replies in the console, and the user sees the reply", async () => {
@@ -92,6 +93,14 @@ test("a user exports their data, then deletes the account, and the email can sig
     await signedIn(page, ASKER);
     await page.goto("/#account");
     await page.locator("#account-email", { hasText: ASKER.email }).waitFor();
+    await page.locator("#session-rows", { hasText: "(this one)" }).waitFor();
+    await page.getByLabel(/^An image/).setInputFiles(HORSE);
+    await page.getByRole("button", { name: "Use this picture" }).click();
+    const drawn = await page.locator("#avatar-image:not(.hidden)").evaluate(async (img) => {
+      await img.decode();
+      return [img.naturalWidth, img.naturalHeight];
+    });
+    assert.deepEqual(drawn, [256, 256], "the picture is a 256 px square");
     await page.getByRole("button", { name: "Export my data" }).click();
     const link = page.getByRole("link", { name: "Download my data" });
     await link.waitFor({ timeout: 30_000 });

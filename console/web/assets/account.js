@@ -13,7 +13,59 @@ const label = (value) => value[0].toUpperCase() + value.slice(1).replaceAll("_",
 
 export async function loadAccount(me) {
   $("account-email").textContent = me.email;
+  showAvatar(me);
+  await loadSessions();
 }
+
+function showAvatar(profile) {
+  const img = $("avatar-image");
+  img.classList.toggle("hidden", !profile.avatar_url);
+  if (profile.avatar_url) img.src = profile.avatar_url;
+  $("avatar-remove").classList.toggle("hidden", !profile.avatar_url);
+}
+
+$("avatar-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  $("avatar-alert").textContent = "";
+  const file = $("avatar-file").files[0];
+  if (!file) return ($("avatar-alert").textContent = "Choose an image first.");
+  const body = new FormData();
+  body.append("file", file);
+  const response = await fetch("/api/v1/me/avatar", { method: "POST", body, credentials: "same-origin" });
+  const answer = await response.json().catch(() => null);
+  if (!response.ok) return ($("avatar-alert").textContent = answer?.error?.message ?? `the server answered ${response.status}`);
+  form.reset();
+  showAvatar(answer);
+});
+
+$("avatar-remove").addEventListener("click", async () => {
+  showAvatar(await api("/me/avatar", { method: "DELETE" }));
+});
+
+/// "Firefox on Linux" from a `User-Agent`, or the string itself when it is none we know.
+function browser(agent) {
+  if (!agent) return "Unknown browser";
+  const name = [["Edg/", "Edge"], ["Firefox/", "Firefox"], ["Chrome/", "Chrome"], ["Safari/", "Safari"]]
+    .find(([mark]) => agent.includes(mark))?.[1];
+  const system = [["iPhone", "iPhone"], ["Android", "Android"], ["Windows", "Windows"], ["Mac OS X", "macOS"], ["Linux", "Linux"]]
+    .find(([mark]) => agent.includes(mark))?.[1];
+  return name ? `${name}${system ? ` on ${system}` : ""}` : agent.slice(0, 60);
+}
+
+async function loadSessions() {
+  const { sessions } = await api("/me/sessions");
+  $("session-rows").replaceChildren(...sessions.map((s) => h("tr", {},
+    h("td", { title: s.user_agent ?? "" }, browser(s.user_agent), s.current ? h("span", { class: "hint" }, " (this one)") : null),
+    h("td", { class: "mono" }, s.ip ?? "—"), h("td", {}, when(s.last_seen_at)), h("td", {}, when(s.created_at)),
+    h("td", {}, s.current ? null : h("button", { type: "button", class: "secondary", "aria-label": `Sign out ${browser(s.user_agent)}`,
+      onclick: async () => { await api(`/me/sessions/${s.id}`, { method: "DELETE" }); await loadSessions(); } }, "Sign out")))));
+}
+
+$("revoke-others").addEventListener("click", async () => {
+  await api("/me/sessions/revoke-others", { method: "POST" });
+  await loadSessions();
+});
 
 /// The banner asking to confirm the address, shown while it is not.
 export function showVerifyBanner(me) {

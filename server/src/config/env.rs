@@ -25,6 +25,9 @@ impl Layer {
                 "PENDING_UPLOAD_HOURS" => {
                     layer.pending_upload_hours = Some(seconds(&value).map_err(|_| bad("hours"))?)
                 }
+                "CLIENT_INFO_DAYS" => {
+                    layer.client_info_days = Some(seconds(&value).map_err(|_| bad("days"))?)
+                }
                 "RETENTION_INTERVAL_MINUTES" => {
                     layer.retention_interval_minutes =
                         Some(seconds(&value).map_err(|_| bad("minutes"))?)

@@ -181,6 +181,7 @@ pub struct Layer {
     pub source_grace_hours: Option<f64>,
     pub pending_upload_hours: Option<f64>,
     pub retention_interval_minutes: Option<f64>,
+    pub client_info_days: Option<f64>,
 }
 
 impl Layer {
@@ -321,6 +322,9 @@ impl Layer {
         }
         if let Some(v) = self.pending_upload_hours {
             config.retention.pending_upload_ttl = secs(v * 3600.0);
+        }
+        if let Some(v) = self.client_info_days {
+            config.retention.client_info = secs(v * 86_400.0);
         }
         if let Some(v) = self.retention_interval_minutes {
             config.retention.interval = secs(v * 60.0);

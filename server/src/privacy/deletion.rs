@@ -115,7 +115,7 @@ pub async fn delete_account(state: &AppState, id: &UserId, by: By<'_>) -> ApiRes
     let mut tx = state.db.write().await?;
     sqlx::query(
         "UPDATE users SET email = '', email_lower = $1, name = '', avatar_url = NULL, \
-         password_hash = '', age_confirmed_at = NULL, disabled_at = $2, deleted_at = $2 \
+         password_hash = '', age_confirmed_at = NULL, avatar_key = NULL, disabled_at = $2, deleted_at = $2 \
          WHERE id = $3",
     )
     .bind(format!("deleted:{id}"))

@@ -216,7 +216,7 @@ async fn build(state: &AppState, user: &UserId, id: &str, key: &str) -> anyhow::
     documents.push(("identities.json", json!([{ "provider": "password", "email": email }])));
     documents.push((
         "sessions.json",
-        Value::Array(one("SELECT created_at, expires_at FROM sessions WHERE user_id = $1 ORDER BY created_at").await?),
+        Value::Array(one("SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at").await?),
     ));
     documents.push((
         "api_keys.json",
@@ -284,6 +284,10 @@ async fn build(state: &AppState, user: &UserId, id: &str, key: &str) -> anyhow::
     .bind(user)
     .fetch_all(pool)
     .await?;
+    let avatar: Option<String> = sqlx::query_scalar("SELECT avatar_key FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_one(pool)
+        .await?;
     let mut files: Vec<File> = uploads
         .into_iter()
         .map(|(id, key, filename)| File {
@@ -291,6 +295,7 @@ async fn build(state: &AppState, user: &UserId, id: &str, key: &str) -> anyhow::
             name: format!("files/uploads/{id}/{}", safe_name(&filename)),
         })
         .collect();
+    files.extend(avatar.map(|key| File { key, name: "files/avatar.png".into() }));
     files.extend(outputs.into_iter().map(|(id, key)| {
         let extension = key.rsplit_once('.').map_or("bin", |(_, e)| e).to_owned();
         File { key, name: format!("files/outputs/{id}.{extension}") }
@@ -395,7 +400,8 @@ This archive holds everything Lithos keeps about your account, as of when it was
 
   profile.json           your account: email, name, plan, credit balance, dates
   identities.json        how you sign in
-  sessions.json          your signed-in sessions (when made, when they end)
+  sessions.json          your signed-in sessions (when made, last seen, from which
+                         address and browser, when they end)
   api_keys.json          your API keys: names, prefixes and dates (never the keys)
   tasks.json             every task with its parameters and outcome
   uploads.json           every file you uploaded, including those since deleted
@@ -405,6 +411,7 @@ This archive holds everything Lithos keeps about your account, as of when it was
   support_requests.json  your support requests and their replies
   files/uploads/         your uploaded files still kept (see the retention periods)
   files/outputs/         your generated meshes still kept
+  files/avatar.png       your avatar, when you uploaded one
 
 Times are Unix milliseconds (UTC). Secrets (passwords, session tokens, API keys) are never
 stored in a form that could be exported. The privacy page (/privacy) says how long each

@@ -85,12 +85,24 @@ pub async fn update(
         {
             return Err(ApiError::invalid("avatar_url", "must be an https:// URL"));
         }
-        let _gate = state.db.write_gate().await;
-        sqlx::query("UPDATE users SET avatar_url = $1 WHERE id = $2")
-            .bind(avatar.clone())
-            .bind(&user.id)
-            .execute(&state.db.pool)
-            .await?;
+        let stored: Option<String> = {
+            let mut tx = state.db.write().await?;
+            let stored = sqlx::query_scalar("SELECT avatar_key FROM users WHERE id = $1")
+                .bind(&user.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE users SET avatar_url = $1, avatar_key = NULL WHERE id = $2")
+                .bind(avatar.clone())
+                .bind(&user.id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            stored
+        };
+        // An uploaded avatar it replaces is deleted.
+        if let Some(key) = stored {
+            state.storage.delete(&key).await?;
+        }
     }
     Ok(Json(profile(&state, &user.id).await?))
 }

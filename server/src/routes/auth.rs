@@ -4,13 +4,13 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::auth::{
-    Email, SESSION_MS, User, Via, check_password, hash_password, new_secret, session_cookie,
-    verify_password,
+    Client, Email, SESSION_MS, User, Via, check_password, hash_password, new_secret,
+    session_cookie, verify_password,
 };
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
@@ -40,6 +40,7 @@ pub struct Login {
 pub async fn register(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<Register>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body?;
@@ -84,7 +85,7 @@ pub async fn register(
     }
     tx.commit().await?;
     crate::verification::send_verification(&state, &id, email.as_str()).await?;
-    let cookie = start_session(&state, &id).await?;
+    let cookie = start_session(&state, &id, &Client::of(peer, &headers)).await?;
     let me = profile(&state, &id).await?;
     Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie)], Json(me)).into_response())
 }
@@ -93,6 +94,7 @@ pub async fn register(
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body?;
@@ -116,7 +118,7 @@ pub async fn login(
             "this account is disabled; contact support to have it enabled".into(),
         ));
     }
-    let cookie = start_session(&state, &id).await?;
+    let cookie = start_session(&state, &id, &Client::of(peer, &headers)).await?;
     let me = profile(&state, &id).await?;
     Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
 }
@@ -134,17 +136,23 @@ pub async fn logout(State(state): State<AppState>, user: User) -> ApiResult<Resp
     Ok(([(header::SET_COOKIE, cookie)], Json(crate::openapi::Done { ok: true })).into_response())
 }
 
-/// A new session for `user_id`; returns the `Set-Cookie` value.
-async fn start_session(state: &AppState, user_id: &str) -> ApiResult<String> {
+/// A new session for `user_id`, started from `client`; returns the `Set-Cookie` value.
+async fn start_session(state: &AppState, user_id: &str, client: &Client) -> ApiResult<String> {
     let (token, hash) = new_secret();
     let now = now_ms();
     let _gate = state.db.write_gate().await;
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(&hash)
-        .bind(user_id)
-        .bind(now)
-        .bind(now + SESSION_MS)
-        .execute(&state.db.pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, id, last_seen_at, \
+         ip, user_agent) VALUES ($1, $2, $3, $4, $5, $3, $6, $7)",
+    )
+    .bind(&hash)
+    .bind(user_id)
+    .bind(now)
+    .bind(now + SESSION_MS)
+    .bind(crate::new_id())
+    .bind(&client.ip)
+    .bind(&client.user_agent)
+    .execute(&state.db.pool)
+    .await?;
     Ok(session_cookie(&token, state.config.secure_cookies))
 }

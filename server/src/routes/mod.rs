@@ -4,6 +4,7 @@ pub(crate) mod account;
 pub mod admin;
 pub(crate) mod api_keys;
 pub(crate) mod auth;
+pub(crate) mod avatar;
 pub(crate) mod billing;
 pub(crate) mod credits;
 pub(crate) mod download;
@@ -12,6 +13,7 @@ pub(crate) mod health;
 pub(crate) mod pages;
 pub(crate) mod privacy;
 pub(crate) mod security;
+pub(crate) mod sessions;
 pub(crate) mod support;
 pub(crate) mod tasks;
 pub(crate) mod uploads;
@@ -45,6 +47,13 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(account::me, account::update, privacy::delete_me))
         .routes(routes!(account::change_password))
+        .routes(
+            routes!(avatar::upload, avatar::get, avatar::remove)
+                .layer(DefaultBodyLimit::max(avatar::MAX_BYTES + (64 << 10))),
+        )
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::revoke))
+        .routes(routes!(sessions::revoke_others))
         .routes(routes!(privacy::change_email))
         .routes(routes!(email::verify))
         .routes(routes!(email::resend))

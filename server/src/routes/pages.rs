@@ -102,6 +102,7 @@ async fn privacy(State(state): State<AppState>) -> Response {
         Some(address) => format!("<a href=\"mailto:{0}\">{0}</a>", e(address)),
         None => "the operator of this server (no support address is configured)".to_owned(),
     };
+    let client_info_days = format!("{} days", config.retention.client_info.as_secs() / 86_400);
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -124,7 +125,11 @@ async fn privacy(State(state): State<AppState>) -> Response {
          <li>Of medical scans (DICOM), only geometry and values are kept: no patient \
          attribute is copied into records, logs or outputs.</li>\
          <li>Your date of birth is checked at sign-up and not kept: only the time you \
-         confirmed your age is. No IP address or browser is stored with your account.</li></ul>\
+         confirmed your age is.</li>\
+         <li id=\"client-info\">Each signed-in session keeps the address and browser it was \
+         last used from, which your account page shows; they are cleared {client_info} \
+         after that use, and the session is deleted when it ends (30 days after sign-in at \
+         most).</li></ul>\
          <h2>Who processes your data</h2><ul id=\"processors\">{processors}</ul>\
          <h2>Your rights</h2><ul id=\"rights\">\
          <li>See and take your data: <a href=\"/#account\">Account</a>, Export my data, gives \
@@ -139,6 +144,7 @@ async fn privacy(State(state): State<AppState>) -> Response {
          <h2>Contact</h2><p id=\"support\">Questions and requests about your data go to \
          {support}, or through <a href=\"/#support\">Support</a>.</p></main></body></html>",
         export = hours(crate::privacy::export::TTL),
+        client_info = client_info_days,
         source = hours(config.retention.source_grace),
         pending = hours(config.retention.pending_upload_ttl),
         plans = plans.join(""),

@@ -4,6 +4,7 @@
 //! test script sets it), so the same suite runs on both.
 
 mod accounts;
+mod avatar;
 mod billing;
 mod console;
 mod credits;
@@ -15,6 +16,7 @@ mod operations;
 mod privacy;
 mod queue;
 mod retention;
+mod sessions;
 mod support;
 mod tasks;
 mod volumes;

@@ -159,6 +159,7 @@ async fn the_privacy_page_states_the_configured_periods_and_providers() {
     assert!(page.contains("no support address is configured"));
     assert!(page.contains("Exports of your data are deleted 24 hours after"), "{page}");
     assert!(page.contains("does not serve children under 13"), "{page}");
+    assert!(page.contains("they are cleared 90 days after that use"), "{page}");
 
     let app = TestApp::spawn_with(|config| {
         config.retention.source_grace = Duration::from_secs(12 * 3600);
