@@ -90,7 +90,8 @@ weed mini -dir="$s3_dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry
   -s3.config="$s3_dir/s3.json" -bucket=lithos-test > "$s3_dir/log" 2>&1 &
 s3_pid=$!
 stop_services() {
-  kill "$s3_pid" "$smtp_pid" 2>/dev/null; wait "$s3_pid" "$smtp_pid" 2>/dev/null
+  # The servers die of the SIGTERM: their status is not the run's.
+  kill "$s3_pid" "$smtp_pid" 2>/dev/null; wait "$s3_pid" "$smtp_pid" 2>/dev/null || true
   rm -rf "$s3_dir" "$mail_dir"
   as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pg_dir"
 }
