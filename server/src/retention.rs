@@ -120,6 +120,39 @@ impl Report {
     }
 }
 
+/// The batches of one kind of thing a sweep deletes. A real sweep changes every row it takes,
+/// so each query starts again from the first; a dry run changes nothing, so it pages on. Each
+/// batch of a real sweep renews its lease.
+struct Batches<'a> {
+    db: &'a Db,
+    holder: &'a str,
+    dry_run: bool,
+    seen: i64,
+}
+
+impl<'a> Batches<'a> {
+    fn new(db: &'a Db, holder: &'a str, dry_run: bool) -> Self {
+        Batches { db, holder, dry_run, seen: 0 }
+    }
+
+    /// The `OFFSET` of the next query.
+    fn offset(&self) -> i64 {
+        if self.dry_run { self.seen } else { 0 }
+    }
+
+    /// `rows`, or `None` once the query has no more.
+    async fn next<T>(&mut self, rows: Vec<T>) -> anyhow::Result<Option<Vec<T>>> {
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        self.seen += rows.len() as i64;
+        if !self.dry_run {
+            renew_lease(self.db, self.holder).await?;
+        }
+        Ok(Some(rows))
+    }
+}
+
 async fn run(
     db: &Db,
     storage: &Storage,
@@ -140,7 +173,7 @@ async fn run(
     for plan in plans {
         let days = i64::from(config.billing.plan(&plan).limits.retention_days);
         let cutoff = as_of - days * DAY_MS;
-        let mut seen = 0;
+        let mut batches = Batches::new(db, holder, dry_run);
         loop {
             let rows: Vec<(String, String)> = sqlx::query_as(&format!(
                 "SELECT t.id, t.output_key FROM tasks t JOIN users u ON u.id = t.user_id \
@@ -152,33 +185,18 @@ async fn run(
             .bind(&plan)
             .bind(cutoff)
             .bind(BATCH)
-            .bind(if dry_run { seen } else { 0 })
+            .bind(batches.offset())
             .fetch_all(&db.pool)
             .await?;
-            if rows.is_empty() {
-                break;
-            }
-            seen += rows.len() as i64;
-            let sizes = sizes(storage, rows.iter().map(|(_, key)| key.clone()).collect()).await;
-            if !dry_run {
-                // The objects first, in one request; then the rows, in one statement.
-                delete_objects(storage, rows.iter().map(|(_, key)| key.clone()).collect()).await?;
-                let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
-                crate::tasks::lifecycle::expire_outputs(db, &ids, as_of).await?;
-            }
-            for ((id, key), bytes) in rows.into_iter().zip(sizes) {
-                report.deleted.push(Deleted { kind: "output", id, key, bytes });
-            }
-            if !dry_run {
-                renew_lease(db, holder).await?;
-            }
+            let Some(rows) = batches.next(rows).await? else { break };
+            expire_outputs(db, storage, rows, as_of, dry_run, report).await?;
         }
     }
 
     // Sources no task needs any more. A source a sweep began deleting (killed midway) is
     // finished first.
     let grace = config.retention.source_grace.as_millis() as i64;
-    let mut seen = 0;
+    let mut batches = Batches::new(db, holder, dry_run);
     loop {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT u.id, u.storage_key, u.bytes FROM uploads u \
@@ -191,13 +209,10 @@ async fn run(
         )
         .bind(as_of - grace)
         .bind(BATCH)
-        .bind(if dry_run { seen } else { 0 })
+        .bind(batches.offset())
         .fetch_all(&db.pool)
         .await?;
-        if rows.is_empty() {
-            break;
-        }
-        seen += rows.len() as i64;
+        let Some(rows) = batches.next(rows).await? else { break };
         for (id, key, bytes) in rows {
             if !dry_run {
                 // Marked first, only while no task needs it: task creation refuses a marked
@@ -229,14 +244,11 @@ async fn run(
             }
             report.deleted.push(Deleted { kind: "source", id, key, bytes: Some(bytes as u64) });
         }
-        if !dry_run {
-            renew_lease(db, holder).await?;
-        }
     }
 
     // Presigned uploads never completed.
     let ttl = config.retention.pending_upload_ttl.as_millis() as i64;
-    let mut seen = 0;
+    let mut batches = Batches::new(db, holder, dry_run);
     loop {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT id, storage_key, bytes FROM uploads WHERE state = 'pending' \
@@ -244,13 +256,10 @@ async fn run(
         )
         .bind(as_of - ttl)
         .bind(BATCH)
-        .bind(if dry_run { seen } else { 0 })
+        .bind(batches.offset())
         .fetch_all(&db.pool)
         .await?;
-        if rows.is_empty() {
-            break;
-        }
-        seen += rows.len() as i64;
+        let Some(rows) = batches.next(rows).await? else { break };
         for (id, key, bytes) in rows {
             if !dry_run {
                 delete_object(storage, &key).await?;
@@ -260,17 +269,13 @@ async fn run(
                     .execute(&db.pool)
                     .await?;
             }
-            report.deleted.push(Deleted {
-                kind: "pending_upload",
-                id,
-                key,
-                bytes: Some(bytes as u64),
-            });
+            let bytes = Some(bytes as u64);
+            report.deleted.push(Deleted { kind: "pending_upload", id, key, bytes });
         }
     }
 
     // Exports whose link has expired.
-    let mut seen = 0;
+    let mut batches = Batches::new(db, holder, dry_run);
     loop {
         let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
             "SELECT id, storage_key, bytes FROM exports WHERE status = 'ready' \
@@ -278,24 +283,17 @@ async fn run(
         )
         .bind(as_of)
         .bind(BATCH)
-        .bind(if dry_run { seen } else { 0 })
+        .bind(batches.offset())
         .fetch_all(&db.pool)
         .await?;
-        if rows.is_empty() {
-            break;
-        }
-        seen += rows.len() as i64;
+        let Some(rows) = batches.next(rows).await? else { break };
         for (id, key, bytes) in rows {
             if !dry_run {
                 delete_object(storage, &key).await?;
                 crate::privacy::export::mark_expired(db, &id).await?;
             }
-            report.deleted.push(Deleted {
-                kind: "export",
-                id,
-                key,
-                bytes: bytes.map(|b| b as u64),
-            });
+            let bytes = bytes.map(|b| b as u64);
+            report.deleted.push(Deleted { kind: "export", id, key, bytes });
         }
     }
 
@@ -318,20 +316,41 @@ async fn run(
     }
 
     // An output a worker stored after its owner's account was deleted.
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT t.id, t.output_key FROM tasks t JOIN users u ON u.id = t.user_id \
-         WHERE u.deleted_at IS NOT NULL AND t.output_key IS NOT NULL AND t.expired_at IS NULL \
-         ORDER BY t.id LIMIT $1",
-    )
-    .bind(BATCH * 50)
-    .fetch_all(&db.pool)
-    .await?;
-    for (id, key) in rows {
-        if !dry_run {
-            delete_object(storage, &key).await?;
-            crate::tasks::lifecycle::expire_output(db, &id, as_of).await?;
-        }
-        report.deleted.push(Deleted { kind: "output", id, key, bytes: None });
+    let mut batches = Batches::new(db, holder, dry_run);
+    loop {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT t.id, t.output_key FROM tasks t JOIN users u ON u.id = t.user_id \
+             WHERE u.deleted_at IS NOT NULL AND t.output_key IS NOT NULL \
+             AND t.expired_at IS NULL ORDER BY t.id LIMIT $1 OFFSET $2",
+        )
+        .bind(BATCH)
+        .bind(batches.offset())
+        .fetch_all(&db.pool)
+        .await?;
+        let Some(rows) = batches.next(rows).await? else { break };
+        expire_outputs(db, storage, rows, as_of, dry_run, report).await?;
+    }
+    Ok(())
+}
+
+/// A batch of tasks' outputs: the objects deleted in one request, then the tasks marked
+/// expired in one statement (a dry run only lists them, with their sizes).
+async fn expire_outputs(
+    db: &Db,
+    storage: &Storage,
+    rows: Vec<(String, String)>,
+    as_of: i64,
+    dry_run: bool,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let sizes = sizes(storage, rows.iter().map(|(_, key)| key.clone()).collect()).await;
+    if !dry_run {
+        storage.delete_many(rows.iter().map(|(_, key)| key.clone()).collect()).await?;
+        let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
+        crate::tasks::lifecycle::expire_outputs(db, &ids, as_of).await?;
+    }
+    for ((id, key), bytes) in rows.into_iter().zip(sizes) {
+        report.deleted.push(Deleted { kind: "output", id, key, bytes });
     }
     Ok(())
 }
@@ -342,11 +361,6 @@ async fn sizes(storage: &Storage, keys: Vec<String>) -> Vec<Option<u64>> {
     let lookups =
         keys.into_iter().map(|key| async move { storage.size(&key).await.ok().flatten() });
     futures_util::stream::iter(lookups).buffered(32).collect().await
-}
-
-/// Deletes objects; ones already gone are fine.
-async fn delete_objects(storage: &Storage, keys: Vec<String>) -> anyhow::Result<()> {
-    Ok(storage.delete_many(keys).await?)
 }
 
 /// Deletes an object; one already gone is fine (a sweep killed after deleting it).

@@ -169,9 +169,9 @@ export function assertClosedManifold(stl) {
   return count;
 }
 
-/// The preview drew a mesh: many pixels differ from the empty background.
-export async function assertPreviewLit(page) {
-  const lit = await page.locator("#preview").evaluate((canvas) => {
+/// The share of the canvas `selector`'s pixels that differ from the viewer's empty background.
+export async function litFraction(page, selector) {
+  return page.locator(selector).evaluate((canvas) => {
     const copy = document.createElement("canvas");
     copy.width = canvas.width; copy.height = canvas.height;
     const ctx = copy.getContext("2d");
@@ -183,9 +183,13 @@ export async function assertPreviewLit(page) {
     }
     return n / (data.length / 4);
   });
-  assert.ok(lit > 0.02, `the preview shows the mesh (${(lit * 100).toFixed(1)}% of pixels lit)`);
 }
 
+/// The preview drew a mesh: many pixels differ from the empty background.
+export async function assertPreviewLit(page) {
+  const lit = await litFraction(page, "#preview");
+  assert.ok(lit > 0.02, `the preview shows the mesh (${(lit * 100).toFixed(1)}% of pixels lit)`);
+}
 
 /// Signs a context in through the API (as the login form does) and returns the page.
 export async function signedIn(page, { email, password }) {

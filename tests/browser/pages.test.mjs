@@ -24,6 +24,7 @@ import {
   dataDir,
   dropFile,
   fitsWidth,
+  litFraction,
   horse,
   root,
   shot,
@@ -450,16 +451,7 @@ test("a visitor sees what Lithos makes and its prices, signs up, buys a pack thr
     await page.locator('#example-preview[data-rendered="lithophane"]').waitFor();
     await page.getByRole("button", { name: "CT bone" }).click();
     await page.locator('#example-preview[data-rendered="ct-bone"]').waitFor();
-    const lit = await page.locator("#example-preview").evaluate((canvas) => {
-      const copy = document.createElement("canvas");
-      copy.width = canvas.width; copy.height = canvas.height;
-      const ctx = copy.getContext("2d");
-      ctx.drawImage(canvas, 0, 0);
-      const { data } = ctx.getImageData(0, 0, copy.width, copy.height);
-      let n = 0;
-      for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i] - 0x20) + Math.abs(data[i + 1] - 0x25) + Math.abs(data[i + 2] - 0x2b) > 30) n++;
-      return n / (data.length / 4);
-    });
+    const lit = await litFraction(page, "#example-preview");
     assert.ok(lit > 0.01, `the example is drawn (${(lit * 100).toFixed(1)}% lit)`);
     await page.locator("#welcome-pricing", { hasText: "100 credits" }).waitFor();
     await shot(page, "10-welcome");

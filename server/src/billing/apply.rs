@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 
 use super::payload::{Event, id_of, integer, metadata_user, millis, text};
-use crate::config::{Billing, FREE_PLAN};
+use crate::config::{Billing, FREE_PLAN, Plan};
 use crate::credits::{self, Kind};
 use crate::ids::UserId;
 use crate::now_ms;
@@ -168,18 +168,32 @@ async fn checkout_completed(
     Ok(Applied::Done { woke })
 }
 
+/// A subscription object's plan and id, or why its event is ignored.
+fn plan_and_id<'b>(
+    billing: &'b Billing,
+    object: &Value,
+) -> std::result::Result<(&'b Plan, String), Applied> {
+    let product = object.get("product").and_then(id_of).unwrap_or_default();
+    let Some(plan) = billing.plan_for_product(&product) else {
+        return Err(Applied::Ignored(format!(
+            "the product {product} is not a plan in the catalog"
+        )));
+    };
+    let Some(id) = text(object, "id").map(str::to_owned) else {
+        return Err(Applied::Ignored("the subscription has no id".into()));
+    };
+    Ok((plan, id))
+}
+
 async fn subscription_paid(
     conn: &mut AnyConnection,
     billing: &Billing,
     object: &Value,
     at: i64,
 ) -> Result<Applied> {
-    let product = object.get("product").and_then(id_of).unwrap_or_default();
-    let Some(plan) = billing.plan_for_product(&product) else {
-        return Ok(Applied::Ignored(format!("the product {product} is not a plan in the catalog")));
-    };
-    let Some(id) = text(object, "id").map(str::to_owned) else {
-        return Ok(Applied::Ignored("the subscription has no id".into()));
+    let (plan, id) = match plan_and_id(billing, object) {
+        Ok(found) => found,
+        Err(ignored) => return Ok(ignored),
     };
     let last = object.get("last_transaction").cloned().unwrap_or(Value::Null);
     let Some(transaction) =
@@ -216,12 +230,9 @@ async fn subscription_state(
     event_type: &str,
     at: i64,
 ) -> Result<Applied> {
-    let product = object.get("product").and_then(id_of).unwrap_or_default();
-    let Some(plan) = billing.plan_for_product(&product) else {
-        return Ok(Applied::Ignored(format!("the product {product} is not a plan in the catalog")));
-    };
-    let Some(id) = text(object, "id").map(str::to_owned) else {
-        return Ok(Applied::Ignored("the subscription has no id".into()));
+    let (plan, id) = match plan_and_id(billing, object) {
+        Ok(found) => found,
+        Err(ignored) => return Ok(ignored),
     };
     let (user, customer) = user_of(conn, object).await?;
     let Some(user) = user else { return Ok(Applied::Waiting(format!("customer:{customer}"))) };

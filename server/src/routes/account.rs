@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{User, Via, check_password, hash_password, verify_password};
+use crate::auth::{User, check_password, hash_password, verify_password};
 use crate::credits;
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::{Done, Profile};
@@ -85,24 +85,8 @@ pub async fn update(
         {
             return Err(ApiError::invalid("avatar_url", "must be an https:// URL"));
         }
-        let stored: Option<String> = {
-            let mut tx = state.db.write().await?;
-            let stored = sqlx::query_scalar("SELECT avatar_key FROM users WHERE id = $1")
-                .bind(&user.id)
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE users SET avatar_url = $1, avatar_key = NULL WHERE id = $2")
-                .bind(avatar.clone())
-                .bind(&user.id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            stored
-        };
         // An uploaded avatar it replaces is deleted.
-        if let Some(key) = stored {
-            state.storage.delete(&key).await?;
-        }
+        crate::routes::avatar::set(&state, &user.id, None, avatar.as_deref()).await?;
     }
     Ok(Json(profile(&state, &user.id).await?))
 }
@@ -140,15 +124,7 @@ pub async fn change_password(
         .bind(&user.id)
         .execute(&mut *tx)
         .await?;
-    let keep = match &user.via {
-        Via::Session(hash) => hash.clone(),
-        Via::Key(_) => String::new(),
-    };
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
-        .bind(&user.id)
-        .bind(&keep)
-        .execute(&mut *tx)
-        .await?;
+    crate::routes::sessions::end_others(&mut tx, &user).await?;
     tx.commit().await?;
     Ok(Json(Done { ok: true }))
 }

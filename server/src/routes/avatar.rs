@@ -57,22 +57,12 @@ pub async fn upload(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Json<Profile>> {
     let mut multipart = multipart.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let too_large = || ApiError::TooLarge { limit_mb: (MAX_BYTES >> 20) as u64 };
+    let body_error = |e| crate::routes::uploads::multipart_error(e, too_large);
     let mut bytes: Option<Bytes> = None;
-    while let Some(field) = multipart.next_field().await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge { limit_mb: (MAX_BYTES >> 20) as u64 }
-        } else {
-            ApiError::BadRequest(e.body_text())
-        }
-    })? {
+    while let Some(field) = multipart.next_field().await.map_err(body_error)? {
         if field.name() == Some("file") {
-            bytes = Some(field.bytes().await.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::TooLarge { limit_mb: (MAX_BYTES >> 20) as u64 }
-                } else {
-                    ApiError::BadRequest(e.body_text())
-                }
-            })?);
+            bytes = Some(field.bytes().await.map_err(body_error)?);
         }
     }
     let bytes =
@@ -83,25 +73,39 @@ pub async fn upload(
     let version = crate::new_id();
     let key = format!("users/{}/avatar/{version}.png", user.id);
     state.storage.put(&key, png, "image/png").await?;
+    let url = format!("/api/v1/me/avatar?v={version}");
+    set(&state, &user.id, Some(&key), Some(&url)).await?;
+    Ok(Json(profile(&state, &user.id).await?))
+}
+
+/// Sets the account's avatar: a stored one (`key`, with the `url` that serves it), a URL
+/// elsewhere (`key` None), or none. A stored avatar it replaces is deleted after the row has
+/// moved on, so no row ever points at a missing file.
+pub(crate) async fn set(
+    state: &AppState,
+    user: &str,
+    key: Option<&str>,
+    url: Option<&str>,
+) -> ApiResult<()> {
     let old: Option<String> = {
         let mut tx = state.db.write().await?;
         let old = sqlx::query_scalar("SELECT avatar_key FROM users WHERE id = $1")
-            .bind(&user.id)
+            .bind(user)
             .fetch_one(&mut *tx)
             .await?;
         sqlx::query("UPDATE users SET avatar_key = $1, avatar_url = $2 WHERE id = $3")
-            .bind(&key)
-            .bind(format!("/api/v1/me/avatar?v={version}"))
-            .bind(&user.id)
+            .bind(key)
+            .bind(url)
+            .bind(user)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         old
     };
-    if let Some(old) = old {
-        let _ = state.storage.delete(&old).await;
+    if let Some(old) = old.filter(|old| Some(old.as_str()) != key) {
+        state.storage.delete(&old).await?;
     }
-    Ok(Json(profile(&state, &user.id).await?))
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v1/me/avatar", tag = "accounts", responses((status = 200, description = "The avatar, a 256 x 256 PNG", content_type = "image/png"), (status = 304, description = "Not modified"), (status = 404, description = "No uploaded avatar", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
@@ -139,21 +143,6 @@ pub async fn get(
 
 #[utoipa::path(delete, path = "/api/v1/me/avatar", tag = "accounts", responses((status = 200, description = "Removed", body = Profile), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn remove(State(state): State<AppState>, user: User) -> ApiResult<Json<Profile>> {
-    let old: Option<String> = {
-        let mut tx = state.db.write().await?;
-        let old = sqlx::query_scalar("SELECT avatar_key FROM users WHERE id = $1")
-            .bind(&user.id)
-            .fetch_one(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE users SET avatar_key = NULL, avatar_url = NULL WHERE id = $1")
-            .bind(&user.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        old
-    };
-    if let Some(old) = old {
-        state.storage.delete(&old).await?;
-    }
+    set(&state, &user.id, None, None).await?;
     Ok(Json(profile(&state, &user.id).await?))
 }

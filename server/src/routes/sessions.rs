@@ -86,11 +86,19 @@ pub async fn revoke(
 
 #[utoipa::path(post, path = "/api/v1/me/sessions/revoke-others", tag = "accounts", responses((status = 200, description = "Every other session ended", body = Done), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn revoke_others(State(state): State<AppState>, user: User) -> ApiResult<Json<Done>> {
-    let _gate = state.db.write_gate().await;
+    let mut tx = state.db.write().await?;
+    end_others(&mut tx, &user).await?;
+    tx.commit().await?;
+    Ok(Json(Done { ok: true }))
+}
+
+/// Ends every session of `user` but the one the request came with (all of them for a request
+/// with an API key), inside `conn`: what signing out elsewhere and a password change do.
+pub(crate) async fn end_others(conn: &mut sqlx::AnyConnection, user: &User) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(&user.id)
-        .bind(current(&user))
-        .execute(&state.db.pool)
+        .bind(current(user))
+        .execute(conn)
         .await?;
-    Ok(Json(Done { ok: true }))
+    Ok(())
 }

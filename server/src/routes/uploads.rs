@@ -51,6 +51,24 @@ pub struct PresignedUpload {
     pub expires_at: i64,
 }
 
+/// What a multipart body that could not be read is told: too slow (408), too large (as
+/// `too_large` says), or malformed (400). Every multipart route maps its errors here.
+pub(crate) fn multipart_error(
+    e: axum::extract::multipart::MultipartError,
+    too_large: impl FnOnce() -> ApiError,
+) -> ApiError {
+    if crate::connections::is_too_slow(&e) {
+        ApiError::TooSlow(
+            "the upload arrived too slowly and was stopped; send it again on a faster connection"
+                .into(),
+        )
+    } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::BadRequest(e.body_text())
+    }
+}
+
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "tasks", request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"), responses((status = 201, description = "Stored; its size in pixels, and for a volume its dims, spacing, value range and histogram", body = UploadView), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image or volume Lithos reads", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 408, description = "The body came too slowly", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 429, description = "Too many uploads in progress", body = crate::openapi::ErrorBody), (status = 503, description = "The decode budget is full; retry after `Retry-After`", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -70,19 +88,7 @@ pub async fn create(
         })?;
     let (limit, plan) = plan_upload_limit(&state, &user).await?;
     let too_large = || too_large(&state, limit, plan.clone());
-    let body_error = |e: axum::extract::multipart::MultipartError| {
-        if crate::connections::is_too_slow(&e) {
-            ApiError::TooSlow(
-                "the upload arrived too slowly and was stopped; send it again on a faster \
-                 connection"
-                    .into(),
-            )
-        } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            ApiError::BadRequest(e.body_text())
-        }
-    };
+    let body_error = |e| multipart_error(e, too_large);
     let mut file = None;
     let (mut raw_dims, mut raw_type) = (None, None);
     while let Some(mut field) = multipart.next_field().await.map_err(body_error)? {

@@ -263,17 +263,6 @@ pub async fn settle(
     Ok(())
 }
 
-/// Marks task `id`'s output expired at `at` (retention deleted its object first).
-pub async fn expire_output(db: &crate::Db, id: &str, at: i64) -> sqlx::Result<()> {
-    let _gate = db.write_gate().await;
-    sqlx::query("UPDATE tasks SET expired_at = $1, output_key = NULL WHERE id = $2")
-        .bind(at)
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
-}
-
 /// Marks the outputs of tasks `ids` expired at `at` (retention deleted their objects first).
 pub async fn expire_outputs(db: &crate::Db, ids: &[String], at: i64) -> sqlx::Result<()> {
     if ids.is_empty() {

@@ -92,6 +92,18 @@ impl TestApp {
         panic!("fewer than {count} mails reached {address} in {}", dir.display());
     }
 
+    /// One retention sweep over this app's database and files, with the default periods, as
+    /// if it were `as_of` (epoch ms).
+    pub async fn sweep(&self, as_of: i64) -> lithos_server::retention::Report {
+        let config = Config { data_dir: self.dir.path().to_owned(), ..Config::default() };
+        let storage =
+            lithos_server::storage::Storage::open_spec(&config.storage_spec(), &config.s3)
+                .await
+                .unwrap();
+        let db = &self.running.as_ref().expect("the app runs").db;
+        lithos_server::retention::sweep(db, &storage, &config, as_of, false).await.unwrap()
+    }
+
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
     }

@@ -132,18 +132,20 @@ async fn the_export_holds_every_part_byte_exact_and_no_secret() {
     // The files, byte-exact.
     assert_eq!(entries[&format!("files/uploads/{upload}/camera_photo.png")], source);
     assert_eq!(entries[&format!("files/outputs/{task_id}.stl")], output);
-    // No secret: not the API key, not its hash, not a password hash, not the session token.
-    let everything = String::from_utf8_lossy(&bytes).into_owned();
+    // No secret in any entry (read decompressed: the JSON is deflated): not the API key, not
+    // its hash, not a password hash, not a session token's hash.
+    let everything: String =
+        entries.values().map(|data| String::from_utf8_lossy(data).into_owned()).collect();
     let db = app.running.as_ref().unwrap().db.clone();
     let key_hash: String =
         sqlx::query_scalar("SELECT key_hash FROM api_keys").fetch_one(&db.pool).await.unwrap();
-    let token_hash: String = sqlx::query_scalar("SELECT token_hash FROM sessions LIMIT 1")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    for secret in [key.as_str(), &key_hash, &token_hash, "$argon2"] {
-        assert!(!everything.contains(secret), "the export holds a secret: {secret}");
+    let mut secrets: Vec<String> =
+        sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(&db.pool).await.unwrap();
+    secrets.extend([key.clone(), key_hash, "$argon2".to_owned()]);
+    for secret in &secrets {
+        assert!(!everything.contains(secret.as_str()), "the export holds a secret: {secret}");
     }
+    assert!(everything.contains("export@example.org"), "the entries are read as text");
 
     // Someone else's export is 404; an expired one is 410.
     let other = app.user("other@example.org").await;
@@ -153,16 +155,7 @@ async fn the_export_holds_every_part_byte_exact_and_no_secret() {
         404
     );
     assert_eq!(other.get(&url).send().await.unwrap().status(), 404);
-    let config = lithos_server::Config {
-        data_dir: app.dir.path().to_owned(),
-        ..lithos_server::Config::default()
-    };
-    let storage = lithos_server::storage::Storage::open_spec(&config.storage_spec(), &config.s3)
-        .await
-        .unwrap();
-    let later = lithos_server::now_ms() + 25 * 3_600_000;
-    let report =
-        lithos_server::retention::sweep(&db, &storage, &config, later, false).await.unwrap();
+    let report = app.sweep(lithos_server::now_ms() + 25 * 3_600_000).await;
     assert!(report.deleted.iter().any(|d| d.kind == "export" && d.id == id), "{report:?}");
     assert!(!files_under(app.dir.path()).iter().any(|p| p.to_string_lossy().contains("/exports/")));
     let gone = user.get(&url).send().await.unwrap();
@@ -185,6 +178,22 @@ async fn the_export_holds_every_part_byte_exact_and_no_secret() {
 async fn exports_are_one_at_a_time_and_three_a_day() {
     let app = TestApp::spawn().await;
     let user = app.user("often@example.org").await;
+    // While one is being made (a row whose heartbeat is fresh), another is refused.
+    let me: Value = user.get(app.url("/me")).fetch_json().await;
+    let db = app.running.as_ref().unwrap().db.clone();
+    let now = lithos_server::now_ms();
+    sqlx::query(
+        "INSERT INTO exports (id, user_id, status, storage_key, heartbeat_at, created_at) \
+         VALUES ('busy', $1, 'running', 'users/x/exports/busy.zip', $2, $2)",
+    )
+    .bind(me["id"].as_str().unwrap())
+    .bind(now)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let second = user.post(app.url("/me/export")).send().await.unwrap();
+    assert_eq!(second.status(), StatusCode::CONFLICT);
+    sqlx::query("DELETE FROM exports WHERE id = 'busy'").execute(&db.pool).await.unwrap();
     for _ in 0..3 {
         assert_eq!(export(&app, &user).await["status"], "ready");
     }

@@ -89,14 +89,7 @@ async fn the_sweep_clears_old_addresses_and_deletes_expired_sessions() {
         .execute(&db.pool)
         .await
         .unwrap();
-    let config = lithos_server::Config {
-        data_dir: app.dir.path().to_owned(),
-        ..lithos_server::Config::default()
-    };
-    let storage = lithos_server::storage::Storage::open_spec(&config.storage_spec(), &config.s3)
-        .await
-        .unwrap();
-    lithos_server::retention::sweep(&db, &storage, &config, now, false).await.unwrap();
+    app.sweep(now).await;
     let rows: Vec<(Option<String>, Option<String>)> =
         sqlx::query_as("SELECT ip, user_agent FROM sessions ORDER BY COALESCE(user_agent, '')")
             .fetch_all(&db.pool)
