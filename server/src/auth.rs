@@ -102,10 +102,15 @@ pub async fn hash_password(password: String) -> DomainResult<String> {
     .map_err(DomainError::Internal)
 }
 
+/// Whether `password` is the one `hash` was made from. An empty hash is an account without a
+/// password (it signs in through a login provider), which no password opens.
 pub async fn verify_password(password: String, hash: String) -> ApiResult<bool> {
+    let none = hash.is_empty();
+    // Verified against the dummy all the same, so it takes a password's time.
+    let hash = if none { dummy_hash().to_owned() } else { hash };
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && !none)
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))?
@@ -190,7 +195,12 @@ impl FromRequestParts<AppState> for Admin {
 }
 
 fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+    cookie_in(&parts.headers, name)
+}
+
+/// The value of cookie `name` in a request's headers.
+pub fn cookie_in<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
         v.split(';').find_map(|pair| {
             let (k, v) = pair.trim().split_once('=')?;
             (k == name).then_some(v)

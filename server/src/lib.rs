@@ -18,6 +18,7 @@ pub mod decode_budget;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod login;
 pub mod mail;
 pub mod openapi;
 pub mod privacy;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub upload_slots: decode_budget::UploadSlots,
     /// Where mail goes: SMTP, or the outbox directory.
     pub mailer: Arc<mail::Mailer>,
+    /// The login providers, with their discovered metadata.
+    pub login: Arc<login::Providers>,
 }
 
 impl AppState {
@@ -153,6 +156,8 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
     let limits = config.connections;
     let grace = config.shutdown_grace;
     let mailer = Arc::new(mail::Mailer::from_config(&config)?);
+    let login =
+        Arc::new(login::Providers::new(config.login_providers().map_err(anyhow::Error::msg)?)?);
     let config = Arc::new(config);
     let state = AppState {
         config,
@@ -166,6 +171,7 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
         decode_budget: decode_budget.clone(),
         upload_slots: decode_budget::UploadSlots::default(),
         mailer,
+        login,
     };
     let (shutdown, stop) = watch::channel(false);
     let (metrics_addr, metrics_server) = match metrics_listener {

@@ -27,6 +27,9 @@ pub struct Profile {
     pub email: String,
     /// Whether the address was confirmed through a link mailed to it.
     pub email_verified: bool,
+    /// Whether the account has a password (one made through a login provider has none until
+    /// a password reset sets one).
+    pub has_password: bool,
     pub name: String,
     pub avatar_url: Option<String>,
     pub plan: String,

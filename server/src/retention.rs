@@ -313,6 +313,16 @@ async fn run(
         .bind(as_of - config.retention.client_info.as_millis() as i64)
         .execute(&db.pool)
         .await?;
+        // Sign-ins that never came back from their provider, and new identities never
+        // answered with a birth date.
+        sqlx::query("DELETE FROM login_requests WHERE created_at <= $1")
+            .bind(now_ms() - crate::login::REQUEST_TTL_MS)
+            .execute(&db.pool)
+            .await?;
+        sqlx::query("DELETE FROM login_signups WHERE created_at <= $1")
+            .bind(now_ms() - crate::login::SIGNUP_TTL_MS)
+            .execute(&db.pool)
+            .await?;
     }
 
     // An output a worker stored after its owner's account was deleted.

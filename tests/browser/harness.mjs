@@ -26,7 +26,10 @@ export const USER = { name: "Ada", email: "ada@lithos.test", password: "a long p
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
   "--disable-component-update", "--no-first-run", "--enable-unsafe-swiftshader"];
 
-export let server, base, browser, dataDir, creem, creemBase;
+export let server, base, browser, dataDir, creem, creemBase, oidc, oidcIssuer;
+// The OpenID Provider's person (tests/oidc/provider.mjs), and the client Lithos is to it.
+export const OIDC_USER = { login: "grace", password: "grace-password", email: "grace@oidc.test" };
+const OIDC_CLIENT = { id: "lithos-browser", secret: "a-client-secret-of-the-browser-tests" };
 export const CREEM = { key: "creem_test_browser", secret: "whsec_browser" };
 
 async function freePort() {
@@ -66,9 +69,21 @@ currency = "EUR"
 `);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
+  // A real OpenID Provider, configured through the environment as the generic provider.
+  writeFileSync(join(dataDir, "oidc.json"), JSON.stringify({
+    clients: [{ client_id: OIDC_CLIENT.id, client_secret: OIDC_CLIENT.secret, redirect_uris: [`${base}/auth/oidc/callback`] }],
+    users: [{ ...OIDC_USER, sub: "grace-sub", email_verified: true, name: "Grace Hopper", picture: null, github_id: 2001 }],
+  }));
+  oidc = spawn("node", [join(root, "tests/oidc/provider.mjs"), join(dataDir, "oidc.json")], { stdio: ["ignore", "pipe", "ignore"] });
+  oidcIssuer = await new Promise((ok, fail) => {
+    oidc.stdout.on("data", (d) => { const m = /READY (\S+)/.exec(String(d)); if (m) ok(m[1]); });
+    oidc.once("exit", () => fail(new Error("the OpenID Provider stopped (npm ci --prefix tests/oidc?)")));
+  });
   server = spawn(binary, ["serve", "--config", join(dataDir, "lithos.toml"), "--data-dir", dataDir, "--bind", `127.0.0.1:${port}`, "--workers", "2"], {
     env: { ...process.env, LITHOS_BACKEND: "cpu", RUST_LOG: "warn", LITHOS_CREEM_API_KEY: CREEM.key,
-      LITHOS_CREEM_WEBHOOK_SECRET: CREEM.secret }, stdio: ["ignore", "inherit", "inherit"],
+      LITHOS_CREEM_WEBHOOK_SECRET: CREEM.secret, LITHOS_OIDC_ISSUER: oidcIssuer,
+      LITHOS_OIDC_CLIENT_ID: OIDC_CLIENT.id, LITHOS_OIDC_CLIENT_SECRET: OIDC_CLIENT.secret,
+      LITHOS_OIDC_NAME: "Lab SSO" }, stdio: ["ignore", "inherit", "inherit"],
   });
   for (let i = 0; ; i++) {
     try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* not yet */ }
@@ -82,6 +97,7 @@ currency = "EUR"
 after(async () => {
   await browser?.close();
   creem?.kill("SIGTERM");
+  oidc?.kill("SIGTERM");
   server?.kill("SIGTERM");
   await new Promise((r) => (server ? server.on("exit", r) : r()));
   rmSync(dataDir, { recursive: true, force: true });

@@ -26,6 +26,7 @@ import {
   fitsWidth,
   litFraction,
   horse,
+  OIDC_USER,
   root,
   shot,
   shots,
@@ -504,5 +505,40 @@ test("a visitor sees what Lithos makes and its prices, signs up, buys a pack thr
     await page.locator("#inbox-rows tr", { hasText: "checkout.completed" }).waitFor();
     await accessible(page);
     await shot(page, "14-console-billing");
+  });
+});
+
+test("a person signs in with a login provider's button, gives a birth date first, and lands signed in", async () => {
+  await withPage("provider-sign-in", async (page) => {
+    await page.goto("/#login");
+    const button = page.getByRole("link", { name: "Continue with Lab SSO" });
+    await button.waitFor();
+    await accessible(page);
+    await shot(page, "login-with-provider");
+    await button.click();
+    // At the provider: its own login form.
+    await page.waitForURL(/\/interaction\//);
+    await page.fill('input[name="login"]', OIDC_USER.login);
+    await page.fill('input[name="password"]', OIDC_USER.password);
+    await page.click('button[type="submit"]');
+    // Back at Lithos: the birth date comes before any account.
+    await page.waitForURL(/#join\?/);
+    await page.locator("#join-intro", { hasText: "Lab SSO" }).waitFor();
+    await accessible(page);
+    await page.fill("#join-birth_date", "1990-05-17");
+    await page.click('#join-form button[type="submit"]');
+    await page.waitForURL(/#convert/);
+    await page.locator("#nav").waitFor();
+    const me = await page.evaluate(() => fetch("/api/v1/me").then((r) => r.json()));
+    assert.equal(me.email, OIDC_USER.email);
+    assert.equal(me.email_verified, true, "the provider vouched for it");
+    assert.equal(me.has_password, false);
+    // The account page lists the provider, and keeps the last way in.
+    await page.goto("/#account");
+    await page.locator("#method-rows li", { hasText: "Lab SSO" }).waitFor();
+    await page.locator("#delete-recent").waitFor();
+    await page.locator("#method-rows button", { hasText: "Unlink" }).click();
+    await page.locator("#methods-alert", { hasText: "only way to sign in" }).waitFor();
+    await shot(page, "account-sign-in-methods");
   });
 });

@@ -11,10 +11,68 @@ const label = (value) => value[0].toUpperCase() + value.slice(1).replaceAll("_",
 
 // ---- account --------------------------------------------------------------------------
 
-export async function loadAccount(me) {
+export async function loadAccount(me, params) {
   $("account-email").textContent = me.email;
+  // An account without a password confirms with a recent sign-in instead.
+  for (const id of ["email-password-field", "delete-password-field"]) $(id).classList.toggle("hidden", !me.has_password);
+  $("delete-recent").classList.toggle("hidden", me.has_password);
   showAvatar(me);
-  await loadSessions();
+  await Promise.all([loadMethods(me, params), loadSessions()]);
+}
+
+// ---- sign-in methods ------------------------------------------------------------------
+
+let providers = null;
+
+/// The configured login providers (`[{id, name}]`), fetched once.
+export async function loginProviders() {
+  providers ??= (await api("/auth/providers")).providers;
+  return providers;
+}
+
+/// A "Continue with …" link for each provider, in every `[data-providers]` box.
+export async function showProviderButtons() {
+  const list = await loginProviders();
+  document.querySelectorAll("[data-providers]").forEach((box) => {
+    box.querySelectorAll("a.provider").forEach((a) => a.remove());
+    box.append(...list.map((p) =>
+      h("a", { class: "button secondary provider", href: `/auth/${encodeURIComponent(p.id)}/start` }, `Continue with ${p.name}`)));
+    box.classList.toggle("hidden", list.length === 0);
+  });
+}
+
+async function loadMethods(me, params) {
+  const [list, { identities: linked }] = await Promise.all([loginProviders(), api("/me/identities")]);
+  const name = (id) => list.find((p) => p.id === id)?.name ?? id;
+  $("methods-alert").textContent = params?.get("link_error") ?? "";
+  $("methods-notice").textContent = params?.get("linked")
+    ? `${name(params.get("linked"))} is linked: you can sign in with it.${params.get("password_disabled")
+      ? " Your email address was never confirmed, so your password was turned off; set a new one through \"Forgot your password?\" if you want one." : ""}`
+    : "";
+  const unlink = async (identity) => {
+    $("methods-alert").textContent = "";
+    try {
+      await api(`/me/identities/${encodeURIComponent(identity.id)}`, { method: "DELETE" });
+      await loadMethods(me);
+    } catch (err) {
+      $("methods-alert").textContent = err.message;
+    }
+  };
+  $("method-rows").replaceChildren(
+    h("li", {}, me.has_password ? "Email and password" : "No password: set one through \"Forgot your password?\" on the log-in page"),
+    ...linked.map((identity) => h("li", {},
+      `${identity.provider_name}${identity.email ? ` (${identity.email})` : ""}, linked ${when(identity.created_at)} `,
+      h("button", { type: "button", class: "secondary", onclick: () => unlink(identity) }, "Unlink"))));
+  const link = async (provider) => {
+    try {
+      const { redirect_url } = await api("/me/identities", { method: "POST", body: { provider: provider.id } });
+      location.href = redirect_url;
+    } catch (err) {
+      $("methods-alert").textContent = err.message;
+    }
+  };
+  $("method-links").replaceChildren(...list.filter((p) => !linked.some((i) => i.provider === p.id)).map((p) =>
+    h("button", { type: "button", class: "secondary", onclick: () => link(p) }, `Link ${p.name}`)));
 }
 
 function showAvatar(profile) {

@@ -6,7 +6,7 @@
 import uPlot from "/vendor/uplot/uPlot.esm.js";
 import { api, h, when, showError, clearErrors } from "./api.js";
 import { Preview } from "./preview.js";
-import { loadAccount, loadSupport, loadVerify, loadReset, showVerifyBanner } from "./account.js";
+import { loadAccount, loadSupport, loadVerify, loadReset, showVerifyBanner, showProviderButtons } from "./account.js";
 
 const $ = (id) => document.getElementById(id);
 let me = null;
@@ -50,9 +50,9 @@ const defaultIn = (f, mode) => f["x-mode-defaults"]?.[mode] ?? f.default;
 
 // ---- views ----------------------------------------------------------------------------
 
-const VIEWS = ["welcome", "pricing", "login", "signup", "convert", "history", "credits", "billing", "keys", "account", "support", "verify", "reset"];
+const VIEWS = ["welcome", "pricing", "login", "signup", "join", "convert", "history", "credits", "billing", "keys", "account", "support", "verify", "reset"];
 // What a visitor who is not signed in may see.
-const OPEN = ["welcome", "pricing", "login", "signup", "support", "verify", "reset"];
+const OPEN = ["welcome", "pricing", "login", "signup", "join", "support", "verify", "reset"];
 
 async function route() {
   const [view, query] = location.hash.replace(/^#/, "").split("?");
@@ -67,7 +67,11 @@ async function route() {
     if (target === "history") await loadHistory();
     if (target === "credits") await loadCredits();
     if (target === "keys") await loadKeys();
-    if (target === "account") await loadAccount(me);
+    if (target === "account") await loadAccount(me, params);
+    if (target === "login" || target === "signup") await showProviderButtons();
+    // A sign-in through a provider that failed comes back here with its reason.
+    if (target === "login") $("login-alert").textContent = params.get("error") ?? "";
+    if (target === "join") loadJoin(params);
     if (target === "verify") await loadVerify(params);
     if (target === "reset") loadReset(params);
     if (target === "support") await loadSupport(me, await openapi());
@@ -128,6 +132,29 @@ $("signup-form").addEventListener("submit", async (e) => {
     // Refused for age: the server kept nothing, and neither does the form.
     if (err.status === 403) form.reset();
     showError(err, form, $("signup-alert"));
+  }
+});
+
+/// `#join?token=…&provider=…`: a person new to Lithos signed in through a provider; their
+/// birth date comes before any account.
+function loadJoin(params) {
+  const form = $("join-form");
+  form.dataset.token = params.get("token") ?? "";
+  $("join-intro").textContent = `You signed in with ${params.get("provider") ?? "your login provider"}. One question before your account is made:`;
+}
+
+$("join-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  clearErrors(form, $("join-alert"));
+  try {
+    const profile = await api("/auth/providers/join", { method: "POST", body: { token: form.dataset.token, birth_date: $("join-birth_date").value } });
+    history.replaceState(null, "", "/#convert");
+    await signedIn(profile);
+  } catch (err) {
+    // Refused for age: the server kept nothing, and neither does the form.
+    if (err.status === 403) form.reset();
+    showError(err, form, $("join-alert"));
   }
 });
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Layer, Secret};
+use super::{Layer, LoginKind, ProviderLayer, Secret};
 
 impl Layer {
     /// The `LITHOS_*` variables of `vars`.
@@ -134,6 +134,35 @@ impl Layer {
                 "BODY_MIN_BYTES_PER_SECOND" => {
                     layer.body_min_bytes_per_second =
                         Some(value.parse().map_err(|_| bad("a number"))?)
+                }
+                "GOOGLE_CLIENT_ID"
+                | "GOOGLE_CLIENT_SECRET"
+                | "GITHUB_CLIENT_ID"
+                | "GITHUB_CLIENT_SECRET"
+                | "OIDC_ISSUER"
+                | "OIDC_CLIENT_ID"
+                | "OIDC_CLIENT_SECRET"
+                | "OIDC_NAME" => {
+                    let (kind, field) = name.split_once('_').expect("matched above");
+                    let kind = match kind {
+                        "GOOGLE" => LoginKind::Google,
+                        "GITHUB" => LoginKind::Github,
+                        _ => LoginKind::Oidc,
+                    };
+                    let providers = layer.login_providers.get_or_insert_with(Vec::new);
+                    let provider = match providers.iter_mut().position(|p| p.kind == kind) {
+                        Some(i) => &mut providers[i],
+                        None => {
+                            providers.push(ProviderLayer::new(kind));
+                            providers.last_mut().expect("just pushed")
+                        }
+                    };
+                    match field {
+                        "CLIENT_ID" => provider.client_id = Some(value),
+                        "CLIENT_SECRET" => provider.client_secret = Some(Secret(value)),
+                        "ISSUER" => provider.issuer = Some(value),
+                        _ => provider.name = Some(value),
+                    }
                 }
                 "METRICS_TOKEN" => layer.metrics_token = Some(Secret(value)),
                 "METRICS_BIND" => {

@@ -16,8 +16,10 @@ use crate::tasks::queue::QueueConfig;
 
 mod billing;
 mod env;
+mod login;
 
 pub use billing::{Billing, BillingLayer, FREE_PLAN, Limits, Pack, Plan};
+pub use login::{Kind as LoginKind, LoginProvider, Protocol, ProviderLayer};
 
 /// Everything `lithos serve` needs.
 #[derive(Clone, Debug)]
@@ -81,6 +83,8 @@ pub struct Config {
     /// How long sources and abandoned uploads are kept, and how often the sweeper runs
     /// (outputs: each plan's `retention_days`).
     pub retention: crate::retention::Periods,
+    /// Login providers, as configured (built, and checked, by [`Config::login_providers`]).
+    pub login_providers: Vec<ProviderLayer>,
 }
 
 /// A setting that must not appear in logs or `Debug` output.
@@ -128,6 +132,7 @@ impl Default for Config {
             support_email: None,
             smtp_url: None,
             mail_from: "Lithos <no-reply@localhost>".into(),
+            login_providers: Vec::new(),
         }
     }
 }
@@ -182,6 +187,8 @@ pub struct Layer {
     pub pending_upload_hours: Option<f64>,
     pub retention_interval_minutes: Option<f64>,
     pub client_info_days: Option<f64>,
+    /// `[[login_providers]]`: each merged by id over the same provider of a lower layer.
+    pub login_providers: Option<Vec<ProviderLayer>>,
 }
 
 impl Layer {
@@ -329,6 +336,16 @@ impl Layer {
         if let Some(v) = self.retention_interval_minutes {
             config.retention.interval = secs(v * 60.0);
         }
+        for provider in self.login_providers.into_iter().flatten() {
+            let id = provider.id();
+            match config.login_providers.iter().position(|p| p.id() == id) {
+                Some(i) => {
+                    let base = config.login_providers.remove(i);
+                    config.login_providers.insert(i, provider.over(base));
+                }
+                None => config.login_providers.push(provider),
+            }
+        }
     }
 }
 
@@ -380,6 +397,7 @@ impl Config {
                 .into());
         }
         self.billing.validate()?;
+        self.login_providers()?;
         if self.retention.interval.is_zero() {
             return Err("retention_interval_minutes must be above zero".into());
         }
@@ -389,6 +407,19 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The login providers, each complete and with a unique id.
+    pub fn login_providers(&self) -> Result<Vec<LoginProvider>, String> {
+        let mut built: Vec<LoginProvider> = Vec::new();
+        for layer in &self.login_providers {
+            let provider = layer.clone().build()?;
+            if built.iter().any(|p| p.id == provider.id) {
+                return Err(format!("two login providers have the id {:?}", provider.id));
+            }
+            built.push(provider);
+        }
+        Ok(built)
     }
 
     /// The origins cookie-authenticated writes may come from: `public_url`'s, or, without

@@ -123,7 +123,15 @@ pub async fn delete_account(state: &AppState, id: &UserId, by: By<'_>) -> ApiRes
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    for table in ["sessions", "api_keys", "support_requests", "exports", "email_tokens"] {
+    for table in [
+        "sessions",
+        "api_keys",
+        "support_requests",
+        "exports",
+        "email_tokens",
+        "identities",
+        "login_requests",
+    ] {
         sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
             .bind(id)
             .execute(&mut *tx)

@@ -213,7 +213,18 @@ async fn build(state: &AppState, user: &UserId, id: &str, key: &str) -> anyhow::
         .await?;
     let email = profile.first().and_then(|p| p["email"].as_str()).unwrap_or_default().to_owned();
     documents.push(("profile.json", profile.into_iter().next().unwrap_or_default()));
-    documents.push(("identities.json", json!([{ "provider": "password", "email": email }])));
+    let mut identities =
+        one("SELECT provider, email, created_at, last_used_at FROM identities WHERE user_id = $1 \
+         ORDER BY created_at")
+        .await?;
+    let password: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_one(pool)
+        .await?;
+    if !password.is_empty() {
+        identities.insert(0, json!({ "provider": "password", "email": email }));
+    }
+    documents.push(("identities.json", Value::Array(identities)));
     documents.push((
         "sessions.json",
         Value::Array(one("SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at").await?),

@@ -15,20 +15,23 @@ use crate::openapi::{Done, Profile};
 /// `id`, `email`, `email_verified`, `name`, `avatar_url`, `plan`, `role` and `credits` (the
 /// ledger's balance).
 pub async fn profile(state: &AppState, id: &str) -> ApiResult<Profile> {
-    type Row = (String, String, Option<i64>, String, Option<String>, String, String);
+    type Row = (String, String, Option<i64>, String, Option<String>, String, String, String);
     let row: Option<Row> = sqlx::query_as(
-        "SELECT id, email, email_verified_at, name, avatar_url, plan, role FROM users WHERE id = $1",
+        "SELECT id, email, email_verified_at, name, avatar_url, plan, role, password_hash \
+         FROM users WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&state.db.pool)
     .await?;
-    let (id, email, verified, name, avatar_url, plan, role) = row.ok_or(ApiError::NotFound)?;
+    let (id, email, verified, name, avatar_url, plan, role, password) =
+        row.ok_or(ApiError::NotFound)?;
     let mut conn = state.db.pool.acquire().await?;
     let balance = credits::balance(&mut conn, &id).await?;
     Ok(Profile {
         id,
         email,
         email_verified: verified.is_some(),
+        has_password: !password.is_empty(),
         name,
         avatar_url,
         plan,

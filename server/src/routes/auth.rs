@@ -137,7 +137,11 @@ pub async fn logout(State(state): State<AppState>, user: User) -> ApiResult<Resp
 }
 
 /// A new session for `user_id`, started from `client`; returns the `Set-Cookie` value.
-async fn start_session(state: &AppState, user_id: &str, client: &Client) -> ApiResult<String> {
+pub(crate) async fn start_session(
+    state: &AppState,
+    user_id: &str,
+    client: &Client,
+) -> ApiResult<String> {
     let (token, hash) = new_secret();
     let now = now_ms();
     let _gate = state.db.write_gate().await;

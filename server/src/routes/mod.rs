@@ -10,6 +10,7 @@ pub(crate) mod credits;
 pub(crate) mod download;
 pub(crate) mod email;
 pub(crate) mod health;
+pub(crate) mod login;
 pub(crate) mod pages;
 pub(crate) mod privacy;
 pub(crate) mod security;
@@ -45,6 +46,10 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
+        .routes(routes!(login::providers))
+        .routes(routes!(login::join))
+        .routes(routes!(login::list, login::link))
+        .routes(routes!(login::unlink))
         .routes(routes!(account::me, account::update, privacy::delete_me))
         .routes(routes!(account::change_password))
         .routes(
@@ -125,7 +130,9 @@ pub fn router(state: AppState) -> Router {
         }),
     );
     let pages = pages::router(&state.config.console_dir)
-        .route("/billing/return", get(billing::checkout_return));
+        .route("/billing/return", get(billing::checkout_return))
+        .route("/auth/{provider}/start", get(login::start))
+        .route("/auth/{provider}/callback", get(login::callback));
     let app = api.merge(pages);
     let app = match state.config.metrics_bind {
         Some(_) => app,

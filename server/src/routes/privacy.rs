@@ -47,6 +47,8 @@ pub async fn download_export(
 #[serde(deny_unknown_fields)]
 pub struct EmailChange {
     email: String,
+    /// The password; an account without one is confirmed by a recent sign-in instead.
+    #[serde(default)]
     password: String,
 }
 
@@ -85,8 +87,14 @@ pub async fn change_email(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Confirmation {
+    /// The account's password. An account without one (made through a login provider) is
+    /// confirmed instead by a sign-in within the last ten minutes.
+    #[serde(default)]
     password: String,
 }
+
+/// How recent a sign-in confirms deleting an account that has no password.
+const RECENT_SIGN_IN_MS: i64 = 10 * 60 * 1000;
 
 /// Deletes the account: tasks canceled, subscription canceled, every file deleted, the
 /// account replaced by a tombstone. The email can register again.
@@ -110,6 +118,25 @@ async fn confirm_password(state: &AppState, user: &User, password: String) -> Ap
         .bind(&user.id)
         .fetch_one(&state.db.pool)
         .await?;
+    if hash.is_empty() {
+        let signed_in: Option<i64> = match &user.via {
+            crate::auth::Via::Session(token_hash) => {
+                sqlx::query_scalar("SELECT created_at FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&state.db.pool)
+                    .await?
+            }
+            crate::auth::Via::Key(_) => None,
+        };
+        return match signed_in {
+            Some(at) if crate::now_ms() - at <= RECENT_SIGN_IN_MS => Ok(()),
+            _ => Err(ApiError::invalid(
+                "password",
+                "your account has no password: sign out, sign in again through your login \
+                 provider, and delete within ten minutes",
+            )),
+        };
+    }
     if verify_password(password, hash).await? {
         Ok(())
     } else {

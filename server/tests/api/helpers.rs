@@ -109,16 +109,35 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::spawn_on(listener, adjust).await
+    }
+
+    /// The app on a listener bound beforehand: what must know its address before it starts
+    /// (a login provider's redirect URI) can be set up first.
+    pub async fn spawn_on(
+        listener: tokio::net::TcpListener,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database_url = fresh_database(dir.path()).await;
         let created = std::time::SystemTime::now() - Duration::from_secs(1);
         let mut app = TestApp { base: String::new(), running: None, dir, database_url, created };
-        app.start(adjust).await;
+        app.start_on(listener, adjust).await;
         app
     }
 
     /// Starts (or restarts) the app over the same data directory and database.
     pub async fn start(&mut self, adjust: impl FnOnce(&mut Config)) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.start_on(listener, adjust).await;
+    }
+
+    async fn start_on(
+        &mut self,
+        listener: tokio::net::TcpListener,
+        adjust: impl FnOnce(&mut Config),
+    ) {
         let mut config = Config {
             data_dir: self.dir.path().to_owned(),
             database_url: Some(self.database_url.clone()),
@@ -128,7 +147,6 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = lithos_server::launch(listener, config).await.expect("the app starts");
         self.base = format!("http://{}", running.addr);
         self.running = Some(running);

@@ -113,6 +113,8 @@ async fn the_openapi_document_covers_every_route_and_the_docs_page_serves_it() {
         "/api/v1/auth/verify",
         "/api/v1/auth/password-reset",
         "/api/v1/auth/password-reset/confirm",
+        "/api/v1/auth/providers",
+        "/api/v1/auth/providers/join",
     ];
     let mut operations = 0;
     for (path, item) in paths {
