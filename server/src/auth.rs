@@ -1,17 +1,12 @@
 //! Who is asking: passwords (argon2id), server-side sessions behind a cookie, API keys sent as
-//! `Authorization: Bearer`, the CSRF check for cookie-authenticated writes, and login rate
-//! limits.
-
-use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::sync::Arc;
+//! `Authorization: Bearer`, and the CSRF check for cookie-authenticated writes. Rate limits are
+//! [`crate::limits`].
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{DomainError, DomainResult};
@@ -295,54 +290,6 @@ impl FromRequestParts<AppState> for User {
         }
         tracing::Span::current().record("user_id", id.as_str());
         Ok(User { id: id.into(), role, via: Via::Session(hash) })
-    }
-}
-
-/// Attempts at logging in or registering, limited per client address and per account; and
-/// visitors' support requests, per address.
-#[derive(Clone, Debug)]
-pub struct LoginLimits {
-    per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    per_account: Arc<DefaultKeyedRateLimiter<String>>,
-    contact_per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-}
-
-impl Default for LoginLimits {
-    fn default() -> Self {
-        // 20 attempts a minute from one address, 10 a minute on one account, with bursts.
-        let per_ip = Quota::per_minute(NonZeroU32::new(20).expect("non-zero"));
-        let per_account = Quota::per_minute(NonZeroU32::new(10).expect("non-zero"));
-        // 5 support requests an hour from one address, 2 at once.
-        let contact = Quota::per_hour(NonZeroU32::new(5).expect("non-zero"))
-            .allow_burst(NonZeroU32::new(2).expect("non-zero"));
-        Self {
-            per_ip: Arc::new(RateLimiter::keyed(per_ip)),
-            per_account: Arc::new(RateLimiter::keyed(per_account)),
-            contact_per_ip: Arc::new(RateLimiter::keyed(contact)),
-        }
-    }
-}
-
-impl LoginLimits {
-    pub fn check(&self, ip: IpAddr, account: &str) -> ApiResult<()> {
-        let clock = governor::clock::DefaultClock::default();
-        use governor::clock::Clock;
-        let wait = |e: governor::NotUntil<governor::clock::QuantaInstant>| {
-            e.wait_time_from(clock.now()).as_secs().max(1)
-        };
-        self.per_ip.check_key(&ip).map_err(|e| ApiError::RateLimited { retry_after: wait(e) })?;
-        self.per_account
-            .check_key(&account.to_owned())
-            .map_err(|e| ApiError::RateLimited { retry_after: wait(e) })
-    }
-
-    /// A visitor's support request from `ip`.
-    pub fn check_contact(&self, ip: IpAddr) -> ApiResult<()> {
-        use governor::clock::Clock;
-        let clock = governor::clock::DefaultClock::default();
-        self.contact_per_ip.check_key(&ip).map_err(|e| ApiError::RateLimited {
-            retry_after: e.wait_time_from(clock.now()).as_secs().max(1),
-        })
     }
 }
 

@@ -68,9 +68,9 @@ pub enum ApiError {
     /// 422: a field is invalid; `field` names it.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
-    /// 429: too many attempts; retry after the given seconds.
-    #[error("too many attempts; try again in {retry_after} seconds")]
-    RateLimited { retry_after: u64 },
+    /// 429: over an abuse limit, which `limit` names; retry after the given seconds.
+    #[error("too many requests ({limit}); try again in {retry_after} seconds")]
+    RateLimited { limit: String, retry_after: u64 },
     /// 429: too much in progress at once (uploads of one user); retry after the given seconds.
     #[error("{message}")]
     TooManyAtOnce { message: String, retry_after: u64 },
@@ -151,7 +151,7 @@ impl IntoResponse for ApiError {
             body["field"] = json!(field);
         }
         let mut response = (self.status(), Json(json!({ "error": body }))).into_response();
-        if let ApiError::RateLimited { retry_after }
+        if let ApiError::RateLimited { retry_after, .. }
         | ApiError::TooManyAtOnce { retry_after, .. }
         | ApiError::Busy { retry_after, .. } = self
         {

@@ -18,6 +18,7 @@ pub mod decode_budget;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod limits;
 pub mod login;
 pub mod mail;
 pub mod openapi;
@@ -52,8 +53,6 @@ pub struct AppState {
     pub cdn: Option<Arc<cdn::Cdn>>,
     pub queue: tasks::queue::Queue,
     pub worker: worker::Handle,
-    /// Login and registration attempts, per address and per account.
-    pub login_limits: auth::LoginLimits,
     /// The origins cookie-authenticated writes may come from (see [`Config::allowed_origins`]).
     pub origins: Arc<Vec<String>>,
     /// Memory for decoding images, shared by uploads and the in-process workers.
@@ -166,7 +165,6 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
         cdn,
         queue,
         worker: handle,
-        login_limits: auth::LoginLimits::default(),
         origins,
         decode_budget: decode_budget.clone(),
         upload_slots: decode_budget::UploadSlots::default(),

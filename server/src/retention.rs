@@ -324,6 +324,10 @@ async fn run(
             .execute(&db.pool)
             .await?;
     }
+    if !dry_run {
+        // Abuse-limit counters of windows long over.
+        crate::limits::sweep(db, now_ms()).await?;
+    }
 
     // An output a worker stored after its owner's account was deleted.
     let mut batches = Batches::new(db, holder, dry_run);

@@ -1,6 +1,7 @@
 //! The `lithos` binary as a service, for real. Its privacy (`privacy.rs`): `lithos serve`
 //! logging at debug level keeps no patient attribute of a DICOM series. Its retention
-//! (`retention.rs`): a sweep killed midway resumes and ends as one uninterrupted sweep.
+//! (`retention.rs`): a sweep killed midway resumes and ends as one uninterrupted sweep. Its
+//! abuse limits (`limits.rs`): three replicas on one database admit exactly the limit.
 //!
 //! And Lithos at scale: an API server with no workers of its own, three `lithos worker`
 //! processes, one PostgreSQL and one S3 server (SeaweedFS), all started by tests/run-all.sh
@@ -10,6 +11,7 @@
 //! must succeed exactly once, with a closed, manifold mesh in the bucket, no ledger entry
 //! twice, and exactly the tasks' costs spent.
 
+mod limits;
 mod privacy;
 mod retention;
 
@@ -172,6 +174,9 @@ async fn three_workers_200_tasks_one_killed_mid_job_every_task_exactly_once() {
         s3: S3Options { endpoint: Some(s.s3_endpoint.clone()), ..S3Options::default() },
         ..Config::default()
     };
+    // 200 tasks at once: far past a person's tasks a minute.
+    let mut config = config;
+    config.billing.plans[0].limits.tasks_per_minute = None;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = lithos_server::launch(listener, config).await.unwrap();
     let base = format!("http://{}", server.addr);

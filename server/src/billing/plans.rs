@@ -4,7 +4,9 @@
 use sqlx::AnyConnection;
 
 use crate::config::{Billing, FREE_PLAN, Plan};
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
+use crate::limits::{self, DAY_MS, MINUTE_MS, Rule};
 use crate::now_ms;
 
 /// An account's billing standing.
@@ -45,8 +47,8 @@ impl Standing {
     }
 }
 
-/// Checks a task's grid (`grid_points`, images only) and the account's tasks in progress
-/// against its plan.
+/// Checks a task's grid (`grid_points`, images only) against the account's plan, and its
+/// billing hold (the counted limits are [`admit_task`]'s, at the insert).
 pub async fn check_task(
     conn: &mut AnyConnection,
     billing: &Billing,
@@ -69,12 +71,31 @@ pub async fn check_task(
             ));
         }
     }
+    Ok(())
+}
+
+/// Admits a task just inserted (with its credits reserved) in `tx`: the plan's tasks a minute
+/// and tasks at once. Run in the insert's transaction after the reservation, which locks the
+/// account's row, so that replicas admitting tasks of one account take turns and the count
+/// is exact; a refusal rolls the task, its credits and its count back.
+pub async fn admit_task(tx: &mut AnyConnection, billing: &Billing, user_id: &str) -> ApiResult<()> {
+    let plan = standing(tx, user_id).await?.plan(billing);
+    if let Some(max) = plan.limits.tasks_per_minute {
+        let rule = Rule {
+            id: "tasks",
+            max: u64::from(max),
+            window_ms: MINUTE_MS,
+            says: format!("the {} plan allows {max} tasks a minute (tasks_per_minute)", plan.id),
+        };
+        limits::take(tx, &rule, user_id, 1).await?;
+    }
     if let Some(cap) = plan.limits.max_running {
+        // Counting the new task too.
         let running: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND status IN ('queued', 'running')",
+            "SELECT COUNT(*) - 1 FROM tasks WHERE user_id = $1 AND status IN ('queued', 'running')",
         )
         .bind(user_id)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *tx)
         .await?;
         if running >= i64::from(cap) {
             return Err(ApiError::TooManyAtOnce {
@@ -88,6 +109,39 @@ pub async fn check_task(
             });
         }
     }
+    Ok(())
+}
+
+/// Admits an upload of `bytes` against the plan's uploads a minute and megabytes a day, both
+/// or neither.
+pub async fn admit_upload(db: &Db, billing: &Billing, user_id: &str, bytes: u64) -> ApiResult<()> {
+    let mut tx = db.write().await?;
+    let plan = standing(&mut tx, user_id).await?.plan(billing);
+    if let Some(max) = plan.limits.uploads_per_minute {
+        let rule = Rule {
+            id: "uploads",
+            max: u64::from(max),
+            window_ms: MINUTE_MS,
+            says: format!(
+                "the {} plan allows {max} uploads a minute (uploads_per_minute)",
+                plan.id
+            ),
+        };
+        limits::take(&mut tx, &rule, user_id, 1).await?;
+    }
+    if let Some(mb) = plan.limits.upload_mb_per_day {
+        let rule = Rule {
+            id: "upload-bytes",
+            max: mb.saturating_mul(1 << 20),
+            window_ms: DAY_MS,
+            says: format!(
+                "the {} plan allows {mb} MB of uploads a day (upload_mb_per_day)",
+                plan.id
+            ),
+        };
+        limits::take(&mut tx, &rule, user_id, bytes).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

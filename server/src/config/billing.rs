@@ -33,6 +33,10 @@ pub struct LimitsLayer {
     pub max_megapixels: Option<f64>,
     pub max_upload_mb: Option<u64>,
     pub max_running: Option<u32>,
+    /// 0 for no cap, as for the two below.
+    pub uploads_per_minute: Option<u32>,
+    pub tasks_per_minute: Option<u32>,
+    pub upload_mb_per_day: Option<u64>,
     pub retention_days: Option<u32>,
     pub priority: Option<i64>,
 }
@@ -50,6 +54,9 @@ pub struct PlanLayer {
     pub max_megapixels: Option<f64>,
     pub max_upload_mb: Option<u64>,
     pub max_running: Option<u32>,
+    pub uploads_per_minute: Option<u32>,
+    pub tasks_per_minute: Option<u32>,
+    pub upload_mb_per_day: Option<u64>,
     pub retention_days: Option<u32>,
     pub priority: Option<i64>,
 }
@@ -77,6 +84,12 @@ pub struct Limits {
     pub max_upload_mb: u64,
     /// Tasks queued or running at once; `None` for no cap.
     pub max_running: Option<u32>,
+    /// Uploads started a minute (direct or presigned); `None` for no cap.
+    pub uploads_per_minute: Option<u32>,
+    /// Tasks submitted a minute; `None` for no cap.
+    pub tasks_per_minute: Option<u32>,
+    /// Megabytes uploaded a day (UTC); `None` for no cap.
+    pub upload_mb_per_day: Option<u64>,
     /// Days outputs are kept.
     pub retention_days: u32,
     /// Queue rank: lower runs first.
@@ -114,6 +127,9 @@ impl Billing {
             max_megapixels: max_grid_points as f64 / 1e6,
             max_upload_mb: max_upload_bytes >> 20,
             max_running: None,
+            uploads_per_minute: Some(30),
+            tasks_per_minute: Some(30),
+            upload_mb_per_day: Some(2000),
             retention_days: 7,
             priority: 1,
         };
@@ -155,6 +171,15 @@ impl Billing {
             if let Some(v) = free.max_running {
                 limits.max_running = Some(v);
             }
+            if let Some(v) = free.uploads_per_minute {
+                limits.uploads_per_minute = Some(v).filter(|v| *v > 0);
+            }
+            if let Some(v) = free.tasks_per_minute {
+                limits.tasks_per_minute = Some(v).filter(|v| *v > 0);
+            }
+            if let Some(v) = free.upload_mb_per_day {
+                limits.upload_mb_per_day = Some(v).filter(|v| *v > 0);
+            }
             if let Some(v) = free.retention_days {
                 limits.retention_days = v;
             }
@@ -180,6 +205,15 @@ impl Billing {
                         max_megapixels: p.max_megapixels.unwrap_or(base.max_megapixels),
                         max_upload_mb: p.max_upload_mb.unwrap_or(base.max_upload_mb),
                         max_running: p.max_running.or(base.max_running),
+                        uploads_per_minute: p
+                            .uploads_per_minute
+                            .map_or(base.uploads_per_minute, |v| Some(v).filter(|v| *v > 0)),
+                        tasks_per_minute: p
+                            .tasks_per_minute
+                            .map_or(base.tasks_per_minute, |v| Some(v).filter(|v| *v > 0)),
+                        upload_mb_per_day: p
+                            .upload_mb_per_day
+                            .map_or(base.upload_mb_per_day, |v| Some(v).filter(|v| *v > 0)),
                         retention_days: p.retention_days.unwrap_or(30),
                         priority: p.priority.unwrap_or(0),
                     },

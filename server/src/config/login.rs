@@ -156,3 +156,76 @@ impl ProviderLayer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Layer};
+
+    fn env(pairs: &[(&str, &str)]) -> Result<Vec<LoginProvider>, String> {
+        let layer = Layer::from_env(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))?;
+        Config::resolve(None, layer, Layer::default()).login_providers()
+    }
+
+    #[test]
+    fn the_environment_configures_google_github_and_one_generic_provider() {
+        let providers = env(&[
+            ("LITHOS_GOOGLE_CLIENT_ID", "g-id"),
+            ("LITHOS_GOOGLE_CLIENT_SECRET", "g-secret"),
+            ("LITHOS_GITHUB_CLIENT_ID", "gh-id"),
+            ("LITHOS_GITHUB_CLIENT_SECRET", "gh-secret"),
+            ("LITHOS_OIDC_ISSUER", "https://sso.example.com/"),
+            ("LITHOS_OIDC_CLIENT_ID", "o-id"),
+            ("LITHOS_OIDC_CLIENT_SECRET", "o-secret"),
+            ("LITHOS_OIDC_NAME", "Corp SSO"),
+        ])
+        .unwrap();
+        let summary: Vec<_> = providers
+            .iter()
+            .map(|p| {
+                let at = match &p.protocol {
+                    Protocol::Oidc { issuer } => issuer.clone(),
+                    Protocol::Github { api_url, .. } => api_url.clone(),
+                };
+                (p.id.as_str(), p.name.as_str(), at)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("google", "Google", GOOGLE_ISSUER.to_owned()),
+                ("github", "GitHub", GITHUB_API_URL.to_owned()),
+                ("oidc", "Corp SSO", "https://sso.example.com".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_incomplete_or_malformed_provider_is_named() {
+        let half = env(&[("LITHOS_GITHUB_CLIENT_ID", "gh-id")]).unwrap_err();
+        assert!(half.contains("\"github\" needs client_secret"), "{half}");
+        let no_issuer = env(&[("LITHOS_OIDC_CLIENT_ID", "a"), ("LITHOS_OIDC_CLIENT_SECRET", "b")]);
+        assert!(no_issuer.unwrap_err().contains("needs issuer"));
+        let mut bad = ProviderLayer::new(Kind::Oidc);
+        bad.id = Some("Corp SSO".into());
+        assert!(bad.build().unwrap_err().contains("a-z, 0-9 and -"));
+        let mut ftp = ProviderLayer::new(Kind::Oidc);
+        (ftp.client_id, ftp.client_secret) = (Some("a".into()), Some(Secret("b".into())));
+        ftp.issuer = Some("ftp://sso.example.com".into());
+        assert!(ftp.build().unwrap_err().contains("http(s) URL"));
+    }
+
+    #[test]
+    fn the_environment_completes_a_provider_of_the_file_by_id() {
+        let file: Layer =
+            toml::from_str("[[login_providers]]\nkind = \"google\"\nclient_id = \"from-file\"\n")
+                .unwrap();
+        let env =
+            Layer::from_env([("LITHOS_GOOGLE_CLIENT_SECRET".into(), "from-env".into())]).unwrap();
+        let providers =
+            Config::resolve(Some(file), env, Layer::default()).login_providers().unwrap();
+        assert_eq!(providers.len(), 1);
+        assert_eq!(providers[0].client_id, "from-file");
+        assert_eq!(providers[0].client_secret.0, "from-env");
+    }
+}

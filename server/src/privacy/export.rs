@@ -59,7 +59,10 @@ pub async fn start(state: &AppState, user: &UserId) -> ApiResult<ExportView> {
     }
     if recent.len() as i64 >= PER_DAY {
         let retry_after = ((recent[0].1 + DAY_MS - now) / 1000).max(1) as u64;
-        return Err(ApiError::RateLimited { retry_after });
+        return Err(ApiError::RateLimited {
+            limit: format!("at most {PER_DAY} data exports a day"),
+            retry_after,
+        });
     }
     let id = crate::new_id();
     let key = format!("users/{user}/exports/{id}.zip");

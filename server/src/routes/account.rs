@@ -111,7 +111,7 @@ pub async fn change_password(
 ) -> ApiResult<Json<Done>> {
     let Json(body) = body?;
     // Guessing the current password is limited like logging in, per address and account.
-    state.login_limits.check(peer.ip(), &format!("password-change:{}", user.id))?;
+    crate::limits::sign_in(&state.db, peer.ip(), &format!("password-change:{}", user.id)).await?;
     check_password(&body.new_password)?;
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(&user.id)

@@ -15,6 +15,7 @@ use crate::auth::{
 use crate::credits::{self, Kind};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::UserId;
+use crate::limits::{self, Rule};
 use crate::routes::account::profile;
 use crate::{AppState, now_ms};
 
@@ -48,7 +49,8 @@ pub async fn register(
     if !crate::age::old_enough_today(&body.birth_date)? {
         return Err(ApiError::Forbidden(crate::age::REFUSAL.into()));
     }
-    state.login_limits.check(peer.ip(), &Email::limit_key(&body.email))?;
+    limits::take_now(&state.db, &Rule::sign_up_per_ip(), &peer.ip().to_string(), 1).await?;
+    limits::take_now(&state.db, &Rule::per_account(), &Email::limit_key(&body.email), 1).await?;
     let email = Email::parse(&body.email)?;
     check_password(&body.password)?;
     let name = crate::text::clean("name", &body.name, 100)?;
@@ -98,7 +100,7 @@ pub async fn login(
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body?;
-    state.login_limits.check(peer.ip(), &Email::limit_key(&body.email))?;
+    limits::sign_in(&state.db, peer.ip(), &Email::limit_key(&body.email)).await?;
     let email = Email::parse(&body.email).map_err(|_| ApiError::BadCredentials)?;
     let row: Option<(String, String, Option<i64>)> =
         sqlx::query_as("SELECT id, password_hash, disabled_at FROM users WHERE email_lower = $1")

@@ -28,7 +28,7 @@ pub async fn verify(
     body: Result<Json<Token>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Verified>> {
     let Json(body) = body?;
-    state.login_limits.check(peer.ip(), &token_key(&body.token))?;
+    crate::limits::sign_in(&state.db, peer.ip(), &token_key(&body.token)).await?;
     Ok(Json(verification::confirm(&state, &body.token).await?))
 }
 
@@ -38,7 +38,7 @@ pub async fn resend(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     user: User,
 ) -> ApiResult<(StatusCode, Json<Done>)> {
-    state.login_limits.check(peer.ip(), &format!("verify:{}", user.id))?;
+    crate::limits::sign_in(&state.db, peer.ip(), &format!("verify:{}", user.id)).await?;
     let (email, verified): (String, Option<i64>) =
         sqlx::query_as("SELECT email, email_verified_at FROM users WHERE id = $1")
             .bind(&user.id)
@@ -74,7 +74,10 @@ pub async fn request_reset(
     body: Result<Json<ResetRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Done>)> {
     let Json(body) = body?;
-    state.login_limits.check(peer.ip(), &format!("reset:{}", Email::limit_key(&body.email)))?;
+    let ip = peer.ip().to_string();
+    crate::limits::take_now(&state.db, &crate::limits::Rule::reset_per_ip(), &ip, 1).await?;
+    let account = format!("reset:{}", Email::limit_key(&body.email));
+    crate::limits::take_now(&state.db, &crate::limits::Rule::per_account(), &account, 1).await?;
     verification::request_reset(&state, &body.email).await?;
     Ok((StatusCode::ACCEPTED, Json(Done { ok: true })))
 }
@@ -87,7 +90,7 @@ pub async fn reset(
     body: Result<Json<Reset>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Done>> {
     let Json(body) = body?;
-    state.login_limits.check(peer.ip(), &token_key(&body.token))?;
+    crate::limits::sign_in(&state.db, peer.ip(), &token_key(&body.token)).await?;
     verification::reset(&state, &body.token, body.password).await?;
     Ok(Json(Done { ok: true }))
 }

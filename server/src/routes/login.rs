@@ -94,7 +94,8 @@ pub async fn start(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(provider): Path<String>,
 ) -> Response {
-    if let Err(e) = state.login_limits.check(peer.ip(), &format!("provider:{provider}")) {
+    let rule = crate::limits::Rule::sign_in_per_ip();
+    if let Err(e) = crate::limits::take_now(&state.db, &rule, &peer.ip().to_string(), 1).await {
         return to_login(&e.to_string()).into_response();
     }
     match begin(&state, &provider, None).await {
@@ -263,7 +264,8 @@ pub async fn join(
     body: Result<Json<Join>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body?;
-    state.login_limits.check(peer.ip(), "provider-join")?;
+    let rule = crate::limits::Rule::sign_up_per_ip();
+    crate::limits::take_now(&state.db, &rule, &peer.ip().to_string(), 1).await?;
     let id = accounts::complete_signup(&state, &body.token, &body.birth_date).await?;
     let cookie = start_session(&state, &id, &Client::of(peer, &headers)).await?;
     let me = profile(&state, &id).await?;

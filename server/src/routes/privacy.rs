@@ -67,7 +67,7 @@ pub async fn change_email(
     body: Result<Json<EmailChange>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<PendingEmail>)> {
     let Json(body) = body?;
-    state.login_limits.check(peer.ip(), &format!("email-change:{}", user.id))?;
+    crate::limits::sign_in(&state.db, peer.ip(), &format!("email-change:{}", user.id)).await?;
     let email = Email::parse(&body.email)?;
     confirm_password(&state, &user, body.password).await?;
     let taken: Option<String> =
@@ -106,7 +106,7 @@ pub async fn delete_me(
     body: Result<Json<Confirmation>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body?;
-    state.login_limits.check(peer.ip(), &format!("delete:{}", user.id))?;
+    crate::limits::sign_in(&state.db, peer.ip(), &format!("delete:{}", user.id)).await?;
     confirm_password(&state, &user, body.password).await?;
     let deleted = deletion::delete_account(&state, &user.id, By::Owner).await?;
     let cookie = crate::auth::session_cookie("", state.config.secure_cookies);

@@ -99,7 +99,8 @@ pub async fn contact(
     body: Result<Json<Contact>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Received>)> {
     let Json(body) = body?;
-    state.login_limits.check_contact(peer.ip())?;
+    let rule = crate::limits::Rule::contact_per_ip();
+    crate::limits::take_now(&state.db, &rule, &peer.ip().to_string(), 1).await?;
     let email = Email::parse(&body.email)?;
     let new = New::check(body.category, &body.subject, &body.message)?;
     let id =

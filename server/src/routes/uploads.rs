@@ -69,7 +69,7 @@ pub(crate) fn multipart_error(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/uploads", tag = "tasks", request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"), responses((status = 201, description = "Stored; its size in pixels, and for a volume its dims, spacing, value range and histogram", body = UploadView), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image or volume Lithos reads", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 408, description = "The body came too slowly", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 429, description = "Too many uploads in progress", body = crate::openapi::ErrorBody), (status = 503, description = "The decode budget is full; retry after `Retry-After`", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "tasks", request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"), responses((status = 201, description = "Stored; its size in pixels, and for a volume its dims, spacing, value range and histogram", body = UploadView), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image or volume Lithos reads", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 408, description = "The body came too slowly", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 429, description = "Too many uploads in progress, or over the plan's uploads a minute or megabytes a day; retry after `Retry-After`", body = crate::openapi::ErrorBody), (status = 503, description = "The decode budget is full; retry after `Retry-After`", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     user: User,
@@ -123,6 +123,8 @@ pub async fn create(
     if bytes.is_empty() {
         return Err(ApiError::invalid("file", "is empty"));
     }
+    let billing = &state.config.billing;
+    crate::billing::plans::admit_upload(&state.db, billing, &user.id, bytes.len() as u64).await?;
     let filename = crate::text::clean("filename", &name, 200)?;
     let raw = raw_shape(raw_dims.as_deref(), raw_type.as_deref())?;
     let volume_type = match raw {
@@ -367,7 +369,7 @@ pub struct Presign {
     content_type: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/uploads/presign", tag = "tasks", request_body = Presign, responses((status = 201, description = "A pending upload and the presigned PUT to send the file with", body = PresignedUpload), (status = 409, description = "The server stores files on local disk, which takes uploads through POST /uploads only", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/uploads/presign", tag = "tasks", request_body = Presign, responses((status = 201, description = "A pending upload and the presigned PUT to send the file with", body = PresignedUpload), (status = 429, description = "Over the plan's uploads a minute or megabytes a day; retry after `Retry-After`", body = crate::openapi::ErrorBody), (status = 409, description = "The server stores files on local disk, which takes uploads through POST /uploads only", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn presign(
     State(state): State<AppState>,
     user: User,
@@ -381,6 +383,8 @@ pub async fn presign(
     if body.bytes > limit {
         return Err(too_large(&state, limit, plan));
     }
+    let billing = &state.config.billing;
+    crate::billing::plans::admit_upload(&state.db, billing, &user.id, body.bytes).await?;
     let content_type = body.content_type.unwrap_or_else(|| "application/octet-stream".into());
     if content_type.is_empty()
         || content_type.len() > 100

@@ -60,6 +60,7 @@ pub async fn create(state: &AppState, new: NewTask<'_>) -> ApiResult<Option<Task
     let cost = new.plan.cost;
     credits::post(&mut tx, new.owner, Kind::Reserve, -cost, "task submitted", Some(&id), None)
         .await?;
+    crate::billing::plans::admit_task(&mut tx, &state.config.billing, new.owner).await?;
     enqueue(state, &mut tx, &id, new.owner, false).await?;
     tx.commit().await?;
     metrics::counter!("lithos_tasks_submitted_total", "mode" => new.mode.name()).increment(1);

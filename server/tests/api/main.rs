@@ -11,6 +11,7 @@ mod credits;
 mod email;
 mod hardening;
 mod helpers;
+mod limits;
 mod login;
 mod object_storage;
 mod operations;
