@@ -24,11 +24,13 @@ async fn state(db: &lithos_server::Db, dir: &std::path::Path) -> Vec<(String, bo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sweep_killed_midway_and_run_again_ends_as_one_uninterrupted_sweep() {
     let dir = tempfile::tempdir().unwrap();
-    let config = lithos_server::Config {
+    let mut config = lithos_server::Config {
         data_dir: dir.path().to_owned(),
         workers: 0,
         ..lithos_server::Config::default()
     };
+    // 600 uploads in seconds: far past a person's uploads a minute.
+    config.billing.plans[0].limits.uploads_per_minute = None;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = lithos_server::launch(listener, config).await.unwrap();
     let base = format!("http://{}", server.addr);
