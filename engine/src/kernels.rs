@@ -158,9 +158,19 @@ wgsl_struct! {
         pub pitch_mm: f32,
         pub frame_mm: f32,
         pub frame_thickness_mm: f32,
+        /// 0: linear, 1: transmittance (Beer-Lambert with `td_mm`).
+        pub model: u32,
+        pub td_mm: f32,
         pub _pad0: u32,
+        pub _pad1: u32,
+        pub _pad2: u32,
     }
 }
+
+/// `ThicknessConfig::model`: thickness linear in the toned value.
+pub const MODEL_LINEAR: u32 = 0;
+/// `ThicknessConfig::model`: transmitted light linear in the toned value.
+pub const MODEL_TRANSMITTANCE: u32 = 1;
 
 wgsl_struct! {
     /// Mirrors `SurfaceConfig` in `shaders/top_surface.wgsl`.

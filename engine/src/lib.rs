@@ -51,7 +51,7 @@ pub use work::{MAX_SOLID_VOXELS, Work, WorkLimits};
 
 pub use job::{Job, JobKind, JobMode, JobRequest};
 pub use mesh::{Cells, Heightfield};
-pub use params::{ConvertParams, MaskSource, Millimetres, Mode, ParamError};
+pub use params::{ConvertParams, Light, MaskSource, Millimetres, Mode, ParamError, ThicknessModel};
 pub use progress::{HEIGHTFIELD_STAGES, Progress, SOLID_STAGES, Silent, Stage, VOLUME_STAGES};
 pub use stl::{MeshFormat, MeshStats};
 

@@ -96,8 +96,56 @@ pub enum Mode {
     /// Bright is high: a solid base with the image raised on top.
     Relief { base_mm: Millimetres, relief_mm: Millimetres },
     /// Dark is thick: a panel that shows the image when lit from behind.
-    Lithophane { min_mm: Millimetres, max_mm: Millimetres, frame: Option<Frame> },
+    Lithophane {
+        min_mm: Millimetres,
+        max_mm: Millimetres,
+        frame: Option<Frame>,
+        /// How brightness becomes thickness.
+        #[serde(default)]
+        light: Light,
+    },
 }
+
+/// How a lithophane's brightness becomes thickness.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "thickness_model", rename_all = "snake_case")]
+pub enum Light {
+    /// Thickness falls linearly from `max_mm` (black) to `min_mm` (white).
+    #[default]
+    Linear,
+    /// Brightness is the light let through: by Beer-Lambert, a thickness `t` passes
+    /// `10^(-t / td_mm)` of the light, and each pixel gets the thickness whose share lies
+    /// between those of `max_mm` (black) and `min_mm` (white) as its brightness lies between 0
+    /// and 1.
+    Transmittance {
+        /// The filament's transmission distance: the thickness that passes a tenth of the
+        /// light (HueForge's "TD").
+        td_mm: Millimetres,
+    },
+}
+
+impl Light {
+    /// The share of light a thickness of `t` mm lets through (1 for the linear model, which
+    /// has no filament).
+    pub fn passes(self, t: f32) -> f32 {
+        match self {
+            Light::Linear => 1.0,
+            Light::Transmittance { td_mm } => 10f32.powf(-t / td_mm.get()),
+        }
+    }
+}
+
+/// The thickness model's names, as `thickness_model` takes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThicknessModel {
+    /// Thickness linear in brightness.
+    Linear,
+    /// Transmitted light linear in brightness (Beer-Lambert, with `td_mm`).
+    Transmittance,
+}
+
+crate::names::named!(ThicknessModel, "thickness_model" { Linear => "linear", Transmittance => "transmittance" });
 
 impl Mode {
     pub fn relief() -> Self {
@@ -114,6 +162,7 @@ impl Mode {
             min_mm: Millimetres(MIN_MM as f32),
             max_mm: Millimetres(MAX_MM as f32),
             frame: None,
+            light: Light::Linear,
         }
     }
 
@@ -245,7 +294,7 @@ impl ConvertParams {
                     ));
                 }
             }
-            Mode::Lithophane { min_mm, max_mm, frame } => {
+            Mode::Lithophane { min_mm, max_mm, frame, .. } => {
                 if min_mm.get() < MIN_THICKNESS_MM {
                     return Err(ParamError::new(
                         "min_mm",

@@ -182,7 +182,12 @@ fn invalid_parameters_name_the_field() {
         ),
         (
             ConvertParams {
-                mode: Mode::Lithophane { min_mm: mm(3.0), max_mm: mm(1.0), frame: None },
+                mode: Mode::Lithophane {
+                    min_mm: mm(3.0),
+                    max_mm: mm(1.0),
+                    frame: None,
+                    light: lithos_engine::Light::Linear,
+                },
                 ..relief(10.0)
             },
             "max_mm",

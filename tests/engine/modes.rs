@@ -2,7 +2,9 @@
 //! topology, the volume of the thickness map and the requested size.
 
 use lithos_engine::params::{Frame, GridSize, Mask, PhysicalSize};
-use lithos_engine::{Cells, ConvertParams, Input, Job, JobKind, MaskSource, MeshFormat, Mode};
+use lithos_engine::{
+    Cells, ConvertParams, Input, Job, JobKind, Light, MaskSource, MeshFormat, Mode,
+};
 
 use crate::helpers::*;
 
@@ -12,6 +14,7 @@ fn lithophane(frame: Option<(f64, f64)>) -> ConvertParams {
             min_mm: mm(0.6),
             max_mm: mm(3.0),
             frame: frame.map(|(w, t)| Frame { width_mm: mm(w), thickness_mm: mm(t) }),
+            light: Light::Linear,
         },
         size: PhysicalSize::WidthMm(mm(80.0)),
         ..ConvertParams::default()
@@ -87,6 +90,42 @@ fn lithophane_is_thick_where_dark() {
         let (dark, bright) = ((250, 250), (50, 50));
         assert!(luma(dark.0, dark.1) < luma(bright.0, bright.1));
         assert!(hf.thickness_at(dark.0, dark.1) > hf.thickness_at(bright.0, bright.1));
+    }
+}
+
+/// The transmittance model on both backends: each vertex lets through the share of light its
+/// brightness asks for (Beer-Lambert, `10^(-t / td)`, normalised between black's thickness and
+/// white's), so the print lit from behind shows the image's brightness; the linear model's
+/// light strays from it. The brightness of a vertex is read back from the linear model's
+/// thickness, which is linear in it.
+#[test]
+fn transmittance_lithophanes_let_through_the_light_their_brightness_asks_for() {
+    let td = mm(3.0);
+    let light = Light::Transmittance { td_mm: td };
+    let transmittance = ConvertParams {
+        mode: Mode::Lithophane { min_mm: mm(0.6), max_mm: mm(3.0), frame: None, light },
+        ..lithophane(None)
+    };
+    for name in ["camera.png", "coins.png"] {
+        let image = load(name);
+        for engine in engines() {
+            let (linear, _) = convert(engine, &image, &lithophane(None));
+            let (hf, stl) = convert(engine, &image, &transmittance);
+            assert_printable(&format!("transmittance {name} {}", engine.adapter()), &hf, &stl);
+            let (dark, bright) = (light.passes(3.0), light.passes(0.6));
+            let share = |t: f32| (light.passes(t) - dark) / (bright - dark);
+            let (mut ours, mut theirs) = (0.0f64, 0.0f64);
+            for (&t, &t_linear) in hf.thickness.iter().zip(&linear.thickness) {
+                let wanted = (t_linear - 3.0) / (0.6 - 3.0);
+                assert!((0.6 - 1e-4..=3.0 + 1e-4).contains(&t), "within min..max: {t}");
+                ours += f64::from((share(t) - wanted).abs());
+                theirs += f64::from((share(t_linear) - wanted).abs());
+            }
+            let n = hf.thickness.len() as f64;
+            let (ours, theirs) = (ours / n, theirs / n);
+            assert!(ours < 1e-3, "{name}: mean light error {ours} with transmittance");
+            assert!(theirs > 0.05, "{name}: the linear model strays ({theirs})");
+        }
     }
 }
 

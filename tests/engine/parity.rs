@@ -2,7 +2,7 @@
 //! coordinate within 1e-4 mm. Written once, run over every mode.
 
 use lithos_engine::params::{Frame, GridSize, Mask, Tone};
-use lithos_engine::{ConvertParams, Engine, MaskSource, Mode, SourceImage};
+use lithos_engine::{ConvertParams, Engine, Light, MaskSource, Mode, SourceImage};
 
 use crate::helpers::*;
 
@@ -76,8 +76,18 @@ pub fn cases() -> Vec<(String, SourceImage, ConvertParams)> {
             min_mm: mm(0.8),
             max_mm: mm(3.2),
             frame: Some(Frame { width_mm: mm(3.0), thickness_mm: mm(4.0) }),
+            light: Light::Linear,
         },
         ..relief(70.0)
+    };
+    let transmittance = ConvertParams {
+        mode: Mode::Lithophane {
+            min_mm: mm(0.8),
+            max_mm: mm(3.2),
+            frame: None,
+            light: Light::Transmittance { td_mm: mm(3.0) },
+        },
+        ..relief(60.0)
     };
     let alpha = ConvertParams {
         mask: Some(Mask { source: MaskSource::Alpha, threshold: 0.5 }),
@@ -97,6 +107,7 @@ pub fn cases() -> Vec<(String, SourceImage, ConvertParams)> {
         ("relief camera".into(), load("camera.png"), relief(100.0)),
         ("relief random".into(), random_gray(11, 77, 41), relief(20.0)),
         ("lithophane coins framed".into(), load("coins.png"), lithophane),
+        ("transmittance lithophane camera".into(), load("camera.png"), transmittance),
         ("alpha horse".into(), horse_with_alpha(), alpha),
         ("alpha random".into(), random_rgba(5, 80, 60), alpha),
         ("threshold coins".into(), load("coins.png"), threshold),

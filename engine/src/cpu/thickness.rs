@@ -1,7 +1,7 @@
 //! CPU twin of `shaders/thickness.wgsl`.
 
 use super::for_each_invocation2;
-use crate::kernels::{MASK_ALPHA, MASK_NONE, ThicknessConfig};
+use crate::kernels::{MASK_ALPHA, MASK_NONE, MODEL_TRANSMITTANCE, ThicknessConfig};
 
 pub fn thickness(
     config: &ThicknessConfig,
@@ -15,6 +15,8 @@ pub fn thickness(
         main(config, luma, alpha, index as u32)
     });
 }
+
+const LOG2_10: f32 = std::f32::consts::LOG2_10;
 
 fn main(config: &ThicknessConfig, luma: &[f32], alpha: &[f32], index: u32) -> (f32, u32) {
     let i = index % config.width;
@@ -39,6 +41,15 @@ fn main(config: &ThicknessConfig, luma: &[f32], alpha: &[f32], index: u32) -> (f
         solid = u32::from(value >= config.threshold);
     }
     let mut t = config.base_mm + value * config.span_mm;
+    if config.model == MODEL_TRANSMITTANCE {
+        // Beer-Lambert: t mm pass 10^(-t / td) of the light. The value sets the light between
+        // what the thickest (black, `base`) and thinnest (white, `base + span`) parts pass.
+        let thin = config.base_mm + config.span_mm;
+        let dark = (-config.base_mm / config.td_mm * LOG2_10).exp2();
+        let bright = (-thin / config.td_mm * LOG2_10).exp2();
+        let light = dark + value * (bright - dark);
+        t = -config.td_mm * light.log2() / LOG2_10;
+    }
 
     let edge = i.min(config.width - 1 - i).min(j.min(config.height - 1 - j));
     if edge as f32 * config.pitch_mm < config.frame_mm {

@@ -7,7 +7,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 use super::request::{FieldValue, ValueType, field};
 use super::{JobMode, JobRequest};
 use crate::volume::{IsoValue, SeriesUid};
-use crate::{Bevel, MaskSource, RawType};
+use crate::{Bevel, MaskSource, RawType, ThicknessModel};
 
 /// How a field's type is read from the command line.
 pub trait CliValue: FieldValue {
@@ -38,7 +38,7 @@ macro_rules! choice_parsers {
     };
 }
 
-choice_parsers!(MaskSource, Bevel, RawType);
+choice_parsers!(MaskSource, Bevel, RawType, ThicknessModel);
 
 macro_rules! from_str_parsers {
     ($($ty:ty),*) => {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use request::{FIELDS, Field, FieldValue, IMAGE, JobRequest, Shown, ValueType, field};
 
-use crate::params::{Frame, GridSize, Mask, PhysicalSize, Tone};
+use crate::params::{Frame, GridSize, Light, Mask, PhysicalSize, ThicknessModel, Tone};
 use crate::progress::{HEIGHTFIELD_STAGES, SOLID_STAGES, Stage, VOLUME_STAGES};
 use crate::volume::{Crop, IsoValue};
 use crate::{
@@ -35,6 +35,8 @@ pub mod defaults {
     pub const RELIEF_MM: f64 = 3.0;
     pub const MIN_MM: f64 = 0.8;
     pub const MAX_MM: f64 = 3.2;
+    /// A typical white PLA's transmission distance (measure your own spool).
+    pub const TD_MM: f64 = 3.0;
     pub const BLUR_PX: f64 = 0.0;
     pub const GAMMA: f64 = 1.0;
     pub const THRESHOLD: f64 = 0.5;
@@ -274,10 +276,28 @@ impl JobRequest {
                     }
                     (None, None) => None,
                 };
+                let td_mm = mm("td_mm", self.td_mm)?;
+                let light = match (self.thickness_model.unwrap_or(ThicknessModel::Linear), td_mm) {
+                    (ThicknessModel::Linear, None) => Light::Linear,
+                    (ThicknessModel::Linear, Some(_)) => {
+                        return Err(ParamError::new(
+                            "td_mm",
+                            "needs `thickness_model` transmittance",
+                        ));
+                    }
+                    (ThicknessModel::Transmittance, td_mm) => {
+                        let td_mm = td_mm.unwrap_or(length(TD_MM));
+                        if td_mm.get() <= 0.0 {
+                            return Err(ParamError::new("td_mm", "must be above 0 mm"));
+                        }
+                        Light::Transmittance { td_mm }
+                    }
+                };
                 Mode::Lithophane {
                     min_mm: mm("min_mm", self.min_mm)?.unwrap_or(length(MIN_MM)),
                     max_mm,
                     frame,
+                    light,
                 }
             }
             // A solid's thickness map is not used; its shape is the mask.

@@ -5,7 +5,7 @@ use super::JobMode;
 use super::defaults::*;
 use crate::params::{GridSize, MAX_BLUR_PX, MIN_GAMMA};
 use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS, SeriesUid};
-use crate::{Bevel, MaskSource, Millimetres, RawType};
+use crate::{Bevel, MaskSource, Millimetres, RawType, ThicknessModel};
 
 /// How a field's value is written.
 #[derive(Clone, Copy, Debug)]
@@ -149,6 +149,7 @@ field_value! {
     u32 => ValueType::Integer,
     bool => ValueType::Flag,
     MaskSource => ValueType::Choice(MaskSource::NAMES),
+    ThicknessModel => ValueType::Choice(ThicknessModel::NAMES),
     Bevel => ValueType::Choice(Bevel::NAMES),
     RawType => ValueType::Choice(RawType::NAMES),
     IsoValue => ValueType::NumberOrChoice { names: CtPreset::NAMES, value: CtPreset::value_of },
@@ -247,6 +248,18 @@ job_request! {
     max_mm: f64 {
         label: "Thickness of black", unit: MM, range: LENGTH, modes: LITHOPHANE,
         default: Some(Shown::Number(MAX_MM)), basic: LITHOPHANE,
+    }
+    /// How brightness becomes thickness: linear in thickness, or transmittance, where the
+    /// light let through (Beer-Lambert, `td_mm`) follows the image's brightness.
+    thickness_model: ThicknessModel {
+        label: "Thickness model", modes: LITHOPHANE, default: Some(Shown::Name("linear")),
+        basic: LITHOPHANE,
+    }
+    /// The filament's transmission distance (HueForge's TD): the thickness that lets a tenth
+    /// of the light through; needs `thickness_model` transmittance.
+    td_mm: f64 {
+        label: "Filament transmission distance (TD)", unit: MM, range: LENGTH, modes: LITHOPHANE,
+        default: Some(Shown::Number(TD_MM)),
     }
     /// Width of a solid border around the panel; none unless given.
     frame_mm: f64 {

@@ -63,9 +63,11 @@ fn shown_defaults_are_applied_defaults() {
             if field.name == "threshold" && mode == JobMode::Solid {
                 continue;
             }
-            // A threshold counts only with a mask (solids always have one).
+            // A threshold counts only with a mask (solids always have one), and a transmission distance only with the transmittance model.
             let base = if field.name == "threshold" && mode != JobMode::Solid {
                 json!({ "mask": "threshold" })
+            } else if field.name == "td_mm" {
+                json!({ "thickness_model": "transmittance" })
             } else {
                 json!({})
             };
@@ -158,4 +160,18 @@ fn a_job_knows_its_work() {
     assert!(tiny.checked_work(60, 60).is_ok());
     let huge = with("pixel_mm", json!(1000)).build(JobMode::Relief, None).unwrap();
     assert_eq!(huge.checked_work(60, 60).unwrap_err().field, "pixel_mm");
+}
+
+#[test]
+fn a_transmission_distance_needs_the_transmittance_model_and_defaults_to_white_pla() {
+    let error = with("td_mm", json!(2.5)).build(JobMode::Lithophane, None).unwrap_err();
+    assert_eq!(error.field, "td_mm");
+    assert_eq!(error.message, "needs `thickness_model` transmittance");
+    let job =
+        with("thickness_model", json!("transmittance")).build(JobMode::Lithophane, None).unwrap();
+    let JobKind::Lithophane(params) = job.kind else { panic!("a lithophane") };
+    let Mode::Lithophane { light, .. } = params.mode else { panic!("a lithophane") };
+    assert_eq!(light, Light::Transmittance { td_mm: Millimetres::new(defaults::TD_MM).unwrap() });
+    let error = with("td_mm", json!(-1)).build(JobMode::Lithophane, None).unwrap_err();
+    assert_eq!(error.field, "td_mm");
 }

@@ -2,8 +2,10 @@
 
 use std::io::Write;
 
-use crate::kernels::{MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, ThicknessConfig};
-use crate::params::Mode;
+use crate::kernels::{
+    MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, MODEL_LINEAR, MODEL_TRANSMITTANCE, ThicknessConfig,
+};
+use crate::params::{Light, Mode};
 use crate::stl::MeshStats;
 use crate::{
     Cells, ConvertParams, Engine, EngineError, Heightfield, MaskSource, MeshFormat, Progress,
@@ -96,10 +98,16 @@ fn thickness_config(
     }
     let (base_mm, span_mm, frame_mm, frame_thickness_mm) = match params.mode {
         Mode::Relief { base_mm, relief_mm } => (base_mm.get(), relief_mm.get(), 0.0, 0.0),
-        Mode::Lithophane { min_mm, max_mm, frame } => {
+        Mode::Lithophane { min_mm, max_mm, frame, .. } => {
             let (fw, ft) = frame.map_or((0.0, 0.0), |f| (f.width_mm.get(), f.thickness_mm.get()));
             (max_mm.get(), min_mm.get() - max_mm.get(), fw, ft)
         }
+    };
+    let (model, td_mm) = match params.mode {
+        Mode::Lithophane { light: Light::Transmittance { td_mm }, .. } => {
+            (MODEL_TRANSMITTANCE, td_mm.get())
+        }
+        _ => (MODEL_LINEAR, 0.0),
     };
     let (mask, threshold) = match params.mask {
         None => (MASK_NONE, 0.0),
@@ -120,6 +128,8 @@ fn thickness_config(
         pitch_mm,
         frame_mm,
         frame_thickness_mm,
+        model,
+        td_mm,
         ..Default::default()
     }
 }
