@@ -251,6 +251,11 @@ pub struct ConvertArgs {
     /// Print one JSON object with the result (or the error) instead of text.
     #[arg(long)]
     pub json: bool,
+
+    /// Also write the lithophane as it looks lit from behind, a PNG beside the mesh
+    /// (`NAME.backlit.png`), by the transmittance model (with --td-mm, or a white PLA's).
+    #[arg(long)]
+    pub preview: bool,
 }
 
 impl ConvertArgs {

@@ -14,6 +14,7 @@
 //! (heightfields, solids, volumes) live in `pipeline/`, one module each.
 
 mod backend;
+pub mod backlit;
 pub mod cpu;
 pub mod decode;
 pub mod error;
@@ -120,6 +121,10 @@ pub struct Report {
     pub voxels: Option<[u32; 3]>,
     /// The isovalue used (volumes).
     pub iso: Option<f32>,
+    /// A lithophane lit from behind ([`backlit::backlit`]), at most [`backlit::MAX_SIDE`]
+    /// pixels on its long side.
+    #[serde(skip)]
+    pub backlit: Option<image::GrayImage>,
 }
 
 impl Report {

@@ -22,11 +22,15 @@ pub fn run(args: ConvertArgs) -> ExitCode {
         eprintln!("error: cannot convert `{input}`: {message}");
         ExitCode::from(code)
     };
-    let job = match args.job() {
+    let mut job = match args.job() {
         Ok(job) => job,
         Err(e) => return fail(EXIT_BAD_ARGUMENTS, describe(&EngineError::from(e))),
     };
     let output = args.output_path(&job);
+    if args.preview && args.mode != lithos_engine::JobMode::Lithophane {
+        return fail(EXIT_BAD_ARGUMENTS, "--preview applies only to --mode lithophane".into());
+    }
+    job.backlit = args.preview;
     let engine = match Engine::new(&EngineOptions { backend: args.backend, gpu_limits: None }) {
         Ok(engine) => engine,
         Err(e) => return fail(EXIT_FAILED, describe(&e)),
@@ -37,9 +41,19 @@ pub fn run(args: ConvertArgs) -> ExitCode {
     bar.finish();
     match result {
         Ok(report) => {
+            let preview = match (args.preview, &report.backlit) {
+                (true, Some(image)) => match write_preview(&output, image) {
+                    Ok(path) => Some(path),
+                    Err(e) => return fail(EXIT_FAILED, format!("the preview: {e}")),
+                },
+                _ => None,
+            };
             if args.json {
                 let mut printed = serde_json::to_value(&report).expect("a report serialises");
                 printed["output"] = json!(output.display().to_string());
+                if let Some(path) = &preview {
+                    printed["preview"] = json!(path.display().to_string());
+                }
                 println!("{printed}");
             } else {
                 println!(
@@ -53,6 +67,9 @@ pub fn run(args: ConvertArgs) -> ExitCode {
                     report.seconds,
                     report.adapter,
                 );
+                if let Some(path) = &preview {
+                    println!("wrote {} (lit from behind)", path.display());
+                }
             }
             ExitCode::SUCCESS
         }
@@ -61,6 +78,23 @@ pub fn run(args: ConvertArgs) -> ExitCode {
             fail(code, describe(&e))
         }
     }
+}
+
+/// Writes the backlit view beside `output` as `NAME.backlit.png`, whole or not at all.
+fn write_preview(
+    output: &std::path::Path,
+    image: &image::GrayImage,
+) -> Result<std::path::PathBuf, String> {
+    let path = output.with_extension("backlit.png");
+    let partial = output.with_extension("backlit.png.partial");
+    image
+        .save_with_format(&partial, image::ImageFormat::Png)
+        .and_then(|()| std::fs::rename(&partial, &path).map_err(image::ImageError::IoError))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            e.to_string()
+        })?;
+    Ok(path)
 }
 
 /// The engine's message, with parameter names spelled as flags: the field an error is about,

@@ -462,10 +462,19 @@ fn convert_help_and_the_api_schema_list_the_same_options_with_the_same_defaults(
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
     let mut options = help_options(&help);
-    // The CLI's own: where to read and write, how to run, what to print.
-    for own in
-        ["output", "mode", "format", "backend", "max_megapixels", "max_decode_mib", "json", "help"]
-    {
+    // The CLI's own: where to read and write, how to run, what to print (and the backlit
+    // preview, a file beside the output).
+    for own in [
+        "output",
+        "mode",
+        "format",
+        "backend",
+        "max_megapixels",
+        "max_decode_mib",
+        "json",
+        "help",
+        "preview",
+    ] {
         assert!(options.remove(own).is_some(), "--{own} is listed: {help}");
     }
     let document = serde_json::to_value(lithos_server::routes::openapi()).unwrap();
@@ -501,4 +510,77 @@ fn convert_help_and_the_api_schema_list_the_same_options_with_the_same_defaults(
     }
     assert!(compared >= 18, "only {compared} defaults compared");
     assert_eq!(help_default(&options["max_grid"]).unwrap(), "4096; solid: 1024");
+}
+
+/// The mean absolute difference between `preview`'s grey levels and the input's brightness,
+/// each stretched to 0..1 (a backlit print cannot be black: its contrast is compared).
+fn brightness_error(preview: &image::GrayImage, input: &image::GrayImage) -> f64 {
+    let input = image::imageops::resize(
+        input,
+        preview.width(),
+        preview.height(),
+        image::imageops::FilterType::Triangle,
+    );
+    let stretch = |image: &image::GrayImage| {
+        let (lo, hi) =
+            image.pixels().fold((255u8, 0u8), |(lo, hi), p| (lo.min(p[0]), hi.max(p[0])));
+        let span = f64::from(hi - lo).max(1.0);
+        image.pixels().map(move |p| f64::from(p[0] - lo) / span).collect::<Vec<f64>>()
+    };
+    let (a, b) = (stretch(preview), stretch(&input));
+    a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64
+}
+
+/// `--preview` writes the lithophane lit from behind beside the mesh; by the transmittance
+/// model it shows the photo's brightness, by the linear model it strays (mean error of the
+/// stretched grey levels, the metric of `brightness_error`).
+#[test]
+fn the_backlit_preview_of_a_transmittance_lithophane_shows_the_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let camera = image::open(data("camera.png")).unwrap().to_luma8();
+    let mut errors = Vec::new();
+    for model in ["linear", "transmittance"] {
+        let out = dir.path().join(format!("{model}.stl"));
+        let output = lithos(&[
+            "convert",
+            data("camera.png").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--mode",
+            "lithophane",
+            "--thickness-model",
+            model,
+            "--preview",
+            "--json",
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let path = dir.path().join(format!("{model}.backlit.png"));
+        assert_eq!(report["preview"], path.display().to_string());
+        let preview = image::open(&path).unwrap().to_luma8();
+        assert_eq!(
+            [preview.width(), preview.height()],
+            [
+                report["grid"][0].as_u64().unwrap() as u32,
+                report["grid"][1].as_u64().unwrap() as u32
+            ]
+        );
+        errors.push(brightness_error(&preview, &camera));
+    }
+    let (linear, transmittance) = (errors[0], errors[1]);
+    assert!(transmittance < 0.02, "transmittance: mean error {transmittance}");
+    assert!(transmittance * 3.0 < linear, "linear {linear} vs transmittance {transmittance}");
+    // A relief has no backlit view.
+    let output = lithos(&[
+        "convert",
+        data("camera.png").to_str().unwrap(),
+        "--preview",
+        "-o",
+        dir.path().join("r.stl").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--preview applies only to --mode lithophane"));
+    assert!(!dir.path().join("r.stl").exists());
 }

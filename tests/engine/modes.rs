@@ -272,7 +272,7 @@ fn the_engine_reports_exactly_the_stages_it_declares() {
     let image = load("camera.png");
     let params = relief(40.0);
     let seen = Stages::default();
-    let job = Job { kind: JobKind::Relief(params), format: MeshFormat::Stl };
+    let job = Job { kind: JobKind::Relief(params), format: MeshFormat::Stl, backlit: false };
     cpu().run(&job, Input::Image(&image), std::io::sink(), &seen).unwrap();
     assert_eq!(*seen.0.lock().unwrap(), lithos_engine::HEIGHTFIELD_STAGES);
     assert_eq!(job.stages(), lithos_engine::HEIGHTFIELD_STAGES, "the job knows them");
@@ -280,7 +280,7 @@ fn the_engine_reports_exactly_the_stages_it_declares() {
     let seen = Stages::default();
     let solid = lithos_engine::SolidParams::default();
     let small = ConvertParams { grid: GridSize { max: 64, exact: None }, ..params };
-    let job = Job { kind: JobKind::Solid(small, solid), format: MeshFormat::Stl };
+    let job = Job { kind: JobKind::Solid(small, solid), format: MeshFormat::Stl, backlit: false };
     cpu().run(&job, Input::Image(&image), std::io::sink(), &seen).unwrap();
     assert_eq!(job.stages(), lithos_engine::SOLID_STAGES, "the job knows them");
     assert_eq!(*seen.0.lock().unwrap(), lithos_engine::SOLID_STAGES);

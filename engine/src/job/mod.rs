@@ -112,6 +112,10 @@ impl JobMode {
 pub struct Job {
     pub kind: JobKind,
     pub format: MeshFormat,
+    /// Also render a lithophane lit from behind into the report (`convert --preview`); not
+    /// part of what the job makes, so not part of its fingerprint.
+    #[serde(skip)]
+    pub backlit: bool,
 }
 
 /// What a job makes, with its typed parameters.
@@ -252,7 +256,7 @@ impl JobRequest {
                 JobKind::Volume(params, source)
             }
         };
-        Ok(Job { kind, format })
+        Ok(Job { kind, format, backlit: false })
     }
 
     /// The parameters of an image job in `mode`, checked.

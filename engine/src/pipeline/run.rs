@@ -106,6 +106,7 @@ impl Engine {
                 vertices: None,
                 voxels: None,
                 iso: None,
+                backlit: job.backlit.then(|| crate::backlit::backlit(&hf, &params.mode)).flatten(),
             });
         };
         let (gw, gh) = params.grid_dimensions(image.width(), image.height());
@@ -153,6 +154,7 @@ impl Engine {
             vertices: Some(mesh.positions.len() as u64),
             voxels: Some(dims.map(|d| d as u32)),
             iso,
+            backlit: None,
         })
     }
 }
