@@ -58,7 +58,7 @@ fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let out = dir.path().join("relief.stl");
     let params = ConvertParams::default();
-    let job = Job { kind: JobKind::Relief(params), format: MeshFormat::Stl };
+    let job = Job { kind: JobKind::Relief(params), format: MeshFormat::Stl, backlit: false };
 
     let mut group = c.benchmark_group("decode");
     group.sample_size(10).throughput(Throughput::Elements(pixels));
