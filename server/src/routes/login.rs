@@ -117,18 +117,22 @@ pub async fn callback(
     Query(query): Query<Callback>,
 ) -> Response {
     let clear = state_cookie(&state, "");
-    let linking;
-    let outcome = match finish(&state, &provider, &headers, &query).await {
-        Ok((outcome, for_user)) => {
-            linking = for_user.is_some();
-            Ok(outcome)
+    let (request, outcome) = match take_request(&state, &provider, &query).await {
+        Ok(request) => {
+            let outcome = finish(&state, &provider, &headers, &query, &request).await;
+            (Some(request), outcome)
         }
-        Err((e, for_user)) => {
-            linking = for_user;
-            Err(e)
-        }
+        Err(e) => (None, Err(e)),
     };
+    // A failed link goes back to the account page, a failed sign-in to the sign-in page.
+    let linking = request.as_ref().is_some_and(|r| r.user_id.is_some());
     let (view, key) = if linking { ("account", "link_error") } else { ("login", "error") };
+    let failed = |e: LoginError| {
+        if let LoginError::Internal(cause) = &e {
+            tracing::error!(%provider, "sign-in failed: {cause:#}");
+        }
+        Redirect::to(&to_page(view, key, &e.to_string()))
+    };
     let response = match outcome {
         Ok(Outcome::SignedIn { user_id, linked }) => {
             match start_session(&state, &user_id, &Client::of(peer, &headers)).await {
@@ -146,11 +150,9 @@ pub async fn callback(
                     )
                         .into_response();
                 }
-                Err(_) => Redirect::to(&to_page(
-                    view,
-                    key,
-                    &LoginError::Internal(anyhow::anyhow!("session")).to_string(),
-                )),
+                Err(e) => {
+                    failed(LoginError::Internal(anyhow::anyhow!("starting the session: {e}")))
+                }
             }
         }
         Ok(Outcome::Linked { password_disabled }) => {
@@ -165,59 +167,65 @@ pub async fn callback(
                 .finish();
             Redirect::to(&format!("/#join?{query}"))
         }
-        Err(e) => {
-            if let LoginError::Internal(cause) = &e {
-                tracing::error!(%provider, "sign-in failed: {cause:#}");
-            }
-            Redirect::to(&to_page(view, key, &e.to_string()))
-        }
+        Err(e) => failed(e),
     };
     ([(header::SET_COOKIE, clear)], response).into_response()
 }
 
-/// Checks the callback against its stored request (once only), asks the provider, and applies
-/// the linking rules. The error says whether a link was being made, to send the person back to
-/// the right page.
+/// A sign-in or link as [`begin`] stored it.
+struct Request {
+    pkce_verifier: String,
+    nonce: String,
+    /// The account being linked to; `None` for a sign-in.
+    user_id: Option<String>,
+    created_at: i64,
+}
+
+/// The stored request the callback's `state` names, taken once: a replayed callback finds
+/// nothing.
+async fn take_request(
+    state: &AppState,
+    provider: &str,
+    query: &Callback,
+) -> Result<Request, LoginError> {
+    let sent = query.state.as_deref().filter(|s| !s.is_empty()).ok_or(LoginError::BadState)?;
+    let mut tx = state.db.write().await?;
+    let row: Option<(String, String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT pkce_verifier, nonce, user_id, created_at FROM login_requests \
+         WHERE state_hash = $1 AND provider = $2",
+    )
+    .bind(sha256(sent))
+    .bind(provider)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let taken = sqlx::query("DELETE FROM login_requests WHERE state_hash = $1")
+        .bind(sha256(sent))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    let (pkce_verifier, nonce, user_id, created_at) =
+        row.filter(|_| taken == 1).ok_or(LoginError::BadState)?;
+    Ok(Request { pkce_verifier, nonce, user_id, created_at })
+}
+
+/// Checks that the callback comes back to the browser (and, for a link, the account) that
+/// started it, asks the provider, and applies the linking rules.
 async fn finish(
     state: &AppState,
     provider: &str,
     headers: &HeaderMap,
     query: &Callback,
-) -> Result<(Outcome, Option<String>), (LoginError, bool)> {
-    let sent =
-        query.state.as_deref().filter(|s| !s.is_empty()).ok_or((LoginError::BadState, false))?;
-    // The request, taken once: a replayed callback finds nothing.
-    let request: Option<(String, String, Option<String>, i64)> = async {
-        let mut tx = state.db.write().await?;
-        let row = sqlx::query_as(
-            "SELECT pkce_verifier, nonce, user_id, created_at FROM login_requests \
-             WHERE state_hash = $1 AND provider = $2",
-        )
-        .bind(sha256(sent))
-        .bind(provider)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let taken = sqlx::query("DELETE FROM login_requests WHERE state_hash = $1")
-            .bind(sha256(sent))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(row.filter(|_| taken == 1))
-    }
-    .await
-    .map_err(|e| (e.into(), false))?;
-    let (verifier, nonce, user_id, created) = request.ok_or((LoginError::BadState, false))?;
-    let linking = user_id.is_some();
-    let fail = |e: LoginError| (e, linking);
+    request: &Request,
+) -> Result<Outcome, LoginError> {
     // The browser that comes back must be the one that left (login CSRF).
-    if crate::auth::cookie_in(headers, STATE_COOKIE) != Some(sent)
-        || now_ms() - created > REQUEST_TTL_MS
+    if crate::auth::cookie_in(headers, STATE_COOKIE) != query.state.as_deref()
+        || now_ms() - request.created_at > REQUEST_TTL_MS
     {
-        return Err(fail(LoginError::BadState));
+        return Err(LoginError::BadState);
     }
     // A link is finished by the account that started it, still signed in.
-    if let Some(user_id) = &user_id {
+    if let Some(user_id) = &request.user_id {
         let session = crate::auth::cookie_in(headers, crate::auth::SESSION_COOKIE).unwrap_or("");
         let signed_in: Option<String> = sqlx::query_scalar(
             "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
@@ -225,23 +233,25 @@ async fn finish(
         .bind(sha256(session))
         .bind(now_ms())
         .fetch_optional(&state.db.pool)
-        .await
-        .map_err(|e| fail(e.into()))?;
+        .await?;
         if signed_in.as_deref() != Some(user_id) {
-            return Err(fail(LoginError::BadState));
+            return Err(LoginError::BadState);
         }
     }
     let verified = state
         .login
-        .finish(provider, &callback_url(state, provider), query, verifier, nonce)
-        .await
-        .map_err(fail)?;
-    let outcome = match &user_id {
+        .finish(
+            provider,
+            &callback_url(state, provider),
+            query,
+            request.pkce_verifier.clone(),
+            request.nonce.clone(),
+        )
+        .await?;
+    match &request.user_id {
         Some(user_id) => accounts::link(state, user_id, verified).await,
         None => accounts::sign_in(state, verified).await,
     }
-    .map_err(fail)?;
-    Ok((outcome, user_id))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
