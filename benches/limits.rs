@@ -9,8 +9,11 @@
 
 use std::time::{Duration, Instant};
 
-use lithos_server::{Config, Db};
+use lithos_server::Config;
 use serde_json::{Value, json};
+
+#[path = "common/database.rs"]
+mod database;
 
 fn main() {
     // `cargo test --benches` runs this with `--test`-like flags; measure only under `cargo bench`.
@@ -19,19 +22,6 @@ fn main() {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(run());
-}
-
-async fn database(dir: &std::path::Path) -> (String, &'static str) {
-    match std::env::var("LITHOS_BENCH_POSTGRES_URL") {
-        Ok(server) if !server.is_empty() => {
-            let name = format!("lithos_bench_{}", lithos_server::new_id());
-            let admin = Db::connect(&server).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin.pool).await.unwrap();
-            let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
-            (format!("{base}/{name}"), "PostgreSQL")
-        }
-        _ => (format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()), "SQLite"),
-    }
 }
 
 /// One app: its client (signed in, with an upload) and the request body to submit.
@@ -45,7 +35,7 @@ struct App {
 
 async fn app(limit: Option<u32>) -> (App, &'static str) {
     let dir = tempfile::tempdir().unwrap();
-    let (url, label) = database(dir.path()).await;
+    let (url, label) = database::database(dir.path()).await;
     let mut config = Config {
         data_dir: dir.path().to_owned(),
         database_url: Some(url),

@@ -12,6 +12,9 @@ use std::time::Instant;
 use lithos_server::Db;
 use lithos_server::tasks::queue::{Queue, QueueConfig};
 
+#[path = "common/database.rs"]
+mod database;
+
 const CLAIMERS: usize = 8;
 
 fn main() {
@@ -27,16 +30,7 @@ async fn run() {
     let jobs: usize =
         std::env::var("LITHOS_BENCH_JOBS").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
     let dir = tempfile::tempdir().unwrap();
-    let (url, label) = match std::env::var("LITHOS_BENCH_POSTGRES_URL") {
-        Ok(server) if !server.is_empty() => {
-            let name = format!("lithos_bench_{}", lithos_server::new_id());
-            let admin = Db::connect(&server).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin.pool).await.unwrap();
-            let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
-            (format!("{base}/{name}"), "PostgreSQL")
-        }
-        _ => (format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()), "SQLite"),
-    };
+    let (url, label) = database::database(dir.path()).await;
     let db = Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     let queue = Queue::new(db.clone(), QueueConfig::default());

@@ -37,9 +37,7 @@ pub async fn create_user(
     if inserted.rows_affected() != 1 {
         return Err(DomainError::Conflict(format!("{} already has an account", email.as_str())));
     }
-    if free_credits > 0 {
-        credits::post(&mut tx, &id, Kind::Grant, free_credits, "welcome grant", None, None).await?;
-    }
+    credits::welcome(&mut tx, &id, free_credits).await?;
     tx.commit().await?;
     Ok(id)
 }

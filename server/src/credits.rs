@@ -61,6 +61,15 @@ pub fn cost_of(work: &lithos_engine::Work) -> i64 {
     }
 }
 
+/// A new account's free grant of `amount` credits (`free_credits`); nothing when it is 0. Run
+/// it inside the transaction that creates the account.
+pub async fn welcome(conn: &mut AnyConnection, user_id: &UserId, amount: i64) -> DomainResult<()> {
+    if amount > 0 {
+        post(conn, user_id, Kind::Grant, amount, "welcome grant", None, None).await?;
+    }
+    Ok(())
+}
+
 /// Appends an entry of `amount` (negative spends) and moves the balance with it, or refuses
 /// with [`DomainError::InsufficientCredits`] when the balance would go below zero. Run it
 /// inside the caller's transaction.

@@ -13,7 +13,7 @@
 
 use super::{LoginError, SIGNUP_TTL_MS, Verified};
 use crate::auth::{Email, new_secret, sha256};
-use crate::credits::{self, Kind};
+use crate::credits;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::UserId;
 use crate::{AppState, now_ms};
@@ -171,20 +171,14 @@ async fn insert_identity(
 pub async fn complete_signup(state: &AppState, token: &str, birth_date: &str) -> ApiResult<UserId> {
     type Row = (String, String, String, String, i64, String, Option<String>, i64);
     let row: Option<Row> = {
-        let mut tx = state.db.write().await?;
-        let row = sqlx::query_as(
-            "SELECT provider, issuer, subject, email, email_verified, name, picture, created_at \
-             FROM login_signups WHERE token_hash = $1",
+        let _gate = state.db.write_gate().await;
+        sqlx::query_as(
+            "DELETE FROM login_signups WHERE token_hash = $1 RETURNING provider, issuer, \
+             subject, email, email_verified, name, picture, created_at",
         )
         .bind(sha256(token))
-        .fetch_optional(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM login_signups WHERE token_hash = $1")
-            .bind(sha256(token))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        row
+        .fetch_optional(&state.db.pool)
+        .await?
     };
     let gone =
         || ApiError::Gone("this sign-up has expired or was already answered; sign in again".into());
@@ -236,18 +230,7 @@ pub async fn complete_signup(state: &AppState, token: &str, birth_date: &str) ->
     insert_identity(&mut tx, id.as_str(), &verified, state.login.name(&provider))
         .await
         .map_err(|e| ApiError::Conflict(e.to_string()))?;
-    if state.config.free_credits > 0 {
-        credits::post(
-            &mut tx,
-            &id,
-            Kind::Grant,
-            state.config.free_credits,
-            "welcome grant",
-            None,
-            None,
-        )
-        .await?;
-    }
+    credits::welcome(&mut tx, &id, state.config.free_credits).await?;
     tx.commit().await?;
     if email_verified != 1 {
         crate::verification::send_verification(state, &id, email.as_str()).await?;

@@ -102,12 +102,6 @@ impl From<sqlx::Error> for LoginError {
     }
 }
 
-impl From<crate::error::ApiError> for LoginError {
-    fn from(e: crate::error::ApiError) -> Self {
-        Self::Internal(anyhow::anyhow!("{e}"))
-    }
-}
-
 impl Providers {
     pub fn new(providers: Vec<LoginProvider>) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
@@ -124,7 +118,7 @@ impl Providers {
         Ok(Self { by_id, http })
     }
 
-    /// `(id, name)` of each provider, in configuration order of ids.
+    /// `(id, name)` of each provider, by id.
     pub fn list(&self) -> Vec<(&str, &str)> {
         self.by_id.values().map(|p| (p.config.id.as_str(), p.config.name.as_str())).collect()
     }

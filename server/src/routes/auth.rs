@@ -12,7 +12,7 @@ use crate::auth::{
     Client, Email, SESSION_MS, User, Via, check_password, hash_password, new_secret,
     session_cookie, verify_password,
 };
-use crate::credits::{self, Kind};
+use crate::credits;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::UserId;
 use crate::limits::{self, Rule};
@@ -73,18 +73,7 @@ pub async fn register(
     if inserted.rows_affected() != 1 {
         return Err(ApiError::Conflict("an account with this email exists; log in instead".into()));
     }
-    if state.config.free_credits > 0 {
-        credits::post(
-            &mut tx,
-            &id,
-            Kind::Grant,
-            state.config.free_credits,
-            "welcome grant",
-            None,
-            None,
-        )
-        .await?;
-    }
+    credits::welcome(&mut tx, &id, state.config.free_credits).await?;
     tx.commit().await?;
     crate::verification::send_verification(&state, &id, email.as_str()).await?;
     let cookie = start_session(&state, &id, &Client::of(peer, &headers)).await?;

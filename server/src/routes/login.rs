@@ -189,23 +189,17 @@ async fn take_request(
     query: &Callback,
 ) -> Result<Request, LoginError> {
     let sent = query.state.as_deref().filter(|s| !s.is_empty()).ok_or(LoginError::BadState)?;
-    let mut tx = state.db.write().await?;
+    // One statement: of two callbacks racing with one state, one gets the row.
+    let _gate = state.db.write_gate().await;
     let row: Option<(String, String, Option<String>, i64)> = sqlx::query_as(
-        "SELECT pkce_verifier, nonce, user_id, created_at FROM login_requests \
-         WHERE state_hash = $1 AND provider = $2",
+        "DELETE FROM login_requests WHERE state_hash = $1 AND provider = $2 \
+         RETURNING pkce_verifier, nonce, user_id, created_at",
     )
     .bind(sha256(sent))
     .bind(provider)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&state.db.pool)
     .await?;
-    let taken = sqlx::query("DELETE FROM login_requests WHERE state_hash = $1")
-        .bind(sha256(sent))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    tx.commit().await?;
-    let (pkce_verifier, nonce, user_id, created_at) =
-        row.filter(|_| taken == 1).ok_or(LoginError::BadState)?;
+    let (pkce_verifier, nonce, user_id, created_at) = row.ok_or(LoginError::BadState)?;
     Ok(Request { pkce_verifier, nonce, user_id, created_at })
 }
 
