@@ -112,22 +112,32 @@ export LITHOS_TEST_REQUIRE_OIDC=1
 # Compile the benchmarks too (in the test profile, sharing the build) so they cannot rot.
 cargo test --workspace --benches --no-run --quiet
 log=$(mktemp)
+# Each suite has a ceiling far above its usual time, so a hang fails that suite with its name
+# instead of running out CI's clock (`timeout` signals the whole process group, the test
+# binaries and the servers they started included).
+bounded() {
+  local seconds=$1; shift
+  timeout -k 30 "$seconds" "$@"
+  local code=$?
+  [ "$code" -ne 124 ] || echo "== TIMED OUT after ${seconds} s: $*"
+  return "$code"
+}
 set +e
-cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
+bounded 2700 cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 echo "== the service's suite again, on PostgreSQL"
 # `--workspace` keeps the features the first run unified, so nothing is built again.
-LITHOS_TEST_POSTGRES_URL=$postgres_url cargo test --workspace --test api --no-fail-fast 2>&1 | tee -a "$log"
+LITHOS_TEST_POSTGRES_URL=$postgres_url bounded 900 cargo test --workspace --test api --no-fail-fast 2>&1 | tee -a "$log"
 pg_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$pg_status
 echo "== the web pages in headless Chromium (screenshots in test-output/browser)"
 npm ci --prefix console --no-audit --no-fund --loglevel=error
 rm -rf test-output/browser
-node --test --test-reporter=spec tests/browser/ 2>&1 | tee -a "$log"
+bounded 900 node --test --test-reporter=spec tests/browser/ 2>&1 | tee -a "$log"
 browser_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$browser_status
 echo "== schemathesis against the OpenAPI document of a live server"
-bash tests/schemathesis.sh 2>&1 | tee -a "$log"
+bounded 900 bash tests/schemathesis.sh 2>&1 | tee -a "$log"
 fuzz_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$fuzz_status
 set -e

@@ -166,7 +166,12 @@ impl TestApp {
     pub fn browser(&self) -> Client {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("origin", self.base.parse().unwrap());
-        Client::builder().cookie_store(true).default_headers(headers).build().unwrap()
+        Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap()
     }
 
     /// Registers a user in a fresh browser and returns it signed in.

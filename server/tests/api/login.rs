@@ -4,6 +4,7 @@
 //! redirect by hand, posts the provider's login form, and hands the code back to Lithos.
 
 use std::process::Stdio;
+use std::time::Duration;
 
 use lithos_server::Config;
 use lithos_server::config::{LoginKind, ProviderLayer, Secret};
@@ -74,12 +75,15 @@ impl Provider {
             .spawn()
             .expect("node runs");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let issuer = loop {
-            let line = lines.next_line().await.unwrap().expect("the provider prints READY");
-            if let Some(issuer) = line.strip_prefix("READY ") {
-                break issuer.to_owned();
+        let ready = async {
+            loop {
+                let line = lines.next_line().await.unwrap().expect("the provider prints READY");
+                if let Some(issuer) = line.strip_prefix("READY ") {
+                    break issuer.to_owned();
+                }
             }
         };
+        let issuer = tokio::time::timeout(STEP, ready).await.expect("the provider starts");
         // Drained to the end: a closed pipe would kill the provider at its next line.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Some(Self { issuer, _child: child, _dir: dir })
@@ -104,7 +108,10 @@ impl Provider {
 
     /// Makes the next ID tokens dishonest (see `provider.mjs`), or honest again with `None`.
     pub async fn forge(&self, mode: Option<&str>) {
-        let response = Client::new()
+        let response = Client::builder()
+            .timeout(STEP)
+            .build()
+            .unwrap()
             .post(format!("{}/test/forge", self.issuer))
             .body(json!({ "mode": mode }).to_string())
             .send()
@@ -123,6 +130,10 @@ pub async fn app_with_provider() -> Option<(TestApp, Provider)> {
     Some((app, provider))
 }
 
+/// The longest any one request of these tests may take: a provider or app that stops
+/// answering fails the test at the step that hung rather than hanging the suite.
+const STEP: Duration = Duration::from_secs(60);
+
 /// A browser that keeps cookies, sends the app's Origin on writes, and follows no redirect.
 pub fn browser(app: &TestApp) -> Client {
     let mut headers = reqwest::header::HeaderMap::new();
@@ -131,6 +142,7 @@ pub fn browser(app: &TestApp) -> Client {
         .cookie_store(true)
         .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(STEP)
         .build()
         .unwrap()
 }
