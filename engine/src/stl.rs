@@ -27,15 +27,26 @@ pub enum MeshFormat {
     /// ASCII STL: about five times larger, for tools that need text.
     #[serde(rename = "stl-ascii")]
     StlAscii,
-    /// Binary PLY, indexed, with vertex normals (volume and solid modes).
+    /// Binary PLY, with shared vertices and vertex normals.
     Ply,
-    /// Wavefront OBJ, indexed, with vertex normals (volume and solid modes).
+    /// Wavefront OBJ, with shared vertices and vertex normals.
     Obj,
+    /// 3MF: millimetres, one object per closed part, metadata and a thumbnail.
+    #[serde(rename = "3mf")]
+    ThreeMf,
+    /// glTF 2.0 binary: metres, +Y up, positions, normals and indices.
+    Glb,
 }
 
 impl MeshFormat {
-    pub const ALL: [MeshFormat; 4] =
-        [MeshFormat::Stl, MeshFormat::StlAscii, MeshFormat::Ply, MeshFormat::Obj];
+    pub const ALL: [MeshFormat; 6] = [
+        MeshFormat::Stl,
+        MeshFormat::StlAscii,
+        MeshFormat::Ply,
+        MeshFormat::Obj,
+        MeshFormat::ThreeMf,
+        MeshFormat::Glb,
+    ];
 
     /// The name the CLI (`--format`), the API (`format`) and the web form use.
     pub fn name(self) -> &'static str {
@@ -44,18 +55,32 @@ impl MeshFormat {
             MeshFormat::StlAscii => "stl-ascii",
             MeshFormat::Ply => "ply",
             MeshFormat::Obj => "obj",
+            MeshFormat::ThreeMf => "3mf",
+            MeshFormat::Glb => "glb",
+        }
+    }
+
+    /// Its name for people: `STL`, `3MF`.
+    pub fn label(self) -> &'static str {
+        match self {
+            MeshFormat::Stl => "STL",
+            MeshFormat::StlAscii => "STL (ASCII)",
+            MeshFormat::Ply => "PLY",
+            MeshFormat::Obj => "OBJ",
+            MeshFormat::ThreeMf => "3MF",
+            MeshFormat::Glb => "GLB",
         }
     }
 
     /// One line for help texts.
     pub fn summary(self) -> &'static str {
         match self {
-            MeshFormat::Stl => "Binary STL",
-            MeshFormat::StlAscii => "ASCII STL",
-            MeshFormat::Ply => "Binary PLY, indexed, with vertex normals (volume and solid modes)",
-            MeshFormat::Obj => {
-                "Wavefront OBJ, indexed, with vertex normals (volume and solid modes)"
-            }
+            MeshFormat::Stl => "Binary STL, millimetres, what every slicer reads",
+            MeshFormat::StlAscii => "ASCII STL, about five times larger, for tools that need text",
+            MeshFormat::Ply => "Binary PLY, shared vertices with normals",
+            MeshFormat::Obj => "Wavefront OBJ, shared vertices with normals",
+            MeshFormat::ThreeMf => "3MF for slicers: millimetres, one object per part, a thumbnail",
+            MeshFormat::Glb => "glTF 2.0 binary for the web and viewers: metres, +Y up",
         }
     }
 
@@ -65,6 +90,8 @@ impl MeshFormat {
             MeshFormat::Stl | MeshFormat::StlAscii => "model/stl",
             MeshFormat::Ply => "application/x-ply",
             MeshFormat::Obj => "model/obj",
+            MeshFormat::ThreeMf => "model/3mf",
+            MeshFormat::Glb => "model/gltf-binary",
         }
     }
 
@@ -74,12 +101,16 @@ impl MeshFormat {
             MeshFormat::Stl | MeshFormat::StlAscii => "stl",
             MeshFormat::Ply => "ply",
             MeshFormat::Obj => "obj",
+            MeshFormat::ThreeMf => "3mf",
+            MeshFormat::Glb => "glb",
         }
     }
 
-    /// Whether the format keeps shared vertices (and so needs an indexed mesh).
+    /// Whether the format keeps shared vertices (written from [`Parts`]).
+    ///
+    /// [`Parts`]: crate::export::Parts
     pub fn is_indexed(self) -> bool {
-        matches!(self, MeshFormat::Ply | MeshFormat::Obj)
+        !matches!(self, MeshFormat::Stl | MeshFormat::StlAscii)
     }
 }
 
@@ -96,7 +127,9 @@ impl std::str::FromStr for MeshFormat {
         MeshFormat::ALL
             .into_iter()
             .find(|f| f.name() == s)
-            .ok_or_else(|| crate::ParamError::new("format", "must be stl, stl-ascii, ply or obj"))
+            .ok_or_else(|| {
+                crate::ParamError::new("format", "must be stl, stl-ascii, ply, obj, 3mf or glb")
+            })
     }
 }
 
@@ -148,13 +181,10 @@ pub(crate) fn stream<W: Write + Send>(
     let ascii = match format {
         MeshFormat::Stl => false,
         MeshFormat::StlAscii => true,
-        MeshFormat::Ply | MeshFormat::Obj => {
-            return Err(crate::params::ParamError::new(
-                "format",
-                "PLY and OBJ keep shared vertices, which reliefs and lithophanes are written \
-                 without; write those as STL",
-            )
-            .into());
+        _ => {
+            return Err(EngineError::WriteOutput(io::Error::other(
+                "internal error: the triangle stream writes STL only",
+            )));
         }
     };
     std::thread::scope(|scope| {
@@ -303,8 +333,9 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", format.name()), "serde spells it the same");
             assert_eq!(serde_json::from_str::<MeshFormat>(&json).unwrap(), format);
             assert!(format.content_type().starts_with("model/") || format == MeshFormat::Ply);
+            assert_eq!(format.extension(), format.name().trim_end_matches("-ascii"));
         }
-        let error = "3mf".parse::<MeshFormat>().unwrap_err();
+        let error = "3ds".parse::<MeshFormat>().unwrap_err();
         assert_eq!(error.field, "format");
     }
 }

@@ -287,7 +287,6 @@ fn volume_mode_writes_an_indexed_isosurface() {
     for (args, flag) in [
         (vec!["--mode", "relief", "--iso", "3"], "--iso"),
         (vec!["--mode", "volume", "--depth-mm", "3"], "--depth-mm"),
-        (vec!["--mode", "relief", "--format", "ply"], "--format"),
         (vec!["--mode", "volume", "--smooth-vox", "-1"], "--smooth-vox"),
         (vec!["--mode", "volume", "--crop", "1,2,3"], "--crop"),
     ] {

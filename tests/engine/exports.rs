@@ -6,7 +6,7 @@ use lithos_engine::{IndexedMesh, IsoOptions, MeshFormat, Silent};
 use crate::helpers::cpu;
 use crate::isosurface::Analytic;
 
-fn ball() -> IndexedMesh {
+pub(crate) fn ball() -> IndexedMesh {
     let field = Analytic {
         n: 20,
         lo: -1.0,

@@ -8,6 +8,7 @@ mod cli;
 mod decode;
 mod dicom;
 mod exports;
+mod formats;
 mod helpers;
 mod isosurface;
 mod kernel_twins;

@@ -22,7 +22,10 @@ const openapi = async () => (apiDoc ??= await api("/openapi.json"));
 
 async function loadJobSchema() {
   const doc = await openapi();
-  const { JobRequest, JobMode } = doc.components.schemas;
+  const { JobRequest, JobMode, MeshFormat } = doc.components.schemas;
+  const format = $("format");
+  format.replaceChildren(...MeshFormat.enum.map((f) =>
+    h("option", { value: f }, `${MeshFormat["x-labels"][f]}: ${MeshFormat["x-summaries"][f]}`)));
   jobSchema = {
     modes: JobMode.enum,
     // What each mode takes: an image or a volume.
@@ -535,7 +538,7 @@ async function showMesh(id, format, bytes) {
     const response = await fetch(`/api/v1/tasks/${id}/output`, { credentials: "same-origin" });
     if (!response.ok) throw new Error(`the output could not be fetched (${response.status})`);
     preview ??= new Preview($("preview"));
-    preview.show(await response.arrayBuffer(), format);
+    await preview.show(await response.arrayBuffer(), format);
     $("preview").dataset.rendered = format;
   } catch (e) {
     note.textContent = `No preview: ${e.message}. The download is unaffected.`;
@@ -657,7 +660,7 @@ async function showExample(name) {
     const response = await fetch(`/assets/examples/${name}.stl`);
     if (!response.ok) throw new Error(`the example answered ${response.status}`);
     examples ??= new Preview($("example-preview"));
-    examples.show(await response.arrayBuffer(), "stl");
+    await examples.show(await response.arrayBuffer(), "stl");
     $("example-preview").dataset.rendered = name;
   } catch (e) {
     $("example-note").textContent = `${EXAMPLES[name]} (No 3D view: ${e.message}.)`;

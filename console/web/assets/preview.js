@@ -1,10 +1,13 @@
-// The 3D preview: three.js with its STL, PLY and OBJ loaders and orbit controls. Drag to
+// The 3D preview: three.js with its STL, PLY, OBJ, 3MF and glTF loaders and orbit controls. Drag to
 // rotate, scroll to zoom; with the canvas focused, the arrow keys rotate and + and - zoom.
 
 import * as THREE from "three";
 import { STLLoader } from "three/addons/loaders/STLLoader.js";
 import { PLYLoader } from "three/addons/loaders/PLYLoader.js";
 import { OBJLoader } from "three/addons/loaders/OBJLoader.js";
+import { ThreeMFLoader } from "three/addons/loaders/3MFLoader.js";
+import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
+import { mergeGeometries } from "three/addons/utils/BufferGeometryUtils.js";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 
 export class Preview {
@@ -29,15 +32,15 @@ export class Preview {
     this.mesh = null;
   }
 
-  /// Shows a mesh file in `format` (Lithos' `stl`, `stl-ascii`, `ply` or `obj`) given as an
-  /// ArrayBuffer, framed to fit.
-  show(buffer, format = "stl") {
-    const geometry = parse(buffer, format);
-    // PLY and OBJ carry Lithos' smooth normals (from the field's gradient): keep them.
+  /// Shows a mesh file in `format` (one of Lithos' formats, as the API names them) given as
+  /// an ArrayBuffer, framed to fit.
+  async show(buffer, format = "stl") {
+    const geometry = await parse(buffer, format);
+    // PLY, OBJ and GLB carry Lithos' smooth normals: keep them.
     if (!geometry.hasAttribute("normal")) geometry.computeVertexNormals();
     geometry.center();
-    // Lithos' meshes are Z-up; three.js is Y-up.
-    geometry.rotateX(-Math.PI / 2);
+    // Lithos' meshes are Z-up, as is 3MF; three.js is Y-up, as is glTF.
+    if (format !== "glb") geometry.rotateX(-Math.PI / 2);
     geometry.computeBoundingSphere();
     if (this.mesh) {
       this.scene.remove(this.mesh);
@@ -86,24 +89,43 @@ export class Preview {
   }
 }
 
-/// One BufferGeometry from a mesh file: Lithos writes a single object per file.
-function parse(buffer, format) {
+/// One BufferGeometry from a mesh file, its objects (3MF's parts) merged.
+async function parse(buffer, format) {
   switch (format) {
     case "ply":
       return new PLYLoader().parse(buffer);
-    case "obj": {
-      let geometry = null;
-      new OBJLoader().parse(new TextDecoder().decode(buffer)).traverse((node) => {
-        if (!node.isMesh) return;
-        if (!geometry) geometry = node.geometry;
-        else node.geometry.dispose();
-        // The loader's own materials are replaced by the preview's.
-        for (const material of [node.material].flat()) material.dispose();
-      });
-      if (!geometry) throw new Error("the OBJ file has no faces");
-      return geometry;
+    case "obj":
+      return merged(new OBJLoader().parse(new TextDecoder().decode(buffer)), "the OBJ file");
+    case "3mf":
+      return merged(new ThreeMFLoader().parse(buffer), "the 3MF file");
+    case "glb": {
+      const gltf = await new GLTFLoader().parseAsync(buffer, "");
+      return merged(gltf.scene, "the GLB file");
     }
     default:
       return new STLLoader().parse(buffer);
   }
+}
+
+/// The meshes under `root` as one geometry in root's frame; the loaders' own materials and
+/// geometries are disposed of.
+function merged(root, what) {
+  root.updateMatrixWorld(true);
+  const parts = [];
+  root.traverse((node) => {
+    if (!node.isMesh) return;
+    const geometry = node.geometry.index ? node.geometry.toNonIndexed() : node.geometry.clone();
+    geometry.applyMatrix4(node.matrixWorld);
+    for (const name of Object.keys(geometry.attributes)) {
+      if (name !== "position" && name !== "normal") geometry.deleteAttribute(name);
+    }
+    parts.push(geometry);
+    node.geometry.dispose();
+    for (const material of [node.material].flat()) material.dispose();
+  });
+  if (!parts.length) throw new Error(`${what} has no faces`);
+  if (parts.some((g) => !g.hasAttribute("normal"))) parts.forEach((g) => g.deleteAttribute("normal"));
+  const geometry = parts.length === 1 ? parts[0] : mergeGeometries(parts);
+  if (!geometry) throw new Error(`${what} could not be merged`);
+  return geometry;
 }

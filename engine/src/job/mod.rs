@@ -129,6 +129,11 @@ pub enum JobKind {
 }
 
 impl Job {
+    /// What its file says about itself where the format has room.
+    pub fn meta(&self) -> crate::export::Meta {
+        crate::export::Meta { title: format!("Lithos {}", self.mode().name()), thumbnail: None }
+    }
+
     /// The image parameters, for modes that take an image.
     pub fn image_params(&self) -> Option<&ConvertParams> {
         match &self.kind {
@@ -212,12 +217,6 @@ impl JobRequest {
             }
         }
         let format = format.unwrap_or(mode.default_format());
-        if format.is_indexed() && matches!(mode, JobMode::Relief | JobMode::Lithophane) {
-            return Err(ParamError::new(
-                "format",
-                "ply and obj are for `mode` volume and solid; write reliefs and lithophanes as stl",
-            ));
-        }
         let kind = match mode {
             JobMode::Relief => JobKind::Relief(self.image_params(mode)?),
             JobMode::Lithophane => JobKind::Lithophane(self.image_params(mode)?),

@@ -13,6 +13,7 @@ use utoipa::openapi::{RefOr, Schema};
 
 use super::request::{FIELDS, Field, ValueType};
 use super::{JobMode, JobRequest};
+use crate::MeshFormat;
 
 fn names(modes: &[JobMode]) -> Value {
     json!(modes.iter().map(|m| m.name()).collect::<Vec<_>>())
@@ -145,5 +146,30 @@ impl utoipa::PartialSchema for JobMode {
 impl utoipa::ToSchema for JobMode {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("JobMode")
+    }
+}
+
+impl utoipa::PartialSchema for MeshFormat {
+    fn schema() -> RefOr<Schema> {
+        let by_name = |f: fn(MeshFormat) -> &'static str| -> serde_json::Map<String, Value> {
+            MeshFormat::ALL.iter().map(|&m| (m.name().to_owned(), json!(f(m)))).collect()
+        };
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(MeshFormat::ALL.iter().map(|f| f.name())))
+            .description(Some("The file a job writes. Every mode writes every format."))
+            .extensions(Some(
+                ExtensionsBuilder::new()
+                    .add("x-labels", by_name(MeshFormat::label))
+                    .add("x-summaries", by_name(MeshFormat::summary))
+                    .build(),
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for MeshFormat {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("MeshFormat")
     }
 }

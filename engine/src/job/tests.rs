@@ -129,8 +129,12 @@ fn the_build_checks_what_fits_together() {
         let error = request.build(mode, None).unwrap_err();
         assert_eq!(error.field, field, "{request:?}: {error}");
     }
-    let error = JobRequest::default().build(JobMode::Relief, Some(MeshFormat::Ply)).unwrap_err();
-    assert_eq!(error.field, "format");
+    for format in MeshFormat::ALL {
+        for mode in [JobMode::Relief, JobMode::Lithophane, JobMode::Solid, JobMode::Volume] {
+            let job = JobRequest::default().build(mode, Some(format)).unwrap();
+            assert_eq!(job.format, format, "every mode writes every format");
+        }
+    }
     let solid = with("threshold", json!(0.3)).build(JobMode::Solid, Some(MeshFormat::Ply)).unwrap();
     let JobKind::Solid(params, _) = solid.kind else { panic!("a solid") };
     assert_eq!(params.mask.unwrap().source, MaskSource::Threshold, "a solid's threshold masks");

@@ -6,9 +6,9 @@
 //! points, so their edges match exactly and no T-junction appears. Each rectangle is then a strip
 //! between its two point chains; without a mask that is two long triangles per interior row.
 
-use super::{Heightfield, Triangle, runs_xor};
+use super::{Corner, Face, Heightfield, runs_xor};
 
-pub(crate) fn emit(hf: &Heightfield, emit: &mut impl FnMut(&Triangle)) {
+pub(crate) fn emit(hf: &Heightfield, emit: &mut impl FnMut(&Face)) {
     let cells = &hf.cells;
     let (mut above, mut below, mut xor) = (Vec::new(), Vec::new(), Vec::new());
     let mut line_points = |r: u32, out: &mut Vec<u32>| {
@@ -27,7 +27,7 @@ pub(crate) fn emit(hf: &Heightfield, emit: &mut impl FnMut(&Triangle)) {
         line_points(r + 1, &mut lower);
         cells.row_runs(i64::from(r), &mut runs);
         for &(a, b) in &runs {
-            strip(hf, r, within(&upper, a, b), within(&lower, a, b), emit);
+            strip((a, r), within(&upper, a, b), within(&lower, a, b), emit);
         }
         std::mem::swap(&mut upper, &mut lower);
     }
@@ -40,23 +40,25 @@ fn within(points: &[u32], a: u32, b: u32) -> &[u32] {
     &points[start..end]
 }
 
-/// Triangulates the floor between chain `top` on grid line `r` and `bottom` on line `r + 1`,
-/// facing down. Every triangle has two distinct points on one line and one on the other, so
-/// none is degenerate.
-fn strip(hf: &Heightfield, r: u32, top: &[u32], bottom: &[u32], emit: &mut impl FnMut(&Triangle)) {
+/// Triangulates the floor of the run starting at `cell` between chain `top` on its grid line
+/// and `bottom` on the next, facing down. Every triangle has two distinct points on one line
+/// and one on the other, so none is degenerate.
+fn strip(cell: (u32, u32), top: &[u32], bottom: &[u32], emit: &mut impl FnMut(&Face)) {
     const DOWN: [f32; 3] = [0.0, 0.0, -1.0];
-    let t = |x: u32| hf.vertex(x, r, 0.0);
-    let b = |x: u32| hf.vertex(x, r + 1, 0.0);
+    let r = cell.1;
+    let t = |x: u32| Corner::floor((x, r));
+    let b = |x: u32| Corner::floor((x, r + 1));
     let (mut i, mut k) = (0, 0);
     while i + 1 < top.len() || k + 1 < bottom.len() {
         let advance_top =
             k + 1 == bottom.len() || (i + 1 < top.len() && top[i + 1] <= bottom[k + 1]);
-        if advance_top {
-            emit(&Triangle { normal: DOWN, vertices: [t(top[i]), t(top[i + 1]), b(bottom[k])] });
+        let corners = if advance_top {
             i += 1;
+            [t(top[i - 1]), t(top[i]), b(bottom[k])]
         } else {
-            emit(&Triangle { normal: DOWN, vertices: [t(top[i]), b(bottom[k + 1]), b(bottom[k])] });
             k += 1;
-        }
+            [t(top[i]), b(bottom[k]), b(bottom[k - 1])]
+        };
+        emit(&Face { corners, normal: DOWN, cell });
     }
 }

@@ -117,6 +117,75 @@ impl Cells {
     }
 }
 
+/// The regions of solid cells connected through cell edges: each closes into one manifold.
+#[derive(Clone, Debug)]
+pub(crate) struct Regions {
+    /// Per cell, row-major, its region (`u32::MAX` for an empty cell); `None` when every
+    /// cell is solid and so in region 0.
+    labels: Option<Vec<u32>>,
+    /// Per region, its cells' bounding box `[x0, y0, x1, y1]`, inclusive.
+    pub boxes: Vec<[u32; 4]>,
+}
+
+impl Regions {
+    /// Region of cell `(x, y)`; `None` for an empty cell or one outside the grid.
+    pub fn of(&self, cells: &Cells, x: i64, y: i64) -> Option<u32> {
+        if !cells.is_solid(x, y) {
+            return None;
+        }
+        Some(match &self.labels {
+            None => 0,
+            Some(labels) => labels[y as usize * cells.width() as usize + x as usize],
+        })
+    }
+}
+
+impl Cells {
+    /// Labels the edge-connected regions, in order of their first cell (row-major).
+    pub(crate) fn regions(&self) -> Regions {
+        let (w, h) = (self.width() as usize, self.height() as usize);
+        let Cells::Masked { solid, .. } = self else {
+            return Regions { labels: None, boxes: vec![[0, 0, w as u32 - 1, h as u32 - 1]] };
+        };
+        let mut labels = vec![u32::MAX; w * h];
+        let mut boxes = Vec::new();
+        let mut stack = Vec::new();
+        for start in 0..w * h {
+            if solid[start] == 0 || labels[start] != u32::MAX {
+                continue;
+            }
+            let region = boxes.len() as u32;
+            let (sx, sy) = ((start % w) as u32, (start / w) as u32);
+            let mut bounds = [sx, sy, sx, sy];
+            labels[start] = region;
+            stack.push(start);
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                bounds = [
+                    bounds[0].min(x as u32),
+                    bounds[1].min(y as u32),
+                    bounds[2].max(x as u32),
+                    bounds[3].max(y as u32),
+                ];
+                let neighbours = [
+                    (x > 0).then(|| i - 1),
+                    (x + 1 < w).then(|| i + 1),
+                    (y > 0).then(|| i - w),
+                    (y + 1 < h).then(|| i + w),
+                ];
+                for j in neighbours.into_iter().flatten() {
+                    if solid[j] != 0 && labels[j] == u32::MAX {
+                        labels[j] = region;
+                        stack.push(j);
+                    }
+                }
+            }
+            boxes.push(bounds);
+        }
+        Regions { labels: Some(labels), boxes }
+    }
+}
+
 /// Fills the empty half of every 2x2 block whose solid cells touch only diagonally.
 fn join_diagonals(solid: &mut [u8], w: usize, h: usize) {
     if w < 2 || h < 2 {
@@ -179,6 +248,24 @@ mod tests {
             [[true, true, false], [true, true, false], [false, false, false]],
             "the 2x2 block around the pinch is filled"
         );
+    }
+
+    #[test]
+    fn regions_are_connected_through_edges_and_boxed() {
+        // Two blocks of cells: columns 0..2 of rows 0..2, and cell (3, 2), apart.
+        let mut inside = vec![0u32; 5 * 4];
+        for (x, y) in [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1), (0, 2), (1, 2), (2, 2)] {
+            inside[y * 5 + x] = 1;
+        }
+        for (x, y) in [(3, 2), (4, 2), (3, 3), (4, 3)] {
+            inside[y * 5 + x] = 1;
+        }
+        let cells = Cells::from_inside(&inside, 5, 4);
+        let regions = cells.regions();
+        assert_eq!(regions.boxes, [[0, 0, 1, 1], [3, 2, 3, 2]]);
+        assert_eq!(regions.of(&cells, 1, 1), Some(0));
+        assert_eq!(regions.of(&cells, 3, 2), Some(1));
+        assert_eq!(regions.of(&cells, 2, 2), None);
     }
 
     #[test]

@@ -7,9 +7,11 @@
 
 mod bottom;
 mod cells;
+mod indexed;
 mod walls;
 
 pub use cells::Cells;
+pub(crate) use indexed::IndexedHeightfield;
 
 use crate::backend::Backend;
 use crate::error::Result;
@@ -56,6 +58,41 @@ impl Heightfield {
     pub fn size_mm(&self) -> [f32; 3] {
         let top = self.thickness.iter().copied().fold(0.0, f32::max);
         [(self.width - 1) as f32 * self.pitch_mm, (self.height - 1) as f32 * self.pitch_mm, top]
+    }
+}
+
+/// A vertex of a heightfield's mesh: grid point `(x, y)` on the top surface or on the floor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Corner {
+    pub x: u32,
+    pub y: u32,
+    pub top: bool,
+}
+
+impl Corner {
+    pub fn top((x, y): (u32, u32)) -> Self {
+        Self { x, y, top: true }
+    }
+
+    pub fn floor((x, y): (u32, u32)) -> Self {
+        Self { x, y, top: false }
+    }
+}
+
+/// A wall or floor triangle, by its corners, with its face normal and the solid cell it
+/// closes (which names its region).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Face {
+    pub corners: [Corner; 3],
+    pub normal: [f32; 3],
+    pub cell: (u32, u32),
+}
+
+impl Heightfield {
+    /// Where `corner` lies, in millimetres.
+    pub(crate) fn position(&self, corner: Corner) -> [f32; 3] {
+        let z = if corner.top { self.thickness_at(corner.x, corner.y) } else { 0.0 };
+        self.vertex(corner.x, corner.y, z)
     }
 }
 
@@ -139,7 +176,8 @@ pub(crate) fn stream(
     let mut records = feed.buffer();
     records.clear();
     let mut failed = None;
-    let mut push = |t: &Triangle| {
+    let mut push = |f: &Face| {
+        let t = Triangle { normal: f.normal, vertices: f.corners.map(|c| hf.position(c)) };
         t.encode(&mut records);
         if records.len() >= (4 << 20) - RECORD_BYTES && failed.is_none() {
             let full = std::mem::replace(&mut records, feed.buffer());

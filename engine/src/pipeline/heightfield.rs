@@ -9,7 +9,7 @@ use crate::params::{Light, Mode};
 use crate::stl::MeshStats;
 use crate::{
     Cells, ConvertParams, Engine, EngineError, Heightfield, MaskSource, MeshFormat, Progress,
-    Result, SourceImage, Stage, StageTime, mesh, stages, stl, timed,
+    Result, SourceImage, Stage, StageTime, export, mesh, stages, stl, timed,
 };
 
 impl Engine {
@@ -74,6 +74,23 @@ impl Engine {
         out: W,
         progress: &dyn Progress,
     ) -> Result<MeshStats> {
+        self.write_mesh_with(hf, format, &export::Meta::default(), out, progress)
+    }
+
+    /// [`Engine::write_mesh`] with what the file says about itself.
+    pub fn write_mesh_with<W: Write + Send>(
+        &self,
+        hf: &Heightfield,
+        format: MeshFormat,
+        meta: &export::Meta,
+        out: W,
+        progress: &dyn Progress,
+    ) -> Result<MeshStats> {
+        if format.is_indexed() {
+            progress.check_canceled()?;
+            let parts = mesh::IndexedHeightfield::new(hf);
+            return export::write_parts(&parts, format, meta, out).map_err(EngineError::WriteOutput);
+        }
         let triangles = hf.triangle_count();
         stl::stream(format, out, triangles, |feed| mesh::stream(&self.backend, hf, feed, progress))
     }

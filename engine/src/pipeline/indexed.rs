@@ -84,7 +84,7 @@ impl Engine {
         times: &mut Vec<StageTime>,
     ) -> Result<MeshStats> {
         stl::write_file_atomically(output, |file| {
-            self.write_indexed_to(mesh, format, file, progress, times)
+            self.write_indexed_to(mesh, format, &export::Meta::default(), file, progress, times)
         })
     }
 
@@ -93,6 +93,7 @@ impl Engine {
         &self,
         mesh: &IndexedMesh,
         format: MeshFormat,
+        meta: &export::Meta,
         out: W,
         progress: &dyn Progress,
         times: &mut Vec<StageTime>,
@@ -101,7 +102,7 @@ impl Engine {
             return Err(EngineError::EmptySurface);
         }
         timed(Stage::Mesh, progress, times, || {
-            export::write_indexed(mesh, format, out).map_err(EngineError::WriteOutput)
+            export::write_indexed_with(mesh, format, meta, out).map_err(EngineError::WriteOutput)
         })
     }
 }

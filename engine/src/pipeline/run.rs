@@ -91,7 +91,7 @@ impl Engine {
         let Some(solid) = solid else {
             let hf = self.heightfield(image, params, progress, &mut times)?;
             let stats = timed(Stage::Mesh, progress, &mut times, || {
-                self.write_mesh(&hf, format, out, progress)
+                self.write_mesh_with(&hf, format, &job.meta(), out, progress)
             })?;
             return Ok(Report {
                 triangles: stats.triangles,
@@ -139,7 +139,7 @@ impl Engine {
         dims: [usize; 3],
         iso: Option<f32>,
     ) -> Result<Report> {
-        let stats = self.write_indexed_to(mesh, job.format, out, progress, &mut times)?;
+        let stats = self.write_indexed_to(mesh, job.format, &job.meta(), out, progress, &mut times)?;
         let (lo, hi) = mesh.bounds();
         Ok(Report {
             triangles: stats.triangles,

@@ -26,7 +26,8 @@ pub struct Create {
     mode: JobMode,
     #[serde(default)]
     params: JobRequest,
-    /// stl, stl-ascii, ply or obj [default: stl].
+    /// [default: stl]
+    #[schema(value_type = Option<MeshFormat>)]
     format: Option<String>,
 }
 

@@ -133,12 +133,7 @@ mod tests {
     }
 
     fn format() -> impl Strategy<Value = MeshFormat> {
-        prop_oneof![
-            Just(MeshFormat::Stl),
-            Just(MeshFormat::StlAscii),
-            Just(MeshFormat::Ply),
-            Just(MeshFormat::Obj)
-        ]
+        prop::sample::select(MeshFormat::ALL.to_vec())
     }
 
     /// Parameters for `mode`: each of its own fields and the common ones present or not, and
@@ -185,15 +180,8 @@ mod tests {
 
     fn request() -> impl Strategy<Value = (JobRequest, JobMode, MeshFormat, u32, u32)> {
         mode().prop_flat_map(|mode| {
-            // Indexed formats are for solids; other modes mostly ask for STL.
-            let format = match mode {
-                JobMode::Solid => format().boxed(),
-                _ => prop_oneof![
-                    9 => prop_oneof![Just(MeshFormat::Stl), Just(MeshFormat::StlAscii)],
-                    1 => format(),
-                ]
-                .boxed(),
-            };
+            // Every mode writes every format.
+            let format = format();
             let side = (1.0..14.3f64).prop_map(|e| 2f64.powf(e) as u32);
             (params(mode), Just(mode), format, side.clone(), side)
         })

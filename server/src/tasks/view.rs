@@ -49,7 +49,7 @@ pub struct TaskView {
     /// The options as they were given.
     #[schema(value_type = lithos_engine::JobRequest)]
     pub params: Value,
-    /// stl, stl-ascii, ply or obj.
+    #[schema(value_type = lithos_engine::MeshFormat)]
     pub format: String,
     pub status: TaskStatus,
     /// 0 to 1.

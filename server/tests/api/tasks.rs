@@ -189,6 +189,37 @@ async fn bad_uploads_and_parameters_get_4xx_json_and_store_nothing() {
 }
 
 #[tokio::test]
+async fn every_mode_comes_out_in_the_format_asked_for() {
+    let app = TestApp::spawn().await;
+    let user = app.user("formats@example.org").await;
+    let upload = app.upload_ok(&user, "disc.png", png(48)).await;
+    for (mode, format, media_type) in [
+        ("relief", "3mf", "model/3mf"),
+        ("lithophane", "glb", "model/gltf-binary"),
+        ("relief", "ply", "application/x-ply"),
+    ] {
+        let body = json!({ "upload_id": upload, "mode": mode, "format": format });
+        let task: Value = app.submit(&user, &body).await.json().await.unwrap();
+        let id = task["id"].as_str().unwrap();
+        let done = app.wait(&user, id).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        assert_eq!(done["format"], format);
+        let output = user.get(app.url(&format!("/tasks/{id}/output"))).send().await.unwrap();
+        assert_eq!(output.headers()["content-type"], media_type, "{mode} as {format}");
+        let disposition = output.headers()["content-disposition"].to_str().unwrap().to_owned();
+        assert!(disposition.ends_with(&format!(".{format}\"")), "{disposition}");
+        let bytes = output.bytes().await.unwrap();
+        assert_eq!(bytes.len() as u64, done["result"]["bytes"].as_u64().unwrap());
+        let magic: &[u8] = match format {
+            "3mf" => b"PK\x03\x04",
+            "glb" => b"glTF",
+            _ => b"ply\n",
+        };
+        assert!(bytes.starts_with(magic), "{mode} as {format}");
+    }
+}
+
+#[tokio::test]
 async fn solids_come_out_as_ply() {
     let app = TestApp::spawn().await;
     let user = app.user("solid@example.org").await;

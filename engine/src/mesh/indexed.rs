@@ -1,0 +1,167 @@
+//! A heightfield's mesh with shared vertices, for the formats that keep them (PLY, OBJ, 3MF,
+//! GLB): the same triangles as the STL stream, one part per region of solid cells.
+//!
+//! Top vertices are the grid points around a region's solid cells, numbered row by row;
+//! floor vertices are the points its walls and floor use, numbered after them. Only an index
+//! per grid point and the walls' and floor's triangles (a rim's worth) are held; the top
+//! surface is produced again, cell by cell, as it is written.
+
+use std::collections::HashMap;
+use std::io;
+
+use super::cells::Regions;
+use super::{Corner, Face, Heightfield, bottom, walls};
+use crate::export::{PartSize, Parts};
+
+pub(crate) struct IndexedHeightfield<'a> {
+    hf: &'a Heightfield,
+    regions: Regions,
+    /// Per grid point, its index within its region's part (`u32::MAX` when unused).
+    top: Vec<u32>,
+    /// Per region: its floor points in index order, after its top vertices.
+    floors: Vec<Vec<(u32, u32)>>,
+    /// Per floor point, its index within its region's part.
+    floor_index: HashMap<(u32, u32), u32>,
+    /// Per region: its wall and floor triangles.
+    faces: Vec<Vec<[Corner; 3]>>,
+    sizes: Vec<PartSize>,
+}
+
+impl<'a> IndexedHeightfield<'a> {
+    pub fn new(hf: &'a Heightfield) -> Self {
+        let regions = hf.cells.regions();
+        let cells = &hf.cells;
+        let count = regions.boxes.len();
+        let w = hf.width as usize;
+        let mut top = vec![u32::MAX; w * hf.height as usize];
+        let mut sizes = vec![PartSize::empty(); count];
+        for (region, &[x0, y0, x1, y1]) in regions.boxes.iter().enumerate() {
+            let size = &mut sizes[region];
+            for y in y0..=y1 + 1 {
+                for x in x0..=x1 + 1 {
+                    if belongs(&regions, cells, region, x, y) {
+                        top[y as usize * w + x as usize] = size.vertices as u32;
+                        size.vertices += 1;
+                        size.include(hf.position(Corner::top((x, y))));
+                    }
+                }
+            }
+            size.triangles = 0;
+        }
+        let mut floors = vec![Vec::new(); count];
+        let mut floor_index = HashMap::new();
+        let mut faces = vec![Vec::new(); count];
+        let mut add = |face: &Face| {
+            let (cx, cy) = face.cell;
+            let region = regions.of(cells, i64::from(cx), i64::from(cy)).expect("a solid cell")
+                as usize;
+            for corner in face.corners.iter().filter(|c| !c.top) {
+                floor_index.entry((corner.x, corner.y)).or_insert_with(|| {
+                    let size = &mut sizes[region];
+                    size.include(hf.position(*corner));
+                    size.vertices += 1;
+                    floors[region].push((corner.x, corner.y));
+                    size.vertices as u32 - 1
+                });
+            }
+            faces[region].push(face.corners);
+        };
+        walls::emit(hf, &mut add);
+        bottom::emit(hf, &mut add);
+        for (region, size) in sizes.iter_mut().enumerate() {
+            let [x0, y0, x1, y1] = regions.boxes[region];
+            let mut solid = 0u64;
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    solid += u64::from(
+                        regions.of(cells, i64::from(x), i64::from(y)) == Some(region as u32),
+                    );
+                }
+            }
+            size.triangles = 2 * solid + faces[region].len() as u64;
+        }
+        Self { hf, regions, top, floors, floor_index, faces, sizes }
+    }
+
+    fn index(&self, corner: Corner) -> u32 {
+        if corner.top {
+            self.top[corner.y as usize * self.hf.width as usize + corner.x as usize]
+        } else {
+            self.floor_index[&(corner.x, corner.y)]
+        }
+    }
+
+    /// The unit normal of the top surface at grid point `(x, y)`, from the thickness's slope.
+    fn top_normal(&self, x: u32, y: u32) -> [f32; 3] {
+        let hf = self.hf;
+        let t = |x: u32, y: u32| hf.thickness_at(x, y);
+        let (xl, xr) = (x.saturating_sub(1), (x + 1).min(hf.width - 1));
+        let (yu, yd) = (y.saturating_sub(1), (y + 1).min(hf.height - 1));
+        // World +y is grid row -1.
+        let dx = (t(xr, y) - t(xl, y)) / ((xr - xl).max(1) as f32 * hf.pitch_mm);
+        let dy = (t(x, yu) - t(x, yd)) / ((yd - yu).max(1) as f32 * hf.pitch_mm);
+        let n = [-dx, -dy, 1.0];
+        let length = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+        n.map(|c| c / length)
+    }
+}
+
+impl Parts for IndexedHeightfield<'_> {
+    fn sizes(&self) -> &[PartSize] {
+        &self.sizes
+    }
+
+    fn vertices(
+        &self,
+        part: usize,
+        each: &mut dyn FnMut([f32; 3], [f32; 3]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let [x0, y0, x1, y1] = self.regions.boxes[part];
+        for y in y0..=y1 + 1 {
+            for x in x0..=x1 + 1 {
+                // In the order `new` numbered them.
+                if belongs(&self.regions, &self.hf.cells, part, x, y) {
+                    each(self.hf.position(Corner::top((x, y))), self.top_normal(x, y))?;
+                }
+            }
+        }
+        for &(x, y) in &self.floors[part] {
+            each(self.hf.position(Corner::floor((x, y))), [0.0, 0.0, -1.0])?;
+        }
+        Ok(())
+    }
+
+    fn triangles(
+        &self,
+        part: usize,
+        each: &mut dyn FnMut([u32; 3]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let [x0, y0, x1, y1] = self.regions.boxes[part];
+        let w = self.hf.width as usize;
+        let cells = &self.hf.cells;
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                if self.regions.of(cells, i64::from(x), i64::from(y)) != Some(part as u32) {
+                    continue;
+                }
+                // As the top-surface kernel splits a cell: (a, c, d) and (a, d, b).
+                let at = |dx: u32, dy: u32| self.top[(y + dy) as usize * w + (x + dx) as usize];
+                let (a, b, c, d) = (at(0, 0), at(1, 0), at(0, 1), at(1, 1));
+                each([a, c, d])?;
+                each([a, d, b])?;
+            }
+        }
+        for corners in &self.faces[part] {
+            each(corners.map(|c| self.index(c)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether grid point `(x, y)` is a corner of a cell of region `part`.
+fn belongs(regions: &Regions, cells: &super::Cells, part: usize, x: u32, y: u32) -> bool {
+    let (xi, yi) = (i64::from(x), i64::from(y));
+    [(xi - 1, yi - 1), (xi, yi - 1), (xi - 1, yi), (xi, yi)]
+        .iter()
+        .any(|&(cx, cy)| regions.of(cells, cx, cy) == Some(part as u32))
+}
