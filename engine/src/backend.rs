@@ -207,6 +207,19 @@ impl Backend {
         Ok(())
     }
 
+    /// `triangles` drawn as `config` says into `side` x `side` RGBA pixels.
+    pub fn thumbnail(
+        &self,
+        config: &crate::thumbnail::ThumbnailConfig,
+        triangles: &[crate::thumbnail::Shaded],
+        side: u32,
+    ) -> Result<Vec<u8>> {
+        match self {
+            Backend::Cpu => Ok(crate::thumbnail::raster::render(config, triangles, side)),
+            Backend::Gpu(gpu) => gpu.render_thumbnail(config, triangles, side),
+        }
+    }
+
     /// `records` holds exactly `config.count` cells of 100 bytes.
     pub fn top_surface(
         &self,

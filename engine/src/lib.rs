@@ -32,6 +32,7 @@ pub mod progress;
 pub mod solid;
 mod stages;
 pub mod stl;
+pub mod thumbnail;
 pub mod volume;
 pub mod work;
 
@@ -125,6 +126,9 @@ pub struct Report {
     /// pixels on its long side.
     #[serde(skip)]
     pub backlit: Option<image::GrayImage>,
+    /// The output's thumbnail ([`thumbnail`]): a 512 x 512 PNG, also inside a 3MF.
+    #[serde(skip)]
+    pub thumbnail: Option<Vec<u8>>,
 }
 
 impl Report {

@@ -17,6 +17,8 @@ pub enum Stage {
     Field,
     /// Marching cubes.
     Isosurface,
+    /// Rendering the thumbnail.
+    Thumbnail,
     /// Writing the mesh (for heightfields, generating it as it streams out).
     Mesh,
     /// Committing the output to storage (the service's stage, after the engine's).
@@ -34,6 +36,7 @@ impl Stage {
             Stage::Thickness => "thickness",
             Stage::Field => "field",
             Stage::Isosurface => "isosurface",
+            Stage::Thumbnail => "thumbnail",
             Stage::Mesh => "mesh",
             Stage::Store => "store",
         }
@@ -41,23 +44,30 @@ impl Stage {
 }
 
 /// The stages a relief or lithophane reports after decoding, in order.
-pub const HEIGHTFIELD_STAGES: [Stage; 5] =
-    [Stage::Luminance, Stage::Resample, Stage::Blur, Stage::Thickness, Stage::Mesh];
+pub const HEIGHTFIELD_STAGES: [Stage; 6] = [
+    Stage::Luminance,
+    Stage::Resample,
+    Stage::Blur,
+    Stage::Thickness,
+    Stage::Thumbnail,
+    Stage::Mesh,
+];
 
 /// The stages a solid reports after decoding, in order: [`crate::Engine::solid`], then
 /// writing the mesh.
-pub const SOLID_STAGES: [Stage; 7] = [
+pub const SOLID_STAGES: [Stage; 8] = [
     Stage::Luminance,
     Stage::Resample,
     Stage::Blur,
     Stage::Thickness,
     Stage::Field,
     Stage::Isosurface,
+    Stage::Thumbnail,
     Stage::Mesh,
 ];
 
 /// The stages a volume reports after decoding, in order.
-pub const VOLUME_STAGES: [Stage; 2] = [Stage::Isosurface, Stage::Mesh];
+pub const VOLUME_STAGES: [Stage; 3] = [Stage::Isosurface, Stage::Thumbnail, Stage::Mesh];
 
 /// Receives progress; may ask the engine to stop.
 pub trait Progress: Sync {

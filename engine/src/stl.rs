@@ -124,12 +124,9 @@ impl std::str::FromStr for MeshFormat {
     type Err = crate::ParamError;
 
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        MeshFormat::ALL
-            .into_iter()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| {
-                crate::ParamError::new("format", "must be stl, stl-ascii, ply, obj, 3mf or glb")
-            })
+        MeshFormat::ALL.into_iter().find(|f| f.name() == s).ok_or_else(|| {
+            crate::ParamError::new("format", "must be stl, stl-ascii, ply, obj, 3mf or glb")
+        })
     }
 }
 

@@ -42,9 +42,24 @@ pub fn run(args: ConvertArgs) -> ExitCode {
     match result {
         Ok(report) => {
             let preview = match (args.preview, &report.backlit) {
-                (true, Some(image)) => match write_preview(&output, image) {
+                (true, Some(image)) => {
+                    let mut png = Vec::new();
+                    let encoded = image
+                        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png);
+                    match encoded
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| write_beside(&output, "backlit.png", &png))
+                    {
+                        Ok(path) => Some(path),
+                        Err(e) => return fail(EXIT_FAILED, format!("the preview: {e}")),
+                    }
+                }
+                _ => None,
+            };
+            let thumbnail = match (args.thumbnail, &report.thumbnail) {
+                (true, Some(png)) => match write_beside(&output, "thumb.png", png) {
                     Ok(path) => Some(path),
-                    Err(e) => return fail(EXIT_FAILED, format!("the preview: {e}")),
+                    Err(e) => return fail(EXIT_FAILED, format!("the thumbnail: {e}")),
                 },
                 _ => None,
             };
@@ -53,6 +68,9 @@ pub fn run(args: ConvertArgs) -> ExitCode {
                 printed["output"] = json!(output.display().to_string());
                 if let Some(path) = &preview {
                     printed["preview"] = json!(path.display().to_string());
+                }
+                if let Some(path) = &thumbnail {
+                    printed["thumbnail"] = json!(path.display().to_string());
                 }
                 println!("{printed}");
             } else {
@@ -70,6 +88,9 @@ pub fn run(args: ConvertArgs) -> ExitCode {
                 if let Some(path) = &preview {
                     println!("wrote {} (lit from behind)", path.display());
                 }
+                if let Some(path) = &thumbnail {
+                    println!("wrote {} (thumbnail)", path.display());
+                }
             }
             ExitCode::SUCCESS
         }
@@ -80,20 +101,20 @@ pub fn run(args: ConvertArgs) -> ExitCode {
     }
 }
 
-/// Writes the backlit view beside `output` as `NAME.backlit.png`, whole or not at all.
-fn write_preview(
+/// Writes `bytes` beside `output` as `NAME.<suffix>`, whole or not at all.
+fn write_beside(
     output: &std::path::Path,
-    image: &image::GrayImage,
+    suffix: &str,
+    bytes: &[u8],
 ) -> Result<std::path::PathBuf, String> {
-    let path = output.with_extension("backlit.png");
-    let partial = output.with_extension("backlit.png.partial");
-    image
-        .save_with_format(&partial, image::ImageFormat::Png)
-        .and_then(|()| std::fs::rename(&partial, &path).map_err(image::ImageError::IoError))
-        .map_err(|e| {
+    let path = output.with_extension(suffix);
+    let partial = output.with_extension(format!("{suffix}.partial"));
+    std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &path)).map_err(
+        |e| {
             let _ = std::fs::remove_file(&partial);
             e.to_string()
-        })?;
+        },
+    )?;
     Ok(path)
 }
 

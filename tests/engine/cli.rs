@@ -462,7 +462,7 @@ fn convert_help_and_the_api_schema_list_the_same_options_with_the_same_defaults(
     let help = String::from_utf8(output.stdout).unwrap();
     let mut options = help_options(&help);
     // The CLI's own: where to read and write, how to run, what to print (and the backlit
-    // preview, a file beside the output).
+    // preview and the thumbnail, files beside the output).
     for own in [
         "output",
         "mode",
@@ -473,6 +473,7 @@ fn convert_help_and_the_api_schema_list_the_same_options_with_the_same_defaults(
         "json",
         "help",
         "preview",
+        "thumbnail",
     ] {
         assert!(options.remove(own).is_some(), "--{own} is listed: {help}");
     }

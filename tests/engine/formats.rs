@@ -192,14 +192,17 @@ fn gltf_validator(path: &Path) -> Option<Value> {
     })
 }
 
+/// A mesh written in a format.
+type Writer = Box<dyn Fn(MeshFormat) -> Vec<u8>>;
+
 #[test]
 fn reference_tools_accept_3mf_and_glb_with_the_counts_of_ply() {
     let dir = output_dir("formats");
-    let mut meshes: Vec<(String, Box<dyn Fn(MeshFormat) -> Vec<u8>>)> = cases()
+    let mut meshes: Vec<(String, Writer)> = cases()
         .into_iter()
         .map(|case| {
             let label = case.label.to_owned();
-            let write: Box<dyn Fn(MeshFormat) -> Vec<u8>> = Box::new(move |f| run(&case, f));
+            let write: Writer = Box::new(move |f| run(&case, f));
             (label, write)
         })
         .collect();
@@ -270,7 +273,9 @@ fn glb_is_in_metres_with_y_up_and_3mf_in_millimetres() {
     let document: Value = serde_json::from_slice(&glb[20..20 + json_len]).unwrap();
     let bin = &glb[20 + json_len + 8..];
     let position = |v: usize| -> [f32; 3] {
-        let f = |k: usize| f32::from_le_bytes(bin[v * 12 + 4 * k..v * 12 + 4 * k + 4].try_into().unwrap());
+        let f = |k: usize| {
+            f32::from_le_bytes(bin[v * 12 + 4 * k..v * 12 + 4 * k + 4].try_into().unwrap())
+        };
         [f(0), f(1), f(2)]
     };
     // The ball's millimetres as metres, Z up turned to Y up.

@@ -18,5 +18,6 @@ mod nifti;
 mod parity;
 mod shaders;
 mod solids;
+mod thumbnails;
 mod tiling;
 mod volumes;

@@ -31,8 +31,32 @@ fn every_shader_file_is_a_valid_kernel_in_the_table() {
             files.insert(name);
         }
     }
-    let table: BTreeSet<String> = KERNELS.iter().map(|k| k.name.to_owned()).collect();
+    let mut table: BTreeSet<String> = KERNELS.iter().map(|k| k.name.to_owned()).collect();
+    // The one render pass beside the compute kernels, with its CPU twin.
+    table.insert("thumbnail".to_owned());
     assert_eq!(files, table, "shaders/ and the kernel table list the same kernels");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("thumbnail.wgsl")).unwrap(),
+        lithos_engine::thumbnail::THUMBNAIL_SHADER,
+        "the render pass embeds its file"
+    );
+    assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("engine/src/thumbnail/raster.rs").exists());
+}
+
+#[test]
+fn the_thumbnail_uniform_matches_its_wgsl_struct() {
+    let source = lithos_engine::thumbnail::THUMBNAIL_SHADER;
+    let (module, _) = parse_and_validate("thumbnail", source);
+    let (_, ty) = module
+        .types
+        .iter()
+        .find(|(_, ty)| ty.name.as_deref() == Some("ThumbnailConfig"))
+        .expect("thumbnail.wgsl declares ThumbnailConfig");
+    let naga::TypeInner::Struct { members, span } = &ty.inner else { panic!("a struct") };
+    assert_eq!(*span as usize, size_of::<lithos_engine::thumbnail::ThumbnailConfig>());
+    let names: Vec<&str> = members.iter().map(|m| m.name.as_deref().unwrap()).collect();
+    assert_eq!(names, ["right", "up", "toward", "frame", "depth", "light", "base"]);
+    assert!(members.iter().enumerate().all(|(k, m)| m.offset as usize == 16 * k), "vec4s in order");
 }
 
 #[test]

@@ -56,7 +56,8 @@ pub fn write(parts: &dyn Parts, meta: &Meta, out: &mut impl Write) -> io::Result
             "the mesh is larger than a GLB file can hold (4 GiB); write 3MF or PLY instead",
         ));
     }
-    let mut asset = json!({ "version": "2.0", "generator": concat!("Lithos ", env!("CARGO_PKG_VERSION")) });
+    let mut asset =
+        json!({ "version": "2.0", "generator": concat!("Lithos ", env!("CARGO_PKG_VERSION")) });
     if !meta.title.is_empty() {
         asset["extras"] = json!({ "title": meta.title });
     }

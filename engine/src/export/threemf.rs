@@ -49,8 +49,9 @@ pub fn write<W: Write>(parts: &dyn Parts, meta: &Meta, out: W) -> io::Result<u64
     zip.start_file("_rels/.rels", small).map_err(io::Error::other)?;
     zip.write_all(relationships(meta.thumbnail.is_some()).as_bytes())?;
     if let Some(png) = &meta.thumbnail {
-        let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
-        zip.start_file(THUMBNAIL_PATH, stored).map_err(io::Error::other)?;
+        // Deflated, though a PNG hardly shrinks: a streamed entry that is stored has no
+        // size before its data, which readers such as lib3mf's refuse.
+        zip.start_file(THUMBNAIL_PATH, small).map_err(io::Error::other)?;
         zip.write_all(png)?;
     }
     // An upper bound of the model's size, to choose ZIP64 for the entry before it is written.

@@ -53,8 +53,8 @@ impl<'a> IndexedHeightfield<'a> {
         let mut faces = vec![Vec::new(); count];
         let mut add = |face: &Face| {
             let (cx, cy) = face.cell;
-            let region = regions.of(cells, i64::from(cx), i64::from(cy)).expect("a solid cell")
-                as usize;
+            let region =
+                regions.of(cells, i64::from(cx), i64::from(cy)).expect("a solid cell") as usize;
             for corner in face.corners.iter().filter(|c| !c.top) {
                 floor_index.entry((corner.x, corner.y)).or_insert_with(|| {
                     let size = &mut sizes[region];

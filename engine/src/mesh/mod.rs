@@ -139,6 +139,12 @@ pub(crate) fn runs_xor(a: &[(u32, u32)], b: &[(u32, u32)], out: &mut Vec<(u32, u
     }
 }
 
+/// Every face of `hf`'s mesh but the top surface: its walls, then its floor.
+pub(crate) fn rim(hf: &Heightfield, emit: &mut impl FnMut(&Face)) {
+    walls::emit(hf, emit);
+    bottom::emit(hf, emit);
+}
+
 /// Streams the mesh of `hf` into `feed`: the top surface band by band, then walls and floor.
 pub(crate) fn stream(
     backend: &Backend,

@@ -89,7 +89,8 @@ impl Engine {
         if format.is_indexed() {
             progress.check_canceled()?;
             let parts = mesh::IndexedHeightfield::new(hf);
-            return export::write_parts(&parts, format, meta, out).map_err(EngineError::WriteOutput);
+            return export::write_parts(&parts, format, meta, out)
+                .map_err(EngineError::WriteOutput);
         }
         let triangles = hf.triangle_count();
         stl::stream(format, out, triangles, |feed| mesh::stream(&self.backend, hf, feed, progress))

@@ -5,10 +5,11 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use crate::export::Meta;
 use crate::job::{Job, JobKind};
 use crate::{
     DecodeLimits, Engine, EngineError, ParamError, Progress, Report, Result, SourceImage, Stage,
-    StageTime, Volume, decode, stl, timed, volume,
+    StageTime, Volume, decode, export, stl, thumbnail, timed, volume,
 };
 
 /// Where a job's input comes from.
@@ -90,9 +91,13 @@ impl Engine {
         };
         let Some(solid) = solid else {
             let hf = self.heightfield(image, params, progress, &mut times)?;
-            let stats = timed(Stage::Mesh, progress, &mut times, || {
-                self.write_mesh_with(&hf, format, &job.meta(), out, progress)
-            })?;
+            let (stats, thumbnail) = self.thumbnail_and_write(
+                job,
+                progress,
+                &mut times,
+                || thumbnail::heightfield_triangles(&hf),
+                |meta| self.write_mesh_with(&hf, format, meta, out, progress),
+            )?;
             return Ok(Report {
                 triangles: stats.triangles,
                 bytes: stats.bytes,
@@ -107,6 +112,7 @@ impl Engine {
                 voxels: None,
                 iso: None,
                 backlit: job.backlit.then(|| crate::backlit::backlit(&hf, &params.mode)).flatten(),
+                thumbnail: Some(thumbnail),
             });
         };
         let (gw, gh) = params.grid_dimensions(image.width(), image.height());
@@ -114,6 +120,49 @@ impl Engine {
         let layers = crate::work::solid_layers(solid.depth_mm.get(), params.pitch_mm(gw));
         let dims = [gw as usize, gh as usize, usize::try_from(layers).unwrap_or(usize::MAX)];
         self.indexed_report(start, &mesh, job, out, progress, times, dims, None)
+    }
+
+    /// Renders the thumbnail of `triangles()` (the thumbnail stage) and writes the mesh with
+    /// `write` (the mesh stage). For 3MF, which carries the thumbnail, one after the other;
+    /// for the other formats side by side, so that a spare core hides the thumbnail's time.
+    fn thumbnail_and_write<T>(
+        &self,
+        job: &Job,
+        progress: &dyn Progress,
+        times: &mut Vec<StageTime>,
+        triangles: impl FnOnce() -> Vec<thumbnail::Shaded> + Send,
+        write: impl FnOnce(&Meta) -> Result<T>,
+    ) -> Result<(T, Vec<u8>)> {
+        let render = || self.thumbnail(&triangles()).map(|image| thumbnail::png(&image));
+        if job.format == crate::MeshFormat::ThreeMf {
+            let png = timed(Stage::Thumbnail, progress, times, render)?;
+            let meta = Meta { thumbnail: Some(png), ..job.meta() };
+            let written = timed(Stage::Mesh, progress, times, || write(&meta))?;
+            return Ok((written, meta.thumbnail.expect("rendered above")));
+        }
+        progress.check_canceled()?;
+        progress.stage(Stage::Thumbnail);
+        std::thread::scope(|scope| {
+            let rendering = scope.spawn(|| {
+                let start = Instant::now();
+                render().map(|png| (png, start.elapsed().as_secs_f64()))
+            });
+            let mut mesh_times = Vec::new();
+            let written = timed(Stage::Mesh, progress, &mut mesh_times, || write(&job.meta()));
+            let rendered = rendering.join().unwrap_or_else(|_| {
+                Err(EngineError::Gpu("the thumbnail renderer panicked".into()))
+            });
+            let written = written?;
+            let (png, seconds) = rendered?;
+            times.push(StageTime { stage: Stage::Thumbnail, seconds });
+            times.append(&mut mesh_times);
+            Ok((written, png))
+        })
+    }
+
+    /// A thumbnail of `triangles` ([`thumbnail`]), rendered on this engine's backend.
+    pub fn thumbnail(&self, triangles: &[thumbnail::Shaded]) -> Result<image::RgbaImage> {
+        thumbnail::render(&self.backend, triangles)
     }
 
     /// Runs `job` into the file at `output`, which is replaced only on success.
@@ -139,7 +188,19 @@ impl Engine {
         dims: [usize; 3],
         iso: Option<f32>,
     ) -> Result<Report> {
-        let stats = self.write_indexed_to(mesh, job.format, &job.meta(), out, progress, &mut times)?;
+        let (stats, thumbnail) = self.thumbnail_and_write(
+            job,
+            progress,
+            &mut times,
+            || thumbnail::mesh_triangles(mesh),
+            |meta| {
+                if mesh.triangles.is_empty() {
+                    return Err(EngineError::EmptySurface);
+                }
+                export::write_indexed_with(mesh, job.format, meta, out)
+                    .map_err(EngineError::WriteOutput)
+            },
+        )?;
         let (lo, hi) = mesh.bounds();
         Ok(Report {
             triangles: stats.triangles,
@@ -155,6 +216,7 @@ impl Engine {
             voxels: Some(dims.map(|d| d as u32)),
             iso,
             backlit: None,
+            thumbnail: Some(thumbnail),
         })
     }
 }

@@ -280,7 +280,7 @@ struct TaskReport {
 /// How a run ended.
 enum Outcome {
     Succeeded {
-        report: TaskReport,
+        report: Box<TaskReport>,
         output_key: String,
     },
     /// The input or parameters are at fault: retrying would fail the same way.

@@ -218,7 +218,7 @@ impl Slot {
         }
         report.seconds = seconds;
         Outcome::Succeeded {
-            report: TaskReport { engine: report, attempt: lease.attempt },
+            report: Box::new(TaskReport { engine: report, attempt: lease.attempt }),
             output_key,
         }
     }
