@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::storage::{Storage, StorageError};
+use crate::tasks::pictures::stored_keys;
 use crate::{Db, now_ms};
 
 const DAY_MS: i64 = 86_400_000;
@@ -359,7 +360,7 @@ async fn expire_outputs(
 ) -> anyhow::Result<()> {
     let sizes = sizes(storage, rows.iter().map(|(_, key)| key.clone()).collect()).await;
     if !dry_run {
-        storage.delete_many(rows.iter().map(|(_, key)| key.clone()).collect()).await?;
+        storage.delete_many(rows.iter().flat_map(|(_, key)| stored_keys(key)).collect()).await?;
         let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
         crate::tasks::lifecycle::expire_outputs(db, &ids, as_of).await?;
     }

@@ -159,6 +159,8 @@ test("an admin sees the job in the overview and the jobs list, and adjusts credi
     assert.match(detail, /"max_grid": 256/, "the parameters");
     assert.match(detail, /mesh|top_surface|thickness/i, "per-stage timings");
     assert.ok(await page.getByRole("link", { name: "Download output" }).isVisible(), "the output link");
+    await page.waitForFunction(() => document.querySelector("#job-body img.job-thumb")?.complete);
+    assert.equal(await page.locator("#job-body img.job-thumb").evaluate((i) => i.naturalWidth), 512, "the thumbnail");
     await shot(page, "13-console-job");
 
     await page.getByRole("link", { name: "Users" }).click();
@@ -286,6 +288,54 @@ test("a dark shape and its light surround, as OBJ and PLY, are previewed and fil
   });
 });
 
+test("a lithophane as 3MF and as GLB is previewed, shows its backlit view, and history shows thumbnails", async () => {
+  await withPage("lithophane-formats", async (page) => {
+    await page.goto("/");
+    const registered = await page.evaluate(() => fetch("/api/v1/auth/register", { method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "Hedy", email: "hedy@lithos.test", password: "a third passphrase 4", birth_date: "1990-05-17" }) }).then((r) => r.status));
+    assert.equal(registered, 201);
+    await page.goto("/#convert");
+    await page.reload();
+    await page.locator("#view-convert:not(.hidden)").waitFor();
+    await dropFile(page, "#drop", "horse.png", horse, "image/png");
+    await page.locator("#drop-hint", { hasText: "horse.png" }).waitFor();
+    await page.getByLabel("Mode").selectOption("lithophane");
+    await page.getByLabel(/^Detail/).fill("128");
+    // The format list comes from the API's MeshFormat schema.
+    const offered = await page.locator("#format option").evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(offered, ["stl", "stl-ascii", "ply", "obj", "3mf", "glb"]);
+    for (const format of ["3mf", "glb"]) {
+      await page.getByLabel("File format").selectOption(format);
+      await page.locator("#cost", { hasText: /costs \d+ credit/ }).waitFor();
+      await page.getByRole("button", { name: "Convert" }).click();
+      await page.locator(`#preview[data-rendered="${format}"]`).waitFor({ timeout: 120_000 });
+      assert.equal(await page.locator("#preview-note").textContent(), "", "no preview problem reported");
+      await assertPreviewLit(page);
+      await shot(page, `40-lithophane-${format}`);
+    }
+    // The backlit view, behind its toggle: the picture the task stored, one pixel a grid point.
+    await page.locator("#backlit-on").check();
+    const backlit = page.locator("#backlit");
+    await backlit.waitFor();
+    await page.waitForFunction(() => document.querySelector("#backlit").complete);
+    const size = await backlit.evaluate((img) => [img.naturalWidth, img.naturalHeight]);
+    const task = (await page.evaluate(() => fetch("/api/v1/tasks").then((r) => r.json()))).tasks[0];
+    assert.deepEqual(size, task.result.grid, "the backlit view of the lithophane");
+    assert.ok(await page.locator("#preview").isHidden(), "it takes the 3D view's place");
+    await shot(page, "41-lithophane-backlit");
+    await page.locator("#backlit-on").uncheck();
+    assert.ok(await page.locator("#preview").isVisible());
+
+    await page.goto("/#history");
+    await page.locator("#history-rows img.thumb").first().waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll("#history-rows img.thumb")].every((i) => i.complete));
+    const thumbs = await page.locator("#history-rows img.thumb").evaluateAll((is) => is.map((i) => i.naturalWidth));
+    assert.deepEqual(thumbs, [512, 512], "each conversion's 512-pixel thumbnail");
+    await shot(page, "42-history-thumbnails");
+  });
+});
+
 test("the console's jobs list keeps the rows that More brought in when it refreshes", async () => {
   // One more user's 20 one-credit tasks: with the earlier tests' jobs, more than a page.
   const register = await fetch(`${base}/api/v1/auth/register`, { method: "POST",
@@ -361,14 +411,14 @@ test("the preview keeps a file's own normals and frees what it replaces", async 
         "property list uchar int vertex_indices", "end_header",
         "0 0 0 1 0 0", "1 0 0 1 0 0", "0 1 0 1 0 0", "3 0 1 2", ""].join("\n");
       const bytes = new TextEncoder().encode(ply).buffer;
-      preview.show(bytes, "ply");
+      await preview.show(bytes, "ply");
       const normal = [...preview.mesh.geometry.getAttribute("normal").array.slice(0, 3)];
       let disposed = 0;
       const first = preview.mesh;
       first.material.dispose = () => { disposed += 1; };
       first.geometry.dispose = () => { disposed += 1; };
       const obj = "v 0 0 0\nv 1 0 0\nv 0 1 0\nvn 1 0 0\nf 1//1 2//1 3//1\n";
-      preview.show(new TextEncoder().encode(obj).buffer, "obj");
+      await preview.show(new TextEncoder().encode(obj).buffer, "obj");
       const objNormal = [...preview.mesh.geometry.getAttribute("normal").array.slice(0, 3)];
       return { normal, objNormal, disposed };
     });

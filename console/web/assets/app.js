@@ -520,8 +520,24 @@ async function finished(t) {
   link.href = `/api/v1/tasks/${t.id}/output`;
   link.textContent = `Download ${t.format.toUpperCase()}`;
   link.classList.remove("hidden");
+  showBacklit(t);
   await showMesh(t.id, t.format, t.result?.bytes ?? 0);
 }
+
+/// A lithophane's view lit from behind, behind a toggle: the picture the task stored.
+function showBacklit(t) {
+  const has = t.result?.pictures?.includes("backlit");
+  $("backlit-toggle").classList.toggle("hidden", !has);
+  $("backlit-on").checked = false;
+  $("backlit").classList.add("hidden");
+  if (has) $("backlit").src = `/api/v1/tasks/${t.id}/pictures/backlit`;
+  else $("backlit").removeAttribute("src");
+}
+
+$("backlit-on").addEventListener("change", () => {
+  $("backlit").classList.toggle("hidden", !$("backlit-on").checked);
+  $("preview").classList.toggle("hidden", $("backlit-on").checked);
+});
 
 // Larger outputs are offered for download only: a browser tab holds the whole file, and its
 // geometry twice over, to draw it.
@@ -551,6 +567,9 @@ async function loadHistory() {
   const { tasks } = await api("/tasks?limit=50");
   $("history-rows").replaceChildren(
     ...tasks.map((t) => h("tr", {},
+      h("td", {}, t.result?.pictures?.includes("thumbnail")
+        ? h("img", { class: "thumb", src: `/api/v1/tasks/${t.id}/pictures/thumbnail`, alt: `${t.mode} thumbnail`, width: 64, height: 64, loading: "lazy" })
+        : ""),
       h("td", {}, when(t.created_at)),
       h("td", {}, t.mode),
       h("td", {}, h("span", { class: `badge ${t.status}` }, t.status)),
@@ -561,7 +580,7 @@ async function loadHistory() {
         : t.error ?? ""),
     )),
   );
-  if (!tasks.length) $("history-rows").append(h("tr", {}, h("td", { colspan: 6 }, "No conversions yet.")));
+  if (!tasks.length) $("history-rows").append(h("tr", {}, h("td", { colspan: 7 }, "No conversions yet.")));
 }
 
 async function loadCredits() {

@@ -239,6 +239,11 @@ async function loadJob(id) {
     h("p", {}, h("span", { class: `badge ${j.status}` }, j.status), ` ${j.mode} · ${j.format} · ${j.cost} credits · `,
       h("a", { href: `#user/${j.user_id}` }, j.email)),
     actions,
+    ...(j.result?.pictures ?? []).map((p) => h("img", {
+      class: p === "thumbnail" ? "job-thumb" : "backlit",
+      src: `/api/v1/admin/jobs/${encodeURIComponent(j.id)}/pictures/${p}`,
+      alt: p === "thumbnail" ? "The output, shaded" : "The lithophane lit from behind",
+    })),
     h("h2", {}, "Parameters"),
     h("pre", { class: "mono" }, JSON.stringify(j.params, null, 2)),
     h("p", {}, `Source: ${j.upload.filename}, ${j.upload.width} × ${j.upload.height}. Created ${when(j.created_at)}, started ${when(j.started_at)}, finished ${when(j.finished_at)}.`),

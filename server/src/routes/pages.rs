@@ -39,11 +39,28 @@ pub fn router(dir: &Path) -> Router<AppState> {
         .layer(cache)
 }
 
+/// The origin of the short-lived URLs outputs are downloaded from, where that is not this
+/// site: the CDN's, or the bucket's (presigning is computed locally, with no request).
+async fn download_origin(state: &AppState) -> Option<String> {
+    let url = match &state.cdn {
+        Some(cdn) => cdn.signed_url("csp/origin", state.config.url_ttl),
+        None => state
+            .storage
+            .presign_get("csp/origin", "origin", "application/octet-stream", state.config.url_ttl)
+            .await
+            .ok()
+            .flatten()?,
+    };
+    let origin = url::Url::parse(&url).ok()?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
 async fn page(state: &AppState, name: &str) -> Response {
     let path = state.config.console_dir.join("web").join(name);
     match tokio::fs::read_to_string(&path).await {
         Ok(html) => {
-            let csp = super::security::csp_for_page(&html);
+            let downloads = download_origin(state).await;
+            let csp = super::security::csp_for_page(&html, downloads.as_deref());
             let mut response = Html(html).into_response();
             if let Ok(csp) = HeaderValue::from_str(&csp) {
                 response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);

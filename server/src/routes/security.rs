@@ -36,8 +36,10 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self' https://cdn.jsdeli
 pub const MAX_URI_BYTES: usize = 8 << 10;
 
 /// The policy for an HTML page: [`CSP`], with each inline `<script type="importmap">` (data
-/// that maps module names, not code) allowed by its SHA-256.
-pub fn csp_for_page(html: &str) -> String {
+/// that maps module names, not code) allowed by its SHA-256, and `downloads` (the origin of
+/// the short-lived URLs object storage or a CDN serves outputs and pictures from, if any)
+/// allowed for images and fetches.
+pub fn csp_for_page(html: &str, downloads: Option<&str>) -> String {
     let mut hashes = String::new();
     let mut rest = html;
     while let Some(start) = rest.find("<script type=\"importmap\">") {
@@ -48,7 +50,13 @@ pub fn csp_for_page(html: &str) -> String {
         hashes.push_str(&format!(" 'sha256-{encoded}'"));
         rest = &body[end..];
     }
-    CSP.replacen("script-src 'self'", &format!("script-src 'self'{hashes}"), 1)
+    let csp = CSP.replacen("script-src 'self'", &format!("script-src 'self'{hashes}"), 1);
+    match downloads {
+        Some(origin) => csp
+            .replacen("img-src 'self'", &format!("img-src 'self' {origin}"), 1)
+            .replacen("connect-src 'self'", &format!("connect-src 'self' {origin}"), 1),
+        None => csp,
+    }
 }
 
 /// Adds the security headers to every response that lacks them.
@@ -210,10 +218,18 @@ mod tests {
     fn an_import_map_is_allowed_by_its_hash_and_nothing_else_inline() {
         let map = "\n{ \"imports\": {} }\n";
         let html = format!("<head><script type=\"importmap\">{map}</script></head>");
-        let csp = csp_for_page(&html);
+        let csp = csp_for_page(&html, None);
         let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(map));
         assert!(csp.contains(&format!("script-src 'self' 'sha256-{digest}';")), "{csp}");
         assert!(!csp.contains("unsafe-inline"));
-        assert_eq!(csp_for_page("<p>no scripts</p>"), CSP);
+        assert_eq!(csp_for_page("<p>no scripts</p>", None), CSP);
+    }
+
+    #[test]
+    fn outputs_served_from_a_bucket_may_be_shown_and_fetched() {
+        let csp = csp_for_page("<p></p>", Some("https://bucket.example:9000"));
+        assert!(csp.contains("img-src 'self' https://bucket.example:9000 data: blob:;"), "{csp}");
+        assert!(csp.contains("connect-src 'self' https://bucket.example:9000;"), "{csp}");
+        assert!(csp.contains("script-src 'self';"), "scripts still from this site only");
     }
 }

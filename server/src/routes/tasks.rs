@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::TaskId;
+use crate::tasks::pictures::Picture;
 use crate::routes::Page;
 use crate::tasks::lifecycle::{self, NewTask, ToCancel};
 use crate::tasks::view::{self, COLUMNS, TaskPage, TaskView, find};
@@ -318,7 +319,18 @@ pub async fn output(
     user: User,
     Path(id): Path<TaskId>,
 ) -> ApiResult<Response> {
-    serve_output(&state, &id, Asker::Owner(&user.id)).await
+    serve_output(&state, &id, Asker::Owner(&user.id), None).await
+}
+
+/// Streams a picture of a succeeded task's output: its thumbnail (every output), or the view
+/// of a lithophane lit from behind.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/pictures/{picture}", tag = "tasks", params(("id" = String, Path), ("picture" = Picture, Path)), responses((status = 200, description = "A PNG", content_type = "image/png"), (status = 307, description = "With object storage: a presigned URL of the PNG, valid for at most 15 minutes"), (status = 404, description = "No such task of yours, or no such picture of it", body = crate::openapi::ErrorBody), (status = 409, description = "Not succeeded (yet)", body = crate::openapi::ErrorBody), (status = 410, description = "Expired with the output", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn picture(
+    State(state): State<AppState>,
+    user: User,
+    Path((id, picture)): Path<(TaskId, Picture)>,
+) -> ApiResult<Response> {
+    serve_output(&state, &id, Asker::Owner(&user.id), Some(picture)).await
 }
 
 /// Who asks for a task's output: its owner (anyone else's task is 404), or an administrator.
@@ -328,12 +340,13 @@ pub(crate) enum Asker<'a> {
     Administrator,
 }
 
-/// The output of task `id` for `asker`: the file, or a redirect to a short-lived URL where
-/// object storage serves it.
+/// The output of task `id` (or, with `picture`, that picture of it) for `asker`: the file,
+/// or a redirect to a short-lived URL where object storage serves it.
 pub(crate) async fn serve_output(
     state: &AppState,
     id: &str,
     asker: Asker<'_>,
+    picture: Option<Picture>,
 ) -> ApiResult<Response> {
     const SELECT: &str = "SELECT t.status, t.output_key, t.format, u.filename, t.expired_at \
                           FROM tasks t \
@@ -378,8 +391,17 @@ pub(crate) async fn serve_output(
         })
         .filter(|s: &String| !s.is_empty())
         .unwrap_or_else(|| "lithos".into());
-    let download_name = format!("{stem}.{extension}");
-    super::download::serve(state, &key, &download_name, content_type).await
+    let Some(picture) = picture else {
+        let download_name = format!("{stem}.{extension}");
+        return super::download::serve(state, &key, &download_name, content_type).await;
+    };
+    let key = picture.key(&key);
+    // A relief has no backlit view, and outputs made before pictures existed have none.
+    if state.storage.size(&key).await?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let download_name = format!("{stem}.{}.png", picture.name());
+    super::download::serve(state, &key, &download_name, "image/png").await
 }
 
 /// `GET /tasks/{id}/events`: Server-Sent Events, one `task` event (the task's JSON) whenever

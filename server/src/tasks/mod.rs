@@ -5,10 +5,12 @@
 //! - [`lifecycle`]: create, cancel, retry, settle and delete, each moving its credits in one
 //!   transaction.
 //! - [`queue`]: the job queue that runs tasks (claims, leases, fencing, retries).
+//! - [`pictures`]: the thumbnail and backlit view stored beside an output.
 //!
 //! No module outside this one writes the `tasks` table.
 
 pub mod lifecycle;
+pub mod pictures;
 pub mod plan;
 pub mod queue;
 pub mod status;

@@ -275,6 +275,8 @@ struct TaskReport {
     #[serde(flatten)]
     engine: lithos_engine::Report,
     attempt: i64,
+    /// The pictures stored beside the output (`GET /tasks/{id}/pictures/{picture}`).
+    pictures: Vec<crate::tasks::pictures::Picture>,
 }
 
 /// How a run ended.

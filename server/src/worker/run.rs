@@ -17,8 +17,12 @@ use tokio::sync::watch;
 use super::settle::output_key;
 use super::{Live, Outcome, Slot, Task, TaskReport};
 use crate::storage::StorageError;
+use crate::tasks::pictures::{Picture, stored_keys};
 use crate::tasks::queue::{Beat, Lease, Queue};
 use crate::volumes::{self, VolumeInfo};
+
+/// The pictures a run made, as PNG, to store beside its output.
+type Pictures = Vec<(Picture, Vec<u8>)>;
 
 impl Slot {
     pub(super) async fn run(self, mut stopped: watch::Receiver<bool>) {
@@ -90,7 +94,7 @@ impl Slot {
         if live.lost.load(Ordering::Relaxed) {
             tracing::warn!(task = %task.id, attempt = lease.attempt, "lease lost; the result is dropped");
             if let Outcome::Succeeded { output_key, .. } = &outcome {
-                let _ = self.storage.delete(output_key).await;
+                let _ = self.storage.delete_many(stored_keys(output_key)).await;
             }
             return Ok(());
         }
@@ -116,12 +120,14 @@ impl Slot {
                 .map_err(|e| ParamError::new("params", e.to_string()))?;
             request.build(mode, Some(format))
         })();
-        let job = match job {
+        let mut job = match job {
             Ok(job) => job,
             Err(e) => {
                 return Outcome::Failed(format!("the task's parameters are invalid: {e}"));
             }
         };
+        // A lithophane's view lit from behind is stored beside it, as is every thumbnail.
+        job.backlit = matches!(job.kind, JobKind::Lithophane(_));
         let output_key = output_key(task, lease.attempt, job.format.extension());
         let sink = match self.storage.sink(&output_key, job.format.content_type()) {
             Ok(sink) => sink,
@@ -149,7 +155,7 @@ impl Slot {
         // The worker's own stages around the engine's: reading the source, decoding it, and
         // committing the output (on S3, waiting for the parts still going up).
         let fetch = StageTime { stage: Stage::Fetch, seconds: started.elapsed().as_secs_f64() };
-        let run = tokio::task::spawn_blocking(move || -> Result<Report, RunError> {
+        let run = tokio::task::spawn_blocking(move || -> Result<(Report, Pictures), RunError> {
             let mut sink = sink;
             let decoding = std::time::Instant::now();
             let source = match &job.kind {
@@ -190,11 +196,22 @@ impl Slot {
             let store = StageTime { stage: Stage::Store, seconds: storing.elapsed().as_secs_f64() };
             report.stages.splice(0..0, [fetch, decode]);
             report.stages.push(store);
-            Ok(report)
+            let mut pictures = Vec::new();
+            if let Some(png) = report.thumbnail.take() {
+                pictures.push((Picture::Thumbnail, png));
+            }
+            if let Some(image) = report.backlit.take() {
+                let mut png = Vec::new();
+                image
+                    .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+                    .map_err(|e| RunError::Engine(EngineError::WriteOutput(std::io::Error::other(e))))?;
+                pictures.push((Picture::Backlit, png));
+            }
+            Ok((report, pictures))
         })
         .await;
-        let mut report = match run {
-            Ok(Ok(report)) => report,
+        let (mut report, pictures) = match run {
+            Ok(Ok(done)) => done,
             Ok(Err(RunError::Engine(EngineError::Canceled))) => return Outcome::Canceled,
             Ok(Err(RunError::TimedOut)) => {
                 return Outcome::Failed(format!(
@@ -216,9 +233,17 @@ impl Slot {
             metrics::histogram!("lithos_engine_megapixels_per_second", "mode" => mode)
                 .record(megapixels / seconds);
         }
+        let mut stored = Vec::new();
+        for (picture, png) in pictures {
+            if let Err(e) = self.storage.put(&picture.key(&output_key), png, "image/png").await {
+                let _ = self.storage.delete_many(stored_keys(&output_key)).await;
+                return storage_outcome(e);
+            }
+            stored.push(picture);
+        }
         report.seconds = seconds;
         Outcome::Succeeded {
-            report: Box::new(TaskReport { engine: report, attempt: lease.attempt }),
+            report: Box::new(TaskReport { engine: report, attempt: lease.attempt, pictures: stored }),
             output_key,
         }
     }

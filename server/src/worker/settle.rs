@@ -6,6 +6,7 @@ use lithos_engine::MeshFormat;
 use super::{Outcome, Slot, Task};
 use crate::tasks::TaskStatus;
 use crate::tasks::lifecycle::{self, Ran, Settlement};
+use crate::tasks::pictures::stored_keys;
 use crate::tasks::queue::{Lease, Retry};
 
 impl Slot {
@@ -40,12 +41,12 @@ impl Slot {
             if let Ok(format) = task.format.parse::<MeshFormat>() {
                 for attempt in 1..lease.attempt {
                     let key = output_key(task, attempt, format.extension());
-                    let _ = self.storage.delete(&key).await;
+                    let _ = self.storage.delete_many(stored_keys(&key)).await;
                 }
             }
         } else if let Some(key) = this_output {
             // Rejected (or failed): leave no trace of this attempt.
-            let _ = self.storage.delete(&key).await;
+            let _ = self.storage.delete_many(stored_keys(&key)).await;
         }
         settled.map(|_| ())
     }

@@ -116,6 +116,12 @@ async fn direct_uploads_and_downloads_go_through_short_lived_presigned_urls() {
     let app = TestApp::spawn_with(on_s3(&endpoint, &bucket)).await;
     let user = app.user("direct@example.org").await;
     let image = camera();
+    // The web app may show and fetch what the presigned URLs serve (pictures, previews).
+    let page = reqwest::get(format!("{}/", app.base)).await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let origin = url::Url::parse(&endpoint).unwrap().origin().ascii_serialization();
+    assert!(csp.contains(&format!("img-src 'self' {origin} ")), "{csp}");
+    assert!(csp.contains(&format!("connect-src 'self' {origin};")), "{csp}");
 
     let presign = |bytes: usize, content_type: &str| {
         let body =

@@ -221,7 +221,9 @@ async fn retention_deletes_sources_outputs_and_abandoned_uploads_from_the_bucket
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    for key in [&source_key, &pending_key, &output_key] {
+    // The output's thumbnail is stored beside it, and goes with it.
+    let thumbnail_key = format!("{output_key}.thumbnail.png");
+    for key in [&source_key, &pending_key, &output_key, &thumbnail_key] {
         assert!(store.size(key).await.unwrap().is_some(), "{key} is stored");
     }
     // The sweep's periods are the defaults; the store is the bucket.
@@ -242,7 +244,7 @@ async fn retention_deletes_sources_outputs_and_abandoned_uploads_from_the_bucket
     let mut kinds: Vec<&str> = report.deleted.iter().map(|d| d.kind).collect();
     kinds.sort();
     assert_eq!(kinds, ["output", "source"]);
-    for key in [&source_key, &output_key] {
+    for key in [&source_key, &output_key, &thumbnail_key] {
         assert_eq!(store.size(key).await.unwrap(), None, "{key} is gone from the bucket");
     }
     let gone = user.get(app.url(&format!("/tasks/{}/output", done["id"].as_str().unwrap())));

@@ -174,8 +174,11 @@ async fn bad_uploads_and_parameters_get_4xx_json_and_store_nothing() {
     let bad_mode = app.submit(&user, &json!({ "upload_id": upload, "mode": "sculpture" })).await;
     assert_eq!(bad_mode.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let bad_format =
-        app.submit(&user, &json!({ "upload_id": upload, "mode": "relief", "format": "ply" })).await;
+        app.submit(&user, &json!({ "upload_id": upload, "mode": "relief", "format": "3ds" })).await;
     assert_eq!(bad_format.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = bad_format.json().await.unwrap();
+    assert_eq!(error["error"]["field"], "format", "{error}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("3mf or glb"), "{error}");
     let malformed = user
         .post(app.url("/tasks"))
         .header("content-type", "application/json")
@@ -216,6 +219,31 @@ async fn every_mode_comes_out_in_the_format_asked_for() {
             _ => b"ply\n",
         };
         assert!(bytes.starts_with(magic), "{mode} as {format}");
+
+        // Its pictures: a thumbnail always, the backlit view for a lithophane.
+        let pictures = |name: &str| app.url(&format!("/tasks/{id}/pictures/{name}"));
+        let listed = done["result"]["pictures"].as_array().unwrap().clone();
+        let lithophane = mode == "lithophane";
+        let expected: &[&str] = if lithophane { &["thumbnail", "backlit"] } else { &["thumbnail"] };
+        assert_eq!(listed, expected.iter().map(|p| json!(p)).collect::<Vec<_>>(), "{mode}");
+        let thumbnail = user.get(pictures("thumbnail")).send().await.unwrap();
+        assert_eq!(thumbnail.status(), StatusCode::OK);
+        assert_eq!(thumbnail.headers()["content-type"], "image/png");
+        let png = image::load_from_memory(&thumbnail.bytes().await.unwrap()).unwrap();
+        assert_eq!((png.width(), png.height()), (512, 512));
+        let backlit = user.get(pictures("backlit")).send().await.unwrap();
+        if lithophane {
+            let png = image::load_from_memory(&backlit.bytes().await.unwrap()).unwrap();
+            let grid = &done["result"]["grid"];
+            assert_eq!(u64::from(png.width()), grid[0].as_u64().unwrap(), "one pixel a point");
+        } else {
+            assert_eq!(backlit.status(), StatusCode::NOT_FOUND, "a relief has no backlit view");
+        }
+        let other = app.user(&format!("other-{mode}-{format}@example.org")).await;
+        let theirs = other.get(pictures("thumbnail")).send().await.unwrap();
+        assert_eq!(theirs.status(), StatusCode::NOT_FOUND, "another user's picture");
+        let unknown = user.get(pictures("sketch")).send().await.unwrap();
+        assert!(unknown.status().is_client_error());
     }
 }
 

@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{TaskId, UserId};
 use crate::routes::tasks::{Asker, serve_output};
 use crate::tasks::lifecycle::{self, ToCancel};
+use crate::tasks::pictures::{Picture, stored_keys};
 use crate::tasks::status::{TaskStatus, UnknownStatus};
 use crate::tasks::view::{self, TaskView};
 
@@ -198,7 +199,16 @@ pub async fn output(
     _: Admin,
     Path(id): Path<TaskId>,
 ) -> ApiResult<Response> {
-    serve_output(&state, &id, Asker::Administrator).await
+    serve_output(&state, &id, Asker::Administrator, None).await
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/jobs/{id}/pictures/{picture}", tag = "admin", params(("id" = String, Path), ("picture" = Picture, Path)), responses((status = 200, description = "A PNG", content_type = "image/png"), (status = 307, description = "With object storage: a short-lived URL"), (status = 404, description = "No such job, or no such picture of it", body = crate::openapi::ErrorBody), (status = 409, description = "Not succeeded", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn picture(
+    State(state): State<AppState>,
+    _: Admin,
+    Path((id, picture)): Path<(TaskId, Picture)>,
+) -> ApiResult<Response> {
+    serve_output(&state, &id, Asker::Administrator, Some(picture)).await
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/retry", tag = "admin", params(("id" = String, Path)), responses((status = 200, description = "Queued again; the owner's credits are reserved again", body = JobChanged), (status = 402, description = "The owner's balance does not cover it", body = crate::openapi::ErrorBody), (status = 409, description = "Not failed or canceled", body = crate::openapi::ErrorBody), (status = 404, description = "No such job", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
@@ -253,7 +263,7 @@ pub async fn delete(
         tx.commit().await?;
     }
     if let Some(key) = &d.output_key
-        && let Err(e) = state.storage.delete(key).await
+        && let Err(e) = state.storage.delete_many(stored_keys(key)).await
     {
         tracing::warn!(task = %id, error = %e, "the deleted job's output stays in storage");
     }
