@@ -79,7 +79,7 @@ impl Modify for Security {
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Lithos", description = "Images to 3D-printable meshes: accounts, uploads, tasks and credits."),
-    components(schemas(ErrorBody, ErrorDetail, Profile, UploadForm, lithos_engine::JobRequest, lithos_engine::JobMode, lithos_engine::MeshFormat, crate::tasks::status::TaskStatus)),
+    components(schemas(ErrorBody, ErrorDetail, Profile, UploadForm, lithos_engine::JobRequest, lithos_engine::JobMode, lithos_engine::MeshFormat, crate::tasks::status::TaskStatus, crate::tasks::pictures::Picture)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;

@@ -124,7 +124,9 @@ impl Engine {
 
     /// Renders the thumbnail of `triangles()` (the thumbnail stage) and writes the mesh with
     /// `write` (the mesh stage). For 3MF, which carries the thumbnail, one after the other;
-    /// for the other formats side by side, so that a spare core hides the thumbnail's time.
+    /// for the other formats side by side, so that a spare core hides the thumbnail's time,
+    /// and the thumbnail stage's time is what it added: the wait for it once the mesh was
+    /// written (stages never overlap in the report, so they add up to at most the run).
     fn thumbnail_and_write<T>(
         &self,
         job: &Job,
@@ -143,17 +145,16 @@ impl Engine {
         progress.check_canceled()?;
         progress.stage(Stage::Thumbnail);
         std::thread::scope(|scope| {
-            let rendering = scope.spawn(|| {
-                let start = Instant::now();
-                render().map(|png| (png, start.elapsed().as_secs_f64()))
-            });
+            let rendering = scope.spawn(render);
             let mut mesh_times = Vec::new();
             let written = timed(Stage::Mesh, progress, &mut mesh_times, || write(&job.meta()));
+            let waiting = Instant::now();
             let rendered = rendering.join().unwrap_or_else(|_| {
                 Err(EngineError::Gpu("the thumbnail renderer panicked".into()))
             });
+            let seconds = waiting.elapsed().as_secs_f64();
             let written = written?;
-            let (png, seconds) = rendered?;
+            let png = rendered?;
             times.push(StageTime { stage: Stage::Thumbnail, seconds });
             times.append(&mut mesh_times);
             Ok((written, png))

@@ -204,7 +204,9 @@ impl Slot {
                 let mut png = Vec::new();
                 image
                     .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-                    .map_err(|e| RunError::Engine(EngineError::WriteOutput(std::io::Error::other(e))))?;
+                    .map_err(|e| {
+                        RunError::Engine(EngineError::WriteOutput(std::io::Error::other(e)))
+                    })?;
                 pictures.push((Picture::Backlit, png));
             }
             Ok((report, pictures))
@@ -243,7 +245,11 @@ impl Slot {
         }
         report.seconds = seconds;
         Outcome::Succeeded {
-            report: Box::new(TaskReport { engine: report, attempt: lease.attempt, pictures: stored }),
+            report: Box::new(TaskReport {
+                engine: report,
+                attempt: lease.attempt,
+                pictures: stored,
+            }),
             output_key,
         }
     }

@@ -171,11 +171,16 @@ async fn a_stale_worker_is_fenced_off_and_leaves_no_trace() {
         1
     );
     let outputs = app.dir.path().join(format!("files/users/{owner}/outputs"));
-    let files: Vec<String> = std::fs::read_dir(&outputs)
+    let mut files: Vec<String> = std::fs::read_dir(&outputs)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files, [format!("{task}-2.stl")], "A's output is gone, temporary files too");
+    files.sort();
+    assert_eq!(
+        files,
+        [format!("{task}-2.stl"), format!("{task}-2.stl.thumbnail.png")],
+        "A's output and its picture are gone, temporary files too"
+    );
     let done_by: Vec<(String, i64)> =
         sqlx::query_as("SELECT id, jobs_done FROM workers ORDER BY jobs_done")
             .fetch_all(&db.pool)
