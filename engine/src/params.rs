@@ -248,6 +248,48 @@ impl Default for Tone {
     }
 }
 
+/// The shapes a relief or lithophane takes, by name (`shape`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShapeKind {
+    Flat,
+    Arc,
+    Cylinder,
+}
+
+crate::names::named!(ShapeKind, "shape" { Flat => "flat", Arc => "arc", Cylinder => "cylinder" });
+
+/// What a relief or lithophane is bent into. Thickness is measured along the surface's
+/// normal: radially, from a smooth unlit side of constant radius.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "shape")]
+pub enum Shape {
+    /// A flat panel.
+    #[default]
+    Flat,
+    /// Bent around a vertical axis through `degrees` (1 to 359): the image's width is the arc
+    /// length at the outer surface, its height the panel's. The image faces outward, or
+    /// inward (seen from the axis) with `inner`.
+    Arc { degrees: f32, inner: bool },
+    /// A closed tube, the image's width all the way round with no seam, standing on solid
+    /// rings of the thickest thickness, `bottom_ring_mm` and `top_ring_mm` high.
+    Cylinder { bottom_ring_mm: f32, top_ring_mm: f32 },
+}
+
+impl Shape {
+    pub fn is_flat(&self) -> bool {
+        *self == Shape::Flat
+    }
+
+    pub fn kind(&self) -> ShapeKind {
+        match self {
+            Shape::Flat => ShapeKind::Flat,
+            Shape::Arc { .. } => ShapeKind::Arc,
+            Shape::Cylinder { .. } => ShapeKind::Cylinder,
+        }
+    }
+}
+
 /// Everything a conversion needs besides the image.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConvertParams {
@@ -256,6 +298,9 @@ pub struct ConvertParams {
     pub grid: GridSize,
     pub tone: Tone,
     pub mask: Option<Mask>,
+    /// Flat panels serialise as before: fingerprints of earlier requests stay the same.
+    #[serde(default, skip_serializing_if = "Shape::is_flat")]
+    pub shape: Shape,
 }
 
 impl Default for ConvertParams {
@@ -266,6 +311,7 @@ impl Default for ConvertParams {
             grid: GridSize::default(),
             tone: Tone::default(),
             mask: None,
+            shape: Shape::Flat,
         }
     }
 }

@@ -246,6 +246,7 @@ mod tests {
                 pitch_mm: 1.0,
                 thickness: vec![1.0; (gw * gh) as usize],
                 cells: Cells::from_inside(&inside, gw, gh),
+                bend: None,
             };
             let work = estimate(&params, None, MeshFormat::Stl, w, h);
             let exact = hf.triangle_count();

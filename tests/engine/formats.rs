@@ -42,6 +42,18 @@ fn cases() -> Vec<Case> {
             image: load("coins.png"),
         },
         Case {
+            label: "arc",
+            mode: JobMode::Lithophane,
+            request: json!({ "max_grid": 120, "shape": "arc", "arc_deg": 150 }),
+            image: load("camera.png"),
+        },
+        Case {
+            label: "cylinder",
+            mode: JobMode::Lithophane,
+            request: json!({ "max_grid": 120, "shape": "cylinder", "ring_mm": 3 }),
+            image: load("camera.png"),
+        },
+        Case {
             label: "solid",
             mode: JobMode::Solid,
             request: json!({ "max_grid": 64, "width_mm": 40.0 }),
@@ -66,7 +78,7 @@ fn run(case: &Case, format: MeshFormat) -> Vec<u8> {
 }
 
 /// Our binary PLY read back: positions, normals and triangles.
-fn read_ply(bytes: &[u8]) -> IndexedMesh {
+pub(crate) fn read_ply(bytes: &[u8]) -> IndexedMesh {
     let end = b"end_header\n";
     let at = bytes.windows(end.len()).position(|w| w == end).unwrap() + end.len();
     let header = std::str::from_utf8(&bytes[..at]).unwrap();

@@ -17,6 +17,7 @@ mod modes;
 mod nifti;
 mod parity;
 mod shaders;
+mod shapes;
 mod solids;
 mod thumbnails;
 mod tiling;

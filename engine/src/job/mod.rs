@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use request::{FIELDS, Field, FieldValue, IMAGE, JobRequest, Shown, ValueType, field};
 
 use crate::params::{Frame, GridSize, Light, Mask, PhysicalSize, ThicknessModel, Tone};
+use crate::params::{Shape, ShapeKind};
 use crate::progress::{HEIGHTFIELD_STAGES, SOLID_STAGES, Stage, VOLUME_STAGES};
 use crate::volume::{Crop, IsoValue};
 use crate::{
@@ -37,6 +38,8 @@ pub mod defaults {
     pub const MAX_MM: f64 = 3.2;
     /// A typical white PLA's transmission distance (measure your own spool).
     pub const TD_MM: f64 = 3.0;
+    /// An arc's bend: a third of a circle, a panel that stands on its own.
+    pub const ARC_DEG: f64 = 120.0;
     pub const BLUR_PX: f64 = 0.0;
     pub const GAMMA: f64 = 1.0;
     pub const THRESHOLD: f64 = 0.5;
@@ -258,6 +261,41 @@ impl JobRequest {
         Ok(Job { kind, format, backlit: false })
     }
 
+    /// The shape of a relief or lithophane: the options of another shape are refused by
+    /// name, not ignored.
+    fn shape(&self) -> Result<Shape, ParamError> {
+        let kind = self.shape.unwrap_or(ShapeKind::Flat);
+        let arc = [("arc_deg", self.arc_deg.is_some()), ("arc_inner", self.arc_inner.is_some())];
+        let cylinder =
+            [("ring_mm", self.ring_mm.is_some()), ("top_ring_mm", self.top_ring_mm.is_some())];
+        for (needs, fields) in [(ShapeKind::Arc, arc), (ShapeKind::Cylinder, cylinder)] {
+            if let Some((name, _)) = fields.iter().find(|(_, given)| *given)
+                && kind != needs
+            {
+                return Err(ParamError::new(name, format!("needs `shape` {needs}")));
+            }
+        }
+        Ok(match kind {
+            ShapeKind::Flat => Shape::Flat,
+            ShapeKind::Arc => {
+                let degrees = self.arc_deg.unwrap_or(defaults::ARC_DEG);
+                if !(1.0..=359.0).contains(&degrees) {
+                    return Err(ParamError::new(
+                        "arc_deg",
+                        format!(
+                            "must be 1 to 359 degrees, got {degrees}; for a closed ring use                              `shape` cylinder"
+                        ),
+                    ));
+                }
+                Shape::Arc { degrees: degrees as f32, inner: self.arc_inner.unwrap_or(false) }
+            }
+            ShapeKind::Cylinder => Shape::Cylinder {
+                bottom_ring_mm: mm("ring_mm", self.ring_mm)?.map_or(0.0, |m| m.get()),
+                top_ring_mm: mm("top_ring_mm", self.top_ring_mm)?.map_or(0.0, |m| m.get()),
+            },
+        })
+    }
+
     /// The parameters of an image job in `mode`, checked.
     fn image_params(&self, mode: JobMode) -> Result<ConvertParams, ParamError> {
         use defaults::*;
@@ -340,7 +378,14 @@ impl JobRequest {
                 source,
                 threshold: self.threshold.unwrap_or(THRESHOLD as f32),
             }),
+            shape: self.shape()?,
         };
+        if !params.shape.is_flat() && params.mask.is_some() {
+            return Err(ParamError::new(
+                "mask",
+                "applies to flat panels; an arc or a cylinder is the whole image",
+            ));
+        }
         params.validate()?;
         Ok(params)
     }

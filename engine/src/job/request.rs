@@ -3,6 +3,7 @@
 
 use super::JobMode;
 use super::defaults::*;
+use crate::params::ShapeKind;
 use crate::params::{GridSize, MAX_BLUR_PX, MIN_GAMMA};
 use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS, SeriesUid};
 use crate::{Bevel, MaskSource, Millimetres, RawType, ThicknessModel};
@@ -150,6 +151,7 @@ field_value! {
     bool => ValueType::Flag,
     MaskSource => ValueType::Choice(MaskSource::NAMES),
     ThicknessModel => ValueType::Choice(ThicknessModel::NAMES),
+    ShapeKind => ValueType::Choice(ShapeKind::NAMES),
     Bevel => ValueType::Choice(Bevel::NAMES),
     RawType => ValueType::Choice(RawType::NAMES),
     IsoValue => ValueType::NumberOrChoice { names: CtPreset::NAMES, value: CtPreset::value_of },
@@ -217,6 +219,8 @@ const GRID: Option<(f64, f64)> = Some((2.0, GridSize::LIMIT as f64));
 /// The modes that take an image.
 pub const IMAGE: &[JobMode] = &[JobMode::Relief, JobMode::Lithophane, JobMode::Solid];
 const RELIEF: &[JobMode] = &[JobMode::Relief];
+/// The modes made from a thickness map: reliefs and lithophanes.
+const PANEL: &[JobMode] = &[JobMode::Relief, JobMode::Lithophane];
 const LITHOPHANE: &[JobMode] = &[JobMode::Lithophane];
 const SOLID: &[JobMode] = &[JobMode::Solid];
 const VOLUME: &[JobMode] = &[JobMode::Volume];
@@ -269,6 +273,32 @@ job_request! {
     frame_thickness_mm: f64 {
         label: "Border thickness", unit: MM, range: LENGTH, modes: LITHOPHANE,
         default_note: Some("`max_mm`"),
+    }
+    /// The panel's shape: flat, an arc bent around a vertical axis (`arc_deg`), or a closed
+    /// cylinder (a lamp shade, with `ring_mm`). Curved panels stand upright, the image's top up.
+    shape: ShapeKind {
+        label: "Shape", modes: PANEL, default: Some(Shown::Name("flat")), basic: PANEL,
+    }
+    /// How far an arc bends, in degrees (1 to 359); the image's width is its length at the
+    /// outer surface. Needs `shape` arc.
+    arc_deg: f64 {
+        label: "Arc angle", unit: "degrees", range: Some((1.0, 359.0)), modes: PANEL,
+        default: Some(Shown::Number(ARC_DEG)),
+    }
+    /// Put an arc's image on its inside (concave) face; needs `shape` arc.
+    arc_inner: bool {
+        label: "Image on the inside of the arc", modes: PANEL, default: Some(Shown::Flag(false)),
+    }
+    /// Height of a solid ring at a cylinder's bottom, so it stands and fits a lamp base;
+    /// needs `shape` cylinder.
+    ring_mm: f64 {
+        label: "Bottom ring height", unit: MM, range: LENGTH, modes: PANEL,
+        default: Some(Shown::Number(0.0)),
+    }
+    /// Height of a solid ring at a cylinder's top; needs `shape` cylinder.
+    top_ring_mm: f64 {
+        label: "Top ring height", unit: MM, range: LENGTH, modes: PANEL,
+        default: Some(Shown::Number(0.0)),
     }
     /// Swap dark and bright before anything else uses them.
     invert: bool {

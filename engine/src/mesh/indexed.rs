@@ -90,20 +90,19 @@ impl<'a> IndexedHeightfield<'a> {
             self.floor_index[&(corner.x, corner.y)]
         }
     }
+}
 
-    /// The unit normal of the top surface at grid point `(x, y)`, from the thickness's slope.
-    fn top_normal(&self, x: u32, y: u32) -> [f32; 3] {
-        let hf = self.hf;
-        let t = |x: u32, y: u32| hf.thickness_at(x, y);
-        let (xl, xr) = (x.saturating_sub(1), (x + 1).min(hf.width - 1));
-        let (yu, yd) = (y.saturating_sub(1), (y + 1).min(hf.height - 1));
-        // World +y is grid row -1.
-        let dx = (t(xr, y) - t(xl, y)) / ((xr - xl).max(1) as f32 * hf.pitch_mm);
-        let dy = (t(x, yu) - t(x, yd)) / ((yd - yu).max(1) as f32 * hf.pitch_mm);
-        let n = [-dx, -dy, 1.0];
-        let length = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
-        n.map(|c| c / length)
-    }
+/// The unit normal of the top surface at grid point `(x, y)`, from the thickness's slope.
+pub(super) fn top_normal(hf: &Heightfield, x: u32, y: u32) -> [f32; 3] {
+    let t = |x: u32, y: u32| hf.thickness_at(x, y);
+    let (xl, xr) = (x.saturating_sub(1), (x + 1).min(hf.width - 1));
+    let (yu, yd) = (y.saturating_sub(1), (y + 1).min(hf.height - 1));
+    // World +y is grid row -1.
+    let dx = (t(xr, y) - t(xl, y)) / ((xr - xl).max(1) as f32 * hf.pitch_mm);
+    let dy = (t(x, yu) - t(x, yd)) / ((yd - yu).max(1) as f32 * hf.pitch_mm);
+    let n = [-dx, -dy, 1.0];
+    let length = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+    n.map(|c| c / length)
 }
 
 impl Parts for IndexedHeightfield<'_> {
@@ -121,7 +120,7 @@ impl Parts for IndexedHeightfield<'_> {
             for x in x0..=x1 + 1 {
                 // In the order `new` numbered them.
                 if belongs(&self.regions, &self.hf.cells, part, x, y) {
-                    each(self.hf.position(Corner::top((x, y))), self.top_normal(x, y))?;
+                    each(self.hf.position(Corner::top((x, y))), top_normal(self.hf, x, y))?;
                 }
             }
         }

@@ -7,14 +7,18 @@
 
 mod bottom;
 mod cells;
+mod curved;
 mod indexed;
 mod walls;
 
 pub use cells::Cells;
+pub use curved::Bend;
+pub(crate) use curved::Curved;
 pub(crate) use indexed::IndexedHeightfield;
 
 use crate::backend::Backend;
 use crate::error::Result;
+use crate::export::Parts;
 use crate::kernels::{BYTES_PER_CELL, SurfaceConfig};
 use crate::progress::Progress;
 use crate::stages::rows_per_band;
@@ -33,6 +37,8 @@ pub struct Heightfield {
     pub thickness: Vec<f32>,
     /// Which cells between the vertices are solid.
     pub cells: Cells,
+    /// How the panel is bent ([`Bend`]); `None` for a flat one.
+    pub bend: Option<Bend>,
 }
 
 impl Heightfield {
@@ -48,14 +54,22 @@ impl Heightfield {
 
     /// Triangles in the finished mesh.
     pub fn triangle_count(&self) -> u64 {
+        if let Some(bend) = self.bend {
+            return Curved::new(self, bend).sizes()[0].triangles;
+        }
         let mut count = 2 * self.cells.solid_count();
         walls::emit(self, &mut |_| count += 1);
         bottom::emit(self, &mut |_| count += 1);
         count
     }
 
-    /// Model size in millimetres: width, depth and the thickest point.
+    /// Model size in millimetres: width, depth and the thickest point (a curved panel's
+    /// bounding box).
     pub fn size_mm(&self) -> [f32; 3] {
+        if let Some(bend) = self.bend {
+            let size = Curved::new(self, bend).sizes()[0];
+            return [0, 1, 2].map(|k| size.max[k] - size.min[k]);
+        }
         let top = self.thickness.iter().copied().fold(0.0, f32::max);
         [(self.width - 1) as f32 * self.pitch_mm, (self.height - 1) as f32 * self.pitch_mm, top]
     }

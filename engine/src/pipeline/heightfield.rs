@@ -2,10 +2,12 @@
 
 use std::io::Write;
 
+use crate::export::Parts;
 use crate::kernels::{
     MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, MODEL_LINEAR, MODEL_TRANSMITTANCE, ThicknessConfig,
 };
-use crate::params::{Light, Mode};
+use crate::mesh::Bend;
+use crate::params::{Light, Mode, Shape};
 use crate::stl::MeshStats;
 use crate::{
     Cells, ConvertParams, Engine, EngineError, Heightfield, MaskSource, MeshFormat, Progress,
@@ -23,7 +25,18 @@ impl Engine {
     ) -> Result<Heightfield> {
         let (gw, gh, pitch_mm, thickness, inside) = self.grid(image, params, progress, times)?;
         let cells = Cells::from_inside(&inside, gw, gh);
-        let hf = Heightfield { width: gw, height: gh, pitch_mm, thickness: thickness.data, cells };
+        let mut hf = Heightfield {
+            width: gw,
+            height: gh,
+            pitch_mm,
+            thickness: thickness.data,
+            cells,
+            bend: None,
+        };
+        if let Shape::Cylinder { bottom_ring_mm, top_ring_mm } = params.shape {
+            add_rings(&mut hf, top_ring_mm, bottom_ring_mm);
+        }
+        hf.bend = Bend::of(&hf, params.shape)?;
         if hf.cells.solid_count() == 0 {
             let threshold = params.mask.map_or(0.0, |m| m.threshold);
             return Err(EngineError::EmptyMask { threshold });
@@ -86,8 +99,33 @@ impl Engine {
         out: W,
         progress: &dyn Progress,
     ) -> Result<MeshStats> {
+        progress.check_canceled()?;
+        if let Some(bend) = hf.bend {
+            let curved = mesh::Curved::new(hf, bend);
+            if format.is_indexed() {
+                return export::write_parts(&curved, format, meta, out)
+                    .map_err(EngineError::WriteOutput);
+            }
+            let triangles = curved.sizes()[0].triangles;
+            return stl::stream(format, out, triangles, |feed| {
+                let mut records = feed.buffer();
+                records.clear();
+                let mut failed = None;
+                curved.each_triangle(&mut |t| {
+                    t.encode(&mut records);
+                    if records.len() >= 4 << 20 && failed.is_none() {
+                        let full = std::mem::replace(&mut records, feed.buffer());
+                        failed = feed.send(full).err();
+                        records.clear();
+                    }
+                });
+                match failed {
+                    Some(e) => Err(e),
+                    None => feed.send(records),
+                }
+            });
+        }
         if format.is_indexed() {
-            progress.check_canceled()?;
             let parts = mesh::IndexedHeightfield::new(hf);
             return export::write_parts(&parts, format, meta, out)
                 .map_err(EngineError::WriteOutput);
@@ -95,6 +133,24 @@ impl Engine {
         let triangles = hf.triangle_count();
         stl::stream(format, out, triangles, |feed| mesh::stream(&self.backend, hf, feed, progress))
     }
+}
+
+/// Solid rows of the thickest thickness above and below the image: a cylinder's rings, the
+/// bottom one to stand on and to fit a lamp base.
+fn add_rings(hf: &mut Heightfield, top_mm: f32, bottom_mm: f32) {
+    let rows = |mm: f32| (mm / hf.pitch_mm).round() as u32;
+    let (top, bottom) = (rows(top_mm), rows(bottom_mm));
+    if top + bottom == 0 {
+        return;
+    }
+    let thickest = hf.thickness.iter().copied().fold(0.0, f32::max);
+    let w = hf.width as usize;
+    let mut thickness = vec![thickest; top as usize * w];
+    thickness.extend_from_slice(&hf.thickness);
+    thickness.resize(thickness.len() + bottom as usize * w, thickest);
+    hf.thickness = thickness;
+    hf.height += top + bottom;
+    hf.cells = Cells::Full { width: hf.width - 1, height: hf.height - 1 };
 }
 
 fn thickness_config(

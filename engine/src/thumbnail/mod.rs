@@ -104,9 +104,9 @@ impl ThumbnailConfig {
         let far = min[2] - 1e-3 * extent;
         let near = max[2] + 1e-3 * extent;
         let light = normalize([
-            0.45 * toward[0] + 0.75 * up[0] - 0.35 * right[0],
-            0.45 * toward[1] + 0.75 * up[1] - 0.35 * right[1],
-            0.45 * toward[2] + 0.75 * up[2] - 0.35 * right[2],
+            0.7 * toward[0] + 0.6 * up[0] - 0.35 * right[0],
+            0.7 * toward[1] + 0.6 * up[1] - 0.35 * right[1],
+            0.7 * toward[2] + 0.6 * up[2] - 0.35 * right[2],
         ]);
         Self {
             right: four(right, 0.0),
@@ -127,6 +127,12 @@ pub fn heightfield_triangles(hf: &Heightfield) -> Vec<Shaded> {
     let coarse = if step == 1 { None } else { Some(sample(hf, step)) };
     let hf = coarse.as_ref().unwrap_or(hf);
     let mut triangles = Vec::new();
+    if let Some(bend) = hf.bend {
+        crate::mesh::Curved::new(hf, bend).each_triangle(&mut |t| {
+            triangles.push(Shaded { corners: t.vertices, normal: t.normal });
+        });
+        return triangles;
+    }
     for y in 0..hf.height - 1 {
         for x in 0..hf.width - 1 {
             if !hf.cells.is_solid(x.into(), y.into()) {
@@ -166,6 +172,7 @@ fn sample(hf: &Heightfield, step: u32) -> Heightfield {
         pitch_mm: hf.pitch_mm * step as f32,
         thickness,
         cells: Cells::from_inside(&inside, w, h),
+        bend: hf.bend,
     }
 }
 

@@ -1,0 +1,289 @@
+//! Arcs and cylinders: the thickness map bent around a vertical axis.
+//!
+//! A grid point `(x, y)` at height `z` (0 on the unlit side, its thickness on the image side)
+//! goes to angle `phi = s (u - u0) / R` and radius `r = r0 + t z`, with `u = x * pitch` along
+//! the image's width and `v` its height: `(r sin phi, -r cos phi, v)`. The axis is the z axis
+//! and the panel's middle faces -y, toward the front of the bed. Thickness is so measured
+//! radially, along the normal of the smooth unlit side, whose radius is constant.
+//!
+//! - An arc facing outward: `R` makes the image's width the arc length at the outer surface
+//!   (radius `R` at the thickest point), `r0 = R - thickest`, `s = t = 1`.
+//! - An arc facing inward: the smooth side outside at `R`, `r = R - z`; the angle runs the
+//!   other way (`s = -1`) so the image reads unmirrored from the axis. The two sign flips keep
+//!   the mapping's orientation, so the flat mesh's outward winding stays outward.
+//! - A cylinder: the width all the way round, the last column of cells joining the first, so
+//!   there is no seam wall; only the top and bottom edges are closed, by annular walls.
+//!
+//! Unlike a flat panel's floor, the unlit side is a cell-for-cell copy of the grid (a long
+//! floor triangle would cut a chord through the bend). Curved panels take no mask: the whole
+//! grid is one part, with top point `(x, y)` at index `y w + x` and its floor twin `w h` on.
+
+use std::io;
+
+use super::{Corner, Heightfield, Triangle};
+use crate::export::{PartSize, Parts};
+use crate::params::{ParamError, Shape};
+
+/// The bend of a curved panel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bend {
+    /// The radius the image's width is measured at, in millimetres.
+    pub radius: f32,
+    /// The radius of the image side's thickest point and of the unlit side: the outer and
+    /// inner radius of the panel.
+    pub outer: f32,
+    pub inner: f32,
+    /// Whether the last column of cells joins the first (a cylinder).
+    pub closed: bool,
+    /// Millimetres along the grid per radian of the bend.
+    pub per_radian: f32,
+    u0: f32,
+    angle_sign: f32,
+    r0: f32,
+    radial_sign: f32,
+}
+
+impl Bend {
+    /// The bend of `hf` as `shape` asks, or why it cannot be made; `None` for a flat panel.
+    pub fn of(hf: &Heightfield, shape: Shape) -> Result<Option<Self>, ParamError> {
+        let thickest = hf.thickness.iter().copied().fold(0.0, f32::max);
+        let p = hf.pitch_mm;
+        let (bend, field, what) = match shape {
+            Shape::Flat => return Ok(None),
+            Shape::Arc { degrees, inner } => {
+                let length = (hf.width - 1) as f32 * p;
+                let radius = length / degrees.to_radians();
+                let bend = if inner {
+                    Bend {
+                        radius,
+                        outer: radius,
+                        inner: radius - thickest,
+                        closed: false,
+                        per_radian: radius,
+                        u0: length / 2.0,
+                        angle_sign: -1.0,
+                        r0: radius,
+                        radial_sign: -1.0,
+                    }
+                } else {
+                    Bend {
+                        radius,
+                        outer: radius,
+                        inner: radius - thickest,
+                        closed: false,
+                        per_radian: radius,
+                        u0: length / 2.0,
+                        angle_sign: 1.0,
+                        r0: radius - thickest,
+                        radial_sign: 1.0,
+                    }
+                };
+                let what = format!("an arc of {degrees} degrees {length:.1} mm long");
+                (bend, "arc_deg", what)
+            }
+            Shape::Cylinder { .. } => {
+                // The image's width, first point to last, is the circumference; the last
+                // column of cells closes the gap back to the first, one cell of w around.
+                let length = (hf.width - 1) as f32 * p;
+                let radius = length / std::f32::consts::TAU;
+                let bend = Bend {
+                    radius,
+                    outer: radius,
+                    inner: radius - thickest,
+                    closed: true,
+                    per_radian: hf.width as f32 * p / std::f32::consts::TAU,
+                    u0: 0.0,
+                    angle_sign: 1.0,
+                    r0: radius - thickest,
+                    radial_sign: 1.0,
+                };
+                (bend, "width_mm", format!("a cylinder {length:.1} mm round"))
+            }
+        };
+        // The hollow must be at least as wide as the wall is thick, and the wall's inner
+        // face must not fold onto itself.
+        if bend.inner < thickest.max(1.0) {
+            let change = if field == "arc_deg" {
+                "a smaller `arc_deg` or a larger `width_mm`"
+            } else {
+                "a larger `width_mm`"
+            };
+            return Err(ParamError::new(
+                field,
+                format!(
+                    "{what} has a radius of {:.1} mm, too tight for {thickest:.1} mm of \
+                     thickness: its inner radius would be {:.1} mm, and must be at least {:.1} \
+                     mm; use {change}",
+                    bend.radius,
+                    bend.inner,
+                    thickest.max(1.0)
+                ),
+            ));
+        }
+        Ok(Some(bend))
+    }
+
+    /// Where grid point `(x, y)` at height `z` of `hf` goes.
+    pub fn place(&self, hf: &Heightfield, x: u32, y: u32, z: f32) -> [f32; 3] {
+        let u = x as f32 * hf.pitch_mm;
+        let v = (hf.height - 1 - y) as f32 * hf.pitch_mm;
+        let phi = self.angle_sign * (u - self.u0) / self.per_radian;
+        let r = self.r0 + self.radial_sign * z;
+        let (sin, cos) = phi.sin_cos();
+        [r * sin, -r * cos, v]
+    }
+
+    /// A direction `(along the width, up, out of the image side)` at grid column `x`, bent.
+    fn turn(&self, hf: &Heightfield, x: u32, n: [f32; 3]) -> [f32; 3] {
+        let u = x as f32 * hf.pitch_mm;
+        let phi = self.angle_sign * (u - self.u0) / self.per_radian;
+        let (sin, cos) = phi.sin_cos();
+        let along = [self.angle_sign * cos, self.angle_sign * sin, 0.0];
+        let out = [self.radial_sign * sin, -self.radial_sign * cos, 0.0];
+        let v =
+            [0, 1, 2].map(|k| n[0] * along[k] + n[2] * out[k] + if k == 2 { n[1] } else { 0.0 });
+        let length = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        v.map(|c| c / length)
+    }
+}
+
+/// A curved panel's mesh, one closed part.
+pub(crate) struct Curved<'a> {
+    hf: &'a Heightfield,
+    bend: Bend,
+    sizes: [PartSize; 1],
+}
+
+impl<'a> Curved<'a> {
+    pub fn new(hf: &'a Heightfield, bend: Bend) -> Self {
+        let (w, h) = (hf.width, hf.height);
+        let mut size = PartSize::empty();
+        size.vertices = 2 * u64::from(w) * u64::from(h);
+        for y in 0..h {
+            for x in 0..w {
+                size.include(bend.place(hf, x, y, hf.thickness_at(x, y)));
+                size.include(bend.place(hf, x, y, 0.0));
+            }
+        }
+        let mut curved = Self { hf, bend, sizes: [size] };
+        let mut triangles = 0;
+        curved
+            .faces(&mut |_| {
+                triangles += 1;
+                Ok(())
+            })
+            .expect("counting cannot fail");
+        curved.sizes[0].triangles = triangles;
+        curved
+    }
+
+    fn columns(&self) -> u32 {
+        if self.bend.closed { self.hf.width } else { self.hf.width - 1 }
+    }
+
+    fn index(&self, c: Corner) -> u32 {
+        let (w, h) = (self.hf.width, self.hf.height);
+        c.y * w + c.x + if c.top { 0 } else { w * h }
+    }
+
+    /// Where vertex `index` lies.
+    pub fn position(&self, index: u32) -> [f32; 3] {
+        let (w, h) = (self.hf.width, self.hf.height);
+        let top = index < w * h;
+        let i = index % (w * h);
+        let (x, y) = (i % w, i / w);
+        let z = if top { self.hf.thickness_at(x, y) } else { 0.0 };
+        self.bend.place(self.hf, x, y, z)
+    }
+
+    /// Every triangle, by its corners: the image side and the unlit side cell by cell, then
+    /// the walls that close the edges.
+    fn faces(&self, each: &mut dyn FnMut([Corner; 3]) -> io::Result<()>) -> io::Result<()> {
+        let (w, h) = (self.hf.width, self.hf.height);
+        let columns = self.columns();
+        for y in 0..h - 1 {
+            for x in 0..columns {
+                let x1 = (x + 1) % w;
+                let (a, b, c, d) = ((x, y), (x1, y), (x, y + 1), (x1, y + 1));
+                let t = Corner::top;
+                let f = Corner::floor;
+                // As the top-surface kernel splits a cell, and the unlit side reversed.
+                each([t(a), t(c), t(d)])?;
+                each([t(a), t(d), t(b)])?;
+                each([f(a), f(d), f(c)])?;
+                each([f(a), f(b), f(d)])?;
+            }
+        }
+        // Walls as walls.rs winds them: the quad over edge p0 -> p1.
+        let mut quad = |p0: (u32, u32), p1: (u32, u32)| -> io::Result<()> {
+            each([Corner::floor(p0), Corner::floor(p1), Corner::top(p1)])?;
+            each([Corner::floor(p0), Corner::top(p1), Corner::top(p0)])
+        };
+        let last = h - 1;
+        for x in 0..columns {
+            let x1 = (x + 1) % w;
+            quad((x1, 0), (x, 0))?;
+            quad((x, last), (x1, last))?;
+        }
+        if !self.bend.closed {
+            for r in 0..h - 1 {
+                quad((0, r), (0, r + 1))?;
+                quad((w - 1, r + 1), (w - 1, r))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every triangle with its face normal, in order.
+    pub fn each_triangle(&self, each: &mut dyn FnMut(&Triangle)) {
+        let _ = self.faces(&mut |corners| {
+            let vertices = corners.map(|c| self.position(self.index(c)));
+            each(&Triangle { normal: face_normal(vertices), vertices });
+            Ok(())
+        });
+    }
+}
+
+fn face_normal([a, b, c]: [[f32; 3]; 3]) -> [f32; 3] {
+    let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+    let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+    let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+    let length = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+    if length > 0.0 { n.map(|c| c / length) } else { [0.0; 3] }
+}
+
+impl Parts for Curved<'_> {
+    fn sizes(&self) -> &[PartSize] {
+        &self.sizes
+    }
+
+    fn vertices(
+        &self,
+        _part: usize,
+        each: &mut dyn FnMut([f32; 3], [f32; 3]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let (w, h) = (self.hf.width, self.hf.height);
+        for top in [true, false] {
+            for y in 0..h {
+                for x in 0..w {
+                    let z = if top { self.hf.thickness_at(x, y) } else { 0.0 };
+                    let flat = if top {
+                        super::indexed::top_normal(self.hf, x, y)
+                    } else {
+                        [0.0, 0.0, -1.0]
+                    };
+                    each(self.bend.place(self.hf, x, y, z), self.bend.turn(self.hf, x, flat))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn triangles(
+        &self,
+        _part: usize,
+        each: &mut dyn FnMut([u32; 3]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.faces(&mut |corners| each(corners.map(|c| self.index(c))))
+    }
+}

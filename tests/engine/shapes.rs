@@ -1,0 +1,208 @@
+//! Arcs and cylinders: one closed, oriented manifold each, of the requested radius and
+//! height, holding the bent thickness map's volume; a cylinder without a seam wall; the same
+//! mesh from the GPU's thickness map as from the CPU's; and the bends that cannot print
+//! refused with what to change.
+
+use lithos_engine::mesh::Bend;
+use lithos_engine::{
+    Engine, Heightfield, IndexedMesh, Input, Job, JobMode, JobRequest, MeshFormat, Silent,
+    SourceImage,
+};
+use serde_json::{Value, json};
+
+use crate::formats::read_ply;
+use crate::helpers::{engines, load, random_gray};
+use crate::mesh_checks::{assert_closed_manifold, volume_and_area};
+
+fn job(request: Value, format: MeshFormat) -> Job {
+    serde_json::from_value::<JobRequest>(request)
+        .unwrap()
+        .build(JobMode::Lithophane, Some(format))
+        .unwrap()
+}
+
+/// The thickness map, and the mesh as PLY read back.
+fn bent(engine: &Engine, image: &SourceImage, request: &Value) -> (Heightfield, IndexedMesh) {
+    let job = job(request.clone(), MeshFormat::Ply);
+    let params = job.image_params().unwrap();
+    let hf = engine.heightfield(image, params, &Silent, &mut Vec::new()).unwrap();
+    let mut bytes = Vec::new();
+    engine.run(&job, Input::Image(image), &mut bytes, &Silent).unwrap();
+    (hf, read_ply(&bytes))
+}
+
+/// The volume between the unlit side and the image side: at radius `r = r0 + s z` a layer
+/// `dz` thick and `du` wide holds `r / P du dz` (`P` millimetres of grid per radian), so a
+/// column of thickness `t` holds `(r0 t + s t^2 / 2) / P`, integrated exactly over each of a
+/// cell's two triangles, (a, c, d) and (a, d, b), where `t` is linear.
+fn expected_volume(hf: &Heightfield, bend: &Bend, inner: bool) -> f64 {
+    let p = f64::from(hf.pitch_mm);
+    let columns = if bend.closed { hf.width } else { hf.width - 1 };
+    let per_radian = f64::from(bend.per_radian);
+    let (r0, s) = if inner { (f64::from(bend.outer), -1.0) } else { (f64::from(bend.inner), 1.0) };
+    // Over a triangle with corner values a, b, c: the mean of t and of t^2.
+    let triangle = |a: f64, b: f64, c: f64| {
+        let mean = (a + b + c) / 3.0;
+        let square = (a * a + b * b + c * c + a * b + b * c + c * a) / 6.0;
+        p * p / 2.0 * (r0 * mean + s * square / 2.0) / per_radian
+    };
+    let mut volume = 0.0;
+    for y in 0..hf.height - 1 {
+        for x in 0..columns {
+            let x1 = (x + 1) % hf.width;
+            let t = |x, y| f64::from(hf.thickness_at(x, y));
+            let (a, b, c, d) = (t(x, y), t(x1, y), t(x, y + 1), t(x1, y + 1));
+            volume += triangle(a, c, d) + triangle(a, d, b);
+        }
+    }
+    volume
+}
+
+#[test]
+fn arcs_and_cylinders_are_closed_manifolds_of_the_asked_radius_and_volume() {
+    let images = [("camera", load("camera.png")), ("random", random_gray(7, 160, 120))];
+    let shapes = [
+        ("arc", json!({ "shape": "arc", "arc_deg": 120, "width_mm": 80 }), false),
+        (
+            "arc-inner",
+            json!({ "shape": "arc", "arc_deg": 200, "arc_inner": true, "width_mm": 80 }),
+            true,
+        ),
+        (
+            "cylinder",
+            json!({ "shape": "cylinder", "ring_mm": 4, "top_ring_mm": 2, "width_mm": 120 }),
+            false,
+        ),
+    ];
+    for (image_name, image) in &images {
+        for (shape, request, inner) in &shapes {
+            let mut request = request.clone();
+            request["max_grid"] = json!(160);
+            let mut meshes = Vec::new();
+            for engine in engines() {
+                let label = format!("{shape} of {image_name} on {}", engine.adapter());
+                let (hf, mesh) = bent(engine, image, &request);
+                let bend = hf.bend.expect("a bent panel");
+                let topology = assert_closed_manifold(&label, &mesh);
+                assert_eq!(topology.components, 1, "{label}: one piece");
+                // A ball's Euler characteristic, or a tube's: no seam wall closes the cylinder.
+                let euler = if bend.closed { 0 } else { 2 };
+                assert_eq!(topology.euler, euler, "{label}");
+
+                let (w, h) = (hf.width as usize, hf.height as usize);
+                let radius = |p: &[f32; 3]| f64::from(p[0]).hypot(f64::from(p[1]));
+                // The unlit side (the floor's copy of the grid) lies at one radius.
+                let unlit = if *inner { bend.outer } else { bend.inner };
+                for p in &mesh.positions[w * h..] {
+                    assert!(
+                        (radius(p) - f64::from(unlit)).abs() < 1e-4,
+                        "{label}: unlit side at {}",
+                        radius(p)
+                    );
+                }
+                // The image side reaches the outer radius (outward) or the inner (inward) at
+                // its thickest, and never beyond.
+                let image_side = mesh.positions[..w * h].iter().map(radius);
+                let (lo, hi) =
+                    image_side.fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(r), hi.max(r)));
+                if *inner {
+                    assert!(
+                        (lo - f64::from(bend.inner)).abs() < 1e-4,
+                        "{label}: inner radius {lo}"
+                    );
+                } else {
+                    assert!(
+                        (hi - f64::from(bend.outer)).abs() < 1e-4,
+                        "{label}: outer radius {hi}"
+                    );
+                }
+                // Standing upright, as tall as the image (and its rings).
+                let height = (h - 1) as f32 * hf.pitch_mm;
+                let z: Vec<f32> = mesh.positions.iter().map(|p| p[2]).collect();
+                assert_eq!(z.iter().copied().fold(f32::MAX, f32::min), 0.0, "{label}: on the bed");
+                assert!(
+                    (z.iter().copied().fold(0.0, f32::max) - height).abs() < 1e-3,
+                    "{label}: height"
+                );
+
+                let (volume, _) = volume_and_area(&mesh, |p| p.map(f64::from));
+                let expected = expected_volume(&hf, &bend, *inner);
+                let error = (volume - expected).abs() / expected;
+                eprintln!(
+                    "{label}: volume {volume:.2} mm3, expected {expected:.2} ({:.4}%)",
+                    error * 100.0
+                );
+                assert!(
+                    error < 0.005,
+                    "{label}: volume {volume:.1} vs {expected:.1} ({:.3}%)",
+                    error * 100.0
+                );
+                meshes.push(mesh);
+            }
+            // The GPU's thickness map bends into the CPU's mesh.
+            if let [cpu, gpu] = &meshes[..] {
+                assert_eq!(cpu.triangles, gpu.triangles, "{shape}: the same triangles");
+                let worst = cpu
+                    .positions
+                    .iter()
+                    .zip(&gpu.positions)
+                    .flat_map(|(a, b)| (0..3).map(move |k| (a[k] - b[k]).abs()))
+                    .fold(0.0, f32::max);
+                assert!(worst < 1e-4, "{shape} of {image_name}: GPU and CPU differ by {worst} mm");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_cylinder_is_as_round_as_the_image_is_wide_and_its_rings_are_solid() {
+    let image = random_gray(3, 200, 100);
+    let request = json!({ "shape": "cylinder", "width_mm": 100, "ring_mm": 5, "max_grid": 200 });
+    let (hf, mesh) = bent(crate::helpers::cpu(), &image, &request);
+    let bend = hf.bend.unwrap();
+    // The circumference at the thickest point is the image's width.
+    let circumference = std::f64::consts::TAU * f64::from(bend.outer);
+    assert!((circumference - 100.0).abs() < 1e-3, "{circumference}");
+    // 5 mm of ring: as many rows of the thickest thickness at the bottom.
+    let thickest = hf.thickness.iter().copied().fold(0.0, f32::max);
+    let w = hf.width as usize;
+    let rows = hf.thickness.len() / w;
+    let ring = (5.0 / hf.pitch_mm).round() as usize;
+    assert!(ring >= 9, "{ring} rows");
+    for row in rows - ring..rows {
+        assert!(hf.thickness[row * w..(row + 1) * w].iter().all(|&t| t == thickest), "row {row}");
+    }
+    assert_closed_manifold("ringed cylinder", &mesh);
+}
+
+#[test]
+fn bends_that_cannot_print_are_refused_with_what_to_change() {
+    let image = load("camera.png");
+    let engine = crate::helpers::cpu();
+    for (request, field, says) in [
+        (
+            json!({ "shape": "arc", "arc_deg": 350, "width_mm": 20 }),
+            "arc_deg",
+            "use a smaller `arc_deg` or a larger `width_mm`",
+        ),
+        (json!({ "shape": "cylinder", "width_mm": 15 }), "width_mm", "use a larger `width_mm`"),
+    ] {
+        let job = job(request.clone(), MeshFormat::Stl);
+        let error = engine.run(&job, Input::Image(&image), std::io::sink(), &Silent).unwrap_err();
+        let lithos_engine::EngineError::InvalidParameter(e) = error else { panic!("{error}") };
+        assert_eq!(e.field, field, "{request}");
+        assert!(e.message.contains(says) && e.message.contains("inner radius"), "{e}");
+    }
+    for (request, field) in [
+        (json!({ "shape": "arc", "mask": "alpha" }), "mask"),
+        (json!({ "ring_mm": 3 }), "ring_mm"),
+        (json!({ "shape": "cylinder", "arc_deg": 90 }), "arc_deg"),
+        (json!({ "shape": "arc", "arc_deg": 360 }), "arc_deg"),
+    ] {
+        let error = serde_json::from_value::<JobRequest>(request.clone())
+            .unwrap()
+            .build(JobMode::Lithophane, None)
+            .unwrap_err();
+        assert_eq!(error.field, field, "{request}: {error}");
+    }
+}
