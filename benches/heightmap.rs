@@ -9,42 +9,19 @@ use std::io::Cursor;
 use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use image::{DynamicImage, ImageBuffer, ImageFormat, Luma};
+use image::ImageFormat;
 use lithos_engine::params::{GridSize, Tone};
 use lithos_engine::{
-    BackendChoice, ConvertParams, DecodeLimits, Engine, EngineOptions, Input, Job, JobKind,
-    MeshFormat, Silent, SourceImage, decode,
+    ConvertParams, DecodeLimits, Input, Job, JobKind, MeshFormat, Silent, SourceImage, decode,
 };
+
+#[path = "common/engines.rs"]
+mod common;
+use common::engines;
+use common::synthetic;
 
 fn size() -> u32 {
     std::env::var("LITHOS_BENCH_SIZE").ok().and_then(|s| s.parse().ok()).unwrap_or(4096)
-}
-
-/// A 16-bit height map with smooth waves and fine noise, `n` x `n`.
-fn synthetic(n: u32) -> DynamicImage {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let image = ImageBuffer::from_fn(n, n, |x, y| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let (u, v) = (x as f32 / n as f32, y as f32 / n as f32);
-        let noise = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-        let z = 0.5 + 0.25 * (12.0 * u).sin() * (9.0 * v).cos() + 0.15 * (40.0 * (u + v)).sin();
-        Luma([((z + 0.04 * noise).clamp(0.0, 1.0) * 65535.0) as u16])
-    });
-    DynamicImage::ImageLuma16(image)
-}
-
-fn engines() -> Vec<(&'static str, Engine)> {
-    let mut engines = vec![(
-        "cpu",
-        Engine::new(&EngineOptions { backend: BackendChoice::Cpu, gpu_limits: None }).unwrap(),
-    )];
-    if let Ok(gpu) = Engine::new(&EngineOptions { backend: BackendChoice::Gpu, gpu_limits: None }) {
-        eprintln!("GPU adapter: {}", gpu.adapter());
-        engines.push(("gpu", gpu));
-    }
-    engines
 }
 
 fn benches(c: &mut Criterion) {

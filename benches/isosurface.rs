@@ -19,10 +19,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use lithos_engine::volume::Voxels;
-use lithos_engine::{
-    BackendChoice, DecodeLimits, Engine, EngineOptions, IsoOptions, RawType, Silent, Volume,
-    VolumeSource,
-};
+use lithos_engine::{DecodeLimits, IsoOptions, RawType, Silent, Volume, VolumeSource};
+
+#[path = "common/engines.rs"]
+mod common;
+use common::engines;
 
 fn sizes() -> Vec<usize> {
     std::env::var("LITHOS_BENCH_GYROID")
@@ -44,18 +45,6 @@ pub fn gyroid(n: usize) -> Volume {
         }
     }
     Volume::new([n; 3], Voxels::F32(data))
-}
-
-fn engines() -> Vec<(&'static str, Engine)> {
-    let mut engines = vec![(
-        "cpu",
-        Engine::new(&EngineOptions { backend: BackendChoice::Cpu, gpu_limits: None }).unwrap(),
-    )];
-    if let Ok(gpu) = Engine::new(&EngineOptions { backend: BackendChoice::Gpu, gpu_limits: None }) {
-        eprintln!("GPU adapter: {}", gpu.adapter());
-        engines.push(("gpu", gpu));
-    }
-    engines
 }
 
 fn benches(c: &mut Criterion) {

@@ -9,42 +9,16 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use image::{DynamicImage, ImageBuffer, Luma};
 use lithos_engine::thumbnail;
-use lithos_engine::{
-    BackendChoice, ConvertParams, Engine, EngineOptions, Input, Job, JobKind, MeshFormat, Silent,
-    SourceImage,
-};
+use lithos_engine::{ConvertParams, Input, Job, JobKind, MeshFormat, Silent, SourceImage};
+
+#[path = "common/engines.rs"]
+mod common;
+use common::engines;
+use common::synthetic;
 
 fn size() -> u32 {
     std::env::var("LITHOS_BENCH_SIZE").ok().and_then(|s| s.parse().ok()).unwrap_or(4096)
-}
-
-/// A 16-bit height map with smooth waves and fine noise, `n` x `n` (as the heightmap bench's).
-fn synthetic(n: u32) -> SourceImage {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let image = ImageBuffer::from_fn(n, n, |x, y| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let (u, v) = (x as f32 / n as f32, y as f32 / n as f32);
-        let noise = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-        let z = 0.5 + 0.25 * (12.0 * u).sin() * (9.0 * v).cos() + 0.15 * (40.0 * (u + v)).sin();
-        Luma([((z + 0.04 * noise).clamp(0.0, 1.0) * 65535.0) as u16])
-    });
-    SourceImage::from_image(DynamicImage::ImageLuma16(image))
-}
-
-fn engines() -> Vec<(&'static str, Engine)> {
-    let mut engines = vec![(
-        "cpu",
-        Engine::new(&EngineOptions { backend: BackendChoice::Cpu, gpu_limits: None }).unwrap(),
-    )];
-    if let Ok(gpu) = Engine::new(&EngineOptions { backend: BackendChoice::Gpu, gpu_limits: None }) {
-        eprintln!("GPU adapter: {}", gpu.adapter());
-        engines.push(("gpu", gpu));
-    }
-    engines
 }
 
 fn benches(c: &mut Criterion) {
@@ -54,7 +28,7 @@ fn benches(c: &mut Criterion) {
     // The thumbnail, whole (triangles from the thickness map, render, PNG) and by part,
     // beside the conversion of the same image into a sink.
     for n in [1024, 4096] {
-        let source = synthetic(n);
+        let source = SourceImage::from_image(synthetic(n));
         let mut group = c.benchmark_group(format!("thumbnail_{}mp", n * n / 1_000_000));
         group.sample_size(10);
         for (backend, engine) in &engines {
@@ -97,7 +71,7 @@ fn benches(c: &mut Criterion) {
 
     // 3MF against binary STL: the same relief into a file.
     let n = size();
-    let source = synthetic(n);
+    let source = SourceImage::from_image(synthetic(n));
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let (_, engine) = &engines[0];
     let hf = engine.heightfield(&source, &params, &Silent, &mut Vec::new()).unwrap();

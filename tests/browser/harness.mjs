@@ -218,3 +218,16 @@ export async function signedIn(page, { email, password }) {
   await page.reload();
   await page.locator("#view-convert:not(.hidden)").waitFor();
 }
+
+/// Signs `name` up with `email` and `password` through the API in `page`, as the sign-up form
+/// does, and opens the converter signed in.
+export async function signedUp(page, { name, email, password }) {
+  await page.goto("/#login");
+  const status = await page.evaluate((body) => fetch("/api/v1/auth/register", { method: "POST",
+    headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.status),
+  { name, email, password, birth_date: "1990-05-17" });
+  assert.equal(status, 201, "signed up");
+  await page.goto("/#convert");
+  await page.reload(); // the page loads again, now signed in
+  await page.locator("#view-convert:not(.hidden)").waitFor();
+}

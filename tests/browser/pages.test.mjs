@@ -31,6 +31,7 @@ import {
   shot,
   shots,
   signedIn,
+  signedUp,
   withPage,
 } from "./harness.mjs";
 
@@ -221,14 +222,7 @@ test("a non-admin who opens /console is refused", async () => {
 
 test("a dark shape and its light surround, as OBJ and PLY, are previewed and fill the slab between them", async () => {
   await withPage("solid-formats", async (page) => {
-    await page.goto("/");
-    const registered = await page.evaluate(() => fetch("/api/v1/auth/register", { method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ name: "Grace", email: "grace@lithos.test", password: "another passphrase 3", birth_date: "1990-05-17" }) }).then((r) => r.status));
-    assert.equal(registered, 201);
-    await page.goto("/#convert");
-    await page.reload(); // the page loads again, now signed in
-    await page.locator("#view-convert:not(.hidden)").waitFor();
+    await signedUp(page, { name: "Grace", email: "grace@lithos.test", password: "another passphrase 3" });
     await dropFile(page, "#drop", "horse.png", horse, "image/png");
     await page.locator("#drop-hint", { hasText: "horse.png" }).waitFor();
     await page.getByLabel("Mode").selectOption("solid");
@@ -290,14 +284,7 @@ test("a dark shape and its light surround, as OBJ and PLY, are previewed and fil
 
 test("a lithophane as 3MF and as GLB is previewed, shows its backlit view, and history shows thumbnails", async () => {
   await withPage("lithophane-formats", async (page) => {
-    await page.goto("/");
-    const registered = await page.evaluate(() => fetch("/api/v1/auth/register", { method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ name: "Hedy", email: "hedy@lithos.test", password: "a third passphrase 4", birth_date: "1990-05-17" }) }).then((r) => r.status));
-    assert.equal(registered, 201);
-    await page.goto("/#convert");
-    await page.reload();
-    await page.locator("#view-convert:not(.hidden)").waitFor();
+    await signedUp(page, { name: "Hedy", email: "hedy@lithos.test", password: "a third passphrase 4" });
     await dropFile(page, "#drop", "horse.png", horse, "image/png");
     await page.locator("#drop-hint", { hasText: "horse.png" }).waitFor();
     await page.getByLabel("Mode").selectOption("lithophane");
@@ -436,15 +423,7 @@ test("a user drops a CT series, sets the isovalue on its histogram, converts it 
   const series = readFileSync(join(cases, "phantom.zip"));
   rmSync(cases, { recursive: true, force: true });
   await withPage("volume-flow", async (page) => {
-    await page.goto("/#login");
-    const registered = await page.evaluate(() => fetch("/api/v1/auth/register", {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: "Radiographer", email: "ct@lithos.test", password: "a long passphrase 3", birth_date: "1990-05-17" }),
-    }).then((r) => r.status));
-    assert.equal(registered, 201);
-    await page.goto("/#convert");
-    await page.reload();
-    await page.locator("#view-convert:not(.hidden)").waitFor();
+    await signedUp(page, { name: "Radiographer", email: "ct@lithos.test", password: "a long passphrase 3" });
 
     await dropFile(page, "#drop", "phantom.zip", series, "application/zip");
     await page.locator("#volume-panel:not(.hidden)").waitFor();

@@ -53,30 +53,18 @@ impl Bend {
             Shape::Arc { degrees, inner } => {
                 let length = (hf.width - 1) as f32 * p;
                 let radius = length / degrees.to_radians();
-                let bend = if inner {
-                    Bend {
-                        radius,
-                        outer: radius,
-                        inner: radius - thickest,
-                        closed: false,
-                        per_radian: radius,
-                        u0: length / 2.0,
-                        angle_sign: -1.0,
-                        r0: radius,
-                        radial_sign: -1.0,
-                    }
-                } else {
-                    Bend {
-                        radius,
-                        outer: radius,
-                        inner: radius - thickest,
-                        closed: false,
-                        per_radian: radius,
-                        u0: length / 2.0,
-                        angle_sign: 1.0,
-                        r0: radius - thickest,
-                        radial_sign: 1.0,
-                    }
+                // Inward, the smooth side is outside and the angle runs the other way.
+                let (sign, r0) = if inner { (-1.0, radius) } else { (1.0, radius - thickest) };
+                let bend = Bend {
+                    radius,
+                    outer: radius,
+                    inner: radius - thickest,
+                    closed: false,
+                    per_radian: radius,
+                    u0: length / 2.0,
+                    angle_sign: sign,
+                    r0,
+                    radial_sign: sign,
                 };
                 let what = format!("an arc of {degrees} degrees {length:.1} mm long");
                 (bend, "arc_deg", what)

@@ -202,7 +202,7 @@ pub async fn output(
     serve_output(&state, &id, Asker::Administrator, None).await
 }
 
-#[utoipa::path(get, path = "/api/v1/admin/jobs/{id}/pictures/{picture}", tag = "admin", params(("id" = String, Path), ("picture" = Picture, Path)), responses((status = 200, description = "A PNG", content_type = "image/png"), (status = 307, description = "With object storage: a short-lived URL"), (status = 404, description = "No such job, or no such picture of it", body = crate::openapi::ErrorBody), (status = 409, description = "Not succeeded", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/admin/jobs/{id}/pictures/{picture}", tag = "admin", params(("id" = String, Path), ("picture" = Picture, Path)), responses((status = 200, description = "A PNG", content_type = "image/png"), (status = 307, description = "With object storage: a short-lived URL"), (status = 404, description = "No such job, or no such picture of it", body = crate::openapi::ErrorBody), (status = 400, description = "Not a picture's name", body = crate::openapi::ErrorBody), (status = 409, description = "Not succeeded", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn picture(
     State(state): State<AppState>,
     _: Admin,
