@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::formats::read_ply;
 use crate::helpers::{engines, load, random_gray};
-use crate::mesh_checks::{assert_closed_manifold, volume_and_area};
+use crate::mesh_checks::{assert_closed_manifold, assert_no_self_intersection, volume_and_area};
 
 fn job(request: Value, format: MeshFormat) -> Job {
     serde_json::from_value::<JobRequest>(request)
@@ -173,6 +173,26 @@ fn a_cylinder_is_as_round_as_the_image_is_wide_and_its_rings_are_solid() {
         assert!(hf.thickness[row * w..(row + 1) * w].iter().all(|&t| t == thickest), "row {row}");
     }
     assert_closed_manifold("ringed cylinder", &mesh);
+}
+
+/// No triangle of a flat panel (whole, or masked into regions), an arc (either way) or a ringed cylinder crosses another: an
+/// intersection test over every pair of triangles that share no vertex, on noise (the
+/// steepest relief) and a real photograph, at a grid small enough to test every pair near
+/// each other.
+#[test]
+fn no_shape_intersects_itself() {
+    for (name, image) in [("noise", random_gray(11, 48, 36)), ("camera", load("camera.png"))] {
+        for request in [
+            json!({ "max_grid": 48 }),
+            json!({ "max_grid": 48, "mask": "threshold", "threshold": 0.4 }),
+            json!({ "max_grid": 48, "shape": "arc", "arc_deg": 300, "width_mm": 60 }),
+            json!({ "max_grid": 48, "shape": "arc", "arc_deg": 300, "arc_inner": true, "width_mm": 60 }),
+            json!({ "max_grid": 48, "shape": "cylinder", "ring_mm": 3, "top_ring_mm": 3, "width_mm": 60 }),
+        ] {
+            let (_, mesh) = bent(crate::helpers::cpu(), &image, &request);
+            assert_no_self_intersection(&format!("{request} on {name}"), &mesh);
+        }
+    }
 }
 
 #[test]
