@@ -115,9 +115,14 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
-/// The unit normal of a triangle from its corners (zero for a degenerate one).
+/// The unit normal of triangle `t` of `mesh` (zero for a degenerate one).
 pub fn face_normal(mesh: &IndexedMesh, t: [u32; 3]) -> [f32; 3] {
-    let [a, b, c] = t.map(|v| mesh.positions[v as usize]);
+    unit_normal(t.map(|v| mesh.positions[v as usize]))
+}
+
+/// The unit normal of a triangle from its corners, counter-clockwise seen from where it
+/// points (zero for a degenerate one).
+pub fn unit_normal([a, b, c]: [[f32; 3]; 3]) -> [f32; 3] {
     let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
     let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
     let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];

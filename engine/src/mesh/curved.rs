@@ -21,7 +21,7 @@
 use std::io;
 
 use super::{Corner, Heightfield, Triangle};
-use crate::export::{PartSize, Parts};
+use crate::export::{PartSize, Parts, unit_normal};
 use crate::params::{ParamError, Shape};
 
 /// The bend of a curved panel.
@@ -153,16 +153,13 @@ impl<'a> Curved<'a> {
                 size.include(bend.place(hf, x, y, 0.0));
             }
         }
-        let mut curved = Self { hf, bend, sizes: [size] };
-        let mut triangles = 0;
-        curved
-            .faces(&mut |_| {
-                triangles += 1;
-                Ok(())
-            })
-            .expect("counting cannot fail");
-        curved.sizes[0].triangles = triangles;
-        curved
+        // Two triangles a cell on each side, and a quad (two) for every edge closed by a wall:
+        // the top and bottom rows, and for an arc the first and last columns.
+        let columns = u64::from(if bend.closed { w } else { w - 1 });
+        let rows = u64::from(h - 1);
+        let sides = if bend.closed { 0 } else { 2 * rows };
+        size.triangles = 4 * columns * rows + 2 * (2 * columns + sides);
+        Self { hf, bend, sizes: [size] }
     }
 
     fn columns(&self) -> u32 {
@@ -226,18 +223,10 @@ impl<'a> Curved<'a> {
     pub fn each_triangle(&self, each: &mut dyn FnMut(&Triangle)) {
         let _ = self.faces(&mut |corners| {
             let vertices = corners.map(|c| self.position(self.index(c)));
-            each(&Triangle { normal: face_normal(vertices), vertices });
+            each(&Triangle { normal: unit_normal(vertices), vertices });
             Ok(())
         });
     }
-}
-
-fn face_normal([a, b, c]: [[f32; 3]; 3]) -> [f32; 3] {
-    let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-    let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-    let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
-    let length = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
-    if length > 0.0 { n.map(|c| c / length) } else { [0.0; 3] }
 }
 
 impl Parts for Curved<'_> {

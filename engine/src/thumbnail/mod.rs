@@ -54,13 +54,7 @@ pub struct Shaded {
 
 impl Shaded {
     fn new(corners: [[f32; 3]; 3]) -> Self {
-        let [a, b, c] = corners;
-        let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-        let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-        let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
-        let length = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
-        let normal = if length > 0.0 { n.map(|c| c / length) } else { [0.0; 3] };
-        Self { corners, normal }
+        Self { corners, normal: crate::export::unit_normal(corners) }
     }
 }
 
