@@ -126,7 +126,9 @@ log=$(mktemp)
 # binaries and the servers they started included).
 bounded() {
   local seconds=$1; shift
-  timeout -k 30 "$seconds" "$@"
+  # stdin from /dev/null: `timeout` runs the suite in its own (background) process group,
+  # where a process that touched a terminal on stdin would be stopped, not failed.
+  timeout -k 30 "$seconds" "$@" </dev/null
   local code=$?
   [ "$code" -ne 124 ] || echo "== TIMED OUT after ${seconds} s: $*"
   return "$code"

@@ -89,6 +89,7 @@ fn start_worker(database: &str, s: &Services, dir: &std::path::Path, n: usize) -
             "20",
         ])
         .env("LITHOS_POLL_SECONDS", "0.5")
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()

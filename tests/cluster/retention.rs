@@ -54,6 +54,7 @@ async fn a_sweep_killed_midway_and_run_again_ends_as_one_uninterrupted_sweep() {
             .args(["retention", "--data-dir"])
             .arg(dir.path())
             .args(["--as-of", &as_of])
+            .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap()

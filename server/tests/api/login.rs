@@ -66,27 +66,70 @@ impl Provider {
         });
         let file = dir.path().join("setup.json");
         std::fs::write(&file, setup.to_string()).unwrap();
+        // CI twice saw the provider neither print READY nor exit, which never happened here;
+        // a start that stalls is reported with what the kernel says the process is doing,
+        // and tried once more.
+        let mut stalls = Vec::new();
+        for attempt in 1..=2 {
+            match Self::spawn(root, &file, &dir.path().join(format!("stderr-{attempt}"))).await {
+                Ok((issuer, child)) => {
+                    if !stalls.is_empty() {
+                        eprintln!("the OpenID Provider started at attempt {attempt}:\n{}", stalls.join("\n"));
+                    }
+                    return Some(Self { issuer, _child: child, _dir: dir });
+                }
+                Err(stall) => stalls.push(stall),
+            }
+        }
+        panic!("the OpenID Provider did not start:\n{}", stalls.join("\n"));
+    }
+
+    /// One start of `provider.mjs`: its issuer once it prints READY, or what it was doing
+    /// when it had not after [`STEP`].
+    async fn spawn(
+        root: &str,
+        setup: &std::path::Path,
+        stderr: &std::path::Path,
+    ) -> Result<(String, tokio::process::Child), String> {
         let mut child = tokio::process::Command::new("node")
             .arg(format!("{root}/provider.mjs"))
-            .arg(&file)
+            .arg(setup)
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(stderr).unwrap())
             .kill_on_drop(true)
             .spawn()
             .expect("node runs");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let ready = async {
-            loop {
-                let line = lines.next_line().await.unwrap().expect("the provider prints READY");
+            while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(issuer) = line.strip_prefix("READY ") {
-                    break issuer.to_owned();
+                    return Some(issuer.to_owned());
                 }
             }
+            None
         };
-        let issuer = tokio::time::timeout(STEP, ready).await.expect("the provider starts");
-        // Drained to the end: a closed pipe would kill the provider at its next line.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Some(Self { issuer, _child: child, _dir: dir })
+        match tokio::time::timeout(STEP, ready).await {
+            Ok(Some(issuer)) => {
+                // Drained to the end: a closed pipe would kill the provider at its next line.
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                Ok((issuer, child))
+            }
+            outcome => {
+                let pid = child.id().unwrap_or_default();
+                let proc = |name: &str| std::fs::read_to_string(format!("/proc/{pid}/{name}")).unwrap_or_default();
+                let state = proc("status").lines().find(|l| l.starts_with("State:")).unwrap_or("").to_owned();
+                let report = format!(
+                    "- {} (pid {pid}, {state}, wchan {:?}); stack:\n{}; stderr:\n{}",
+                    if outcome.is_ok() { "exited before READY" } else { "no READY within the step" },
+                    proc("wchan"),
+                    proc("stack"),
+                    std::fs::read_to_string(stderr).unwrap_or_default(),
+                );
+                let _ = child.kill().await;
+                Err(report)
+            }
+        }
     }
 
     /// Adds `corp` and `github` to the app's configuration.

@@ -39,6 +39,7 @@ fn standin() -> Standin {
         .args([script, "--api-key", API_KEY, "--webhook-secret", SECRET])
         .args(["--product", "prod_pack100:onetime:900", "--product", "prod_pro:recurring:1900"])
         .args(["--retry-seconds", "0.3,0.6,1.2,2.4"])
+        .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("python3 runs the stand-in");
