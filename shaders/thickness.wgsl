@@ -3,8 +3,12 @@
 // value = levels(luma) -> invert -> gamma, all in 0..1. Thickness is `base_mm + value * span_mm`:
 // a relief has span = relief height (bright is high); a lithophane has base = max and
 // span = min - max (dark is thick). With `model` transmittance (lithophanes), the value sets
-// the transmitted light instead, by Beer-Lambert: t mm pass 10^(-t / td_mm) of it. Vertices within `frame_mm` of the border are frame: solid at
-// `frame_thickness_mm`. `inside` says whether the vertex carries material under the mask.
+// the transmitted light instead, by Beer-Lambert: t mm pass 10^(-t / td_mm) of it.
+//
+// The panel is cut to its outline (rectangle, ellipse or heart): vertices outside it are empty,
+// and those within `frame_mm` inside it are frame, solid at `frame_thickness_mm`. A hanger hole
+// of radius `hanger_r_mm` is empty, inside a solid collar. `inside` says whether the vertex
+// carries material under the mask, the outline and the hole.
 // CPU twin: engine/src/cpu/thickness.rs.
 
 struct ThicknessConfig {
@@ -25,9 +29,13 @@ struct ThicknessConfig {
     frame_thickness_mm: f32,
     model: u32,
     td_mm: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    outline: u32,
+    outline_a: f32,
+    outline_b: f32,
+    hanger_y_mm: f32,
+    hanger_r_mm: f32,
+    collar_r_mm: f32,
+    collar_thickness_mm: f32,
 }
 
 @group(0) @binding(0) var<uniform> config: ThicknessConfig;
@@ -40,6 +48,8 @@ const WORKGROUP_SIZE: u32 = 256u;
 const MASK_NONE: u32 = 0u;
 const MASK_ALPHA: u32 = 1u;
 const MODEL_TRANSMITTANCE: u32 = 1u;
+const OUTLINE_RECT: u32 = 0u;
+const OUTLINE_ELLIPSE: u32 = 1u;
 const LOG2_10: f32 = 3.321928094887362;
 
 @compute @workgroup_size(256)
@@ -79,11 +89,61 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         t = -config.td_mm * log2(light) / LOG2_10;
     }
 
-    let edge = min(min(i, config.width - 1u - i), min(j, config.height - 1u - j));
-    if f32(edge) * config.pitch_mm < config.frame_mm {
+    // Millimetres from the top-left corner, and the signed distance to the outline.
+    let x = f32(i) * config.pitch_mm;
+    let y = f32(j) * config.pitch_mm;
+    let centre = vec2<f32>(f32(config.width - 1u), f32(config.height - 1u)) * (0.5 * config.pitch_mm);
+    var inward = 0.0;
+    if config.outline == OUTLINE_RECT {
+        let edge = min(min(i, config.width - 1u - i), min(j, config.height - 1u - j));
+        inward = f32(edge) * config.pitch_mm;
+    } else if config.outline == OUTLINE_ELLIPSE {
+        inward = ellipse_inward(vec2<f32>(x, y) - centre, config.outline_a, config.outline_b);
+    } else {
+        let s = config.outline_a;
+        inward = -s * heart_distance(vec2<f32>((x - centre.x) / s, (config.outline_b - y) / s));
+    }
+    if inward < config.frame_mm {
         t = config.frame_thickness_mm;
         solid = 1u;
     }
+    if inward < 0.0 {
+        solid = 0u;
+    }
+    if config.hanger_r_mm > 0.0 {
+        let from_hole = length(vec2<f32>(x - centre.x, y - config.hanger_y_mm));
+        if from_hole < config.collar_r_mm {
+            t = config.collar_thickness_mm;
+            solid = select(1u, 0u, from_hole < config.hanger_r_mm);
+        }
+    }
     thickness[index] = t;
     inside[index] = solid;
+}
+
+// Distance inside the ellipse with semi-axes a and b around the origin (negative outside):
+// exact for a circle, the first-order estimate f / |grad f| otherwise.
+fn ellipse_inward(q: vec2<f32>, a: f32, b: f32) -> f32 {
+    if a == b {
+        return a - length(q);
+    }
+    let f = (q.x / a) * (q.x / a) + (q.y / b) * (q.y / b) - 1.0;
+    let g = 2.0 * length(vec2<f32>(q.x / (a * a), q.y / (b * b)));
+    if g < 1e-20 {
+        return min(a, b);
+    }
+    return -f / g;
+}
+
+// The exact signed distance to a heart of unit size with its point at the origin, lobes up
+// (Inigo Quilez, "2D distance functions"): negative inside.
+fn heart_distance(q: vec2<f32>) -> f32 {
+    let p = vec2<f32>(abs(q.x), q.y);
+    if p.x + p.y > 1.0 {
+        return length(p - vec2<f32>(0.25, 0.75)) - 0.35355339059327373;
+    }
+    let to_top = p - vec2<f32>(0.0, 1.0);
+    let to_side = p - vec2<f32>(0.5, 0.5) * max(p.x + p.y, 0.0);
+    let side = select(select(0.0, -1.0, p.x < p.y), 1.0, p.x > p.y);
+    return sqrt(min(dot(to_top, to_top), dot(to_side, to_side))) * side;
 }

@@ -161,11 +161,27 @@ wgsl_struct! {
         /// 0: linear, 1: transmittance (Beer-Lambert with `td_mm`).
         pub model: u32,
         pub td_mm: f32,
-        pub _pad0: u32,
-        pub _pad1: u32,
-        pub _pad2: u32,
+        /// `OUTLINE_*`: what the panel is cut to.
+        pub outline: u32,
+        /// Circle and oval: the semi-axis across; heart: millimetres per heart unit.
+        pub outline_a: f32,
+        /// Circle and oval: the semi-axis down; heart: the point's distance from the top.
+        pub outline_b: f32,
+        /// The hanger hole's centre, this far below the top; its radius (0: no hole), and
+        /// the collar around it, solid at `collar_thickness_mm` out to `collar_r_mm`.
+        pub hanger_y_mm: f32,
+        pub hanger_r_mm: f32,
+        pub collar_r_mm: f32,
+        pub collar_thickness_mm: f32,
     }
 }
+
+/// `ThicknessConfig::outline`: the whole grid.
+pub const OUTLINE_RECT: u32 = 0;
+/// `ThicknessConfig::outline`: an ellipse with semi-axes `outline_a` and `outline_b`.
+pub const OUTLINE_ELLIPSE: u32 = 1;
+/// `ThicknessConfig::outline`: a heart (Inigo Quilez's exact distance), `outline_a` mm a unit.
+pub const OUTLINE_HEART: u32 = 2;
 
 /// `ThicknessConfig::model`: thickness linear in the toned value.
 pub const MODEL_LINEAR: u32 = 0;

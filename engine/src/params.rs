@@ -259,31 +259,76 @@ pub enum ShapeKind {
 
 crate::names::named!(ShapeKind, "shape" { Flat => "flat", Arc => "arc", Cylinder => "cylinder" });
 
+/// The outline a flat panel is cut to: the image is cropped to it, and the frame and the
+/// hanger's collar follow it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outline {
+    /// The whole image.
+    #[default]
+    Rect,
+    /// The largest circle the image holds, centred.
+    Circle,
+    /// The ellipse the image's rectangle holds.
+    Oval,
+    /// The largest heart the image holds, centred, its point down.
+    Heart,
+}
+
+crate::names::named!(Outline, "outline" {
+    Rect => "rect", Circle => "circle", Oval => "oval", Heart => "heart",
+});
+
 /// What a relief or lithophane is bent into. Thickness is measured along the surface's
 /// normal: radially, from a smooth unlit side of constant radius.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "shape")]
 pub enum Shape {
-    /// A flat panel.
-    #[default]
-    Flat,
+    /// A flat panel cut to `outline`, with a hole `hanger_mm` across at its top (0: none).
+    Flat {
+        #[serde(default)]
+        outline: Outline,
+        #[serde(default)]
+        hanger_mm: f32,
+    },
     /// Bent around a vertical axis through `degrees` (1 to 359): the image's width is the arc
     /// length at the outer surface, its height the panel's. The image faces outward, or
     /// inward (seen from the axis) with `inner`.
     Arc { degrees: f32, inner: bool },
     /// A closed tube, the image's width all the way round with no seam, standing on solid
-    /// rings of the thickest thickness, `bottom_ring_mm` and `top_ring_mm` high.
-    Cylinder { bottom_ring_mm: f32, top_ring_mm: f32 },
+    /// rings of the thickest thickness, `bottom_ring_mm` and `top_ring_mm` high. With
+    /// `socket_mm`, the bottom ring closes into a plate with a hole that wide, for a lamp
+    /// fitting.
+    Cylinder {
+        bottom_ring_mm: f32,
+        top_ring_mm: f32,
+        #[serde(default)]
+        socket_mm: f32,
+    },
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Shape::FLAT
+    }
 }
 
 impl Shape {
+    /// A flat, rectangular panel: what Lithos made before shapes.
+    pub const FLAT: Shape = Shape::Flat { outline: Outline::Rect, hanger_mm: 0.0 };
+
+    /// A flat rectangle with nothing added.
+    pub fn is_plain(&self) -> bool {
+        *self == Shape::FLAT
+    }
+
     pub fn is_flat(&self) -> bool {
-        *self == Shape::Flat
+        matches!(self, Shape::Flat { .. })
     }
 
     pub fn kind(&self) -> ShapeKind {
         match self {
-            Shape::Flat => ShapeKind::Flat,
+            Shape::Flat { .. } => ShapeKind::Flat,
             Shape::Arc { .. } => ShapeKind::Arc,
             Shape::Cylinder { .. } => ShapeKind::Cylinder,
         }
@@ -298,8 +343,8 @@ pub struct ConvertParams {
     pub grid: GridSize,
     pub tone: Tone,
     pub mask: Option<Mask>,
-    /// Flat panels serialise as before: fingerprints of earlier requests stay the same.
-    #[serde(default, skip_serializing_if = "Shape::is_flat")]
+    /// Plain panels serialise as before: fingerprints of earlier requests stay the same.
+    #[serde(default, skip_serializing_if = "Shape::is_plain")]
     pub shape: Shape,
 }
 
@@ -311,7 +356,7 @@ impl Default for ConvertParams {
             grid: GridSize::default(),
             tone: Tone::default(),
             mask: None,
-            shape: Shape::Flat,
+            shape: Shape::FLAT,
         }
     }
 }

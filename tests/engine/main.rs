@@ -15,6 +15,7 @@ mod kernel_twins;
 mod mesh_checks;
 mod modes;
 mod nifti;
+mod outlines;
 mod parity;
 mod shaders;
 mod shapes;

@@ -1,7 +1,7 @@
 //! GPU output equals CPU output: the same triangles in the same order and topology, every
 //! coordinate within 1e-4 mm. Written once, run over every mode.
 
-use lithos_engine::params::{Frame, GridSize, Mask, Tone};
+use lithos_engine::params::{Frame, GridSize, Mask, Outline, Shape, Tone};
 use lithos_engine::{ConvertParams, Engine, Light, MaskSource, Mode, SourceImage};
 
 use crate::helpers::*;
@@ -102,6 +102,11 @@ pub fn cases() -> Vec<(String, SourceImage, ConvertParams)> {
         grid: GridSize { max: 150, exact: None },
         ..relief(50.0)
     };
+    let heart = ConvertParams {
+        shape: Shape::Flat { outline: Outline::Heart, hanger_mm: 5.0 },
+        ..lithophane
+    };
+    let oval = ConvertParams { shape: Shape::Flat { outline: Outline::Oval, hanger_mm: 0.0 }, ..threshold };
     let enlarged = ConvertParams { grid: GridSize { max: 4096, exact: Some(173) }, ..relief(30.0) };
     vec![
         ("relief camera".into(), load("camera.png"), relief(100.0)),
@@ -111,6 +116,8 @@ pub fn cases() -> Vec<(String, SourceImage, ConvertParams)> {
         ("alpha horse".into(), horse_with_alpha(), alpha),
         ("alpha random".into(), random_rgba(5, 80, 60), alpha),
         ("threshold coins".into(), load("coins.png"), threshold),
+        ("framed heart with a hanger".into(), load("camera.png"), heart),
+        ("oval threshold random".into(), random_gray(13, 90, 70), oval),
         ("shrunk blurred toned camera".into(), load("camera.png"), toned),
         ("enlarged random".into(), random_gray(12, 40, 30), enlarged),
     ]

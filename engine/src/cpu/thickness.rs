@@ -1,7 +1,9 @@
 //! CPU twin of `shaders/thickness.wgsl`.
 
 use super::for_each_invocation2;
-use crate::kernels::{MASK_ALPHA, MASK_NONE, MODEL_TRANSMITTANCE, ThicknessConfig};
+use crate::kernels::{
+    MASK_ALPHA, MASK_NONE, MODEL_TRANSMITTANCE, OUTLINE_ELLIPSE, OUTLINE_RECT, ThicknessConfig,
+};
 
 pub fn thickness(
     config: &ThicknessConfig,
@@ -51,10 +53,76 @@ fn main(config: &ThicknessConfig, luma: &[f32], alpha: &[f32], index: u32) -> (f
         t = -config.td_mm * light.log2() / LOG2_10;
     }
 
-    let edge = i.min(config.width - 1 - i).min(j.min(config.height - 1 - j));
-    if edge as f32 * config.pitch_mm < config.frame_mm {
+    // Millimetres from the top-left corner, and the signed distance to the outline.
+    let x = i as f32 * config.pitch_mm;
+    let y = j as f32 * config.pitch_mm;
+    let centre = [
+        (config.width - 1) as f32 * (0.5 * config.pitch_mm),
+        (config.height - 1) as f32 * (0.5 * config.pitch_mm),
+    ];
+    let inward = if config.outline == OUTLINE_RECT {
+        let edge = i.min(config.width - 1 - i).min(j.min(config.height - 1 - j));
+        edge as f32 * config.pitch_mm
+    } else if config.outline == OUTLINE_ELLIPSE {
+        ellipse_inward([x - centre[0], y - centre[1]], config.outline_a, config.outline_b)
+    } else {
+        let s = config.outline_a;
+        -s * heart_distance([(x - centre[0]) / s, (config.outline_b - y) / s])
+    };
+    if inward < config.frame_mm {
         t = config.frame_thickness_mm;
         solid = 1;
     }
+    if inward < 0.0 {
+        solid = 0;
+    }
+    if config.hanger_r_mm > 0.0 {
+        let from_hole = length([x - centre[0], y - config.hanger_y_mm]);
+        if from_hole < config.collar_r_mm {
+            t = config.collar_thickness_mm;
+            solid = u32::from(from_hole >= config.hanger_r_mm);
+        }
+    }
     (t, solid)
+}
+
+fn length(v: [f32; 2]) -> f32 {
+    (v[0] * v[0] + v[1] * v[1]).sqrt()
+}
+
+/// Distance inside the ellipse with semi-axes `a` and `b` around the origin (negative outside):
+/// exact for a circle, the first-order estimate f / |grad f| otherwise.
+fn ellipse_inward(q: [f32; 2], a: f32, b: f32) -> f32 {
+    if a == b {
+        return a - length(q);
+    }
+    let f = (q[0] / a) * (q[0] / a) + (q[1] / b) * (q[1] / b) - 1.0;
+    let g = 2.0 * length([q[0] / (a * a), q[1] / (b * b)]);
+    if g < 1e-20 {
+        return a.min(b);
+    }
+    -f / g
+}
+
+/// The exact signed distance to a heart of unit size with its point at the origin, lobes up
+/// (Inigo Quilez, "2D distance functions"): negative inside.
+pub(crate) fn heart_distance(q: [f32; 2]) -> f32 {
+    let p = [q[0].abs(), q[1]];
+    if p[0] + p[1] > 1.0 {
+        return length([p[0] - 0.25, p[1] - 0.75]) - std::f32::consts::SQRT_2 / 4.0;
+    }
+    let to_top = [p[0], p[1] - 1.0];
+    let along = 0.5 * (p[0] + p[1]).max(0.0);
+    let to_side = [p[0] - along, p[1] - along];
+    let side = if p[0] > p[1] {
+        1.0
+    } else if p[0] < p[1] {
+        -1.0
+    } else {
+        0.0
+    };
+    (to_top[0] * to_top[0] + to_top[1] * to_top[1])
+        .min(to_side[0] * to_side[0] + to_side[1] * to_side[1])
+        .sqrt()
+        * side
 }

@@ -6,7 +6,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
 use super::request::{FieldValue, ValueType, field};
 use super::{JobMode, JobRequest};
-use crate::params::ShapeKind;
+use crate::params::{Outline, ShapeKind};
 use crate::volume::{IsoValue, SeriesUid};
 use crate::{Bevel, MaskSource, RawType, ThicknessModel};
 
@@ -39,7 +39,7 @@ macro_rules! choice_parsers {
     };
 }
 
-choice_parsers!(MaskSource, Bevel, RawType, ThicknessModel, ShapeKind);
+choice_parsers!(MaskSource, Bevel, RawType, ThicknessModel, ShapeKind, Outline);
 
 macro_rules! from_str_parsers {
     ($($ty:ty),*) => {

@@ -265,34 +265,53 @@ impl JobRequest {
     /// name, not ignored.
     fn shape(&self) -> Result<Shape, ParamError> {
         let kind = self.shape.unwrap_or(ShapeKind::Flat);
-        let arc = [("arc_deg", self.arc_deg.is_some()), ("arc_inner", self.arc_inner.is_some())];
-        let cylinder =
-            [("ring_mm", self.ring_mm.is_some()), ("top_ring_mm", self.top_ring_mm.is_some())];
-        for (needs, fields) in [(ShapeKind::Arc, arc), (ShapeKind::Cylinder, cylinder)] {
-            if let Some((name, _)) = fields.iter().find(|(_, given)| *given)
-                && kind != needs
-            {
-                return Err(ParamError::new(name, format!("needs `shape` {needs}")));
-            }
+        let given = |name: &'static str, value: bool| (name, value);
+        let needs = [
+            (ShapeKind::Flat, given("outline", self.outline.is_some())),
+            (ShapeKind::Flat, given("hanger_mm", self.hanger_mm.is_some())),
+            (ShapeKind::Arc, given("arc_deg", self.arc_deg.is_some())),
+            (ShapeKind::Arc, given("arc_inner", self.arc_inner.is_some())),
+            (ShapeKind::Cylinder, given("ring_mm", self.ring_mm.is_some())),
+            (ShapeKind::Cylinder, given("top_ring_mm", self.top_ring_mm.is_some())),
+            (ShapeKind::Cylinder, given("socket_mm", self.socket_mm.is_some())),
+        ];
+        if let Some((needs, (name, _))) = needs.iter().find(|(needs, (_, given))| *given && *needs != kind) {
+            return Err(ParamError::new(name, format!("needs `shape` {needs}")));
         }
+        let length = |name, value| Ok::<_, ParamError>(mm(name, value)?.map_or(0.0, |m| m.get()));
         Ok(match kind {
-            ShapeKind::Flat => Shape::Flat,
+            ShapeKind::Flat => Shape::Flat {
+                outline: self.outline.unwrap_or_default(),
+                hanger_mm: length("hanger_mm", self.hanger_mm)?,
+            },
             ShapeKind::Arc => {
                 let degrees = self.arc_deg.unwrap_or(defaults::ARC_DEG);
                 if !(1.0..=359.0).contains(&degrees) {
                     return Err(ParamError::new(
                         "arc_deg",
                         format!(
-                            "must be 1 to 359 degrees, got {degrees}; for a closed ring use                              `shape` cylinder"
+                            "must be 1 to 359 degrees, got {degrees}; for a closed ring use \
+                             `shape` cylinder"
                         ),
                     ));
                 }
                 Shape::Arc { degrees: degrees as f32, inner: self.arc_inner.unwrap_or(false) }
             }
-            ShapeKind::Cylinder => Shape::Cylinder {
-                bottom_ring_mm: mm("ring_mm", self.ring_mm)?.map_or(0.0, |m| m.get()),
-                top_ring_mm: mm("top_ring_mm", self.top_ring_mm)?.map_or(0.0, |m| m.get()),
-            },
+            ShapeKind::Cylinder => {
+                let bottom_ring_mm = length("ring_mm", self.ring_mm)?;
+                let socket_mm = length("socket_mm", self.socket_mm)?;
+                if socket_mm > 0.0 && bottom_ring_mm == 0.0 {
+                    return Err(ParamError::new(
+                        "socket_mm",
+                        "needs a bottom ring to make the plate of: give `ring_mm` (3 mm is sturdy)",
+                    ));
+                }
+                Shape::Cylinder {
+                    bottom_ring_mm,
+                    top_ring_mm: length("top_ring_mm", self.top_ring_mm)?,
+                    socket_mm,
+                }
+            }
         })
     }
 

@@ -3,7 +3,7 @@
 
 use super::JobMode;
 use super::defaults::*;
-use crate::params::ShapeKind;
+use crate::params::{Outline, ShapeKind};
 use crate::params::{GridSize, MAX_BLUR_PX, MIN_GAMMA};
 use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS, SeriesUid};
 use crate::{Bevel, MaskSource, Millimetres, RawType, ThicknessModel};
@@ -152,6 +152,7 @@ field_value! {
     MaskSource => ValueType::Choice(MaskSource::NAMES),
     ThicknessModel => ValueType::Choice(ThicknessModel::NAMES),
     ShapeKind => ValueType::Choice(ShapeKind::NAMES),
+    Outline => ValueType::Choice(Outline::NAMES),
     Bevel => ValueType::Choice(Bevel::NAMES),
     RawType => ValueType::Choice(RawType::NAMES),
     IsoValue => ValueType::NumberOrChoice { names: CtPreset::NAMES, value: CtPreset::value_of },
@@ -274,8 +275,9 @@ job_request! {
         label: "Border thickness", unit: MM, range: LENGTH, modes: LITHOPHANE,
         default_note: Some("`max_mm`"),
     }
-    /// The panel's shape: flat, an arc bent around a vertical axis (`arc_deg`), or a closed
-    /// cylinder (a lamp shade, with `ring_mm`). Curved panels stand upright, the image's top up.
+    /// The panel's shape: flat (cut to an `outline`), an arc bent around a vertical axis
+    /// (`arc_deg`), or a closed cylinder (a lamp shade, with `ring_mm`). Curved panels stand
+    /// upright, the image's top up.
     shape: ShapeKind {
         label: "Shape", modes: PANEL, default: Some(Shown::Name("flat")), basic: PANEL,
     }
@@ -299,6 +301,23 @@ job_request! {
     top_ring_mm: f64 {
         label: "Top ring height", unit: MM, range: LENGTH, modes: PANEL,
         default: Some(Shown::Number(0.0)),
+    }
+    /// Width of a hole in a plate across a cylinder's bottom ring, for a lamp fitting (E14
+    /// takes about 29 mm); the plate is the ring's height thick. Needs `shape` cylinder and
+    /// `ring_mm`.
+    socket_mm: f64 {
+        label: "Lamp socket hole", unit: MM, range: LENGTH, modes: PANEL,
+        default_note: Some("no plate"),
+    }
+    /// What a flat panel is cut to; its frame follows the outline. Needs `shape` flat.
+    outline: Outline {
+        label: "Outline", modes: PANEL, default: Some(Shown::Name("rect")),
+    }
+    /// Width of a hole to hang a flat panel by, centred at its top inside a solid collar.
+    /// Needs `shape` flat.
+    hanger_mm: f64 {
+        label: "Hanger hole", unit: MM, range: LENGTH, modes: PANEL,
+        default_note: Some("none"),
     }
     /// Swap dark and bright before anything else uses them.
     invert: bool {

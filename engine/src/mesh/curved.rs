@@ -14,6 +14,11 @@
 //! - A cylinder: the width all the way round, the last column of cells joining the first, so
 //!   there is no seam wall; only the top and bottom edges are closed, by annular walls.
 //!
+//! - A cylinder's socket plate: the bottom ring's rows of the unlit side leave its inner
+//!   radius and run across the plate's top to the hole, then down the hole's wall (the last
+//!   row is the hole's bottom edge), so the bottom wall becomes the plate's underside. The
+//!   mesh keeps its vertex and triangle counts, and the plate is the ring's height thick.
+//!
 //! Unlike a flat panel's floor, the unlit side is a cell-for-cell copy of the grid (a long
 //! floor triangle would cut a chord through the bend). Curved panels take no mask: the whole
 //! grid is one part, with top point `(x, y)` at index `y w + x` and its floor twin `w h` on.
@@ -37,10 +42,26 @@ pub struct Bend {
     pub closed: bool,
     /// Millimetres along the grid per radian of the bend.
     pub per_radian: f32,
+    /// A cylinder's socket plate.
+    pub socket: Option<Socket>,
     u0: f32,
     angle_sign: f32,
     r0: f32,
     radial_sign: f32,
+}
+
+/// The narrowest plate a socket hole leaves between itself and the cylinder's inside.
+pub const SOCKET_RIM_MM: f32 = 2.0;
+
+/// A plate across a cylinder's bottom ring with a round hole in the middle.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Socket {
+    /// The first grid row of the ring, where the unlit side turns inward.
+    pub row: u32,
+    /// The hole's radius, in millimetres.
+    pub radius: f32,
+    /// The plate's thickness: the ring's height.
+    pub thickness: f32,
 }
 
 impl Bend {
@@ -49,7 +70,7 @@ impl Bend {
         let thickest = hf.thickness.iter().copied().fold(0.0, f32::max);
         let p = hf.pitch_mm;
         let (bend, field, what) = match shape {
-            Shape::Flat => return Ok(None),
+            Shape::Flat { .. } => return Ok(None),
             Shape::Arc { degrees, inner } => {
                 let length = (hf.width - 1) as f32 * p;
                 let radius = length / degrees.to_radians();
@@ -61,6 +82,7 @@ impl Bend {
                     inner: radius - thickest,
                     closed: false,
                     per_radian: radius,
+                    socket: None,
                     u0: length / 2.0,
                     angle_sign: sign,
                     r0,
@@ -69,22 +91,26 @@ impl Bend {
                 let what = format!("an arc of {degrees} degrees {length:.1} mm long");
                 (bend, "arc_deg", what)
             }
-            Shape::Cylinder { .. } => {
+            Shape::Cylinder { bottom_ring_mm, socket_mm, .. } => {
                 // The image's width, first point to last, is the circumference; the last
                 // column of cells closes the gap back to the first, one cell of w around.
                 let length = (hf.width - 1) as f32 * p;
                 let radius = length / std::f32::consts::TAU;
-                let bend = Bend {
+                let mut bend = Bend {
                     radius,
                     outer: radius,
                     inner: radius - thickest,
                     closed: true,
                     per_radian: hf.width as f32 * p / std::f32::consts::TAU,
+                    socket: None,
                     u0: 0.0,
                     angle_sign: 1.0,
                     r0: radius - thickest,
                     radial_sign: 1.0,
                 };
+                if socket_mm > 0.0 {
+                    bend.socket = Some(Socket::of(hf, &bend, bottom_ring_mm, socket_mm)?);
+                }
                 (bend, "width_mm", format!("a cylinder {length:.1} mm round"))
             }
         };
@@ -121,6 +147,24 @@ impl Bend {
         [r * sin, -r * cos, v]
     }
 
+    /// Where the unlit side's twin of grid point `(x, y)` goes, and its normal there.
+    fn unlit(&self, hf: &Heightfield, x: u32, y: u32) -> ([f32; 3], [f32; 3]) {
+        let bent = || (self.place(hf, x, y, 0.0), self.turn(hf, x, [0.0, 0.0, -1.0]));
+        let Some(socket) = self.socket.filter(|s| y > s.row) else { return bent() };
+        let phi = self.angle_sign * (x as f32 * hf.pitch_mm - self.u0) / self.per_radian;
+        let (sin, cos) = phi.sin_cos();
+        let around = |r: f32, v: f32| [r * sin, -r * cos, v];
+        let last = hf.height - 1;
+        if y == last {
+            // The hole's bottom edge, its wall facing the axis.
+            return (around(socket.radius, 0.0), [-sin, cos, 0.0]);
+        }
+        // Across the plate's top, evenly from the inner radius to the hole's.
+        let f = (y - socket.row) as f32 / (last - 1 - socket.row) as f32;
+        let r = self.inner + f * (socket.radius - self.inner);
+        (around(r, socket.thickness), [0.0, 0.0, 1.0])
+    }
+
     /// A direction `(along the width, up, out of the image side)` at grid column `x`, bent.
     fn turn(&self, hf: &Heightfield, x: u32, n: [f32; 3]) -> [f32; 3] {
         let u = x as f32 * hf.pitch_mm;
@@ -132,6 +176,37 @@ impl Bend {
             [0, 1, 2].map(|k| n[0] * along[k] + n[2] * out[k] + if k == 2 { n[1] } else { 0.0 });
         let length = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
         v.map(|c| c / length)
+    }
+}
+
+impl Socket {
+    /// The plate in `bend`'s bottom ring, `ring_mm` high, with a hole `socket_mm` across; or
+    /// why it cannot be made.
+    fn of(hf: &Heightfield, bend: &Bend, ring_mm: f32, socket_mm: f32) -> Result<Self, ParamError> {
+        let rows = (ring_mm / hf.pitch_mm).round() as u32;
+        if rows < 2 {
+            return Err(ParamError::new(
+                "ring_mm",
+                format!(
+                    "a socket plate needs a bottom ring at least two grid rows ({:.2} mm) high, \
+                     got {ring_mm} mm: use a larger `ring_mm`",
+                    2.0 * hf.pitch_mm
+                ),
+            ));
+        }
+        let radius = socket_mm / 2.0;
+        let widest = 2.0 * (bend.inner - SOCKET_RIM_MM);
+        if socket_mm > widest {
+            return Err(ParamError::new(
+                "socket_mm",
+                format!(
+                    "a {socket_mm} mm hole leaves no plate in a cylinder {:.1} mm across inside; \
+                     at most {widest:.1} mm fits: use a smaller `socket_mm` or a larger `width_mm`",
+                    2.0 * bend.inner
+                ),
+            ));
+        }
+        Ok(Socket { row: hf.height - 1 - rows, radius, thickness: rows as f32 * hf.pitch_mm })
     }
 }
 
@@ -150,7 +225,7 @@ impl<'a> Curved<'a> {
         for y in 0..h {
             for x in 0..w {
                 size.include(bend.place(hf, x, y, hf.thickness_at(x, y)));
-                size.include(bend.place(hf, x, y, 0.0));
+                size.include(bend.unlit(hf, x, y).0);
             }
         }
         // Two triangles a cell on each side, and a quad (two) for every edge closed by a wall:
@@ -177,8 +252,11 @@ impl<'a> Curved<'a> {
         let top = index < w * h;
         let i = index % (w * h);
         let (x, y) = (i % w, i / w);
-        let z = if top { self.hf.thickness_at(x, y) } else { 0.0 };
-        self.bend.place(self.hf, x, y, z)
+        if top {
+            self.bend.place(self.hf, x, y, self.hf.thickness_at(x, y))
+        } else {
+            self.bend.unlit(self.hf, x, y).0
+        }
     }
 
     /// Every triangle, by its corners: the image side and the unlit side cell by cell, then
@@ -240,17 +318,17 @@ impl Parts for Curved<'_> {
         each: &mut dyn FnMut([f32; 3], [f32; 3]) -> io::Result<()>,
     ) -> io::Result<()> {
         let (w, h) = (self.hf.width, self.hf.height);
-        for top in [true, false] {
-            for y in 0..h {
-                for x in 0..w {
-                    let z = if top { self.hf.thickness_at(x, y) } else { 0.0 };
-                    let flat = if top {
-                        super::indexed::top_normal(self.hf, x, y)
-                    } else {
-                        [0.0, 0.0, -1.0]
-                    };
-                    each(self.bend.place(self.hf, x, y, z), self.bend.turn(self.hf, x, flat))?;
-                }
+        for y in 0..h {
+            for x in 0..w {
+                let normal = super::indexed::top_normal(self.hf, x, y);
+                let at = self.bend.place(self.hf, x, y, self.hf.thickness_at(x, y));
+                each(at, self.bend.turn(self.hf, x, normal))?;
+            }
+        }
+        for y in 0..h {
+            for x in 0..w {
+                let (at, normal) = self.bend.unlit(self.hf, x, y);
+                each(at, normal)?;
             }
         }
         Ok(())

@@ -33,7 +33,7 @@ impl Engine {
             cells,
             bend: None,
         };
-        if let Shape::Cylinder { bottom_ring_mm, top_ring_mm } = params.shape {
+        if let Shape::Cylinder { bottom_ring_mm, top_ring_mm, .. } = params.shape {
             add_rings(&mut hf, top_ring_mm, bottom_ring_mm);
         }
         hf.bend = Bend::of(&hf, params.shape)?;
@@ -73,7 +73,7 @@ impl Engine {
         })?;
         let pitch_mm = params.pitch_mm(gw);
         let (thickness, inside) = timed(Stage::Thickness, progress, times, || {
-            let config = thickness_config(params, image, &luma, gw, gh, pitch_mm);
+            let config = thickness_config(params, image, &luma, gw, gh, pitch_mm)?;
             stages::thickness(backend, &luma, alpha.as_ref(), config)
         })?;
         Ok((gw, gh, pitch_mm, thickness, inside))
@@ -160,7 +160,7 @@ fn thickness_config(
     width: u32,
     height: u32,
     pitch_mm: f32,
-) -> ThicknessConfig {
+) -> Result<ThicknessConfig> {
     // Float images carry their own units (metres of elevation, say): stretch them to 0..1
     // unless they already lie there.
     let (mut lo, mut hi) = (0.0, 1.0);
@@ -188,7 +188,7 @@ fn thickness_config(
         Some(m) if m.source == MaskSource::Alpha => (MASK_ALPHA, m.threshold),
         Some(m) => (MASK_THRESHOLD, m.threshold),
     };
-    ThicknessConfig {
+    let mut config = ThicknessConfig {
         width,
         height,
         mask,
@@ -205,5 +205,12 @@ fn thickness_config(
         model,
         td_mm,
         ..Default::default()
-    }
+    };
+    // A hanger's collar is as thick as the frame, or as the thickest the image makes.
+    let collar_mm = match params.mode {
+        Mode::Relief { base_mm, relief_mm } => base_mm.get() + relief_mm.get(),
+        Mode::Lithophane { max_mm, frame, .. } => frame.map_or(max_mm.get(), |f| f.thickness_mm.get()),
+    };
+    super::outline::configure(&mut config, params.shape, collar_mm)?;
+    Ok(config)
 }

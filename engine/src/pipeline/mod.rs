@@ -4,6 +4,7 @@
 
 mod heightfield;
 mod indexed;
+mod outline;
 mod run;
 mod solid;
 
