@@ -39,3 +39,22 @@ pub fn backlit(hf: &Heightfield, mode: &Mode) -> Option<GrayImage> {
         image::Luma([(mean / brightest * 255.0).round().clamp(0.0, 255.0) as u8])
     }))
 }
+
+/// A backlit view as PNG bytes, compressed for speed.
+pub fn png(image: &GrayImage) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let encoder = image::codecs::png::PngEncoder::new_with_quality(
+        &mut bytes,
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::Sub,
+    );
+    image::ImageEncoder::write_image(
+        encoder,
+        image.as_raw(),
+        image.width(),
+        image.height(),
+        image::ExtendedColorType::L8,
+    )
+    .expect("encoding into memory cannot fail");
+    bytes
+}

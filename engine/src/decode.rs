@@ -35,14 +35,14 @@ impl Default for DecodeLimits {
 }
 
 /// Pixels as decoded: the `image` crate's buffers, plus 32-bit float grey, which it lacks.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Pixels {
     Image(DynamicImage),
     GrayF32(Vec<f32>),
 }
 
 /// A decoded image, kept at its own bit depth.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SourceImage {
     width: u32,
     height: u32,
@@ -52,6 +52,28 @@ pub struct SourceImage {
 impl SourceImage {
     pub fn from_image(image: DynamicImage) -> Self {
         Self { width: image.width(), height: image.height(), pixels: Pixels::Image(image) }
+    }
+
+    /// A copy at most `long` pixels on its long side, at the same bit depth: shrunk with a
+    /// triangle filter as wide as the scale (an average), or as it is when it fits.
+    pub fn shrunk(&self, long: u32) -> SourceImage {
+        let (w, h) = (self.width, self.height);
+        if w.max(h) <= long {
+            return self.clone();
+        }
+        let scale = f64::from(long) / f64::from(w.max(h));
+        let side = |n: u32| ((f64::from(n) * scale).round() as u32).max(1);
+        let (nw, nh) = (side(w), side(h));
+        let filter = image::imageops::FilterType::Triangle;
+        match &self.pixels {
+            Pixels::Image(image) => Self::from_image(image.resize_exact(nw, nh, filter)),
+            Pixels::GrayF32(values) => {
+                let full = image::ImageBuffer::<image::Luma<f32>, _>::from_raw(w, h, values.clone())
+                    .expect("one value a pixel");
+                let small = image::imageops::resize(&full, nw, nh, filter);
+                Self { width: nw, height: nh, pixels: Pixels::GrayF32(small.into_raw()) }
+            }
+        }
     }
 
     /// The image as 8-bit RGBA (float grey is scaled from 0..1).

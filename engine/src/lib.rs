@@ -51,7 +51,7 @@ pub use solid::{Bevel, SolidParams};
 pub use volume::{RawType, Volume, VolumeParams, VolumeSource};
 pub use work::{MAX_SOLID_VOXELS, Work, WorkLimits};
 
-pub use job::{Job, JobKind, JobMode, JobRequest};
+pub use job::{Job, JobKind, JobMode, JobRequest, PREVIEW_GRID, PREVIEW_SOURCE};
 pub use mesh::{Cells, Heightfield};
 pub use params::{ConvertParams, Light, MaskSource, Millimetres, Mode, ParamError, ThicknessModel};
 pub use progress::{HEIGHTFIELD_STAGES, Progress, SOLID_STAGES, Silent, Stage, VOLUME_STAGES};

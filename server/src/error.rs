@@ -247,6 +247,13 @@ impl From<EngineError> for ApiError {
             EngineError::SeveralSeries { .. } | EngineError::NoSuchSeries { .. } => {
                 ApiError::invalid("series", e.to_string())
             }
+            // The options leave nothing to mesh, or one too large: the request can change.
+            EngineError::NoAlpha => ApiError::invalid("mask", e.to_string()),
+            EngineError::EmptyMask { .. } => ApiError::invalid("threshold", e.to_string()),
+            EngineError::EmptySurface | EngineError::MeshTooLarge => {
+                ApiError::invalid("iso", e.to_string())
+            }
+            EngineError::SolidTooLarge { .. } => ApiError::invalid("max_grid", e.to_string()),
             other => ApiError::Internal(other.into()),
         }
     }

@@ -22,6 +22,7 @@ pub mod limits;
 pub mod login;
 pub mod mail;
 pub mod openapi;
+pub mod previews;
 pub mod privacy;
 pub mod retention;
 pub mod routes;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub mailer: Arc<mail::Mailer>,
     /// The login providers, with their discovered metadata.
     pub login: Arc<login::Providers>,
+    /// Free previews: their engine and the shrunk sources they keep.
+    pub previews: Arc<previews::Previews>,
 }
 
 impl AppState {
@@ -168,6 +171,7 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
         origins,
         decode_budget: decode_budget.clone(),
         upload_slots: decode_budget::UploadSlots::default(),
+        previews: Arc::new(previews::Previews::new()?),
         mailer,
         login,
     };

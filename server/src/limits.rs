@@ -22,6 +22,9 @@ use crate::now_ms;
 pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 60 * MINUTE_MS;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
+/// Free previews an account may ask for a minute: one a second, which a person dragging a
+/// slider does not reach (the web app asks at most every 300 ms while typing).
+pub const PREVIEWS_PER_MINUTE: u64 = 60;
 
 /// At most `max` (of a unit: attempts, or bytes) per `window_ms`, per subject.
 #[derive(Clone, Debug)]
@@ -64,6 +67,11 @@ impl Rule {
     /// Attempts on one account (by its email or id), from anywhere.
     pub fn per_account() -> Self {
         Self::fixed("account", 10, MINUTE_MS, "at most 10 attempts a minute on one account")
+    }
+
+    /// Free previews of one account ([`crate::previews`]).
+    pub fn previews() -> Self {
+        Self::fixed("previews", PREVIEWS_PER_MINUTE, MINUTE_MS, "at most 60 previews a minute")
     }
 
     /// Visitors' support requests from one address.

@@ -323,6 +323,56 @@ test("a lithophane as 3MF and as GLB is previewed, shows its backlit view, and h
   });
 });
 
+test("a free preview follows the options before paying; history reopens a result and converts it again with changes", async () => {
+  await withPage("live-preview", async (page) => {
+    await signedUp(page, { name: "Lise", email: "lise@lithos.test", password: "a fourth passphrase 5" });
+    const balance = await page.locator("#balance").textContent();
+    await dropFile(page, "#drop", "horse.png", horse, "image/png");
+    await page.locator("#drop-hint", { hasText: "horse.png" }).waitFor();
+    await page.getByLabel("Mode").selectOption("lithophane");
+    // A preview before any credit is spent: the panel, lit, with its backlit view.
+    await page.locator('#preview[data-rendered="live"]').waitFor({ timeout: 30_000 });
+    await page.locator("#preview-note", { hasText: "Free preview at" }).waitFor();
+    await assertPreviewLit(page);
+    const flat = await page.locator("#preview").getAttribute("data-size");
+    await page.locator("#backlit-on").check();
+    assert.match(await page.locator("#backlit").getAttribute("src"), /^data:image\/png;base64,/);
+    assert.ok(await page.locator("#backlit").isVisible());
+    await page.locator("#backlit-on").uncheck();
+    await shot(page, "45-live-preview-flat");
+
+    // A cylinder from the shape picker: the preview curves (its footprint is the diameter).
+    await page.getByLabel("Shape", { exact: true }).selectOption("cylinder");
+    await page.waitForFunction((before) => document.querySelector("#preview").dataset.size !== before, flat);
+    const [across] = (await page.locator("#preview").getAttribute("data-size")).split(" × ").map(Number);
+    const [width] = flat.split(" × ").map(Number);
+    assert.ok(Math.abs(across - width / Math.PI) < 1, `a tube ${across} mm across from a panel ${width} mm wide`);
+    await assertPreviewLit(page);
+    await shot(page, "46-live-preview-cylinder");
+    assert.equal(await page.locator("#balance").textContent(), balance, "previews are free");
+
+    await page.getByRole("button", { name: "Convert" }).click();
+    await page.locator('#preview[data-rendered="stl"]').waitFor({ timeout: 120_000 });
+
+    // History reopens it: its mesh and its options; a change previews and converts again.
+    await page.goto("/#history");
+    await page.locator(".open-task").first().click();
+    await page.locator('#preview[data-rendered="stl"]').waitFor();
+    assert.equal(await page.getByLabel("Shape", { exact: true }).inputValue(), "cylinder");
+    assert.equal(await page.locator("#mode").inputValue(), "lithophane");
+    await page.locator("#more-params summary").click();
+    await page.getByLabel(/^Bottom ring height/).fill("3");
+    await page.locator('#preview[data-rendered="live"]').waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "Convert", exact: true }).click();
+    await page.locator("#task-status", { hasText: "Done" }).waitFor({ timeout: 120_000 });
+    const tasks = (await page.evaluate(() => fetch("/api/v1/tasks").then((r) => r.json()))).tasks;
+    assert.equal(tasks.length, 2);
+    assert.equal(tasks[0].upload_id, tasks[1].upload_id, "from the same file");
+    assert.deepEqual([tasks[0].params.shape, tasks[0].params.ring_mm], ["cylinder", 3]);
+    await shot(page, "47-converted-again");
+  });
+});
+
 test("the console's jobs list keeps the rows that More brought in when it refreshes", async () => {
   // One more user's 20 one-credit tasks: with the earlier tests' jobs, more than a page.
   const register = await fetch(`${base}/api/v1/auth/register`, { method: "POST",

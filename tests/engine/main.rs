@@ -17,6 +17,7 @@ mod modes;
 mod nifti;
 mod outlines;
 mod parity;
+mod previews;
 mod shaders;
 mod shapes;
 mod solids;

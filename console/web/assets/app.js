@@ -354,6 +354,9 @@ function quoteSoon() {
 // The quote in flight: a newer one aborts it, so a slow, stale answer never overwrites the
 // answer to the form as it is now.
 let quoting = null;
+// What the result card shows, as a preview's key: the form previews only when it differs.
+let shown = null;
+const previewKey = (body) => JSON.stringify([body.upload_id, body.mode, body.params]);
 
 async function quote() {
   const form = $("convert-form");
@@ -370,10 +373,37 @@ async function quote() {
     $("cost").textContent = `This costs ${q.cost} credit${q.cost === 1 ? "" : "s"} (${work}). Your balance is ${q.balance}.`;
     $("submit").disabled = q.cost > q.balance;
     if (q.cost > q.balance) $("convert-alert").textContent = "Not enough credits: lower the detail, or buy credits.";
+    // A result (a task's, or an opened one) stays on show until the options change.
+    if (!upload.volume && previewKey(body) !== shown) livePreview(body, q.grid, controller.signal);
   } catch (err) {
     if (controller.signal.aborted) return;
     $("submit").disabled = true;
     showError(err, form, $("convert-alert"));
+  }
+}
+
+/// The free preview of the form as it is (POST /previews, after each quote): the model on a
+/// small grid at the task's size, and a lithophane's backlit view, in the result card. A newer
+/// quote aborts it.
+async function livePreview(body, grid, signal) {
+  const note = $("preview-note");
+  try {
+    const p = await api("/previews", { method: "POST", body, signal });
+    if (signal.aborted) return;
+    const glb = Uint8Array.from(atob(p.glb), (c) => c.charCodeAt(0));
+    preview ??= new Preview($("preview"));
+    await preview.show(glb.buffer, "glb");
+    if (signal.aborted) return;
+    shown = previewKey(body);
+    $("preview").dataset.rendered = "live";
+    $("preview").dataset.size = p.size_mm.map((v) => v.toFixed(1)).join(" × ");
+    $("result-title").textContent = "Preview";
+    note.textContent = `Free preview at ${p.grid[0]} × ${p.grid[1]} points, ${p.size_mm.map((v) => v.toFixed(1)).join(" × ")} mm. ` +
+      `Converting makes it at ${grid[0]} × ${grid[1]}.`;
+    showBacklitImage(p.backlit_png ? `data:image/png;base64,${p.backlit_png}` : null);
+  } catch (err) {
+    if (signal.aborted) return;
+    note.textContent = `No preview: ${err.message}`;
   }
 }
 
@@ -472,10 +502,14 @@ $("convert-form").addEventListener("submit", async (e) => {
   const body = request();
   if (!body) return;
   $("submit").disabled = true;
+  // The task's result takes the preview's place: no preview in flight may land after it.
+  clearTimeout(quoteTimer);
+  quoting?.abort();
   try {
     const task = await api("/tasks", { method: "POST", body });
     await refreshBalance();
     watch(task);
+    shown = previewKey(body);
     quoteSoon();
   } catch (err) {
     showError(err, form, $("convert-alert"));
@@ -509,6 +543,7 @@ function show(t) {
 }
 
 async function finished(t) {
+  $("result-title").textContent = "Result";
   await refreshBalance();
   if (t.status !== "succeeded") {
     $("task-status").textContent = `${t.mode} · ${t.status}${t.error ? `: ${t.error}` : ""}`;
@@ -527,11 +562,16 @@ async function finished(t) {
 /// A lithophane's view lit from behind, behind a toggle: the picture the task stored.
 function showBacklit(t) {
   const has = t.result?.pictures?.includes("backlit");
-  $("backlit-toggle").classList.toggle("hidden", !has);
-  $("backlit-on").checked = false;
-  $("backlit").classList.add("hidden");
-  if (has) $("backlit").src = `/api/v1/tasks/${t.id}/pictures/backlit`;
-  else $("backlit").removeAttribute("src");
+  showBacklitImage(has ? `/api/v1/tasks/${t.id}/pictures/backlit` : null);
+}
+
+/// The backlit toggle and picture for `src` (none: hidden), keeping the toggle's state.
+function showBacklitImage(src) {
+  $("backlit-toggle").classList.toggle("hidden", !src);
+  if (src) $("backlit").src = src;
+  else { $("backlit").removeAttribute("src"); $("backlit-on").checked = false; }
+  $("backlit").classList.toggle("hidden", !src || !$("backlit-on").checked);
+  $("preview").classList.toggle("hidden", Boolean(src) && $("backlit-on").checked);
 }
 
 $("backlit-on").addEventListener("change", () => {
@@ -578,9 +618,41 @@ async function loadHistory() {
       h("td", {}, t.status === "succeeded"
         ? h("a", { href: `/api/v1/tasks/${t.id}/output`, download: true }, `Download ${t.format}`)
         : t.error ?? ""),
+      h("td", {}, t.status === "succeeded"
+        ? h("button", { type: "button", class: "secondary open-task", "data-task": t.id, onclick: () => openTask(t) }, "Open")
+        : ""),
     )),
   );
-  if (!tasks.length) $("history-rows").append(h("tr", {}, h("td", { colspan: 7 }, "No conversions yet.")));
+  if (!tasks.length) $("history-rows").append(h("tr", {}, h("td", { colspan: 8 }, "No conversions yet.")));
+}
+
+/// A past result in the convert view: its mesh, backlit view and download, with the form set
+/// to its options, so that changing them previews and converts again from the same file
+/// (while retention keeps the file).
+async function openTask(t) {
+  location.hash = "#convert";
+  let source = null;
+  try { source = await api(`/uploads/${t.upload_id}`); } catch { source = null; }
+  upload = source?.state === "ready" ? source : null;
+  setModes(t.mode === "volume" ? "volume" : "image");
+  showVolume(upload?.volume ?? null);
+  $("mode").value = t.mode;
+  $("format").value = t.format;
+  renderParams();
+  for (const [name, value] of Object.entries(t.params ?? {})) {
+    const input = $(`p-${name}`);
+    if (!input) continue;
+    if (input.type === "checkbox") input.checked = value === true;
+    else input.value = Array.isArray(value) ? value.join(", ") : String(value);
+  }
+  $("drop-hint").textContent = upload
+    ? `${upload.filename}: change the options to preview them, then convert again.`
+    : "The original file was deleted after its retention period: drop it again to convert with changes.";
+  show(t);
+  shown = upload ? previewKey(request() ?? {}) : null;
+  await finished(t);
+  if (upload) quoteSoon();
+  else $("submit").disabled = true;
 }
 
 async function loadCredits() {

@@ -12,12 +12,14 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+mod preview;
 mod request;
 #[cfg(feature = "schema")]
 pub mod schema;
 
 use serde::{Deserialize, Serialize};
 
+pub use preview::{PREVIEW_GRID, PREVIEW_SOURCE};
 pub use request::{FIELDS, Field, FieldValue, IMAGE, JobRequest, Shown, ValueType, field};
 
 use crate::params::{Frame, GridSize, Light, Mask, PhysicalSize, ThicknessModel, Tone};

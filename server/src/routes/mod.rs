@@ -12,6 +12,7 @@ pub(crate) mod email;
 pub(crate) mod health;
 pub(crate) mod login;
 pub(crate) mod pages;
+pub(crate) mod previews;
 pub(crate) mod privacy;
 pub(crate) mod security;
 pub(crate) mod sessions;
@@ -75,6 +76,7 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(uploads::complete))
         .routes(routes!(tasks::list, tasks::create))
         .routes(routes!(tasks::quote))
+        .routes(routes!(previews::create))
         .routes(routes!(tasks::get))
         .routes(routes!(tasks::cancel))
         .routes(routes!(tasks::output))

@@ -23,10 +23,10 @@ use lithos_engine::{JobKind, JobMode, JobRequest, MeshFormat};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Create {
-    upload_id: String,
-    mode: JobMode,
+    pub(crate) upload_id: String,
+    pub(crate) mode: JobMode,
     #[serde(default)]
-    params: JobRequest,
+    pub(crate) params: JobRequest,
     /// [default: stl]
     #[schema(value_type = Option<MeshFormat>)]
     format: Option<String>,
@@ -87,15 +87,48 @@ pub struct Quote {
     pub balance: i64,
 }
 
-/// What pricing a task needs of its upload.
+/// An upload of the user's, ready to convert: what pricing and previews need of it.
 #[derive(sqlx::FromRow)]
-struct UploadFacts {
-    width: i64,
-    height: i64,
-    state: String,
-    volume: Option<String>,
-    /// When retention began deleting it.
-    swept: Option<i64>,
+pub(crate) struct ReadyUpload {
+    pub width: i64,
+    pub height: i64,
+    pub volume: Option<String>,
+    pub storage_key: String,
+}
+
+/// The user's upload `id` if it is complete and not swept by retention; a 422 on
+/// `upload_id` saying what to do otherwise (another user's upload is "no such upload").
+pub(crate) async fn ready_upload(state: &AppState, user: &User, id: &str) -> ApiResult<ReadyUpload> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        upload: ReadyUpload,
+        state: String,
+        /// When retention began deleting it.
+        swept: Option<i64>,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT width, height, volume, storage_key, state, \
+         COALESCE(deleted_at, sweep_started_at) AS swept FROM uploads WHERE id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(&user.id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let row = row.ok_or_else(|| ApiError::invalid("upload_id", "no such upload"))?;
+    if row.swept.is_some() {
+        return Err(ApiError::invalid(
+            "upload_id",
+            "the upload was deleted after its retention period; upload the file again",
+        ));
+    }
+    if row.state != "ready" {
+        return Err(ApiError::invalid(
+            "upload_id",
+            "the upload is not complete: POST /api/v1/uploads/{id}/complete after the PUT",
+        ));
+    }
+    Ok(row.upload)
 }
 
 /// Checks a task's request as `create` does, without creating it: every field, the upload,
@@ -109,28 +142,7 @@ async fn price(
     let format = body.format.as_deref().map(str::parse::<MeshFormat>).transpose()?;
     // Fields first, so a bad field is named even when the upload is missing.
     let job = body.params.build(body.mode, format)?;
-    let upload: Option<UploadFacts> = sqlx::query_as(
-        "SELECT width, height, state, volume, COALESCE(deleted_at, sweep_started_at) AS swept \
-         FROM uploads WHERE id = $1 AND user_id = $2",
-    )
-    .bind(&body.upload_id)
-    .bind(&user.id)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let UploadFacts { width, height, state: upload_state, volume, swept } =
-        upload.ok_or_else(|| ApiError::invalid("upload_id", "no such upload"))?;
-    if swept.is_some() {
-        return Err(ApiError::invalid(
-            "upload_id",
-            "the upload was deleted after its retention period; upload the file again",
-        ));
-    }
-    if upload_state != "ready" {
-        return Err(ApiError::invalid(
-            "upload_id",
-            "the upload is not complete: POST /api/v1/uploads/{id}/complete after the PUT",
-        ));
-    }
+    let ReadyUpload { width, height, volume, .. } = ready_upload(state, user, &body.upload_id).await?;
     let volume: Option<VolumeInfo> = volume
         .map(|v| serde_json::from_str(&v))
         .transpose()
@@ -201,7 +213,7 @@ pub async fn quote(
 }
 
 /// The body of `create` and `quote`; an unknown field is named.
-fn parse_create(raw: Value) -> ApiResult<Create> {
+pub(crate) fn parse_create(raw: Value) -> ApiResult<Create> {
     serde_json::from_value(raw).map_err(|e| ApiError::from_json_data(&e.to_string()))
 }
 

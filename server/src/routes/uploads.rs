@@ -33,7 +33,8 @@ pub struct UploadView {
     /// Pixels across and down.
     pub width: i64,
     pub height: i64,
-    /// `pending` until a direct upload is completed, then `ready`.
+    /// `pending` until a direct upload is completed, then `ready`; `deleted` once retention
+    /// removed the file (its tasks' outputs may outlive it).
     pub state: String,
     pub created_at: i64,
     /// For a volume (`mode` volume takes it): dims, spacing, values and DICOM series.
@@ -179,7 +180,7 @@ fn too_large(state: &AppState, limit: u64, plan: String) -> ApiError {
 }
 
 /// `bytes` of the process's decode budget, waiting a moment for it; 503 when it stays full.
-async fn reserve(state: &AppState, bytes: u64) -> ApiResult<crate::decode_budget::Reservation> {
+pub(crate) async fn reserve(state: &AppState, bytes: u64) -> ApiResult<crate::decode_budget::Reservation> {
     state.decode_budget.try_reserve(bytes, state.config.decode_wait).await.ok_or_else(|| {
         ApiError::Busy {
             message: "the server is decoding as many files as its memory allows; try again in \
@@ -348,8 +349,9 @@ impl Row {
 
 async fn find(state: &AppState, user: &User, id: &str) -> ApiResult<Row> {
     sqlx::query_as(
-        "SELECT id, storage_key, filename, content_type, bytes, width, height, state, created_at, \
-         volume FROM uploads WHERE id = $1 AND user_id = $2",
+        "SELECT id, storage_key, filename, content_type, bytes, width, height, \
+         CASE WHEN deleted_at IS NULL AND sweep_started_at IS NULL THEN state ELSE 'deleted' END \
+         AS state, created_at, volume FROM uploads WHERE id = $1 AND user_id = $2",
     )
     .bind(id)
     .bind(&user.id)
@@ -444,6 +446,11 @@ pub async fn complete(
     let row = find(&state, &user, &id).await?;
     if row.state == "ready" {
         return Ok(Json(row.view()));
+    }
+    if row.state == "deleted" {
+        return Err(ApiError::Conflict(
+            "the upload was deleted after its retention period; upload the file again".into(),
+        ));
     }
     let Some(size) = state.storage.size(&row.storage_key).await? else {
         return Err(ApiError::Conflict(

@@ -201,13 +201,7 @@ impl Slot {
                 pictures.push((Picture::Thumbnail, png));
             }
             if let Some(image) = report.backlit.take() {
-                let mut png = Vec::new();
-                image
-                    .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-                    .map_err(|e| {
-                        RunError::Engine(EngineError::WriteOutput(std::io::Error::other(e)))
-                    })?;
-                pictures.push((Picture::Backlit, png));
+                pictures.push((Picture::Backlit, lithos_engine::backlit::png(&image)));
             }
             Ok((report, pictures))
         })

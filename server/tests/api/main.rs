@@ -15,6 +15,7 @@ mod limits;
 mod login;
 mod object_storage;
 mod operations;
+mod previews;
 mod privacy;
 mod queue;
 mod retention;

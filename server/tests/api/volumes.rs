@@ -15,7 +15,7 @@ use crate::helpers::{FetchJson, TestApp, png};
 use crate::object_storage::{curl, headers_of, on_s3, s3};
 
 /// Runs one of the engine tests' case writers (pydicom's or nibabel's) into `dir`.
-fn write_cases(script: &str, dir: &Path) {
+pub(crate) fn write_cases(script: &str, dir: &Path) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/engine/scripts").join(script);
     let run = Command::new("python3").arg(&script).arg(dir).output().expect("python3 runs");
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
