@@ -370,6 +370,15 @@ test("a free preview follows the options before paying; history reopens a result
     assert.equal(tasks[0].upload_id, tasks[1].upload_id, "from the same file");
     assert.deepEqual([tasks[0].params.shape, tasks[0].params.ring_mm], ["cylinder", 3]);
     await shot(page, "47-converted-again");
+
+    // The same model as 3MF, made free from the task.
+    await page.locator("#other-format").selectOption("3mf");
+    await page.locator("#make-format").click();
+    await page.locator('#preview[data-rendered="3mf"]').waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator("#download").textContent(), "Download 3MF");
+    const after = (await page.evaluate(() => fetch("/api/v1/tasks").then((r) => r.json()))).tasks;
+    assert.deepEqual([after.length, after[0].derived_from, after[0].cost], [3, tasks[0].id, 0]);
+    await shot(page, "48-another-format");
   });
 });
 

@@ -523,6 +523,7 @@ $("convert-form").addEventListener("submit", async (e) => {
 function watch(task) {
   events?.close();
   $("download").classList.add("hidden");
+  $("formats").classList.add("hidden");
   show(task);
   events = new EventSource(`/api/v1/tasks/${task.id}/events`);
   events.addEventListener("task", (e) => {
@@ -555,9 +556,31 @@ async function finished(t) {
   link.href = `/api/v1/tasks/${t.id}/output`;
   link.textContent = `Download ${t.format.toUpperCase()}`;
   link.classList.remove("hidden");
+  offerFormats(t);
   showBacklit(t);
   await showMesh(t.id, t.format, t.result?.bytes ?? 0);
 }
+
+/// The other formats the model can be had in, made free from the task it came from.
+function offerFormats(t) {
+  $("formats").dataset.task = t.derived_from ?? t.id;
+  const others = [...$("format").options].filter((o) => o.value !== t.format);
+  $("other-format").replaceChildren(...others.map((o) => h("option", { value: o.value }, o.textContent)));
+  $("formats").classList.remove("hidden");
+  $("formats-note").textContent = "";
+}
+
+$("make-format").addEventListener("click", async () => {
+  const format = $("other-format").value;
+  $("formats-note").textContent = `Making ${format.toUpperCase()}…`;
+  try {
+    const t = await api(`/tasks/${$("formats").dataset.task}/formats`, { method: "POST", body: { format } });
+    if (t.status === "succeeded") await finished(t);
+    else watch(t);
+  } catch (err) {
+    $("formats-note").textContent = err.message;
+  }
+});
 
 /// A lithophane's view lit from behind, behind a toggle: the picture the task stored.
 function showBacklit(t) {

@@ -79,6 +79,7 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(previews::create))
         .routes(routes!(tasks::get))
         .routes(routes!(tasks::cancel))
+        .routes(routes!(tasks::other_format))
         .routes(routes!(tasks::output))
         .routes(routes!(tasks::picture))
         .routes(routes!(tasks::events))

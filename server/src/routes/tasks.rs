@@ -66,6 +66,7 @@ pub async fn create(
         plan: &plan,
         idempotency_key: key.as_deref(),
         request_hash: &request_hash,
+        derived_from: None,
     };
     let Some(id) = lifecycle::create(&state, new).await? else {
         // The same key raced in: answer as a replay.
@@ -75,6 +76,72 @@ pub async fn create(
         return Ok((StatusCode::OK, Json(existing)).into_response());
     };
     let row = find(&state, &user.id, &id).await?;
+    Ok((StatusCode::CREATED, Json(TaskView::new(&state, row))).into_response())
+}
+
+/// The body of `POST /tasks/{id}/formats`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OtherFormat {
+    #[schema(value_type = MeshFormat)]
+    format: String,
+}
+
+/// The model of a succeeded task in another format, free: a task of its own from the same
+/// file and options, or the one already made or being made (200).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/formats", tag = "tasks", params(("id" = String, Path)), request_body = OtherFormat, responses((status = 201, description = "Queued at no cost: the same model in `format`", body = TaskView), (status = 200, description = "That format was made, or is being made: its task", body = TaskView), (status = 404, description = "No such task of yours", body = crate::openapi::ErrorBody), (status = 409, description = "The task has not succeeded", body = crate::openapi::ErrorBody), (status = 402, description = "A billing hold on the account", body = crate::openapi::ErrorBody), (status = 429, description = "Over the plan's tasks at once; retry after `Retry-After`", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "The format the task has, or its file was deleted", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn other_format(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<TaskId>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(raw) = body?;
+    let OtherFormat { format } =
+        serde_json::from_value(raw).map_err(|e| ApiError::from_json_data(&e.to_string()))?;
+    let format: MeshFormat = format.parse()?;
+    let task = TaskView::new(&state, find(&state, &user.id, &id).await?);
+    if task.status != TaskStatus::Succeeded {
+        return Err(ApiError::Conflict(format!(
+            "the task is {}: only a finished model is made in another format",
+            task.status
+        )));
+    }
+    if task.format == format.name() {
+        return Err(ApiError::invalid("format", format!("the task made {format}: download it")));
+    }
+    let made: Option<TaskId> = sqlx::query_scalar(
+        "SELECT id FROM tasks WHERE derived_from = $1 AND user_id = $2 AND format = $3 \
+         AND status IN ('queued', 'running', 'succeeded') AND deleted_at IS NULL \
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(&id)
+    .bind(&user.id)
+    .bind(format.name())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    if let Some(made) = made {
+        let row = find(&state, &user.id, &made).await?;
+        return Ok((StatusCode::OK, Json(TaskView::new(&state, row))).into_response());
+    }
+    let mode = task.mode.parse::<JobMode>()?;
+    let params: JobRequest =
+        serde_json::from_value(task.params).map_err(|e| ApiError::Internal(e.into()))?;
+    let body = Create { upload_id: task.upload_id, mode, params, format: Some(format.name().into()) };
+    let (plan, _, request) = price(&state, &user, &body).await?;
+    let request_hash = plan.fingerprint(&body.upload_id);
+    let new = NewTask {
+        owner: &user.id,
+        upload_id: &body.upload_id,
+        mode,
+        request: &request,
+        plan: &plan,
+        idempotency_key: None,
+        request_hash: &request_hash,
+        derived_from: Some(&id),
+    };
+    let made = lifecycle::create(&state, new).await?.ok_or(ApiError::NotFound)?;
+    let row = find(&state, &user.id, &made).await?;
     Ok((StatusCode::CREATED, Json(TaskView::new(&state, row))).into_response())
 }
 

@@ -25,18 +25,24 @@ pub struct NewTask<'a> {
     pub idempotency_key: Option<&'a str>,
     /// The request's fingerprint, which a replay with the same key must match.
     pub request_hash: &'a str,
+    /// The task this one makes again in another format, free: its cost is 0.
+    pub derived_from: Option<&'a TaskId>,
 }
 
 /// Creates the task, reserves its cost and queues its job, in one transaction. `Ok(None)`
 /// when a task with the same idempotency key got there first (the caller replays it).
 pub async fn create(state: &AppState, new: NewTask<'_>) -> ApiResult<Option<TaskId>> {
     let id = TaskId::generate();
+    let (cost, reason) = match new.derived_from {
+        None => (new.plan.cost, "task submitted".to_owned()),
+        Some(from) => (0, format!("task {from} in another format: free")),
+    };
     let mut tx = state.db.write().await?;
     let params = serde_json::to_string(new.request).map_err(|e| ApiError::Internal(e.into()))?;
     let inserted = sqlx::query(
         "INSERT INTO tasks (id, user_id, upload_id, mode, params, format, status, cost, \
-         idempotency_key, request_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10)",
+         idempotency_key, request_hash, created_at, derived_from) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, $11)",
     )
     .bind(&id)
     .bind(new.owner)
@@ -44,10 +50,11 @@ pub async fn create(state: &AppState, new: NewTask<'_>) -> ApiResult<Option<Task
     .bind(new.mode.name())
     .bind(params)
     .bind(new.plan.job.format.name())
-    .bind(new.plan.cost)
+    .bind(cost)
     .bind(new.idempotency_key)
     .bind(new.request_hash)
     .bind(now_ms())
+    .bind(new.derived_from)
     .execute(&mut *tx)
     .await;
     if let Err(sqlx::Error::Database(e)) = &inserted
@@ -57,9 +64,7 @@ pub async fn create(state: &AppState, new: NewTask<'_>) -> ApiResult<Option<Task
         return Ok(None);
     }
     inserted?;
-    let cost = new.plan.cost;
-    credits::post(&mut tx, new.owner, Kind::Reserve, -cost, "task submitted", Some(&id), None)
-        .await?;
+    credits::post(&mut tx, new.owner, Kind::Reserve, -cost, &reason, Some(&id), None).await?;
     crate::billing::plans::admit_task(&mut tx, &state.config.billing, new.owner).await?;
     enqueue(state, &mut tx, &id, new.owner, false).await?;
     tx.commit().await?;

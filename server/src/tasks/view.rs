@@ -26,6 +26,7 @@ pub(crate) struct Row {
     started_at: Option<i64>,
     finished_at: Option<i64>,
     expired_at: Option<i64>,
+    derived_from: Option<String>,
 }
 
 impl Row {
@@ -36,7 +37,7 @@ impl Row {
 
 pub(crate) const COLUMNS: &str = "id, upload_id, mode, params, format, status, progress, cost, \
                                   error, result, created_at, started_at, finished_at, \
-                                  expired_at";
+                                  expired_at, derived_from";
 
 /// A task: what was asked, where it stands, and what it made.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -70,6 +71,8 @@ pub struct TaskView {
     /// When retention deleted the output (the plan's retention days after it finished); its
     /// download then answers 410. The task, its parameters and its ledger stay.
     pub expired_at: Option<i64>,
+    /// The task this one made again in another format, free (`POST /tasks/{id}/formats`).
+    pub derived_from: Option<String>,
 }
 
 impl TaskView {
@@ -95,6 +98,7 @@ impl TaskView {
             started_at: row.started_at,
             finished_at: row.finished_at,
             expired_at: row.expired_at,
+            derived_from: row.derived_from,
         }
     }
 }

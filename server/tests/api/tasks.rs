@@ -402,3 +402,56 @@ async fn shutdown_lets_the_running_task_finish_and_charges_once() {
         .collect();
     assert_eq!(kinds, ["capture", "reserve"]);
 }
+
+#[tokio::test]
+async fn a_finished_model_is_made_in_another_format_for_free_once() {
+    let app = TestApp::spawn().await;
+    let user = app.user("formats@example.org").await;
+    let upload = app.upload_ok(&user, "ramp.png", png(48)).await;
+    let body = json!({ "upload_id": upload, "mode": "lithophane", "params": { "width_mm": 40 } });
+    let task = app.run_ok(&user, &body).await;
+    let id = task["id"].as_str().unwrap();
+    let balance = app.credits(&user).await["balance"].clone();
+    let formats = |client: &reqwest::Client, format: &str| {
+        client.post(app.url(&format!("/tasks/{id}/formats"))).json(&json!({ "format": format })).send()
+    };
+
+    let made = formats(&user, "3mf").await.unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let made: Value = made.json().await.unwrap();
+    assert_eq!((made["cost"].as_i64(), made["derived_from"].as_str()), (Some(0), Some(id)));
+    assert_eq!((&made["params"], &made["mode"], &made["upload_id"]), (&task["params"], &task["mode"], &task["upload_id"]));
+    let done = app.wait(&user, made["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    // The same model: as many triangles as the task's STL, in a 3MF (a ZIP).
+    assert_eq!(done["result"]["triangles"], task["result"]["triangles"]);
+    let file = user.get(app.url(&format!("/tasks/{}/output", done["id"].as_str().unwrap()))).send().await.unwrap();
+    assert_eq!(&file.bytes().await.unwrap()[..2], b"PK");
+    let credits = app.credits(&user).await;
+    assert_eq!(credits["balance"], balance, "free");
+    let amounts: Vec<i64> = crate::helpers::task_ledger(&credits, done["id"].as_str().unwrap()).iter().map(|e| e.1).collect();
+    assert!(amounts.iter().all(|&a| a == 0), "{amounts:?}");
+
+    // Asked again: the same task. Its own format, someone else's task: refused.
+    let again = formats(&user, "3mf").await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], made["id"]);
+    assert_eq!(formats(&user, "stl").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(formats(&user, "step").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let stranger = app.user("stranger@example.org").await;
+    assert_eq!(formats(&stranger, "glb").await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // A task that failed (its mask keeps nothing) has no model to remake.
+    let empty = json!({ "upload_id": upload, "mode": "lithophane",
+                        "params": { "mask": "threshold", "threshold": 1.0, "invert": true } });
+    let failed = app.submit_ok(&user, &empty).await;
+    let failed_id = failed["id"].as_str().unwrap();
+    assert_eq!(app.wait(&user, failed_id).await["status"], "failed");
+    let response = user
+        .post(app.url(&format!("/tasks/{failed_id}/formats")))
+        .json(&json!({ "format": "glb" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+}
