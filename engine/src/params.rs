@@ -284,12 +284,16 @@ crate::names::named!(Outline, "outline" {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "shape")]
 pub enum Shape {
-    /// A flat panel cut to `outline`, with a hole `hanger_mm` across at its top (0: none).
+    /// A flat panel cut to `outline`, with a hole `hanger_mm` across at its top (0: none);
+    /// or, with `feet`, a rectangle standing upright on a foot that flares out at 45 degrees
+    /// on both sides along its bottom edge.
     Flat {
         #[serde(default)]
         outline: Outline,
         #[serde(default)]
         hanger_mm: f32,
+        #[serde(default)]
+        feet: bool,
     },
     /// Bent around a vertical axis through `degrees` (1 to 359): the image's width is the arc
     /// length at the outer surface, its height the panel's. The image faces outward, or
@@ -315,7 +319,7 @@ impl Default for Shape {
 
 impl Shape {
     /// A flat, rectangular panel: what Lithos made before shapes.
-    pub const FLAT: Shape = Shape::Flat { outline: Outline::Rect, hanger_mm: 0.0 };
+    pub const FLAT: Shape = Shape::Flat { outline: Outline::Rect, hanger_mm: 0.0, feet: false };
 
     /// A flat rectangle with nothing added.
     pub fn is_plain(&self) -> bool {
@@ -324,6 +328,12 @@ impl Shape {
 
     pub fn is_flat(&self) -> bool {
         matches!(self, Shape::Flat { .. })
+    }
+
+    /// Whether the panel is meshed through a [`crate::mesh::Bend`]: curved, or standing on
+    /// feet. Such a panel is the whole grid, with no mask.
+    pub fn is_bent(&self) -> bool {
+        !matches!(self, Shape::Flat { feet: false, .. })
     }
 
     pub fn kind(&self) -> ShapeKind {

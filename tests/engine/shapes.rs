@@ -217,6 +217,58 @@ fn a_socket_plate_closes_the_bottom_ring_around_its_hole() {
     assert_no_self_intersection("small socket", &mesh);
 }
 
+#[test]
+fn a_panel_on_feet_stands_on_a_foot_that_flares_out_at_45_degrees() {
+    let image = load("camera.png");
+    let request = json!({ "feet": true, "width_mm": 80, "max_grid": 160, "frame_mm": 2, "frame_thickness_mm": 4 });
+    let mut meshes = Vec::new();
+    for engine in engines() {
+        let label = format!("feet on {}", engine.adapter());
+        let (hf, mesh) = bent(engine, &image, &request);
+        let topology = assert_closed_manifold(&label, &mesh);
+        assert_eq!((topology.components, topology.euler), (1, 2), "{label}");
+        let feet = hf.bend.unwrap().feet.expect("a foot");
+        let p = hf.pitch_mm;
+        // 80 mm tall: the foot reaches (and rises) an eighth of that, 10 mm, in whole rows.
+        assert!((feet.reach - 10.0).abs() <= p / 2.0, "{label}: reach {}", feet.reach);
+        let thickest = hf.thickness.iter().copied().fold(0.0, f32::max);
+        let axis = |k: usize| mesh.positions.iter().map(move |q| q[k]);
+        let min = |k: usize| axis(k).fold(f32::MAX, f32::min);
+        let max = |k: usize| axis(k).fold(f32::MIN, f32::max);
+        assert_eq!(min(2), 0.0, "{label}: on the bed");
+        assert!((max(2) - (hf.height - 1) as f32 * p).abs() < 1e-3, "{label}: upright, foot below");
+        assert!((max(1) - feet.reach).abs() < 1e-4, "{label}: the foot reaches back");
+        assert!((min(1) + thickest + feet.reach).abs() < 1e-4, "{label}: and forward");
+        // Above the foot, the unlit side is the plane y = 0.
+        let w = hf.width as usize;
+        let floor = &mesh.positions[w * hf.height as usize..];
+        assert!(floor[..w * (feet.row as usize + 1)].iter().all(|q| q[1] == 0.0), "{label}: flat back");
+        // The volume: the depth (thickness, and the foot's two flares) over the grid.
+        let flare = |y: u32| if y > feet.row { feet.reach * (y - feet.row) as f32 / (hf.height - 1 - feet.row) as f32 } else { 0.0 };
+        let depth = |x, y| f64::from(hf.thickness_at(x, y) + 2.0 * flare(y));
+        let mut expected = 0.0;
+        for y in 0..hf.height - 1 {
+            for x in 0..hf.width - 1 {
+                let (a, b, c, d) = (depth(x, y), depth(x + 1, y), depth(x, y + 1), depth(x + 1, y + 1));
+                expected += f64::from(p * p) / 2.0 * ((a + c + d) / 3.0 + (a + d + b) / 3.0);
+            }
+        }
+        let (volume, _) = volume_and_area(&mesh, |q| q.map(f64::from));
+        assert!((volume - expected).abs() / expected < 0.005, "{label}: volume {volume:.1} vs {expected:.1}");
+        // The thumbnail, drawn from a coarser grid, shows the foot too.
+        let drawn = lithos_engine::thumbnail::heightfield_triangles(&hf);
+        let back = drawn.iter().flat_map(|t| t.corners).map(|c| c[1]).fold(f32::MIN, f32::max);
+        assert!((back - feet.reach).abs() < 1e-3, "{label}: the thumbnail's foot reaches {back}");
+        meshes.push(mesh);
+    }
+    if let [cpu, gpu] = &meshes[..] {
+        assert_eq!(cpu.triangles, gpu.triangles);
+    }
+    let small = json!({ "feet": true, "width_mm": 40, "max_grid": 40 });
+    let (_, mesh) = bent(crate::helpers::cpu(), &image, &small);
+    assert_no_self_intersection("small panel on feet", &mesh);
+}
+
 /// The pairwise crossing test is quadratic near each triangle: big meshes skip it.
 fn assert_no_self_intersection_if_small(label: &str, mesh: &IndexedMesh) {
     if mesh.triangles.len() < 20_000 {
@@ -274,6 +326,9 @@ fn bends_that_cannot_print_are_refused_with_what_to_change() {
         (json!({ "shape": "arc", "arc_deg": 360 }), "arc_deg"),
         (json!({ "shape": "cylinder", "socket_mm": 20 }), "socket_mm"),
         (json!({ "socket_mm": 20 }), "socket_mm"),
+        (json!({ "feet": true, "outline": "heart" }), "feet"),
+        (json!({ "feet": true, "mask": "alpha" }), "mask"),
+        (json!({ "shape": "arc", "feet": true }), "feet"),
     ] {
         let error = serde_json::from_value::<JobRequest>(request.clone())
             .unwrap()

@@ -271,6 +271,7 @@ impl JobRequest {
         let needs = [
             (ShapeKind::Flat, given("outline", self.outline.is_some())),
             (ShapeKind::Flat, given("hanger_mm", self.hanger_mm.is_some())),
+            (ShapeKind::Flat, given("feet", self.feet.is_some())),
             (ShapeKind::Arc, given("arc_deg", self.arc_deg.is_some())),
             (ShapeKind::Arc, given("arc_inner", self.arc_inner.is_some())),
             (ShapeKind::Cylinder, given("ring_mm", self.ring_mm.is_some())),
@@ -282,10 +283,19 @@ impl JobRequest {
         }
         let length = |name, value| Ok::<_, ParamError>(mm(name, value)?.map_or(0.0, |m| m.get()));
         Ok(match kind {
-            ShapeKind::Flat => Shape::Flat {
-                outline: self.outline.unwrap_or_default(),
-                hanger_mm: length("hanger_mm", self.hanger_mm)?,
-            },
+            ShapeKind::Flat => {
+                let outline = self.outline.unwrap_or_default();
+                let hanger_mm = length("hanger_mm", self.hanger_mm)?;
+                let feet = self.feet.unwrap_or(false);
+                if feet && (outline != crate::params::Outline::Rect || hanger_mm > 0.0) {
+                    return Err(ParamError::new(
+                        "feet",
+                        "stand a rectangular panel; leave out `outline` and `hanger_mm`, which \
+                         are for panels that lie flat or hang",
+                    ));
+                }
+                Shape::Flat { outline, hanger_mm, feet }
+            }
             ShapeKind::Arc => {
                 let degrees = self.arc_deg.unwrap_or(defaults::ARC_DEG);
                 if !(1.0..=359.0).contains(&degrees) {
@@ -401,10 +411,11 @@ impl JobRequest {
             }),
             shape: self.shape()?,
         };
-        if !params.shape.is_flat() && params.mask.is_some() {
+        if params.shape.is_bent() && params.mask.is_some() {
             return Err(ParamError::new(
                 "mask",
-                "applies to flat panels; an arc or a cylinder is the whole image",
+                "applies to flat panels that lie flat; an arc, a cylinder or a panel on feet is \
+                 the whole image",
             ));
         }
         params.validate()?;

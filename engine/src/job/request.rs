@@ -319,6 +319,12 @@ job_request! {
         label: "Hanger hole", unit: MM, range: LENGTH, modes: PANEL,
         default_note: Some("none"),
     }
+    /// Stand a flat, rectangular panel upright on a foot that flares out 45 degrees to both
+    /// sides along its bottom edge, so it prints standing and does not wobble. Needs `shape`
+    /// flat.
+    feet: bool {
+        label: "Stabiliser feet: print it standing", modes: PANEL, default: Some(Shown::Flag(false)),
+    }
     /// Swap dark and bright before anything else uses them.
     invert: bool {
         label: "Invert: the dark parts count as bright", modes: IMAGE, default: Some(Shown::Flag(false)),

@@ -14,6 +14,9 @@
 //! - A cylinder: the width all the way round, the last column of cells joining the first, so
 //!   there is no seam wall; only the top and bottom edges are closed, by annular walls.
 //!
+//! - A panel standing on feet: no bend at all (`straight`), `(u - u0, -z, v)`: the unlit side
+//!   in the plane y = 0, the image facing -y. Solid rows added below the image flare out on
+//!   both sides at 45 degrees, row by row, down to the bed: the foot.
 //! - A cylinder's socket plate: the bottom ring's rows of the unlit side leave its inner
 //!   radius and run across the plate's top to the hole, then down the hole's wall (the last
 //!   row is the hole's bottom edge), so the bottom wall becomes the plate's underside. The
@@ -44,10 +47,28 @@ pub struct Bend {
     pub per_radian: f32,
     /// A cylinder's socket plate.
     pub socket: Option<Socket>,
+    /// A standing panel's foot; such a panel is not bent at all.
+    pub feet: Option<Feet>,
     u0: f32,
     angle_sign: f32,
     r0: f32,
     radial_sign: f32,
+}
+
+/// The foot of a panel standing upright: its rows from `row` to the last flare out to
+/// `reach` millimetres on both sides, at 45 degrees (the foot is `reach` high).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Feet {
+    pub row: u32,
+    pub reach: f32,
+}
+
+impl Feet {
+    /// How many solid rows a foot adds below a panel `height_mm` tall: it reaches (and rises)
+    /// an eighth of the height, 5 to 25 mm, at least two rows.
+    pub fn rows(height_mm: f32, pitch_mm: f32) -> u32 {
+        (((height_mm / 8.0).clamp(5.0, 25.0) / pitch_mm).round() as u32).max(2)
+    }
 }
 
 /// The narrowest plate a socket hole leaves between itself and the cylinder's inside.
@@ -65,7 +86,8 @@ pub struct Socket {
 }
 
 impl Bend {
-    /// The bend of `hf` as `shape` asks, or why it cannot be made; `None` for a flat panel.
+    /// The bend of `hf` as `shape` asks, or why it cannot be made; `None` for a flat panel
+    /// (one on feet is [`Bend::standing`]).
     pub fn of(hf: &Heightfield, shape: Shape) -> Result<Option<Self>, ParamError> {
         let thickest = hf.thickness.iter().copied().fold(0.0, f32::max);
         let p = hf.pitch_mm;
@@ -83,6 +105,7 @@ impl Bend {
                     closed: false,
                     per_radian: radius,
                     socket: None,
+                    feet: None,
                     u0: length / 2.0,
                     angle_sign: sign,
                     r0,
@@ -103,6 +126,7 @@ impl Bend {
                     closed: true,
                     per_radian: hf.width as f32 * p / std::f32::consts::TAU,
                     socket: None,
+                    feet: None,
                     u0: 0.0,
                     angle_sign: 1.0,
                     r0: radius - thickest,
@@ -137,10 +161,31 @@ impl Bend {
         Ok(Some(bend))
     }
 
+    /// A panel standing upright on feet whose `rows` solid rows `hf` ends with.
+    pub fn standing(hf: &Heightfield, rows: u32) -> Self {
+        let thickest = hf.thickness.iter().copied().fold(0.0, f32::max);
+        Bend {
+            radius: f32::INFINITY,
+            outer: f32::INFINITY,
+            inner: f32::INFINITY,
+            closed: false,
+            per_radian: f32::INFINITY,
+            socket: None,
+            feet: Some(Feet { row: hf.height - 1 - rows, reach: rows as f32 * hf.pitch_mm }),
+            u0: (hf.width - 1) as f32 * hf.pitch_mm / 2.0,
+            angle_sign: 1.0,
+            r0: -thickest,
+            radial_sign: 1.0,
+        }
+    }
+
     /// Where grid point `(x, y)` at height `z` of `hf` goes.
     pub fn place(&self, hf: &Heightfield, x: u32, y: u32, z: f32) -> [f32; 3] {
         let u = x as f32 * hf.pitch_mm;
         let v = (hf.height - 1 - y) as f32 * hf.pitch_mm;
+        if self.feet.is_some() {
+            return [u - self.u0, -z, v];
+        }
         let phi = self.angle_sign * (u - self.u0) / self.per_radian;
         let r = self.r0 + self.radial_sign * z;
         let (sin, cos) = phi.sin_cos();
@@ -149,6 +194,11 @@ impl Bend {
 
     /// Where the unlit side's twin of grid point `(x, y)` goes, and its normal there.
     fn unlit(&self, hf: &Heightfield, x: u32, y: u32) -> ([f32; 3], [f32; 3]) {
+        if let Some(flare) = self.flare(hf, y) {
+            let [across, _, up] = self.place(hf, x, y, 0.0);
+            let half = std::f32::consts::FRAC_1_SQRT_2;
+            return ([across, flare, up], [0.0, half, half]);
+        }
         let bent = || (self.place(hf, x, y, 0.0), self.turn(hf, x, [0.0, 0.0, -1.0]));
         let Some(socket) = self.socket.filter(|s| y > s.row) else { return bent() };
         let phi = self.angle_sign * (x as f32 * hf.pitch_mm - self.u0) / self.per_radian;
@@ -163,6 +213,36 @@ impl Bend {
         let f = (y - socket.row) as f32 / (last - 1 - socket.row) as f32;
         let r = self.inner + f * (socket.radius - self.inner);
         (around(r, socket.thickness), [0.0, 0.0, 1.0])
+    }
+
+    /// This bend on a grid sampled every `step`-th point, `height` rows (a thumbnail's).
+    pub(crate) fn sampled(mut self, step: u32, height: u32) -> Self {
+        if let Some(feet) = &mut self.feet {
+            feet.row = (feet.row / step).min(height - 2);
+        }
+        if let Some(socket) = &mut self.socket {
+            socket.row = (socket.row / step).min(height.saturating_sub(3));
+        }
+        self
+    }
+
+    /// Where grid point `(x, y)` of `hf` goes on the image side, and its normal there.
+    fn image_side(&self, hf: &Heightfield, x: u32, y: u32) -> ([f32; 3], [f32; 3]) {
+        let t = hf.thickness_at(x, y);
+        if let Some(flare) = self.flare(hf, y) {
+            let [across, _, up] = self.place(hf, x, y, 0.0);
+            let half = std::f32::consts::FRAC_1_SQRT_2;
+            return ([across, -(t + flare), up], [0.0, -half, half]);
+        }
+        let normal = super::indexed::top_normal(hf, x, y);
+        (self.place(hf, x, y, t), self.turn(hf, x, normal))
+    }
+
+    /// How far row `y` of a foot reaches out to each side: 0 where it meets the panel, the
+    /// foot's reach on the bed. `None` above the foot.
+    fn flare(&self, hf: &Heightfield, y: u32) -> Option<f32> {
+        let feet = self.feet.filter(|f| y > f.row)?;
+        Some(feet.reach * (y - feet.row) as f32 / (hf.height - 1 - feet.row) as f32)
     }
 
     /// A direction `(along the width, up, out of the image side)` at grid column `x`, bent.
@@ -224,7 +304,7 @@ impl<'a> Curved<'a> {
         size.vertices = 2 * u64::from(w) * u64::from(h);
         for y in 0..h {
             for x in 0..w {
-                size.include(bend.place(hf, x, y, hf.thickness_at(x, y)));
+                size.include(bend.image_side(hf, x, y).0);
                 size.include(bend.unlit(hf, x, y).0);
             }
         }
@@ -253,7 +333,7 @@ impl<'a> Curved<'a> {
         let i = index % (w * h);
         let (x, y) = (i % w, i / w);
         if top {
-            self.bend.place(self.hf, x, y, self.hf.thickness_at(x, y))
+            self.bend.image_side(self.hf, x, y).0
         } else {
             self.bend.unlit(self.hf, x, y).0
         }
@@ -320,9 +400,8 @@ impl Parts for Curved<'_> {
         let (w, h) = (self.hf.width, self.hf.height);
         for y in 0..h {
             for x in 0..w {
-                let normal = super::indexed::top_normal(self.hf, x, y);
-                let at = self.bend.place(self.hf, x, y, self.hf.thickness_at(x, y));
-                each(at, self.bend.turn(self.hf, x, normal))?;
+                let (at, normal) = self.bend.image_side(self.hf, x, y);
+                each(at, normal)?;
             }
         }
         for y in 0..h {

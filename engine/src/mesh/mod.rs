@@ -12,7 +12,7 @@ mod indexed;
 mod walls;
 
 pub use cells::Cells;
-pub use curved::Bend;
+pub use curved::{Bend, Feet, Socket};
 pub(crate) use curved::Curved;
 pub(crate) use indexed::IndexedHeightfield;
 

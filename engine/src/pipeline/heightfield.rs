@@ -6,7 +6,7 @@ use crate::export::Parts;
 use crate::kernels::{
     MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, MODEL_LINEAR, MODEL_TRANSMITTANCE, ThicknessConfig,
 };
-use crate::mesh::Bend;
+use crate::mesh::{Bend, Feet};
 use crate::params::{Light, Mode, Shape};
 use crate::stl::MeshStats;
 use crate::{
@@ -33,10 +33,19 @@ impl Engine {
             cells,
             bend: None,
         };
-        if let Shape::Cylinder { bottom_ring_mm, top_ring_mm, .. } = params.shape {
-            add_rings(&mut hf, top_ring_mm, bottom_ring_mm);
-        }
-        hf.bend = Bend::of(&hf, params.shape)?;
+        hf.bend = match params.shape {
+            Shape::Cylinder { bottom_ring_mm, top_ring_mm, .. } => {
+                add_rings(&mut hf, top_ring_mm, bottom_ring_mm);
+                Bend::of(&hf, params.shape)?
+            }
+            Shape::Flat { feet: true, .. } => {
+                let pitch = hf.pitch_mm;
+                let rows = Feet::rows((hf.height - 1) as f32 * pitch, pitch);
+                add_rings(&mut hf, 0.0, rows as f32 * pitch);
+                Some(Bend::standing(&hf, rows))
+            }
+            shape => Bend::of(&hf, shape)?,
+        };
         if hf.cells.solid_count() == 0 {
             let threshold = params.mask.map_or(0.0, |m| m.threshold);
             return Err(EngineError::EmptyMask { threshold });

@@ -24,7 +24,7 @@ pub(crate) fn configure(
     shape: Shape,
     collar_mm: f32,
 ) -> Result<(), ParamError> {
-    let Shape::Flat { outline, hanger_mm } = shape else { return Ok(()) };
+    let Shape::Flat { outline, hanger_mm, .. } = shape else { return Ok(()) };
     let pitch = config.pitch_mm;
     let (w, h) = ((config.width - 1) as f32 * pitch, (config.height - 1) as f32 * pitch);
     let (cx, cy) = (w / 2.0, h / 2.0);

@@ -166,7 +166,7 @@ fn sample(hf: &Heightfield, step: u32) -> Heightfield {
         pitch_mm: hf.pitch_mm * step as f32,
         thickness,
         cells: Cells::from_inside(&inside, w, h),
-        bend: hf.bend,
+        bend: hf.bend.map(|bend| bend.sampled(step, h)),
     }
 }
 
