@@ -15,7 +15,8 @@ use crate::params::{Light, Mode};
 pub const MAX_SIDE: u32 = 1024;
 
 /// The backlit view of a lithophane's thickness map (`None` for reliefs): one grey level per
-/// block of grid vertices, 255 for the light through `min_mm`.
+/// block of grid vertices, 255 for the light through `min_mm`; a dome's as the image's circle,
+/// black around it.
 pub fn backlit(hf: &Heightfield, mode: &Mode) -> Option<GrayImage> {
     let Mode::Lithophane { min_mm, light, .. } = *mode else { return None };
     let light = match light {
@@ -25,6 +26,9 @@ pub fn backlit(hf: &Heightfield, mode: &Mode) -> Option<GrayImage> {
         physical => physical,
     };
     let brightest = light.passes(min_mm.get());
+    // A dome's grid is the disc's parametrisation: its picture is the image's circle.
+    let unmapped = hf.bend.and_then(|bend| bend.dome).map(|dome| dome.image_map(hf));
+    let hf = unmapped.as_ref().unwrap_or(hf);
     let step = hf.width.max(hf.height).div_ceil(MAX_SIDE).max(1);
     let (w, h) = (hf.width.div_ceil(step), hf.height.div_ceil(step));
     Some(GrayImage::from_fn(w, h, |px, py| {

@@ -255,9 +255,12 @@ pub enum ShapeKind {
     Flat,
     Arc,
     Cylinder,
+    Dome,
 }
 
-crate::names::named!(ShapeKind, "shape" { Flat => "flat", Arc => "arc", Cylinder => "cylinder" });
+crate::names::named!(ShapeKind, "shape" {
+    Flat => "flat", Arc => "arc", Cylinder => "cylinder", Dome => "dome",
+});
 
 /// The outline a flat panel is cut to: the image is cropped to it, and the frame and the
 /// hanger's collar follow it.
@@ -309,6 +312,9 @@ pub enum Shape {
         #[serde(default)]
         socket_mm: f32,
     },
+    /// The image's inscribed circle on a spherical cap `degrees` across (10 to 180), its
+    /// width the arc rim to rim, standing on a flat rim (see [`crate::mesh::Dome`]).
+    Dome { degrees: f32 },
 }
 
 impl Default for Shape {
@@ -341,6 +347,7 @@ impl Shape {
             Shape::Flat { .. } => ShapeKind::Flat,
             Shape::Arc { .. } => ShapeKind::Arc,
             Shape::Cylinder { .. } => ShapeKind::Cylinder,
+            Shape::Dome { .. } => ShapeKind::Dome,
         }
     }
 }

@@ -269,6 +269,100 @@ fn a_panel_on_feet_stands_on_a_foot_that_flares_out_at_45_degrees() {
     assert_no_self_intersection("small panel on feet", &mesh);
 }
 
+#[test]
+fn a_dome_is_a_spherical_shell_on_a_flat_rim() {
+    let grey = SourceImage::from_image(image::DynamicImage::ImageLuma8(image::GrayImage::from_pixel(
+        121,
+        101,
+        image::Luma([128]),
+    )));
+    let images = [("grey", grey), ("camera", load("camera.png")), ("random", random_gray(5, 90, 120))];
+    for (name, image) in &images {
+        for degrees in [180.0, 100.0] {
+            let request = json!({ "shape": "dome", "dome_deg": degrees, "width_mm": 120, "max_grid": 121 });
+            let mut meshes = Vec::new();
+            for engine in engines() {
+                let label = format!("{degrees}-degree dome of {name} on {}", engine.adapter());
+                let (hf, mesh) = bent(engine, image, &request);
+                let topology = assert_closed_manifold(&label, &mesh);
+                assert_eq!((topology.components, topology.euler), (1, 2), "{label}");
+                let dome = hf.bend.unwrap().dome.expect("a dome");
+                assert!((f64::from(dome.half_angle) - f64::to_radians(degrees) / 2.0).abs() < 1e-6);
+                // The image's inscribed circle (the 120 mm width, or its height) is the arc at
+                // the outside, to within the grid's rounding.
+                let across = f64::from(dome.inner + dome.thickest) * f64::to_radians(degrees);
+                let circle = 120.0 * f64::min(1.0, f64::from(image.height()) / f64::from(image.width()));
+                assert!((across - circle).abs() < 1.5, "{label}: {across} mm over the top, not {circle}");
+                // On the bed, as wide as the rim.
+                let min = |k: usize| mesh.positions.iter().map(|q| q[k]).fold(f32::MAX, f32::min);
+                let max = |k: usize| mesh.positions.iter().map(|q| q[k]).fold(f32::MIN, f32::max);
+                assert_eq!(min(2), 0.0, "{label}: on the bed");
+                for k in 0..2 {
+                    let d = max(k) - min(k);
+                    assert!((d - 2.0 * dome.rim_radius()).abs() < 1e-3, "{label}: {d} across");
+                }
+                // The inside is one sphere: every unlit point of the cap at `inner` from its centre.
+                let centre = [0.0, 0.0, f64::from(dome.centre_z())];
+                let from_centre = |q: &[f32; 3]| (0..3).map(|k| (f64::from(q[k]) - centre[k]).powi(2)).sum::<f64>().sqrt();
+                let n = (hf.width * hf.height) as usize;
+                let inside = mesh.positions[n..].iter().filter(|q| q[2] > dome.thickest + 1e-3);
+                let mut count = 0;
+                for q in inside {
+                    assert!((from_centre(q) - f64::from(dome.inner)).abs() < 1e-3, "{label}: inside at {}", from_centre(q));
+                    count += 1;
+                }
+                assert!(count > n / 2, "{label}: {count} inside points");
+                if *name == "grey" {
+                    // A shell of even thickness, and the rim as a solid of revolution.
+                    let t = f64::from(hf.thickness[0]);
+                    let (r0, r1) = (f64::from(dome.inner), f64::from(dome.inner) + t);
+                    let a = f64::from(dome.half_angle);
+                    let shell = std::f64::consts::TAU / 3.0 * (r1.powi(3) - r0.powi(3)) * (1.0 - a.cos());
+                    let rim = f64::from(dome.rim_radius());
+                    let section = [(r0 * a.sin(), t), (r0 * a.sin(), 0.0), (rim, 0.0), (rim, t), (r1 * a.sin(), t + t * a.cos())];
+                    let moment: f64 = (0..section.len())
+                        .map(|i| {
+                            let ((s0, z0), (s1, z1)) = (section[i], section[(i + 1) % section.len()]);
+                            (s0 * z1 - s1 * z0) * (s0 + s1) / 6.0
+                        })
+                        .sum();
+                    let expected = shell + std::f64::consts::TAU * moment.abs();
+                    let (volume, _) = volume_and_area(&mesh, |q| q.map(f64::from));
+                    assert!((volume - expected).abs() / expected < 0.005, "{label}: volume {volume:.1} vs {expected:.1}");
+                }
+                meshes.push(mesh);
+            }
+            if let [cpu, gpu] = &meshes[..] {
+                assert_eq!(cpu.triangles, gpu.triangles, "{degrees}-degree dome of {name}");
+            }
+        }
+    }
+    // Lit from behind, a dome shows the image's circle as a flat panel shows the image.
+    let lit = |request: Value| {
+        let mut job = job(request, MeshFormat::Stl);
+        job.backlit = true;
+        let report = crate::helpers::cpu().run(&job, Input::Image(&load("camera.png")), std::io::sink(), &Silent);
+        report.unwrap().backlit.expect("a backlit view")
+    };
+    let dome = lit(json!({ "shape": "dome", "width_mm": 120, "max_grid": 201 }));
+    let flat = lit(json!({ "width_mm": 120, "max_grid": 201 }));
+    let (mut sum, mut count) = (0.0, 0);
+    for (x, y, p) in dome.enumerate_pixels() {
+        let (dx, dy) = (x as f32 / (dome.width() - 1) as f32 - 0.5, y as f32 / (dome.height() - 1) as f32 - 0.5);
+        if dx * dx + dy * dy < 0.45 * 0.45 {
+            let fx = ((dx + 0.5) * (flat.width() - 1) as f32).round() as u32;
+            let fy = ((dy + 0.5) * (flat.height() - 1) as f32).round() as u32;
+            sum += (f32::from(p[0]) - f32::from(flat.get_pixel(fx, fy)[0])).abs();
+            count += 1;
+        }
+    }
+    assert!(sum / (count as f32) < 6.0, "the dome's backlit view differs by {} grey levels", sum / count as f32);
+
+    let small = json!({ "shape": "dome", "dome_deg": 150, "width_mm": 60, "max_grid": 41 });
+    let (_, mesh) = bent(crate::helpers::cpu(), &load("camera.png"), &small);
+    assert_no_self_intersection("small dome", &mesh);
+}
+
 /// The pairwise crossing test is quadratic near each triangle: big meshes skip it.
 fn assert_no_self_intersection_if_small(label: &str, mesh: &IndexedMesh) {
     if mesh.triangles.len() < 20_000 {
@@ -308,6 +402,11 @@ fn bends_that_cannot_print_are_refused_with_what_to_change() {
         ),
         (json!({ "shape": "cylinder", "width_mm": 15 }), "width_mm", "use a larger `width_mm`"),
         (
+            json!({ "shape": "dome", "width_mm": 12 }),
+            "dome_deg",
+            "use a smaller `dome_deg` or a larger `width_mm`",
+        ),
+        (
             json!({ "shape": "cylinder", "width_mm": 100, "ring_mm": 3, "socket_mm": 30 }),
             "socket_mm",
             "use a smaller `socket_mm` or a larger `width_mm`",
@@ -329,6 +428,8 @@ fn bends_that_cannot_print_are_refused_with_what_to_change() {
         (json!({ "feet": true, "outline": "heart" }), "feet"),
         (json!({ "feet": true, "mask": "alpha" }), "mask"),
         (json!({ "shape": "arc", "feet": true }), "feet"),
+        (json!({ "shape": "dome", "dome_deg": 200 }), "dome_deg"),
+        (json!({ "dome_deg": 90 }), "dome_deg"),
     ] {
         let error = serde_json::from_value::<JobRequest>(request.clone())
             .unwrap()

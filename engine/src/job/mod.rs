@@ -42,6 +42,8 @@ pub mod defaults {
     pub const TD_MM: f64 = 3.0;
     /// An arc's bend: a third of a circle, a panel that stands on its own.
     pub const ARC_DEG: f64 = 120.0;
+    /// A dome's angle: a hemisphere.
+    pub const DOME_DEG: f64 = 180.0;
     pub const BLUR_PX: f64 = 0.0;
     pub const GAMMA: f64 = 1.0;
     pub const THRESHOLD: f64 = 0.5;
@@ -274,6 +276,7 @@ impl JobRequest {
             (ShapeKind::Flat, given("feet", self.feet.is_some())),
             (ShapeKind::Arc, given("arc_deg", self.arc_deg.is_some())),
             (ShapeKind::Arc, given("arc_inner", self.arc_inner.is_some())),
+            (ShapeKind::Dome, given("dome_deg", self.dome_deg.is_some())),
             (ShapeKind::Cylinder, given("ring_mm", self.ring_mm.is_some())),
             (ShapeKind::Cylinder, given("top_ring_mm", self.top_ring_mm.is_some())),
             (ShapeKind::Cylinder, given("socket_mm", self.socket_mm.is_some())),
@@ -308,6 +311,19 @@ impl JobRequest {
                     ));
                 }
                 Shape::Arc { degrees: degrees as f32, inner: self.arc_inner.unwrap_or(false) }
+            }
+            ShapeKind::Dome => {
+                let degrees = self.dome_deg.unwrap_or(defaults::DOME_DEG);
+                if !(10.0..=180.0).contains(&degrees) {
+                    return Err(ParamError::new(
+                        "dome_deg",
+                        format!(
+                            "must be 10 to 180 degrees, got {degrees}; beyond a hemisphere the \
+                             dome would overhang its own rim"
+                        ),
+                    ));
+                }
+                Shape::Dome { degrees: degrees as f32 }
             }
             ShapeKind::Cylinder => {
                 let bottom_ring_mm = length("ring_mm", self.ring_mm)?;

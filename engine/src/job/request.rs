@@ -276,8 +276,8 @@ job_request! {
         default_note: Some("`max_mm`"),
     }
     /// The panel's shape: flat (cut to an `outline`), an arc bent around a vertical axis
-    /// (`arc_deg`), or a closed cylinder (a lamp shade, with `ring_mm`). Curved panels stand
-    /// upright, the image's top up.
+    /// (`arc_deg`), a closed cylinder (a lamp shade, with `ring_mm`), or a dome on a flat rim
+    /// (`dome_deg`). Arcs and cylinders stand upright, the image's top up.
     shape: ShapeKind {
         label: "Shape", modes: PANEL, default: Some(Shown::Name("flat")), basic: PANEL,
     }
@@ -301,6 +301,12 @@ job_request! {
     top_ring_mm: f64 {
         label: "Top ring height", unit: MM, range: LENGTH, modes: PANEL,
         default: Some(Shown::Number(0.0)),
+    }
+    /// How far a dome reaches, in degrees (10 to 180, a hemisphere): the image's inscribed
+    /// circle spans it rim to rim through the pole. Needs `shape` dome.
+    dome_deg: f64 {
+        label: "Dome angle", unit: "degrees", range: Some((10.0, 180.0)), modes: PANEL,
+        default: Some(Shown::Number(DOME_DEG)),
     }
     /// Width of a hole in a plate across a cylinder's bottom ring, for a lamp fitting (E14
     /// takes about 29 mm); the plate is the ring's height thick. Needs `shape` cylinder and

@@ -49,6 +49,8 @@ pub struct Bend {
     pub socket: Option<Socket>,
     /// A standing panel's foot; such a panel is not bent at all.
     pub feet: Option<Feet>,
+    /// A dome's geometry, which places every point itself.
+    pub dome: Option<super::Dome>,
     u0: f32,
     angle_sign: f32,
     r0: f32,
@@ -106,6 +108,7 @@ impl Bend {
                     per_radian: radius,
                     socket: None,
                     feet: None,
+                    dome: None,
                     u0: length / 2.0,
                     angle_sign: sign,
                     r0,
@@ -113,6 +116,24 @@ impl Bend {
                 };
                 let what = format!("an arc of {degrees} degrees {length:.1} mm long");
                 (bend, "arc_deg", what)
+            }
+            Shape::Dome { degrees } => {
+                let dome = super::Dome::of(hf, degrees)?;
+                let outer = dome.inner + dome.thickest;
+                return Ok(Some(Bend {
+                    radius: outer,
+                    outer,
+                    inner: dome.inner,
+                    closed: false,
+                    per_radian: outer,
+                    socket: None,
+                    feet: None,
+                    dome: Some(dome),
+                    u0: 0.0,
+                    angle_sign: 1.0,
+                    r0: dome.inner,
+                    radial_sign: 1.0,
+                }));
             }
             Shape::Cylinder { bottom_ring_mm, socket_mm, .. } => {
                 // The image's width, first point to last, is the circumference; the last
@@ -127,6 +148,7 @@ impl Bend {
                     per_radian: hf.width as f32 * p / std::f32::consts::TAU,
                     socket: None,
                     feet: None,
+                    dome: None,
                     u0: 0.0,
                     angle_sign: 1.0,
                     r0: radius - thickest,
@@ -172,6 +194,7 @@ impl Bend {
             per_radian: f32::INFINITY,
             socket: None,
             feet: Some(Feet { row: hf.height - 1 - rows, reach: rows as f32 * hf.pitch_mm }),
+            dome: None,
             u0: (hf.width - 1) as f32 * hf.pitch_mm / 2.0,
             angle_sign: 1.0,
             r0: -thickest,
@@ -194,6 +217,9 @@ impl Bend {
 
     /// Where the unlit side's twin of grid point `(x, y)` goes, and its normal there.
     fn unlit(&self, hf: &Heightfield, x: u32, y: u32) -> ([f32; 3], [f32; 3]) {
+        if let Some(dome) = &self.dome {
+            return dome.place(hf, x, y, false);
+        }
         if let Some(flare) = self.flare(hf, y) {
             let [across, _, up] = self.place(hf, x, y, 0.0);
             let half = std::f32::consts::FRAC_1_SQRT_2;
@@ -228,6 +254,9 @@ impl Bend {
 
     /// Where grid point `(x, y)` of `hf` goes on the image side, and its normal there.
     fn image_side(&self, hf: &Heightfield, x: u32, y: u32) -> ([f32; 3], [f32; 3]) {
+        if let Some(dome) = &self.dome {
+            return dome.place(hf, x, y, true);
+        }
         let t = hf.thickness_at(x, y);
         if let Some(flare) = self.flare(hf, y) {
             let [across, _, up] = self.place(hf, x, y, 0.0);

@@ -8,11 +8,13 @@
 mod bottom;
 mod cells;
 mod curved;
+mod dome;
 mod indexed;
 mod walls;
 
 pub use cells::Cells;
 pub use curved::{Bend, Feet, Socket};
+pub use dome::Dome;
 pub(crate) use curved::Curved;
 pub(crate) use indexed::IndexedHeightfield;
 

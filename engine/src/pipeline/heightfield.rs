@@ -6,7 +6,7 @@ use crate::export::Parts;
 use crate::kernels::{
     MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, MODEL_LINEAR, MODEL_TRANSMITTANCE, ThicknessConfig,
 };
-use crate::mesh::{Bend, Feet};
+use crate::mesh::{Bend, Dome, Feet};
 use crate::params::{Light, Mode, Shape};
 use crate::stl::MeshStats;
 use crate::{
@@ -43,6 +43,10 @@ impl Engine {
                 let rows = Feet::rows((hf.height - 1) as f32 * pitch, pitch);
                 add_rings(&mut hf, 0.0, rows as f32 * pitch);
                 Some(Bend::standing(&hf, rows))
+            }
+            Shape::Dome { .. } => {
+                Dome::remap(&mut hf);
+                Bend::of(&hf, params.shape)?
             }
             shape => Bend::of(&hf, shape)?,
         };
