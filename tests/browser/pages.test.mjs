@@ -341,8 +341,12 @@ test("a free preview follows the options before paying; history reopens a result
     await page.locator("#backlit-on").uncheck();
     await shot(page, "45-live-preview-flat");
 
+    // The shape picker shows each shape's own options, and only those.
+    const shown = () => page.locator("#shape-options [data-shape]:not(.hidden) [name]").evaluateAll((es) => es.map((e) => e.name).sort());
+    assert.deepEqual(await shown(), ["feet", "hanger_mm", "outline"]);
     // A cylinder from the shape picker: the preview curves (its footprint is the diameter).
     await page.getByLabel("Shape", { exact: true }).selectOption("cylinder");
+    assert.deepEqual(await shown(), ["ring_mm", "socket_mm", "top_ring_mm"]);
     await page.waitForFunction((before) => document.querySelector("#preview").dataset.size !== before, flat);
     const [across] = (await page.locator("#preview").getAttribute("data-size")).split(" × ").map(Number);
     const [width] = flat.split(" × ").map(Number);
@@ -360,7 +364,6 @@ test("a free preview follows the options before paying; history reopens a result
     await page.locator('#preview[data-rendered="stl"]').waitFor();
     assert.equal(await page.getByLabel("Shape", { exact: true }).inputValue(), "cylinder");
     assert.equal(await page.locator("#mode").inputValue(), "lithophane");
-    await page.locator("#more-params summary").click();
     await page.getByLabel(/^Bottom ring height/).fill("3");
     await page.locator('#preview[data-rendered="live"]').waitFor({ timeout: 30_000 });
     await page.getByRole("button", { name: "Convert", exact: true }).click();

@@ -238,11 +238,24 @@ function renderParams() {
   if (!jobSchema) return;
   const mode = $("mode").value;
   const more = h("details", { id: "more-params" }, h("summary", {}, "More options"));
+  // The shape picker's options: each shape's own, shown beside the picker while it is picked.
+  const shaped = h("div", { id: "shape-options" });
   for (const f of fieldsFor(mode)) {
-    (f["x-basic"].includes(mode) ? set : more).append(...control(f, mode));
+    if (f["x-shape"]) shaped.append(h("div", { "data-shape": f["x-shape"] }, ...control(f, mode)));
+    else (f["x-basic"].includes(mode) ? set : more).append(...control(f, mode));
   }
+  $("p-shape")?.nextElementSibling?.after(shaped);
   if (more.children.length > 1) set.append(more);
+  showShapeOptions();
   histogram?.redraw(false);
+}
+
+/// Shows the options of the shape picked, hides the others'.
+function showShapeOptions() {
+  const shape = $("p-shape")?.value || "flat";
+  for (const group of document.querySelectorAll("#shape-options [data-shape]")) {
+    group.classList.toggle("hidden", group.dataset.shape !== shape);
+  }
 }
 
 /// An option's input, its label (with the unit) and the place for its error.
@@ -300,7 +313,9 @@ function readParams() {
     $(`${input.id}-error`).textContent = `${f["x-label"]} ${problem}`;
     ok = false;
   };
+  const shape = $("p-shape")?.value || "flat";
   for (const f of fieldsFor(mode)) {
+    if (f["x-shape"] && f["x-shape"] !== shape) continue;
     const input = $(`p-${f.name}`);
     const d = defaultIn(f, mode);
     if (f.type === "boolean") {
@@ -410,7 +425,10 @@ async function livePreview(body, grid, signal) {
 $("mode").addEventListener("change", () => { renderParams(); quoteSoon(); });
 $("format").addEventListener("change", quoteSoon);
 $("params").addEventListener("input", () => { histogram?.redraw(false); quoteSoon(); });
-$("params").addEventListener("change", quoteSoon);
+$("params").addEventListener("change", (e) => {
+  if (e.target.id === "p-shape") showShapeOptions();
+  quoteSoon();
+});
 
 // ---- a scan: its values, and the isovalue on their histogram ---------------------------
 
@@ -668,6 +686,7 @@ async function openTask(t) {
     if (input.type === "checkbox") input.checked = value === true;
     else input.value = Array.isArray(value) ? value.join(", ") : String(value);
   }
+  showShapeOptions();
   $("drop-hint").textContent = upload
     ? `${upload.filename}: change the options to preview them, then convert again.`
     : "The original file was deleted after its retention period: drop it again to convert with changes.";

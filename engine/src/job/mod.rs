@@ -269,20 +269,14 @@ impl JobRequest {
     /// name, not ignored.
     fn shape(&self) -> Result<Shape, ParamError> {
         let kind = self.shape.unwrap_or(ShapeKind::Flat);
-        let given = |name: &'static str, value: bool| (name, value);
-        let needs = [
-            (ShapeKind::Flat, given("outline", self.outline.is_some())),
-            (ShapeKind::Flat, given("hanger_mm", self.hanger_mm.is_some())),
-            (ShapeKind::Flat, given("feet", self.feet.is_some())),
-            (ShapeKind::Arc, given("arc_deg", self.arc_deg.is_some())),
-            (ShapeKind::Arc, given("arc_inner", self.arc_inner.is_some())),
-            (ShapeKind::Dome, given("dome_deg", self.dome_deg.is_some())),
-            (ShapeKind::Cylinder, given("ring_mm", self.ring_mm.is_some())),
-            (ShapeKind::Cylinder, given("top_ring_mm", self.top_ring_mm.is_some())),
-            (ShapeKind::Cylinder, given("socket_mm", self.socket_mm.is_some())),
-        ];
-        if let Some((needs, (name, _))) = needs.iter().find(|(needs, (_, given))| *given && *needs != kind) {
-            return Err(ParamError::new(name, format!("needs `shape` {needs}")));
+        // A field of another shape than the one asked for is named (the fields say whose).
+        let given: Vec<_> = self.given().filter(|(_, given)| *given).map(|(name, _)| name).collect();
+        for name in given {
+            if let Some(needs) = field(name).and_then(|f| f.shape)
+                && needs != kind
+            {
+                return Err(ParamError::new(name, format!("needs `shape` {needs}")));
+            }
         }
         let length = |name, value| Ok::<_, ParamError>(mm(name, value)?.map_or(0.0, |m| m.get()));
         Ok(match kind {

@@ -79,6 +79,9 @@ pub struct Field {
     pub alias: Option<&'static str>,
     /// Modes whose form shows it up front rather than under "more options".
     pub basic: &'static [JobMode],
+    /// The shape it belongs to (`shape`); giving it for another is an error, and the form
+    /// shows it beside the shape picker when that shape is picked.
+    pub shape: Option<ShapeKind>,
 }
 
 impl Field {
@@ -95,6 +98,7 @@ impl Field {
         default_note: None,
         alias: None,
         basic: &[],
+        shape: None,
     };
 
     /// What the field means, one paragraph.
@@ -284,27 +288,32 @@ job_request! {
     /// How far an arc bends, in degrees (1 to 359); the image's width is its length at the
     /// outer surface. Needs `shape` arc.
     arc_deg: f64 {
+        shape: Some(ShapeKind::Arc),
         label: "Arc angle", unit: "degrees", range: Some((1.0, 359.0)), modes: PANEL,
         default: Some(Shown::Number(ARC_DEG)),
     }
     /// Put an arc's image on its inside (concave) face; needs `shape` arc.
     arc_inner: bool {
+        shape: Some(ShapeKind::Arc),
         label: "Image on the inside of the arc", modes: PANEL, default: Some(Shown::Flag(false)),
     }
     /// Height of a solid ring at a cylinder's bottom, so it stands and fits a lamp base;
     /// needs `shape` cylinder.
     ring_mm: f64 {
+        shape: Some(ShapeKind::Cylinder),
         label: "Bottom ring height", unit: MM, range: LENGTH, modes: PANEL,
         default: Some(Shown::Number(0.0)),
     }
     /// Height of a solid ring at a cylinder's top; needs `shape` cylinder.
     top_ring_mm: f64 {
+        shape: Some(ShapeKind::Cylinder),
         label: "Top ring height", unit: MM, range: LENGTH, modes: PANEL,
         default: Some(Shown::Number(0.0)),
     }
     /// How far a dome reaches, in degrees (10 to 180, a hemisphere): the image's inscribed
     /// circle spans it rim to rim through the pole. Needs `shape` dome.
     dome_deg: f64 {
+        shape: Some(ShapeKind::Dome),
         label: "Dome angle", unit: "degrees", range: Some((10.0, 180.0)), modes: PANEL,
         default: Some(Shown::Number(DOME_DEG)),
     }
@@ -312,16 +321,19 @@ job_request! {
     /// takes about 29 mm); the plate is the ring's height thick. Needs `shape` cylinder and
     /// `ring_mm`.
     socket_mm: f64 {
+        shape: Some(ShapeKind::Cylinder),
         label: "Lamp socket hole", unit: MM, range: LENGTH, modes: PANEL,
         default_note: Some("no plate"),
     }
     /// What a flat panel is cut to; its frame follows the outline. Needs `shape` flat.
     outline: Outline {
+        shape: Some(ShapeKind::Flat),
         label: "Outline", modes: PANEL, default: Some(Shown::Name("rect")),
     }
     /// Width of a hole to hang a flat panel by, centred at its top inside a solid collar.
     /// Needs `shape` flat.
     hanger_mm: f64 {
+        shape: Some(ShapeKind::Flat),
         label: "Hanger hole", unit: MM, range: LENGTH, modes: PANEL,
         default_note: Some("none"),
     }
@@ -329,6 +341,7 @@ job_request! {
     /// sides along its bottom edge, so it prints standing and does not wobble. Needs `shape`
     /// flat.
     feet: bool {
+        shape: Some(ShapeKind::Flat),
         label: "Stabiliser feet: print it standing", modes: PANEL, default: Some(Shown::Flag(false)),
     }
     /// Swap dark and bright before anything else uses them.

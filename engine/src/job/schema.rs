@@ -39,6 +39,9 @@ fn property(field: &Field) -> RefOr<Schema> {
     if let Some(note) = field.default_note {
         extensions = extensions.add("x-default-note", json!(note));
     }
+    if let Some(shape) = field.shape {
+        extensions = extensions.add("x-shape", json!(shape.name()));
+    }
     let (min, max) = field.range.unzip();
     let scalar = |kind: Type| ObjectBuilder::new().schema_type(kind).minimum(min).maximum(max);
     let schema: RefOr<Schema> = match field.value {
