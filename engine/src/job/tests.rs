@@ -68,10 +68,8 @@ fn shown_defaults_are_applied_defaults() {
                 json!({ "mask": "threshold" })
             } else if field.name == "td_mm" {
                 json!({ "thickness_model": "transmittance" })
-            } else if field.name == "arc_deg" || field.name == "arc_inner" {
-                json!({ "shape": "arc" })
-            } else if field.name == "ring_mm" || field.name == "top_ring_mm" {
-                json!({ "shape": "cylinder" })
+            } else if let Some(shape) = field.shape {
+                json!({ "shape": shape.name() })
             } else {
                 json!({})
             };
