@@ -319,31 +319,50 @@ impl Socket {
     }
 }
 
-/// A curved panel's mesh, one closed part.
+/// A curved panel's mesh, one closed part. Its bounds (a pass over every point) are found
+/// when first asked for: an STL needs only its triangle count.
 pub(crate) struct Curved<'a> {
     hf: &'a Heightfield,
     bend: Bend,
-    sizes: [PartSize; 1],
+    sizes: std::sync::OnceLock<[PartSize; 1]>,
 }
 
 impl<'a> Curved<'a> {
     pub fn new(hf: &'a Heightfield, bend: Bend) -> Self {
-        let (w, h) = (hf.width, hf.height);
-        let mut size = PartSize::empty();
-        size.vertices = 2 * u64::from(w) * u64::from(h);
-        for y in 0..h {
-            for x in 0..w {
-                size.include(bend.image_side(hf, x, y).0);
-                size.include(bend.unlit(hf, x, y).0);
-            }
-        }
-        // Two triangles a cell on each side, and a quad (two) for every edge closed by a wall:
-        // the top and bottom rows, and for an arc the first and last columns.
-        let columns = u64::from(if bend.closed { w } else { w - 1 });
-        let rows = u64::from(h - 1);
-        let sides = if bend.closed { 0 } else { 2 * rows };
-        size.triangles = 4 * columns * rows + 2 * (2 * columns + sides);
-        Self { hf, bend, sizes: [size] }
+        Self { hf, bend, sizes: std::sync::OnceLock::new() }
+    }
+
+    /// Two triangles a cell on each side, and a quad (two) for every edge closed by a wall:
+    /// the top and bottom rows, and for an arc the first and last columns.
+    pub fn triangles(&self) -> u64 {
+        let columns = u64::from(self.columns());
+        let rows = u64::from(self.hf.height - 1);
+        let sides = if self.bend.closed { 0 } else { 2 * rows };
+        4 * columns * rows + 2 * (2 * columns + sides)
+    }
+
+    /// The part's size: its counts, and its bounds from every point, row by row in parallel.
+    fn size(&self) -> PartSize {
+        use rayon::prelude::*;
+        let (hf, bend) = (self.hf, &self.bend);
+        let mut size = (0..hf.height)
+            .into_par_iter()
+            .map(|y| {
+                let mut row = PartSize::empty();
+                for x in 0..hf.width {
+                    row.include(bend.image_side(hf, x, y).0);
+                    row.include(bend.unlit(hf, x, y).0);
+                }
+                row
+            })
+            .reduce(PartSize::empty, |mut a, b| {
+                a.include(b.min);
+                a.include(b.max);
+                a
+            });
+        size.vertices = 2 * u64::from(hf.width) * u64::from(hf.height);
+        size.triangles = self.triangles();
+        size
     }
 
     fn columns(&self) -> u32 {
@@ -418,7 +437,7 @@ impl<'a> Curved<'a> {
 
 impl Parts for Curved<'_> {
     fn sizes(&self) -> &[PartSize] {
-        &self.sizes
+        self.sizes.get_or_init(|| [self.size()])
     }
 
     fn vertices(

@@ -57,7 +57,7 @@ impl Heightfield {
     /// Triangles in the finished mesh.
     pub fn triangle_count(&self) -> u64 {
         if let Some(bend) = self.bend {
-            return Curved::new(self, bend).sizes()[0].triangles;
+            return Curved::new(self, bend).triangles();
         }
         let mut count = 2 * self.cells.solid_count();
         walls::emit(self, &mut |_| count += 1);

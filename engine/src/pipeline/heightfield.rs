@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use crate::export::Parts;
 use crate::kernels::{
     MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, MODEL_LINEAR, MODEL_TRANSMITTANCE, ThicknessConfig,
 };
@@ -119,7 +118,7 @@ impl Engine {
                 return export::write_parts(&curved, format, meta, out)
                     .map_err(EngineError::WriteOutput);
             }
-            let triangles = curved.sizes()[0].triangles;
+            let triangles = curved.triangles();
             return stl::stream(format, out, triangles, |feed| {
                 let mut records = feed.buffer();
                 records.clear();
