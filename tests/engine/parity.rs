@@ -10,7 +10,7 @@ use crate::helpers::*;
 pub const TOLERANCE: f32 = 1e-4;
 
 /// Triangles as (normal, corners) read from binary STL.
-fn records(stl: &[u8]) -> Vec<[f32; 12]> {
+pub fn records(stl: &[u8]) -> Vec<[f32; 12]> {
     stl[84..]
         .chunks_exact(50)
         .map(|r| {

@@ -363,6 +363,32 @@ fn a_dome_is_a_spherical_shell_on_a_flat_rim() {
     assert_no_self_intersection("small dome", &mesh);
 }
 
+#[test]
+fn every_shape_s_stl_holds_its_ply_s_triangles() {
+    let image = random_gray(8, 60, 40);
+    for request in [
+        json!({ "shape": "arc", "arc_deg": 200, "arc_inner": true, "max_grid": 60 }),
+        json!({ "shape": "cylinder", "ring_mm": 6, "socket_mm": 10, "width_mm": 120, "max_grid": 60 }),
+        json!({ "feet": true, "max_grid": 60 }),
+        json!({ "shape": "dome", "dome_deg": 120, "max_grid": 60 }),
+    ] {
+        let (_, ply) = bent(crate::helpers::cpu(), &image, &request);
+        let mut stl = Vec::new();
+        let job = job(request.clone(), MeshFormat::Stl);
+        crate::helpers::cpu().run(&job, Input::Image(&image), &mut stl, &Silent).unwrap();
+        let records = crate::parity::records(&stl);
+        assert_eq!(records.len(), ply.triangles.len(), "{request}");
+        for (record, t) in records.iter().zip(&ply.triangles) {
+            for (k, &v) in t.iter().enumerate() {
+                let p = ply.positions[v as usize];
+                for c in 0..3 {
+                    assert!((record[3 + 3 * k + c] - p[c]).abs() < 1e-4, "{request}: {record:?} vs {p:?}");
+                }
+            }
+        }
+    }
+}
+
 /// The pairwise crossing test is quadratic near each triangle: big meshes skip it.
 fn assert_no_self_intersection_if_small(label: &str, mesh: &IndexedMesh) {
     if mesh.triangles.len() < 20_000 {

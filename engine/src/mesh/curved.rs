@@ -215,8 +215,9 @@ impl Bend {
         [r * sin, -r * cos, v]
     }
 
-    /// Where the unlit side's twin of grid point `(x, y)` goes, and its normal there.
-    fn unlit(&self, hf: &Heightfield, x: u32, y: u32) -> ([f32; 3], [f32; 3]) {
+    /// Where the unlit side's twin of grid point `(x, y)` goes, and (`with_normal`) its
+    /// normal there; a point alone costs no normal.
+    fn unlit(&self, hf: &Heightfield, x: u32, y: u32, with_normal: bool) -> ([f32; 3], [f32; 3]) {
         if let Some(dome) = &self.dome {
             return dome.place(hf, x, y, false);
         }
@@ -225,7 +226,10 @@ impl Bend {
             let half = std::f32::consts::FRAC_1_SQRT_2;
             return ([across, flare, up], [0.0, half, half]);
         }
-        let bent = || (self.place(hf, x, y, 0.0), self.turn(hf, x, [0.0, 0.0, -1.0]));
+        let bent = || {
+            let normal = if with_normal { self.turn(hf, x, [0.0, 0.0, -1.0]) } else { [0.0; 3] };
+            (self.place(hf, x, y, 0.0), normal)
+        };
         let Some(socket) = self.socket.filter(|s| y > s.row) else { return bent() };
         let phi = self.angle_sign * (x as f32 * hf.pitch_mm - self.u0) / self.per_radian;
         let (sin, cos) = phi.sin_cos();
@@ -252,8 +256,9 @@ impl Bend {
         self
     }
 
-    /// Where grid point `(x, y)` of `hf` goes on the image side, and its normal there.
-    fn image_side(&self, hf: &Heightfield, x: u32, y: u32) -> ([f32; 3], [f32; 3]) {
+    /// Where grid point `(x, y)` of `hf` goes on the image side, and (`with_normal`) its
+    /// normal there.
+    fn image_side(&self, hf: &Heightfield, x: u32, y: u32, with_normal: bool) -> ([f32; 3], [f32; 3]) {
         if let Some(dome) = &self.dome {
             return dome.place(hf, x, y, true);
         }
@@ -262,6 +267,9 @@ impl Bend {
             let [across, _, up] = self.place(hf, x, y, 0.0);
             let half = std::f32::consts::FRAC_1_SQRT_2;
             return ([across, -(t + flare), up], [0.0, -half, half]);
+        }
+        if !with_normal {
+            return (self.place(hf, x, y, t), [0.0; 3]);
         }
         let normal = super::indexed::top_normal(hf, x, y);
         (self.place(hf, x, y, t), self.turn(hf, x, normal))
@@ -325,11 +333,18 @@ pub(crate) struct Curved<'a> {
     hf: &'a Heightfield,
     bend: Bend,
     sizes: std::sync::OnceLock<[PartSize; 1]>,
+    /// An arc's or a cylinder's angle at each column, as sine and cosine: a triangle's
+    /// corners then cost no trigonometry.
+    turns: Vec<(f32, f32)>,
 }
 
 impl<'a> Curved<'a> {
     pub fn new(hf: &'a Heightfield, bend: Bend) -> Self {
-        Self { hf, bend, sizes: std::sync::OnceLock::new() }
+        let bent = bend.dome.is_none() && bend.feet.is_none();
+        let turns = (0..if bent { hf.width } else { 0 })
+            .map(|x| (bend.angle_sign * (x as f32 * hf.pitch_mm - bend.u0) / bend.per_radian).sin_cos())
+            .collect();
+        Self { hf, bend, sizes: std::sync::OnceLock::new(), turns }
     }
 
     /// Two triangles a cell on each side, and a quad (two) for every edge closed by a wall:
@@ -350,8 +365,8 @@ impl<'a> Curved<'a> {
             .map(|y| {
                 let mut row = PartSize::empty();
                 for x in 0..hf.width {
-                    row.include(bend.image_side(hf, x, y).0);
-                    row.include(bend.unlit(hf, x, y).0);
+                    row.include(bend.image_side(hf, x, y, false).0);
+                    row.include(bend.unlit(hf, x, y, false).0);
                 }
                 row
             })
@@ -380,10 +395,19 @@ impl<'a> Curved<'a> {
         let top = index < w * h;
         let i = index % (w * h);
         let (x, y) = (i % w, i / w);
+        let plate = self.bend.socket.is_some_and(|s| y > s.row);
+        if let Some(&(sin, cos)) = self.turns.get(x as usize)
+            && (top || !plate)
+        {
+            // As `Bend::place` does, with the column's turn looked up.
+            let z = if top { self.hf.thickness_at(x, y) } else { 0.0 };
+            let r = self.bend.r0 + self.bend.radial_sign * z;
+            return [r * sin, -r * cos, (h - 1 - y) as f32 * self.hf.pitch_mm];
+        }
         if top {
-            self.bend.image_side(self.hf, x, y).0
+            self.bend.image_side(self.hf, x, y, false).0
         } else {
-            self.bend.unlit(self.hf, x, y).0
+            self.bend.unlit(self.hf, x, y, false).0
         }
     }
 
@@ -448,13 +472,13 @@ impl Parts for Curved<'_> {
         let (w, h) = (self.hf.width, self.hf.height);
         for y in 0..h {
             for x in 0..w {
-                let (at, normal) = self.bend.image_side(self.hf, x, y);
+                let (at, normal) = self.bend.image_side(self.hf, x, y, true);
                 each(at, normal)?;
             }
         }
         for y in 0..h {
             for x in 0..w {
-                let (at, normal) = self.bend.unlit(self.hf, x, y);
+                let (at, normal) = self.bend.unlit(self.hf, x, y, true);
                 each(at, normal)?;
             }
         }
