@@ -9,7 +9,6 @@
 //! `benches/peers/compare_isosurface.sh` runs VTK's Flying Edges on the same volume in the
 //! same run and prints the ratio.
 
-use std::f32::consts::PI;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -18,33 +17,17 @@ use std::time::Duration;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use lithos_engine::volume::Voxels;
-use lithos_engine::{DecodeLimits, IsoOptions, RawType, Silent, Volume, VolumeSource};
+use lithos_engine::{DecodeLimits, IsoOptions, RawType, Silent, VolumeSource};
 
 #[path = "common/engines.rs"]
 mod common;
-use common::engines;
+use common::{engines, gyroid};
 
 fn sizes() -> Vec<usize> {
     std::env::var("LITHOS_BENCH_GYROID")
         .ok()
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![256, 384])
-}
-
-/// The gyroid sampled on an `n`^3 grid spanning [0, 4 pi], x fastest.
-pub fn gyroid(n: usize) -> Volume {
-    let t: Vec<f32> = (0..n).map(|i| 4.0 * PI * i as f32 / (n - 1) as f32).collect();
-    let (sin, cos): (Vec<f32>, Vec<f32>) = t.iter().map(|v| (v.sin(), v.cos())).unzip();
-    let mut data = Vec::with_capacity(n * n * n);
-    for z in 0..n {
-        for y in 0..n {
-            for x in 0..n {
-                data.push(sin[x] * cos[y] + sin[y] * cos[z] + sin[z] * cos[x]);
-            }
-        }
-    }
-    Volume::new([n; 3], Voxels::F32(data))
 }
 
 fn benches(c: &mut Criterion) {

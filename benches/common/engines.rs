@@ -1,9 +1,11 @@
-//! What the engine benchmarks share: the engines to compare, and a synthetic height map.
+//! What the engine benchmarks share: the engines to compare, a synthetic height map and the
+//! gyroid volume.
 
 use image::{DynamicImage, ImageBuffer, Luma};
 use lithos_engine::{BackendChoice, Engine, EngineOptions};
 
 /// The CPU engine, and the GPU's when wgpu finds an adapter (lavapipe counts).
+#[allow(dead_code, reason = "the GPU table opens its own GPU engine")]
 pub fn engines() -> Vec<(&'static str, Engine)> {
     let mut engines = vec![(
         "cpu",
@@ -30,4 +32,22 @@ pub fn synthetic(n: u32) -> DynamicImage {
         Luma([((z + 0.04 * noise).clamp(0.0, 1.0) * 65535.0) as u16])
     });
     DynamicImage::ImageLuma16(image)
+}
+
+/// The gyroid `sin x cos y + sin y cos z + sin z cos x` sampled on an `n`^3 grid spanning
+/// [0, 4 pi], x fastest.
+#[allow(dead_code, reason = "not every benchmark meshes volumes")]
+pub fn gyroid(n: usize) -> lithos_engine::Volume {
+    use std::f32::consts::PI;
+    let t: Vec<f32> = (0..n).map(|i| 4.0 * PI * i as f32 / (n - 1) as f32).collect();
+    let (sin, cos): (Vec<f32>, Vec<f32>) = t.iter().map(|v| (v.sin(), v.cos())).unzip();
+    let mut data = Vec::with_capacity(n * n * n);
+    for z in 0..n {
+        for y in 0..n {
+            for x in 0..n {
+                data.push(sin[x] * cos[y] + sin[y] * cos[z] + sin[z] * cos[x]);
+            }
+        }
+    }
+    lithos_engine::Volume::new([n; 3], lithos_engine::volume::Voxels::F32(data))
 }

@@ -39,6 +39,15 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
+    /// Seconds per GPU kernel since the last call ([`Gpu::take_kernel_times`]); none on
+    /// the CPU.
+    pub fn take_kernel_times(&self) -> Result<Vec<(&'static str, f64)>> {
+        match self {
+            Backend::Cpu => Ok(Vec::new()),
+            Backend::Gpu(gpu) => gpu.take_kernel_times(),
+        }
+    }
+
     pub fn kind(&self) -> BackendKind {
         match self {
             Backend::Cpu => BackendKind::Cpu,

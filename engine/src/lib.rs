@@ -129,6 +129,25 @@ pub struct Report {
     /// The output's thumbnail ([`thumbnail`]): a 512 x 512 PNG, also inside a 3MF.
     #[serde(skip)]
     pub thumbnail: Option<Vec<u8>>,
+    /// GPU seconds per kernel (and `thumbnail` for its render pass), from timestamp queries,
+    /// as an object keyed by the kernel's name; empty on the CPU or without timestamps.
+    #[serde(serialize_with = "kernel_map", skip_serializing_if = "Vec::is_empty")]
+    pub kernels: Vec<KernelTime>,
+}
+
+/// The GPU time of one kernel over a conversion's passes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KernelTime {
+    pub kernel: &'static str,
+    pub seconds: f64,
+}
+
+fn kernel_map<S: serde::Serializer>(kernels: &[KernelTime], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(kernels.len()))?;
+    for time in kernels {
+        map.serialize_entry(time.kernel, &time.seconds)?;
+    }
+    map.end()
 }
 
 impl Report {

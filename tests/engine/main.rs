@@ -11,6 +11,7 @@ mod exports;
 mod formats;
 mod helpers;
 mod isosurface;
+mod kernel_times;
 mod kernel_twins;
 mod mesh_checks;
 mod modes;

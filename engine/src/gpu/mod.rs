@@ -6,6 +6,7 @@
 //! [`Gpu::max_invocations`], which come from `device.limits()`.
 
 mod render;
+mod timing;
 
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -88,6 +89,8 @@ pub struct Gpu {
     summary: AdapterSummary,
     pipelines: Vec<(&'static str, wgpu::ComputePipeline)>,
     errors: Arc<Mutex<Vec<String>>>,
+    /// Kernel times, where the adapter has timestamp queries.
+    timing: Option<timing::Timing>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -118,6 +121,7 @@ impl Gpu {
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("lithos"),
             required_limits: limits,
+            required_features: timing::Timing::features(&adapter),
             ..Default::default()
         }))
         .map_err(|e| EngineError::Gpu(format!("cannot open the GPU device: {e}")))?;
@@ -146,12 +150,14 @@ impl Gpu {
                 (kernel.name, pipeline)
             })
             .collect();
+        let timing = timing::Timing::new(&device, &queue);
         let gpu = Self {
             device,
             queue,
             summary: AdapterSummary::new(&adapter.get_info()),
             pipelines,
             errors,
+            timing,
         };
         gpu.check_errors()?;
         Ok(Some(gpu))
@@ -159,6 +165,20 @@ impl Gpu {
 
     pub fn adapter(&self) -> &AdapterSummary {
         &self.summary
+    }
+
+    /// Seconds per kernel (and `thumbnail` for the render pass) since the last call, from
+    /// timestamp queries; empty when the adapter has none.
+    pub fn take_kernel_times(&self) -> Result<Vec<(&'static str, f64)>> {
+        match &self.timing {
+            Some(timing) => timing.take(&self.device, &self.queue),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// A timed pass of `kernel`, where the adapter can time passes.
+    fn claim(&self, kernel: &'static str) -> Result<Option<timing::Claim<'_>>> {
+        self.timing.as_ref().map(|t| t.claim(&self.device, &self.queue, kernel)).transpose()
     }
 
     /// The largest buffer any one binding may have.
@@ -254,8 +274,12 @@ impl Gpu {
         });
 
         let mut encoder = device.create_command_encoder(&Default::default());
+        let claim = self.claim(kernel.name)?;
         {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(kernel.name),
+                timestamp_writes: claim.as_ref().map(|c| c.compute()),
+            });
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
             let (x, y) = dispatch_size(count, device.limits().max_compute_workgroups_per_dimension);
@@ -265,6 +289,7 @@ impl Gpu {
             encoder.copy_buffer_to_buffer(output, 0, staging, 0, size);
         }
         self.queue.submit([encoder.finish()]);
+        drop(claim);
 
         let (tx, rx) = mpsc::channel();
         for buffer in &staging {
@@ -370,8 +395,12 @@ impl Gpu {
             entries: &entries,
         });
         let mut encoder = self.device.create_command_encoder(&Default::default());
+        let claim = self.claim(kernel.name)?;
         {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(kernel.name),
+                timestamp_writes: claim.as_ref().map(|c| c.compute()),
+            });
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
             let max = self.device.limits().max_compute_workgroups_per_dimension;
@@ -379,6 +408,7 @@ impl Gpu {
             pass.dispatch_workgroups(x, y, 1);
         }
         self.queue.submit([encoder.finish()]);
+        drop(claim);
         self.check_errors()
     }
 

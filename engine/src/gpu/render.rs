@@ -110,6 +110,7 @@ impl Gpu {
             };
             first = false;
             let mut encoder = device.create_command_encoder(&Default::default());
+            let claim = self.claim("thumbnail")?;
             {
                 let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                     label: Some("thumbnail"),
@@ -127,7 +128,7 @@ impl Gpu {
                         }),
                         stencil_ops: None,
                     }),
-                    timestamp_writes: None,
+                    timestamp_writes: claim.as_ref().map(|c| c.render()),
                     occlusion_query_set: None,
                     multiview_mask: None,
                 });
@@ -137,6 +138,7 @@ impl Gpu {
                 pass.draw(0..(batch.len() * 3) as u32, 0..1);
             }
             self.queue.submit([encoder.finish()]);
+            drop(claim);
         }
         // Rows of 4 * side bytes: a multiple of 256 for the sides used (512).
         let row = 4 * side;

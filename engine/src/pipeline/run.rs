@@ -26,8 +26,28 @@ pub enum Input<'a> {
 
 impl Engine {
     /// Runs `job` on `input`, streaming the mesh to `out`, which the caller commits only when
-    /// this returns `Ok`.
+    /// this returns `Ok`. On a GPU that has timestamp queries the report carries each kernel's
+    /// time (summed over this engine's passes while it ran: conversions sharing one engine at
+    /// once share them).
     pub fn run<W: Write + Send>(
+        &self,
+        job: &Job,
+        input: Input<'_>,
+        out: W,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        self.backend.take_kernel_times()?;
+        let mut report = self.convert(job, input, out, progress)?;
+        report.kernels = self
+            .backend
+            .take_kernel_times()?
+            .into_iter()
+            .map(|(kernel, seconds)| crate::KernelTime { kernel, seconds })
+            .collect();
+        Ok(report)
+    }
+
+    fn convert<W: Write + Send>(
         &self,
         job: &Job,
         input: Input<'_>,
@@ -113,6 +133,7 @@ impl Engine {
                 iso: None,
                 backlit: job.backlit.then(|| crate::backlit::backlit(&hf, &params.mode)).flatten(),
                 thumbnail: Some(thumbnail),
+                kernels: Vec::new(),
             });
         };
         let (gw, gh) = params.grid_dimensions(image.width(), image.height());
@@ -218,6 +239,7 @@ impl Engine {
             iso,
             backlit: None,
             thumbnail: Some(thumbnail),
+            kernels: Vec::new(),
         })
     }
 }
