@@ -209,11 +209,17 @@ pub fn assert_printable(label: &str, hf: &Heightfield, stl: &[u8]) -> MeshReport
         );
     }
 
-    let [sx, sy, _] = hf.size_mm();
+    let [sx, sy] = [hf.width, hf.height].map(|n| (n - 1) as f32 * hf.pitch_mm);
     let tmax = hf.thickness.iter().copied().fold(0.0, f32::max);
     assert_eq!(report.min[2], 0.0, "{label}: the floor is at z = 0");
     assert!(report.min[0] >= 0.0 && report.min[1] >= 0.0, "{label}: no geometry below 0");
     assert!(report.max[0] <= sx + 1e-4 && report.max[1] <= sy + 1e-4, "{label}: inside the grid");
+    // The size the engine reports is the mesh's box.
+    let size = hf.size_mm();
+    for k in 0..3 {
+        let made = report.max[k] - report.min[k];
+        assert!((size[k] - made).abs() < 1e-3, "{label}: reports {size:?}, made {made} on axis {k}");
+    }
     assert!(report.max[2] <= tmax + 1e-6, "{label}: no point above the thickest vertex");
     if let Cells::Full { .. } = hf.cells {
         assert!(report.min[0].abs() < 1e-6 && report.min[1].abs() < 1e-6, "{label}: min corner");

@@ -105,6 +105,12 @@ fn outlines_are_closed_manifolds_framed_along_their_edge() {
                     (ex - want_x).abs() <= 2.5 * p && (ey - want_y).abs() <= 2.5 * p,
                     "{label}: {ex:.2} x {ey:.2} mm, asked {want_x:.2} x {want_y:.2}"
                 );
+                // The size reported is the mesh's.
+                let reported = hf.size_mm().map(f64::from);
+                let ez = extent(&mesh, 2);
+                for (k, e) in [ex, ey, ez].into_iter().enumerate() {
+                    assert!((reported[k] - e).abs() < 1e-3, "{label}: reports {reported:?}, made {e}");
+                }
                 meshes.push(mesh);
             }
             if let [cpu, gpu] = &meshes[..] {

@@ -66,14 +66,31 @@ impl Heightfield {
     }
 
     /// Model size in millimetres: width, depth and the thickest point (a curved panel's
-    /// bounding box).
+    /// bounding box; a masked or outlined one's, of its solid cells).
     pub fn size_mm(&self) -> [f32; 3] {
         if let Some(bend) = self.bend {
             let size = Curved::new(self, bend).sizes()[0];
             return [0, 1, 2].map(|k| size.max[k] - size.min[k]);
         }
-        let top = self.thickness.iter().copied().fold(0.0, f32::max);
-        [(self.width - 1) as f32 * self.pitch_mm, (self.height - 1) as f32 * self.pitch_mm, top]
+        let Cells::Masked { width, solid, .. } = &self.cells else {
+            let top = self.thickness.iter().copied().fold(0.0, f32::max);
+            let p = self.pitch_mm;
+            return [(self.width - 1) as f32 * p, (self.height - 1) as f32 * p, top];
+        };
+        // The solid cells' box, and the thickest of their corners.
+        let (mut lo, mut hi, mut top) = ([u32::MAX; 2], [0u32; 2], 0.0f32);
+        for (i, _) in solid.iter().enumerate().filter(|(_, s)| **s != 0) {
+            let (x, y) = (i as u32 % width, i as u32 / width);
+            lo = [lo[0].min(x), lo[1].min(y)];
+            hi = [hi[0].max(x + 1), hi[1].max(y + 1)];
+            for (cx, cy) in [(x, y), (x + 1, y), (x, y + 1), (x + 1, y + 1)] {
+                top = top.max(self.thickness_at(cx, cy));
+            }
+        }
+        if lo[0] > hi[0] {
+            return [0.0; 3];
+        }
+        [(hi[0] - lo[0]) as f32 * self.pitch_mm, (hi[1] - lo[1]) as f32 * self.pitch_mm, top]
     }
 }
 
