@@ -332,6 +332,8 @@ async fn finished_jobs_are_pruned_and_their_tasks_and_ledger_stay() {
     let user = app.user("prune@example.org").await;
     let upload = app.upload_ok(&user, "a.png", png(16)).await;
     let done_task = submit_relief(&app, &user, &upload, 16).await;
+    // First in, first out is by the millisecond of enqueueing: the second comes a tick later.
+    tokio::time::sleep(Duration::from_millis(3)).await;
     let waiting = submit_relief(&app, &user, &upload, 16).await;
     let queue =
         Queue::new(db.clone(), QueueConfig { retention: Duration::ZERO, ..QueueConfig::default() });
