@@ -19,7 +19,6 @@ use lithos_engine::{
 #[path = "common/engines.rs"]
 mod common;
 
-
 /// The best of three warm runs of `run`.
 fn best(run: impl Fn() -> Report) -> Report {
     run();
@@ -27,7 +26,8 @@ fn best(run: impl Fn() -> Report) -> Report {
 }
 
 fn row(workload: &str, report: &Report, wall: f64) {
-    let total: f64 = report.kernels.iter().filter(|k| k.kernel != "thumbnail").map(|k| k.seconds).sum();
+    let total: f64 =
+        report.kernels.iter().filter(|k| k.kernel != "thumbnail").map(|k| k.seconds).sum();
     let mut kernels: Vec<_> = report.kernels.iter().filter(|k| k.kernel != "thumbnail").collect();
     kernels.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
     let each: Vec<String> =
@@ -65,7 +65,8 @@ fn main() {
     };
     let report = best(run);
     row(&format!("relief {n}², full grid"), &report, report.seconds);
-    let thumbnail = report.kernels.iter().find(|k| k.kernel == "thumbnail").map_or(0.0, |k| k.seconds);
+    let thumbnail =
+        report.kernels.iter().find(|k| k.kernel == "thumbnail").map_or(0.0, |k| k.seconds);
     let thumbnail_stage =
         report.stages.iter().find(|s| s.stage.name() == "thumbnail").map_or(0.0, |s| s.seconds);
     println!(

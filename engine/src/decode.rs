@@ -68,8 +68,9 @@ impl SourceImage {
         match &self.pixels {
             Pixels::Image(image) => Self::from_image(image.resize_exact(nw, nh, filter)),
             Pixels::GrayF32(values) => {
-                let full = image::ImageBuffer::<image::Luma<f32>, _>::from_raw(w, h, values.clone())
-                    .expect("one value a pixel");
+                let full =
+                    image::ImageBuffer::<image::Luma<f32>, _>::from_raw(w, h, values.clone())
+                        .expect("one value a pixel");
                 let small = image::imageops::resize(&full, nw, nh, filter);
                 Self { width: nw, height: nh, pixels: Pixels::GrayF32(small.into_raw()) }
             }

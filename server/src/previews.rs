@@ -12,8 +12,8 @@ use lithos_engine::{
 };
 use tokio::sync::Semaphore;
 
-use crate::error::{ApiError, ApiResult};
 use crate::AppState;
+use crate::error::{ApiError, ApiResult};
 
 /// Shrunk sources kept, most recently used last: a 512-pixel copy is at most 2 MB.
 const CACHED_SOURCES: usize = 32;
@@ -63,7 +63,12 @@ impl Previews {
 
     /// The upload's shrunk copy: from memory, or read, decoded within the decode budget and
     /// shrunk to [`PREVIEW_SOURCE`] pixels on its long side.
-    async fn source(&self, state: &AppState, upload_id: &str, key: &str) -> ApiResult<Arc<SourceImage>> {
+    async fn source(
+        &self,
+        state: &AppState,
+        upload_id: &str,
+        key: &str,
+    ) -> ApiResult<Arc<SourceImage>> {
         if let Some(found) = self.cached(upload_id) {
             return Ok(found);
         }

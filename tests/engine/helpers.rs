@@ -218,7 +218,10 @@ pub fn assert_printable(label: &str, hf: &Heightfield, stl: &[u8]) -> MeshReport
     let size = hf.size_mm();
     for k in 0..3 {
         let made = report.max[k] - report.min[k];
-        assert!((size[k] - made).abs() < 1e-3, "{label}: reports {size:?}, made {made} on axis {k}");
+        assert!(
+            (size[k] - made).abs() < 1e-3,
+            "{label}: reports {size:?}, made {made} on axis {k}"
+        );
     }
     assert!(report.max[2] <= tmax + 1e-6, "{label}: no point above the thickest vertex");
     if let Cells::Full { .. } = hf.cells {

@@ -2,7 +2,9 @@
 //! passes ran (and the thumbnail's render pass), each with its time, within the wall time;
 //! the CPU reports none.
 
-use lithos_engine::{BackendChoice, Engine, EngineOptions, Input, JobMode, JobRequest, MeshFormat, Silent};
+use lithos_engine::{
+    BackendChoice, Engine, EngineOptions, Input, JobMode, JobRequest, MeshFormat, Silent,
+};
 use serde_json::json;
 
 use crate::helpers::{cpu, load};
@@ -13,7 +15,8 @@ fn a_gpu_conversion_reports_the_time_of_each_kernel() {
         return;
     }
     // An engine of its own: the tests that share the other one would add their passes.
-    let gpu = Engine::new(&EngineOptions { backend: BackendChoice::Gpu, gpu_limits: None }).unwrap();
+    let gpu =
+        Engine::new(&EngineOptions { backend: BackendChoice::Gpu, gpu_limits: None }).unwrap();
     let request = json!({ "max_grid": 300, "blur_px": 1.5, "width_mm": 60 });
     let job = serde_json::from_value::<JobRequest>(request)
         .unwrap()

@@ -11,7 +11,8 @@ use crate::mesh_checks::{assert_closed_manifold, assert_no_self_intersection, vo
 use crate::shapes::bent;
 
 /// The unit heart's width over its height (two circles of radius √2/4 at (±1/4, 3/4)).
-const HEART_ASPECT: f64 = (2.0 * (0.25 + std::f64::consts::SQRT_2 / 4.0)) / (0.75 + std::f64::consts::SQRT_2 / 4.0);
+const HEART_ASPECT: f64 =
+    (2.0 * (0.25 + std::f64::consts::SQRT_2 / 4.0)) / (0.75 + std::f64::consts::SQRT_2 / 4.0);
 
 /// The volume over the solid cells: each cell's two triangles, split as the top-surface
 /// kernel splits them, over a flat floor at z = 0.
@@ -59,7 +60,11 @@ fn outlines_are_closed_manifolds_framed_along_their_edge() {
             json!({ "outline": "heart", "frame_mm": 2, "frame_thickness_mm": 4, "hanger_mm": 5 }),
             0,
         ),
-        ("rect with a hanger", json!({ "hanger_mm": 6, "frame_mm": 1.5, "frame_thickness_mm": 4 }), 0),
+        (
+            "rect with a hanger",
+            json!({ "hanger_mm": 6, "frame_mm": 1.5, "frame_thickness_mm": 4 }),
+            0,
+        ),
     ];
     for (image_name, image) in &images {
         for (name, request, euler) in &cases {
@@ -109,7 +114,10 @@ fn outlines_are_closed_manifolds_framed_along_their_edge() {
                 let reported = hf.size_mm().map(f64::from);
                 let ez = extent(&mesh, 2);
                 for (k, e) in [ex, ey, ez].into_iter().enumerate() {
-                    assert!((reported[k] - e).abs() < 1e-3, "{label}: reports {reported:?}, made {e}");
+                    assert!(
+                        (reported[k] - e).abs() < 1e-3,
+                        "{label}: reports {reported:?}, made {e}"
+                    );
                 }
                 meshes.push(mesh);
             }

@@ -106,7 +106,10 @@ pub fn cases() -> Vec<(String, SourceImage, ConvertParams)> {
         shape: Shape::Flat { outline: Outline::Heart, hanger_mm: 5.0, feet: false },
         ..lithophane
     };
-    let oval = ConvertParams { shape: Shape::Flat { outline: Outline::Oval, hanger_mm: 0.0, feet: false }, ..threshold };
+    let oval = ConvertParams {
+        shape: Shape::Flat { outline: Outline::Oval, hanger_mm: 0.0, feet: false },
+        ..threshold
+    };
     let enlarged = ConvertParams { grid: GridSize { max: 4096, exact: Some(173) }, ..relief(30.0) };
     vec![
         ("relief camera".into(), load("camera.png"), relief(100.0)),

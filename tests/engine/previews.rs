@@ -27,8 +27,9 @@ fn a_preview_is_the_full_model_on_a_small_grid() {
         let preview = job.preview(w, h).unwrap();
         assert_eq!(preview.format, MeshFormat::Glb);
         let mut glb = Vec::new();
-        let report =
-            cpu().run(&preview, Input::Image(&image.shrunk(PREVIEW_SOURCE)), &mut glb, &Silent).unwrap();
+        let report = cpu()
+            .run(&preview, Input::Image(&image.shrunk(PREVIEW_SOURCE)), &mut glb, &Silent)
+            .unwrap();
         // (A cylinder's rings add rows below and above the image's.)
         assert_eq!(report.grid[0], PREVIEW_GRID, "{request}: {:?}", report.grid);
         assert!(report.triangles < full.triangles / 3, "{request}: smaller");

@@ -209,7 +209,10 @@ fn a_socket_plate_closes_the_bottom_ring_around_its_hole() {
     for volume in volumes {
         let added = volume - plain_volume;
         let expected = annulus * thickness;
-        assert!((added - expected).abs() / expected < 0.005, "plate {added:.1} vs {expected:.1} mm3");
+        assert!(
+            (added - expected).abs() / expected < 0.005,
+            "plate {added:.1} vs {expected:.1} mm3"
+        );
     }
     // A small one is checked pair by pair for crossings.
     let small = json!({ "shape": "cylinder", "width_mm": 60, "ring_mm": 3, "socket_mm": 8, "max_grid": 48 });
@@ -242,19 +245,32 @@ fn a_panel_on_feet_stands_on_a_foot_that_flares_out_at_45_degrees() {
         // Above the foot, the unlit side is the plane y = 0.
         let w = hf.width as usize;
         let floor = &mesh.positions[w * hf.height as usize..];
-        assert!(floor[..w * (feet.row as usize + 1)].iter().all(|q| q[1] == 0.0), "{label}: flat back");
+        assert!(
+            floor[..w * (feet.row as usize + 1)].iter().all(|q| q[1] == 0.0),
+            "{label}: flat back"
+        );
         // The volume: the depth (thickness, and the foot's two flares) over the grid.
-        let flare = |y: u32| if y > feet.row { feet.reach * (y - feet.row) as f32 / (hf.height - 1 - feet.row) as f32 } else { 0.0 };
+        let flare = |y: u32| {
+            if y > feet.row {
+                feet.reach * (y - feet.row) as f32 / (hf.height - 1 - feet.row) as f32
+            } else {
+                0.0
+            }
+        };
         let depth = |x, y| f64::from(hf.thickness_at(x, y) + 2.0 * flare(y));
         let mut expected = 0.0;
         for y in 0..hf.height - 1 {
             for x in 0..hf.width - 1 {
-                let (a, b, c, d) = (depth(x, y), depth(x + 1, y), depth(x, y + 1), depth(x + 1, y + 1));
+                let (a, b, c, d) =
+                    (depth(x, y), depth(x + 1, y), depth(x, y + 1), depth(x + 1, y + 1));
                 expected += f64::from(p * p) / 2.0 * ((a + c + d) / 3.0 + (a + d + b) / 3.0);
             }
         }
         let (volume, _) = volume_and_area(&mesh, |q| q.map(f64::from));
-        assert!((volume - expected).abs() / expected < 0.005, "{label}: volume {volume:.1} vs {expected:.1}");
+        assert!(
+            (volume - expected).abs() / expected < 0.005,
+            "{label}: volume {volume:.1} vs {expected:.1}"
+        );
         // The thumbnail, drawn from a coarser grid, shows the foot too.
         let drawn = lithos_engine::thumbnail::heightfield_triangles(&hf);
         let back = drawn.iter().flat_map(|t| t.corners).map(|c| c[1]).fold(f32::MIN, f32::max);
@@ -271,15 +287,15 @@ fn a_panel_on_feet_stands_on_a_foot_that_flares_out_at_45_degrees() {
 
 #[test]
 fn a_dome_is_a_spherical_shell_on_a_flat_rim() {
-    let grey = SourceImage::from_image(image::DynamicImage::ImageLuma8(image::GrayImage::from_pixel(
-        121,
-        101,
-        image::Luma([128]),
-    )));
-    let images = [("grey", grey), ("camera", load("camera.png")), ("random", random_gray(5, 90, 120))];
+    let grey = SourceImage::from_image(image::DynamicImage::ImageLuma8(
+        image::GrayImage::from_pixel(121, 101, image::Luma([128])),
+    ));
+    let images =
+        [("grey", grey), ("camera", load("camera.png")), ("random", random_gray(5, 90, 120))];
     for (name, image) in &images {
         for degrees in [180.0, 100.0] {
-            let request = json!({ "shape": "dome", "dome_deg": degrees, "width_mm": 120, "max_grid": 121 });
+            let request =
+                json!({ "shape": "dome", "dome_deg": degrees, "width_mm": 120, "max_grid": 121 });
             let mut meshes = Vec::new();
             for engine in engines() {
                 let label = format!("{degrees}-degree dome of {name} on {}", engine.adapter());
@@ -291,8 +307,12 @@ fn a_dome_is_a_spherical_shell_on_a_flat_rim() {
                 // The image's inscribed circle (the 120 mm width, or its height) is the arc at
                 // the outside, to within the grid's rounding.
                 let across = f64::from(dome.inner + dome.thickest) * f64::to_radians(degrees);
-                let circle = 120.0 * f64::min(1.0, f64::from(image.height()) / f64::from(image.width()));
-                assert!((across - circle).abs() < 1.5, "{label}: {across} mm over the top, not {circle}");
+                let circle =
+                    120.0 * f64::min(1.0, f64::from(image.height()) / f64::from(image.width()));
+                assert!(
+                    (across - circle).abs() < 1.5,
+                    "{label}: {across} mm over the top, not {circle}"
+                );
                 // On the bed, as wide as the rim.
                 let min = |k: usize| mesh.positions.iter().map(|q| q[k]).fold(f32::MAX, f32::min);
                 let max = |k: usize| mesh.positions.iter().map(|q| q[k]).fold(f32::MIN, f32::max);
@@ -303,12 +323,18 @@ fn a_dome_is_a_spherical_shell_on_a_flat_rim() {
                 }
                 // The inside is one sphere: every unlit point of the cap at `inner` from its centre.
                 let centre = [0.0, 0.0, f64::from(dome.centre_z())];
-                let from_centre = |q: &[f32; 3]| (0..3).map(|k| (f64::from(q[k]) - centre[k]).powi(2)).sum::<f64>().sqrt();
+                let from_centre = |q: &[f32; 3]| {
+                    (0..3).map(|k| (f64::from(q[k]) - centre[k]).powi(2)).sum::<f64>().sqrt()
+                };
                 let n = (hf.width * hf.height) as usize;
                 let inside = mesh.positions[n..].iter().filter(|q| q[2] > dome.thickest + 1e-3);
                 let mut count = 0;
                 for q in inside {
-                    assert!((from_centre(q) - f64::from(dome.inner)).abs() < 1e-3, "{label}: inside at {}", from_centre(q));
+                    assert!(
+                        (from_centre(q) - f64::from(dome.inner)).abs() < 1e-3,
+                        "{label}: inside at {}",
+                        from_centre(q)
+                    );
                     count += 1;
                 }
                 assert!(count > n / 2, "{label}: {count} inside points");
@@ -317,18 +343,29 @@ fn a_dome_is_a_spherical_shell_on_a_flat_rim() {
                     let t = f64::from(hf.thickness[0]);
                     let (r0, r1) = (f64::from(dome.inner), f64::from(dome.inner) + t);
                     let a = f64::from(dome.half_angle);
-                    let shell = std::f64::consts::TAU / 3.0 * (r1.powi(3) - r0.powi(3)) * (1.0 - a.cos());
+                    let shell =
+                        std::f64::consts::TAU / 3.0 * (r1.powi(3) - r0.powi(3)) * (1.0 - a.cos());
                     let rim = f64::from(dome.rim_radius());
-                    let section = [(r0 * a.sin(), t), (r0 * a.sin(), 0.0), (rim, 0.0), (rim, t), (r1 * a.sin(), t + t * a.cos())];
+                    let section = [
+                        (r0 * a.sin(), t),
+                        (r0 * a.sin(), 0.0),
+                        (rim, 0.0),
+                        (rim, t),
+                        (r1 * a.sin(), t + t * a.cos()),
+                    ];
                     let moment: f64 = (0..section.len())
                         .map(|i| {
-                            let ((s0, z0), (s1, z1)) = (section[i], section[(i + 1) % section.len()]);
+                            let ((s0, z0), (s1, z1)) =
+                                (section[i], section[(i + 1) % section.len()]);
                             (s0 * z1 - s1 * z0) * (s0 + s1) / 6.0
                         })
                         .sum();
                     let expected = shell + std::f64::consts::TAU * moment.abs();
                     let (volume, _) = volume_and_area(&mesh, |q| q.map(f64::from));
-                    assert!((volume - expected).abs() / expected < 0.005, "{label}: volume {volume:.1} vs {expected:.1}");
+                    assert!(
+                        (volume - expected).abs() / expected < 0.005,
+                        "{label}: volume {volume:.1} vs {expected:.1}"
+                    );
                 }
                 meshes.push(mesh);
             }
@@ -341,14 +378,22 @@ fn a_dome_is_a_spherical_shell_on_a_flat_rim() {
     let lit = |request: Value| {
         let mut job = job(request, MeshFormat::Stl);
         job.backlit = true;
-        let report = crate::helpers::cpu().run(&job, Input::Image(&load("camera.png")), std::io::sink(), &Silent);
+        let report = crate::helpers::cpu().run(
+            &job,
+            Input::Image(&load("camera.png")),
+            std::io::sink(),
+            &Silent,
+        );
         report.unwrap().backlit.expect("a backlit view")
     };
     let dome = lit(json!({ "shape": "dome", "width_mm": 120, "max_grid": 201 }));
     let flat = lit(json!({ "width_mm": 120, "max_grid": 201 }));
     let (mut sum, mut count) = (0.0, 0);
     for (x, y, p) in dome.enumerate_pixels() {
-        let (dx, dy) = (x as f32 / (dome.width() - 1) as f32 - 0.5, y as f32 / (dome.height() - 1) as f32 - 0.5);
+        let (dx, dy) = (
+            x as f32 / (dome.width() - 1) as f32 - 0.5,
+            y as f32 / (dome.height() - 1) as f32 - 0.5,
+        );
         if dx * dx + dy * dy < 0.45 * 0.45 {
             let fx = ((dx + 0.5) * (flat.width() - 1) as f32).round() as u32;
             let fy = ((dy + 0.5) * (flat.height() - 1) as f32).round() as u32;
@@ -356,7 +401,11 @@ fn a_dome_is_a_spherical_shell_on_a_flat_rim() {
             count += 1;
         }
     }
-    assert!(sum / (count as f32) < 6.0, "the dome's backlit view differs by {} grey levels", sum / count as f32);
+    assert!(
+        sum / (count as f32) < 6.0,
+        "the dome's backlit view differs by {} grey levels",
+        sum / count as f32
+    );
 
     let small = json!({ "shape": "dome", "dome_deg": 150, "width_mm": 60, "max_grid": 41 });
     let (_, mesh) = bent(crate::helpers::cpu(), &load("camera.png"), &small);
@@ -382,7 +431,10 @@ fn every_shape_s_stl_holds_its_ply_s_triangles() {
             for (k, &v) in t.iter().enumerate() {
                 let p = ply.positions[v as usize];
                 for c in 0..3 {
-                    assert!((record[3 + 3 * k + c] - p[c]).abs() < 1e-4, "{request}: {record:?} vs {p:?}");
+                    assert!(
+                        (record[3 + 3 * k + c] - p[c]).abs() < 1e-4,
+                        "{request}: {record:?} vs {p:?}"
+                    );
                 }
             }
         }

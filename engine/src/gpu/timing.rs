@@ -80,15 +80,26 @@ impl Timing {
                 ty: wgpu::QueryType::Timestamp,
                 count: 2 * PASSES,
             }),
-            resolve: buffer("timestamps", wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC),
-            readback: buffer("timestamps read back", wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST),
+            resolve: buffer(
+                "timestamps",
+                wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            ),
+            readback: buffer(
+                "timestamps read back",
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            ),
             period_ns: f64::from(queue.get_timestamp_period()),
             state: Mutex::new(State::default()),
         })
     }
 
     /// The slots of one pass of `kernel`; the pool is read back first when it is full.
-    pub fn claim(&self, device: &wgpu::Device, queue: &wgpu::Queue, kernel: &'static str) -> Result<Claim<'_>> {
+    pub fn claim(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        kernel: &'static str,
+    ) -> Result<Claim<'_>> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if state.passes.len() as u32 == PASSES {
             self.read_back(device, queue, &mut state)?;
@@ -99,13 +110,22 @@ impl Timing {
     }
 
     /// Seconds per kernel since the last call, reading back what the pool holds.
-    pub fn take(&self, device: &wgpu::Device, queue: &wgpu::Queue) -> Result<Vec<(&'static str, f64)>> {
+    pub fn take(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+    ) -> Result<Vec<(&'static str, f64)>> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         self.read_back(device, queue, &mut state)?;
         Ok(std::mem::take(&mut state.totals))
     }
 
-    fn read_back(&self, device: &wgpu::Device, queue: &wgpu::Queue, state: &mut State) -> Result<()> {
+    fn read_back(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        state: &mut State,
+    ) -> Result<()> {
         let slots = 2 * state.passes.len() as u32;
         if slots == 0 {
             return Ok(());

@@ -270,7 +270,8 @@ impl JobRequest {
     fn shape(&self) -> Result<Shape, ParamError> {
         let kind = self.shape.unwrap_or(ShapeKind::Flat);
         // A field of another shape than the one asked for is named (the fields say whose).
-        let given: Vec<_> = self.given().filter(|(_, given)| *given).map(|(name, _)| name).collect();
+        let given: Vec<_> =
+            self.given().filter(|(_, given)| *given).map(|(name, _)| name).collect();
         for name in given {
             if let Some(needs) = field(name).and_then(|f| f.shape)
                 && needs != kind

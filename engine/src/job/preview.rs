@@ -2,8 +2,8 @@
 //! [`PREVIEW_GRID`] points a side, for the web app's free, live preview.
 
 use super::{Job, JobKind};
-use crate::params::{ConvertParams, GridSize, Millimetres, ParamError, PhysicalSize, Tone};
 use crate::MeshFormat;
+use crate::params::{ConvertParams, GridSize, Millimetres, ParamError, PhysicalSize, Tone};
 
 /// The most grid points a preview has on its long side.
 pub const PREVIEW_GRID: u32 = 256;
@@ -41,8 +41,8 @@ impl ConvertParams {
         let long = gw.max(gh);
         let target = long.min(PREVIEW_GRID);
         let width_mm = self.checked_pitch_mm(gw, gh)? * (gw - 1) as f32;
-        let width_mm = Millimetres::new(f64::from(width_mm))
-            .map_err(|e| ParamError::new("width_mm", e))?;
+        let width_mm =
+            Millimetres::new(f64::from(width_mm)).map_err(|e| ParamError::new("width_mm", e))?;
         let scale = (target - 1) as f32 / (long - 1) as f32;
         Ok(ConvertParams {
             size: PhysicalSize::WidthMm(width_mm),

@@ -3,8 +3,8 @@
 
 use super::JobMode;
 use super::defaults::*;
-use crate::params::{Outline, ShapeKind};
 use crate::params::{GridSize, MAX_BLUR_PX, MIN_GAMMA};
+use crate::params::{Outline, ShapeKind};
 use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS, SeriesUid};
 use crate::{Bevel, MaskSource, Millimetres, RawType, ThicknessModel};
 

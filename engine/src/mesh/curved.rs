@@ -258,7 +258,13 @@ impl Bend {
 
     /// Where grid point `(x, y)` of `hf` goes on the image side, and (`with_normal`) its
     /// normal there.
-    fn image_side(&self, hf: &Heightfield, x: u32, y: u32, with_normal: bool) -> ([f32; 3], [f32; 3]) {
+    fn image_side(
+        &self,
+        hf: &Heightfield,
+        x: u32,
+        y: u32,
+        with_normal: bool,
+    ) -> ([f32; 3], [f32; 3]) {
         if let Some(dome) = &self.dome {
             return dome.place(hf, x, y, true);
         }
@@ -342,7 +348,9 @@ impl<'a> Curved<'a> {
     pub fn new(hf: &'a Heightfield, bend: Bend) -> Self {
         let bent = bend.dome.is_none() && bend.feet.is_none();
         let turns = (0..if bent { hf.width } else { 0 })
-            .map(|x| (bend.angle_sign * (x as f32 * hf.pitch_mm - bend.u0) / bend.per_radian).sin_cos())
+            .map(|x| {
+                (bend.angle_sign * (x as f32 * hf.pitch_mm - bend.u0) / bend.per_radian).sin_cos()
+            })
             .collect();
         Self { hf, bend, sizes: std::sync::OnceLock::new(), turns }
     }

@@ -124,7 +124,13 @@ impl Dome {
 
     /// Where grid point `(x, y)` of `hf` goes on the image side (`true`) or the inside, and
     /// its normal there.
-    pub fn place(&self, hf: &Heightfield, x: u32, y: u32, image_side: bool) -> ([f32; 3], [f32; 3]) {
+    pub fn place(
+        &self,
+        hf: &Heightfield,
+        x: u32,
+        y: u32,
+        image_side: bool,
+    ) -> ([f32; 3], [f32; 3]) {
         let p = hf.pitch_mm;
         let (u, v) = (x as f32 * p - self.centre, y as f32 * p - self.centre);
         let (rho, cos, sin) = concentric(u / self.circle, v / self.circle);
@@ -181,7 +187,11 @@ impl Dome {
                     continue;
                 }
                 let (a, b) = square(dx, dy);
-                thickness.push(bilinear(hf, grid_centre + a * grid_half, grid_centre + b * grid_half));
+                thickness.push(bilinear(
+                    hf,
+                    grid_centre + a * grid_half,
+                    grid_centre + b * grid_half,
+                ));
             }
         }
         Heightfield {
@@ -252,7 +262,8 @@ mod tests {
 
     #[test]
     fn the_square_point_of_a_disc_point_maps_back_to_it() {
-        for (a, b) in [(0.9, 0.3), (-0.5, 0.5), (0.2, -0.7), (0.6, 0.6), (-0.3, -0.8), (-0.9, 0.1)] {
+        for (a, b) in [(0.9, 0.3), (-0.5, 0.5), (0.2, -0.7), (0.6, 0.6), (-0.3, -0.8), (-0.9, 0.1)]
+        {
             let (rho, cos, sin) = concentric(a, b);
             let (x, y) = super::square(rho * cos, rho * sin);
             assert!((x - a).abs() < 1e-5 && (y - b).abs() < 1e-5, "({a}, {b}) -> ({x}, {y})");

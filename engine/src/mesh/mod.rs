@@ -13,9 +13,9 @@ mod indexed;
 mod walls;
 
 pub use cells::Cells;
+pub(crate) use curved::Curved;
 pub use curved::{Bend, Feet, Socket};
 pub use dome::Dome;
-pub(crate) use curved::Curved;
 pub(crate) use indexed::IndexedHeightfield;
 
 use crate::backend::Backend;

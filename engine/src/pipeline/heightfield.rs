@@ -221,7 +221,9 @@ fn thickness_config(
     // A hanger's collar is as thick as the frame, or as the thickest the image makes.
     let collar_mm = match params.mode {
         Mode::Relief { base_mm, relief_mm } => base_mm.get() + relief_mm.get(),
-        Mode::Lithophane { max_mm, frame, .. } => frame.map_or(max_mm.get(), |f| f.thickness_mm.get()),
+        Mode::Lithophane { max_mm, frame, .. } => {
+            frame.map_or(max_mm.get(), |f| f.thickness_mm.get())
+        }
     };
     super::outline::configure(&mut config, params.shape, collar_mm)?;
     Ok(config)

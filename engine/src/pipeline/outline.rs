@@ -2,9 +2,9 @@
 //! cuts the panel to the outline and the hole, and makes the frame and the hole's collar
 //! solid (see `shaders/thickness.wgsl`).
 
+use crate::ParamError;
 use crate::kernels::{OUTLINE_ELLIPSE, OUTLINE_HEART, OUTLINE_RECT, ThicknessConfig};
 use crate::params::{Outline, Shape};
-use crate::ParamError;
 
 /// The unit heart's width and height: two circles of radius √2/4 at (±1/4, 3/4) on the
 /// sides that meet at the point (0, 0).
@@ -35,7 +35,8 @@ pub(crate) fn configure(
             0.0
         }
         Outline::Circle | Outline::Oval => {
-            let (a, b) = if outline == Outline::Circle { (cx.min(cy), cx.min(cy)) } else { (cx, cy) };
+            let (a, b) =
+                if outline == Outline::Circle { (cx.min(cy), cx.min(cy)) } else { (cx, cy) };
             config.outline = OUTLINE_ELLIPSE;
             (config.outline_a, config.outline_b) = (a, b);
             cy - b

@@ -53,7 +53,9 @@ pub async fn create(
     metrics::counter!("lithos_previews_total").increment(1);
     Ok(Json(PreviewView {
         glb: STANDARD.encode(glb),
-        backlit_png: report.backlit.map(|image| STANDARD.encode(lithos_engine::backlit::png(&image))),
+        backlit_png: report
+            .backlit
+            .map(|image| STANDARD.encode(lithos_engine::backlit::png(&image))),
         triangles: report.triangles,
         grid: report.grid,
         size_mm: report.size_mm,

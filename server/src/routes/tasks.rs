@@ -127,7 +127,8 @@ pub async fn other_format(
     let mode = task.mode.parse::<JobMode>()?;
     let params: JobRequest =
         serde_json::from_value(task.params).map_err(|e| ApiError::Internal(e.into()))?;
-    let body = Create { upload_id: task.upload_id, mode, params, format: Some(format.name().into()) };
+    let body =
+        Create { upload_id: task.upload_id, mode, params, format: Some(format.name().into()) };
     let (plan, _, request) = price(&state, &user, &body).await?;
     let request_hash = plan.fingerprint(&body.upload_id);
     let new = NewTask {
@@ -165,7 +166,11 @@ pub(crate) struct ReadyUpload {
 
 /// The user's upload `id` if it is complete and not swept by retention; a 422 on
 /// `upload_id` saying what to do otherwise (another user's upload is "no such upload").
-pub(crate) async fn ready_upload(state: &AppState, user: &User, id: &str) -> ApiResult<ReadyUpload> {
+pub(crate) async fn ready_upload(
+    state: &AppState,
+    user: &User,
+    id: &str,
+) -> ApiResult<ReadyUpload> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -209,7 +214,8 @@ async fn price(
     let format = body.format.as_deref().map(str::parse::<MeshFormat>).transpose()?;
     // Fields first, so a bad field is named even when the upload is missing.
     let job = body.params.build(body.mode, format)?;
-    let ReadyUpload { width, height, volume, .. } = ready_upload(state, user, &body.upload_id).await?;
+    let ReadyUpload { width, height, volume, .. } =
+        ready_upload(state, user, &body.upload_id).await?;
     let volume: Option<VolumeInfo> = volume
         .map(|v| serde_json::from_str(&v))
         .transpose()

@@ -180,7 +180,10 @@ fn too_large(state: &AppState, limit: u64, plan: String) -> ApiError {
 }
 
 /// `bytes` of the process's decode budget, waiting a moment for it; 503 when it stays full.
-pub(crate) async fn reserve(state: &AppState, bytes: u64) -> ApiResult<crate::decode_budget::Reservation> {
+pub(crate) async fn reserve(
+    state: &AppState,
+    bytes: u64,
+) -> ApiResult<crate::decode_budget::Reservation> {
     state.decode_budget.try_reserve(bytes, state.config.decode_wait).await.ok_or_else(|| {
         ApiError::Busy {
             message: "the server is decoding as many files as its memory allows; try again in \

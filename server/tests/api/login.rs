@@ -74,7 +74,10 @@ impl Provider {
             match Self::spawn(root, &file, &dir.path().join(format!("stderr-{attempt}"))).await {
                 Ok((issuer, child)) => {
                     if !stalls.is_empty() {
-                        eprintln!("the OpenID Provider started at attempt {attempt}:\n{}", stalls.join("\n"));
+                        eprintln!(
+                            "the OpenID Provider started at attempt {attempt}:\n{}",
+                            stalls.join("\n")
+                        );
                     }
                     return Some(Self { issuer, _child: child, _dir: dir });
                 }
@@ -117,11 +120,21 @@ impl Provider {
             }
             outcome => {
                 let pid = child.id().unwrap_or_default();
-                let proc = |name: &str| std::fs::read_to_string(format!("/proc/{pid}/{name}")).unwrap_or_default();
-                let state = proc("status").lines().find(|l| l.starts_with("State:")).unwrap_or("").to_owned();
+                let proc = |name: &str| {
+                    std::fs::read_to_string(format!("/proc/{pid}/{name}")).unwrap_or_default()
+                };
+                let state = proc("status")
+                    .lines()
+                    .find(|l| l.starts_with("State:"))
+                    .unwrap_or("")
+                    .to_owned();
                 let report = format!(
                     "- {} (pid {pid}, {state}, wchan {:?}); stack:\n{}; stderr:\n{}",
-                    if outcome.is_ok() { "exited before READY" } else { "no READY within the step" },
+                    if outcome.is_ok() {
+                        "exited before READY"
+                    } else {
+                        "no READY within the step"
+                    },
                     proc("wchan"),
                     proc("stack"),
                     std::fs::read_to_string(stderr).unwrap_or_default(),

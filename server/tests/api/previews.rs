@@ -37,7 +37,9 @@ async fn a_preview_shows_the_task_s_model_for_free() {
         let (a, b) = (preview["size_mm"][k].as_f64().unwrap(), full[k].as_f64().unwrap());
         assert!((a - b).abs() < 0.5, "size {k}: preview {a} vs task {b}");
     }
-    assert!(preview["triangles"].as_u64().unwrap() * 3 < task["result"]["triangles"].as_u64().unwrap());
+    assert!(
+        preview["triangles"].as_u64().unwrap() * 3 < task["result"]["triangles"].as_u64().unwrap()
+    );
 
     // A relief has no backlit view; a grid spacing keeps the full grid's width.
     let relief = json!({ "upload_id": upload, "mode": "relief", "params": { "pixel_mm": 0.5 } });
@@ -61,10 +63,14 @@ async fn previews_are_refused_for_others_uploads_scans_bad_fields_and_past_the_l
             (status, body["error"]["field"].as_str().unwrap_or_default().to_owned())
         }
     };
-    let body = |params: Value| json!({ "upload_id": upload, "mode": "lithophane", "params": params });
+    let body =
+        |params: Value| json!({ "upload_id": upload, "mode": "lithophane", "params": params });
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     assert_eq!(refused(&other, body(json!({}))).await, (unprocessable, "upload_id".into()));
-    assert_eq!(refused(&user, body(json!({ "min_mm": -1 }))).await, (unprocessable, "min_mm".into()));
+    assert_eq!(
+        refused(&user, body(json!({ "min_mm": -1 }))).await,
+        (unprocessable, "min_mm".into())
+    );
     // A scan is meshed by its task.
     let dir = tempfile::tempdir().unwrap();
     crate::volumes::write_cases("nifti_cases.py", dir.path());
@@ -75,18 +81,17 @@ async fn previews_are_refused_for_others_uploads_scans_bad_fields_and_past_the_l
     assert_eq!(refused(&user, volume).await, (unprocessable, "upload_id".into()));
 
     // 60 a minute, in fixed windows: start well inside one.
-    let into_minute = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        % 60_000;
+    let into_minute =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+            % 60_000;
     if into_minute > 40_000 {
         tokio::time::sleep(std::time::Duration::from_millis(60_500 - into_minute as u64)).await;
     }
     // A mask that keeps nothing is found by the engine, so it counts; the refusals above did
     // not.
     assert_eq!(
-        refused(&user, body(json!({ "mask": "threshold", "threshold": 1.0, "invert": true }))).await,
+        refused(&user, body(json!({ "mask": "threshold", "threshold": 1.0, "invert": true })))
+            .await,
         (unprocessable, "threshold".into()),
     );
     let mut answered = 1;
@@ -102,5 +107,8 @@ async fn previews_are_refused_for_others_uploads_scans_bad_fields_and_past_the_l
     assert_eq!(answered, 60);
     assert!(limited.headers().contains_key("retry-after"));
     let message: Value = limited.json().await.unwrap();
-    assert!(message["error"]["message"].as_str().unwrap().contains("60 previews a minute"), "{message}");
+    assert!(
+        message["error"]["message"].as_str().unwrap().contains("60 previews a minute"),
+        "{message}"
+    );
 }

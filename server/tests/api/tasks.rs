@@ -413,23 +413,36 @@ async fn a_finished_model_is_made_in_another_format_for_free_once() {
     let id = task["id"].as_str().unwrap();
     let balance = app.credits(&user).await["balance"].clone();
     let formats = |client: &reqwest::Client, format: &str| {
-        client.post(app.url(&format!("/tasks/{id}/formats"))).json(&json!({ "format": format })).send()
+        client
+            .post(app.url(&format!("/tasks/{id}/formats")))
+            .json(&json!({ "format": format }))
+            .send()
     };
 
     let made = formats(&user, "3mf").await.unwrap();
     assert_eq!(made.status(), StatusCode::CREATED);
     let made: Value = made.json().await.unwrap();
     assert_eq!((made["cost"].as_i64(), made["derived_from"].as_str()), (Some(0), Some(id)));
-    assert_eq!((&made["params"], &made["mode"], &made["upload_id"]), (&task["params"], &task["mode"], &task["upload_id"]));
+    assert_eq!(
+        (&made["params"], &made["mode"], &made["upload_id"]),
+        (&task["params"], &task["mode"], &task["upload_id"])
+    );
     let done = app.wait(&user, made["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     // The same model: as many triangles as the task's STL, in a 3MF (a ZIP).
     assert_eq!(done["result"]["triangles"], task["result"]["triangles"]);
-    let file = user.get(app.url(&format!("/tasks/{}/output", done["id"].as_str().unwrap()))).send().await.unwrap();
+    let file = user
+        .get(app.url(&format!("/tasks/{}/output", done["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(&file.bytes().await.unwrap()[..2], b"PK");
     let credits = app.credits(&user).await;
     assert_eq!(credits["balance"], balance, "free");
-    let amounts: Vec<i64> = crate::helpers::task_ledger(&credits, done["id"].as_str().unwrap()).iter().map(|e| e.1).collect();
+    let amounts: Vec<i64> = crate::helpers::task_ledger(&credits, done["id"].as_str().unwrap())
+        .iter()
+        .map(|e| e.1)
+        .collect();
     assert!(amounts.iter().all(|&a| a == 0), "{amounts:?}");
 
     // Asked again: the same task. Its own format, someone else's task: refused.
