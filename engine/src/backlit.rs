@@ -46,19 +46,10 @@ pub fn backlit(hf: &Heightfield, mode: &Mode) -> Option<GrayImage> {
 
 /// A backlit view as PNG bytes, compressed for speed.
 pub fn png(image: &GrayImage) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let encoder = image::codecs::png::PngEncoder::new_with_quality(
-        &mut bytes,
-        image::codecs::png::CompressionType::Fast,
-        image::codecs::png::FilterType::Sub,
-    );
-    image::ImageEncoder::write_image(
-        encoder,
+    crate::thumbnail::encode_png(
         image.as_raw(),
         image.width(),
         image.height(),
         image::ExtendedColorType::L8,
     )
-    .expect("encoding into memory cannot fail");
-    bytes
 }

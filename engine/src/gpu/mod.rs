@@ -176,6 +176,29 @@ impl Gpu {
         }
     }
 
+    /// Encodes one compute pass of `kernel` over `count` invocations, timed where the adapter
+    /// can time passes; the claim on its timestamps is held until the encoder is submitted.
+    fn encode_pass(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kernel: &Kernel,
+        bind_group: &wgpu::BindGroup,
+        count: u32,
+    ) -> Result<Option<timing::Claim<'_>>> {
+        let claim = self.claim(kernel.name)?;
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(kernel.name),
+            timestamp_writes: claim.as_ref().map(|c| c.compute()),
+        });
+        pass.set_pipeline(self.pipeline(kernel));
+        pass.set_bind_group(0, bind_group, &[]);
+        let max = self.device.limits().max_compute_workgroups_per_dimension;
+        let (x, y) = dispatch_size(count, max);
+        pass.dispatch_workgroups(x, y, 1);
+        drop(pass);
+        Ok(claim)
+    }
+
     /// A timed pass of `kernel`, where the adapter can time passes.
     fn claim(&self, kernel: &'static str) -> Result<Option<timing::Claim<'_>>> {
         self.timing.as_ref().map(|t| t.claim(&self.device, &self.queue, kernel)).transpose()
@@ -274,17 +297,7 @@ impl Gpu {
         });
 
         let mut encoder = device.create_command_encoder(&Default::default());
-        let claim = self.claim(kernel.name)?;
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(kernel.name),
-                timestamp_writes: claim.as_ref().map(|c| c.compute()),
-            });
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            let (x, y) = dispatch_size(count, device.limits().max_compute_workgroups_per_dimension);
-            pass.dispatch_workgroups(x, y, 1);
-        }
+        let claim = self.encode_pass(&mut encoder, kernel, &bind_group, count)?;
         for ((output, staging), &size) in output_buffers.iter().zip(&staging).zip(&output_sizes) {
             encoder.copy_buffer_to_buffer(output, 0, staging, 0, size);
         }
@@ -395,18 +408,7 @@ impl Gpu {
             entries: &entries,
         });
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        let claim = self.claim(kernel.name)?;
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(kernel.name),
-                timestamp_writes: claim.as_ref().map(|c| c.compute()),
-            });
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            let max = self.device.limits().max_compute_workgroups_per_dimension;
-            let (x, y) = dispatch_size(count, max);
-            pass.dispatch_workgroups(x, y, 1);
-        }
+        let claim = self.encode_pass(&mut encoder, kernel, &bind_group, count)?;
         self.queue.submit([encoder.finish()]);
         drop(claim);
         self.check_errors()

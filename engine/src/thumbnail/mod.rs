@@ -187,19 +187,24 @@ pub(crate) fn render(backend: &Backend, triangles: &[Shaded]) -> Result<RgbaImag
 
 /// `image` as PNG bytes, compressed for speed.
 pub fn png(image: &RgbaImage) -> Vec<u8> {
+    encode_png(image.as_raw(), image.width(), image.height(), image::ExtendedColorType::Rgba8)
+}
+
+/// `width` x `height` pixels of `colour` as PNG bytes, compressed for speed: the thumbnail's
+/// and the backlit view's encoder.
+pub(crate) fn encode_png(
+    raw: &[u8],
+    width: u32,
+    height: u32,
+    colour: image::ExtendedColorType,
+) -> Vec<u8> {
     let mut bytes = Vec::new();
     let encoder = image::codecs::png::PngEncoder::new_with_quality(
         &mut bytes,
         image::codecs::png::CompressionType::Fast,
         image::codecs::png::FilterType::Sub,
     );
-    image::ImageEncoder::write_image(
-        encoder,
-        image.as_raw(),
-        image.width(),
-        image.height(),
-        image::ExtendedColorType::Rgba8,
-    )
-    .expect("encoding into memory cannot fail");
+    image::ImageEncoder::write_image(encoder, raw, width, height, colour)
+        .expect("encoding into memory cannot fail");
     bytes
 }
