@@ -9,8 +9,8 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::isosurface::{IndexedMesh, Slab};
 use crate::kernels::{
-    BLUR, BlurConfig, LUMINANCE, LuminanceConfig, RESAMPLE, ResampleConfig, SurfaceConfig,
-    THICKNESS, TOP_SURFACE, ThicknessConfig, VOLUME_BLUR, VolumeBlurConfig,
+    BLUR, BlurConfig, LUMINANCE, LuminanceConfig, RESAMPLE, RTIN_ERROR, ResampleConfig, RtinConfig,
+    SurfaceConfig, THICKNESS, TOP_SURFACE, ThicknessConfig, VOLUME_BLUR, VolumeBlurConfig,
 };
 
 /// Which backend a conversion ran on.
@@ -226,6 +226,35 @@ impl Backend {
         match self {
             Backend::Cpu => Ok(crate::thumbnail::raster::render(config, triangles, side)),
             Backend::Gpu(gpu) => gpu.render_thumbnail(config, triangles, side),
+        }
+    }
+
+    /// The error pyramid of `points` (`size` x `size` words), level by level as `levels`
+    /// lists them (finest first): one error per point. A GPU whose bindings cannot hold the
+    /// grid leaves it to the CPU, which computes the same words.
+    pub fn rtin_errors(&self, levels: &[RtinConfig], points: &[u32]) -> Result<Vec<u32>> {
+        let bytes = size_of_val(points) as u64;
+        match self {
+            Backend::Gpu(gpu) if bytes <= gpu.max_binding_bytes() => {
+                let points_buffer = gpu.upload(bytemuck::cast_slice(points));
+                let errors = gpu.zeroed(bytes)?;
+                for config in levels {
+                    gpu.dispatch(
+                        &RTIN_ERROR,
+                        bytemuck::bytes_of(config),
+                        config.count,
+                        &[&points_buffer, &errors],
+                    )?;
+                }
+                Ok(bytemuck::pod_collect_to_vec(&gpu.download(&errors, 0, bytes)?))
+            }
+            _ => {
+                let mut errors = vec![0u32; points.len()];
+                for config in levels {
+                    cpu::rtin_error::rtin_error(config, points, &mut errors);
+                }
+                Ok(errors)
+            }
         }
     }
 

@@ -135,3 +135,81 @@ fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
 fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
 }
+
+/// How far a mesh's top surface lies from a height grid, found by rasterising it back onto
+/// the grid: see [`height_deviation`].
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Deviation {
+    /// The largest vertical distance, in millimetres, between a grid point's height and the
+    /// surface above it.
+    pub max_mm: f64,
+    /// Grid points that should lie under the surface and lie under no up-facing triangle.
+    pub uncovered: u64,
+}
+
+/// Rasterises the up-facing triangles of a mesh onto a `width` x `height` grid of `pitch_mm`
+/// (grid row `y` at `(height - 1 - y) * pitch_mm`, as the engine places it), interpolating
+/// linearly inside each, and compares every grid point where `covered` says the surface
+/// should be with `heights` (row-major). A point on a shared edge is compared with each
+/// triangle it touches; positions are taken as written, float rounding and all.
+pub fn height_deviation(
+    width: u32,
+    height: u32,
+    pitch_mm: f64,
+    heights: &[f32],
+    covered: impl Fn(u32, u32) -> bool,
+    triangles: impl IntoIterator<Item = [[f32; 3]; 3]>,
+) -> Deviation {
+    // Slack for points on edges, in grid units: positions are float32 millimetres.
+    const EDGE: f64 = 1e-4;
+    let (w, h) = (width as usize, height as usize);
+    let mut hit = vec![false; w * h];
+    let mut max_mm = 0.0f64;
+    for t in triangles {
+        let g = t.map(|v| {
+            [
+                f64::from(v[0]) / pitch_mm,
+                f64::from(height - 1) - f64::from(v[1]) / pitch_mm,
+                f64::from(v[2]),
+            ]
+        });
+        // Up-facing: counter-clockwise seen from above, that is clockwise in grid rows.
+        let area =
+            (g[1][0] - g[0][0]) * (g[2][1] - g[0][1]) - (g[1][1] - g[0][1]) * (g[2][0] - g[0][0]);
+        if area >= -1e-9 {
+            continue;
+        }
+        let lo = |k: usize| g.iter().map(|p| p[k]).fold(f64::INFINITY, f64::min);
+        let hi = |k: usize| g.iter().map(|p| p[k]).fold(f64::NEG_INFINITY, f64::max);
+        let (x0, x1) = ((lo(0) - EDGE).ceil().max(0.0), (hi(0) + EDGE).floor().min((w - 1) as f64));
+        let (y0, y1) = ((lo(1) - EDGE).ceil().max(0.0), (hi(1) + EDGE).floor().min((h - 1) as f64));
+        let mut y = y0;
+        while y <= y1 {
+            let mut x = x0;
+            while x <= x1 {
+                let edge = |a: [f64; 3], b: [f64; 3]| {
+                    ((b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0])) / area
+                };
+                let (l0, l1, l2) = (edge(g[1], g[2]), edge(g[2], g[0]), edge(g[0], g[1]));
+                let slack = -EDGE / area.abs().sqrt().max(1.0);
+                if l0 >= slack && l1 >= slack && l2 >= slack {
+                    let z = (l0 * g[0][2] + l1 * g[1][2] + l2 * g[2][2]) / (l0 + l1 + l2);
+                    let i = y as usize * w + x as usize;
+                    max_mm = max_mm.max((z - f64::from(heights[i])).abs());
+                    hit[i] = true;
+                }
+                x += 1.0;
+            }
+            y += 1.0;
+        }
+    }
+    let mut uncovered = 0;
+    for y in 0..height {
+        for x in 0..width {
+            if covered(x, y) && !hit[y as usize * w + x as usize] {
+                uncovered += 1;
+            }
+        }
+    }
+    Deviation { max_mm, uncovered }
+}

@@ -43,6 +43,7 @@ pub const RESAMPLE: Kernel = kernel!("resample", ResampleConfig);
 pub const BLUR: Kernel = kernel!("blur", BlurConfig);
 pub const THICKNESS: Kernel = kernel!("thickness", ThicknessConfig);
 pub const TOP_SURFACE: Kernel = kernel!("top_surface", SurfaceConfig);
+pub const RTIN_ERROR: Kernel = kernel!("rtin_error", RtinConfig);
 pub const VOLUME_BLUR: Kernel = kernel!("volume_blur", VolumeBlurConfig);
 pub const MC_CLASSIFY: Kernel = kernel!("mc_classify", McConfig);
 pub const SCAN: Kernel = kernel!("scan", ScanConfig);
@@ -52,12 +53,13 @@ pub const MC_VERTICES: Kernel = kernel!("mc_vertices", McConfig);
 pub const MC_TRIANGLES: Kernel = kernel!("mc_triangles", McConfig);
 
 /// Every kernel, in pipeline order: heightfields, then isosurfaces.
-pub const KERNELS: [&Kernel; 12] = [
+pub const KERNELS: [&Kernel; 13] = [
     &LUMINANCE,
     &RESAMPLE,
     &BLUR,
     &THICKNESS,
     &TOP_SURFACE,
+    &RTIN_ERROR,
     &VOLUME_BLUR,
     &MC_CLASSIFY,
     &SCAN,
@@ -175,6 +177,38 @@ wgsl_struct! {
         pub collar_thickness_mm: f32,
     }
 }
+
+wgsl_struct! {
+    /// Mirrors `RtinConfig` in `shaders/rtin_error.wgsl`: one level of the adaptive mesher's
+    /// error pyramid (see `mesh::adaptive`).
+    pub struct RtinConfig {
+        pub count: u32,
+        /// Points per side of the padded square grid, `2^k + 1`.
+        pub size: u32,
+        /// The side of this level's squares, in grid steps.
+        pub square: u32,
+        /// Squares per side: `(size - 1) / square`.
+        pub squares: u32,
+        /// 0: the squares' centres, each splitting two triangles cut by a diagonal; 1: the
+        /// midpoints of their sides, each splitting the triangles from a side to two centres.
+        pub odd: u32,
+        /// A midpoint whose finer errors already exceed this skips its own scan: above the
+        /// mesher's bound an error need not be exact, only above it.
+        pub cap: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+    }
+}
+
+/// `RtinConfig` points: a grid point no solid cell touches.
+pub const POINT_OUTSIDE: u32 = 0;
+/// `RtinConfig` points: a grid point on the outline, between solid and empty cells.
+pub const POINT_RIM: u32 = 1;
+/// `RtinConfig` points: a grid point whose four cells are all solid.
+pub const POINT_INTERIOR: u32 = 2;
+/// The error of a triangle that must be split whatever the bound: it holds both solid and
+/// empty cells, or a point of the outline other than its corners.
+pub const ERROR_FORCED: u32 = u32::MAX;
 
 /// `ThicknessConfig::outline`: the whole grid.
 pub const OUTLINE_RECT: u32 = 0;

@@ -363,6 +363,37 @@ pub struct ConvertParams {
     /// Plain panels serialise as before: fingerprints of earlier requests stay the same.
     #[serde(default, skip_serializing_if = "Shape::is_plain")]
     pub shape: Shape,
+    /// How closely a flat panel's top surface follows the grid.
+    #[serde(default, skip_serializing_if = "Detail::is_default")]
+    pub detail: Detail,
+}
+
+/// How closely a relief's or lithophane's top surface follows its grid (see
+/// [`crate::mesh::adaptive`]). Curved shapes are meshed on the full grid.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detail {
+    /// Two triangles per grid cell: every grid point exactly.
+    Full,
+    /// As few triangles as keep every grid point within this many millimetres of the surface.
+    MaxErrorMm(f32),
+    /// The smallest such error whose whole mesh has at most this many triangles.
+    MaxTriangles(u64),
+}
+
+impl Default for Detail {
+    fn default() -> Self {
+        match crate::job::defaults::MAX_ERROR_MM {
+            0.0 => Detail::Full,
+            mm => Detail::MaxErrorMm(mm as f32),
+        }
+    }
+}
+
+impl Detail {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl Default for ConvertParams {
@@ -374,6 +405,7 @@ impl Default for ConvertParams {
             tone: Tone::default(),
             mask: None,
             shape: Shape::FLAT,
+            detail: Detail::default(),
         }
     }
 }
@@ -384,6 +416,8 @@ pub const MAX_BLUR_PX: f32 = 100.0;
 pub const MAX_MODEL_MM: f32 = 10_000.0;
 /// The smallest gamma: below it every grey but black becomes white.
 pub const MIN_GAMMA: f32 = 0.01;
+/// The largest `max_error_mm`: a centimetre is already no likeness of any image.
+pub const LARGEST_ERROR_MM: f32 = 10.0;
 /// The thinnest wall we emit: below this slicers drop the geometry.
 pub const MIN_THICKNESS_MM: f32 = 0.01;
 
@@ -454,6 +488,21 @@ impl ConvertParams {
                 "grid",
                 format!("must be between 2 and {}, got {exact}", GridSize::LIMIT),
             ));
+        }
+        match self.detail {
+            Detail::MaxErrorMm(mm) if !(mm > 0.0 && mm <= LARGEST_ERROR_MM) => {
+                return Err(ParamError::new(
+                    "max_error_mm",
+                    format!(
+                        "must be above 0 and at most {LARGEST_ERROR_MM} mm, got {mm}; 0 keeps the \
+                         full grid"
+                    ),
+                ));
+            }
+            Detail::MaxTriangles(0) => {
+                return Err(ParamError::new("max_triangles", "must be at least 1"));
+            }
+            _ => {}
         }
         let tone = &self.tone;
         if !(0.0..=MAX_BLUR_PX).contains(&tone.blur_px) {

@@ -13,6 +13,8 @@ pub enum Stage {
     Resample,
     Blur,
     Thickness,
+    /// Fitting a relief's or lithophane's adaptive top surface (none on the full grid).
+    Simplify,
     /// The signed distance field of a solid.
     Field,
     /// Marching cubes.
@@ -34,6 +36,7 @@ impl Stage {
             Stage::Resample => "resample",
             Stage::Blur => "blur",
             Stage::Thickness => "thickness",
+            Stage::Simplify => "simplify",
             Stage::Field => "field",
             Stage::Isosurface => "isosurface",
             Stage::Thumbnail => "thumbnail",
@@ -44,11 +47,12 @@ impl Stage {
 }
 
 /// The stages a relief or lithophane reports after decoding, in order.
-pub const HEIGHTFIELD_STAGES: [Stage; 6] = [
+pub const HEIGHTFIELD_STAGES: [Stage; 7] = [
     Stage::Luminance,
     Stage::Resample,
     Stage::Blur,
     Stage::Thickness,
+    Stage::Simplify,
     Stage::Thumbnail,
     Stage::Mesh,
 ];

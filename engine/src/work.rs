@@ -247,6 +247,7 @@ mod tests {
                 thickness: vec![1.0; (gw * gh) as usize],
                 cells: Cells::from_inside(&inside, gw, gh),
                 bend: None,
+                surface: None,
             };
             let work = estimate(&params, None, MeshFormat::Stl, w, h);
             let exact = hf.triangle_count();

@@ -193,13 +193,18 @@ pub fn assert_printable(label: &str, hf: &Heightfield, stl: &[u8]) -> MeshReport
         keep()
     );
 
-    // The enclosed volume is exactly the integral under the triangulated surface, and within
-    // 0.5% of the trapezoid rule once there are enough cells for the diagonal not to matter.
+    // The enclosed volume is exactly the integral under the triangulated surface (an adaptive
+    // one's is checked against its bound where it is made), and within 0.5% of the trapezoid
+    // rule once there are enough cells for the diagonal not to matter.
     let (trapezoid, exact) = thickness_integrals(hf);
     assert!(report.volume > 0.0, "{label}: volume must be positive (outward normals)");
     let error = (report.volume - exact).abs() / exact;
-    assert!(error < 1e-5, "{label}: volume {} vs exact integral {exact}", report.volume);
-    if hf.cells.solid_count() >= 100 {
+    assert!(
+        error < 1e-5 || hf.surface.is_some(),
+        "{label}: volume {} vs exact integral {exact}",
+        report.volume
+    );
+    if hf.cells.solid_count() >= 100 && hf.surface.is_none() {
         let error = (report.volume - trapezoid).abs() / trapezoid;
         assert!(
             error < 0.005,
@@ -228,7 +233,9 @@ pub fn assert_printable(label: &str, hf: &Heightfield, stl: &[u8]) -> MeshReport
         assert!(report.min[0].abs() < 1e-6 && report.min[1].abs() < 1e-6, "{label}: min corner");
         assert!((report.max[0] - sx).abs() < 1e-4, "{label}: width {} vs {sx}", report.max[0]);
         assert!((report.max[1] - sy).abs() < 1e-4, "{label}: depth {} vs {sy}", report.max[1]);
-        assert_eq!(report.max[2], tmax, "{label}: height is the thickest vertex");
+        if hf.surface.is_none() {
+            assert_eq!(report.max[2], tmax, "{label}: height is the thickest vertex");
+        }
     }
     report
 }

@@ -4,6 +4,7 @@
 //! whatever adapter wgpu finds (lavapipe in CI). A machine with no adapter fails the GPU tests
 //! unless `LITHOS_SKIP_GPU_TESTS=1` says so out loud.
 
+mod adaptive;
 mod cli;
 mod decode;
 mod dicom;

@@ -18,6 +18,7 @@ pub mod mc_compact;
 pub mod mc_triangles;
 pub mod mc_vertices;
 pub mod resample;
+pub mod rtin_error;
 pub mod scan;
 pub mod scan_add;
 pub mod thickness;

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use preview::{PREVIEW_GRID, PREVIEW_SOURCE};
 pub use request::{FIELDS, Field, FieldValue, IMAGE, JobRequest, Shown, ValueType, field};
 
-use crate::params::{Frame, GridSize, Light, Mask, PhysicalSize, ThicknessModel, Tone};
+use crate::params::{Detail, Frame, GridSize, Light, Mask, PhysicalSize, ThicknessModel, Tone};
 use crate::params::{Shape, ShapeKind};
 use crate::progress::{HEIGHTFIELD_STAGES, SOLID_STAGES, Stage, VOLUME_STAGES};
 use crate::volume::{Crop, IsoValue};
@@ -45,6 +45,9 @@ pub mod defaults {
     /// A dome's angle: a hemisphere.
     pub const DOME_DEG: f64 = 180.0;
     pub const BLUR_PX: f64 = 0.0;
+    /// A relief's or lithophane's largest deviation from its grid, in millimetres (0: the
+    /// full grid).
+    pub const MAX_ERROR_MM: f64 = 0.0;
     pub const GAMMA: f64 = 1.0;
     pub const THRESHOLD: f64 = 0.5;
     pub const MAX_GRID: u32 = 4096;
@@ -338,6 +341,22 @@ impl JobRequest {
         })
     }
 
+    /// How closely the top surface follows the grid: `max_error_mm` or `max_triangles`.
+    fn detail(&self) -> Result<Detail, ParamError> {
+        Ok(match (self.max_error_mm, self.max_triangles) {
+            (Some(_), Some(_)) => {
+                return Err(ParamError::new(
+                    "max_triangles",
+                    "give `max_error_mm` or `max_triangles`, not both",
+                ));
+            }
+            (_, Some(n)) => Detail::MaxTriangles(n.into()),
+            (Some(mm), None) if mm == 0.0 => Detail::Full,
+            (Some(mm), None) => Detail::MaxErrorMm(mm as f32),
+            (None, None) => Detail::default(),
+        })
+    }
+
     /// The parameters of an image job in `mode`, checked.
     fn image_params(&self, mode: JobMode) -> Result<ConvertParams, ParamError> {
         use defaults::*;
@@ -421,7 +440,17 @@ impl JobRequest {
                 threshold: self.threshold.unwrap_or(THRESHOLD as f32),
             }),
             shape: self.shape()?,
+            detail: self.detail()?,
         };
+        if params.shape.is_bent() && (self.max_triangles.is_some() || self.max_error_mm > Some(0.0))
+        {
+            let field = if self.max_triangles.is_some() { "max_triangles" } else { "max_error_mm" };
+            return Err(ParamError::new(
+                field,
+                "applies to flat panels that lie flat; an arc, a cylinder, a dome or a panel on \
+                 feet is meshed on its full grid",
+            ));
+        }
         if params.shape.is_bent() && params.mask.is_some() {
             return Err(ParamError::new(
                 "mask",

@@ -3,7 +3,7 @@
 
 use super::JobMode;
 use super::defaults::*;
-use crate::params::{GridSize, MAX_BLUR_PX, MIN_GAMMA};
+use crate::params::{GridSize, LARGEST_ERROR_MM, MAX_BLUR_PX, MIN_GAMMA};
 use crate::params::{Outline, ShapeKind};
 use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS, SeriesUid};
 use crate::{Bevel, MaskSource, Millimetres, RawType, ThicknessModel};
@@ -343,6 +343,21 @@ job_request! {
     feet: bool {
         shape: Some(ShapeKind::Flat),
         label: "Stabiliser feet: print it standing", modes: PANEL, default: Some(Shown::Flag(false)),
+    }
+    /// The farthest any grid point may lie from the top surface, in millimetres, measured
+    /// vertically: the surface keeps as few triangles as that allows, and the walls and floor
+    /// meet it exactly. 0 keeps two triangles per grid cell. Flat panels lying flat; curved
+    /// shapes and panels on feet are meshed on their full grid.
+    max_error_mm: f64 {
+        label: "Detail: largest deviation from the image", unit: MM,
+        range: Some((0.0, LARGEST_ERROR_MM as f64)), modes: PANEL,
+        default: Some(Shown::Number(MAX_ERROR_MM)), basic: PANEL,
+    }
+    /// Instead of `max_error_mm`: the smallest deviation whose whole mesh (walls and floor
+    /// included) has at most this many triangles, for a file size to aim at.
+    max_triangles: u32 {
+        label: "Detail: at most this many triangles", unit: "triangles",
+        range: Some((1.0, u32::MAX as f64)), modes: PANEL,
     }
     /// Swap dark and bright before anything else uses them.
     invert: bool {

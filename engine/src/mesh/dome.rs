@@ -201,6 +201,7 @@ impl Dome {
             thickness,
             cells: super::Cells::Full { width: n - 1, height: n - 1 },
             bend: None,
+            surface: None,
         }
     }
 }

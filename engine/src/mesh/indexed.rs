@@ -1,10 +1,11 @@
 //! A heightfield's mesh with shared vertices, for the formats that keep them (PLY, OBJ, 3MF,
 //! GLB): the same triangles as the STL stream, one part per region of solid cells.
 //!
-//! Top vertices are the grid points around a region's solid cells, numbered row by row;
-//! floor vertices are the points its walls and floor use, numbered after them. Only an index
-//! per grid point and the walls' and floor's triangles (a rim's worth) are held; the top
-//! surface is produced again, cell by cell, as it is written.
+//! Top vertices are the grid points around a region's solid cells (of an adaptive surface,
+//! those its triangles use), numbered row by row; floor vertices are the points its walls and
+//! floor use, numbered after them. Only an index per grid point and the walls' and floor's
+//! triangles (a rim's worth) are held; a full top surface is produced again, cell by cell, as
+//! it is written, and an adaptive one's triangles are listed by region.
 
 use std::collections::HashMap;
 use std::io;
@@ -24,6 +25,8 @@ pub(crate) struct IndexedHeightfield<'a> {
     floor_index: HashMap<(u32, u32), u32>,
     /// Per region: its wall and floor triangles.
     faces: Vec<Vec<[Corner; 3]>>,
+    /// Per region: its adaptive surface's triangles, by their index in it.
+    adaptive: Vec<Vec<u32>>,
     sizes: Vec<PartSize>,
 }
 
@@ -33,13 +36,32 @@ impl<'a> IndexedHeightfield<'a> {
         let cells = &hf.cells;
         let count = regions.boxes.len();
         let w = hf.width as usize;
+        // Grid points an adaptive surface leaves out are marked used already, so skipped.
         let mut top = vec![u32::MAX; w * hf.height as usize];
+        let mut adaptive = vec![Vec::new(); count];
+        if let Some(surface) = &hf.surface {
+            top.fill(u32::MAX - 1);
+            for (i, t) in surface.triangles.iter().enumerate() {
+                let (x, y) = (
+                    t.iter().map(|g| g % hf.width).sum::<u32>(),
+                    t.iter().map(|g| g / hf.width).sum::<u32>(),
+                );
+                // The cell under the triangle's centroid is one of its solid cells.
+                let region =
+                    regions.of(cells, i64::from(x / 3), i64::from(y / 3)).expect("a solid cell");
+                adaptive[region as usize].push(i as u32);
+                for &g in t {
+                    top[g as usize] = u32::MAX;
+                }
+            }
+        }
         let mut sizes = vec![PartSize::empty(); count];
         for (region, &[x0, y0, x1, y1]) in regions.boxes.iter().enumerate() {
             let size = &mut sizes[region];
             for y in y0..=y1 + 1 {
                 for x in x0..=x1 + 1 {
-                    if belongs(&regions, cells, region, x, y) {
+                    let unused = top[y as usize * w + x as usize] == u32::MAX - 1;
+                    if !unused && belongs(&regions, cells, region, x, y) {
                         top[y as usize * w + x as usize] = size.vertices as u32;
                         size.vertices += 1;
                         size.include(hf.position(Corner::top((x, y))));
@@ -69,6 +91,10 @@ impl<'a> IndexedHeightfield<'a> {
         walls::emit(hf, &mut add);
         bottom::emit(hf, &mut add);
         for (region, size) in sizes.iter_mut().enumerate() {
+            if hf.surface.is_some() {
+                size.triangles = (adaptive[region].len() + faces[region].len()) as u64;
+                continue;
+            }
             let [x0, y0, x1, y1] = regions.boxes[region];
             let mut solid = 0u64;
             for y in y0..=y1 {
@@ -80,7 +106,7 @@ impl<'a> IndexedHeightfield<'a> {
             }
             size.triangles = 2 * solid + faces[region].len() as u64;
         }
-        Self { hf, regions, top, floors, floor_index, faces, sizes }
+        Self { hf, regions, top, floors, floor_index, faces, adaptive, sizes }
     }
 
     fn index(&self, corner: Corner) -> u32 {
@@ -116,10 +142,12 @@ impl Parts for IndexedHeightfield<'_> {
         each: &mut dyn FnMut([f32; 3], [f32; 3]) -> io::Result<()>,
     ) -> io::Result<()> {
         let [x0, y0, x1, y1] = self.regions.boxes[part];
+        let w = self.hf.width as usize;
         for y in y0..=y1 + 1 {
             for x in x0..=x1 + 1 {
                 // In the order `new` numbered them.
-                if belongs(&self.regions, &self.hf.cells, part, x, y) {
+                let unused = self.top[y as usize * w + x as usize] == u32::MAX - 1;
+                if !unused && belongs(&self.regions, &self.hf.cells, part, x, y) {
                     each(self.hf.position(Corner::top((x, y))), top_normal(self.hf, x, y))?;
                 }
             }
@@ -138,6 +166,15 @@ impl Parts for IndexedHeightfield<'_> {
         let [x0, y0, x1, y1] = self.regions.boxes[part];
         let w = self.hf.width as usize;
         let cells = &self.hf.cells;
+        if let Some(surface) = &self.hf.surface {
+            for &t in &self.adaptive[part] {
+                each(surface.triangles[t as usize].map(|g| self.top[g as usize]))?;
+            }
+            for corners in &self.faces[part] {
+                each(corners.map(|c| self.index(c)))?;
+            }
+            return Ok(());
+        }
         for y in y0..=y1 {
             for x in x0..=x1 {
                 if self.regions.of(cells, i64::from(x), i64::from(y)) != Some(part as u32) {

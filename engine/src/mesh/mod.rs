@@ -5,6 +5,7 @@
 //! edge exactly: the walls' top edges are the surface's border edges, and the floor's points
 //! include every wall's foot. Each connected region of cells closes into one manifold.
 
+pub mod adaptive;
 mod bottom;
 mod cells;
 mod curved;
@@ -12,6 +13,7 @@ mod dome;
 mod indexed;
 mod walls;
 
+pub use adaptive::Surface;
 pub use cells::Cells;
 pub(crate) use curved::Curved;
 pub use curved::{Bend, Feet, Socket};
@@ -41,6 +43,8 @@ pub struct Heightfield {
     pub cells: Cells,
     /// How the panel is bent ([`Bend`]); `None` for a flat one.
     pub bend: Option<Bend>,
+    /// A flat panel's adaptive top surface; `None` for two triangles per solid cell.
+    pub surface: Option<Surface>,
 }
 
 impl Heightfield {
@@ -59,7 +63,10 @@ impl Heightfield {
         if let Some(bend) = self.bend {
             return Curved::new(self, bend).triangles();
         }
-        let mut count = 2 * self.cells.solid_count();
+        let mut count = match &self.surface {
+            Some(surface) => surface.triangles.len() as u64,
+            None => 2 * self.cells.solid_count(),
+        };
         walls::emit(self, &mut |_| count += 1);
         bottom::emit(self, &mut |_| count += 1);
         count
@@ -72,8 +79,13 @@ impl Heightfield {
             let size = Curved::new(self, bend).sizes()[0];
             return [0, 1, 2].map(|k| size.max[k] - size.min[k]);
         }
+        // An adaptive surface may leave out the thickest point, within its bound.
+        let surface_top = |fallback: f32| match &self.surface {
+            Some(surface) => surface.thickest(self),
+            None => fallback,
+        };
         let Cells::Masked { width, solid, .. } = &self.cells else {
-            let top = self.thickness.iter().copied().fold(0.0, f32::max);
+            let top = surface_top(self.thickness.iter().copied().fold(0.0, f32::max));
             let p = self.pitch_mm;
             return [(self.width - 1) as f32 * p, (self.height - 1) as f32 * p, top];
         };
@@ -90,6 +102,7 @@ impl Heightfield {
         if lo[0] > hi[0] {
             return [0.0; 3];
         }
+        let top = surface_top(top);
         [(hi[0] - lo[0]) as f32 * self.pitch_mm, (hi[1] - lo[1]) as f32 * self.pitch_mm, top]
     }
 }
@@ -185,6 +198,16 @@ pub(crate) fn stream(
     feed: &mut Feed,
     progress: &dyn Progress,
 ) -> Result<()> {
+    if let Some(surface) = &hf.surface {
+        return stream_faces(hf, feed, &mut |push| {
+            let w = hf.width;
+            let corner = |g: u32| hf.position(Corner::top((g % w, g / w)));
+            for t in &surface.triangles {
+                let vertices = t.map(corner);
+                push(&Triangle { normal: crate::export::unit_normal(vertices), vertices });
+            }
+        });
+    }
     let (w, h) = (hf.width, hf.height);
     let cells_per_row = u64::from(w - 1);
     let row_bytes = cells_per_row * BYTES_PER_CELL as u64;
@@ -211,12 +234,19 @@ pub(crate) fn stream(
         feed.send(records)?;
         progress.advance(u64::from(row0 + band) as f64 / total_rows as f64);
     }
+    stream_faces(hf, feed, &mut |_| {})
+}
 
+/// Streams the triangles `top` gives, then `hf`'s walls and floor, in buffers of about 4 MB.
+fn stream_faces(
+    hf: &Heightfield,
+    feed: &mut Feed,
+    top: &mut dyn FnMut(&mut dyn FnMut(&Triangle)),
+) -> Result<()> {
     let mut records = feed.buffer();
     records.clear();
     let mut failed = None;
-    let mut push = |f: &Face| {
-        let t = Triangle { normal: f.normal, vertices: f.corners.map(|c| hf.position(c)) };
+    let mut push = |t: &Triangle| {
         t.encode(&mut records);
         if records.len() >= (4 << 20) - RECORD_BYTES && failed.is_none() {
             let full = std::mem::replace(&mut records, feed.buffer());
@@ -226,8 +256,12 @@ pub(crate) fn stream(
             records.clear();
         }
     };
-    walls::emit(hf, &mut push);
-    bottom::emit(hf, &mut push);
+    top(&mut push);
+    let mut face = |f: &Face| {
+        push(&Triangle { normal: f.normal, vertices: f.corners.map(|c| hf.position(c)) });
+    };
+    walls::emit(hf, &mut face);
+    bottom::emit(hf, &mut face);
     if let Some(e) = failed {
         return Err(e);
     }

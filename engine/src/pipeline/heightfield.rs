@@ -5,8 +5,8 @@ use std::io::Write;
 use crate::kernels::{
     MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, MODEL_LINEAR, MODEL_TRANSMITTANCE, ThicknessConfig,
 };
-use crate::mesh::{Bend, Dome, Feet};
-use crate::params::{Light, Mode, Shape};
+use crate::mesh::{Bend, Dome, Feet, Surface};
+use crate::params::{Detail, Light, Mode, Shape};
 use crate::stl::MeshStats;
 use crate::{
     Cells, ConvertParams, Engine, EngineError, Heightfield, MaskSource, MeshFormat, Progress,
@@ -31,6 +31,7 @@ impl Engine {
             thickness: thickness.data,
             cells,
             bend: None,
+            surface: None,
         };
         hf.bend = match params.shape {
             Shape::Cylinder { bottom_ring_mm, top_ring_mm, .. } => {
@@ -53,6 +54,11 @@ impl Engine {
             let threshold = params.mask.map_or(0.0, |m| m.threshold);
             return Err(EngineError::EmptyMask { threshold });
         }
+        hf.surface = timed(Stage::Simplify, progress, times, || match (params.detail, hf.bend) {
+            (Detail::Full, _) | (_, Some(_)) => Ok(None),
+            (Detail::MaxErrorMm(mm), None) => Surface::within(&self.backend, &hf, mm.into()),
+            (Detail::MaxTriangles(n), None) => Surface::fitting(&self.backend, &hf, n).map(Some),
+        })?;
         Ok(hf)
     }
 

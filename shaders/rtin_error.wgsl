@@ -1,0 +1,220 @@
+// One level of the adaptive mesher's error pyramid over a right-triangulated irregular network
+// (RTIN) on a padded square grid of `size` = 2^k + 1 points.
+//
+// A level's triangles split at the midpoint of their hypotenuse. On even levels those are the
+// centres of squares of side `square`, each square cut by a diagonal ("\" where the square's
+// column plus row is even, "/" where odd) into two triangles; on odd levels they are the
+// midpoints of the squares' sides, each side the hypotenuse of the triangles from it to the
+// centres of the squares on either side. One invocation per midpoint writes its error: the
+// largest of its triangles' exact errors and its children's errors, so that wherever a child
+// must split, so must its parents (which keeps the extracted mesh free of cracks).
+//
+// A triangle's exact error is the largest vertical distance, over every grid point in it
+// (edges included), between the point's height and the triangle's plane, in whole quanta of
+// height rounded up. Heights are 16-bit integers and the plane is scaled by the triangle's
+// leg, so the arithmetic is exact in i32 and GPU and CPU agree to the bit. A triangle with
+// both solid and empty cells, or with a point of the outline other than its corners, is forced
+// to split (`ERROR_FORCED`); one with no solid cell has error 0 and is later dropped.
+//
+// Each point word holds the height in its low 16 bits and the point's kind above them.
+// CPU twin: engine/src/cpu/rtin_error.rs.
+
+struct RtinConfig {
+    count: u32,
+    size: u32,
+    square: u32,
+    squares: u32,
+    odd: u32,
+    cap: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> config: RtinConfig;
+@group(0) @binding(1) var<storage, read> points: array<u32>;
+@group(0) @binding(2) var<storage, read_write> errors: array<u32>;
+
+const WORKGROUP_SIZE: u32 = 256u;
+const POINT_OUTSIDE: u32 = 0u;
+const POINT_INTERIOR: u32 = 2u;
+const ERROR_FORCED: u32 = 0xffffffffu;
+
+struct Scan {
+    worst: u32,
+    not_interior: bool,
+    all_outside: bool,
+}
+
+fn scan_add(scan: ptr<function, Scan>, difference: i32, kind: u32, corner: bool) {
+    (*scan).worst = max((*scan).worst, u32(abs(difference)));
+    if !corner {
+        (*scan).not_interior = (*scan).not_interior || kind != POINT_INTERIOR;
+        (*scan).all_outside = (*scan).all_outside && kind == POINT_OUTSIDE;
+    }
+}
+
+fn scan_error(scan: Scan, scale: u32) -> u32 {
+    if !scan.not_interior {
+        return (scan.worst + scale - 1u) / scale;
+    }
+    if scan.all_outside {
+        return 0u;
+    }
+    return ERROR_FORCED;
+}
+
+fn height(word: u32) -> i32 {
+    return i32(word & 0xffffu);
+}
+
+fn at(x: u32, y: u32) -> u32 {
+    return y * config.size + x;
+}
+
+fn centre(index: u32) {
+    let s = config.square;
+    let h = s / 2u;
+    let g = config.squares;
+    let x0 = (index % g) * s;
+    let y0 = (index / g) * s;
+    let m = at(x0 + h, y0 + h);
+    var worst = max(errors[at(x0 + h, y0)], errors[at(x0 + h, y0 + s)]);
+    worst = max(max(worst, errors[at(x0, y0 + h)]), errors[at(x0 + s, y0 + h)]);
+    if worst > config.cap {
+        errors[m] = worst;
+        return;
+    }
+    let q00 = height(points[at(x0, y0)]);
+    let q10 = height(points[at(x0 + s, y0)]);
+    let q01 = height(points[at(x0, y0 + s)]);
+    let q11 = height(points[at(x0 + s, y0 + s)]);
+    let back = ((index % g) + (index / g)) % 2u == 0u;
+    let si = i32(s);
+    var first = Scan(0u, false, true);
+    var second = Scan(0u, false, true);
+    for (var v = 0u; v <= s; v++) {
+        for (var u = 0u; u <= s; u++) {
+            let word = points[at(x0 + u, y0 + v)];
+            let q = height(word);
+            let kind = word >> 16u;
+            let corner = (u == 0u || u == s) && (v == 0u || v == s);
+            let ui = i32(u);
+            let vi = i32(v);
+            if back {
+                if u <= v {
+                    let plane = (vi - ui) * q01 + ui * q11 + (si - vi) * q00;
+                    scan_add(&first, si * q - plane, kind, corner);
+                }
+                if u >= v {
+                    let plane = (ui - vi) * q10 + (si - ui) * q00 + vi * q11;
+                    scan_add(&second, si * q - plane, kind, corner);
+                }
+            } else {
+                if u + v <= s {
+                    let plane = (si - ui - vi) * q00 + ui * q10 + vi * q01;
+                    scan_add(&first, si * q - plane, kind, corner);
+                }
+                if u + v >= s {
+                    let plane = (ui + vi - si) * q11 + (si - ui) * q01 + (si - vi) * q10;
+                    scan_add(&second, si * q - plane, kind, corner);
+                }
+            }
+        }
+    }
+    errors[m] = max(worst, max(scan_error(first, s), scan_error(second, s)));
+}
+
+fn at_i(x: i32, y: i32) -> u32 {
+    return u32(y) * config.size + u32(x);
+}
+
+fn side(index: u32) {
+    let s = config.square;
+    let h = s / 2u;
+    let g = config.squares;
+    let horizontal = index < g * (g + 1u);
+    var mx: u32;
+    var my: u32;
+    var along: vec2<i32>;
+    var before: bool;
+    var after: bool;
+    if horizontal {
+        let i = index % g;
+        let j = index / g;
+        mx = i * s + h;
+        my = j * s;
+        along = vec2<i32>(1, 0);
+        before = j > 0u;
+        after = j < g;
+    } else {
+        let k = index - g * (g + 1u);
+        let i = k % (g + 1u);
+        let j = k / (g + 1u);
+        mx = i * s;
+        my = j * s + h;
+        along = vec2<i32>(0, 1);
+        before = i > 0u;
+        after = i < g;
+    }
+    let m = my * config.size + mx;
+    let mxi = i32(mx);
+    let myi = i32(my);
+    let hi = i32(h);
+    let qa = height(points[at_i(mxi - along.x * hi, myi - along.y * hi)]);
+    let qb = height(points[at_i(mxi + along.x * hi, myi + along.y * hi)]);
+    var worst = 0u;
+    for (var a = 0; a < 2; a++) {
+        let apex = 2 * a - 1;
+        let exists = select(after, before, a == 0);
+        if !exists || h < 2u {
+            continue;
+        }
+        let dx = apex * along.y;
+        let dy = apex * along.x;
+        for (var b = 0; b < 2; b++) {
+            let w = 2 * b - 1;
+            let x = mxi + dx * hi / 2 + w * along.x * hi / 2;
+            let y = myi + dy * hi / 2 + w * along.y * hi / 2;
+            worst = max(worst, errors[at_i(x, y)]);
+        }
+    }
+    if worst > config.cap {
+        errors[m] = worst;
+        return;
+    }
+    var error = worst;
+    for (var a = 0; a < 2; a++) {
+        let apex = 2 * a - 1;
+        let exists = select(after, before, a == 0);
+        if !exists {
+            continue;
+        }
+        let dx = apex * along.y;
+        let dy = apex * along.x;
+        let qc = height(points[at_i(mxi + dx * hi, myi + dy * hi)]);
+        var scan = Scan(0u, false, true);
+        for (var t = 0; t <= hi; t++) {
+            for (var w = t - hi; w <= hi - t; w++) {
+                let word = points[at_i(mxi + dx * t + along.x * w, myi + dy * t + along.y * w)];
+                let plane = 2 * t * qc + (hi - t - w) * qa + (hi - t + w) * qb;
+                let corner = t == hi || (t == 0 && (w == hi || w == -hi));
+                scan_add(&scan, 2 * hi * height(word) - plane, word >> 16u, corner);
+            }
+        }
+        error = max(error, scan_error(scan, s));
+    }
+    errors[m] = error;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+    if index >= config.count {
+        return;
+    }
+    if config.odd == 0u {
+        centre(index);
+    } else {
+        side(index);
+    }
+}
