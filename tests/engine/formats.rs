@@ -42,6 +42,19 @@ fn cases() -> Vec<Case> {
             image: load("coins.png"),
         },
         Case {
+            // An adaptive surface over a mask: its parts as the full grid's, fewer triangles.
+            label: "adaptive-masked-relief",
+            mode: JobMode::Relief,
+            request: json!({ "max_grid": 200, "mask": "threshold", "threshold": 0.5, "max_error_mm": 0.05 }),
+            image: load("coins.png"),
+        },
+        Case {
+            label: "adaptive-heart-lithophane",
+            mode: JobMode::Lithophane,
+            request: json!({ "max_grid": 160, "outline": "heart", "hanger_mm": 5, "max_error_mm": 0.02 }),
+            image: load("camera.png"),
+        },
+        Case {
             label: "arc",
             mode: JobMode::Lithophane,
             request: json!({ "max_grid": 120, "shape": "arc", "arc_deg": 150 }),

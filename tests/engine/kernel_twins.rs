@@ -207,3 +207,59 @@ fn every_marching_cubes_kernel_matches_its_twin() {
     // A slab in the middle, numbering its vertices after an earlier slab's.
     compare_every_kernel(&gpu, config(dims, 6, Some(7), 1000), &values);
 }
+
+/// The adaptive mesher's error pyramid, level by level: random heights over a mask with holes
+/// and a padded margin (points outside the grid), on a 65-point square, GPU against the CPU
+/// twin after every level, with every error left exact (no cap) and with a cap.
+#[test]
+fn rtin_error_matches_its_twin_level_by_level() {
+    use lithos_engine::cpu::rtin_error;
+    use lithos_engine::kernels::{POINT_INTERIOR, POINT_OUTSIDE, POINT_RIM, RTIN_ERROR};
+    use lithos_engine::mesh::adaptive::levels;
+    let Some(gpu) = device() else { return };
+    let size = 65u32;
+    let (w, h) = (53u32, 47u32);
+    let mut state = 0x9e37_79b9_u64;
+    let mut random = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    // Solid cells: all but two blobs; points classed from them as the engine does.
+    let solid = |x: i64, y: i64| {
+        x >= 0 && y >= 0 && x < i64::from(w) - 1 && y < i64::from(h) - 1
+            && (x - 20).pow(2) + (y - 15).pow(2) > 25
+            && !(x > 35 && y > 30 && x < 40)
+    };
+    let mut points = vec![POINT_OUTSIDE; (size * size) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            let (xi, yi) = (i64::from(x), i64::from(y));
+            let around = [(xi - 1, yi - 1), (xi, yi - 1), (xi - 1, yi), (xi, yi)];
+            let kind = match around.iter().filter(|&&(cx, cy)| solid(cx, cy)).count() {
+                0 => POINT_OUTSIDE,
+                4 => POINT_INTERIOR,
+                _ => POINT_RIM,
+            };
+            // Smooth with spikes, in 16-bit steps.
+            let smooth = 20_000.0 + 9_000.0 * (f64::from(x) * 0.2).sin() * (f64::from(y) * 0.15).cos();
+            let spike = if random() % 17 == 0 { (random() % 30_000) as f64 } else { 0.0 };
+            points[(y * size + x) as usize] = (smooth + spike) as u32 | kind << 16;
+        }
+    }
+    let points_buf = gpu.upload(bytes(&points));
+    for cap in [u32::MAX - 1, 300] {
+        let mut errors = vec![0u32; points.len()];
+        let errors_buf = gpu.zeroed(points.len() as u64 * 4).unwrap();
+        for config in levels(size, cap) {
+            rtin_error::rtin_error(&config, &points, &mut errors);
+            gpu.dispatch(&RTIN_ERROR, bytemuck::bytes_of(&config), config.count, &[&points_buf, &errors_buf])
+                .unwrap();
+            let what = format!("rtin_error: square {} odd {} cap {cap}", config.square, config.odd);
+            assert_eq!(read::<u32>(&gpu, &errors_buf, points.len()), errors, "{what}");
+        }
+        assert!(errors.iter().any(|&e| e == lithos_engine::kernels::ERROR_FORCED), "the mask forces splits");
+        assert!(errors.iter().any(|&e| e > 0 && e < 1000), "some errors are exact and small");
+    }
+}

@@ -54,12 +54,19 @@ impl Engine {
             let threshold = params.mask.map_or(0.0, |m| m.threshold);
             return Err(EngineError::EmptyMask { threshold });
         }
-        hf.surface = timed(Stage::Simplify, progress, times, || match (params.detail, hf.bend) {
-            (Detail::Full, _) | (_, Some(_)) => Ok(None),
-            (Detail::MaxErrorMm(mm), None) => Surface::within(&self.backend, &hf, mm.into()),
-            (Detail::MaxTriangles(n), None) => Surface::fitting(&self.backend, &hf, n).map(Some),
-        })?;
+        timed(Stage::Simplify, progress, times, || self.simplify(&mut hf, params.detail))?;
         Ok(hf)
+    }
+
+    /// Gives a flat `hf` the adaptive top surface `detail` asks for ([`crate::mesh::adaptive`]);
+    /// a curved one, or [`Detail::Full`], keeps the full grid.
+    pub fn simplify(&self, hf: &mut Heightfield, detail: Detail) -> Result<()> {
+        hf.surface = match (detail, hf.bend) {
+            (Detail::Full, _) | (_, Some(_)) => None,
+            (Detail::MaxErrorMm(mm), None) => Surface::within(&self.backend, hf, mm.into())?,
+            (Detail::MaxTriangles(n), None) => Some(Surface::fitting(&self.backend, hf, n)?),
+        };
+        Ok(())
     }
 
     /// Stages 2 to 4 on the grid: its size and pitch, the thickness map, and which grid

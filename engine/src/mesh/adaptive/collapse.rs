@@ -4,12 +4,14 @@
 //! and drops the two that held both. It is kept only when every new triangle keeps its
 //! orientation (so they tile the hole `v` leaves exactly) and every grid point under them lies
 //! within the bound of their planes, checked exactly in integers. Vertices on the outline and
-//! the grid's border are locked. A round picks a maximal set of unlocked vertices no two of
-//! which are neighbours, tries them in parallel (their stars do not overlap, so each try sees
-//! the mesh the others leave), applies the successes, and queues their neighbours again;
-//! a vertex that failed is tried again only when its neighbourhood changes.
+//! the grid's border are locked. A round tries every queued vertex in parallel against the
+//! mesh as the round found it, then applies the successes in order, each only if no collapse
+//! before it touched its star (then its try still holds); the rest wait for the next round.
+//! A collapse queues its neighbours again; a vertex that failed is tried again only when its
+//! neighbourhood changes.
 
 use rayon::prelude::*;
+use smallvec::SmallVec;
 
 use super::Grid;
 use crate::kernels::POINT_INTERIOR;
@@ -41,23 +43,35 @@ impl Heights<'_> {
     }
 
     /// Whether every grid point of triangle `t` (counter-clockwise, edges included) lies
-    /// within `bound` steps of its plane.
+    /// within `bound` steps of its plane. The three edge functions and the plane are linear in
+    /// the point, so each step along a row adds constants.
     fn within(&self, t: [Point; 3], bound: i64) -> bool {
         let [a, b, c] = t;
         let area = orient(a, b, c);
         let (qa, qb, qc) = (self.at(a), self.at(b), self.at(c));
+        // orient(p, q, r) over p is k + x (r.y - q.y) + y (q.x - r.x).
+        let edge = |q: Point, r: Point| {
+            let (qx, qy, rx, ry) = (i64::from(q[0]), i64::from(q[1]), i64::from(r[0]), i64::from(r[1]));
+            (qy * rx - qx * ry, ry - qy, qx - rx)
+        };
+        let edges = [edge(b, c), edge(c, a), edge(a, b)];
         let (x0, x1) = (a[0].min(b[0]).min(c[0]), a[0].max(b[0]).max(c[0]));
         let (y0, y1) = (a[1].min(b[1]).min(c[1]), a[1].max(b[1]).max(c[1]));
+        let limit = bound * area;
+        let width = self.width as usize;
         for y in y0..=y1 {
+            let (xs, ys) = (i64::from(x0), i64::from(y));
+            let mut w = edges.map(|(k, dx, dy)| k + xs * dx + ys * dy);
+            let row = &self.steps[y as usize * width..];
             for x in x0..=x1 {
-                let p = [x, y];
-                let (wa, wb, wc) = (orient(p, b, c), orient(a, p, c), orient(a, b, p));
-                if wa < 0 || wb < 0 || wc < 0 {
-                    continue;
+                if w[0] >= 0 && w[1] >= 0 && w[2] >= 0 {
+                    let plane = w[0] * qa + w[1] * qb + w[2] * qc;
+                    if (area * i64::from(row[x as usize]) - plane).abs() > limit {
+                        return false;
+                    }
                 }
-                let difference = area * self.at(p) - (wa * qa + wb * qb + wc * qc);
-                if difference.abs() > bound * area {
-                    return false;
+                for k in 0..3 {
+                    w[k] += edges[k].1;
                 }
             }
         }
@@ -186,11 +200,21 @@ impl Mesh {
 
     /// The neighbour `v` collapses into, if any keeps the bound.
     fn target(&self, v: u32, heights: &Heights<'_>, bound: i64) -> Option<u32> {
-        let mut star = Vec::with_capacity(12);
+        let mut star: Vec<[u32; 3]> = Vec::new();
         self.star(v, &mut star, None);
         let at = |i: u32| self.points[i as usize];
-        let mut fan: Vec<[Point; 3]> = Vec::with_capacity(12);
-        let mut options: Vec<(f64, u32)> = Vec::with_capacity(12);
+        // Whatever the collapse, the surface at v interpolates its neighbours: v above the
+        // highest or below the lowest by more than the bound cannot go.
+        let own = heights.at(at(v));
+        let (lo, hi) = star.iter().fold((i64::MAX, i64::MIN), |(lo, hi), t| {
+            let h = heights.at(at(t[1]));
+            (lo.min(h), hi.max(h))
+        });
+        if own > hi + bound || own < lo - bound {
+            return None;
+        }
+        let mut fan: SmallVec<[[Point; 3]; 16]> = SmallVec::new();
+        let mut options: SmallVec<[(f64, u32); 16]> = SmallVec::new();
         for &[_, u, _] in &star {
             fan.clear();
             let mut folds = false;
@@ -251,58 +275,63 @@ pub(super) fn simplify(
     steps: &[u16],
     bound: i64,
 ) -> Vec<[u32; 3]> {
+    let t_new = std::time::Instant::now();
     let (mut mesh, grid_index) = Mesh::new(&triangles, grid);
+    if std::env::var_os("LITHOS_ADAPTIVE_TRACE").is_some() {
+        eprintln!("  mesh new {:.3}", t_new.elapsed().as_secs_f64());
+    }
     drop(triangles);
     let heights = Heights { steps, width: grid.width };
     let count = mesh.points.len();
     let mut queued: Vec<bool> = mesh.locked.iter().map(|&l| !l).collect();
     let mut queue: Vec<u32> = (0..count as u32).filter(|&v| queued[v as usize]).collect();
-    let mut blocked = vec![false; count];
+    let mut touched = vec![false; count];
     let (mut star, mut ids) = (Vec::new(), Vec::new());
-    for _ in 0..MAX_ROUNDS {
+    let trace = std::env::var_os("LITHOS_ADAPTIVE_TRACE").is_some();
+    let start = std::time::Instant::now();
+    for round in 0..MAX_ROUNDS {
         if queue.is_empty() {
             break;
         }
-        // A maximal independent set of the queue, in order.
-        let mut chosen = Vec::new();
+        if trace {
+            eprintln!("  round {round}: {} queued at {:.3}", queue.len(), start.elapsed().as_secs_f64());
+        }
+        // Every queued vertex tried against the mesh as the round found it.
+        let targets: Vec<Option<u32>> =
+            queue.par_iter().map(|&v| mesh.target(v, &heights, bound)).collect();
+        for (&v, target) in queue.iter().zip(&targets) {
+            if target.is_none() {
+                queued[v as usize] = false;
+            }
+        }
+        // Then applied in order, each only if no collapse before it changed its star; the
+        // others are tried again next round.
         let mut rest = Vec::new();
-        let mut touched = Vec::new();
-        for &v in &queue {
-            if blocked[v as usize] {
+        let mut marked = Vec::new();
+        for (&v, target) in queue.iter().zip(targets) {
+            let Some(u) = target else { continue };
+            if touched[v as usize] {
                 rest.push(v);
                 continue;
             }
-            chosen.push(v);
-            mesh.star(v, &mut star, None);
-            for &[_, p, q] in &star {
-                for x in [v, p, q] {
-                    if !blocked[x as usize] {
-                        blocked[x as usize] = true;
-                        touched.push(x);
-                    }
-                }
-            }
-        }
-        for x in touched {
-            blocked[x as usize] = false;
-        }
-        let targets: Vec<Option<u32>> =
-            chosen.par_iter().map(|&v| mesh.target(v, &heights, bound)).collect();
-        for &v in &chosen {
-            queued[v as usize] = false;
-        }
-        for (&v, target) in chosen.iter().zip(targets) {
-            let Some(u) = target else { continue };
             mesh.collapse(v, u, &mut star, &mut ids);
+            queued[v as usize] = false;
             for &[_, p, q] in &star {
                 for x in [p, q] {
                     let x = x as usize;
+                    if !touched[x] {
+                        touched[x] = true;
+                        marked.push(x);
+                    }
                     if !mesh.locked[x] && !mesh.removed[x] && !queued[x] {
                         queued[x] = true;
                         rest.push(x as u32);
                     }
                 }
             }
+        }
+        for x in marked {
+            touched[x] = false;
         }
         queue = rest;
     }
