@@ -99,7 +99,9 @@ fn fractal(n: u32) -> Heightfield {
 fn from_image(engine: &Engine, image: &lithos_engine::SourceImage, n: u32) -> Heightfield {
     let params = ConvertParams {
         grid: GridSize { max: n, exact: Some(n) },
-        size: lithos_engine::params::PhysicalSize::PixelMm(lithos_engine::Millimetres::new(PITCH_MM.into()).unwrap()),
+        size: lithos_engine::params::PhysicalSize::PixelMm(
+            lithos_engine::Millimetres::new(PITCH_MM.into()).unwrap(),
+        ),
         mode: lithos_engine::Mode::Relief {
             base_mm: lithos_engine::Millimetres::new(BASE_MM.into()).unwrap(),
             relief_mm: lithos_engine::Millimetres::new(RELIEF_MM.into()).unwrap(),
@@ -116,13 +118,22 @@ fn true_error(hf: &Heightfield, triangles: impl Iterator<Item = [[f32; 3]; 3]>) 
         let cross = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
         if cross < 0.0 { [a, c, b] } else { [a, b, c] }
     });
-    let d = height_deviation(hf.width, hf.height, hf.pitch_mm.into(), &hf.thickness, |_, _| true, upward);
+    let d = height_deviation(
+        hf.width,
+        hf.height,
+        hf.pitch_mm.into(),
+        &hf.thickness,
+        |_, _| true,
+        upward,
+    );
     (d.max_mm, d.uncovered)
 }
 
 fn main() {
-    let engine = Engine::new(&EngineOptions { backend: BackendChoice::Cpu, gpu_limits: None }).unwrap();
-    let n: u32 = std::env::var("LITHOS_ADAPTIVE_SIZE").ok().and_then(|s| s.parse().ok()).unwrap_or(4096);
+    let engine =
+        Engine::new(&EngineOptions { backend: BackendChoice::Cpu, gpu_limits: None }).unwrap();
+    let n: u32 =
+        std::env::var("LITHOS_ADAPTIVE_SIZE").ok().and_then(|s| s.parse().ok()).unwrap_or(4096);
     let errors: Vec<f64> = std::env::var("LITHOS_ADAPTIVE_ERRORS")
         .unwrap_or_else(|_| "0.005,0.02,0.05".into())
         .split(',')
@@ -137,11 +148,16 @@ fn main() {
     )
     .unwrap();
     let inputs: Vec<(String, Heightfield)> = vec![
-        (format!("bench height map {n}²"), heightfield(n, n, |x, y| f32::from(synthetic.get_pixel(x, y)[0]) / 65535.0)),
+        (
+            format!("bench height map {n}²"),
+            heightfield(n, n, |x, y| f32::from(synthetic.get_pixel(x, y)[0]) / 65535.0),
+        ),
         (format!("camera.png on {n}²"), from_image(&engine, &camera, n)),
         (format!("fractal {}²", n + 1), fractal(n + 1)),
     ];
-    println!("| input | E mm | Lithos triangles | hmm triangles | ratio | Lithos s | hmm s | speed-up | Lithos max error mm | hmm max error mm |");
+    println!(
+        "| input | E mm | Lithos triangles | hmm triangles | ratio | Lithos s | hmm s | speed-up | Lithos max error mm | hmm max error mm |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (name, hf) in &inputs {
         let raw = work.join("adaptive-heights.f32");
@@ -159,21 +175,41 @@ fn main() {
 
             let out = work.join("adaptive-hmm");
             let output = Command::new("python3")
-                .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/hmm_mesh.py"))
-                .args([raw.to_str().unwrap(), &hf.width.to_string(), &hf.height.to_string(), &e.to_string(), out.to_str().unwrap()])
+                .arg(
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("benches/peers/hmm_mesh.py"),
+                )
+                .args([
+                    raw.to_str().unwrap(),
+                    &hf.width.to_string(),
+                    &hf.height.to_string(),
+                    &e.to_string(),
+                    out.to_str().unwrap(),
+                ])
                 .output()
                 .expect("python3 runs");
-            assert!(output.status.success(), "hmm failed: {}", String::from_utf8_lossy(&output.stderr));
+            assert!(
+                output.status.success(),
+                "hmm failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
             let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
             let hmm_seconds = result["seconds"].as_f64().unwrap();
-            let vertices: Vec<f32> = bytemuck::pod_collect_to_vec(&std::fs::read(out.with_extension("vertices")).unwrap());
-            let triangles: Vec<u32> = bytemuck::pod_collect_to_vec(&std::fs::read(out.with_extension("triangles")).unwrap());
+            let vertices: Vec<f32> = bytemuck::pod_collect_to_vec(
+                &std::fs::read(out.with_extension("vertices")).unwrap(),
+            );
+            let triangles: Vec<u32> = bytemuck::pod_collect_to_vec(
+                &std::fs::read(out.with_extension("triangles")).unwrap(),
+            );
             // hmm's y runs up from the grid's last row, as the engine places rows.
             let corner = |v: u32| {
                 let v = v as usize * 3;
                 [vertices[v] * hf.pitch_mm, vertices[v + 1] * hf.pitch_mm, vertices[v + 2]]
             };
-            let (hmm_error, hmm_gaps) = true_error(hf, triangles.chunks_exact(3).map(|t| [corner(t[0]), corner(t[1]), corner(t[2])]));
+            let (hmm_error, hmm_gaps) = true_error(
+                hf,
+                triangles.chunks_exact(3).map(|t| [corner(t[0]), corner(t[1]), corner(t[2])]),
+            );
             assert_eq!(hmm_gaps, 0, "hmm's surface covers the grid");
             let (ours_n, hmm_n) = (surface.triangles.len(), triangles.len() / 3);
             println!(

@@ -6,7 +6,7 @@
 //! service checks a job's [`Work`] against its [`WorkLimits`] before any credit is taken, and
 //! the engine checks the voxel count again before it allocates.
 
-use crate::params::ConvertParams;
+use crate::params::{ConvertParams, Detail};
 use crate::solid::{MARGIN, SolidParams};
 use crate::stl::MeshFormat;
 
@@ -90,7 +90,8 @@ pub fn solid_dims(gw: u32, gh: u32, layers: u64) -> [u64; 3] {
 
 /// Bytes per triangle of each format: exact for binary STL, typical for the others (indexed
 /// formats share each vertex among about six triangles).
-fn bytes_per_triangle(format: MeshFormat) -> u64 {
+/// About how many bytes a triangle takes in `format`.
+pub fn bytes_per_triangle(format: MeshFormat) -> u64 {
     match format {
         MeshFormat::Stl => 50,
         MeshFormat::StlAscii => 260,
@@ -136,9 +137,20 @@ pub fn estimate(
             // boundary vertex where the floor meets them. A mask adds outlines inside: count
             // its floor like its top.
             let top = cells.saturating_mul(if params.mask.is_some() { 4 } else { 2 });
-            let triangles = top.saturating_add(rim.saturating_mul(3));
-            // The mesh streams out: only the planes stay.
-            (None, 0, triangles, planes)
+            let mut triangles = top.saturating_add(rim.saturating_mul(3));
+            // The mesh streams out: only the planes stay. An adaptive surface is held: its
+            // pyramid (two words per point of the padded square), and its triangles and
+            // vertices while they are simplified, at most the full grid's.
+            let mut memory = planes;
+            if params.detail != Detail::Full && !params.shape.is_bent() {
+                let side = u64::from((gw.max(gh) - 1).next_power_of_two() + 1);
+                let pyramid = side.saturating_mul(side).saturating_mul(8);
+                memory = memory.saturating_add(pyramid.max(top.saturating_mul(40)));
+            }
+            if let Detail::MaxTriangles(n) = params.detail {
+                triangles = triangles.min(n);
+            }
+            (None, 0, triangles, memory)
         }
     };
     Work {

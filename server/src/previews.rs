@@ -37,18 +37,16 @@ impl Previews {
         })
     }
 
-    /// The preview of `job` on upload `upload_id` (stored at `key`, `width` x `height`): the
-    /// GLB, and the report (with the backlit view). The caller has checked that the upload is
-    /// the user's and ready.
+    /// `preview` (a [`Job::preview`]) run on upload `upload_id` (stored at `key`): the GLB,
+    /// and the report (with the backlit view). The caller has checked that the upload is the
+    /// user's and ready.
     pub async fn run(
         self: &Arc<Self>,
         state: &AppState,
         upload_id: &str,
         key: &str,
-        (width, height): (u32, u32),
-        job: &Job,
+        preview: Job,
     ) -> ApiResult<(Vec<u8>, Report)> {
-        let preview = job.preview(width, height)?;
         let source = self.source(state, upload_id, key).await?;
         let _permit = self.running.acquire().await.expect("never closed");
         let previews = self.clone();

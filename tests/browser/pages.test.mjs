@@ -69,10 +69,18 @@ test("a user signs up, uploads horse.png, converts it, previews and downloads a 
     await page.getByLabel(/^Detail/).fill("256");
     await page.getByLabel(/^Width/).fill("60");
     await page.locator("#cost", { hasText: /costs 1 credit/ }).waitFor();
+    // The mesh tolerance: the form says what to expect before converting. On a grid no larger
+    // than the preview's, the preview is the task, so its count is exact.
+    await page.getByLabel(/^Mesh tolerance/).fill("0.05");
+    const expected = page.locator("#expected", { hasText: /Expect about [\d,]+ triangles, \d+ kB as STL/ });
+    await expected.waitFor();
+    const expectedTriangles = Number((await expected.textContent()).match(/about ([\d,]+)/)[1].replaceAll(",", ""));
     await shot(page, "02-convert-ready");
 
     await page.getByRole("button", { name: "Convert" }).click();
     await page.locator('#task-status[data-status="succeeded"]').waitFor({ timeout: 120_000 });
+    const made = Number((await page.locator("#task-status").textContent()).match(/Done: ([\d,]+) triangles/)[1].replaceAll(",", ""));
+    assert.equal(made, expectedTriangles, "the task made what the form expected");
     assert.equal(await page.locator("#task-progress").evaluate((p) => p.value), 100, "progress reached 100%");
     await page.locator('#preview[data-rendered="stl"]').waitFor();
     await assertPreviewLit(page);

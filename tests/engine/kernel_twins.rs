@@ -228,7 +228,10 @@ fn rtin_error_matches_its_twin_level_by_level() {
     };
     // Solid cells: all but two blobs; points classed from them as the engine does.
     let solid = |x: i64, y: i64| {
-        x >= 0 && y >= 0 && x < i64::from(w) - 1 && y < i64::from(h) - 1
+        x >= 0
+            && y >= 0
+            && x < i64::from(w) - 1
+            && y < i64::from(h) - 1
             && (x - 20).pow(2) + (y - 15).pow(2) > 25
             && !(x > 35 && y > 30 && x < 40)
     };
@@ -243,7 +246,8 @@ fn rtin_error_matches_its_twin_level_by_level() {
                 _ => POINT_RIM,
             };
             // Smooth with spikes, in 16-bit steps.
-            let smooth = 20_000.0 + 9_000.0 * (f64::from(x) * 0.2).sin() * (f64::from(y) * 0.15).cos();
+            let smooth =
+                20_000.0 + 9_000.0 * (f64::from(x) * 0.2).sin() * (f64::from(y) * 0.15).cos();
             let spike = if random() % 17 == 0 { (random() % 30_000) as f64 } else { 0.0 };
             points[(y * size + x) as usize] = (smooth + spike) as u32 | kind << 16;
         }
@@ -254,12 +258,20 @@ fn rtin_error_matches_its_twin_level_by_level() {
         let errors_buf = gpu.zeroed(points.len() as u64 * 4).unwrap();
         for config in levels(size, cap) {
             rtin_error::rtin_error(&config, &points, &mut errors);
-            gpu.dispatch(&RTIN_ERROR, bytemuck::bytes_of(&config), config.count, &[&points_buf, &errors_buf])
-                .unwrap();
+            gpu.dispatch(
+                &RTIN_ERROR,
+                bytemuck::bytes_of(&config),
+                config.count,
+                &[&points_buf, &errors_buf],
+            )
+            .unwrap();
             let what = format!("rtin_error: square {} odd {} cap {cap}", config.square, config.odd);
             assert_eq!(read::<u32>(&gpu, &errors_buf, points.len()), errors, "{what}");
         }
-        assert!(errors.iter().any(|&e| e == lithos_engine::kernels::ERROR_FORCED), "the mask forces splits");
+        assert!(
+            errors.iter().any(|&e| e == lithos_engine::kernels::ERROR_FORCED),
+            "the mask forces splits"
+        );
         assert!(errors.iter().any(|&e| e > 0 && e < 1000), "some errors are exact and small");
     }
 }

@@ -397,6 +397,8 @@ async function quote() {
   }
 }
 
+const megabytes = (bytes) => bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} kB`;
+
 /// The free preview of the form as it is (POST /previews, after each quote): the model on a
 /// small grid at the task's size, and a lithophane's backlit view, in the result card. A newer
 /// quote aborts it.
@@ -415,10 +417,12 @@ async function livePreview(body, grid, signal) {
     $("result-title").textContent = "Preview";
     note.textContent = `Free preview at ${p.grid[0]} × ${p.grid[1]} points, ${p.size_mm.map((v) => v.toFixed(1)).join(" × ")} mm. ` +
       `Converting makes it at ${grid[0]} × ${grid[1]}.`;
+    $("expected").textContent = `Expect about ${p.expected_triangles.toLocaleString()} triangles, ${megabytes(p.expected_bytes)} as ${body.format.toUpperCase()}.`;
     showBacklitImage(p.backlit_png ? `data:image/png;base64,${p.backlit_png}` : null);
   } catch (err) {
     if (signal.aborted) return;
     note.textContent = `No preview: ${err.message}`;
+    $("expected").textContent = "";
   }
 }
 

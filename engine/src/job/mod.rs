@@ -19,7 +19,7 @@ pub mod schema;
 
 use serde::{Deserialize, Serialize};
 
-pub use preview::{PREVIEW_GRID, PREVIEW_SOURCE};
+pub use preview::{PREVIEW_GRID, PREVIEW_SOURCE, expected_triangles};
 pub use request::{FIELDS, Field, FieldValue, IMAGE, JobRequest, Shown, ValueType, field};
 
 use crate::params::{Detail, Frame, GridSize, Light, Mask, PhysicalSize, ThicknessModel, Tone};

@@ -3,7 +3,7 @@
 
 use super::{Job, JobKind};
 use crate::MeshFormat;
-use crate::params::{ConvertParams, GridSize, Millimetres, ParamError, PhysicalSize, Tone};
+use crate::params::{ConvertParams, Detail, GridSize, Millimetres, ParamError, PhysicalSize, Tone};
 
 /// The most grid points a preview has on its long side.
 pub const PREVIEW_GRID: u32 = 256;
@@ -16,10 +16,25 @@ impl Job {
     /// same size on at most [`PREVIEW_GRID`] points a side (blur scaled with the grid), as
     /// GLB, with a lithophane's backlit view. Volumes have none.
     pub fn preview(&self, width: u32, height: u32) -> Result<Job, ParamError> {
+        self.preview_at(width, height, PREVIEW_GRID)
+    }
+
+    /// Whether its triangle count depends on the image: a flat panel's adaptive surface.
+    pub fn is_adaptive(&self) -> bool {
+        match &self.kind {
+            JobKind::Relief(p) | JobKind::Lithophane(p) => {
+                p.detail != Detail::Full && !p.shape.is_bent()
+            }
+            _ => false,
+        }
+    }
+
+    /// [`Job::preview`] on at most `grid` points a side.
+    pub fn preview_at(&self, width: u32, height: u32, grid: u32) -> Result<Job, ParamError> {
         let kind = match &self.kind {
-            JobKind::Relief(p) => JobKind::Relief(p.for_preview(width, height)?),
-            JobKind::Lithophane(p) => JobKind::Lithophane(p.for_preview(width, height)?),
-            JobKind::Solid(p, solid) => JobKind::Solid(p.for_preview(width, height)?, *solid),
+            JobKind::Relief(p) => JobKind::Relief(p.for_preview(width, height, grid)?),
+            JobKind::Lithophane(p) => JobKind::Lithophane(p.for_preview(width, height, grid)?),
+            JobKind::Solid(p, solid) => JobKind::Solid(p.for_preview(width, height, grid)?, *solid),
             JobKind::Volume(..) => {
                 return Err(ParamError::new(
                     "mode",
@@ -32,14 +47,40 @@ impl Job {
     }
 }
 
+/// The triangles a task is expected to make on a grid `full` points on its long side, from
+/// two previews of it: `coarse` triangles on `coarse_grid` points and `fine` on `fine_grid`.
+/// An adaptive surface's count grows as the grid's side to a power between 0 (a surface the
+/// coarse grid already resolves) and 2 (new detail at every point), fitted to the two; never
+/// above `most`, the full grid's.
+pub fn expected_triangles(
+    (coarse_grid, coarse): (u32, u64),
+    (fine_grid, fine): (u32, u64),
+    full: u32,
+    most: u64,
+) -> u64 {
+    if fine_grid <= coarse_grid || coarse == 0 || full <= fine_grid {
+        return fine.min(most);
+    }
+    let power = ((fine as f64 / coarse as f64).ln()
+        / (f64::from(fine_grid) / f64::from(coarse_grid)).ln())
+    .clamp(0.0, 2.0);
+    let expected = fine as f64 * (f64::from(full) / f64::from(fine_grid)).powf(power);
+    (expected.round() as u64).min(most)
+}
+
 impl ConvertParams {
-    /// These parameters on a grid of at most [`PREVIEW_GRID`] points a side, for a `width`
-    /// x `height` source: the width in millimetres that the full grid would have, and the
-    /// blur in the smaller grid's pixels.
-    pub fn for_preview(&self, width: u32, height: u32) -> Result<ConvertParams, ParamError> {
+    /// These parameters on a grid of at most `grid` points a side, for a `width` x `height`
+    /// source: the width in millimetres that the full grid would have, and the blur in the
+    /// smaller grid's pixels. A triangle budget shrinks with the side, as the walls do.
+    pub fn for_preview(
+        &self,
+        width: u32,
+        height: u32,
+        grid: u32,
+    ) -> Result<ConvertParams, ParamError> {
         let (gw, gh) = self.grid_dimensions(width, height);
         let long = gw.max(gh);
-        let target = long.min(PREVIEW_GRID);
+        let target = long.min(grid);
         let width_mm = self.checked_pitch_mm(gw, gh)? * (gw - 1) as f32;
         let width_mm =
             Millimetres::new(f64::from(width_mm)).map_err(|e| ParamError::new("width_mm", e))?;
@@ -48,6 +89,12 @@ impl ConvertParams {
             size: PhysicalSize::WidthMm(width_mm),
             grid: GridSize { max: target, exact: None },
             tone: Tone { blur_px: self.tone.blur_px * scale, ..self.tone },
+            detail: match self.detail {
+                Detail::MaxTriangles(n) => {
+                    Detail::MaxTriangles(((n as f64 * f64::from(scale)) as u64).max(1))
+                }
+                detail => detail,
+            },
             ..*self
         })
     }

@@ -349,14 +349,14 @@ job_request! {
     /// meet it exactly. 0 keeps two triangles per grid cell. Flat panels lying flat; curved
     /// shapes and panels on feet are meshed on their full grid.
     max_error_mm: f64 {
-        label: "Detail: largest deviation from the image", unit: MM,
+        label: "Mesh tolerance (largest deviation)", unit: MM,
         range: Some((0.0, LARGEST_ERROR_MM as f64)), modes: PANEL,
         default: Some(Shown::Number(MAX_ERROR_MM)), basic: PANEL,
     }
     /// Instead of `max_error_mm`: the smallest deviation whose whole mesh (walls and floor
     /// included) has at most this many triangles, for a file size to aim at.
     max_triangles: u32 {
-        label: "Detail: at most this many triangles", unit: "triangles",
+        label: "Mesh: at most this many triangles", unit: "triangles",
         range: Some((1.0, u32::MAX as f64)), modes: PANEL,
     }
     /// Swap dark and bright before anything else uses them.

@@ -181,3 +181,44 @@ fn a_transmission_distance_needs_the_transmittance_model_and_defaults_to_white_p
     let error = with("td_mm", json!(-1)).build(JobMode::Lithophane, None).unwrap_err();
     assert_eq!(error.field, "td_mm");
 }
+
+#[test]
+fn mesh_detail_is_a_bound_or_a_budget_never_both_and_flat_only() {
+    let detail = |request: JobRequest| match request.build(JobMode::Relief, None).unwrap().kind {
+        JobKind::Relief(params) => params.detail,
+        _ => unreachable!(),
+    };
+    assert_eq!(detail(with("max_error_mm", json!(0))), crate::params::Detail::Full);
+    assert_eq!(detail(with("max_error_mm", json!(0.02))), crate::params::Detail::MaxErrorMm(0.02));
+    assert_eq!(
+        detail(with("max_triangles", json!(50_000))),
+        crate::params::Detail::MaxTriangles(50_000)
+    );
+    let both =
+        serde_json::from_value::<JobRequest>(json!({ "max_error_mm": 0.1, "max_triangles": 9 }));
+    assert_eq!(both.unwrap().build(JobMode::Relief, None).unwrap_err().field, "max_triangles");
+    for bad in [json!(-0.1), json!(11)] {
+        let error = with("max_error_mm", bad).build(JobMode::Relief, None).unwrap_err();
+        assert_eq!(error.field, "max_error_mm");
+    }
+    let arc = serde_json::from_value::<JobRequest>(json!({ "shape": "arc", "max_error_mm": 0.05 }));
+    let error = arc.unwrap().build(JobMode::Lithophane, None).unwrap_err();
+    assert_eq!(error.field, "max_error_mm");
+    assert!(error.message.contains("full grid"), "{}", error.message);
+    let error = with("max_error_mm", json!(0.05)).build(JobMode::Solid, None).unwrap_err();
+    assert_eq!(error.field, "max_error_mm", "not for solids");
+}
+
+#[test]
+fn expected_triangles_follow_the_growth_between_two_previews() {
+    use super::expected_triangles;
+    // Detail at every point: four times the triangles per doubling of the side.
+    assert_eq!(expected_triangles((128, 1_000), (256, 4_000), 1024, u64::MAX), 64_000);
+    // A surface the coarse grid resolves: the count stays.
+    assert_eq!(expected_triangles((128, 3_000), (256, 3_000), 4096, u64::MAX), 3_000);
+    // Linear growth, and never above the full grid's count.
+    assert_eq!(expected_triangles((128, 1_000), (256, 2_000), 1024, u64::MAX), 8_000);
+    assert_eq!(expected_triangles((128, 1_000), (256, 4_000), 1024, 10_000), 10_000);
+    // A task no larger than the preview makes the preview's count.
+    assert_eq!(expected_triangles((100, 900), (200, 3_000), 200, u64::MAX), 3_000);
+}

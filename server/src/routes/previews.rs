@@ -25,6 +25,11 @@ pub struct PreviewView {
     pub grid: [u32; 2],
     /// Width, depth and height of the model in millimetres.
     pub size_mm: [f32; 3],
+    /// About how many triangles the task will make: for an adaptive surface (`max_error_mm`,
+    /// `max_triangles`), extrapolated from this preview and a coarser one.
+    pub expected_triangles: u64,
+    /// About how many bytes its output will take in the task's format.
+    pub expected_bytes: u64,
 }
 
 /// Takes a task's body (its `format` is ignored: a preview is GLB) and answers at once, on
@@ -37,7 +42,8 @@ pub async fn create(
 ) -> ApiResult<Json<PreviewView>> {
     let Json(raw) = body?;
     let body = parse_create(raw)?;
-    let job = body.params.build(body.mode, None)?;
+    let format: lithos_engine::MeshFormat = body.format.as_deref().unwrap_or("stl").parse()?;
+    let job = body.params.build(body.mode, Some(format))?;
     let ReadyUpload { width, height, volume, storage_key } =
         ready_upload(&state, &user, &body.upload_id).await?;
     if volume.is_some() {
@@ -47,9 +53,27 @@ pub async fn create(
         ));
     }
     limits::take_now(&state.db, &Rule::previews(), &user.id, 1).await?;
-    let size = (width as u32, height as u32);
-    let (glb, report) =
-        state.previews.run(&state, &body.upload_id, &storage_key, size, &job).await?;
+    let (width, height) = (width as u32, height as u32);
+    let run = |preview| state.previews.run(&state, &body.upload_id, &storage_key, preview);
+    let (glb, report) = run(job.preview(width, height)?).await?;
+    // What the task will make: the work estimate's count (exact for the full grid, a bound
+    // under `max_triangles`), or for an adaptive surface the count of a second, coarser
+    // preview extrapolated with this one's.
+    let params = job.image_params().expect("an image job");
+    let work = lithos_engine::work::estimate(params, None, format, width, height);
+    let expected_triangles = if job.is_adaptive() {
+        let coarse_grid = (report.grid[0].max(report.grid[1]) / 2).max(2);
+        let (_, coarse) = run(job.preview_at(width, height, coarse_grid)?).await?;
+        let long = |grid: [u32; 2]| grid[0].max(grid[1]);
+        lithos_engine::job::expected_triangles(
+            (long(coarse.grid), coarse.triangles),
+            (long(report.grid), report.triangles),
+            long(work.grid),
+            work.triangles,
+        )
+    } else {
+        work.triangles
+    };
     metrics::counter!("lithos_previews_total").increment(1);
     Ok(Json(PreviewView {
         glb: STANDARD.encode(glb),
@@ -59,5 +83,7 @@ pub async fn create(
         triangles: report.triangles,
         grid: report.grid,
         size_mm: report.size_mm,
+        expected_triangles,
+        expected_bytes: expected_triangles * lithos_engine::work::bytes_per_triangle(format),
     }))
 }

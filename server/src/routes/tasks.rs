@@ -29,7 +29,7 @@ pub struct Create {
     pub(crate) params: JobRequest,
     /// [default: stl]
     #[schema(value_type = Option<MeshFormat>)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = Create, params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the same task; another body: 409")), responses((status = 201, description = "Queued; credits reserved", body = TaskView), (status = 200, description = "A replay of the same key", body = TaskView), (status = 429, description = "Over the plan's tasks a minute or tasks at once; retry after `Retry-After`", body = crate::openapi::ErrorBody), (status = 402, description = "Not enough credits", body = crate::openapi::ErrorBody), (status = 409, description = "Key reused with another body", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]

@@ -51,7 +51,8 @@ impl Heights<'_> {
         let (qa, qb, qc) = (self.at(a), self.at(b), self.at(c));
         // orient(p, q, r) over p is k + x (r.y - q.y) + y (q.x - r.x).
         let edge = |q: Point, r: Point| {
-            let (qx, qy, rx, ry) = (i64::from(q[0]), i64::from(q[1]), i64::from(r[0]), i64::from(r[1]));
+            let (qx, qy, rx, ry) =
+                (i64::from(q[0]), i64::from(q[1]), i64::from(r[0]), i64::from(r[1]));
             (qy * rx - qx * ry, ry - qy, qx - rx)
         };
         let edges = [edge(b, c), edge(c, a), edge(a, b)];
@@ -294,7 +295,11 @@ pub(super) fn simplify(
             break;
         }
         if trace {
-            eprintln!("  round {round}: {} queued at {:.3}", queue.len(), start.elapsed().as_secs_f64());
+            eprintln!(
+                "  round {round}: {} queued at {:.3}",
+                queue.len(),
+                start.elapsed().as_secs_f64()
+            );
         }
         // Every queued vertex tried against the mesh as the round found it.
         let targets: Vec<Option<u32>> =

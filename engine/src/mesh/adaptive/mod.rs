@@ -166,7 +166,13 @@ impl Surface {
         let heights = grid.height_steps();
         let triangles = collapse::simplify(triangles, &grid, &heights, i64::from(bound));
         if std::env::var_os("LITHOS_ADAPTIVE_TRACE").is_some() {
-            eprintln!("grid {t1:.3} pyramid {:.3} extract {:.3} ({extracted}) simplify {:.3} ({})", t2 - t1, t3 - t2, t0.elapsed().as_secs_f64() - t3, triangles.len());
+            eprintln!(
+                "grid {t1:.3} pyramid {:.3} extract {:.3} ({extracted}) simplify {:.3} ({})",
+                t2 - t1,
+                t3 - t2,
+                t0.elapsed().as_secs_f64() - t3,
+                triangles.len()
+            );
         }
         Ok(Some(Self { triangles }))
     }
