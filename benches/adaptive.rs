@@ -210,10 +210,9 @@ fn main() {
                 hf,
                 triangles.chunks_exact(3).map(|t| [corner(t[0]), corner(t[1]), corner(t[2])]),
             );
-            assert_eq!(hmm_gaps, 0, "hmm's surface covers the grid");
             let (ours_n, hmm_n) = (surface.triangles.len(), triangles.len() / 3);
             println!(
-                "| {name} | {e} | {ours_n} | {hmm_n} | {:.2} | {seconds:.2} | {hmm_seconds:.2} | {:.1}x | {our_error:.5} | {hmm_error:.5} |",
+                "| {name} | {e} | {ours_n} | {hmm_n} | {:.2} | {seconds:.2} | {hmm_seconds:.2} | {:.1}x | {our_error:.5} | {hmm_error:.5} ({hmm_gaps}) |",
                 ours_n as f64 / hmm_n as f64,
                 hmm_seconds / seconds,
             );

@@ -110,16 +110,20 @@ struct Mesh {
 
 impl Mesh {
     fn new(triangles: &[[u32; 3]], grid: &Grid) -> (Self, Vec<u32>) {
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
         let w = grid.width as usize;
-        let mut number = vec![NONE; w * grid.height as usize];
-        for t in triangles {
+        // Vertices are the grid points triangles use, numbered in grid order.
+        let used: Vec<AtomicU32> =
+            (0..w * grid.height as usize).map(|_| AtomicU32::new(0)).collect();
+        triangles.par_iter().for_each(|t| {
             for &g in t {
-                number[g as usize] = 0;
+                used[g as usize].store(1, Relaxed);
             }
-        }
+        });
+        let mut number: Vec<u32> = used.into_iter().map(AtomicU32::into_inner).collect();
         let mut grid_index = Vec::new();
         for (g, n) in number.iter_mut().enumerate() {
-            if *n != NONE {
+            if *n != 0 {
                 *n = grid_index.len() as u32;
                 grid_index.push(g as u32);
             }
@@ -129,33 +133,36 @@ impl Mesh {
         drop(number);
         let count = grid_index.len();
         let points: Vec<Point> = grid_index
-            .iter()
+            .par_iter()
             .map(|&g| [(g as usize % w) as i32, (g as usize / w) as i32])
             .collect();
         let locked = points
-            .iter()
+            .par_iter()
             .map(|p| {
                 grid.points[p[1] as usize * grid.size as usize + p[0] as usize] >> 16
                     != POINT_INTERIOR
             })
             .collect();
+        // Each vertex's triangles, counted and placed in parallel: their order within a list
+        // does not change what a collapse finds.
+        let degree: Vec<AtomicU32> = (0..count).map(|_| AtomicU32::new(0)).collect();
+        triangles.par_iter().for_each(|t| {
+            for &v in t {
+                degree[v as usize].fetch_add(1, Relaxed);
+            }
+        });
         let mut offsets = vec![0u32; count + 1];
-        for t in &triangles {
+        for (i, d) in degree.iter().enumerate() {
+            offsets[i + 1] = offsets[i] + d.load(Relaxed);
+        }
+        let fill: Vec<AtomicU32> = offsets[..count].iter().map(|&o| AtomicU32::new(o)).collect();
+        let lists: Vec<AtomicU32> = (0..triangles.len() * 3).map(|_| AtomicU32::new(0)).collect();
+        triangles.par_iter().enumerate().for_each(|(i, t)| {
             for &v in t {
-                offsets[v as usize + 1] += 1;
+                lists[fill[v as usize].fetch_add(1, Relaxed) as usize].store(i as u32, Relaxed);
             }
-        }
-        for i in 0..count {
-            offsets[i + 1] += offsets[i];
-        }
-        let mut fill = offsets.clone();
-        let mut lists = vec![0u32; triangles.len() * 3];
-        for (i, t) in triangles.iter().enumerate() {
-            for &v in t {
-                lists[fill[v as usize] as usize] = i as u32;
-                fill[v as usize] += 1;
-            }
-        }
+        });
+        let lists = lists.into_iter().map(AtomicU32::into_inner).collect();
         let mesh = Mesh {
             triangles,
             points,
@@ -338,6 +345,9 @@ pub(super) fn simplify(
         for x in marked {
             touched[x] = false;
         }
+        // In vertex order, whatever order the lists found them in: the mesh is the same on
+        // every run and backend.
+        rest.par_sort_unstable();
         queue = rest;
     }
     mesh.triangles

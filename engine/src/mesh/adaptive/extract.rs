@@ -6,20 +6,49 @@ use crate::mesh::Cells;
 
 type Point = [u32; 2];
 
-/// Levels split in parallel: below them a subtree is walked on one thread.
-const PARALLEL_DEPTH: u32 = 8;
+/// Levels walked before the subtrees below them are walked in parallel.
+const PARALLEL_DEPTH: u32 = 10;
 
 /// The triangles whose midpoints' errors are within `bound`, counter-clockwise from above,
-/// as grid indices; triangles with no solid cell are dropped.
+/// as grid indices; triangles with no solid cell are dropped. The top levels are walked first,
+/// then the subtrees below them in parallel, joined once in order.
 pub(super) fn triangles(grid: &Grid, errors: &[u32], cells: &Cells, bound: u32) -> Vec<[u32; 3]> {
+    use rayon::prelude::*;
     let n = grid.size - 1;
     let walk = Walk { grid, errors, cells, bound };
-    let (mut first, second) = rayon::join(
-        || walk.collect([0, 0], [n, n], [0, n], 1),
-        || walk.collect([n, n], [0, 0], [n, 0], 1),
-    );
-    first.extend(second);
-    first
+    // Subtrees in order: a root still to walk, or a triangle kept above the parallel depth.
+    let mut roots: Vec<(Point, Point, Point, bool)> =
+        vec![([0, 0], [n, n], [0, n], true), ([n, n], [0, 0], [n, 0], true)];
+    for _ in 0..PARALLEL_DEPTH {
+        let mut next = Vec::with_capacity(2 * roots.len());
+        for (a, b, c, open) in roots {
+            match walk.split(a, b).filter(|_| open) {
+                Some(m) => {
+                    next.push((c, a, m, true));
+                    next.push((b, c, m, true));
+                }
+                None => next.push((a, b, c, false)),
+            }
+        }
+        roots = next;
+    }
+    let parts: Vec<Vec<[u32; 3]>> = roots
+        .par_iter()
+        .map(|&(a, b, c, open)| {
+            let mut out = Vec::new();
+            if open {
+                walk.visit(a, b, c, &mut out);
+            } else {
+                walk.emit(a, b, c, &mut out);
+            }
+            out
+        })
+        .collect();
+    let mut all = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        all.extend_from_slice(&part);
+    }
+    all
 }
 
 struct Walk<'a> {
@@ -30,30 +59,6 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    /// The triangles of the subtree of triangle `(a, b, c)`: hypotenuse `a`-`b`, apex `c`.
-    fn collect(&self, a: Point, b: Point, c: Point, depth: u32) -> Vec<[u32; 3]> {
-        if depth >= PARALLEL_DEPTH {
-            let mut out = Vec::new();
-            self.visit(a, b, c, &mut out);
-            return out;
-        }
-        match self.split(a, b) {
-            Some(m) => {
-                let (mut first, second) = rayon::join(
-                    || self.collect(c, a, m, depth + 1),
-                    || self.collect(b, c, m, depth + 1),
-                );
-                first.extend(second);
-                first
-            }
-            None => {
-                let mut out = Vec::new();
-                self.emit(a, b, c, &mut out);
-                out
-            }
-        }
-    }
-
     fn visit(&self, a: Point, b: Point, c: Point, out: &mut Vec<[u32; 3]>) {
         match self.split(a, b) {
             Some(m) => {
