@@ -160,8 +160,9 @@ pub fn height_deviation(
     covered: impl Fn(u32, u32) -> bool,
     triangles: impl IntoIterator<Item = [[f32; 3]; 3]>,
 ) -> Deviation {
-    // Slack for points on edges, in grid units: positions are float32 millimetres.
-    const EDGE: f64 = 1e-4;
+    // Slack for points on edges, in grid steps: positions are float32 millimetres, and a
+    // 4096-point grid's far side is off by up to 3e-4 steps.
+    const EDGE: f64 = 1e-3;
     let (w, h) = (width as usize, height as usize);
     let mut hit = vec![false; w * h];
     let mut max_mm = 0.0f64;
@@ -191,8 +192,12 @@ pub fn height_deviation(
                     ((b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0])) / area
                 };
                 let (l0, l1, l2) = (edge(g[1], g[2]), edge(g[2], g[0]), edge(g[0], g[1]));
-                let slack = -EDGE / area.abs().sqrt().max(1.0);
-                if l0 >= slack && l1 >= slack && l2 >= slack {
+                // Within EDGE of each edge: a coordinate is l times twice the area over the
+                // edge's length.
+                let near = |l: f64, a: [f64; 3], b: [f64; 3]| {
+                    l * area.abs() >= -EDGE * (b[0] - a[0]).hypot(b[1] - a[1])
+                };
+                if near(l0, g[1], g[2]) && near(l1, g[2], g[0]) && near(l2, g[0], g[1]) {
                     let z = (l0 * g[0][2] + l1 * g[1][2] + l2 * g[2][2]) / (l0 + l1 + l2);
                     let i = y as usize * w + x as usize;
                     max_mm = max_mm.max((z - f64::from(heights[i])).abs());

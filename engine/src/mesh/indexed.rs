@@ -14,6 +14,9 @@ use super::cells::Regions;
 use super::{Corner, Face, Heightfield, bottom, walls};
 use crate::export::{PartSize, Parts};
 
+/// In `IndexedHeightfield::top`: a grid point the adaptive surface does not use.
+const UNUSED: u32 = u32::MAX - 1;
+
 pub(crate) struct IndexedHeightfield<'a> {
     hf: &'a Heightfield,
     regions: Regions,
@@ -36,11 +39,11 @@ impl<'a> IndexedHeightfield<'a> {
         let cells = &hf.cells;
         let count = regions.boxes.len();
         let w = hf.width as usize;
-        // Grid points an adaptive surface leaves out are marked used already, so skipped.
+        // An adaptive surface's grid points get numbers; the points it leaves out none.
         let mut top = vec![u32::MAX; w * hf.height as usize];
         let mut adaptive = vec![Vec::new(); count];
         if let Some(surface) = &hf.surface {
-            top.fill(u32::MAX - 1);
+            top.fill(UNUSED);
             for (i, t) in surface.triangles.iter().enumerate() {
                 let (x, y) = (
                     t.iter().map(|g| g % hf.width).sum::<u32>(),
@@ -60,7 +63,7 @@ impl<'a> IndexedHeightfield<'a> {
             let size = &mut sizes[region];
             for y in y0..=y1 + 1 {
                 for x in x0..=x1 + 1 {
-                    let unused = top[y as usize * w + x as usize] == u32::MAX - 1;
+                    let unused = top[y as usize * w + x as usize] == UNUSED;
                     if !unused && belongs(&regions, cells, region, x, y) {
                         top[y as usize * w + x as usize] = size.vertices as u32;
                         size.vertices += 1;
@@ -146,7 +149,7 @@ impl Parts for IndexedHeightfield<'_> {
         for y in y0..=y1 + 1 {
             for x in x0..=x1 + 1 {
                 // In the order `new` numbered them.
-                let unused = self.top[y as usize * w + x as usize] == u32::MAX - 1;
+                let unused = self.top[y as usize * w + x as usize] == UNUSED;
                 if !unused && belongs(&self.regions, &self.hf.cells, part, x, y) {
                     each(self.hf.position(Corner::top((x, y))), top_normal(self.hf, x, y))?;
                 }

@@ -237,16 +237,31 @@ pub(crate) fn stream(
     stream_faces(hf, feed, &mut |_| {})
 }
 
-/// Streams the triangles `top` gives, then `hf`'s walls and floor, in buffers of about 4 MB.
+/// Streams the triangles `top` gives, then `hf`'s walls and floor.
 fn stream_faces(
     hf: &Heightfield,
     feed: &mut Feed,
     top: &mut dyn FnMut(&mut dyn FnMut(&Triangle)),
 ) -> Result<()> {
+    stream_triangles(feed, &mut |push| {
+        top(push);
+        let mut face = |f: &Face| {
+            push(&Triangle { normal: f.normal, vertices: f.corners.map(|c| hf.position(c)) });
+        };
+        walls::emit(hf, &mut face);
+        bottom::emit(hf, &mut face);
+    })
+}
+
+/// Streams every triangle `each` gives as STL records, in buffers of about 4 MB.
+pub(crate) fn stream_triangles(
+    feed: &mut Feed,
+    each: &mut dyn FnMut(&mut dyn FnMut(&Triangle)),
+) -> Result<()> {
     let mut records = feed.buffer();
     records.clear();
     let mut failed = None;
-    let mut push = |t: &Triangle| {
+    each(&mut |t: &Triangle| {
         t.encode(&mut records);
         if records.len() >= (4 << 20) - RECORD_BYTES && failed.is_none() {
             let full = std::mem::replace(&mut records, feed.buffer());
@@ -255,13 +270,7 @@ fn stream_faces(
             }
             records.clear();
         }
-    };
-    top(&mut push);
-    let mut face = |f: &Face| {
-        push(&Triangle { normal: f.normal, vertices: f.corners.map(|c| hf.position(c)) });
-    };
-    walls::emit(hf, &mut face);
-    bottom::emit(hf, &mut face);
+    });
     if let Some(e) = failed {
         return Err(e);
     }

@@ -133,21 +133,7 @@ impl Engine {
             }
             let triangles = curved.triangles();
             return stl::stream(format, out, triangles, |feed| {
-                let mut records = feed.buffer();
-                records.clear();
-                let mut failed = None;
-                curved.each_triangle(&mut |t| {
-                    t.encode(&mut records);
-                    if records.len() >= 4 << 20 && failed.is_none() {
-                        let full = std::mem::replace(&mut records, feed.buffer());
-                        failed = feed.send(full).err();
-                        records.clear();
-                    }
-                });
-                match failed {
-                    Some(e) => Err(e),
-                    None => feed.send(records),
-                }
+                mesh::stream_triangles(feed, &mut |push| curved.each_triangle(push))
             });
         }
         if format.is_indexed() {

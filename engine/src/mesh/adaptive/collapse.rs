@@ -42,17 +42,16 @@ impl Heights<'_> {
         i64::from(self.steps[p[1] as usize * self.width as usize + p[0] as usize])
     }
 
-    /// Whether every grid point of triangle `t` (counter-clockwise, edges included) lies
-    /// within `bound` steps of its plane. The three edge functions and the plane are linear in
-    /// the point, so each step along a row adds constants.
-    fn within(&self, t: [Point; 3], bound: i64) -> bool {
+    /// Whether every grid point of triangle `t` (counter-clockwise, edges included, its
+    /// corners' heights `q`) lies within `bound` steps of its plane. The three edge functions
+    /// and the plane are linear in the point, so each step along a row adds constants.
+    fn within(&self, t: [Point; 3], q: [i64; 3], bound: i64) -> bool {
         let [a, b, c] = t;
         let area = orient(a, b, c);
-        let (qa, qb, qc) = (self.at(a), self.at(b), self.at(c));
         // orient(p, q, r) over p is k + x (r.y - q.y) + y (q.x - r.x).
         let edge = |q: Point, r: Point| {
-            let (qx, qy, rx, ry) =
-                (i64::from(q[0]), i64::from(q[1]), i64::from(r[0]), i64::from(r[1]));
+            let (qx, qy) = (i64::from(q[0]), i64::from(q[1]));
+            let (rx, ry) = (i64::from(r[0]), i64::from(r[1]));
             (qy * rx - qx * ry, ry - qy, qx - rx)
         };
         let edges = [edge(b, c), edge(c, a), edge(a, b)];
@@ -66,7 +65,7 @@ impl Heights<'_> {
             let row = &self.steps[y as usize * width..];
             for x in x0..=x1 {
                 if w[0] >= 0 && w[1] >= 0 && w[2] >= 0 {
-                    let plane = w[0] * qa + w[1] * qb + w[2] * qc;
+                    let plane = w[0] * q[0] + w[1] * q[1] + w[2] * q[2];
                     if (area * i64::from(row[x as usize]) - plane).abs() > limit {
                         return false;
                     }
@@ -78,22 +77,34 @@ impl Heights<'_> {
         }
         true
     }
-
-    /// The error at `p` of the triangle of `fan` that holds it, scaled to compare across
-    /// triangles; `None` when none does.
-    fn at_point(&self, p: Point, fan: &[[Point; 3]]) -> Option<f64> {
-        fan.iter().find_map(|&[a, b, c]| {
-            let (wa, wb, wc) = (orient(p, b, c), orient(a, p, c), orient(a, b, p));
-            if wa < 0 || wb < 0 || wc < 0 {
-                return None;
-            }
-            let area = orient(a, b, c);
-            let difference =
-                area * self.at(p) - (wa * self.at(a) + wb * self.at(b) + wc * self.at(c));
-            Some(difference.abs() as f64 / area as f64)
-        })
-    }
 }
+
+/// A triangle around the vertex being tried, `[v, p, q]`: its far corners' numbers, places
+/// and heights, looked up once.
+#[derive(Clone, Copy)]
+struct Around {
+    p: u32,
+    q: u32,
+    at: [Point; 2],
+    height: [i64; 2],
+}
+
+/// The error at `p` (height `own`) of the triangle of `fan` that holds it, scaled to compare
+/// across triangles; `None` when none does.
+fn error_at(p: Point, own: i64, fan: &[([Point; 3], [i64; 3])]) -> Option<f64> {
+    fan.iter().find_map(|&([a, b, c], q)| {
+        let (wa, wb, wc) = (orient(p, b, c), orient(a, p, c), orient(a, b, p));
+        if wa < 0 || wb < 0 || wc < 0 {
+            return None;
+        }
+        let area = orient(a, b, c);
+        let difference = area * own - (wa * q[0] + wb * q[1] + wc * q[2]);
+        Some(difference.abs() as f64 / area as f64)
+    })
+}
+
+/// The triangles around a vertex, each turned to start at it.
+type Star = SmallVec<[[u32; 3]; 16]>;
 
 /// The mesh being simplified: triangles over compact vertex numbers, and each vertex's
 /// triangles as chains of lists (a collapse appends the removed vertex's chain to its target's).
@@ -177,7 +188,7 @@ impl Mesh {
     }
 
     /// The live triangles around `v`, each turned to start at `v`.
-    fn star(&self, v: u32, out: &mut Vec<[u32; 3]>, ids: Option<&mut Vec<u32>>) {
+    fn star(&self, v: u32, out: &mut Star, ids: Option<&mut Vec<u32>>) {
         out.clear();
         let mut ids = ids;
         if let Some(ids) = ids.as_deref_mut() {
@@ -208,54 +219,62 @@ impl Mesh {
 
     /// The neighbour `v` collapses into, if any keeps the bound.
     fn target(&self, v: u32, heights: &Heights<'_>, bound: i64) -> Option<u32> {
-        let mut star: Vec<[u32; 3]> = Vec::new();
+        let mut star = Star::new();
         self.star(v, &mut star, None);
-        let at = |i: u32| self.points[i as usize];
+        let around: SmallVec<[Around; 16]> = star
+            .iter()
+            .map(|&[_, p, q]| {
+                let at = [self.points[p as usize], self.points[q as usize]];
+                Around { p, q, at, height: at.map(|a| heights.at(a)) }
+            })
+            .collect();
         // Whatever the collapse, the surface at v interpolates its neighbours: v above the
         // highest or below the lowest by more than the bound cannot go.
-        let own = heights.at(at(v));
-        let (lo, hi) = star.iter().fold((i64::MAX, i64::MIN), |(lo, hi), t| {
-            let h = heights.at(at(t[1]));
-            (lo.min(h), hi.max(h))
-        });
+        let (at_v, own) = (self.points[v as usize], heights.at(self.points[v as usize]));
+        let (lo, hi) = around
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), a| (lo.min(a.height[0]), hi.max(a.height[0])));
         if own > hi + bound || own < lo - bound {
             return None;
         }
-        let mut fan: SmallVec<[[Point; 3]; 16]> = SmallVec::new();
-        let mut options: SmallVec<[(f64, u32); 16]> = SmallVec::new();
-        for &[_, u, _] in &star {
+        let mut fan: SmallVec<[([Point; 3], [i64; 3]); 16]> = SmallVec::new();
+        let mut options: SmallVec<[(f64, usize); 16]> = SmallVec::new();
+        for (k, target) in around.iter().enumerate() {
+            let (u, at_u, height_u) = (target.p, target.at[0], target.height[0]);
             fan.clear();
             let mut folds = false;
-            for &[_, p, q] in &star {
-                if p == u || q == u {
-                    continue;
-                }
-                let t = [at(u), at(p), at(q)];
+            for a in around.iter().filter(|a| a.p != u && a.q != u) {
+                let t = [at_u, a.at[0], a.at[1]];
                 if orient(t[0], t[1], t[2]) <= 0 {
                     folds = true;
                     break;
                 }
-                fan.push(t);
+                fan.push((t, [height_u, a.height[0], a.height[1]]));
             }
             if folds {
                 continue;
             }
             // A cheap test first: the removed vertex's own point.
-            match heights.at_point(at(v), &fan) {
-                Some(error) if error <= bound as f64 => options.push((error, u)),
+            match error_at(at_v, own, &fan) {
+                Some(error) if error <= bound as f64 => options.push((error, k)),
                 _ => {}
             }
         }
-        options.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        options.into_iter().map(|(_, u)| u).find(|&u| {
-            star.iter()
-                .filter(|&&[_, p, q]| p != u && q != u)
-                .all(|&[_, p, q]| heights.within([at(u), at(p), at(q)], bound))
+        options.sort_by(|a, b| a.0.total_cmp(&b.0).then(around[a.1].p.cmp(&around[b.1].p)));
+        options.into_iter().map(|(_, k)| around[k]).map(|target| target.p).find(|&u| {
+            let (at_u, height_u) = (self.points[u as usize], heights.at(self.points[u as usize]));
+            around.iter().filter(|a| a.p != u && a.q != u).all(|a| {
+                heights.within(
+                    [at_u, a.at[0], a.at[1]],
+                    [height_u, a.height[0], a.height[1]],
+                    bound,
+                )
+            })
         })
     }
 
     /// Collapses `v` into `u`; returns `v`'s neighbours.
-    fn collapse(&mut self, v: u32, u: u32, star: &mut Vec<[u32; 3]>, ids: &mut Vec<u32>) {
+    fn collapse(&mut self, v: u32, u: u32, star: &mut Star, ids: &mut Vec<u32>) {
         self.star(v, star, Some(ids));
         for &t in ids.iter() {
             let triangle = &mut self.triangles[t as usize];
@@ -283,31 +302,19 @@ pub(super) fn simplify(
     steps: &[u16],
     bound: i64,
 ) -> Vec<[u32; 3]> {
-    let t_new = std::time::Instant::now();
     let (mut mesh, grid_index) = Mesh::new(&triangles, grid);
-    if std::env::var_os("LITHOS_ADAPTIVE_TRACE").is_some() {
-        eprintln!("  mesh new {:.3}", t_new.elapsed().as_secs_f64());
-    }
     drop(triangles);
     let heights = Heights { steps, width: grid.width };
     let count = mesh.points.len();
     let mut queued: Vec<bool> = mesh.locked.iter().map(|&l| !l).collect();
     let mut queue: Vec<u32> = (0..count as u32).filter(|&v| queued[v as usize]).collect();
     let mut touched = vec![false; count];
-    let (mut star, mut ids) = (Vec::new(), Vec::new());
-    let trace = std::env::var_os("LITHOS_ADAPTIVE_TRACE").is_some();
-    let start = std::time::Instant::now();
+    let (mut star, mut ids) = (Star::new(), Vec::new());
     for round in 0..MAX_ROUNDS {
         if queue.is_empty() {
             break;
         }
-        if trace {
-            eprintln!(
-                "  round {round}: {} queued at {:.3}",
-                queue.len(),
-                start.elapsed().as_secs_f64()
-            );
-        }
+        tracing::trace!(round, queued = queue.len(), "vertex removal");
         // Every queued vertex tried against the mesh as the round found it.
         let targets: Vec<Option<u32>> =
             queue.par_iter().map(|&v| mesh.target(v, &heights, bound)).collect();

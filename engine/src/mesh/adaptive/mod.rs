@@ -153,27 +153,24 @@ impl Surface {
         hf: &Heightfield,
         max_error_mm: f64,
     ) -> Result<Option<Self>> {
-        let t0 = std::time::Instant::now();
+        let start = std::time::Instant::now();
         let grid = Grid::new(hf);
         let Some(bound) = grid.steps(max_error_mm) else { return Ok(None) };
-        let t1 = t0.elapsed().as_secs_f64();
         let errors = backend.rtin_errors(&grid.levels(bound), &grid.points)?;
-        let t2 = t0.elapsed().as_secs_f64();
+        let pyramid = start.elapsed().as_secs_f64();
         let triangles = extract::triangles(&grid, &errors, &hf.cells, bound);
-        let t3 = t0.elapsed().as_secs_f64();
-        let extracted = triangles.len();
+        let (extracted, extraction) = (triangles.len(), start.elapsed().as_secs_f64());
         drop(errors);
         let heights = grid.height_steps();
         let triangles = collapse::simplify(triangles, &grid, &heights, i64::from(bound));
-        if std::env::var_os("LITHOS_ADAPTIVE_TRACE").is_some() {
-            eprintln!(
-                "grid {t1:.3} pyramid {:.3} extract {:.3} ({extracted}) simplify {:.3} ({})",
-                t2 - t1,
-                t3 - t2,
-                t0.elapsed().as_secs_f64() - t3,
-                triangles.len()
-            );
-        }
+        tracing::debug!(
+            pyramid,
+            extraction,
+            extracted,
+            seconds = start.elapsed().as_secs_f64(),
+            triangles = triangles.len(),
+            "adaptive surface"
+        );
         Ok(Some(Self { triangles }))
     }
 
