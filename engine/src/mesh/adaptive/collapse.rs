@@ -1,4 +1,4 @@
-//! Vertex removal: rounds of half-edge collapses over independent vertices.
+//! Vertex removal: rounds of exactly checked half-edge collapses.
 //!
 //! Collapsing vertex `v` into a neighbour `u` replaces `v` by `u` in every triangle around `v`
 //! and drops the two that held both. It is kept only when every new triangle keeps its
@@ -273,7 +273,8 @@ impl Mesh {
         })
     }
 
-    /// Collapses `v` into `u`; returns `v`'s neighbours.
+    /// Collapses `v` into `u`, leaving `v`'s star as it was in `star` (and its triangles'
+    /// numbers in `ids`).
     fn collapse(&mut self, v: u32, u: u32, star: &mut Star, ids: &mut Vec<u32>) {
         self.star(v, star, Some(ids));
         for &t in ids.iter() {
