@@ -105,6 +105,7 @@ fn from_image(engine: &Engine, image: &lithos_engine::SourceImage, n: u32) -> He
         mode: lithos_engine::Mode::Relief {
             base_mm: lithos_engine::Millimetres::new(BASE_MM.into()).unwrap(),
             relief_mm: lithos_engine::Millimetres::new(RELIEF_MM.into()).unwrap(),
+            layers: None,
         },
         detail: Detail::Full,
         ..ConvertParams::default()

@@ -223,7 +223,8 @@ pub struct ConvertArgs {
     /// --raw-dims and --raw-type.
     pub input: PathBuf,
 
-    /// Where to write the mesh [default: the input's name with the format's extension].
+    /// Where to write the mesh [default: the input's name with the format's extension]; its
+    /// extension picks the format when --format is not given.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 
@@ -252,8 +253,9 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Also write the lithophane as it looks lit from behind, a PNG beside the mesh
-    /// (`NAME.backlit.png`), by the transmittance model (with --td-mm, or a white PLA's).
+    /// Also write a picture of how it will look, a PNG beside the mesh: a lithophane lit from
+    /// behind (`NAME.backlit.png`), by the transmittance model (with --td-mm, or a white
+    /// PLA's), or a relief's colours with --palette (`NAME.colours.png`).
     #[arg(long)]
     pub preview: bool,
 
@@ -266,7 +268,13 @@ pub struct ConvertArgs {
 impl ConvertArgs {
     /// The checked job; the error names the field the engine's way (`max_grid`).
     pub fn job(&self) -> Result<Job, ParamError> {
-        self.job.build(self.mode, self.format)
+        self.job.build(self.mode, self.format.or_else(|| self.format_of_output()))
+    }
+
+    /// The format `-o`'s extension names (`.3mf`, `.glb`), when `--format` is not given.
+    fn format_of_output(&self) -> Option<MeshFormat> {
+        let extension = self.output.as_ref()?.extension()?.to_str()?.to_ascii_lowercase();
+        MeshFormat::ALL.into_iter().find(|f| f.extension() == extension && *f != MeshFormat::StlAscii)
     }
 
     pub fn output_path(&self, job: &Job) -> PathBuf {

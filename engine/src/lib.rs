@@ -26,6 +26,7 @@ pub mod job;
 pub mod kernels;
 pub mod mesh;
 mod names;
+pub mod palette;
 pub mod params;
 mod pipeline;
 pub mod progress;
@@ -129,6 +130,13 @@ pub struct Report {
     /// The output's thumbnail ([`thumbnail`]): a 512 x 512 PNG, also inside a 3MF.
     #[serde(skip)]
     pub thumbnail: Option<Vec<u8>>,
+    /// A palette relief's filament swaps, bottom up ([`palette::Plan::swaps`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub swaps: Vec<palette::Swap>,
+    /// A palette relief's expected colours ([`palette::Plan::preview`]), when asked for
+    /// like `backlit`; transparent outside its mask.
+    #[serde(skip)]
+    pub colours: Option<image::RgbaImage>,
     /// GPU seconds per kernel (and `thumbnail` for its render pass), from timestamp queries,
     /// as an object keyed by the kernel's name; empty on the CPU or without timestamps.
     #[serde(serialize_with = "kernel_map", skip_serializing_if = "Vec::is_empty")]

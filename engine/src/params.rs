@@ -94,7 +94,14 @@ impl fmt::Display for Millimetres {
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Mode {
     /// Bright is high: a solid base with the image raised on top.
-    Relief { base_mm: Millimetres, relief_mm: Millimetres },
+    Relief {
+        base_mm: Millimetres,
+        relief_mm: Millimetres,
+        /// Printed in whole layers of a palette's filaments ([`crate::palette`]); `base_mm`
+        /// and `relief_mm` are then whole layers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layers: Option<crate::palette::Layers>,
+    },
     /// Dark is thick: a panel that shows the image when lit from behind.
     Lithophane {
         min_mm: Millimetres,
@@ -153,6 +160,7 @@ impl Mode {
         Mode::Relief {
             base_mm: Millimetres(BASE_MM as f32),
             relief_mm: Millimetres(RELIEF_MM as f32),
+            layers: None,
         }
     }
 
@@ -163,6 +171,14 @@ impl Mode {
             max_mm: Millimetres(MAX_MM as f32),
             frame: None,
             light: Light::Linear,
+        }
+    }
+
+    /// A palette relief's layers.
+    pub fn layers(&self) -> Option<crate::palette::Layers> {
+        match self {
+            Mode::Relief { layers, .. } => *layers,
+            Mode::Lithophane { .. } => None,
         }
     }
 
@@ -425,7 +441,7 @@ impl ConvertParams {
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<(), ParamError> {
         match self.mode {
-            Mode::Relief { base_mm, relief_mm: _ } => {
+            Mode::Relief { base_mm, .. } => {
                 if base_mm.get() < MIN_THICKNESS_MM {
                     return Err(ParamError::new(
                         "base_mm",

@@ -27,8 +27,11 @@ pub fn run(args: ConvertArgs) -> ExitCode {
         Err(e) => return fail(EXIT_BAD_ARGUMENTS, describe(&EngineError::from(e))),
     };
     let output = args.output_path(&job);
-    if args.preview && args.mode != lithos_engine::JobMode::Lithophane {
-        return fail(EXIT_BAD_ARGUMENTS, "--preview applies only to --mode lithophane".into());
+    if args.preview && !job.has_picture() {
+        return fail(
+            EXIT_BAD_ARGUMENTS,
+            "--preview applies only to --mode lithophane, or a relief with --palette".into(),
+        );
     }
     job.backlit = args.preview;
     let engine = match Engine::new(&EngineOptions { backend: args.backend, gpu_limits: None }) {
@@ -41,20 +44,30 @@ pub fn run(args: ConvertArgs) -> ExitCode {
     bar.finish();
     match result {
         Ok(report) => {
-            let preview = match (args.preview, &report.backlit) {
-                (true, Some(image)) => {
-                    let mut png = Vec::new();
-                    let encoded = image
-                        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png);
-                    match encoded
-                        .map_err(|e| e.to_string())
-                        .and_then(|()| write_beside(&output, "backlit.png", &png))
-                    {
+            let picture = match (&report.backlit, &report.colours) {
+                (Some(grey), _) => Some(("backlit.png", png(grey))),
+                (None, Some(colours)) => Some(("colours.png", png(colours))),
+                (None, None) => None,
+            };
+            let preview = match picture.filter(|_| args.preview) {
+                Some((suffix, encoded)) => {
+                    match encoded.and_then(|png| write_beside(&output, suffix, &png)) {
                         Ok(path) => Some(path),
                         Err(e) => return fail(EXIT_FAILED, format!("the preview: {e}")),
                     }
                 }
-                _ => None,
+                None => None,
+            };
+            let layers = job.image_params().and_then(|p| p.mode.layers());
+            let swap_text = layers
+                .map(|layers| lithos_engine::palette::swap_text(&layers, &report.swaps))
+                .unwrap_or_default();
+            let swaps = match report.swaps.is_empty() {
+                true => None,
+                false => match write_beside(&output, "swaps.txt", swap_text.as_bytes()) {
+                    Ok(path) => Some(path),
+                    Err(e) => return fail(EXIT_FAILED, format!("the swap list: {e}")),
+                },
             };
             let thumbnail = match (args.thumbnail, &report.thumbnail) {
                 (true, Some(png)) => match write_beside(&output, "thumb.png", png) {
@@ -72,6 +85,9 @@ pub fn run(args: ConvertArgs) -> ExitCode {
                 if let Some(path) = &thumbnail {
                     printed["thumbnail"] = json!(path.display().to_string());
                 }
+                if let Some(path) = &swaps {
+                    printed["swap_list"] = json!(path.display().to_string());
+                }
                 println!("{printed}");
             } else {
                 println!(
@@ -86,10 +102,14 @@ pub fn run(args: ConvertArgs) -> ExitCode {
                     report.adapter,
                 );
                 if let Some(path) = &preview {
-                    println!("wrote {} (lit from behind)", path.display());
+                    let what = if report.colours.is_some() { "colours" } else { "lit from behind" };
+                    println!("wrote {} ({what})", path.display());
                 }
                 if let Some(path) = &thumbnail {
                     println!("wrote {} (thumbnail)", path.display());
+                }
+                if let Some(path) = &swaps {
+                    println!("wrote {} (filament swaps):\n{swap_text}", path.display());
                 }
             }
             ExitCode::SUCCESS
@@ -99,6 +119,20 @@ pub fn run(args: ConvertArgs) -> ExitCode {
             fail(code, describe(&e))
         }
     }
+}
+
+/// `image` as a PNG file's bytes.
+fn png<P: image::PixelWithColorType>(
+    image: &image::ImageBuffer<P, Vec<P::Subpixel>>,
+) -> Result<Vec<u8>, String>
+where
+    [P::Subpixel]: image::EncodableLayout,
+{
+    let mut png = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok(png)
 }
 
 /// Writes `bytes` beside `output` as `NAME.<suffix>`, whole or not at all.

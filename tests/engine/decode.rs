@@ -175,7 +175,7 @@ fn invalid_parameters_name_the_field() {
     let cases = [
         (
             ConvertParams {
-                mode: Mode::Relief { base_mm: mm(0.0), relief_mm: mm(1.0) },
+                mode: Mode::Relief { base_mm: mm(0.0), relief_mm: mm(1.0), layers: None },
                 ..relief(10.0)
             },
             "base_mm",

@@ -154,7 +154,7 @@ fn the_indexed_formats_hold_the_same_closed_solid_as_stl() {
 }
 
 /// A reference tool, or `None` (after saying so) when it is missing and not required.
-fn tool(name: &str, found: bool) -> bool {
+pub fn tool(name: &str, found: bool) -> bool {
     if !found {
         assert!(
             std::env::var("LITHOS_TEST_REQUIRE_VALIDATORS").is_err(),
@@ -176,7 +176,7 @@ fn output(command: &mut Command) -> String {
 }
 
 /// lib3mf's reading: per object, vertices, triangles and manifold-and-oriented.
-fn lib3mf(path: &Path) -> Option<Value> {
+pub fn lib3mf(path: &Path) -> Option<Value> {
     let found = Command::new("python3")
         .args(["-c", "import lib3mf"])
         .output()

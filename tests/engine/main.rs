@@ -18,6 +18,7 @@ mod mesh_checks;
 mod modes;
 mod nifti;
 mod outlines;
+mod palette;
 mod parity;
 mod previews;
 mod shaders;

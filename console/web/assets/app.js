@@ -418,7 +418,8 @@ async function livePreview(body, grid, signal) {
     note.textContent = `Free preview at ${p.grid[0]} × ${p.grid[1]} points, ${p.size_mm.map((v) => v.toFixed(1)).join(" × ")} mm. ` +
       `Converting makes it at ${grid[0]} × ${grid[1]}.`;
     $("expected").textContent = `Expect about ${p.expected_triangles.toLocaleString()} triangles, ${megabytes(p.expected_bytes)} as ${body.format.toUpperCase()}.`;
-    showBacklitImage(p.backlit_png ? `data:image/png;base64,${p.backlit_png}` : null);
+    if (p.colours_png) showBacklitImage(`data:image/png;base64,${p.colours_png}`, "colours");
+    else showBacklitImage(p.backlit_png ? `data:image/png;base64,${p.backlit_png}` : null);
   } catch (err) {
     if (signal.aborted) return;
     note.textContent = `No preview: ${err.message}`;
@@ -604,14 +605,24 @@ $("make-format").addEventListener("click", async () => {
   }
 });
 
-/// A lithophane's view lit from behind, behind a toggle: the picture the task stored.
+/// A lithophane's view lit from behind, or a palette relief's colours, behind a toggle: the
+/// picture the task stored.
 function showBacklit(t) {
-  const has = t.result?.pictures?.includes("backlit");
-  showBacklitImage(has ? `/api/v1/tasks/${t.id}/pictures/backlit` : null);
+  const kind = ["backlit", "colours"].find((p) => t.result?.pictures?.includes(p));
+  showBacklitImage(kind ? `/api/v1/tasks/${t.id}/pictures/${kind}` : null, kind);
 }
 
-/// The backlit toggle and picture for `src` (none: hidden), keeping the toggle's state.
-function showBacklitImage(src) {
+/// What the toggle says for each kind of picture.
+const PICTURE_LABELS = {
+  backlit: "Backlit: the lithophane as it looks lit from behind",
+  colours: "Colours: the relief as its filaments are expected to show",
+};
+
+/// The picture toggle and picture for `src` (none: hidden) of `kind`, keeping the toggle's
+/// state.
+function showBacklitImage(src, kind = "backlit") {
+  $("backlit-label").textContent = PICTURE_LABELS[kind];
+  $("backlit").alt = PICTURE_LABELS[kind];
   $("backlit-toggle").classList.toggle("hidden", !src);
   if (src) $("backlit").src = src;
   else { $("backlit").removeAttribute("src"); $("backlit-on").checked = false; }

@@ -23,6 +23,18 @@ pub struct Meta {
     pub title: String,
     /// A PNG shown by file browsers and slicers (3MF's `Metadata/thumbnail.png`).
     pub thumbnail: Option<Vec<u8>>,
+    /// Filament changes by height, bottom up (a 3MF's slicer metadata).
+    pub colour_changes: Vec<ColourChange>,
+}
+
+/// A pause to change filament before the layer whose top is at `z_mm`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColourChange {
+    /// The top of the first layer printed in the new filament (PrusaSlicer's `print_z`,
+    /// Bambu Studio's `top_z`).
+    pub z_mm: f64,
+    /// `#rrggbb`.
+    pub colour: String,
 }
 
 /// Writes `mesh` to `out` in `format`.

@@ -14,12 +14,17 @@ use super::{Counting, Meta, Parts};
 
 const MODEL_PATH: &str = "3D/3dmodel.model";
 const THUMBNAIL_PATH: &str = "Metadata/thumbnail.png";
+/// PrusaSlicer's colour changes by height.
+const PRUSA_CHANGES_PATH: &str = "Metadata/Prusa_Slicer_custom_gcode_per_print_z.xml";
+/// Bambu Studio's and OrcaSlicer's, per plate.
+const BAMBU_CHANGES_PATH: &str = "Metadata/custom_gcode_per_layer.xml";
 
 const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
  <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>
  <Default Extension="model" ContentType="application/vnd.ms-package.3dmanufacturing-3dmodel+xml"/>
  <Default Extension="png" ContentType="image/png"/>
+ <Default Extension="xml" ContentType="application/xml"/>
 </Types>
 "#;
 
@@ -53,6 +58,13 @@ pub fn write<W: Write>(parts: &dyn Parts, meta: &Meta, out: W) -> io::Result<u64
         // size before its data, which readers such as lib3mf's refuse.
         zip.start_file(THUMBNAIL_PATH, small).map_err(io::Error::other)?;
         zip.write_all(png)?;
+    }
+    if !meta.colour_changes.is_empty() {
+        let (prusa, bambu) = colour_changes(&meta.colour_changes);
+        zip.start_file(PRUSA_CHANGES_PATH, small).map_err(io::Error::other)?;
+        zip.write_all(prusa.as_bytes())?;
+        zip.start_file(BAMBU_CHANGES_PATH, small).map_err(io::Error::other)?;
+        zip.write_all(bambu.as_bytes())?;
     }
     // An upper bound of the model's size, to choose ZIP64 for the entry before it is written.
     let (vertices, triangles) =
@@ -116,6 +128,33 @@ fn write_model(parts: &dyn Parts, meta: &Meta, xml: &mut impl Write) -> io::Resu
         writeln!(xml, r#"  <item objectid="{}"/>"#, part + 1)?;
     }
     writeln!(xml, " </build>\n</model>")
+}
+
+/// Filament changes (M600, a colour change on a single extruder) as PrusaSlicer reads them
+/// (`print_z`: the change comes before the layer with that top) and as Bambu Studio and
+/// OrcaSlicer read them (`top_z`, per plate).
+fn colour_changes(changes: &[super::ColourChange]) -> (String, String) {
+    let mut prusa = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<custom_gcodes_per_print_z>\n",
+    );
+    let mut bambu = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<custom_gcodes_per_layer>\n<plate>\n\
+         <plate_info id=\"1\"/>\n",
+    );
+    for change in changes {
+        let (z, colour) = (change.z_mm, escape(&change.colour));
+        prusa.push_str(&format!(
+            "<code print_z=\"{z}\" type=\"0\" extruder=\"1\" color=\"{colour}\" extra=\"\" \
+             gcode=\"M600\"/>\n"
+        ));
+        bambu.push_str(&format!(
+            "<layer top_z=\"{z}\" type=\"0\" extruder=\"1\" color=\"{colour}\" extra=\"\" \
+             gcode=\"M600\"/>\n"
+        ));
+    }
+    prusa.push_str("<mode value=\"SingleExtruder\"/>\n</custom_gcodes_per_print_z>\n");
+    bambu.push_str("<mode value=\"SingleExtruder\"/>\n</plate>\n</custom_gcodes_per_layer>\n");
+    (prusa, bambu)
 }
 
 /// `text` with XML's special characters escaped.

@@ -7,6 +7,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 use super::request::{FieldValue, ValueType, field};
 use super::{JobMode, JobRequest};
 use crate::params::{Outline, ShapeKind};
+use crate::palette::Palette;
 use crate::volume::{IsoValue, SeriesUid};
 use crate::{Bevel, MaskSource, RawType, ThicknessModel};
 
@@ -51,7 +52,7 @@ macro_rules! from_str_parsers {
     };
 }
 
-from_str_parsers!(IsoValue, SeriesUid);
+from_str_parsers!(IsoValue, SeriesUid, Palette);
 
 impl<T, const N: usize> CliValue for [T; N]
 where

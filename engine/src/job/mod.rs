@@ -48,6 +48,8 @@ pub mod defaults {
     /// A relief's or lithophane's largest deviation from its grid, in millimetres (0: the
     /// full grid).
     pub const MAX_ERROR_MM: f64 = 0.0;
+    /// A palette relief's layer height: fine enough for 30 or more shades in a few mm.
+    pub const PALETTE_LAYER_MM: f64 = 0.08;
     pub const GAMMA: f64 = 1.0;
     pub const THRESHOLD: f64 = 0.5;
     pub const MAX_GRID: u32 = 4096;
@@ -122,7 +124,8 @@ impl JobMode {
 pub struct Job {
     pub kind: JobKind,
     pub format: MeshFormat,
-    /// Also render a lithophane lit from behind into the report (`convert --preview`); not
+    /// Also render its picture ([`Job::has_picture`]: a lithophane lit from behind, a palette
+    /// relief's colours) into the report (`convert --preview`); not
     /// part of what the job makes, so not part of its fingerprint.
     #[serde(skip)]
     pub backlit: bool,
@@ -141,7 +144,20 @@ pub enum JobKind {
 impl Job {
     /// What its file says about itself where the format has room.
     pub fn meta(&self) -> crate::export::Meta {
-        crate::export::Meta { title: format!("Lithos {}", self.mode().name()), thumbnail: None }
+        crate::export::Meta {
+            title: format!("Lithos {}", self.mode().name()),
+            ..crate::export::Meta::default()
+        }
+    }
+
+    /// Whether it has a picture of how the print will look, rendered when `backlit` asks: a
+    /// lithophane lit from behind, or a palette relief's colours.
+    pub fn has_picture(&self) -> bool {
+        match &self.kind {
+            JobKind::Lithophane(_) => true,
+            JobKind::Relief(params) => params.mode.layers().is_some(),
+            JobKind::Solid(..) | JobKind::Volume(..) => false,
+        }
     }
 
     /// The image parameters, for modes that take an image.
@@ -357,15 +373,69 @@ impl JobRequest {
         })
     }
 
+    /// A relief's heights: `base_mm` and `relief_mm`, or with a `palette`, whole layers.
+    fn relief(&self) -> Result<Mode, ParamError> {
+        use crate::palette::{LAYER_MM, Layers};
+        use defaults::*;
+        let base_mm = mm("base_mm", self.base_mm)?;
+        let length = |v: f64| Millimetres::new(v).expect("every default length is valid");
+        let relief = mm("relief_mm", self.relief_mm)?.unwrap_or(length(RELIEF_MM));
+        let Some(palette) = self.palette else {
+            for (name, given) in [("layer_mm", self.layer_mm.is_some()), ("base_layers", self.base_layers.is_some())] {
+                if given {
+                    return Err(ParamError::new(name, "needs `palette`"));
+                }
+            }
+            return Ok(Mode::Relief {
+                base_mm: base_mm.unwrap_or(length(BASE_MM)),
+                relief_mm: relief,
+                layers: None,
+            });
+        };
+        let layer_mm = self.layer_mm.unwrap_or(PALETTE_LAYER_MM) as f32;
+        if !(LAYER_MM.0..=LAYER_MM.1).contains(&layer_mm) {
+            return Err(ParamError::new(
+                "layer_mm",
+                format!("must be {} to {} mm, got {layer_mm} mm", LAYER_MM.0, LAYER_MM.1),
+            ));
+        }
+        let base_layers = match (base_mm, self.base_layers) {
+            (Some(_), Some(_)) => {
+                return Err(ParamError::new(
+                    "base_layers",
+                    "give `base_mm` or `base_layers`, not both",
+                ));
+            }
+            (_, Some(layers)) => layers,
+            (base_mm, None) => {
+                let base = base_mm.map_or(BASE_MM as f32, |m| m.get());
+                ((base / layer_mm).round() as u32).max(1)
+            }
+        };
+        let relief_layers = (relief.get() / layer_mm).round() as u32;
+        if relief_layers == 0 {
+            return Err(ParamError::new(
+                "relief_mm",
+                format!("must be at least a layer (`layer_mm` {layer_mm} mm) with a `palette`"),
+            ));
+        }
+        let whole = |name, layers: u32| {
+            Millimetres::new(f64::from(layers as f32 * layer_mm))
+                .map_err(|message| ParamError::new(name, message))
+        };
+        Ok(Mode::Relief {
+            base_mm: whole("base_layers", base_layers)?,
+            relief_mm: whole("relief_mm", relief_layers)?,
+            layers: Some(Layers { palette, layer_mm, base_layers, relief_layers }),
+        })
+    }
+
     /// The parameters of an image job in `mode`, checked.
     fn image_params(&self, mode: JobMode) -> Result<ConvertParams, ParamError> {
         use defaults::*;
         let length = |v: f64| Millimetres::new(v).expect("every default length is valid");
         let mode_params = match mode {
-            JobMode::Relief => Mode::Relief {
-                base_mm: mm("base_mm", self.base_mm)?.unwrap_or(length(BASE_MM)),
-                relief_mm: mm("relief_mm", self.relief_mm)?.unwrap_or(length(RELIEF_MM)),
-            },
+            JobMode::Relief => self.relief()?,
             JobMode::Lithophane => {
                 let max_mm = mm("max_mm", self.max_mm)?.unwrap_or(length(MAX_MM));
                 let thickness = mm("frame_thickness_mm", self.frame_thickness_mm)?;
@@ -449,6 +519,13 @@ impl JobRequest {
                 field,
                 "applies to flat panels that lie flat; an arc, a cylinder, a dome or a panel on \
                  feet is meshed on its full grid",
+            ));
+        }
+        if params.shape.is_bent() && self.palette.is_some() {
+            return Err(ParamError::new(
+                "palette",
+                "applies to flat panels that lie flat, since colours change by height above \
+                 the bed; an arc, a cylinder, a dome or a panel on feet is one colour",
             ));
         }
         if params.shape.is_bent() && params.mask.is_some() {

@@ -14,7 +14,7 @@ pub const PREVIEW_SOURCE: u32 = 2 * PREVIEW_GRID;
 impl Job {
     /// This job as a preview of its `width` x `height` source image: the same model at the
     /// same size on at most [`PREVIEW_GRID`] points a side (blur scaled with the grid), as
-    /// GLB, with a lithophane's backlit view. Volumes have none.
+    /// GLB, with its picture ([`Job::has_picture`]). Volumes have none.
     pub fn preview(&self, width: u32, height: u32) -> Result<Job, ParamError> {
         self.preview_at(width, height, PREVIEW_GRID)
     }
@@ -42,8 +42,9 @@ impl Job {
                 ));
             }
         };
-        let backlit = matches!(kind, JobKind::Lithophane(_));
-        Ok(Job { kind, format: MeshFormat::Glb, backlit })
+        let mut job = Job { kind, format: MeshFormat::Glb, backlit: false };
+        job.backlit = job.has_picture();
+        Ok(job)
     }
 }
 

@@ -6,6 +6,7 @@ use super::defaults::*;
 use crate::params::{GridSize, LARGEST_ERROR_MM, MAX_BLUR_PX, MIN_GAMMA};
 use crate::params::{Outline, ShapeKind};
 use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS, SeriesUid};
+use crate::palette::{LAYER_MM, Palette};
 use crate::{Bevel, MaskSource, Millimetres, RawType, ThicknessModel};
 
 /// How a field's value is written.
@@ -161,6 +162,7 @@ field_value! {
     RawType => ValueType::Choice(RawType::NAMES),
     IsoValue => ValueType::NumberOrChoice { names: CtPreset::NAMES, value: CtPreset::value_of },
     SeriesUid => ValueType::Text { max_len: SeriesUid::MAX_LEN, chars: "0-9." },
+    Palette => ValueType::Text { max_len: 24 * crate::palette::MAX_FILAMENTS, chars: "0-9a-fA-F#:,. " },
     [f32; 3] => ValueType::List { len: 3, integer: false },
     [usize; 3] => ValueType::List { len: 3, integer: true },
     [usize; 6] => ValueType::List { len: 6, integer: true },
@@ -247,6 +249,23 @@ job_request! {
     relief_mm: f64 {
         label: "Relief height (white above the base)", unit: MM, range: LENGTH, modes: RELIEF,
         default: Some(Shown::Number(RELIEF_MM)), basic: RELIEF,
+    }
+    /// Print it in colour, HueForge-style: filaments from the bottom up, each a colour and its
+    /// transmission distance in mm, such as `#1a1a1a:0.6,#808080:1.5,#ffffff:3`. Lithos
+    /// chooses the layer each one starts at so that the colours best match the image's
+    /// brightness, snaps the heights to whole layers, and lists the swaps (in the report, as
+    /// text, and as colour changes in a 3MF).
+    palette: Palette { label: "Filaments (colour:TD, bottom up)", modes: RELIEF }
+    /// The print's layer height (the first layer too), for `palette`.
+    layer_mm: f64 {
+        label: "Layer height", unit: MM,
+        range: Some((LAYER_MM.0 as f64, LAYER_MM.1 as f64)), modes: RELIEF,
+        default: Some(Shown::Number(PALETTE_LAYER_MM)),
+    }
+    /// Layers of the first filament under the image, for `palette`, instead of `base_mm`.
+    base_layers: u32 {
+        label: "Base layers", unit: "layers", range: Some((1.0, 1000.0)), modes: RELIEF,
+        default_note: Some("`base_mm` in whole layers"),
     }
     /// Thickness of white.
     min_mm: f64 {

@@ -63,11 +63,14 @@ fn shown_defaults_are_applied_defaults() {
             if field.name == "threshold" && mode == JobMode::Solid {
                 continue;
             }
-            // A threshold counts only with a mask (solids always have one), and a transmission distance only with the transmittance model.
+            // A threshold counts only with a mask (solids always have one), a transmission
+            // distance only with the transmittance model, and a layer height with a palette.
             let base = if field.name == "threshold" && mode != JobMode::Solid {
                 json!({ "mask": "threshold" })
             } else if field.name == "td_mm" {
                 json!({ "thickness_model": "transmittance" })
+            } else if field.name == "layer_mm" {
+                json!({ "palette": "#000000:1,#ffffff:3" })
             } else if let Some(shape) = field.shape {
                 json!({ "shape": shape.name() })
             } else {
@@ -100,6 +103,7 @@ fn a_field_of_another_mode_is_refused_naming_the_modes_it_is_for() {
             ValueType::Flag => json!(true),
             ValueType::Choice(names) | ValueType::NumberOrChoice { names, .. } => json!(names[0]),
             ValueType::List { len, .. } => json!(vec![1; len]),
+            ValueType::Text { .. } if field.name == "palette" => json!("#000000:1"),
             ValueType::Text { .. } => json!("1.2.3"),
         };
         for &mode in JobMode::ALL.iter().filter(|m| !field.modes.contains(m)) {

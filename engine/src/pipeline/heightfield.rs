@@ -6,6 +6,7 @@ use crate::kernels::{
     MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, MODEL_LINEAR, MODEL_TRANSMITTANCE, ThicknessConfig,
 };
 use crate::mesh::{Bend, Dome, Feet, Surface};
+use crate::palette::{self, Plan};
 use crate::params::{Detail, Light, Mode, Shape};
 use crate::stl::MeshStats;
 use crate::{
@@ -22,7 +23,30 @@ impl Engine {
         progress: &dyn Progress,
         times: &mut Vec<StageTime>,
     ) -> Result<Heightfield> {
-        let (gw, gh, pitch_mm, thickness, inside) = self.grid(image, params, progress, times)?;
+        Ok(self.planned_heightfield(image, params, progress, times)?.0)
+    }
+
+    /// [`Engine::heightfield`], with a palette relief's layers planned ([`crate::palette`])
+    /// and its heights snapped to them.
+    pub fn planned_heightfield(
+        &self,
+        image: &SourceImage,
+        params: &ConvertParams,
+        progress: &dyn Progress,
+        times: &mut Vec<StageTime>,
+    ) -> Result<(Heightfield, Option<Plan>)> {
+        let (gw, gh, pitch_mm, mut thickness, inside) =
+            self.grid(image, params, progress, times)?;
+        let plan = match params.mode {
+            Mode::Relief { base_mm, relief_mm, layers: Some(layers) } => {
+                let (base, relief) = (base_mm.get(), relief_mm.get());
+                let histogram = palette::histogram(&thickness.data, &inside, base, relief);
+                let plan = layers.plan(&histogram)?;
+                plan.snap(&mut thickness.data, &inside, base, relief);
+                Some(plan)
+            }
+            _ => None,
+        };
         let cells = Cells::from_inside(&inside, gw, gh);
         let mut hf = Heightfield {
             width: gw,
@@ -55,7 +79,7 @@ impl Engine {
             return Err(EngineError::EmptyMask { threshold });
         }
         timed(Stage::Simplify, progress, times, || self.simplify(&mut hf, params.detail))?;
-        Ok(hf)
+        Ok((hf, plan))
     }
 
     /// Gives a flat `hf` the adaptive top surface `detail` asks for ([`crate::mesh::adaptive`]);
@@ -182,7 +206,7 @@ fn thickness_config(
         }
     }
     let (base_mm, span_mm, frame_mm, frame_thickness_mm) = match params.mode {
-        Mode::Relief { base_mm, relief_mm } => (base_mm.get(), relief_mm.get(), 0.0, 0.0),
+        Mode::Relief { base_mm, relief_mm, .. } => (base_mm.get(), relief_mm.get(), 0.0, 0.0),
         Mode::Lithophane { min_mm, max_mm, frame, .. } => {
             let (fw, ft) = frame.map_or((0.0, 0.0), |f| (f.width_mm.get(), f.thickness_mm.get()));
             (max_mm.get(), min_mm.get() - max_mm.get(), fw, ft)
@@ -219,7 +243,7 @@ fn thickness_config(
     };
     // A hanger's collar is as thick as the frame, or as the thickest the image makes.
     let collar_mm = match params.mode {
-        Mode::Relief { base_mm, relief_mm } => base_mm.get() + relief_mm.get(),
+        Mode::Relief { base_mm, relief_mm, .. } => base_mm.get() + relief_mm.get(),
         Mode::Lithophane { max_mm, frame, .. } => {
             frame.map_or(max_mm.get(), |f| f.thickness_mm.get())
         }

@@ -110,14 +110,19 @@ impl Engine {
             }
         };
         let Some(solid) = solid else {
-            let hf = self.heightfield(image, params, progress, &mut times)?;
+            let (hf, plan) = self.planned_heightfield(image, params, progress, &mut times)?;
             let (stats, thumbnail) = self.thumbnail_and_write(
                 job,
                 progress,
                 &mut times,
                 || thumbnail::heightfield_triangles(&hf),
-                |meta| self.write_mesh_with(&hf, format, meta, out, progress),
+                |meta| {
+                    let changes = plan.as_ref().map(|p| p.colour_changes()).unwrap_or_default();
+                    let meta = Meta { colour_changes: changes, ..meta.clone() };
+                    self.write_mesh_with(&hf, format, &meta, out, progress)
+                },
             )?;
+            let preview = |plan: &crate::palette::Plan| plan.preview(&hf, crate::backlit::MAX_SIDE);
             return Ok(Report {
                 triangles: stats.triangles,
                 bytes: stats.bytes,
@@ -133,6 +138,8 @@ impl Engine {
                 iso: None,
                 backlit: job.backlit.then(|| crate::backlit::backlit(&hf, &params.mode)).flatten(),
                 thumbnail: Some(thumbnail),
+                swaps: plan.as_ref().map(|p| p.swaps()).unwrap_or_default(),
+                colours: plan.as_ref().filter(|_| job.backlit).map(preview),
                 kernels: Vec::new(),
             });
         };
@@ -239,6 +246,8 @@ impl Engine {
             iso,
             backlit: None,
             thumbnail: Some(thumbnail),
+            swaps: Vec::new(),
+            colours: None,
             kernels: Vec::new(),
         })
     }

@@ -20,6 +20,9 @@ pub struct PreviewView {
     pub glb: String,
     /// A lithophane lit from behind, as a greyscale PNG, base64.
     pub backlit_png: Option<String>,
+    /// A relief with a `palette`: the colours its filaments are expected to show, as a PNG
+    /// (transparent outside its mask), base64.
+    pub colours_png: Option<String>,
     pub triangles: u64,
     /// The preview's grid points, across and down (the task's is larger).
     pub grid: [u32; 2],
@@ -80,6 +83,9 @@ pub async fn create(
         backlit_png: report
             .backlit
             .map(|image| STANDARD.encode(lithos_engine::backlit::png(&image))),
+        colours_png: report
+            .colours
+            .map(|image| STANDARD.encode(lithos_engine::palette::png(&image))),
         triangles: report.triangles,
         grid: report.grid,
         size_mm: report.size_mm,

@@ -481,7 +481,8 @@ pub(crate) async fn serve_output(
         return super::download::serve(state, &key, &download_name, content_type).await;
     };
     let key = picture.key(&key);
-    // A relief has no backlit view, and outputs made before pictures existed have none.
+    // A plain relief has no backlit view or colours, and outputs made before pictures
+    // existed have none.
     if state.storage.size(&key).await?.is_none() {
         return Err(ApiError::NotFound);
     }

@@ -1,5 +1,5 @@
-//! The pictures stored beside a task's output: its thumbnail, and for a lithophane the view
-//! lit from behind. Each is named after the output's key, so that everything that deletes an
+//! The pictures stored beside a task's output: its thumbnail, for a lithophane the view lit
+//! from behind, and for a palette relief its expected colours. Each is named after the output's key, so that everything that deletes an
 //! output deletes them too, through [`stored_keys`].
 
 use serde::{Deserialize, Serialize};
@@ -12,15 +12,18 @@ pub enum Picture {
     Thumbnail,
     /// A lithophane lit from behind (lithophanes only).
     Backlit,
+    /// The colours a relief's filaments are expected to show (reliefs with a `palette`).
+    Colours,
 }
 
 impl Picture {
-    pub const ALL: [Picture; 2] = [Picture::Thumbnail, Picture::Backlit];
+    pub const ALL: [Picture; 3] = [Picture::Thumbnail, Picture::Backlit, Picture::Colours];
 
     pub fn name(self) -> &'static str {
         match self {
             Picture::Thumbnail => "thumbnail",
             Picture::Backlit => "backlit",
+            Picture::Colours => "colours",
         }
     }
 
@@ -50,7 +53,8 @@ mod tests {
             [
                 "users/u/outputs/t-1.stl",
                 "users/u/outputs/t-1.stl.thumbnail.png",
-                "users/u/outputs/t-1.stl.backlit.png"
+                "users/u/outputs/t-1.stl.backlit.png",
+                "users/u/outputs/t-1.stl.colours.png"
             ]
         );
         for picture in Picture::ALL {

@@ -126,8 +126,9 @@ impl Slot {
                 return Outcome::Failed(format!("the task's parameters are invalid: {e}"));
             }
         };
-        // A lithophane's view lit from behind is stored beside it, as is every thumbnail.
-        job.backlit = matches!(job.kind, JobKind::Lithophane(_));
+        // A lithophane's view lit from behind, and a palette relief's colours, are stored
+        // beside it, as is every thumbnail.
+        job.backlit = job.has_picture();
         let output_key = output_key(task, lease.attempt, job.format.extension());
         let sink = match self.storage.sink(&output_key, job.format.content_type()) {
             Ok(sink) => sink,
@@ -202,6 +203,9 @@ impl Slot {
             }
             if let Some(image) = report.backlit.take() {
                 pictures.push((Picture::Backlit, lithos_engine::backlit::png(&image)));
+            }
+            if let Some(image) = report.colours.take() {
+                pictures.push((Picture::Colours, lithos_engine::palette::png(&image)));
             }
             Ok((report, pictures))
         })
