@@ -274,7 +274,9 @@ impl ConvertArgs {
     /// The format `-o`'s extension names (`.3mf`, `.glb`), when `--format` is not given.
     fn format_of_output(&self) -> Option<MeshFormat> {
         let extension = self.output.as_ref()?.extension()?.to_str()?.to_ascii_lowercase();
-        MeshFormat::ALL.into_iter().find(|f| f.extension() == extension && *f != MeshFormat::StlAscii)
+        MeshFormat::ALL
+            .into_iter()
+            .find(|f| f.extension() == extension && *f != MeshFormat::StlAscii)
     }
 
     pub fn output_path(&self, job: &Job) -> PathBuf {

@@ -421,7 +421,8 @@ impl Plan {
     /// The colour seen where the top is at `thickness` mm.
     pub fn colour_at(&self, thickness: f32) -> [u8; 3] {
         let layer = (thickness / self.layers.layer_mm).round() as i64;
-        let k = (layer - i64::from(self.layers.base_layers)).clamp(0, self.colours.len() as i64 - 1);
+        let k =
+            (layer - i64::from(self.layers.base_layers)).clamp(0, self.colours.len() as i64 - 1);
         self.colours[k as usize]
     }
 

@@ -39,7 +39,8 @@ fn heights_are_whole_layers_and_the_swaps_rise_alike_on_both_backends() {
     let mut meshes = Vec::new();
     for engine in engines() {
         let label = format!("palette on {}", engine.adapter());
-        let (hf, plan) = engine.planned_heightfield(&image, params, &Silent, &mut Vec::new()).unwrap();
+        let (hf, plan) =
+            engine.planned_heightfield(&image, params, &Silent, &mut Vec::new()).unwrap();
         let plan = plan.expect("a palette relief is planned");
         for t in &hf.thickness {
             let layers = f64::from(*t) / LAYER_MM;
@@ -52,7 +53,10 @@ fn heights_are_whole_layers_and_the_swaps_rise_alike_on_both_backends() {
         for (i, swap) in swaps.iter().enumerate() {
             assert_eq!(swap.filament, i + 2, "{label}");
             assert!(swap.layer > BASE_LAYERS && swap.layer <= top, "{label}: {swap:?}");
-            assert!((swap.z_mm - f64::from(swap.layer) * LAYER_MM).abs() < 1e-6, "{label}: {swap:?}");
+            assert!(
+                (swap.z_mm - f64::from(swap.layer) * LAYER_MM).abs() < 1e-6,
+                "{label}: {swap:?}"
+            );
         }
         assert!(swaps.windows(2).all(|w| w[0].layer < w[1].layer), "{label}: {swaps:?}");
         // A brighter shade never tops out lower.
@@ -73,7 +77,12 @@ fn heights_are_whole_layers_and_the_swaps_rise_alike_on_both_backends() {
             .map(|(a, b)| (a - b).abs())
             .filter(|d| *d > 0.0)
             .collect();
-        assert!(differ.len() * 1000 <= other.1.len(), "{} of {} points", differ.len(), other.1.len());
+        assert!(
+            differ.len() * 1000 <= other.1.len(),
+            "{} of {} points",
+            differ.len(),
+            other.1.len()
+        );
         assert!(differ.iter().all(|d| *d < LAYER_MM as f32 * 1.01), "at most a layer apart");
     }
 }
@@ -180,7 +189,9 @@ fn the_expected_colours_match_the_image_better_than_one_filament() {
     let coloured = colour_error(PALETTE);
     let white = colour_error("#ffffff:3");
     let black_and_white = colour_error("#1a1a1a:0.6,#ffffff:3");
-    eprintln!("mean luma error: four filaments {coloured:.4}, two {black_and_white:.4}, one {white:.4}");
+    eprintln!(
+        "mean luma error: four filaments {coloured:.4}, two {black_and_white:.4}, one {white:.4}"
+    );
     assert!(coloured < 0.06, "four filaments: mean error {coloured}");
     assert!(coloured < white / 3.0, "four filaments {coloured} vs one {white}");
     assert!(black_and_white < white / 2.0, "two filaments {black_and_white} vs one {white}");

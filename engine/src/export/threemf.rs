@@ -134,9 +134,8 @@ fn write_model(parts: &dyn Parts, meta: &Meta, xml: &mut impl Write) -> io::Resu
 /// (`print_z`: the change comes before the layer with that top) and as Bambu Studio and
 /// OrcaSlicer read them (`top_z`, per plate).
 fn colour_changes(changes: &[super::ColourChange]) -> (String, String) {
-    let mut prusa = String::from(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<custom_gcodes_per_print_z>\n",
-    );
+    let mut prusa =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<custom_gcodes_per_print_z>\n");
     let mut bambu = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<custom_gcodes_per_layer>\n<plate>\n\
          <plate_info id=\"1\"/>\n",

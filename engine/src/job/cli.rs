@@ -6,8 +6,8 @@ use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
 use super::request::{FieldValue, ValueType, field};
 use super::{JobMode, JobRequest};
-use crate::params::{Outline, ShapeKind};
 use crate::palette::Palette;
+use crate::params::{Outline, ShapeKind};
 use crate::volume::{IsoValue, SeriesUid};
 use crate::{Bevel, MaskSource, RawType, ThicknessModel};
 

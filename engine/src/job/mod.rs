@@ -381,7 +381,9 @@ impl JobRequest {
         let length = |v: f64| Millimetres::new(v).expect("every default length is valid");
         let relief = mm("relief_mm", self.relief_mm)?.unwrap_or(length(RELIEF_MM));
         let Some(palette) = self.palette else {
-            for (name, given) in [("layer_mm", self.layer_mm.is_some()), ("base_layers", self.base_layers.is_some())] {
+            for (name, given) in
+                [("layer_mm", self.layer_mm.is_some()), ("base_layers", self.base_layers.is_some())]
+            {
                 if given {
                     return Err(ParamError::new(name, "needs `palette`"));
                 }

@@ -3,10 +3,10 @@
 
 use super::JobMode;
 use super::defaults::*;
+use crate::palette::{LAYER_MM, Palette};
 use crate::params::{GridSize, LARGEST_ERROR_MM, MAX_BLUR_PX, MIN_GAMMA};
 use crate::params::{Outline, ShapeKind};
 use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS, SeriesUid};
-use crate::palette::{LAYER_MM, Palette};
 use crate::{Bevel, MaskSource, Millimetres, RawType, ThicknessModel};
 
 /// How a field's value is written.

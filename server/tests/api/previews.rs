@@ -112,3 +112,48 @@ async fn previews_are_refused_for_others_uploads_scans_bad_fields_and_past_the_l
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_palette_relief_previews_its_colours_and_its_task_lists_the_swaps() {
+    let app = TestApp::spawn().await;
+    let user = app.user("palette@example.org").await;
+    let upload = app.upload_ok(&user, "camera.png", camera()).await;
+    let params = json!({ "palette": "#1a1a1a:0.6,#3a6ea5:1.0,#ffffff:3", "layer_mm": 0.1,
+                         "base_layers": 5, "relief_mm": 2.0, "max_grid": 128 });
+    let body = json!({ "upload_id": upload, "mode": "relief", "format": "3mf", "params": params });
+    // The preview shows the colours instead of a backlit view.
+    let preview: Value = user.post(app.url("/previews")).json(&body).fetch_json().await;
+    assert_eq!(preview["backlit_png"], Value::Null);
+    let colours = STANDARD.decode(preview["colours_png"].as_str().unwrap()).unwrap();
+    let colours = image::load_from_memory(&colours).unwrap().to_rgba8();
+    assert_eq!(u64::from(colours.width()), preview["grid"][0].as_u64().unwrap());
+    assert!(colours.pixels().any(|p| p[2] > p[0] + 20), "the blue filament shows somewhere");
+
+    // The task: its swaps in whole layers, rising, and the colours stored beside it.
+    let task = app.run_ok(&user, &body).await;
+    let swaps = task["result"]["swaps"].as_array().unwrap();
+    assert_eq!(swaps.len(), 2, "{task}");
+    let layers: Vec<u64> = swaps.iter().map(|s| s["layer"].as_u64().unwrap()).collect();
+    assert!(layers[0] > 5 && layers[0] < layers[1] && layers[1] <= 25, "{layers:?}");
+    for swap in swaps {
+        let z = swap["z_mm"].as_f64().unwrap();
+        assert!((z - swap["layer"].as_f64().unwrap() * 0.1).abs() < 1e-6, "{swap}");
+    }
+    assert_eq!(swaps[1]["colour"], "#ffffff");
+    let listed = task["result"]["pictures"].as_array().unwrap();
+    assert_eq!(listed, &[json!("thumbnail"), json!("colours")]);
+    let id = task["id"].as_str().unwrap();
+    let picture = user.get(app.url(&format!("/tasks/{id}/pictures/colours"))).send().await.unwrap();
+    assert_eq!(picture.status(), StatusCode::OK);
+    let theirs = app.user("palette-other@example.org").await;
+    let refused = theirs.get(app.url(&format!("/tasks/{id}/pictures/colours"))).send().await;
+    assert_eq!(refused.unwrap().status(), StatusCode::NOT_FOUND, "another user's picture");
+
+    // A palette on an arc is refused, naming the field.
+    let arc = json!({ "upload_id": upload, "mode": "relief",
+                      "params": { "palette": "#000000:1", "shape": "arc" } });
+    let refused = user.post(app.url("/previews")).json(&arc).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = refused.json().await.unwrap();
+    assert!(error.to_string().contains("palette"), "{error}");
+}
