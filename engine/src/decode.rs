@@ -339,7 +339,7 @@ fn open<R: BufRead + Seek>(
     Ok(reader)
 }
 
-fn check_dimensions(width: u32, height: u32, limits: DecodeLimits) -> Result<()> {
+pub(crate) fn check_dimensions(width: u32, height: u32, limits: DecodeLimits) -> Result<()> {
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_pixels {
         return Err(EngineError::TooManyPixels {

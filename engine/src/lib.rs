@@ -15,6 +15,7 @@
 
 mod backend;
 pub mod backlit;
+mod banded;
 pub mod cpu;
 pub mod decode;
 pub mod error;

@@ -23,7 +23,7 @@ pub(crate) fn axis_span(x: f32, scale: f32, n: u32) -> (i32, i32) {
 }
 
 /// Weight of source index `k` for position `x`: box overlap, or tent.
-fn axis_weight(k: i32, x: f32, scale: f32) -> f32 {
+pub(crate) fn axis_weight(k: i32, x: f32, scale: f32) -> f32 {
     let c = k as f32;
     if scale > 1.0 {
         let lo = (x - 0.5 * scale).max(c - 0.5);

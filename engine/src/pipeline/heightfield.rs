@@ -35,8 +35,19 @@ impl Engine {
         progress: &dyn Progress,
         times: &mut Vec<StageTime>,
     ) -> Result<(Heightfield, Option<Plan>)> {
+        self.heightfield_from(Source::Image(image), params, progress, times)
+    }
+
+    /// [`Engine::planned_heightfield`] from either kind of [`Source`].
+    pub(crate) fn heightfield_from(
+        &self,
+        source: Source<'_>,
+        params: &ConvertParams,
+        progress: &dyn Progress,
+        times: &mut Vec<StageTime>,
+    ) -> Result<(Heightfield, Option<Plan>)> {
         let (gw, gh, pitch_mm, mut thickness, inside) =
-            self.grid(image, params, progress, times)?;
+            self.grid(source, params, progress, times)?;
         let plan = match params.mode {
             Mode::Relief { base_mm, relief_mm, layers: Some(layers) } => {
                 let (base, relief) = (base_mm.get(), relief_mm.get());
@@ -97,32 +108,41 @@ impl Engine {
     /// vertices the mask keeps (1) or drops (0).
     pub(crate) fn grid(
         &self,
-        image: &SourceImage,
+        source: Source<'_>,
         params: &ConvertParams,
         progress: &dyn Progress,
         times: &mut Vec<StageTime>,
     ) -> Result<(u32, u32, f32, stages::Plane, Vec<u32>)> {
         params.validate()?;
         let alpha_mask = matches!(params.mask, Some(m) if m.source == MaskSource::Alpha);
-        if alpha_mask && !image.has_alpha() {
+        if alpha_mask && !source.has_alpha() {
             return Err(EngineError::NoAlpha);
         }
         let backend = &self.backend;
-        let (luma, alpha) = timed(Stage::Luminance, progress, times, || {
-            stages::luminance(backend, image, alpha_mask)
-        })?;
-        let (gw, gh) = params.grid_dimensions(image.width(), image.height());
+        let (gw, gh) = params.grid_dimensions(source.width(), source.height());
         params.checked_pitch_mm(gw, gh)?;
-        let (luma, alpha) = timed(Stage::Resample, progress, times, || {
-            let alpha = alpha.map(|a| stages::resample(backend, a, gw, gh)).transpose()?;
-            Ok((stages::resample(backend, luma, gw, gh)?, alpha))
-        })?;
+        let is_float = matches!(source, Source::Image(image) if image.is_float());
+        let (luma, alpha) = match source {
+            Source::Image(image) => {
+                let (luma, alpha) = timed(Stage::Luminance, progress, times, || {
+                    stages::luminance(backend, image, alpha_mask)
+                })?;
+                timed(Stage::Resample, progress, times, || {
+                    let alpha = alpha.map(|a| stages::resample(backend, a, gw, gh)).transpose()?;
+                    Ok((stages::resample(backend, luma, gw, gh)?, alpha))
+                })?
+            }
+            // Read, turned into luminance and resampled a row at a time, as one stage.
+            Source::Rows(rows) => timed(Stage::Resample, progress, times, || {
+                rows.resample(gw, gh, alpha_mask, &|| progress.check_canceled())
+            })?,
+        };
         let luma = timed(Stage::Blur, progress, times, || {
             stages::blur(backend, luma, params.tone.blur_px)
         })?;
         let pitch_mm = params.pitch_mm(gw);
         let (thickness, inside) = timed(Stage::Thickness, progress, times, || {
-            let config = thickness_config(params, image, &luma, gw, gh, pitch_mm)?;
+            let config = thickness_config(params, is_float, &luma, gw, gh, pitch_mm)?;
             stages::thickness(backend, &luma, alpha.as_ref(), config)
         })?;
         Ok((gw, gh, pitch_mm, thickness, inside))
@@ -170,6 +190,37 @@ impl Engine {
     }
 }
 
+/// Where a grid's pixels come from.
+pub(crate) enum Source<'a> {
+    /// An image decoded whole.
+    Image(&'a SourceImage),
+    /// A PNG larger than its grid, read a row at a time ([`crate::banded`]).
+    Rows(crate::banded::PngRows),
+}
+
+impl Source<'_> {
+    fn width(&self) -> u32 {
+        match self {
+            Source::Image(image) => image.width(),
+            Source::Rows(rows) => rows.width(),
+        }
+    }
+
+    fn height(&self) -> u32 {
+        match self {
+            Source::Image(image) => image.height(),
+            Source::Rows(rows) => rows.height(),
+        }
+    }
+
+    fn has_alpha(&self) -> bool {
+        match self {
+            Source::Image(image) => image.has_alpha(),
+            Source::Rows(rows) => rows.has_alpha(),
+        }
+    }
+}
+
 /// Solid rows of the thickest thickness above and below the image: a cylinder's rings, the
 /// bottom one to stand on and to fit a lamp base.
 fn add_rings(hf: &mut Heightfield, top_mm: f32, bottom_mm: f32) {
@@ -190,7 +241,7 @@ fn add_rings(hf: &mut Heightfield, top_mm: f32, bottom_mm: f32) {
 
 fn thickness_config(
     params: &ConvertParams,
-    image: &SourceImage,
+    is_float: bool,
     luma: &stages::Plane,
     width: u32,
     height: u32,
@@ -199,7 +250,7 @@ fn thickness_config(
     // Float images carry their own units (metres of elevation, say): stretch them to 0..1
     // unless they already lie there.
     let (mut lo, mut hi) = (0.0, 1.0);
-    if params.tone.auto_levels || image.is_float() {
+    if params.tone.auto_levels || is_float {
         let (min, max) = luma.range();
         if params.tone.auto_levels || min < 0.0 || max > 1.0 {
             (lo, hi) = (min, max);

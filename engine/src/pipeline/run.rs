@@ -56,7 +56,6 @@ impl Engine {
     ) -> Result<Report> {
         let start = Instant::now();
         let mut times = Vec::new();
-        let format = job.format;
         let (params, solid) = match &job.kind {
             JobKind::Volume(params, source) => {
                 let loaded;
@@ -93,6 +92,23 @@ impl Engine {
             JobKind::Relief(params) | JobKind::Lithophane(params) => (params, None),
             JobKind::Solid(params, solid) => (params, Some(solid)),
         };
+        // A PNG larger than its grid is read a row at a time onto the grid, in memory that
+        // follows the grid rather than the image.
+        if let (None, Input::File { path, limits }) = (solid, input) {
+            let rows = timed(Stage::Decode, progress, &mut times, || {
+                let rows = crate::banded::open_png(path, limits)?;
+                Ok(rows.filter(|rows| {
+                    let (gw, gh) = params.grid_dimensions(rows.width(), rows.height());
+                    u64::from(rows.width()) * u64::from(rows.height())
+                        > u64::from(gw) * u64::from(gh)
+                }))
+            })?;
+            if let Some(rows) = rows {
+                let source = super::heightfield::Source::Rows(rows);
+                let (hf, plan) = self.heightfield_from(source, params, progress, &mut times)?;
+                return self.heightfield_report(start, job, params, hf, plan, out, progress, times);
+            }
+        }
         let decoded;
         let image = match input {
             Input::File { path, limits } => {
@@ -111,43 +127,61 @@ impl Engine {
         };
         let Some(solid) = solid else {
             let (hf, plan) = self.planned_heightfield(image, params, progress, &mut times)?;
-            let (stats, thumbnail) = self.thumbnail_and_write(
-                job,
-                progress,
-                &mut times,
-                || thumbnail::heightfield_triangles(&hf),
-                |meta| {
-                    let changes = plan.as_ref().map(|p| p.colour_changes()).unwrap_or_default();
-                    let meta = Meta { colour_changes: changes, ..meta.clone() };
-                    self.write_mesh_with(&hf, format, &meta, out, progress)
-                },
-            )?;
-            let preview = |plan: &crate::palette::Plan| plan.preview(&hf, crate::backlit::MAX_SIDE);
-            return Ok(Report {
-                triangles: stats.triangles,
-                bytes: stats.bytes,
-                format,
-                backend: self.backend(),
-                adapter: self.adapter.clone(),
-                seconds: start.elapsed().as_secs_f64(),
-                stages: times,
-                grid: [hf.width, hf.height],
-                size_mm: hf.size_mm(),
-                vertices: None,
-                voxels: None,
-                iso: None,
-                backlit: job.backlit.then(|| crate::backlit::backlit(&hf, &params.mode)).flatten(),
-                thumbnail: Some(thumbnail),
-                swaps: plan.as_ref().map(|p| p.swaps()).unwrap_or_default(),
-                colours: plan.as_ref().filter(|_| job.backlit).map(preview),
-                kernels: Vec::new(),
-            });
+            return self.heightfield_report(start, job, params, hf, plan, out, progress, times);
         };
         let (gw, gh) = params.grid_dimensions(image.width(), image.height());
         let mesh = self.solid(image, params, solid, progress, &mut times)?;
         let layers = crate::work::solid_layers(solid.depth_mm.get(), params.pitch_mm(gw));
         let dims = [gw as usize, gh as usize, usize::try_from(layers).unwrap_or(usize::MAX)];
         self.indexed_report(start, &mesh, job, out, progress, times, dims, None)
+    }
+
+    /// The mesh of a relief's or lithophane's `hf` written to `out` (with its thumbnail), and
+    /// its report.
+    #[allow(clippy::too_many_arguments)]
+    fn heightfield_report<W: Write + Send>(
+        &self,
+        start: Instant,
+        job: &Job,
+        params: &crate::ConvertParams,
+        hf: crate::Heightfield,
+        plan: Option<crate::palette::Plan>,
+        out: W,
+        progress: &dyn Progress,
+        mut times: Vec<StageTime>,
+    ) -> Result<Report> {
+        let format = job.format;
+        let (stats, thumbnail) = self.thumbnail_and_write(
+            job,
+            progress,
+            &mut times,
+            || thumbnail::heightfield_triangles(&hf),
+            |meta| {
+                let changes = plan.as_ref().map(|p| p.colour_changes()).unwrap_or_default();
+                let meta = Meta { colour_changes: changes, ..meta.clone() };
+                self.write_mesh_with(&hf, format, &meta, out, progress)
+            },
+        )?;
+        let preview = |plan: &crate::palette::Plan| plan.preview(&hf, crate::backlit::MAX_SIDE);
+        Ok(Report {
+            triangles: stats.triangles,
+            bytes: stats.bytes,
+            format,
+            backend: self.backend(),
+            adapter: self.adapter.clone(),
+            seconds: start.elapsed().as_secs_f64(),
+            stages: times,
+            grid: [hf.width, hf.height],
+            size_mm: hf.size_mm(),
+            vertices: None,
+            voxels: None,
+            iso: None,
+            backlit: job.backlit.then(|| crate::backlit::backlit(&hf, &params.mode)).flatten(),
+            thumbnail: Some(thumbnail),
+            swaps: plan.as_ref().map(|p| p.swaps()).unwrap_or_default(),
+            colours: plan.as_ref().filter(|_| job.backlit).map(preview),
+            kernels: Vec::new(),
+        })
     }
 
     /// Renders the thumbnail of `triangles()` (the thumbnail stage) and writes the mesh with

@@ -23,7 +23,8 @@ impl Engine {
             let source = if image.has_alpha() { MaskSource::Alpha } else { MaskSource::Threshold };
             params.mask = Some(params::Mask { source, threshold: 0.5 });
         }
-        let (gw, gh, pitch_mm, _, inside) = self.grid(image, &params, progress, times)?;
+        let (gw, gh, pitch_mm, _, inside) =
+            self.grid(super::heightfield::Source::Image(image), &params, progress, times)?;
         let inside: Vec<bool> = inside.iter().map(|&i| i != 0).collect();
         if !inside.contains(&true) {
             let threshold = params.mask.map_or(0.0, |m| m.threshold);

@@ -1,0 +1,81 @@
+//! Huge PNGs read a row at a time onto the grid: the same mesh as decoding them whole (to
+//! float rounding), alpha masks included, and a truncated file refused with nothing written.
+
+use image::{DynamicImage, ImageBuffer, Rgba};
+use lithos_engine::{DecodeLimits, Input, Job, JobMode, JobRequest, MeshFormat, Silent};
+use serde_json::{Value, json};
+
+use crate::helpers::{cpu, data, output_dir};
+use crate::parity::{TOLERANCE, records};
+
+fn job(mode: JobMode, request: Value) -> Job {
+    serde_json::from_value::<JobRequest>(request)
+        .unwrap()
+        .build(mode, Some(MeshFormat::Stl))
+        .unwrap()
+}
+
+/// The STL of `job` on the file at `path`, read a row at a time (the file's grid is smaller
+/// than the image), and on the same file decoded whole.
+fn both_ways(job: &Job, path: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
+    let mut banded = Vec::new();
+    let limits = DecodeLimits::default();
+    let report = cpu().run(job, Input::File { path, limits }, &mut banded, &Silent).unwrap();
+    assert!(
+        report.stages.iter().all(|s| s.stage.name() != "luminance"),
+        "{}: read a row at a time, with no full-size luminance stage",
+        path.display()
+    );
+    let image = lithos_engine::decode::decode_file(path, limits).unwrap();
+    let mut whole = Vec::new();
+    cpu().run(job, Input::Image(&image), &mut whole, &Silent).unwrap();
+    (banded, whole)
+}
+
+fn assert_same_mesh(label: &str, banded: &[u8], whole: &[u8]) {
+    let (a, b) = (records(banded), records(whole));
+    assert_eq!(a.len(), b.len(), "{label}: triangle counts");
+    let worst = a
+        .iter()
+        .zip(&b)
+        .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
+        .fold(0.0f32, f32::max);
+    assert!(worst <= TOLERANCE, "{label}: differs by {worst} mm");
+}
+
+#[test]
+fn a_png_read_a_row_at_a_time_makes_the_mesh_decoding_it_whole_makes() {
+    for (name, mode, request) in [
+        ("camera.png", JobMode::Relief, json!({ "max_grid": 97, "width_mm": 40 })),
+        ("coins.png", JobMode::Lithophane, json!({ "max_grid": 150, "blur_px": 1.0 })),
+        // Alpha masks come through the banded path too.
+        ("horse.png", JobMode::Relief, json!({ "max_grid": 120, "mask": "alpha" })),
+    ] {
+        let (banded, whole) = both_ways(&job(mode, request), &data(name));
+        assert_same_mesh(name, &banded, &whole);
+    }
+    // 16-bit RGBA, written by the png crate through image.
+    let image = ImageBuffer::from_fn(301, 203, |x, y| {
+        let v = |k: u32| ((x * 211 + y * 97 * k + x * y * 13) % 65536) as u16;
+        Rgba([v(1), v(2), v(3), if (x / 40 + y / 40) % 3 == 0 { 0 } else { 65535 }])
+    });
+    let path = output_dir("banded").join("rgba16.png");
+    DynamicImage::ImageRgba16(image).save(&path).unwrap();
+    let request = json!({ "max_grid": 64, "mask": "alpha", "threshold": 0.5 });
+    let (banded, whole) = both_ways(&job(JobMode::Relief, request), &path);
+    assert_same_mesh("rgba16.png", &banded, &whole);
+}
+
+#[test]
+fn a_truncated_png_is_refused_with_nothing_written() {
+    let bytes = std::fs::read(data("camera.png")).unwrap();
+    let path = output_dir("banded").join("truncated.png");
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let out = output_dir("banded").join("truncated.stl");
+    let _ = std::fs::remove_file(&out);
+    let job = job(JobMode::Relief, json!({ "max_grid": 97 }));
+    let input = Input::File { path: &path, limits: DecodeLimits::default() };
+    let error = cpu().run_to_file(&job, input, &out, &Silent).unwrap_err();
+    assert!(matches!(error, lithos_engine::EngineError::CorruptImage(_)), "a typed error: {error}");
+    assert!(!out.exists(), "no output, not even a partial one");
+}
