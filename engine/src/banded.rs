@@ -1,7 +1,9 @@
-//! Huge images in bounded memory: a PNG larger than its grid is read a row at a time, each row
-//! turned into luminance (and alpha) and area-averaged straight onto the grid, so neither the
-//! decoded image nor its full-size luminance plane is ever held. Peak memory follows the grid,
-//! not the image.
+//! Huge images in bounded memory: a PNG, or a TIFF in strips, larger than its grid is read a
+//! row (a strip) at a time, each row turned into luminance (and alpha) and area-averaged
+//! straight onto the grid, so neither the decoded image nor its full-size luminance plane is
+//! ever held. Peak memory follows the grid, not the image. JPEG's decoder reads whole images
+//! only, so a JPEG is decoded whole as before, as are interlaced PNGs and tiled or planar
+//! TIFFs.
 //!
 //! The arithmetic is the luminance and resample kernels' (`shaders/luminance.wgsl`,
 //! `shaders/resample.wgsl` and their CPU twins), with the box filter applied across each row
@@ -19,27 +21,54 @@ use crate::stages::Plane;
 
 const REC709: [f32; 3] = [0.2126, 0.7152, 0.0722];
 
-/// A PNG opened for reading row by row, its header read.
-pub struct PngRows {
-    reader: png::Reader<BufReader<File>>,
+/// An image opened for reading a row at a time, its header read.
+pub struct Rows {
+    reader: Reader,
     width: u32,
     height: u32,
     channels: u32,
-    sixteen: bool,
+    /// Samples are floats in the image's own units (not scaled to 0..1).
+    float: bool,
 }
 
-/// Opens `path` for banded reading when it is a non-interlaced PNG; `None` for anything else
-/// (read whole, as before).
-pub fn open_png(path: &Path, limits: DecodeLimits) -> Result<Option<PngRows>> {
+enum Reader {
+    Png {
+        reader: png::Reader<BufReader<File>>,
+        sixteen: bool,
+    },
+    /// A TIFF in strips of `rows` rows, the current one decoded into `strip` as floats.
+    Tiff {
+        decoder: tiff::decoder::Decoder<BufReader<File>>,
+        rows: u32,
+        strip: Vec<f32>,
+        at: Option<u32>,
+    },
+}
+
+/// Opens `path` for reading a row at a time when it is a non-interlaced PNG or a TIFF in
+/// chunky strips of 8- or 16-bit integers or 32-bit floats; `None` for anything else (decoded
+/// whole, as before).
+pub fn open(path: &Path, limits: DecodeLimits) -> Result<Option<Rows>> {
     let mut file = File::open(path).map_err(EngineError::ReadInput)?;
     let mut signature = [0u8; 8];
-    let is_png = std::io::Read::read_exact(&mut file, &mut signature).is_ok()
-        && signature == [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
-    if !is_png {
+    if std::io::Read::read_exact(&mut file, &mut signature).is_err() {
         return Ok(None);
     }
-    let file = File::open(path).map_err(EngineError::ReadInput)?;
-    let mut decoder = png::Decoder::new(BufReader::with_capacity(1 << 16, file));
+    let reader = || -> Result<BufReader<File>> {
+        let file = File::open(path).map_err(EngineError::ReadInput)?;
+        Ok(BufReader::with_capacity(1 << 16, file))
+    };
+    if signature == [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a] {
+        open_png(reader()?, limits)
+    } else if signature[..4] == *b"II*\0" || signature[..4] == *b"MM\0*" {
+        open_tiff(reader()?, limits)
+    } else {
+        Ok(None)
+    }
+}
+
+fn open_png(file: BufReader<File>, limits: DecodeLimits) -> Result<Option<Rows>> {
+    let mut decoder = png::Decoder::new(file);
     // Palettes, low bit depths and tRNS become plain 8-bit channels; 16 bits stay 16.
     decoder.set_transformations(png::Transformations::EXPAND);
     let corrupt = |e: png::DecodingError| EngineError::CorruptImage(format!("PNG: {e}"));
@@ -59,7 +88,102 @@ pub fn open_png(path: &Path, limits: DecodeLimits) -> Result<Option<PngRows>> {
         png::ColorType::Indexed => return Ok(None),
     };
     let sixteen = depth == png::BitDepth::Sixteen;
-    Ok(Some(PngRows { reader, width, height, channels, sixteen }))
+    Ok(Some(Rows {
+        reader: Reader::Png { reader, sixteen },
+        width,
+        height,
+        channels,
+        float: false,
+    }))
+}
+
+fn open_tiff(file: BufReader<File>, limits: DecodeLimits) -> Result<Option<Rows>> {
+    use tiff::ColorType;
+    use tiff::decoder::{ChunkType, Decoder, Limits};
+    let corrupt = |e: tiff::TiffError| EngineError::CorruptImage(format!("TIFF: {e}"));
+    let mut decoder = Decoder::new(file).map_err(corrupt)?;
+    let (width, height) = decoder.dimensions().map_err(corrupt)?;
+    check_dimensions(width, height, limits)?;
+    let (channels, depth) = match decoder.colortype().map_err(corrupt)? {
+        ColorType::Gray(d) => (1, d),
+        ColorType::GrayA(d) => (2, d),
+        ColorType::RGB(d) => (3, d),
+        ColorType::RGBA(d) => (4, d),
+        _ => return Ok(None),
+    };
+    if !matches!(depth, 8 | 16 | 32) || decoder.get_chunk_type() != ChunkType::Strip {
+        return Ok(None);
+    }
+    let rows = decoder.chunk_dimensions().1.max(1);
+    // Planar images have a strip per channel: read those whole.
+    match decoder.strip_count() {
+        Ok(strips) if strips == height.div_ceil(rows) => {}
+        _ => return Ok(None),
+    }
+    let mut tiff_limits = Limits::default();
+    tiff_limits.decoding_buffer_size = limits.max_alloc_bytes as usize;
+    tiff_limits.intermediate_buffer_size = limits.max_alloc_bytes as usize;
+    let decoder = decoder.with_limits(tiff_limits);
+    let reader = Reader::Tiff { decoder, rows, strip: Vec::new(), at: None };
+    Ok(Some(Rows { reader, width, height, channels, float: depth == 32 }))
+}
+
+impl Reader {
+    /// Row `y` (rows come in order) as interleaved samples: integers scaled to 0..1, floats
+    /// as they are with NaN read as 0, as [`crate::SourceImage::rows`] reads them.
+    fn row(&mut self, y: u32, width: usize, channels: usize, out: &mut [f32]) -> Result<()> {
+        let n = width * channels;
+        match self {
+            Reader::Png { reader, sixteen } => {
+                let corrupt =
+                    |e: png::DecodingError| EngineError::CorruptImage(format!("PNG: {e}"));
+                let row = reader.next_row().map_err(corrupt)?.ok_or_else(|| {
+                    EngineError::CorruptImage(format!("PNG: the image data ends at row {y}"))
+                })?;
+                let data = row.data();
+                if *sixteen {
+                    for (o, b) in out[..n].iter_mut().zip(data.chunks_exact(2)) {
+                        *o = f32::from(u16::from_be_bytes([b[0], b[1]])) * (1.0 / 65535.0);
+                    }
+                } else {
+                    for (o, b) in out[..n].iter_mut().zip(data) {
+                        *o = f32::from(*b) * (1.0 / 255.0);
+                    }
+                }
+            }
+            Reader::Tiff { decoder, rows, strip, at } => {
+                use tiff::decoder::DecodingResult;
+                let index = y / *rows;
+                if *at != Some(index) {
+                    let corrupt =
+                        |e: tiff::TiffError| EngineError::CorruptImage(format!("TIFF: {e}"));
+                    strip.clear();
+                    match decoder.read_chunk(index).map_err(corrupt)? {
+                        DecodingResult::U8(d) => {
+                            strip.extend(d.iter().map(|&v| f32::from(v) * (1.0 / 255.0)))
+                        }
+                        DecodingResult::U16(d) => {
+                            strip.extend(d.iter().map(|&v| f32::from(v) * (1.0 / 65535.0)))
+                        }
+                        DecodingResult::F32(d) => {
+                            strip.extend(d.iter().map(|&v| if v.is_nan() { 0.0 } else { v }))
+                        }
+                        _ => return Err(EngineError::UnsupportedFormat(
+                            "TIFF: a sample type other than 8- or 16-bit integers or 32-bit floats"
+                                .into(),
+                        )),
+                    }
+                    *at = Some(index);
+                }
+                let start = (y - index * *rows) as usize * n;
+                let samples = strip.get(start..start + n).ok_or_else(|| {
+                    EngineError::CorruptImage(format!("TIFF: strip {index} is short at row {y}"))
+                })?;
+                out[..n].copy_from_slice(samples);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One axis of the area average: per output index, its first source index and weights.
@@ -81,7 +205,7 @@ impl Axis {
     }
 }
 
-impl PngRows {
+impl Rows {
     pub fn width(&self) -> u32 {
         self.width
     }
@@ -92,6 +216,11 @@ impl PngRows {
 
     pub fn has_alpha(&self) -> bool {
         self.channels == 2 || self.channels == 4
+    }
+
+    /// Whether its samples are floats in their own units, which levels stretch to 0..1.
+    pub fn is_float(&self) -> bool {
+        self.float
     }
 
     /// Luminance, and alpha when `want_alpha`, area-averaged onto a `gw` x `gh` grid.
@@ -120,34 +249,24 @@ impl PngRows {
         let mut opacity = vec![1.0f32; w];
         let mut row_luma = vec![0.0f32; gw as usize];
         let mut row_alpha = vec![0.0f32; gw as usize];
-        let corrupt = |e: png::DecodingError| EngineError::CorruptImage(format!("PNG: {e}"));
+        let mut samples = vec![0.0f32; w * channels];
         for y in 0..h {
             if y % 256 == 0 {
                 check_canceled()?;
             }
-            let row = self.reader.next_row().map_err(corrupt)?.ok_or_else(|| {
-                EngineError::CorruptImage(format!("PNG: the image data ends at row {y} of {h}"))
-            })?;
-            let data = row.data();
-            let sample = |i: usize| -> f32 {
-                if self.sixteen {
-                    f32::from(u16::from_be_bytes([data[2 * i], data[2 * i + 1]])) * (1.0 / 65535.0)
-                } else {
-                    f32::from(data[i]) * (1.0 / 255.0)
-                }
-            };
+            self.reader.row(y, w, channels, &mut samples)?;
             for x in 0..w {
                 let base = x * channels;
                 values[x] = match channels {
-                    1 | 2 => sample(base),
+                    1 | 2 => samples[base],
                     _ => {
-                        REC709[0] * sample(base)
-                            + REC709[1] * sample(base + 1)
-                            + REC709[2] * sample(base + 2)
+                        REC709[0] * samples[base]
+                            + REC709[1] * samples[base + 1]
+                            + REC709[2] * samples[base + 2]
                     }
                 };
                 if channels == 2 || channels == 4 {
-                    opacity[x] = sample(base + channels - 1);
+                    opacity[x] = samples[base + channels - 1];
                 }
             }
             let feeds = &feeds[y as usize];

@@ -1,5 +1,6 @@
-//! Huge PNGs read a row at a time onto the grid: the same mesh as decoding them whole (to
-//! float rounding), alpha masks included, and a truncated file refused with nothing written.
+//! Huge PNGs and striped TIFFs read a row at a time onto the grid: the same mesh as decoding
+//! them whole (to float rounding), alpha masks and float height maps included, and a truncated
+//! file refused with nothing written.
 
 use image::{DynamicImage, ImageBuffer, Rgba};
 use lithos_engine::{DecodeLimits, Input, Job, JobMode, JobRequest, MeshFormat, Silent};
@@ -64,6 +65,44 @@ fn a_png_read_a_row_at_a_time_makes_the_mesh_decoding_it_whole_makes() {
     let request = json!({ "max_grid": 64, "mask": "alpha", "threshold": 0.5 });
     let (banded, whole) = both_ways(&job(JobMode::Relief, request), &path);
     assert_same_mesh("rgba16.png", &banded, &whole);
+}
+
+/// A TIFF of `data` in strips of 7 rows, written by the `tiff` crate.
+fn striped<C: tiff::encoder::colortype::ColorType>(
+    name: &str,
+    w: u32,
+    h: u32,
+    data: &[C::Inner],
+) -> std::path::PathBuf
+where
+    [C::Inner]: tiff::encoder::TiffValue,
+{
+    let path = output_dir("banded").join(name);
+    let mut encoder =
+        tiff::encoder::TiffEncoder::new(std::fs::File::create(&path).unwrap()).unwrap();
+    let mut image = encoder.new_image::<C>(w, h).unwrap();
+    image.rows_per_strip(7).unwrap();
+    image.write_data(data).unwrap();
+    path
+}
+
+#[test]
+fn a_striped_tiff_read_a_row_at_a_time_makes_the_mesh_decoding_it_whole_makes() {
+    use tiff::encoder::colortype::{Gray16, Gray32Float, RGB8};
+    let (w, h) = (257u32, 190u32);
+    let gray16: Vec<u16> = (0..w * h).map(|i| ((i % w) * 250 + (i / w) * 37) as u16).collect();
+    let rgb8: Vec<u8> = (0..w * h * 3).map(|i| ((i * 7 + i / 771) % 256) as u8).collect();
+    // Elevations in metres with a NaN hole, as GIS tools write them: levels stretch them.
+    let mut metres: Vec<f32> = (0..w * h).map(|i| 100.0 + ((i % w) as f32).sin() * 50.0).collect();
+    metres[300] = f32::NAN;
+    for (path, mode) in [
+        (striped::<Gray16>("gray16.tif", w, h, &gray16), JobMode::Relief),
+        (striped::<RGB8>("rgb8.tif", w, h, &rgb8), JobMode::Lithophane),
+        (striped::<Gray32Float>("metres.tif", w, h, &metres), JobMode::Relief),
+    ] {
+        let (banded, whole) = both_ways(&job(mode, json!({ "max_grid": 100 })), &path);
+        assert_same_mesh(&path.display().to_string(), &banded, &whole);
+    }
 }
 
 #[test]

@@ -121,7 +121,10 @@ impl Engine {
         let backend = &self.backend;
         let (gw, gh) = params.grid_dimensions(source.width(), source.height());
         params.checked_pitch_mm(gw, gh)?;
-        let is_float = matches!(source, Source::Image(image) if image.is_float());
+        let is_float = match &source {
+            Source::Image(image) => image.is_float(),
+            Source::Rows(rows) => rows.is_float(),
+        };
         let (luma, alpha) = match source {
             Source::Image(image) => {
                 let (luma, alpha) = timed(Stage::Luminance, progress, times, || {
@@ -194,8 +197,8 @@ impl Engine {
 pub(crate) enum Source<'a> {
     /// An image decoded whole.
     Image(&'a SourceImage),
-    /// A PNG larger than its grid, read a row at a time ([`crate::banded`]).
-    Rows(crate::banded::PngRows),
+    /// A PNG or TIFF larger than its grid, read a row at a time ([`crate::banded`]).
+    Rows(crate::banded::Rows),
 }
 
 impl Source<'_> {

@@ -96,7 +96,7 @@ impl Engine {
         // follows the grid rather than the image.
         if let (None, Input::File { path, limits }) = (solid, input) {
             let rows = timed(Stage::Decode, progress, &mut times, || {
-                let rows = crate::banded::open_png(path, limits)?;
+                let rows = crate::banded::open(path, limits)?;
                 Ok(rows.filter(|rows| {
                     let (gw, gh) = params.grid_dimensions(rows.width(), rows.height());
                     u64::from(rows.width()) * u64::from(rows.height())
