@@ -27,6 +27,10 @@ fn both_ways(job: &Job, path: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
         "{}: read a row at a time, with no full-size luminance stage",
         path.display()
     );
+    let mut names: Vec<&str> = report.stages.iter().map(|s| s.stage.name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), report.stages.len(), "each stage reported once: {:?}", report.stages);
     let image = lithos_engine::decode::decode_file(path, limits).unwrap();
     let mut whole = Vec::new();
     cpu().run(job, Input::Image(&image), &mut whole, &Silent).unwrap();

@@ -92,17 +92,14 @@ impl Engine {
             JobKind::Relief(params) | JobKind::Lithophane(params) => (params, None),
             JobKind::Solid(params, solid) => (params, Some(solid)),
         };
-        // A PNG larger than its grid is read a row at a time onto the grid, in memory that
-        // follows the grid rather than the image.
+        // A PNG or striped TIFF larger than its grid is read a row at a time onto the grid, in
+        // memory that follows the grid rather than the image. Opening it reads the header only;
+        // its reading is timed with the resample stage.
         if let (None, Input::File { path, limits }) = (solid, input) {
-            let rows = timed(Stage::Decode, progress, &mut times, || {
-                let rows = crate::banded::open(path, limits)?;
-                Ok(rows.filter(|rows| {
-                    let (gw, gh) = params.grid_dimensions(rows.width(), rows.height());
-                    u64::from(rows.width()) * u64::from(rows.height())
-                        > u64::from(gw) * u64::from(gh)
-                }))
-            })?;
+            let rows = crate::banded::open(path, limits)?.filter(|rows| {
+                let (gw, gh) = params.grid_dimensions(rows.width(), rows.height());
+                u64::from(rows.width()) * u64::from(rows.height()) > u64::from(gw) * u64::from(gh)
+            });
             if let Some(rows) = rows {
                 let source = super::heightfield::Source::Rows(rows);
                 let (hf, plan) = self.heightfield_from(source, params, progress, &mut times)?;
