@@ -73,7 +73,7 @@ fn fractal(n: u32) -> Heightfield {
             }
         }
         for y in (0..size).step_by(half) {
-            let start = if (y / half) % 2 == 0 { half } else { 0 };
+            let start = if (y / half).is_multiple_of(2) { half } else { 0 };
             for x in (start..size).step_by(step) {
                 let mut sum = 0.0;
                 let mut count = 0.0;

@@ -14,12 +14,11 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
+use crate::cpu::luminance::REC709;
 use crate::cpu::resample::{axis_span, axis_weight};
 use crate::decode::{DecodeLimits, check_dimensions};
 use crate::error::{EngineError, Result};
 use crate::stages::Plane;
-
-const REC709: [f32; 3] = [0.2126, 0.7152, 0.0722];
 
 /// An image opened for reading a row at a time, its header read.
 pub struct Rows {
@@ -33,12 +32,12 @@ pub struct Rows {
 
 enum Reader {
     Png {
-        reader: png::Reader<BufReader<File>>,
+        reader: Box<png::Reader<BufReader<File>>>,
         sixteen: bool,
     },
     /// A TIFF in strips of `rows` rows, the current one decoded into `strip` as floats.
     Tiff {
-        decoder: tiff::decoder::Decoder<BufReader<File>>,
+        decoder: Box<tiff::decoder::Decoder<BufReader<File>>>,
         rows: u32,
         strip: Vec<f32>,
         at: Option<u32>,
@@ -89,7 +88,7 @@ fn open_png(file: BufReader<File>, limits: DecodeLimits) -> Result<Option<Rows>>
     };
     let sixteen = depth == png::BitDepth::Sixteen;
     Ok(Some(Rows {
-        reader: Reader::Png { reader, sixteen },
+        reader: Reader::Png { reader: Box::new(reader), sixteen },
         width,
         height,
         channels,
@@ -124,7 +123,7 @@ fn open_tiff(file: BufReader<File>, limits: DecodeLimits) -> Result<Option<Rows>
     tiff_limits.decoding_buffer_size = limits.max_alloc_bytes as usize;
     tiff_limits.intermediate_buffer_size = limits.max_alloc_bytes as usize;
     let decoder = decoder.with_limits(tiff_limits);
-    let reader = Reader::Tiff { decoder, rows, strip: Vec::new(), at: None };
+    let reader = Reader::Tiff { decoder: Box::new(decoder), rows, strip: Vec::new(), at: None };
     Ok(Some(Rows { reader, width, height, channels, float: depth == 32 }))
 }
 
@@ -255,6 +254,11 @@ impl Rows {
                 check_canceled()?;
             }
             self.reader.row(y, w, channels, &mut samples)?;
+            // A row that feeds no grid row (none, when shrinking) is read and dropped.
+            let feeds = &feeds[y as usize];
+            if feeds.is_empty() {
+                continue;
+            }
             for x in 0..w {
                 let base = x * channels;
                 values[x] = match channels {
@@ -268,10 +272,6 @@ impl Rows {
                 if channels == 2 || channels == 4 {
                     opacity[x] = samples[base + channels - 1];
                 }
-            }
-            let feeds = &feeds[y as usize];
-            if feeds.is_empty() {
-                continue;
             }
             average_across(&across, &values, &mut row_luma);
             if want_alpha {

@@ -26,6 +26,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::ParamError;
+use crate::cpu::luminance::REC709;
 
 /// The most filaments a palette holds.
 pub const MAX_FILAMENTS: usize = 8;
@@ -190,7 +191,8 @@ fn encoded(c: f32) -> f32 {
 }
 
 fn luma(rgb: [f32; 3]) -> f32 {
-    0.2126 * encoded(rgb[0]) + 0.7152 * encoded(rgb[1]) + 0.0722 * encoded(rgb[2])
+    let [r, g, b] = rgb.map(encoded);
+    REC709[0] * r + REC709[1] * g + REC709[2] * b
 }
 
 impl Layers {
@@ -222,6 +224,20 @@ impl Layers {
         out
     }
 
+    /// Plans the layers of a relief's `thickness` map (`base_mm + relief_mm * y` at the
+    /// points `inside` keeps) and snaps it to them.
+    pub fn apply(
+        &self,
+        thickness: &mut [f32],
+        inside: &[u32],
+        base_mm: f32,
+        relief_mm: f32,
+    ) -> Result<Plan, ParamError> {
+        let plan = self.plan(&histogram(thickness, inside, base_mm, relief_mm))?;
+        plan.snap(thickness, inside, base_mm, relief_mm);
+        Ok(plan)
+    }
+
     /// Chooses where each filament starts and which layer each brightness level tops out
     /// at, for points whose levels are counted in `histogram` ([`LEVELS`] counts).
     pub fn plan(&self, histogram: &[u64]) -> Result<Plan, ParamError> {
@@ -243,7 +259,7 @@ impl Layers {
         let total: f64 = levels.iter().map(|l| l.1).sum::<f64>().max(1.0);
         let cost = |starts: &[u32]| fit(&self.colours(starts), &levels, false).0;
         let swaps = n - 1;
-        let starts = if choices(k as u64, swaps as u64) <= EXHAUSTIVE {
+        let starts = if choices(u64::from(k), swaps as u64) <= EXHAUSTIVE {
             let mut best = (f64::INFINITY, Vec::new());
             each_choice(k, swaps, &mut |starts| {
                 let c = cost(starts);
@@ -404,15 +420,13 @@ impl Plan {
         swap_text(&self.layers, &self.swaps())
     }
 
-    /// Snaps each planned point's thickness (the relief's `base_mm + relief_mm * y`) to the
-    /// top of the layer its brightness `y` is planned at.
-    pub fn snap(&self, thickness: &mut [f32], inside: &[u32], base_mm: f32, relief_mm: f32) {
+    /// Snaps each planned point's thickness to the top of the layer its level is planned at.
+    fn snap(&self, thickness: &mut [f32], inside: &[u32], base_mm: f32, relief_mm: f32) {
         use rayon::prelude::*;
         let layers = self.layers;
         thickness.par_iter_mut().zip(inside.par_iter()).for_each(|(t, inside)| {
             if *inside != 0 {
-                let y = if relief_mm > 0.0 { (*t - base_mm) / relief_mm } else { 0.0 };
-                let k = self.level_layer[Layers::level(y)];
+                let k = self.level_layer[level_of(*t, base_mm, relief_mm)];
                 *t = (layers.base_layers + k) as f32 * layers.layer_mm;
             }
         });
@@ -478,14 +492,17 @@ pub fn swap_text(layers: &Layers, swaps: &[Swap]) -> String {
     text
 }
 
-/// The histogram of brightness levels of the points `inside` keeps, from a relief's
-/// thickness (`base_mm + relief_mm * y`).
-pub fn histogram(thickness: &[f32], inside: &[u32], base_mm: f32, relief_mm: f32) -> Vec<u64> {
+/// The brightness level of a relief's thickness `t` (`base_mm + relief_mm * y`).
+fn level_of(t: f32, base_mm: f32, relief_mm: f32) -> usize {
+    Layers::level(if relief_mm > 0.0 { (t - base_mm) / relief_mm } else { 0.0 })
+}
+
+/// The histogram of brightness levels of the points `inside` keeps.
+fn histogram(thickness: &[f32], inside: &[u32], base_mm: f32, relief_mm: f32) -> Vec<u64> {
     let mut counts = vec![0u64; LEVELS];
     for (t, inside) in thickness.iter().zip(inside) {
         if *inside != 0 {
-            let y = if relief_mm > 0.0 { (*t - base_mm) / relief_mm } else { 0.0 };
-            counts[Layers::level(y)] += 1;
+            counts[level_of(*t, base_mm, relief_mm)] += 1;
         }
     }
     counts

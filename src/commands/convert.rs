@@ -45,17 +45,17 @@ pub fn run(args: ConvertArgs) -> ExitCode {
     match result {
         Ok(report) => {
             let picture = match (&report.backlit, &report.colours) {
-                (Some(grey), _) => Some(("backlit.png", png(grey))),
-                (None, Some(colours)) => Some(("colours.png", png(colours))),
+                (Some(grey), _) => Some(("backlit.png", lithos_engine::backlit::png(grey))),
+                (None, Some(colours)) => {
+                    Some(("colours.png", lithos_engine::palette::png(colours)))
+                }
                 (None, None) => None,
             };
             let preview = match picture.filter(|_| args.preview) {
-                Some((suffix, encoded)) => {
-                    match encoded.and_then(|png| write_beside(&output, suffix, &png)) {
-                        Ok(path) => Some(path),
-                        Err(e) => return fail(EXIT_FAILED, format!("the preview: {e}")),
-                    }
-                }
+                Some((suffix, png)) => match write_beside(&output, suffix, &png) {
+                    Ok(path) => Some(path),
+                    Err(e) => return fail(EXIT_FAILED, format!("the preview: {e}")),
+                },
                 None => None,
             };
             let layers = job.image_params().and_then(|p| p.mode.layers());
@@ -119,20 +119,6 @@ pub fn run(args: ConvertArgs) -> ExitCode {
             fail(code, describe(&e))
         }
     }
-}
-
-/// `image` as a PNG file's bytes.
-fn png<P: image::PixelWithColorType>(
-    image: &image::ImageBuffer<P, Vec<P::Subpixel>>,
-) -> Result<Vec<u8>, String>
-where
-    [P::Subpixel]: image::EncodableLayout,
-{
-    let mut png = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| e.to_string())?;
-    Ok(png)
 }
 
 /// Writes `bytes` beside `output` as `NAME.<suffix>`, whole or not at all.

@@ -20,7 +20,7 @@ use crate::parity::records;
 const STORAGE_MM: f64 = 1e-4;
 
 fn with_detail(params: &ConvertParams, detail: Detail) -> ConvertParams {
-    ConvertParams { detail, ..params.clone() }
+    ConvertParams { detail, ..*params }
 }
 
 /// Converts with `detail` and checks the mesh against `hf`'s grid: within `bound_mm` of every
@@ -223,7 +223,7 @@ fn error_zero_is_the_full_grid_and_a_larger_bound_fewer_triangles() {
             width_mm: Some(80.0),
             ..Default::default()
         };
-        request.build(lithos_engine::JobMode::Relief, None).unwrap().image_params().unwrap().clone()
+        *request.build(lithos_engine::JobMode::Relief, None).unwrap().image_params().unwrap()
     };
     let (full_hf, full) = convert(cpu(), &camera, &request(0.0));
     assert!(full_hf.surface.is_none(), "0 keeps the full grid");

@@ -268,10 +268,7 @@ fn rtin_error_matches_its_twin_level_by_level() {
             let what = format!("rtin_error: square {} odd {} cap {cap}", config.square, config.odd);
             assert_eq!(read::<u32>(&gpu, &errors_buf, points.len()), errors, "{what}");
         }
-        assert!(
-            errors.iter().any(|&e| e == lithos_engine::kernels::ERROR_FORCED),
-            "the mask forces splits"
-        );
+        assert!(errors.contains(&lithos_engine::kernels::ERROR_FORCED), "the mask forces splits");
         assert!(errors.iter().any(|&e| e > 0 && e < 1000), "some errors are exact and small");
     }
 }

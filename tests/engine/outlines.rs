@@ -95,7 +95,7 @@ fn outlines_are_closed_manifolds_framed_along_their_edge() {
 
                 // As big as the outline asks, to within the grid step a side that whole cells
                 // lose.
-                let (w, h) = ((hf.width - 1) as f64, (hf.height - 1) as f64);
+                let (w, h) = (f64::from(hf.width - 1), f64::from(hf.height - 1));
                 let p = f64::from(hf.pitch_mm);
                 let (ex, ey) = (extent(&mesh, 0), extent(&mesh, 1));
                 let (want_x, want_y) = match request["outline"].as_str() {

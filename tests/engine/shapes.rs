@@ -202,7 +202,7 @@ fn a_socket_plate_closes_the_bottom_ring_around_its_hole() {
     let (plain_volume, _) = volume_and_area(&plain, |p| p.map(f64::from));
     let bend = hf.bend.unwrap();
     let w = f64::from(hf.width);
-    let thickness = ((4.0 / hf.pitch_mm).round() * hf.pitch_mm) as f64;
+    let thickness = f64::from((4.0 / hf.pitch_mm).round() * hf.pitch_mm);
     let inner = f64::from(bend.inner);
     let annulus = w / 2.0 * (std::f64::consts::TAU / w).sin() * (inner * inner - 14.5 * 14.5);
     for volume in volumes {

@@ -3,7 +3,8 @@
 use super::for_each_invocation2;
 use crate::kernels::LuminanceConfig;
 
-const REC709: [f32; 3] = [0.2126, 0.7152, 0.0722];
+/// Rec. 709's luma weights, as the kernel's `REC709`.
+pub(crate) const REC709: [f32; 3] = [0.2126, 0.7152, 0.0722];
 
 pub fn luminance(config: &LuminanceConfig, pixels: &[f32], luma: &mut [f32], alpha: &mut [f32]) {
     let count = config.count as usize;

@@ -84,7 +84,7 @@ fn centre(config: &RtinConfig, points: &[u32], errors: &[u32], index: u32) -> [u
     let q01 = height(points[at(x0, y0 + s)]);
     let q11 = height(points[at(x0 + s, y0 + s)]);
     // "\" from (0, 0) to (s, s) on even squares, "/" from (s, 0) to (0, s) on odd ones.
-    let back = ((index % g) + (index / g)) % 2 == 0;
+    let back = ((index % g) + (index / g)).is_multiple_of(2);
     let si = s as i32;
     let mut first = Scan::new();
     let mut second = Scan::new();

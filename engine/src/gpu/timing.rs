@@ -65,7 +65,7 @@ impl Timing {
         if !device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
             return None;
         }
-        let bytes = u64::from(2 * PASSES) * wgpu::QUERY_SIZE as u64;
+        let bytes = u64::from(2 * PASSES) * u64::from(wgpu::QUERY_SIZE);
         let buffer = |label, usage| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -130,7 +130,7 @@ impl Timing {
         if slots == 0 {
             return Ok(());
         }
-        let bytes = u64::from(slots) * wgpu::QUERY_SIZE as u64;
+        let bytes = u64::from(slots) * u64::from(wgpu::QUERY_SIZE);
         let mut encoder = device.create_command_encoder(&Default::default());
         encoder.resolve_query_set(&self.set, 0..slots, &self.resolve, 0);
         encoder.copy_buffer_to_buffer(&self.resolve, 0, &self.readback, 0, bytes);

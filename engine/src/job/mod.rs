@@ -367,7 +367,7 @@ impl JobRequest {
                 ));
             }
             (_, Some(n)) => Detail::MaxTriangles(n.into()),
-            (Some(mm), None) if mm == 0.0 => Detail::Full,
+            (Some(0.0), None) => Detail::Full,
             (Some(mm), None) => Detail::MaxErrorMm(mm as f32),
             (None, None) => Detail::default(),
         })

@@ -192,12 +192,9 @@ fn mesh_detail_is_a_bound_or_a_budget_never_both_and_flat_only() {
         JobKind::Relief(params) => params.detail,
         _ => unreachable!(),
     };
-    assert_eq!(detail(with("max_error_mm", json!(0))), crate::params::Detail::Full);
-    assert_eq!(detail(with("max_error_mm", json!(0.02))), crate::params::Detail::MaxErrorMm(0.02));
-    assert_eq!(
-        detail(with("max_triangles", json!(50_000))),
-        crate::params::Detail::MaxTriangles(50_000)
-    );
+    assert_eq!(detail(with("max_error_mm", json!(0))), Detail::Full);
+    assert_eq!(detail(with("max_error_mm", json!(0.02))), Detail::MaxErrorMm(0.02));
+    assert_eq!(detail(with("max_triangles", json!(50_000))), Detail::MaxTriangles(50_000));
     let both =
         serde_json::from_value::<JobRequest>(json!({ "max_error_mm": 0.1, "max_triangles": 9 }));
     assert_eq!(both.unwrap().build(JobMode::Relief, None).unwrap_err().field, "max_triangles");

@@ -237,12 +237,11 @@ pub(crate) fn stream(
     stream_faces(hf, feed, &mut |_| {})
 }
 
+/// Something that gives triangles, one at a time, to the function it is handed.
+pub(crate) type Triangles<'a> = dyn FnMut(&mut dyn FnMut(&Triangle)) + 'a;
+
 /// Streams the triangles `top` gives, then `hf`'s walls and floor.
-fn stream_faces(
-    hf: &Heightfield,
-    feed: &mut Feed,
-    top: &mut dyn FnMut(&mut dyn FnMut(&Triangle)),
-) -> Result<()> {
+fn stream_faces(hf: &Heightfield, feed: &mut Feed, top: &mut Triangles<'_>) -> Result<()> {
     stream_triangles(feed, &mut |push| {
         top(push);
         let mut face = |f: &Face| {
@@ -254,10 +253,7 @@ fn stream_faces(
 }
 
 /// Streams every triangle `each` gives as STL records, in buffers of about 4 MB.
-pub(crate) fn stream_triangles(
-    feed: &mut Feed,
-    each: &mut dyn FnMut(&mut dyn FnMut(&Triangle)),
-) -> Result<()> {
+pub(crate) fn stream_triangles(feed: &mut Feed, each: &mut Triangles<'_>) -> Result<()> {
     let mut records = feed.buffer();
     records.clear();
     let mut failed = None;

@@ -6,7 +6,7 @@ use crate::kernels::{
     MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, MODEL_LINEAR, MODEL_TRANSMITTANCE, ThicknessConfig,
 };
 use crate::mesh::{Bend, Dome, Feet, Surface};
-use crate::palette::{self, Plan};
+use crate::palette::Plan;
 use crate::params::{Detail, Light, Mode, Shape};
 use crate::stl::MeshStats;
 use crate::{
@@ -50,11 +50,7 @@ impl Engine {
             self.grid(source, params, progress, times)?;
         let plan = match params.mode {
             Mode::Relief { base_mm, relief_mm, layers: Some(layers) } => {
-                let (base, relief) = (base_mm.get(), relief_mm.get());
-                let histogram = palette::histogram(&thickness.data, &inside, base, relief);
-                let plan = layers.plan(&histogram)?;
-                plan.snap(&mut thickness.data, &inside, base, relief);
-                Some(plan)
+                Some(layers.apply(&mut thickness.data, &inside, base_mm.get(), relief_mm.get())?)
             }
             _ => None,
         };

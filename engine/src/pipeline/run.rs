@@ -135,7 +135,7 @@ impl Engine {
 
     /// The mesh of a relief's or lithophane's `hf` written to `out` (with its thumbnail), and
     /// its report.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "the parts of one report")]
     fn heightfield_report<W: Write + Send>(
         &self,
         start: Instant,
