@@ -16,6 +16,10 @@
 // both solid and empty cells, or with a point of the outline other than its corners, is forced
 // to split (`ERROR_FORCED`); one with no solid cell has error 0 and is later dropped.
 //
+// With `estimate`, a midpoint first tries a bound without scanning: its children's errors plus
+// its own distance from its hypotenuse. Where that stays within the cap it is stored instead
+// (an upper bound); which errors exceed the cap is unchanged, and so is the mesh extracted.
+//
 // Each point word holds the height in its low 16 bits and the point's kind above them.
 // CPU twin: engine/src/cpu/rtin_error.rs.
 
@@ -26,7 +30,7 @@ struct RtinConfig {
     squares: u32,
     odd: u32,
     cap: u32,
-    _pad0: u32,
+    estimate: u32,
     _pad1: u32,
 }
 
@@ -67,6 +71,36 @@ fn height(word: u32) -> i32 {
     return i32(word & 0xffffu);
 }
 
+// A triangle's error without scanning it (with `estimate`), from its children's midpoints `c0`
+// and `c1` (none for the finest triangles), within the cap and so not forced, and its own
+// midpoint `middle` on the hypotenuse from height `qa` to `qb`. Forced and empty are exactly
+// what a scan finds: its points other than corners are its children's and the midpoint.
+// Otherwise the result is at most the children's largest error plus the midpoint's distance
+// from the hypotenuse, rounded up: the triangle's plane and a child's differ by a linear
+// function that is zero at their shared corners and that distance at the midpoint.
+fn estimate(middle: u32, qa: i32, qb: i32, c0: u32, c1: u32, has_children: bool) -> u32 {
+    var not_interior = (middle >> 16u) != POINT_INTERIOR;
+    var all_outside = (middle >> 16u) == POINT_OUTSIDE;
+    var worst = 0u;
+    if has_children {
+        // A child that is not forced is either all interior or all outside, as its midpoint.
+        for (var k = 0u; k < 2u; k++) {
+            let c = select(c1, c0, k == 0u);
+            let kind = points[c] >> 16u;
+            not_interior = not_interior || kind != POINT_INTERIOR;
+            all_outside = all_outside && kind == POINT_OUTSIDE;
+            worst = max(worst, errors[c]);
+        }
+    }
+    if !not_interior {
+        return worst + (u32(abs(2 * height(middle) - qa - qb)) + 1u) / 2u;
+    }
+    if all_outside {
+        return 0u;
+    }
+    return ERROR_FORCED;
+}
+
 fn at(x: u32, y: u32) -> u32 {
     return y * config.size + x;
 }
@@ -78,8 +112,11 @@ fn centre(index: u32) {
     let x0 = (index % g) * s;
     let y0 = (index / g) * s;
     let m = at(x0 + h, y0 + h);
-    var worst = max(errors[at(x0 + h, y0)], errors[at(x0 + h, y0 + s)]);
-    worst = max(max(worst, errors[at(x0, y0 + h)]), errors[at(x0 + s, y0 + h)]);
+    let top = at(x0 + h, y0);
+    let bottom = at(x0 + h, y0 + s);
+    let left = at(x0, y0 + h);
+    let right = at(x0 + s, y0 + h);
+    let worst = max(max(errors[top], errors[bottom]), max(errors[left], errors[right]));
     if worst > config.cap {
         errors[m] = worst;
         return;
@@ -89,6 +126,22 @@ fn centre(index: u32) {
     let q01 = height(points[at(x0, y0 + s)]);
     let q11 = height(points[at(x0 + s, y0 + s)]);
     let back = ((index % g) + (index / g)) % 2u == 0u;
+    if config.estimate != 0u {
+        // Each half's children: the sides it has.
+        let middle = points[m];
+        var bound = worst;
+        if back {
+            bound = max(bound, estimate(middle, q00, q11, left, bottom, true));
+            bound = max(bound, estimate(middle, q00, q11, top, right, true));
+        } else {
+            bound = max(bound, estimate(middle, q10, q01, top, left, true));
+            bound = max(bound, estimate(middle, q10, q01, right, bottom, true));
+        }
+        if bound <= config.cap || bound == ERROR_FORCED {
+            errors[m] = bound;
+            return;
+        }
+    }
     let si = i32(s);
     var first = Scan(0u, false, true);
     var second = Scan(0u, false, true);
@@ -181,6 +234,26 @@ fn side(index: u32) {
     if worst > config.cap {
         errors[m] = worst;
         return;
+    }
+    if config.estimate != 0u {
+        let middle = points[m];
+        var bound = worst;
+        for (var a = 0; a < 2; a++) {
+            let apex = 2 * a - 1;
+            let exists = select(after, before, a == 0);
+            if !exists {
+                continue;
+            }
+            let dx = apex * along.y;
+            let dy = apex * along.x;
+            let c0 = at_i(mxi + dx * hi / 2 - along.x * hi / 2, myi + dy * hi / 2 - along.y * hi / 2);
+            let c1 = at_i(mxi + dx * hi / 2 + along.x * hi / 2, myi + dy * hi / 2 + along.y * hi / 2);
+            bound = max(bound, estimate(middle, qa, qb, c0, c1, h >= 2u));
+        }
+        if bound <= config.cap || bound == ERROR_FORCED {
+            errors[m] = bound;
+            return;
+        }
     }
     var error = worst;
     for (var a = 0; a < 2; a++) {

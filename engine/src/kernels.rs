@@ -195,7 +195,10 @@ wgsl_struct! {
         /// A midpoint whose finer errors already exceed this skips its own scan: above the
         /// mesher's bound an error need not be exact, only above it.
         pub cap: u32,
-        pub _pad0: u32,
+        /// 1: a midpoint whose children's errors plus its own distance from its hypotenuse
+        /// stay within `cap` stores that sum, an upper bound, without scanning its triangles.
+        /// Whether each stored error exceeds `cap` is still exactly as scanning finds.
+        pub estimate: u32,
         pub _pad1: u32,
     }
 }

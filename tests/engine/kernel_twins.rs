@@ -210,7 +210,8 @@ fn every_marching_cubes_kernel_matches_its_twin() {
 
 /// The adaptive mesher's error pyramid, level by level: random heights over a mask with holes
 /// and a padded margin (points outside the grid), on a 65-point square, GPU against the CPU
-/// twin after every level, with every error left exact (no cap) and with a cap.
+/// twin after every level, with every error left exact (no cap), with a cap, and estimated
+/// under a cap; capped or estimated, which errors exceed the cap is as the exact ones say.
 #[test]
 fn rtin_error_matches_its_twin_level_by_level() {
     use lithos_engine::cpu::rtin_error;
@@ -253,10 +254,11 @@ fn rtin_error_matches_its_twin_level_by_level() {
         }
     }
     let points_buf = gpu.upload(bytes(&points));
-    for cap in [u32::MAX - 1, 300] {
+    let mut exact = Vec::new();
+    for (cap, estimate) in [(u32::MAX - 1, false), (300, false), (300, true), (40, true)] {
         let mut errors = vec![0u32; points.len()];
         let errors_buf = gpu.zeroed(points.len() as u64 * 4).unwrap();
-        for config in levels(size, cap) {
+        for config in levels(size, cap, estimate) {
             rtin_error::rtin_error(&config, &points, &mut errors);
             gpu.dispatch(
                 &RTIN_ERROR,
@@ -270,5 +272,21 @@ fn rtin_error_matches_its_twin_level_by_level() {
         }
         assert!(errors.contains(&lithos_engine::kernels::ERROR_FORCED), "the mask forces splits");
         assert!(errors.iter().any(|&e| e > 0 && e < 1000), "some errors are exact and small");
+        if cap == u32::MAX - 1 {
+            exact = errors;
+            continue;
+        }
+        // Capped or estimated, which errors exceed the cap is exactly as the exact pyramid
+        // says, and an error within it is at least the exact one.
+        for (i, (&e, &x)) in errors.iter().zip(&exact).enumerate() {
+            assert_eq!(e > cap, x > cap, "point {i}: {e} against exact {x}, cap {cap}");
+            assert!(e > cap || e >= x, "point {i}: {e} under exact {x}");
+        }
+        if estimate {
+            let (different, within) = (0..exact.len()).fold((0, 0), |(d, w), i| {
+                (d + usize::from(errors[i] != exact[i]), w + usize::from(errors[i] <= cap))
+            });
+            assert!(different > 0 && different < within, "some errors are estimated");
+        }
     }
 }

@@ -50,6 +50,40 @@ impl Scan {
     }
 }
 
+/// A triangle's error without scanning it, from its children (their midpoints, none for the
+/// finest triangles), all within the cap and so not forced, and its own midpoint `middle` on
+/// the hypotenuse from height `qa` to `qb`. Forced and empty are exactly what a scan finds:
+/// its points other than corners are its children's and the midpoint. Otherwise the result is
+/// at most the children's largest error plus the midpoint's distance from the hypotenuse,
+/// rounded up: the triangle's plane and a child's differ by a linear function that is zero at
+/// their shared corners and that distance at the midpoint.
+fn estimate(
+    points: &[u32],
+    errors: &[u32],
+    middle: u32,
+    qa: i32,
+    qb: i32,
+    children: &[usize],
+) -> u32 {
+    let mut not_interior = middle >> 16 != POINT_INTERIOR;
+    let mut all_outside = middle >> 16 == POINT_OUTSIDE;
+    let mut worst = 0u32;
+    for &c in children {
+        // A child that is not forced is either all interior or all outside, as its midpoint.
+        let class = points[c] >> 16;
+        not_interior = not_interior || class != POINT_INTERIOR;
+        all_outside = all_outside && class == POINT_OUTSIDE;
+        worst = worst.max(errors[c]);
+    }
+    if !not_interior {
+        worst + ((2 * height(middle) - qa - qb).unsigned_abs()).div_ceil(2)
+    } else if all_outside {
+        0
+    } else {
+        ERROR_FORCED
+    }
+}
+
 fn height(word: u32) -> i32 {
     (word & 0xffff) as i32
 }
@@ -74,8 +108,9 @@ fn centre(config: &RtinConfig, points: &[u32], errors: &[u32], index: u32) -> [u
     let at = |x: u32, y: u32| (y * size + x) as usize;
     let m = (y0 + h) * size + x0 + h;
     // The children: the midpoints of the four sides.
-    let mut worst = errors[at(x0 + h, y0)].max(errors[at(x0 + h, y0 + s)]);
-    worst = worst.max(errors[at(x0, y0 + h)]).max(errors[at(x0 + s, y0 + h)]);
+    let (top, bottom) = (at(x0 + h, y0), at(x0 + h, y0 + s));
+    let (left, right) = (at(x0, y0 + h), at(x0 + s, y0 + h));
+    let worst = errors[top].max(errors[bottom]).max(errors[left]).max(errors[right]);
     if worst > config.cap {
         return [m, worst];
     }
@@ -85,6 +120,20 @@ fn centre(config: &RtinConfig, points: &[u32], errors: &[u32], index: u32) -> [u
     let q11 = height(points[at(x0 + s, y0 + s)]);
     // "\" from (0, 0) to (s, s) on even squares, "/" from (s, 0) to (0, s) on odd ones.
     let back = ((index % g) + (index / g)).is_multiple_of(2);
+    if config.estimate != 0 {
+        // Each half's children: the sides it has.
+        let (qa, qb, halves) = if back {
+            (q00, q11, [[left, bottom], [top, right]])
+        } else {
+            (q10, q01, [[top, left], [right, bottom]])
+        };
+        let middle = points[m as usize];
+        let bound = halves.map(|c| estimate(points, errors, middle, qa, qb, &c));
+        let bound = worst.max(bound[0]).max(bound[1]);
+        if bound <= config.cap || bound == ERROR_FORCED {
+            return [m, bound];
+        }
+    }
     let si = s as i32;
     let mut first = Scan::new();
     let mut second = Scan::new();
@@ -158,6 +207,27 @@ fn side(config: &RtinConfig, points: &[u32], errors: &[u32], index: u32) -> [u32
     }
     if worst > config.cap {
         return [m, worst];
+    }
+    if config.estimate != 0 {
+        let middle = points[m as usize];
+        let mut bound = worst;
+        for (apex, exists) in [(-1i32, before), (1i32, after)] {
+            if !exists {
+                continue;
+            }
+            let (dx, dy) = (apex * along[1], apex * along[0]);
+            let children = [-1i32, 1i32].map(|w| {
+                at(
+                    mxi + dx * hi / 2 + w * along[0] * hi / 2,
+                    myi + dy * hi / 2 + w * along[1] * hi / 2,
+                )
+            });
+            let children = if h < 2 { &children[..0] } else { &children[..] };
+            bound = bound.max(estimate(points, errors, middle, qa, qb, children));
+        }
+        if bound <= config.cap || bound == ERROR_FORCED {
+            return [m, bound];
+        }
     }
     let mut error = worst;
     for (apex, exists) in [(-1i32, before), (1i32, after)] {

@@ -44,7 +44,8 @@ impl Heights<'_> {
 
     /// Whether every grid point of triangle `t` (counter-clockwise, edges included, its
     /// corners' heights `q`) lies within `bound` steps of its plane. The three edge functions
-    /// and the plane are linear in the point, so each step along a row adds constants.
+    /// and the plane are linear in the point: each row's span inside all three edges is found
+    /// by division, and each step along it adds a constant to the plane.
     fn within(&self, t: [Point; 3], q: [i64; 3], bound: i64) -> bool {
         let [a, b, c] = t;
         let area = orient(a, b, c);
@@ -55,24 +56,38 @@ impl Heights<'_> {
             (qy * rx - qx * ry, ry - qy, qx - rx)
         };
         let edges = [edge(b, c), edge(c, a), edge(a, b)];
+        // The plane, scaled by the area: the edge functions weigh the corners' heights.
+        let (p0, px, py) =
+            edges.iter().zip(q).fold((0, 0, 0), |(p0, px, py), (&(k, dx, dy), q)| {
+                (p0 + k * q, px + dx * q, py + dy * q)
+            });
         let (x0, x1) = (a[0].min(b[0]).min(c[0]), a[0].max(b[0]).max(c[0]));
         let (y0, y1) = (a[1].min(b[1]).min(c[1]), a[1].max(b[1]).max(c[1]));
         let limit = bound * area;
         let width = self.width as usize;
-        for y in y0..=y1 {
-            let (xs, ys) = (i64::from(x0), i64::from(y));
-            let mut w = edges.map(|(k, dx, dy)| k + xs * dx + ys * dy);
-            let row = &self.steps[y as usize * width..];
-            for x in x0..=x1 {
-                if w[0] >= 0 && w[1] >= 0 && w[2] >= 0 {
-                    let plane = w[0] * q[0] + w[1] * q[1] + w[2] * q[2];
-                    if (area * i64::from(row[x as usize]) - plane).abs() > limit {
-                        return false;
-                    }
+        'rows: for y in y0..=y1 {
+            let y = i64::from(y);
+            let (mut lo, mut hi) = (i64::from(x0), i64::from(x1));
+            for &(k, dx, dy) in &edges {
+                // Inside this edge: k + y dy + x dx >= 0.
+                let at = k + y * dy;
+                match dx.signum() {
+                    1 => lo = lo.max(-at.div_euclid(dx)),
+                    -1 => hi = hi.min(at.div_euclid(-dx)),
+                    _ if at < 0 => continue 'rows,
+                    _ => {}
                 }
-                for k in 0..3 {
-                    w[k] += edges[k].1;
+            }
+            if lo > hi {
+                continue;
+            }
+            let row = y as usize * width;
+            let mut plane = p0 + lo * px + y * py;
+            for &h in &self.steps[row + lo as usize..=row + hi as usize] {
+                if (area * i64::from(h) - plane).abs() > limit {
+                    return false;
                 }
+                plane += px;
             }
         }
         true

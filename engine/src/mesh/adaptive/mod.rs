@@ -7,7 +7,9 @@
 //!    gives every midpoint the largest exact error of the triangles it splits and of their
 //!    descendants. Triangles that mix solid and empty cells, or carry a point of the outline
 //!    other than their corners, are forced to split, so the outline keeps every vertex and the
-//!    walls stitch to the surface exactly as on the full grid.
+//!    walls stitch to the surface exactly as on the full grid. Under a bound, a midpoint whose
+//!    children's errors plus its own distance from its hypotenuse stay within it stores that
+//!    sum without scanning; which errors exceed the bound is unchanged.
 //! 2. **Extraction** (`extract.rs`): top-down, a triangle splits where its midpoint's error
 //!    exceeds the bound. Both triangles on a hypotenuse read the same midpoint, and a parent's
 //!    error covers its children's, so the mesh has no cracks.
@@ -93,8 +95,8 @@ impl Grid {
         (steps >= 0.0).then(|| steps.min(f64::from(u32::MAX - 1)) as u32)
     }
 
-    pub fn levels(&self, cap: u32) -> Vec<RtinConfig> {
-        levels(self.size, cap)
+    pub fn levels(&self, cap: u32, estimate: bool) -> Vec<RtinConfig> {
+        levels(self.size, cap, estimate)
     }
 
     pub fn height_steps(&self) -> Vec<u16> {
@@ -109,13 +111,17 @@ impl Grid {
 
 /// The error pyramid's levels on a padded grid of `size` x `size` points (`2^k + 1`), finest
 /// first, with errors above `cap` left inexact: the dispatches of the `rtin_error` kernel.
-pub fn levels(size: u32, cap: u32) -> Vec<RtinConfig> {
+/// With `estimate`, errors within `cap` are upper bounds wherever a bound without scanning
+/// keeps within it (which exceed `cap` is unchanged, so is the mesh extracted at `cap`); the
+/// cap then stays below `2^31` so that a bound cannot overflow.
+pub fn levels(size: u32, cap: u32, estimate: bool) -> Vec<RtinConfig> {
     let n = size - 1;
     let k = n.trailing_zeros();
+    let (cap, estimate) = if estimate { (cap.min(i32::MAX as u32), 1) } else { (cap, 0) };
     let mut levels = Vec::new();
     for j in (0..k).rev() {
         let (square, squares) = (n >> j, 1u32 << j);
-        let base = RtinConfig { size, square, squares, cap, ..Default::default() };
+        let base = RtinConfig { size, square, squares, cap, estimate, ..Default::default() };
         levels.push(RtinConfig { count: 2 * squares * (squares + 1), odd: 1, ..base });
         levels.push(RtinConfig { count: squares * squares, odd: 0, ..base });
     }
@@ -155,8 +161,9 @@ impl Surface {
     ) -> Result<Option<Self>> {
         let start = std::time::Instant::now();
         let grid = Grid::new(hf);
+        let gridded = start.elapsed().as_secs_f64();
         let Some(bound) = grid.steps(max_error_mm) else { return Ok(None) };
-        let errors = backend.rtin_errors(&grid.levels(bound), &grid.points)?;
+        let errors = backend.rtin_errors(&grid.levels(bound, true), &grid.points)?;
         let pyramid = start.elapsed().as_secs_f64();
         let triangles = extract::triangles(&grid, &errors, &hf.cells, bound);
         let (extracted, extraction) = (triangles.len(), start.elapsed().as_secs_f64());
@@ -164,6 +171,7 @@ impl Surface {
         let heights = grid.height_steps();
         let triangles = collapse::simplify(triangles, &grid, &heights, i64::from(bound));
         tracing::debug!(
+            gridded,
             pyramid,
             extraction,
             extracted,
@@ -180,7 +188,7 @@ impl Surface {
         let grid = Grid::new(hf);
         let mut rim = 0u64;
         super::rim(hf, &mut |_| rim += 1);
-        let errors = backend.rtin_errors(&grid.levels(ERROR_FORCED - 1), &grid.points)?;
+        let errors = backend.rtin_errors(&grid.levels(ERROR_FORCED - 1, false), &grid.points)?;
         let heights = grid.height_steps();
         let extract = |bound: u32| extract::triangles(&grid, &errors, &hf.cells, bound);
         let simplify =
