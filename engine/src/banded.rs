@@ -1,9 +1,9 @@
-//! Huge images in bounded memory: a PNG, or a TIFF in strips, larger than its grid is read a
-//! row (a strip) at a time, each row turned into luminance (and alpha) and area-averaged
-//! straight onto the grid, so neither the decoded image nor its full-size luminance plane is
-//! ever held. Peak memory follows the grid, not the image. JPEG's decoder reads whole images
-//! only, so a JPEG is decoded whole as before, as are interlaced PNGs and tiled or planar
-//! TIFFs.
+//! Huge images in bounded memory: a PNG, or a TIFF in strips or tiles, larger than its grid is
+//! read a row (a strip, a row of tiles) at a time, from a file or from memory, each row turned
+//! into luminance (and alpha) and area-averaged straight onto the grid, so neither the decoded
+//! image nor its full-size luminance plane is ever held. Peak memory follows the grid, not the
+//! image. JPEG's decoder reads whole images only, so a JPEG is decoded whole as before, as are
+//! interlaced PNGs, planar TIFFs and TIFFs in one huge strip.
 //!
 //! The arithmetic is the luminance and resample kernels' (`shaders/luminance.wgsl`,
 //! `shaders/resample.wgsl` and their CPU twins), with the box filter applied across each row
@@ -11,7 +11,7 @@
 //! the in-memory path to float rounding.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use crate::cpu::luminance::REC709;
@@ -20,9 +20,16 @@ use crate::decode::{DecodeLimits, check_dimensions};
 use crate::error::{EngineError, Result};
 use crate::stages::Plane;
 
+/// What rows are read from: a file, or an encoded image in memory (a worker's upload).
+pub trait Stream: std::io::BufRead + Seek + Send {}
+
+impl<T: std::io::BufRead + Seek + Send> Stream for T {}
+
+type Boxed<'a> = Box<dyn Stream + 'a>;
+
 /// An image opened for reading a row at a time, its header read.
-pub struct Rows {
-    reader: Reader,
+pub struct Rows<'a> {
+    reader: Reader<'a>,
     width: u32,
     height: u32,
     channels: u32,
@@ -30,16 +37,17 @@ pub struct Rows {
     float: bool,
 }
 
-enum Reader {
+enum Reader<'a> {
     Png {
-        reader: Box<png::Reader<BufReader<File>>>,
+        reader: Box<png::Reader<Boxed<'a>>>,
         sixteen: bool,
     },
-    /// A TIFF in strips of `rows` rows, the current one decoded into `strip` as floats.
+    /// A TIFF in strips, or tiles, `chunk` pixels wide and high: the current band of chunks
+    /// side by side (one strip, or a row of tiles) decoded into `band` as floats.
     Tiff {
-        decoder: Box<tiff::decoder::Decoder<BufReader<File>>>,
-        rows: u32,
-        strip: Vec<f32>,
+        decoder: Box<tiff::decoder::Decoder<Boxed<'a>>>,
+        chunk: [u32; 2],
+        band: Vec<f32>,
         at: Option<u32>,
     },
 }
@@ -47,26 +55,32 @@ enum Reader {
 /// Opens `path` for reading a row at a time when it is a non-interlaced PNG or a TIFF in
 /// chunky strips of 8- or 16-bit integers or 32-bit floats; `None` for anything else (decoded
 /// whole, as before).
-pub fn open(path: &Path, limits: DecodeLimits) -> Result<Option<Rows>> {
-    let mut file = File::open(path).map_err(EngineError::ReadInput)?;
+pub fn open(path: &Path, limits: DecodeLimits) -> Result<Option<Rows<'static>>> {
+    let file = File::open(path).map_err(EngineError::ReadInput)?;
+    open_stream(Box::new(BufReader::with_capacity(1 << 16, file)), limits)
+}
+
+/// [`open`] for an encoded image in memory.
+pub fn open_bytes(bytes: &[u8], limits: DecodeLimits) -> Result<Option<Rows<'_>>> {
+    open_stream(Box::new(Cursor::new(bytes)), limits)
+}
+
+fn open_stream(mut stream: Boxed<'_>, limits: DecodeLimits) -> Result<Option<Rows<'_>>> {
     let mut signature = [0u8; 8];
-    if std::io::Read::read_exact(&mut file, &mut signature).is_err() {
+    if stream.read_exact(&mut signature).is_err() {
         return Ok(None);
     }
-    let reader = || -> Result<BufReader<File>> {
-        let file = File::open(path).map_err(EngineError::ReadInput)?;
-        Ok(BufReader::with_capacity(1 << 16, file))
-    };
+    stream.rewind().map_err(EngineError::ReadInput)?;
     if signature == [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a] {
-        open_png(reader()?, limits)
+        open_png(stream, limits)
     } else if signature[..4] == *b"II*\0" || signature[..4] == *b"MM\0*" {
-        open_tiff(reader()?, limits)
+        open_tiff(stream, limits)
     } else {
         Ok(None)
     }
 }
 
-fn open_png(file: BufReader<File>, limits: DecodeLimits) -> Result<Option<Rows>> {
+fn open_png(file: Boxed<'_>, limits: DecodeLimits) -> Result<Option<Rows<'_>>> {
     let mut decoder = png::Decoder::new(file);
     // Palettes, low bit depths and tRNS become plain 8-bit channels; 16 bits stay 16.
     decoder.set_transformations(png::Transformations::EXPAND);
@@ -96,7 +110,7 @@ fn open_png(file: BufReader<File>, limits: DecodeLimits) -> Result<Option<Rows>>
     }))
 }
 
-fn open_tiff(file: BufReader<File>, limits: DecodeLimits) -> Result<Option<Rows>> {
+fn open_tiff(file: Boxed<'_>, limits: DecodeLimits) -> Result<Option<Rows<'_>>> {
     use tiff::ColorType;
     use tiff::decoder::{ChunkType, Decoder, Limits};
     let corrupt = |e: tiff::TiffError| EngineError::CorruptImage(format!("TIFF: {e}"));
@@ -110,24 +124,38 @@ fn open_tiff(file: BufReader<File>, limits: DecodeLimits) -> Result<Option<Rows>
         ColorType::RGBA(d) => (4, d),
         _ => return Ok(None),
     };
-    if !matches!(depth, 8 | 16 | 32) || decoder.get_chunk_type() != ChunkType::Strip {
+    if !matches!(depth, 8 | 16 | 32) {
         return Ok(None);
     }
-    let rows = decoder.chunk_dimensions().1.max(1);
-    // Planar images have a strip per channel: read those whole.
-    match decoder.strip_count() {
-        Ok(strips) if strips == height.div_ceil(rows) => {}
+    let (across, high) = decoder.chunk_dimensions();
+    let (across, high) = (across.clamp(1, width), high.clamp(1, height));
+    // A band as floats: one that would not fit the decode budget (an image in one strip)
+    // gains nothing, and is decoded whole under its own limits.
+    let band_bytes = u64::from(high) * u64::from(width) * u64::from(channels) * 4;
+    if band_bytes > limits.max_alloc_bytes {
+        return Ok(None);
+    }
+    // Planar images have a chunk per channel: read those whole.
+    let chunks = match decoder.get_chunk_type() {
+        ChunkType::Strip => decoder.strip_count(),
+        ChunkType::Tile => decoder.tile_count(),
+    };
+    match chunks {
+        Ok(n)
+            if u64::from(n)
+                == u64::from(width.div_ceil(across)) * u64::from(height.div_ceil(high)) => {}
         _ => return Ok(None),
     }
     let mut tiff_limits = Limits::default();
     tiff_limits.decoding_buffer_size = limits.max_alloc_bytes as usize;
     tiff_limits.intermediate_buffer_size = limits.max_alloc_bytes as usize;
     let decoder = decoder.with_limits(tiff_limits);
-    let reader = Reader::Tiff { decoder: Box::new(decoder), rows, strip: Vec::new(), at: None };
+    let chunk = [across, high];
+    let reader = Reader::Tiff { decoder: Box::new(decoder), chunk, band: Vec::new(), at: None };
     Ok(Some(Rows { reader, width, height, channels, float: depth == 32 }))
 }
 
-impl Reader {
+impl Reader<'_> {
     /// Row `y` (rows come in order) as interleaved samples: integers scaled to 0..1, floats
     /// as they are with NaN read as 0, as [`crate::SourceImage::rows`] reads them.
     fn row(&mut self, y: u32, width: usize, channels: usize, out: &mut [f32]) -> Result<()> {
@@ -150,39 +178,72 @@ impl Reader {
                     }
                 }
             }
-            Reader::Tiff { decoder, rows, strip, at } => {
-                use tiff::decoder::DecodingResult;
-                let index = y / *rows;
+            Reader::Tiff { decoder, chunk: [cw, ch], band, at } => {
+                let index = y / *ch;
                 if *at != Some(index) {
-                    let corrupt =
-                        |e: tiff::TiffError| EngineError::CorruptImage(format!("TIFF: {e}"));
-                    strip.clear();
-                    match decoder.read_chunk(index).map_err(corrupt)? {
-                        DecodingResult::U8(d) => {
-                            strip.extend(d.iter().map(|&v| f32::from(v) * (1.0 / 255.0)))
-                        }
-                        DecodingResult::U16(d) => {
-                            strip.extend(d.iter().map(|&v| f32::from(v) * (1.0 / 65535.0)))
-                        }
-                        DecodingResult::F32(d) => {
-                            strip.extend(d.iter().map(|&v| if v.is_nan() { 0.0 } else { v }))
-                        }
-                        _ => return Err(EngineError::UnsupportedFormat(
-                            "TIFF: a sample type other than 8- or 16-bit integers or 32-bit floats"
-                                .into(),
-                        )),
-                    }
+                    read_band(decoder, [*cw, *ch], index, width, channels, band)?;
                     *at = Some(index);
                 }
-                let start = (y - index * *rows) as usize * n;
-                let samples = strip.get(start..start + n).ok_or_else(|| {
-                    EngineError::CorruptImage(format!("TIFF: strip {index} is short at row {y}"))
+                let start = (y - index * *ch) as usize * n;
+                let samples = band.get(start..start + n).ok_or_else(|| {
+                    EngineError::CorruptImage(format!(
+                        "TIFF: chunk row {index} is short at row {y}"
+                    ))
                 })?;
                 out[..n].copy_from_slice(samples);
             }
         }
         Ok(())
     }
+}
+
+/// Band `index` of a TIFF in `chunk`-sized strips or tiles (numbered across, then down): its
+/// chunks decoded and laid side by side into `band`, `width` pixels of `channels` floats a row.
+fn read_band(
+    decoder: &mut tiff::decoder::Decoder<Boxed<'_>>,
+    [cw, ch]: [u32; 2],
+    index: u32,
+    width: usize,
+    channels: usize,
+    band: &mut Vec<f32>,
+) -> Result<()> {
+    use tiff::decoder::DecodingResult;
+    let corrupt = |e: tiff::TiffError| EngineError::CorruptImage(format!("TIFF: {e}"));
+    let across = (width as u32).div_ceil(cw);
+    band.clear();
+    band.resize(ch as usize * width * channels, 0.0);
+    let mut samples = Vec::new();
+    for i in 0..across {
+        let chunk = index * across + i;
+        let (w, h) = decoder.chunk_data_dimensions(chunk);
+        samples.clear();
+        match decoder.read_chunk(chunk).map_err(corrupt)? {
+            DecodingResult::U8(d) => {
+                samples.extend(d.iter().map(|&v| f32::from(v) * (1.0 / 255.0)))
+            }
+            DecodingResult::U16(d) => {
+                samples.extend(d.iter().map(|&v| f32::from(v) * (1.0 / 65535.0)))
+            }
+            DecodingResult::F32(d) => {
+                samples.extend(d.iter().map(|&v| if v.is_nan() { 0.0 } else { v }))
+            }
+            _ => {
+                return Err(EngineError::UnsupportedFormat(
+                    "TIFF: a sample type other than 8- or 16-bit integers or 32-bit floats".into(),
+                ));
+            }
+        }
+        let (w, h) = (w as usize, (h as usize).min(ch as usize));
+        let x0 = (i * cw) as usize;
+        if samples.len() < w * h * channels || x0 + w > width {
+            return Err(EngineError::CorruptImage(format!("TIFF: chunk {chunk} is short")));
+        }
+        for (r, row) in samples.chunks_exact(w * channels).take(h).enumerate() {
+            let start = (r * width + x0) * channels;
+            band[start..start + w * channels].copy_from_slice(row);
+        }
+    }
+    Ok(())
 }
 
 /// One axis of the area average: per output index, its first source index and weights.
@@ -204,7 +265,7 @@ impl Axis {
     }
 }
 
-impl Rows {
+impl Rows<'_> {
     pub fn width(&self) -> u32 {
         self.width
     }

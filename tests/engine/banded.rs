@@ -1,6 +1,10 @@
-//! Huge PNGs and striped TIFFs read a row at a time onto the grid: the same mesh as decoding
-//! them whole (to float rounding), alpha masks and float height maps included, and a truncated
-//! file refused with nothing written.
+//! Huge PNGs and TIFFs (in strips, or tiles as tifffile writes them) read a row at a time onto
+//! the grid, from a file or from memory: the same mesh as decoding them whole (to float
+//! rounding), alpha masks and float height maps included, and a truncated file refused with
+//! nothing written.
+
+use std::path::Path;
+use std::process::Command;
 
 use image::{DynamicImage, ImageBuffer, Rgba};
 use lithos_engine::{DecodeLimits, Input, Job, JobMode, JobRequest, MeshFormat, Silent};
@@ -18,7 +22,7 @@ fn job(mode: JobMode, request: Value) -> Job {
 
 /// The STL of `job` on the file at `path`, read a row at a time (the file's grid is smaller
 /// than the image), and on the same file decoded whole.
-fn both_ways(job: &Job, path: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
+fn both_ways(job: &Job, path: &Path) -> (Vec<u8>, Vec<u8>) {
     let mut banded = Vec::new();
     let limits = DecodeLimits::default();
     let report = cpu().run(job, Input::File { path, limits }, &mut banded, &Silent).unwrap();
@@ -31,6 +35,13 @@ fn both_ways(job: &Job, path: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), report.stages.len(), "each stage reported once: {:?}", report.stages);
+    // The same file in memory, as a worker passes an upload: read a row at a time too.
+    let bytes = std::fs::read(path).unwrap();
+    let encoded = Input::Encoded { bytes: &bytes, limits };
+    assert!(job.reads_rows(encoded), "{}: read a row at a time from memory", path.display());
+    let mut in_memory = Vec::new();
+    cpu().run(job, encoded, &mut in_memory, &Silent).unwrap();
+    assert!(in_memory == banded, "{}: the same mesh from memory as from the file", path.display());
     let image = lithos_engine::decode::decode_file(path, limits).unwrap();
     let mut whole = Vec::new();
     cpu().run(job, Input::Image(&image), &mut whole, &Silent).unwrap();
@@ -110,6 +121,27 @@ fn a_striped_tiff_read_a_row_at_a_time_makes_the_mesh_decoding_it_whole_makes() 
 }
 
 #[test]
+fn a_tiled_tiff_read_a_row_of_tiles_at_a_time_makes_the_mesh_decoding_it_whole_makes() {
+    let dir = output_dir("banded").join("tiled");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engine/scripts/tiled_tiffs.py");
+    let run = Command::new("python3").arg(&script).arg(&dir).output().expect("python3 runs");
+    assert!(
+        run.status.success(),
+        "tifffile wrote no TIFFs (pip install tifffile; tests/run-all.sh does): {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for (name, mode) in [
+        ("rgb8_tiled.tif", JobMode::Lithophane),
+        ("gray16_tiled.tif", JobMode::Relief),
+        ("metres_tiled.tif", JobMode::Relief),
+    ] {
+        let (banded, whole) = both_ways(&job(mode, json!({ "max_grid": 100 })), &dir.join(name));
+        assert_same_mesh(name, &banded, &whole);
+    }
+}
+
+#[test]
 fn a_truncated_png_is_refused_with_nothing_written() {
     let bytes = std::fs::read(data("camera.png")).unwrap();
     let path = output_dir("banded").join("truncated.png");
@@ -121,4 +153,38 @@ fn a_truncated_png_is_refused_with_nothing_written() {
     let error = cpu().run_to_file(&job, input, &out, &Silent).unwrap_err();
     assert!(matches!(error, lithos_engine::EngineError::CorruptImage(_)), "a typed error: {error}");
     assert!(!out.exists(), "no output, not even a partial one");
+}
+
+/// What is not read a row at a time is decoded whole, from memory as from a file: an image no
+/// larger than its grid, a solid, a JPEG; a truncated upload is refused.
+#[test]
+fn only_images_larger_than_their_grid_are_read_a_row_at_a_time() {
+    let limits = DecodeLimits::default();
+    let camera = std::fs::read(data("camera.png")).unwrap();
+    let encoded = Input::Encoded { bytes: &camera, limits };
+    let relief = |grid: u32| job(JobMode::Relief, json!({ "max_grid": grid }));
+    assert!(relief(97).reads_rows(encoded));
+    // camera.png is 512 x 512: a grid as large takes it whole.
+    let whole = relief(512);
+    assert!(!whole.reads_rows(encoded));
+    let solid = job(JobMode::Solid, json!({ "max_grid": 97, "mask": "threshold" }));
+    assert!(!solid.reads_rows(encoded), "solids mask the image at full size");
+    let mut jpeg = Vec::new();
+    image::open(data("camera.png"))
+        .unwrap()
+        .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+        .unwrap();
+    assert!(!relief(97).reads_rows(Input::Encoded { bytes: &jpeg, limits }));
+    // Decoded whole from memory, the same mesh as from the decoded image.
+    for (job, bytes) in [(&whole, &camera), (&relief(97), &jpeg)] {
+        let mut from_memory = Vec::new();
+        cpu().run(job, Input::Encoded { bytes, limits }, &mut from_memory, &Silent).unwrap();
+        let image = lithos_engine::decode::decode_bytes(bytes, limits).unwrap();
+        let mut decoded = Vec::new();
+        cpu().run(job, Input::Image(&image), &mut decoded, &Silent).unwrap();
+        assert!(from_memory == decoded, "decoded whole from memory");
+    }
+    let truncated = Input::Encoded { bytes: &camera[..camera.len() / 2], limits };
+    let error = cpu().run(&relief(97), truncated, Vec::new(), &Silent).unwrap_err();
+    assert!(matches!(error, lithos_engine::EngineError::CorruptImage(_)), "a typed error: {error}");
 }

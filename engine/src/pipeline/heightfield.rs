@@ -194,7 +194,7 @@ pub(crate) enum Source<'a> {
     /// An image decoded whole.
     Image(&'a SourceImage),
     /// A PNG or TIFF larger than its grid, read a row at a time ([`crate::banded`]).
-    Rows(crate::banded::Rows),
+    Rows(crate::banded::Rows<'a>),
 }
 
 impl Source<'_> {

@@ -13,15 +13,55 @@ use crate::{
 };
 
 /// Where a job's input comes from.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub enum Input<'a> {
     /// A file, read under `limits` as the `decode` stage: an image, or for volumes a stack,
     /// a DICOM series, a NIfTI file or raw samples.
     File { path: &'a Path, limits: DecodeLimits },
+    /// An encoded image in memory, read under `limits` as a file is (the service passes an
+    /// upload that [`Job::reads_rows`] so).
+    Encoded { bytes: &'a [u8], limits: DecodeLimits },
     /// An image the caller decoded (the service decodes within its memory budget).
     Image(&'a SourceImage),
     /// A volume the caller read (the service reads it within its memory budget).
     Volume(&'a Volume),
+}
+
+impl std::fmt::Debug for Input<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::File { path, .. } => write!(f, "File({})", path.display()),
+            Input::Encoded { bytes, .. } => write!(f, "Encoded({} bytes)", bytes.len()),
+            Input::Image(image) => write!(f, "Image({} x {})", image.width(), image.height()),
+            Input::Volume(volume) => write!(f, "Volume({:?})", volume.dims),
+        }
+    }
+}
+
+impl Job {
+    /// Whether this job reads `input` a row at a time onto its grid, in memory that follows
+    /// the grid rather than the image: a relief's or lithophane's PNG (not interlaced) or TIFF
+    /// in chunky strips, larger than its grid. Anything else is decoded whole first.
+    pub fn reads_rows(&self, input: Input<'_>) -> bool {
+        matches!(rows_of(self, input), Ok(Some(_)))
+    }
+}
+
+/// `input` opened for reading a row at a time, when `job` reads it so ([`Job::reads_rows`]).
+/// Opening it reads the header only.
+fn rows_of<'a>(job: &Job, input: Input<'a>) -> Result<Option<crate::banded::Rows<'a>>> {
+    let (JobKind::Relief(params) | JobKind::Lithophane(params)) = &job.kind else {
+        return Ok(None);
+    };
+    let rows = match input {
+        Input::File { path, limits } => crate::banded::open(path, limits)?,
+        Input::Encoded { bytes, limits } => crate::banded::open_bytes(bytes, limits)?,
+        Input::Image(_) | Input::Volume(_) => None,
+    };
+    Ok(rows.filter(|rows| {
+        let (gw, gh) = params.grid_dimensions(rows.width(), rows.height());
+        u64::from(rows.width()) * u64::from(rows.height()) > u64::from(gw) * u64::from(gh)
+    }))
 }
 
 impl Engine {
@@ -67,7 +107,7 @@ impl Engine {
                         &loaded
                     }
                     Input::Volume(volume) => volume,
-                    Input::Image(_) => {
+                    Input::Image(_) | Input::Encoded { .. } => {
                         return Err(EngineError::InvalidParameter(ParamError::new(
                             "mode",
                             "a volume is read from a file (a stack, DICOM, NIfTI or raw), not \
@@ -93,24 +133,24 @@ impl Engine {
             JobKind::Solid(params, solid) => (params, Some(solid)),
         };
         // A PNG or striped TIFF larger than its grid is read a row at a time onto the grid, in
-        // memory that follows the grid rather than the image. Opening it reads the header only;
-        // its reading is timed with the resample stage.
-        if let (None, Input::File { path, limits }) = (solid, input) {
-            let rows = crate::banded::open(path, limits)?.filter(|rows| {
-                let (gw, gh) = params.grid_dimensions(rows.width(), rows.height());
-                u64::from(rows.width()) * u64::from(rows.height()) > u64::from(gw) * u64::from(gh)
-            });
-            if let Some(rows) = rows {
-                let source = super::heightfield::Source::Rows(rows);
-                let (hf, plan) = self.heightfield_from(source, params, progress, &mut times)?;
-                return self.heightfield_report(start, job, params, hf, plan, out, progress, times);
-            }
+        // memory that follows the grid rather than the image. Its reading is timed with the
+        // resample stage.
+        if let Some(rows) = rows_of(job, input)? {
+            let source = super::heightfield::Source::Rows(rows);
+            let (hf, plan) = self.heightfield_from(source, params, progress, &mut times)?;
+            return self.heightfield_report(start, job, params, hf, plan, out, progress, times);
         }
         let decoded;
         let image = match input {
             Input::File { path, limits } => {
                 decoded = timed(Stage::Decode, progress, &mut times, || {
                     decode::decode_file(path, limits)
+                })?;
+                &decoded
+            }
+            Input::Encoded { bytes, limits } => {
+                decoded = timed(Stage::Decode, progress, &mut times, || {
+                    decode::decode_bytes(bytes, limits)
                 })?;
                 &decoded
             }

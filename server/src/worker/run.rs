@@ -147,12 +147,19 @@ impl Slot {
         // within it.
         let volume: Option<VolumeInfo> =
             task.volume.as_deref().and_then(|v| serde_json::from_str(v).ok());
+        // A PNG or striped TIFF larger than its grid goes to the engine encoded, which reads
+        // it a row at a time onto the grid: it needs no more than the grid, never the image.
+        let limits = DecodeLimits::default();
+        let streamed = job.reads_rows(Input::Encoded { bytes: &bytes, limits });
         let decoded_bytes = match &volume {
-            Some(info) => info.sample_bytes(),
-            None => decode::probe_cost(&bytes, DecodeLimits::default())
-                .map_or(0, |probe| probe.decoded_bytes),
+            Some(info) => Some(info.sample_bytes()),
+            None if streamed => None,
+            None => Some(decode::probe_cost(&bytes, limits).map_or(0, |probe| probe.decoded_bytes)),
         };
-        let reservation = self.decode_budget.reserve(decoded_bytes).await;
+        let reservation = match decoded_bytes {
+            Some(bytes) => Some(self.decode_budget.reserve(bytes).await),
+            None => None,
+        };
         // The worker's own stages around the engine's: reading the source, decoding it, and
         // committing the output (on S3, waiting for the parts still going up).
         let fetch = StageTime { stage: Stage::Fetch, seconds: started.elapsed().as_secs_f64() };
@@ -169,8 +176,12 @@ impl Slot {
                     drop(reservation);
                     Source::Volume(volume?)
                 }
+                _ if streamed => {
+                    drop(reservation);
+                    Source::Encoded(bytes)
+                }
                 _ => {
-                    let image = decode::decode_bytes(&bytes, DecodeLimits::default());
+                    let image = decode::decode_bytes(&bytes, limits);
                     drop(reservation);
                     drop(bytes);
                     Source::Image(image?)
@@ -179,6 +190,7 @@ impl Slot {
             let decode =
                 StageTime { stage: Stage::Decode, seconds: decoding.elapsed().as_secs_f64() };
             let input = match &source {
+                Source::Encoded(bytes) => Input::Encoded { bytes, limits },
                 Source::Image(image) => Input::Image(image),
                 Source::Volume(volume) => Input::Volume(volume),
             };
@@ -279,6 +291,8 @@ async fn heartbeat(queue: Queue, live: Arc<Live>, mut stopped: tokio::sync::ones
 
 /// What the engine runs on.
 enum Source {
+    /// An upload the engine reads a row at a time ([`lithos_engine::Job::reads_rows`]).
+    Encoded(Vec<u8>),
     Image(lithos_engine::SourceImage),
     Volume(lithos_engine::Volume),
 }
