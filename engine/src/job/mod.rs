@@ -519,8 +519,8 @@ impl JobRequest {
             let field = if self.max_triangles.is_some() { "max_triangles" } else { "max_error_mm" };
             return Err(ParamError::new(
                 field,
-                "applies to flat panels that lie flat; an arc, a cylinder, a dome or a panel on \
-                 feet is meshed on its full grid",
+                "applies to flat panels that lie flat; a panel on feet is meshed on its full \
+                 grid",
             ));
         }
         if params.shape.is_bent() && self.palette.is_some() {

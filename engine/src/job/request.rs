@@ -366,15 +366,18 @@ job_request! {
     /// The farthest any grid point may lie from the top surface, in millimetres, measured
     /// vertically: the surface keeps as few triangles as that allows, and the walls and floor
     /// meet it exactly. 0 keeps two triangles per grid cell. Flat panels lying flat; curved
-    /// shapes and panels on feet are meshed on their full grid.
+    /// shapes and panels on feet are meshed on their full grid. Needs `shape` flat.
     max_error_mm: f64 {
+        shape: Some(ShapeKind::Flat),
         label: "Mesh tolerance (largest deviation)", unit: MM,
         range: Some((0.0, LARGEST_ERROR_MM as f64)), modes: PANEL,
         default: Some(Shown::Number(MAX_ERROR_MM)), basic: PANEL,
     }
     /// Instead of `max_error_mm`: the smallest deviation whose whole mesh (walls and floor
-    /// included) has at most this many triangles, for a file size to aim at.
+    /// included) has at most this many triangles, for a file size to aim at. Needs `shape`
+    /// flat.
     max_triangles: u32 {
+        shape: Some(ShapeKind::Flat),
         label: "Mesh: at most this many triangles", unit: "triangles",
         range: Some((1.0, u32::MAX as f64)), modes: PANEL,
     }
