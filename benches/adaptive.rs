@@ -44,6 +44,7 @@ fn heightfield(width: u32, height: u32, value: impl Fn(u32, u32) -> f32) -> Heig
         cells: Cells::Full { width: width - 1, height: height - 1 },
         bend: None,
         surface: None,
+        columns: None,
     }
 }
 

@@ -260,6 +260,7 @@ mod tests {
                 cells: Cells::from_inside(&inside, gw, gh),
                 bend: None,
                 surface: None,
+                columns: None,
             };
             let work = estimate(&params, None, MeshFormat::Stl, w, h);
             let exact = hf.triangle_count();

@@ -5,6 +5,7 @@
 //! unless `LITHOS_SKIP_GPU_TESTS=1` says so out loud.
 
 mod adaptive;
+mod adaptive_bent;
 mod banded;
 mod cli;
 mod decode;

@@ -514,13 +514,13 @@ impl JobRequest {
             shape: self.shape()?,
             detail: self.detail()?,
         };
-        if params.shape.is_bent() && (self.max_triangles.is_some() || self.max_error_mm > Some(0.0))
-        {
+        let dome = matches!(params.shape, Shape::Dome { .. });
+        if dome && (self.max_triangles.is_some() || self.max_error_mm > Some(0.0)) {
             let field = if self.max_triangles.is_some() { "max_triangles" } else { "max_error_mm" };
             return Err(ParamError::new(
                 field,
-                "applies to flat panels that lie flat; a panel on feet is meshed on its full \
-                 grid",
+                "applies to flat panels, arcs, cylinders and panels on feet; a dome is meshed \
+                 on its full grid",
             ));
         }
         if params.shape.is_bent() && self.palette.is_some() {

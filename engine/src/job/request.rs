@@ -363,21 +363,19 @@ job_request! {
         shape: Some(ShapeKind::Flat),
         label: "Stabiliser feet: print it standing", modes: PANEL, default: Some(Shown::Flag(false)),
     }
-    /// The farthest any grid point may lie from the top surface, in millimetres, measured
-    /// vertically: the surface keeps as few triangles as that allows, and the walls and floor
-    /// meet it exactly. 0 keeps two triangles per grid cell. Flat panels lying flat; curved
-    /// shapes and panels on feet are meshed on their full grid. Needs `shape` flat.
+    /// The farthest any grid point may lie from the surface, in millimetres, measured along
+    /// the thickness (vertically on a flat panel): the surface keeps as few triangles as that
+    /// allows, and the walls meet it exactly. 0 keeps two triangles per grid cell. An arc, a
+    /// cylinder or a panel on feet keeps whole columns' worth of triangles where a flat panel
+    /// merges across them; a dome is meshed on its full grid.
     max_error_mm: f64 {
-        shape: Some(ShapeKind::Flat),
         label: "Mesh tolerance (largest deviation)", unit: MM,
         range: Some((0.0, LARGEST_ERROR_MM as f64)), modes: PANEL,
         default: Some(Shown::Number(MAX_ERROR_MM)), basic: PANEL,
     }
     /// Instead of `max_error_mm`: the smallest deviation whose whole mesh (walls and floor
-    /// included) has at most this many triangles, for a file size to aim at. Needs `shape`
-    /// flat.
+    /// included) has at most this many triangles, for a file size to aim at.
     max_triangles: u32 {
-        shape: Some(ShapeKind::Flat),
         label: "Mesh: at most this many triangles", unit: "triangles",
         range: Some((1.0, u32::MAX as f64)), modes: PANEL,
     }

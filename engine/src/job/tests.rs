@@ -202,12 +202,16 @@ fn mesh_detail_is_a_bound_or_a_budget_never_both_and_flat_only() {
         let error = with("max_error_mm", bad).build(JobMode::Relief, None).unwrap_err();
         assert_eq!(error.field, "max_error_mm");
     }
-    let arc = serde_json::from_value::<JobRequest>(json!({ "shape": "arc", "max_error_mm": 0.05 }));
-    let error = arc.unwrap().build(JobMode::Lithophane, None).unwrap_err();
-    assert_eq!(error.field, "max_error_mm");
-    assert!(error.message.contains("needs `shape` flat"), "{}", error.message);
-    let feet = serde_json::from_value::<JobRequest>(json!({ "feet": true, "max_triangles": 9 }));
-    let error = feet.unwrap().build(JobMode::Lithophane, None).unwrap_err();
+    for shape in
+        [json!({ "shape": "arc" }), json!({ "feet": true }), json!({ "shape": "cylinder" })]
+    {
+        let mut request = shape.clone();
+        request["max_error_mm"] = json!(0.05);
+        let job = serde_json::from_value::<JobRequest>(request).unwrap();
+        assert!(job.build(JobMode::Lithophane, None).is_ok(), "{shape}: adaptive columns");
+    }
+    let dome = serde_json::from_value::<JobRequest>(json!({ "shape": "dome", "max_triangles": 9 }));
+    let error = dome.unwrap().build(JobMode::Lithophane, None).unwrap_err();
     assert_eq!(error.field, "max_triangles");
     assert!(error.message.contains("full grid"), "{}", error.message);
     let error = with("max_error_mm", json!(0.05)).build(JobMode::Solid, None).unwrap_err();

@@ -28,7 +28,8 @@
 
 use std::io;
 
-use super::{Corner, Heightfield, Triangle};
+use super::adaptive::zip;
+use super::{Columns, Corner, Heightfield, Triangle};
 use crate::export::{PartSize, Parts, unit_normal};
 use crate::params::{ParamError, Shape};
 
@@ -338,6 +339,8 @@ impl Socket {
 pub(crate) struct Curved<'a> {
     hf: &'a Heightfield,
     bend: Bend,
+    /// Adaptive sides ([`Columns`]); `None` for every grid point.
+    columns: Option<&'a Columns>,
     sizes: std::sync::OnceLock<[PartSize; 1]>,
     /// An arc's or a cylinder's angle at each column, as sine and cosine: a triangle's
     /// corners then cost no trigonometry.
@@ -352,22 +355,43 @@ impl<'a> Curved<'a> {
                 (bend.angle_sign * (x as f32 * hf.pitch_mm - bend.u0) / bend.per_radian).sin_cos()
             })
             .collect();
-        Self { hf, bend, sizes: std::sync::OnceLock::new(), turns }
+        let columns = hf.columns.as_ref().filter(|_| bend.dome.is_none());
+        Self { hf, bend, columns, sizes: std::sync::OnceLock::new(), turns }
     }
 
-    /// Two triangles a cell on each side, and a quad (two) for every edge closed by a wall:
-    /// the top and bottom rows, and for an arc the first and last columns.
+    /// Two triangles a cell on each side (or the adaptive columns' strips), and the walls.
     pub fn triangles(&self) -> u64 {
-        let columns = u64::from(self.columns());
+        let sides = match self.columns {
+            Some(columns) => columns.triangles(self.hf.width, self.bend.closed),
+            None => 4 * u64::from(self.columns()) * u64::from(self.hf.height - 1),
+        };
+        sides + self.walls()
+    }
+
+    /// A quad (two triangles) for every edge closed by a wall: the top and bottom rows, and
+    /// for an arc the first and last columns.
+    pub fn walls(&self) -> u64 {
         let rows = u64::from(self.hf.height - 1);
         let sides = if self.bend.closed { 0 } else { 2 * rows };
-        4 * columns * rows + 2 * (2 * columns + sides)
+        2 * (2 * u64::from(self.columns()) + sides)
     }
 
     /// The part's size: its counts, and its bounds from every point, row by row in parallel.
     fn size(&self) -> PartSize {
         use rayon::prelude::*;
         let (hf, bend) = (self.hf, &self.bend);
+        if let Some(columns) = self.columns {
+            let mut size = PartSize::empty();
+            for (x, y) in columns.image.points() {
+                size.include(bend.image_side(hf, x, y, false).0);
+            }
+            for (x, y) in columns.unlit.points() {
+                size.include(bend.unlit(hf, x, y, false).0);
+            }
+            size.vertices = u64::from(columns.image.count() + columns.unlit.count());
+            size.triangles = self.triangles();
+            return size;
+        }
         let mut size = (0..hf.height)
             .into_par_iter()
             .map(|y| {
@@ -392,17 +416,26 @@ impl<'a> Curved<'a> {
         if self.bend.closed { self.hf.width } else { self.hf.width - 1 }
     }
 
+    /// Corner `c`'s vertex number: row by row on each side, or with adaptive columns, column
+    /// by column among the points kept.
     fn index(&self, c: Corner) -> u32 {
         let (w, h) = (self.hf.width, self.hf.height);
-        c.y * w + c.x + if c.top { 0 } else { w * h }
+        let Some(columns) = self.columns else {
+            return c.y * w + c.x + if c.top { 0 } else { w * h };
+        };
+        let number = if c.top {
+            columns.image.number(c.x, c.y)
+        } else {
+            columns.unlit.number(c.x, c.y).map(|n| columns.image.count() + n)
+        };
+        debug_assert!(number.is_some(), "a corner the columns keep: {c:?}");
+        number.unwrap_or(0)
     }
 
-    /// Where vertex `index` lies.
-    pub fn position(&self, index: u32) -> [f32; 3] {
-        let (w, h) = (self.hf.width, self.hf.height);
-        let top = index < w * h;
-        let i = index % (w * h);
-        let (x, y) = (i % w, i / w);
+    /// Where corner `c` lies.
+    fn position(&self, c: Corner) -> [f32; 3] {
+        let h = self.hf.height;
+        let (x, y, top) = (c.x, c.y, c.top);
         let plate = self.bend.socket.is_some_and(|s| y > s.row);
         if let Some(&(sin, cos)) = self.turns.get(x as usize)
             && (top || !plate)
@@ -424,7 +457,10 @@ impl<'a> Curved<'a> {
     fn faces(&self, each: &mut dyn FnMut([Corner; 3]) -> io::Result<()>) -> io::Result<()> {
         let (w, h) = (self.hf.width, self.hf.height);
         let columns = self.columns();
-        for y in 0..h - 1 {
+        if let Some(kept) = self.columns {
+            self.strips(kept, each)?;
+        }
+        for y in (0..h - 1).filter(|_| self.columns.is_none()) {
             for x in 0..columns {
                 let x1 = (x + 1) % w;
                 let (a, b, c, d) = ((x, y), (x1, y), (x, y + 1), (x1, y + 1));
@@ -457,10 +493,41 @@ impl<'a> Curved<'a> {
         Ok(())
     }
 
+    /// Adaptive columns' sides: each strip between neighbouring columns zipped, on the image
+    /// side wound as its cells are, on the unlit side reversed.
+    fn strips(
+        &self,
+        kept: &Columns,
+        each: &mut dyn FnMut([Corner; 3]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let w = self.hf.width;
+        let mut failure = None;
+        for x in 0..self.columns() {
+            let x1 = (x + 1) % w;
+            for (side, top) in [(&kept.image, true), (&kept.unlit, false)] {
+                let (left, right) = (side.column(x), side.column(x1));
+                zip(left, right, &mut |t| {
+                    let corner = |(column, i): (u8, usize)| {
+                        let (x, y) = if column == 0 { (x, left[i]) } else { (x1, right[i]) };
+                        Corner { x, y, top }
+                    };
+                    let [a, b, c] = t.map(corner);
+                    if failure.is_none() {
+                        failure = each(if top { [a, b, c] } else { [a, c, b] }).err();
+                    }
+                });
+                if let Some(e) = failure.take() {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every triangle with its face normal, in order.
     pub fn each_triangle(&self, each: &mut dyn FnMut(&Triangle)) {
         let _ = self.faces(&mut |corners| {
-            let vertices = corners.map(|c| self.position(self.index(c)));
+            let vertices = corners.map(|c| self.position(c));
             each(&Triangle { normal: unit_normal(vertices), vertices });
             Ok(())
         });
@@ -478,6 +545,17 @@ impl Parts for Curved<'_> {
         each: &mut dyn FnMut([f32; 3], [f32; 3]) -> io::Result<()>,
     ) -> io::Result<()> {
         let (w, h) = (self.hf.width, self.hf.height);
+        if let Some(columns) = self.columns {
+            for (x, y) in columns.image.points() {
+                let (at, normal) = self.bend.image_side(self.hf, x, y, true);
+                each(at, normal)?;
+            }
+            for (x, y) in columns.unlit.points() {
+                let (at, normal) = self.bend.unlit(self.hf, x, y, true);
+                each(at, normal)?;
+            }
+            return Ok(());
+        }
         for y in 0..h {
             for x in 0..w {
                 let (at, normal) = self.bend.image_side(self.hf, x, y, true);

@@ -202,6 +202,7 @@ impl Dome {
             cells: super::Cells::Full { width: n - 1, height: n - 1 },
             bend: None,
             surface: None,
+            columns: None,
         }
     }
 }

@@ -13,7 +13,7 @@ mod dome;
 mod indexed;
 mod walls;
 
-pub use adaptive::Surface;
+pub use adaptive::{Columns, Surface};
 pub use cells::Cells;
 pub(crate) use curved::Curved;
 pub use curved::{Bend, Feet, Socket};
@@ -45,6 +45,8 @@ pub struct Heightfield {
     pub bend: Option<Bend>,
     /// A flat panel's adaptive top surface; `None` for two triangles per solid cell.
     pub surface: Option<Surface>,
+    /// A bent panel's adaptive sides, column by column; `None` for every grid point.
+    pub columns: Option<Columns>,
 }
 
 impl Heightfield {

@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::kernels::{
     MASK_ALPHA, MASK_NONE, MASK_THRESHOLD, MODEL_LINEAR, MODEL_TRANSMITTANCE, ThicknessConfig,
 };
-use crate::mesh::{Bend, Dome, Feet, Surface};
+use crate::mesh::{Bend, Columns, Dome, Feet, Surface};
 use crate::palette::Plan;
 use crate::params::{Detail, Light, Mode, Shape};
 use crate::stl::MeshStats;
@@ -63,6 +63,7 @@ impl Engine {
             cells,
             bend: None,
             surface: None,
+            columns: None,
         };
         hf.bend = match params.shape {
             Shape::Cylinder { bottom_ring_mm, top_ring_mm, .. } => {
@@ -89,14 +90,26 @@ impl Engine {
         Ok((hf, plan))
     }
 
-    /// Gives a flat `hf` the adaptive top surface `detail` asks for ([`crate::mesh::adaptive`]);
-    /// a curved one, or [`Detail::Full`], keeps the full grid.
+    /// Gives `hf` the adaptive surface `detail` asks for ([`crate::mesh::adaptive`]): a flat
+    /// panel's top surface, or a bent panel's columns. [`Detail::Full`], or a dome, keeps the
+    /// full grid.
     pub fn simplify(&self, hf: &mut Heightfield, detail: Detail) -> Result<()> {
-        hf.surface = match (detail, hf.bend) {
-            (Detail::Full, _) | (_, Some(_)) => None,
-            (Detail::MaxErrorMm(mm), None) => Surface::within(&self.backend, hf, mm.into())?,
-            (Detail::MaxTriangles(n), None) => Some(Surface::fitting(&self.backend, hf, n)?),
-        };
+        let bend = hf.bend.filter(|b| b.dome.is_none());
+        match (detail, hf.bend, bend) {
+            (Detail::Full, ..) | (_, Some(_), None) => {}
+            (Detail::MaxErrorMm(mm), None, _) => {
+                hf.surface = Surface::within(&self.backend, hf, mm.into())?;
+            }
+            (Detail::MaxTriangles(n), None, _) => {
+                hf.surface = Some(Surface::fitting(&self.backend, hf, n)?);
+            }
+            (Detail::MaxErrorMm(mm), _, Some(bend)) => {
+                hf.columns = Some(Columns::within(hf, &bend, mm.into()));
+            }
+            (Detail::MaxTriangles(n), _, Some(bend)) => {
+                hf.columns = Some(Columns::fitting(hf, &bend, n)?);
+            }
+        }
         Ok(())
     }
 

@@ -168,6 +168,7 @@ fn sample(hf: &Heightfield, step: u32) -> Heightfield {
         cells: Cells::from_inside(&inside, w, h),
         bend: hf.bend.map(|bend| bend.sampled(step, h)),
         surface: None,
+        columns: None,
     }
 }
 

@@ -23,7 +23,11 @@
 //! rounding, so the guarantee holds for the real heights.
 
 mod collapse;
+mod columns;
 mod extract;
+
+pub(crate) use columns::zip;
+pub use columns::{Columns, Kept};
 
 use super::{Cells, Heightfield};
 use crate::backend::Backend;

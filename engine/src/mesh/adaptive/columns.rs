@@ -1,0 +1,278 @@
+//! Adaptive bent panels: arcs, cylinders and panels standing on feet.
+//!
+//! Each grid column keeps as few of its points as hold every point of the column within the
+//! bound of the line between its kept neighbours; neighbouring columns are then zipped into a
+//! strip of triangles. Every grid point so lies on an edge along its own column, and a bend
+//! never bends a column (an arc or a cylinder turns across columns; a foot flares whole rows,
+//! which are kept), so along that edge the mesh is exactly the grid's column, straight in the
+//! thickness: each point's distance from the surface, measured along the thickness (the
+//! normal of the smooth unlit side), is its column's error, at most the bound.
+//!
+//! The unlit side is a copy of the grid at no thickness: its columns keep their ends, and the
+//! rows a socket plate or a foot shapes row by row. An arc's first and last columns keep every
+//! point on both sides, for the walls that close them.
+
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::mesh::{Bend, Curved, Heightfield};
+use crate::params::ParamError;
+
+/// Bisections of the bound a search for `max_triangles` makes: the bound to a millionth of
+/// the thickness range.
+const FITTING_TRIES: u32 = 20;
+
+/// Per column, the rows it keeps: `rows[offsets[x]..offsets[x + 1]]`, in order, always the
+/// first and the last.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kept {
+    offsets: Vec<u32>,
+    rows: Vec<u32>,
+}
+
+impl Kept {
+    /// Every column's kept rows, from a function that fills one column's.
+    fn new(width: u32, column: impl Fn(u32, &mut Vec<u32>) + Sync) -> Self {
+        let columns: Vec<Vec<u32>> = (0..width)
+            .into_par_iter()
+            .map(|x| {
+                let mut rows = Vec::new();
+                column(x, &mut rows);
+                rows
+            })
+            .collect();
+        let mut offsets = Vec::with_capacity(columns.len() + 1);
+        offsets.push(0u32);
+        for column in &columns {
+            offsets.push(offsets[offsets.len() - 1] + column.len() as u32);
+        }
+        Self { offsets, rows: columns.concat() }
+    }
+
+    /// Column `x`'s kept rows.
+    pub fn column(&self, x: u32) -> &[u32] {
+        &self.rows[self.offsets[x as usize] as usize..self.offsets[x as usize + 1] as usize]
+    }
+
+    /// Points kept, all columns together.
+    pub fn count(&self) -> u32 {
+        self.rows.len() as u32
+    }
+
+    /// The number of point `(x, y)` among all kept points, column by column; `None` when it
+    /// is not kept.
+    pub fn number(&self, x: u32, y: u32) -> Option<u32> {
+        let k = self.column(x).binary_search(&y).ok()?;
+        Some(self.offsets[x as usize] + k as u32)
+    }
+
+    /// Every kept point, column by column, as its number counts them.
+    pub fn points(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        (0..self.offsets.len() as u32 - 1).flat_map(|x| self.column(x).iter().map(move |&y| (x, y)))
+    }
+
+    /// Triangles in the strip between columns `x` and `x1`.
+    pub fn strip_triangles(&self, x: u32, x1: u32) -> u64 {
+        (self.column(x).len() + self.column(x1).len()) as u64 - 2
+    }
+}
+
+/// A bent panel's adaptive sides: the points each column keeps on the image side and on the
+/// unlit side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Columns {
+    pub image: Kept,
+    pub unlit: Kept,
+}
+
+impl Columns {
+    /// The columns of `hf`, bent by `bend`, within `max_error_mm` of every grid point.
+    pub fn within(hf: &Heightfield, bend: &Bend, max_error_mm: f64) -> Self {
+        let (w, h) = (hf.width, hf.height);
+        // Rows a foot or a socket plate shapes one by one, from the first such row on.
+        let foot = bend.feet.map_or(h, |f| f.row);
+        let plate = bend.socket.map_or(h, |s| s.row);
+        let walled = |x: u32| !bend.closed && (x == 0 || x == w - 1);
+        // A hair under the bound, for the rounding of the slopes.
+        let bound = max_error_mm * (1.0 - 1e-9);
+        let image = Kept::new(w, |x, rows| {
+            let t = |y: u32| f64::from(hf.thickness_at(x, y));
+            keep(h, t, bound, |y| walled(x) || y >= foot, rows);
+        });
+        let unlit = Kept::new(w, |x, rows| {
+            keep(h, |_| 0.0, bound, |y| walled(x) || y >= foot.min(plate), rows);
+        });
+        Self { image, unlit }
+    }
+
+    /// The columns of the smallest bound whose whole mesh, walls included, has at most
+    /// `max_triangles` triangles.
+    pub fn fitting(hf: &Heightfield, bend: &Bend, max_triangles: u64) -> Result<Self> {
+        let walls = Curved::new(hf, *bend).walls();
+        let triangles = |columns: &Columns| walls + columns.triangles(hf.width, bend.closed);
+        // Every point lies within the thickness range of any line between two others.
+        let range = f64::from(hf.thickness.iter().fold(0.0f32, |m, &t| m.max(t))) + 1.0;
+        let coarsest = Self::within(hf, bend, range);
+        let least = triangles(&coarsest);
+        if least > max_triangles {
+            return Err(ParamError::new(
+                "max_triangles",
+                format!(
+                    "{max_triangles} triangles cannot hold this panel: its walls alone take \
+                     {walls}, and its coarsest sides {} more; allow at least {least}",
+                    least - walls
+                ),
+            )
+            .into());
+        }
+        // Bisect the bound, keeping the finest found to fit (counts fall as it grows).
+        let (mut lo, mut hi, mut best) = (0.0f64, range, coarsest);
+        for _ in 0..FITTING_TRIES {
+            let mid = (lo + hi) / 2.0;
+            let columns = Self::within(hf, bend, mid);
+            if triangles(&columns) <= max_triangles {
+                (hi, best) = (mid, columns);
+            } else {
+                lo = mid;
+            }
+        }
+        Ok(best)
+    }
+
+    /// Triangles on both sides: every strip between neighbouring columns (and, closed, the
+    /// last back to the first).
+    pub fn triangles(&self, width: u32, closed: bool) -> u64 {
+        let strips = if closed { width } else { width - 1 };
+        (0..strips)
+            .map(|x| {
+                let x1 = (x + 1) % width;
+                self.image.strip_triangles(x, x1) + self.unlit.strip_triangles(x, x1)
+            })
+            .sum()
+    }
+}
+
+/// Fills `rows` with the rows of a column of `h` points (heights `t`) to keep: greedily, the
+/// longest run from each kept row whose chord holds every point between within `bound`, ending
+/// early at a row `forced` keeps. A chord from row `a` holds point `k` when its slope lies in
+/// `k`'s window, `(t(k) - t(a) -+ bound) / (k - a)`; a run goes on while the next row's slope
+/// lies in every window so far.
+fn keep(
+    h: u32,
+    t: impl Fn(u32) -> f64,
+    bound: f64,
+    forced: impl Fn(u32) -> bool,
+    rows: &mut Vec<u32>,
+) {
+    rows.clear();
+    rows.push(0);
+    let mut a = 0u32;
+    while a < h - 1 {
+        let ta = t(a);
+        let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
+        let mut b = a + 1;
+        while b < h - 1 && !forced(b) {
+            let run = f64::from(b - a);
+            lo = lo.max((t(b) - bound - ta) / run);
+            hi = hi.min((t(b) + bound - ta) / run);
+            let slope = (t(b + 1) - ta) / f64::from(b + 1 - a);
+            if !(lo..=hi).contains(&slope) {
+                break;
+            }
+            b += 1;
+        }
+        rows.push(b);
+        a = b;
+    }
+}
+
+/// The strip between two columns' kept rows, `left` and `right`, zipped from the first row to
+/// the last: each triangle has two corners on one column and one on the other, so none is
+/// degenerate. Calls `each` with `(column, index)` corners, 0 for the left column, wound as
+/// the image side's cells are (down the left, then across); on ties the right advances first,
+/// so whole columns make the grid's own cells.
+pub fn zip(left: &[u32], right: &[u32], each: &mut dyn FnMut([(u8, usize); 3])) {
+    let (mut i, mut j) = (0usize, 0usize);
+    while i + 1 < left.len() || j + 1 < right.len() {
+        let right_first =
+            j + 1 < right.len() && (i + 1 == left.len() || right[j + 1] <= left[i + 1]);
+        if right_first {
+            each([(0, i), (1, j + 1), (1, j)]);
+            j += 1;
+        } else {
+            each([(0, i), (0, i + 1), (1, j)]);
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every point of a column within the bound of the chord between its kept neighbours.
+    fn check(t: &[f64], rows: &[u32], bound: f64) {
+        assert_eq!(rows[0], 0);
+        assert_eq!(*rows.last().unwrap() as usize, t.len() - 1);
+        for pair in rows.windows(2) {
+            let (a, b) = (pair[0] as usize, pair[1] as usize);
+            assert!(a < b);
+            for (k, &tk) in t.iter().enumerate().take(b).skip(a + 1) {
+                let chord = t[a] + (t[b] - t[a]) * (k - a) as f64 / (b - a) as f64;
+                assert!((tk - chord).abs() <= bound, "point {k}: {tk} against {chord}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_column_keeps_what_its_bound_needs() {
+        let mut state = 0x2545_f491_u64;
+        let mut random = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let h = 500u32;
+        let columns: Vec<Vec<f64>> = vec![
+            (0..h).map(|y| 1.0 + 0.01 * f64::from(y)).collect(),
+            (0..h).map(|y| if y % 97 == 0 { 3.0 } else { 1.0 }).collect(),
+            (0..h).map(|y| if y < 250 { 1.0 } else { 2.0 }).collect(),
+            (0..h).map(|_| 1.0 + random()).collect(),
+            (0..h).map(|y| 1.0 + (f64::from(y) * 0.05).sin()).collect(),
+        ];
+        let mut rows = Vec::new();
+        for (c, t) in columns.iter().enumerate() {
+            for bound in [0.0, 0.01, 0.1, 0.5] {
+                keep(h, |y| t[y as usize], bound, |y| y == 300, &mut rows);
+                check(t, &rows, bound);
+                assert!(rows.contains(&300), "a forced row stays");
+                if c == 0 && bound > 0.0 {
+                    assert_eq!(rows, [0, 300, h - 1], "a ramp keeps its ends and the forced row");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zipping_two_columns_tiles_the_strip() {
+        let (left, right) = ([0u32, 3, 4, 9], [0u32, 1, 2, 6, 9]);
+        let mut triangles = Vec::new();
+        zip(&left, &right, &mut |t| triangles.push(t));
+        assert_eq!(triangles.len(), left.len() + right.len() - 2);
+        // Each is counter-clockwise as the cells are, with rows running down: twice its area
+        // from (column, row) corners, column 0 at x 0 and column 1 at x 1.
+        let mut area = 0i64;
+        for t in &triangles {
+            let p = t.map(|(c, i)| {
+                let row = if c == 0 { left[i] } else { right[i] };
+                (i64::from(c), i64::from(row))
+            });
+            let twice =
+                (p[1].1 - p[0].1) * (p[2].0 - p[0].0) - (p[1].0 - p[0].0) * (p[2].1 - p[0].1);
+            assert!(twice > 0, "{t:?} is wound as the cells are");
+            area += twice;
+        }
+        assert_eq!(area, 2 * 9, "the strip's area, 9 rows of one column, twice");
+    }
+}
