@@ -3,13 +3,14 @@
 //! Each grid column keeps as few of its points as hold every point of the column within the
 //! bound of the line between its kept neighbours; neighbouring columns are then zipped into a
 //! strip of triangles. Every grid point so lies on an edge along its own column, and a bend
-//! never bends a column (an arc or a cylinder turns across columns; a foot flares whole rows,
+//! never bends a column between kept rows (an arc or a cylinder turns across columns; a foot's
+//! flare and a socket plate are straight along a column but for the rows where they begin,
 //! which are kept), so along that edge the mesh is exactly the grid's column, straight in the
 //! thickness: each point's distance from the surface, measured along the thickness (the
 //! normal of the smooth unlit side), is its column's error, at most the bound.
 //!
-//! The unlit side is a copy of the grid at no thickness: its columns keep their ends, and the
-//! rows a socket plate or a foot shapes row by row. An arc's first and last columns keep every
+//! The unlit side is a copy of the grid at no thickness: its columns keep their ends and the
+//! rows where a socket plate or a foot bends them. An arc's first and last columns keep every
 //! point on both sides, for the walls that close them.
 
 use rayon::prelude::*;
@@ -89,18 +90,22 @@ impl Columns {
     /// The columns of `hf`, bent by `bend`, within `max_error_mm` of every grid point.
     pub fn within(hf: &Heightfield, bend: &Bend, max_error_mm: f64) -> Self {
         let (w, h) = (hf.width, hf.height);
-        // Rows a foot or a socket plate shapes one by one, from the first such row on.
-        let foot = bend.feet.map_or(h, |f| f.row);
-        let plate = bend.socket.map_or(h, |s| s.row);
+        // Where a column bends: a foot flares from its first row on, in proportion to the
+        // row on both sides; a socket plate turns the unlit side inward at its first row, runs
+        // straight across to the hole, and turns down its wall for the last. A column is
+        // straight between these rows, so they are the only ones kept for the shape's sake.
+        let foot = bend.feet.map(|f| f.row);
+        let plate = bend.socket.map(|s| [s.row, h - 2]);
         let walled = |x: u32| !bend.closed && (x == 0 || x == w - 1);
         // A hair under the bound, for the rounding of the slopes.
         let bound = max_error_mm * (1.0 - 1e-9);
         let image = Kept::new(w, |x, rows| {
             let t = |y: u32| f64::from(hf.thickness_at(x, y));
-            keep(h, t, bound, |y| walled(x) || y >= foot, rows);
+            keep(h, t, bound, |y| walled(x) || foot == Some(y), rows);
         });
         let unlit = Kept::new(w, |x, rows| {
-            keep(h, |_| 0.0, bound, |y| walled(x) || y >= foot.min(plate), rows);
+            let bends = |y| foot == Some(y) || plate.is_some_and(|p| p.contains(&y));
+            keep(h, |_| 0.0, bound, |y| walled(x) || bends(y), rows);
         });
         Self { image, unlit }
     }
