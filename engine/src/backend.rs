@@ -9,8 +9,9 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::isosurface::{IndexedMesh, Slab};
 use crate::kernels::{
-    BLUR, BlurConfig, LUMINANCE, LuminanceConfig, RESAMPLE, RTIN_ERROR, ResampleConfig, RtinConfig,
-    SurfaceConfig, THICKNESS, TOP_SURFACE, ThicknessConfig, VOLUME_BLUR, VolumeBlurConfig,
+    BLUR, BlurConfig, COLUMN_KEEP, ColumnConfig, LUMINANCE, LuminanceConfig, RESAMPLE, RTIN_ERROR,
+    ResampleConfig, RtinConfig, SurfaceConfig, THICKNESS, TOP_SURFACE, ThicknessConfig,
+    VOLUME_BLUR, VolumeBlurConfig,
 };
 
 /// Which backend a conversion ran on.
@@ -254,6 +255,31 @@ impl Backend {
                     cpu::rtin_error::rtin_error(config, points, &mut errors);
                 }
                 Ok(errors)
+            }
+        }
+    }
+
+    /// Which points each column of `heights` (row-major, `config.width` x `config.height`
+    /// steps) keeps: column-major, 1 where kept. A GPU whose bindings cannot hold the grid
+    /// leaves it to the CPU, which keeps the same points.
+    pub fn column_keep(&self, config: &ColumnConfig, heights: &[u32]) -> Result<Vec<u32>> {
+        let bytes = size_of_val(heights) as u64;
+        match self {
+            Backend::Gpu(gpu) if bytes <= gpu.max_binding_bytes() => {
+                let heights = gpu.upload(bytemuck::cast_slice(heights));
+                let keep = gpu.zeroed(bytes)?;
+                gpu.dispatch(
+                    &COLUMN_KEEP,
+                    bytemuck::bytes_of(config),
+                    config.width,
+                    &[&heights, &keep],
+                )?;
+                Ok(bytemuck::pod_collect_to_vec(&gpu.download(&keep, 0, bytes)?))
+            }
+            _ => {
+                let mut keep = vec![0u32; heights.len()];
+                cpu::column_keep::column_keep(config, heights, &mut keep);
+                Ok(keep)
             }
         }
     }

@@ -44,6 +44,7 @@ pub const BLUR: Kernel = kernel!("blur", BlurConfig);
 pub const THICKNESS: Kernel = kernel!("thickness", ThicknessConfig);
 pub const TOP_SURFACE: Kernel = kernel!("top_surface", SurfaceConfig);
 pub const RTIN_ERROR: Kernel = kernel!("rtin_error", RtinConfig);
+pub const COLUMN_KEEP: Kernel = kernel!("column_keep", ColumnConfig);
 pub const VOLUME_BLUR: Kernel = kernel!("volume_blur", VolumeBlurConfig);
 pub const MC_CLASSIFY: Kernel = kernel!("mc_classify", McConfig);
 pub const SCAN: Kernel = kernel!("scan", ScanConfig);
@@ -53,13 +54,14 @@ pub const MC_VERTICES: Kernel = kernel!("mc_vertices", McConfig);
 pub const MC_TRIANGLES: Kernel = kernel!("mc_triangles", McConfig);
 
 /// Every kernel, in pipeline order: heightfields, then isosurfaces.
-pub const KERNELS: [&Kernel; 13] = [
+pub const KERNELS: [&Kernel; 14] = [
     &LUMINANCE,
     &RESAMPLE,
     &BLUR,
     &THICKNESS,
     &TOP_SURFACE,
     &RTIN_ERROR,
+    &COLUMN_KEEP,
     &VOLUME_BLUR,
     &MC_CLASSIFY,
     &SCAN,
@@ -200,6 +202,24 @@ wgsl_struct! {
         /// Whether each stored error exceeds `cap` is still exactly as scanning finds.
         pub estimate: u32,
         pub _pad1: u32,
+    }
+}
+
+wgsl_struct! {
+    /// Mirrors `ColumnConfig` in `shaders/column_keep.wgsl`: which points each column of an
+    /// adaptive bent panel keeps (see `mesh::adaptive::columns`).
+    pub struct ColumnConfig {
+        pub width: u32,
+        pub height: u32,
+        /// The bound, in height steps.
+        pub bound: u32,
+        /// A row every column keeps (a foot's first), or `u32::MAX` for none.
+        pub forced: u32,
+        /// 1: the first and last columns keep every row (an arc's walls close them).
+        pub walled: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+        pub _pad2: u32,
     }
 }
 

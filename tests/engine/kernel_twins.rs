@@ -290,3 +290,44 @@ fn rtin_error_matches_its_twin_level_by_level() {
         }
     }
 }
+
+/// Which points each column of an adaptive bent panel keeps: smooth columns with spikes and
+/// steps, walled and not, with a forced row, at several bounds, GPU against the CPU twin.
+#[test]
+fn column_keep_matches_its_twin() {
+    use lithos_engine::cpu::column_keep::column_keep;
+    use lithos_engine::kernels::{COLUMN_KEEP, ColumnConfig};
+    let Some(gpu) = device() else { return };
+    let (w, h) = (301u32, 257u32);
+    let mut state = 0x9e37_79b9_u64;
+    let mut random = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let heights: Vec<u32> = (0..w * h)
+        .map(|i| {
+            let (x, y) = (f64::from(i % w), f64::from(i / w));
+            let smooth = 30_000.0 + 20_000.0 * (x * 0.05).sin() * (y * 0.03).cos();
+            let step = if y > 100.0 && x < 150.0 { 5_000.0 } else { 0.0 };
+            let spike = if random() % 23 == 0 { (random() % 10_000) as f64 } else { 0.0 };
+            (smooth + step + spike).min(65_535.0) as u32
+        })
+        .collect();
+    let heights_buf = gpu.upload(bytes(&heights));
+    for (bound, forced, walled) in
+        [(0, u32::MAX, 0), (40, 200, 1), (900, u32::MAX, 1), (65_535, 5, 0)]
+    {
+        let config =
+            ColumnConfig { width: w, height: h, bound, forced, walled, ..Default::default() };
+        let mut expected = vec![0u32; heights.len()];
+        column_keep(&config, &heights, &mut expected);
+        let keep = gpu.zeroed(heights.len() as u64 * 4).unwrap();
+        gpu.dispatch(&COLUMN_KEEP, bytemuck::bytes_of(&config), w, &[&heights_buf, &keep]).unwrap();
+        let what = format!("column_keep: bound {bound} forced {forced} walled {walled}");
+        assert_eq!(read::<u32>(&gpu, &keep, heights.len()), expected, "{what}");
+        let kept = expected.iter().filter(|&&k| k != 0).count();
+        assert!(kept > 2 * w as usize && kept < heights.len(), "{what}: {kept} kept");
+    }
+}

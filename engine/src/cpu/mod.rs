@@ -11,6 +11,7 @@
 //! in the same order much faster.
 
 pub mod blur;
+pub mod column_keep;
 pub mod luminance;
 pub mod marching_cubes;
 pub mod mc_classify;

@@ -104,10 +104,10 @@ impl Engine {
                 hf.surface = Some(Surface::fitting(&self.backend, hf, n)?);
             }
             (Detail::MaxErrorMm(mm), _, Some(bend)) => {
-                hf.columns = Some(Columns::within(hf, &bend, mm.into()));
+                hf.columns = Some(Columns::within(&self.backend, hf, &bend, mm.into())?);
             }
             (Detail::MaxTriangles(n), _, Some(bend)) => {
-                hf.columns = Some(Columns::fitting(hf, &bend, n)?);
+                hf.columns = Some(Columns::fitting(&self.backend, hf, &bend, n)?);
             }
         }
         Ok(())

@@ -15,7 +15,9 @@
 
 use rayon::prelude::*;
 
+use crate::backend::Backend;
 use crate::error::Result;
+use crate::kernels::ColumnConfig;
 use crate::mesh::{Bend, Curved, Heightfield};
 use crate::params::ParamError;
 
@@ -87,8 +89,24 @@ pub struct Columns {
 }
 
 impl Columns {
-    /// The columns of `hf`, bent by `bend`, within `max_error_mm` of every grid point.
-    pub fn within(hf: &Heightfield, bend: &Bend, max_error_mm: f64) -> Self {
+    /// The columns of `hf`, bent by `bend`, within `max_error_mm` of every grid point: the
+    /// image side's found by the `column_keep` kernel (GPU, or its CPU twin).
+    pub(crate) fn within(
+        backend: &Backend,
+        hf: &Heightfield,
+        bend: &Bend,
+        max_error_mm: f64,
+    ) -> Result<Self> {
+        Self::within_steps(backend, &Steps::new(hf), hf, bend, max_error_mm)
+    }
+
+    fn within_steps(
+        backend: &Backend,
+        steps: &Steps,
+        hf: &Heightfield,
+        bend: &Bend,
+        max_error_mm: f64,
+    ) -> Result<Self> {
         let (w, h) = (hf.width, hf.height);
         // Where a column bends: a foot flares from its first row on, in proportion to the
         // row on both sides; a socket plate turns the unlit side inward at its first row, runs
@@ -97,27 +115,48 @@ impl Columns {
         let foot = bend.feet.map(|f| f.row);
         let plate = bend.socket.map(|s| [s.row, h - 2]);
         let walled = |x: u32| !bend.closed && (x == 0 || x == w - 1);
-        // A hair under the bound, for the rounding of the slopes.
-        let bound = max_error_mm * (1.0 - 1e-9);
+        // A bound finer than a step keeps every point.
+        let keep = match steps.bound(max_error_mm) {
+            Some(bound) => {
+                let config = ColumnConfig {
+                    width: w,
+                    height: h,
+                    bound,
+                    forced: foot.unwrap_or(u32::MAX),
+                    walled: u32::from(!bend.closed),
+                    ..Default::default()
+                };
+                backend.column_keep(&config, &steps.heights)?
+            }
+            None => vec![1; steps.heights.len()],
+        };
         let image = Kept::new(w, |x, rows| {
-            let t = |y: u32| f64::from(hf.thickness_at(x, y));
-            keep(h, t, bound, |y| walled(x) || foot == Some(y), rows);
+            let column = &keep[(x * h) as usize..((x + 1) * h) as usize];
+            rows.extend((0..h).filter(|&y| column[y as usize] != 0));
         });
+        // The unlit side has no thickness: only its ends and bends.
         let unlit = Kept::new(w, |x, rows| {
             let bends = |y| foot == Some(y) || plate.is_some_and(|p| p.contains(&y));
-            keep(h, |_| 0.0, bound, |y| walled(x) || bends(y), rows);
+            rows.extend((0..h).filter(|&y| y == 0 || y == h - 1 || walled(x) || bends(y)));
         });
-        Self { image, unlit }
+        Ok(Self { image, unlit })
     }
 
     /// The columns of the smallest bound whose whole mesh, walls included, has at most
     /// `max_triangles` triangles.
-    pub fn fitting(hf: &Heightfield, bend: &Bend, max_triangles: u64) -> Result<Self> {
+    pub(crate) fn fitting(
+        backend: &Backend,
+        hf: &Heightfield,
+        bend: &Bend,
+        max_triangles: u64,
+    ) -> Result<Self> {
         let walls = Curved::new(hf, *bend).walls();
         let triangles = |columns: &Columns| walls + columns.triangles(hf.width, bend.closed);
+        let steps = Steps::new(hf);
+        let within = |mm: f64| Self::within_steps(backend, &steps, hf, bend, mm);
         // Every point lies within the thickness range of any line between two others.
-        let range = f64::from(hf.thickness.iter().fold(0.0f32, |m, &t| m.max(t))) + 1.0;
-        let coarsest = Self::within(hf, bend, range);
+        let range = steps.range_mm + 1.0;
+        let coarsest = within(range)?;
         let least = triangles(&coarsest);
         if least > max_triangles {
             return Err(ParamError::new(
@@ -134,7 +173,7 @@ impl Columns {
         let (mut lo, mut hi, mut best) = (0.0f64, range, coarsest);
         for _ in 0..FITTING_TRIES {
             let mid = (lo + hi) / 2.0;
-            let columns = Self::within(hf, bend, mid);
+            let columns = within(mid)?;
             if triangles(&columns) <= max_triangles {
                 (hi, best) = (mid, columns);
             } else {
@@ -157,37 +196,41 @@ impl Columns {
     }
 }
 
-/// Fills `rows` with the rows of a column of `h` points (heights `t`) to keep: greedily, the
-/// longest run from each kept row whose chord holds every point between within `bound`, ending
-/// early at a row `forced` keeps. A chord from row `a` holds point `k` when its slope lies in
-/// `k`'s window, `(t(k) - t(a) -+ bound) / (k - a)`; a run goes on while the next row's slope
-/// lies in every window so far.
-fn keep(
-    h: u32,
-    t: impl Fn(u32) -> f64,
-    bound: f64,
-    forced: impl Fn(u32) -> bool,
-    rows: &mut Vec<u32>,
-) {
-    rows.clear();
-    rows.push(0);
-    let mut a = 0u32;
-    while a < h - 1 {
-        let ta = t(a);
-        let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
-        let mut b = a + 1;
-        while b < h - 1 && !forced(b) {
-            let run = f64::from(b - a);
-            lo = lo.max((t(b) - bound - ta) / run);
-            hi = hi.min((t(b) + bound - ta) / run);
-            let slope = (t(b + 1) - ta) / f64::from(b + 1 - a);
-            if !(lo..=hi).contains(&slope) {
-                break;
-            }
-            b += 1;
-        }
-        rows.push(b);
-        a = b;
+/// A heightfield's thicknesses in integer steps for the `column_keep` kernel: as fine as 16
+/// bits allow while the kernel's products stay within i32.
+struct Steps {
+    heights: Vec<u32>,
+    /// Millimetres per step, and from the thinnest point to the thickest.
+    step_mm: f64,
+    range_mm: f64,
+    /// The thickest point's step.
+    levels: u32,
+}
+
+impl Steps {
+    fn new(hf: &Heightfield) -> Self {
+        let (lo, hi) = hf
+            .thickness
+            .par_iter()
+            .fold(|| (f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &t| (lo.min(t), hi.max(t)))
+            .reduce(|| (f32::INFINITY, f32::NEG_INFINITY), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+        let levels = (i32::MAX as u32 / (4 * hf.height)).min(0xffff);
+        let range_mm = f64::from(hi - lo).max(0.0);
+        let step_mm = if range_mm > 0.0 { range_mm / f64::from(levels) } else { 1.0 };
+        let heights = hf
+            .thickness
+            .par_iter()
+            .map(|&t| ((f64::from(t - lo) / step_mm).round() as u32).min(levels))
+            .collect();
+        Self { heights, step_mm, range_mm, levels }
+    }
+
+    /// `max_error_mm` in whole steps, one step under it to cover the rounding of both a
+    /// point and the chord's ends (each half a step); `None` when it is finer than a step.
+    /// No more than the thickest step: beyond it every chord holds.
+    fn bound(&self, max_error_mm: f64) -> Option<u32> {
+        let steps = (max_error_mm / self.step_mm - 1.0 - 1e-9).floor();
+        (steps >= 0.0).then(|| steps.min(f64::from(self.levels)) as u32)
     }
 }
 
@@ -215,20 +258,6 @@ pub fn zip(left: &[u32], right: &[u32], each: &mut dyn FnMut([(u8, usize); 3])) 
 mod tests {
     use super::*;
 
-    /// Every point of a column within the bound of the chord between its kept neighbours.
-    fn check(t: &[f64], rows: &[u32], bound: f64) {
-        assert_eq!(rows[0], 0);
-        assert_eq!(*rows.last().unwrap() as usize, t.len() - 1);
-        for pair in rows.windows(2) {
-            let (a, b) = (pair[0] as usize, pair[1] as usize);
-            assert!(a < b);
-            for (k, &tk) in t.iter().enumerate().take(b).skip(a + 1) {
-                let chord = t[a] + (t[b] - t[a]) * (k - a) as f64 / (b - a) as f64;
-                assert!((tk - chord).abs() <= bound, "point {k}: {tk} against {chord}");
-            }
-        }
-    }
-
     #[test]
     fn a_column_keeps_what_its_bound_needs() {
         let mut state = 0x2545_f491_u64;
@@ -236,24 +265,48 @@ mod tests {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
+            (state >> 48) as u32
         };
         let h = 500u32;
-        let columns: Vec<Vec<f64>> = vec![
-            (0..h).map(|y| 1.0 + 0.01 * f64::from(y)).collect(),
-            (0..h).map(|y| if y % 97 == 0 { 3.0 } else { 1.0 }).collect(),
-            (0..h).map(|y| if y < 250 { 1.0 } else { 2.0 }).collect(),
-            (0..h).map(|_| 1.0 + random()).collect(),
-            (0..h).map(|y| 1.0 + (f64::from(y) * 0.05).sin()).collect(),
+        // Columns side by side, row-major: a ramp, spikes, a step, noise, waves.
+        let columns: Vec<Vec<u32>> = vec![
+            (0..h).map(|y| 100 + 7 * y).collect(),
+            (0..h).map(|y| if y % 97 == 0 { 30_000 } else { 1_000 }).collect(),
+            (0..h).map(|y| if y < 250 { 1_000 } else { 9_000 }).collect(),
+            (0..h).map(|_| random()).collect(),
+            (0..h).map(|y| (20_000.0 + 9_000.0 * (f64::from(y) * 0.05).sin()) as u32).collect(),
         ];
-        let mut rows = Vec::new();
-        for (c, t) in columns.iter().enumerate() {
-            for bound in [0.0, 0.01, 0.1, 0.5] {
-                keep(h, |y| t[y as usize], bound, |y| y == 300, &mut rows);
-                check(t, &rows, bound);
+        let w = columns.len() as u32;
+        let heights: Vec<u32> =
+            (0..h).flat_map(|y| columns.iter().map(move |c| c[y as usize])).collect();
+        for bound in [0u32, 10, 300, 5_000] {
+            let config =
+                ColumnConfig { width: w, height: h, bound, forced: 300, ..Default::default() };
+            let mut keep = vec![0u32; heights.len()];
+            crate::cpu::column_keep::column_keep(&config, &heights, &mut keep);
+            for (x, t) in columns.iter().enumerate() {
+                let kept = &keep[x * h as usize..(x + 1) * h as usize];
+                let rows: Vec<usize> = (0..h as usize).filter(|&y| kept[y] != 0).collect();
+                assert_eq!((rows[0], rows[rows.len() - 1]), (0, h as usize - 1), "the ends stay");
                 assert!(rows.contains(&300), "a forced row stays");
-                if c == 0 && bound > 0.0 {
-                    assert_eq!(rows, [0, 300, h - 1], "a ramp keeps its ends and the forced row");
+                for pair in rows.windows(2) {
+                    let (a, b) = (pair[0], pair[1]);
+                    for k in a + 1..b {
+                        // Exactly, in integers: |t_k - chord| (b - a) <= bound (b - a).
+                        let (ta, tb, tk) = (i64::from(t[a]), i64::from(t[b]), i64::from(t[k]));
+                        let off = (tk - ta) * (b - a) as i64 - (tb - ta) * (k - a) as i64;
+                        assert!(
+                            off.abs() <= i64::from(bound) * (b - a) as i64,
+                            "column {x} row {k}"
+                        );
+                    }
+                }
+                if x == 0 {
+                    assert_eq!(
+                        rows,
+                        [0, 300, h as usize - 1],
+                        "a ramp keeps its ends and the forced row"
+                    );
                 }
             }
         }
