@@ -100,9 +100,10 @@ async fn job_actions_are_audited_and_keep_credits_exact() {
     assert_eq!(attempts.len(), 1, "{detail}");
     assert_eq!(attempts[0]["outcome"], "succeeded");
     assert!(attempts[0]["finished_at"].as_i64() >= attempts[0]["started_at"].as_i64());
-    // The worker's stages around the engine's, none longer than the whole run.
+    // The worker's stages around the engine's, none longer than the whole run (a photo
+    // larger than its grid is read onto it a row at a time, timed as the resample).
     let stages = detail["stages"].as_object().expect("stage timings");
-    for stage in ["fetch", "decode", "luminance", "thickness", "mesh", "store"] {
+    for stage in ["fetch", "decode", "resample", "thickness", "mesh", "store"] {
         assert!(
             stages.get(stage).and_then(|s| s.as_f64()).is_some_and(|s| s >= 0.0),
             "{stage}: {detail}"
