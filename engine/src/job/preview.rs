@@ -3,7 +3,9 @@
 
 use super::{Job, JobKind};
 use crate::MeshFormat;
-use crate::params::{ConvertParams, Detail, GridSize, Millimetres, ParamError, PhysicalSize, Tone};
+use crate::params::{
+    ConvertParams, Detail, GridSize, Millimetres, ParamError, PhysicalSize, Shape, Tone,
+};
 
 /// The most grid points a preview has on its long side.
 pub const PREVIEW_GRID: u32 = 256;
@@ -19,11 +21,12 @@ impl Job {
         self.preview_at(width, height, PREVIEW_GRID)
     }
 
-    /// Whether its triangle count depends on the image: a flat panel's adaptive surface.
+    /// Whether its triangle count depends on the image: an adaptive surface, or a bent
+    /// panel's adaptive columns (a dome has none).
     pub fn is_adaptive(&self) -> bool {
         match &self.kind {
             JobKind::Relief(p) | JobKind::Lithophane(p) => {
-                p.detail != Detail::Full && !p.shape.is_bent()
+                p.detail != Detail::Full && !matches!(p.shape, Shape::Dome { .. })
             }
             _ => false,
         }

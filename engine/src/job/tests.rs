@@ -208,7 +208,8 @@ fn mesh_detail_is_a_bound_or_a_budget_never_both_and_flat_only() {
         let mut request = shape.clone();
         request["max_error_mm"] = json!(0.05);
         let job = serde_json::from_value::<JobRequest>(request).unwrap();
-        assert!(job.build(JobMode::Lithophane, None).is_ok(), "{shape}: adaptive columns");
+        let job = job.build(JobMode::Lithophane, None).unwrap();
+        assert!(job.is_adaptive(), "{shape}: adaptive columns, previewed as adaptive");
     }
     let dome = serde_json::from_value::<JobRequest>(json!({ "shape": "dome", "max_triangles": 9 }));
     let error = dome.unwrap().build(JobMode::Lithophane, None).unwrap_err();

@@ -41,6 +41,17 @@ async fn a_preview_shows_the_task_s_model_for_free() {
         preview["triangles"].as_u64().unwrap() * 3 < task["result"]["triangles"].as_u64().unwrap()
     );
 
+    // An adaptive arc: the form's expectation follows what the task makes, well under the
+    // full grid's count.
+    let mut adaptive = body.clone();
+    adaptive["params"]["max_error_mm"] = json!(0.05);
+    let preview: Value = user.post(app.url("/previews")).json(&adaptive).fetch_json().await;
+    let expected = preview["expected_triangles"].as_u64().unwrap();
+    let made = app.run_ok(&user, &adaptive).await["result"]["triangles"].as_u64().unwrap();
+    let all = task["result"]["triangles"].as_u64().unwrap();
+    assert!(made * 2 < all, "adaptive columns: {made} triangles against {all}");
+    assert!(expected <= 2 * made && 2 * expected >= made, "expected {expected}, made {made}");
+
     // A relief has no backlit view; a grid spacing keeps the full grid's width.
     let relief = json!({ "upload_id": upload, "mode": "relief", "params": { "pixel_mm": 0.5 } });
     let preview: Value = user.post(app.url("/previews")).json(&relief).fetch_json().await;
