@@ -67,6 +67,14 @@ fn cases() -> Vec<Case> {
             image: load("camera.png"),
         },
         Case {
+            // Adaptive columns: the compacted vertices of a bent panel with a socket plate.
+            label: "adaptive-cylinder",
+            mode: JobMode::Lithophane,
+            request: json!({ "max_grid": 120, "shape": "cylinder", "ring_mm": 3, "socket_mm": 10,
+                             "max_error_mm": 0.03 }),
+            image: load("camera.png"),
+        },
+        Case {
             label: "solid",
             mode: JobMode::Solid,
             request: json!({ "max_grid": 64, "width_mm": 40.0 }),
