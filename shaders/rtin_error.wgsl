@@ -215,45 +215,37 @@ fn side(index: u32) {
     let hi = i32(h);
     let qa = height(points[at_i(mxi - along.x * hi, myi - along.y * hi)]);
     let qb = height(points[at_i(mxi + along.x * hi, myi + along.y * hi)]);
+    // Each triangle's children, the centres of the half squares toward its apex (none for the
+    // finest): their errors are its least, and under `estimate` they bound its own.
+    let middle = points[m];
     var worst = 0u;
+    var bound = 0u;
     for (var a = 0; a < 2; a++) {
         let apex = 2 * a - 1;
         let exists = select(after, before, a == 0);
-        if !exists || h < 2u {
+        if !exists {
             continue;
         }
+        // Toward the apex: across the side.
         let dx = apex * along.y;
         let dy = apex * along.x;
-        for (var b = 0; b < 2; b++) {
-            let w = 2 * b - 1;
-            let x = mxi + dx * hi / 2 + w * along.x * hi / 2;
-            let y = myi + dy * hi / 2 + w * along.y * hi / 2;
-            worst = max(worst, errors[at_i(x, y)]);
+        let c0 = at_i(mxi + dx * hi / 2 - along.x * hi / 2, myi + dy * hi / 2 - along.y * hi / 2);
+        let c1 = at_i(mxi + dx * hi / 2 + along.x * hi / 2, myi + dy * hi / 2 + along.y * hi / 2);
+        if h >= 2u {
+            worst = max(worst, max(errors[c0], errors[c1]));
+        }
+        if config.estimate != 0u {
+            bound = max(bound, estimate(middle, qa, qb, c0, c1, h >= 2u));
         }
     }
     if worst > config.cap {
         errors[m] = worst;
         return;
     }
-    if config.estimate != 0u {
-        let middle = points[m];
-        var bound = worst;
-        for (var a = 0; a < 2; a++) {
-            let apex = 2 * a - 1;
-            let exists = select(after, before, a == 0);
-            if !exists {
-                continue;
-            }
-            let dx = apex * along.y;
-            let dy = apex * along.x;
-            let c0 = at_i(mxi + dx * hi / 2 - along.x * hi / 2, myi + dy * hi / 2 - along.y * hi / 2);
-            let c1 = at_i(mxi + dx * hi / 2 + along.x * hi / 2, myi + dy * hi / 2 + along.y * hi / 2);
-            bound = max(bound, estimate(middle, qa, qb, c0, c1, h >= 2u));
-        }
-        if bound <= config.cap || bound == ERROR_FORCED {
-            errors[m] = bound;
-            return;
-        }
+    bound = max(bound, worst);
+    if config.estimate != 0u && (bound <= config.cap || bound == ERROR_FORCED) {
+        errors[m] = bound;
+        return;
     }
     var error = worst;
     for (var a = 0; a < 2; a++) {

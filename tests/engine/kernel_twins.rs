@@ -23,6 +23,16 @@ fn device() -> Option<Gpu> {
     }
 }
 
+/// A xorshift64 stream: repeatable random words for test data.
+fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 fn bytes<T: bytemuck::Pod>(data: &[T]) -> &[u8] {
     bytemuck::cast_slice(data)
 }
@@ -220,13 +230,7 @@ fn rtin_error_matches_its_twin_level_by_level() {
     let Some(gpu) = device() else { return };
     let size = 65u32;
     let (w, h) = (53u32, 47u32);
-    let mut state = 0x9e37_79b9_u64;
-    let mut random = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut random = xorshift(0x9e37_79b9);
     // Solid cells: all but two blobs; points classed from them as the engine does.
     let solid = |x: i64, y: i64| {
         x >= 0
@@ -249,7 +253,7 @@ fn rtin_error_matches_its_twin_level_by_level() {
             // Smooth with spikes, in 16-bit steps.
             let smooth =
                 20_000.0 + 9_000.0 * (f64::from(x) * 0.2).sin() * (f64::from(y) * 0.15).cos();
-            let spike = if random() % 17 == 0 { (random() % 30_000) as f64 } else { 0.0 };
+            let spike = if random().is_multiple_of(17) { (random() % 30_000) as f64 } else { 0.0 };
             points[(y * size + x) as usize] = (smooth + spike) as u32 | kind << 16;
         }
     }
@@ -299,19 +303,13 @@ fn column_keep_matches_its_twin() {
     use lithos_engine::kernels::{COLUMN_KEEP, ColumnConfig};
     let Some(gpu) = device() else { return };
     let (w, h) = (301u32, 257u32);
-    let mut state = 0x9e37_79b9_u64;
-    let mut random = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut random = xorshift(0x9e37_79b9);
     let heights: Vec<u32> = (0..w * h)
         .map(|i| {
             let (x, y) = (f64::from(i % w), f64::from(i / w));
             let smooth = 30_000.0 + 20_000.0 * (x * 0.05).sin() * (y * 0.03).cos();
             let step = if y > 100.0 && x < 150.0 { 5_000.0 } else { 0.0 };
-            let spike = if random() % 23 == 0 { (random() % 10_000) as f64 } else { 0.0 };
+            let spike = if random().is_multiple_of(23) { (random() % 10_000) as f64 } else { 0.0 };
             (smooth + step + spike).min(65_535.0) as u32
         })
         .collect();

@@ -51,7 +51,7 @@ impl Scan {
 }
 
 /// A triangle's error without scanning it, from its children (their midpoints, none for the
-/// finest triangles), all within the cap and so not forced, and its own midpoint `middle` on
+/// finest triangles), which it takes to be within the cap and so not forced, and its own midpoint `middle` on
 /// the hypotenuse from height `qa` to `qb`. Forced and empty are exactly what a scan finds:
 /// its points other than corners are its children's and the midpoint. Otherwise the result is
 /// at most the children's largest error plus the midpoint's distance from the hypotenuse,
@@ -76,7 +76,8 @@ fn estimate(
         worst = worst.max(errors[c]);
     }
     if !not_interior {
-        worst + ((2 * height(middle) - qa - qb).unsigned_abs()).div_ceil(2)
+        // Saturating: with a child beyond the cap the caller returns that child's error.
+        worst.saturating_add((2 * height(middle) - qa - qb).unsigned_abs().div_ceil(2))
     } else if all_outside {
         0
     } else {
@@ -191,43 +192,31 @@ fn side(config: &RtinConfig, points: &[u32], errors: &[u32], index: u32) -> [u32
     let (mxi, myi, hi) = (mx as i32, my as i32, h as i32);
     let qa = height(points[at(mxi - along[0] * hi, myi - along[1] * hi)]);
     let qb = height(points[at(mxi + along[0] * hi, myi + along[1] * hi)]);
-    let mut worst = 0u32;
+    // Each triangle's children, the centres of the half squares toward its apex (none for the
+    // finest): their errors are its least, and under `estimate` they bound its own.
+    let middle = points[m as usize];
+    let (mut worst, mut bound) = (0u32, 0u32);
     for (apex, exists) in [(-1i32, before), (1i32, after)] {
-        if !exists || h < 2 {
+        if !exists {
             continue;
         }
         // Toward the apex: across the side.
-        let dx = apex * along[1];
-        let dy = apex * along[0];
-        for w in [-1i32, 1i32] {
-            let x = mxi + dx * hi / 2 + w * along[0] * hi / 2;
-            let y = myi + dy * hi / 2 + w * along[1] * hi / 2;
-            worst = worst.max(errors[at(x, y)]);
+        let (dx, dy) = (apex * along[1], apex * along[0]);
+        let children = [-1i32, 1i32].map(|w| {
+            at(mxi + dx * hi / 2 + w * along[0] * hi / 2, myi + dy * hi / 2 + w * along[1] * hi / 2)
+        });
+        let children = if h < 2 { &children[..0] } else { &children[..] };
+        worst = children.iter().fold(worst, |e, &c| e.max(errors[c]));
+        if config.estimate != 0 {
+            bound = bound.max(estimate(points, errors, middle, qa, qb, children));
         }
     }
     if worst > config.cap {
         return [m, worst];
     }
-    if config.estimate != 0 {
-        let middle = points[m as usize];
-        let mut bound = worst;
-        for (apex, exists) in [(-1i32, before), (1i32, after)] {
-            if !exists {
-                continue;
-            }
-            let (dx, dy) = (apex * along[1], apex * along[0]);
-            let children = [-1i32, 1i32].map(|w| {
-                at(
-                    mxi + dx * hi / 2 + w * along[0] * hi / 2,
-                    myi + dy * hi / 2 + w * along[1] * hi / 2,
-                )
-            });
-            let children = if h < 2 { &children[..0] } else { &children[..] };
-            bound = bound.max(estimate(points, errors, middle, qa, qb, children));
-        }
-        if bound <= config.cap || bound == ERROR_FORCED {
-            return [m, bound];
-        }
+    let bound = worst.max(bound);
+    if config.estimate != 0 && (bound <= config.cap || bound == ERROR_FORCED) {
+        return [m, bound];
     }
     let mut error = worst;
     for (apex, exists) in [(-1i32, before), (1i32, after)] {

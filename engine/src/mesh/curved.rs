@@ -355,7 +355,7 @@ impl<'a> Curved<'a> {
                 (bend.angle_sign * (x as f32 * hf.pitch_mm - bend.u0) / bend.per_radian).sin_cos()
             })
             .collect();
-        let columns = hf.columns.as_ref().filter(|_| bend.dome.is_none());
+        let columns = hf.columns.as_ref();
         Self { hf, bend, columns, sizes: std::sync::OnceLock::new(), turns }
     }
 
@@ -452,26 +452,14 @@ impl<'a> Curved<'a> {
         }
     }
 
-    /// Every triangle, by its corners: the image side and the unlit side cell by cell, then
-    /// the walls that close the edges.
+    /// Every triangle, by its corners: the image side and the unlit side (cell by cell, or
+    /// in adaptive columns' strips), then the walls that close the edges.
     fn faces(&self, each: &mut dyn FnMut([Corner; 3]) -> io::Result<()>) -> io::Result<()> {
         let (w, h) = (self.hf.width, self.hf.height);
         let columns = self.columns();
-        if let Some(kept) = self.columns {
-            self.strips(kept, each)?;
-        }
-        for y in (0..h - 1).filter(|_| self.columns.is_none()) {
-            for x in 0..columns {
-                let x1 = (x + 1) % w;
-                let (a, b, c, d) = ((x, y), (x1, y), (x, y + 1), (x1, y + 1));
-                let t = Corner::top;
-                let f = Corner::floor;
-                // As the top-surface kernel splits a cell, and the unlit side reversed.
-                each([t(a), t(c), t(d)])?;
-                each([t(a), t(d), t(b)])?;
-                each([f(a), f(d), f(c)])?;
-                each([f(a), f(b), f(d)])?;
-            }
+        match self.columns {
+            Some(kept) => self.strips(kept, each)?,
+            None => self.cells(each)?,
         }
         // Walls as walls.rs winds them: the quad over edge p0 -> p1.
         let mut quad = |p0: (u32, u32), p1: (u32, u32)| -> io::Result<()> {
@@ -488,6 +476,25 @@ impl<'a> Curved<'a> {
             for r in 0..h - 1 {
                 quad((0, r), (0, r + 1))?;
                 quad((w - 1, r + 1), (w - 1, r))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Both sides cell by cell.
+    fn cells(&self, each: &mut dyn FnMut([Corner; 3]) -> io::Result<()>) -> io::Result<()> {
+        let (w, h) = (self.hf.width, self.hf.height);
+        for y in 0..h - 1 {
+            for x in 0..self.columns() {
+                let x1 = (x + 1) % w;
+                let (a, b, c, d) = ((x, y), (x1, y), (x, y + 1), (x1, y + 1));
+                let t = Corner::top;
+                let f = Corner::floor;
+                // As the top-surface kernel splits a cell, and the unlit side reversed.
+                each([t(a), t(c), t(d)])?;
+                each([t(a), t(d), t(b)])?;
+                each([f(a), f(d), f(c)])?;
+                each([f(a), f(b), f(d)])?;
             }
         }
         Ok(())

@@ -15,6 +15,7 @@
 
 use rayon::prelude::*;
 
+use super::Steps;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::kernels::ColumnConfig;
@@ -97,12 +98,12 @@ impl Columns {
         bend: &Bend,
         max_error_mm: f64,
     ) -> Result<Self> {
-        Self::within_steps(backend, &Steps::new(hf), hf, bend, max_error_mm)
+        Self::within_heights(backend, &Heights::new(hf), hf, bend, max_error_mm)
     }
 
-    fn within_steps(
+    fn within_heights(
         backend: &Backend,
-        steps: &Steps,
+        heights: &Heights,
         hf: &Heightfield,
         bend: &Bend,
         max_error_mm: f64,
@@ -116,7 +117,7 @@ impl Columns {
         let plate = bend.socket.map(|s| [s.row, h - 2]);
         let walled = |x: u32| !bend.closed && (x == 0 || x == w - 1);
         // A bound finer than a step keeps every point.
-        let keep = match steps.bound(max_error_mm) {
+        let keep = match heights.steps.bound(max_error_mm) {
             Some(bound) => {
                 let config = ColumnConfig {
                     width: w,
@@ -126,9 +127,9 @@ impl Columns {
                     walled: u32::from(!bend.closed),
                     ..Default::default()
                 };
-                backend.column_keep(&config, &steps.heights)?
+                backend.column_keep(&config, &heights.values)?
             }
-            None => vec![1; steps.heights.len()],
+            None => vec![1; heights.values.len()],
         };
         let image = Kept::new(w, |x, rows| {
             let column = &keep[(x * h) as usize..((x + 1) * h) as usize];
@@ -152,10 +153,10 @@ impl Columns {
     ) -> Result<Self> {
         let walls = Curved::new(hf, *bend).walls();
         let triangles = |columns: &Columns| walls + columns.triangles(hf.width, bend.closed);
-        let steps = Steps::new(hf);
-        let within = |mm: f64| Self::within_steps(backend, &steps, hf, bend, mm);
+        let heights = Heights::new(hf);
+        let within = |mm: f64| Self::within_heights(backend, &heights, hf, bend, mm);
         // Every point lies within the thickness range of any line between two others.
-        let range = steps.range_mm + 1.0;
+        let range = heights.steps.range_mm + 1.0;
         let coarsest = within(range)?;
         let least = triangles(&coarsest);
         if least > max_triangles {
@@ -196,41 +197,17 @@ impl Columns {
     }
 }
 
-/// A heightfield's thicknesses in integer steps for the `column_keep` kernel: as fine as 16
-/// bits allow while the kernel's products stay within i32.
-struct Steps {
-    heights: Vec<u32>,
-    /// Millimetres per step, and from the thinnest point to the thickest.
-    step_mm: f64,
-    range_mm: f64,
-    /// The thickest point's step.
-    levels: u32,
+/// A heightfield's thicknesses in steps for the `column_keep` kernel, as fine as its products
+/// allow within i32.
+struct Heights {
+    steps: Steps,
+    values: Vec<u32>,
 }
 
-impl Steps {
+impl Heights {
     fn new(hf: &Heightfield) -> Self {
-        let (lo, hi) = hf
-            .thickness
-            .par_iter()
-            .fold(|| (f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &t| (lo.min(t), hi.max(t)))
-            .reduce(|| (f32::INFINITY, f32::NEG_INFINITY), |a, b| (a.0.min(b.0), a.1.max(b.1)));
-        let levels = (i32::MAX as u32 / (4 * hf.height)).min(0xffff);
-        let range_mm = f64::from(hi - lo).max(0.0);
-        let step_mm = if range_mm > 0.0 { range_mm / f64::from(levels) } else { 1.0 };
-        let heights = hf
-            .thickness
-            .par_iter()
-            .map(|&t| ((f64::from(t - lo) / step_mm).round() as u32).min(levels))
-            .collect();
-        Self { heights, step_mm, range_mm, levels }
-    }
-
-    /// `max_error_mm` in whole steps, one step under it to cover the rounding of both a
-    /// point and the chord's ends (each half a step); `None` when it is finer than a step.
-    /// No more than the thickest step: beyond it every chord holds.
-    fn bound(&self, max_error_mm: f64) -> Option<u32> {
-        let steps = (max_error_mm / self.step_mm - 1.0 - 1e-9).floor();
-        (steps >= 0.0).then(|| steps.min(f64::from(self.levels)) as u32)
+        let steps = Steps::new(&hf.thickness, i32::MAX as u32 / (4 * hf.height));
+        Self { steps, values: hf.thickness.par_iter().map(|&t| steps.of(t)).collect() }
     }
 }
 

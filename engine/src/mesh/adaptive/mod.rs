@@ -59,8 +59,8 @@ pub(crate) struct Grid {
     pub height: u32,
     /// Points per side of the padded square, `2^k + 1`.
     pub size: u32,
-    /// Millimetres per height step.
-    pub step_mm: f64,
+    /// How heights are stepped.
+    pub steps: Steps,
     /// Per padded point, its height step in the low 16 bits and its class above.
     pub points: Vec<u32>,
 }
@@ -71,32 +71,17 @@ impl Grid {
         let (w, h) = (hf.width, hf.height);
         let n = (w.max(h) - 1).next_power_of_two();
         let size = n + 1;
-        let (lo, hi) = hf
-            .thickness
-            .par_iter()
-            .fold(|| (f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &t| (lo.min(t), hi.max(t)))
-            .reduce(|| (f32::INFINITY, f32::NEG_INFINITY), |a, b| (a.0.min(b.0), a.1.max(b.1)));
         // Products of a step and a square's side stay within i32.
-        let levels = (i32::MAX as u32 / n).min(0xffff);
-        let step_mm = if hi > lo { f64::from(hi - lo) / f64::from(levels) } else { 1.0 };
+        let steps = Steps::new(&hf.thickness, i32::MAX as u32 / n);
         let mut points = vec![POINT_OUTSIDE; (size * size) as usize];
         points.par_chunks_mut(size as usize).take(h as usize).enumerate().for_each(|(y, row)| {
             let y = y as u32;
             for (x, word) in row.iter_mut().take(w as usize).enumerate() {
                 let x = x as u32;
-                let t = hf.thickness_at(x, y);
-                let q = ((f64::from(t - lo) / step_mm).round() as u32).min(levels);
-                *word = q | class(&hf.cells, x, y) << 16;
+                *word = steps.of(hf.thickness_at(x, y)) | class(&hf.cells, x, y) << 16;
             }
         });
-        Self { width: w, height: h, size, step_mm, points }
-    }
-
-    /// The bound `max_error_mm` in whole steps, one step under it to cover the rounding of
-    /// heights to steps; `None` when it is finer than a step.
-    pub fn steps(&self, max_error_mm: f64) -> Option<u32> {
-        let steps = (max_error_mm / self.step_mm - 1.0 - 1e-9).floor();
-        (steps >= 0.0).then(|| steps.min(f64::from(u32::MAX - 1)) as u32)
+        Self { width: w, height: h, size, steps, points }
     }
 
     pub fn levels(&self, cap: u32, estimate: bool) -> Vec<RtinConfig> {
@@ -110,6 +95,46 @@ impl Grid {
             q.extend(self.points[row..row + self.width as usize].iter().map(|&p| p as u16));
         }
         q
+    }
+}
+
+/// Thicknesses as whole steps of their range, so that every error is exact integer arithmetic
+/// on both backends: 0 at the thinnest point, `levels` at the thickest.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Steps {
+    lo: f32,
+    step_mm: f64,
+    levels: u32,
+    /// From the thinnest point to the thickest, in millimetres.
+    pub range_mm: f64,
+}
+
+impl Steps {
+    /// Steps for `thickness`, at most 16 bits and at most `most` of them.
+    pub fn new(thickness: &[f32], most: u32) -> Self {
+        use rayon::prelude::*;
+        let (lo, hi) = thickness
+            .par_iter()
+            .fold(|| (f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &t| (lo.min(t), hi.max(t)))
+            .reduce(|| (f32::INFINITY, f32::NEG_INFINITY), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+        let levels = most.min(0xffff);
+        let range_mm = if hi > lo { f64::from(hi - lo) } else { 0.0 };
+        let step_mm = if range_mm > 0.0 { range_mm / f64::from(levels) } else { 1.0 };
+        Self { lo, step_mm, levels, range_mm }
+    }
+
+    /// Thickness `t` in steps.
+    pub fn of(&self, t: f32) -> u32 {
+        ((f64::from(t - self.lo) / self.step_mm).round() as u32).min(self.levels)
+    }
+
+    /// The bound `max_error_mm` in whole steps, one step under it to cover the rounding of
+    /// heights to steps (half a step at a point, and at most half at what it is held to);
+    /// `None` when it is finer than a step. At most the thickest step: every height lies that
+    /// close to anything between two others.
+    pub fn bound(&self, max_error_mm: f64) -> Option<u32> {
+        let steps = (max_error_mm / self.step_mm - 1.0 - 1e-9).floor();
+        (steps >= 0.0).then(|| steps.min(f64::from(self.levels)) as u32)
     }
 }
 
@@ -166,7 +191,7 @@ impl Surface {
         let start = std::time::Instant::now();
         let grid = Grid::new(hf);
         let gridded = start.elapsed().as_secs_f64();
-        let Some(bound) = grid.steps(max_error_mm) else { return Ok(None) };
+        let Some(bound) = grid.steps.bound(max_error_mm) else { return Ok(None) };
         let errors = backend.rtin_errors(&grid.levels(bound, true), &grid.points)?;
         let pyramid = start.elapsed().as_secs_f64();
         let triangles = extract::triangles(&grid, &errors, &hf.cells, bound);
