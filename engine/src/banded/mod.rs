@@ -1,9 +1,9 @@
-//! Huge images in bounded memory: a PNG, or a TIFF in strips or tiles, larger than its grid is
-//! read a row (a strip, a row of tiles) at a time, from a file or from memory, each row turned
-//! into luminance (and alpha) and area-averaged straight onto the grid, so neither the decoded
-//! image nor its full-size luminance plane is ever held. Peak memory follows the grid, not the
-//! image. JPEG's decoder reads whole images only, so a JPEG is decoded whole as before, as are
-//! interlaced PNGs, planar TIFFs and TIFFs in one huge strip.
+//! Huge images in bounded memory: a PNG, a TIFF in strips or tiles, or a sequential JPEG,
+//! larger than its grid is read a row (a strip, a row of tiles, a scanline) at a time, from a
+//! file or from memory, each row turned into luminance (and alpha) and area-averaged straight
+//! onto the grid, so neither the decoded image nor its full-size luminance plane is ever held.
+//! Peak memory follows the grid, not the image. Interlaced PNGs, planar TIFFs, TIFFs in one
+//! huge strip and progressive JPEGs (`jpeg.rs`) are decoded whole as before.
 //!
 //! The arithmetic is the luminance and resample kernels' (`shaders/luminance.wgsl`,
 //! `shaders/resample.wgsl` and their CPU twins), with the box filter applied across each row
@@ -19,6 +19,8 @@ use crate::cpu::resample::{axis_span, axis_weight};
 use crate::decode::{DecodeLimits, check_dimensions};
 use crate::error::{EngineError, Result};
 use crate::stages::Plane;
+
+mod jpeg;
 
 /// What rows are read from: a file, or an encoded image in memory (a worker's upload).
 pub trait Stream: std::io::BufRead + Seek + Send {}
@@ -50,12 +52,14 @@ enum Reader<'a> {
         band: Vec<f32>,
         at: Option<u32>,
     },
+    /// A sequential JPEG, a scanline at a time.
+    Jpeg(Box<jpeg::Jpeg<'a>>),
 }
 
-/// Opens `path` for reading a row at a time when it is a non-interlaced PNG or a TIFF in
-/// chunky strips of 8- or 16-bit integers or 32-bit floats; `None` for anything else (decoded
-/// whole, as before).
-pub fn open(path: &Path, limits: DecodeLimits) -> Result<Option<Rows<'static>>> {
+/// Opens `path` for reading a row at a time when it is a non-interlaced PNG, a TIFF in chunky
+/// strips or tiles of 8- or 16-bit integers or 32-bit floats, or a sequential JPEG in one
+/// scan; `None` for anything else (decoded whole, as before).
+pub fn open<'a>(path: &Path, limits: DecodeLimits) -> Result<Option<Rows<'a>>> {
     let file = File::open(path).map_err(EngineError::ReadInput)?;
     open_stream(Box::new(BufReader::with_capacity(1 << 16, file)), limits)
 }
@@ -75,6 +79,8 @@ fn open_stream(mut stream: Boxed<'_>, limits: DecodeLimits) -> Result<Option<Row
         open_png(stream, limits)
     } else if signature[..4] == *b"II*\0" || signature[..4] == *b"MM\0*" {
         open_tiff(stream, limits)
+    } else if signature[..3] == [0xff, 0xd8, 0xff] {
+        jpeg::open(stream, limits)
     } else {
         Ok(None)
     }
@@ -192,6 +198,7 @@ impl Reader<'_> {
                 })?;
                 out[..n].copy_from_slice(samples);
             }
+            Reader::Jpeg(jpeg) => jpeg.row(y, &mut out[..n])?,
         }
         Ok(())
     }
