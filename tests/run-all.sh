@@ -64,11 +64,12 @@ if [ "$(weed version 2>/dev/null | awk '{print $3}')" != "4.48" ]; then
 fi
 # nibabel writes the NIfTI test cases and ships the scanner files they are checked against;
 # pydicom writes the DICOM series (imagecodecs' libjpeg-turbo compresses JPEG Lossless ones)
-# and ships the scanner files they are checked against; tifffile writes tiled TIFFs.
-if ! python3 -c "import nibabel, pydicom, imagecodecs, tifffile" 2>/dev/null; then
+# and ships the scanner files they are checked against; tifffile writes tiled TIFFs; imagecodecs
+# (libjpeg-turbo) and Pillow write the JPEGs read a scanline at a time.
+if ! python3 -c "import nibabel, pydicom, imagecodecs, tifffile, PIL" 2>/dev/null; then
   command -v pip3 >/dev/null \
     || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip
-  python_packages="nibabel==5.4.2 pydicom==3.0.2 imagecodecs==2026.3.6 tifffile==2026.3.3"
+  python_packages="nibabel==5.4.2 pydicom==3.0.2 imagecodecs==2026.3.6 tifffile==2026.3.3 pillow==13.0.0"
   as_root pip3 install --quiet --break-system-packages $python_packages 2>/dev/null \
     || as_root pip3 install --quiet $python_packages
 fi
