@@ -25,6 +25,10 @@ pub enum Command {
     Convert(Box<ConvertArgs>),
     /// List the GPU adapters found and say which one `--backend auto` would use.
     Info(InfoArgs),
+    /// Say what is wrong with a 3D file (STL, OBJ, PLY, glTF/GLB, 3MF, OFF): holes,
+    /// non-manifold edges and vertices, flipped faces, inside-out shells, degenerate and
+    /// duplicate faces, crossing faces; with its shells, volume, area and size.
+    Inspect(InspectArgs),
     /// Run the HTTP service: the API, the worker pool, SQLite or PostgreSQL.
     Serve(ServeArgs),
     /// Run jobs from a shared queue: a GPU worker host beside `serve --workers 0` API servers.
@@ -191,6 +195,19 @@ pub enum BillingCommand {
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The 3D file; its format is read from its content.
+    pub file: PathBuf,
+    /// The unit of a file that does not name one (STL, OBJ, PLY, OFF); 3MF names its own and
+    /// glTF is in metres.
+    #[arg(long, value_enum, default_value_t)]
+    pub units: lithos_engine::model::Units,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

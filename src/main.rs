@@ -30,6 +30,7 @@ fn main() -> ExitCode {
     match cli.command {
         cli::Command::Convert(args) => commands::convert::run(*args),
         cli::Command::Info(args) => commands::info::run(&args),
+        cli::Command::Inspect(args) => commands::inspect::run(&args),
         cli::Command::Serve(args) => commands::serve::serve(&args),
         cli::Command::Worker(args) => commands::worker::run(&args),
         cli::Command::Migrate(args) => commands::serve::migrate(&args),

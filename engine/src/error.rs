@@ -187,6 +187,30 @@ pub enum EngineError {
     )]
     MeshTooLarge,
 
+    #[error("the {format} file is corrupt or truncated ({reason}); export it again")]
+    CorruptModel { format: &'static str, reason: String },
+
+    #[error("the {0} file holds no triangles; export the model's surface")]
+    EmptyModel(&'static str),
+
+    #[error(
+        "the 3D file is {mib} MiB, above the {limit_mib} MiB allowed; simplify the model or \
+         send it compressed as 3MF or GLB"
+    )]
+    ModelFileTooLarge { mib: u64, limit_mib: u64 },
+
+    #[error(
+        "the model has more than {limit} triangles ({triangles} counted); simplify (decimate) \
+         it in your modelling program"
+    )]
+    TooManyTriangles { triangles: u64, limit: u64 },
+
+    #[error(
+        "the 3MF package expands to {declared_mib} MiB, above the {limit_mib} MiB allowed; \
+         simplify the model"
+    )]
+    ModelZipBomb { declared_mib: u64, limit_mib: u64 },
+
     #[error("the conversion was canceled")]
     Canceled,
 }

@@ -26,6 +26,7 @@ pub mod isosurface;
 pub mod job;
 pub mod kernels;
 pub mod mesh;
+pub mod model;
 mod names;
 pub mod palette;
 pub mod params;

@@ -17,6 +17,7 @@ mod isosurface;
 mod kernel_times;
 mod kernel_twins;
 mod mesh_checks;
+mod models;
 mod modes;
 mod nifti;
 mod outlines;

@@ -1,0 +1,242 @@
+//! 3D model files in: STL (binary and ASCII), OBJ, PLY (ASCII and binary), glTF and GLB, 3MF
+//! and OFF, each read into one indexed triangle mesh in millimetres, under limits checked
+//! before memory is spent; and what is wrong with a mesh ([`analysis`]).
+//!
+//! The format is sniffed from the content, not the name. Indices are kept as the file gives
+//! them (welding is repair's business); polygons are fanned into triangles.
+
+pub mod analysis;
+mod gltf;
+mod intersections;
+mod obj;
+mod off;
+mod ply;
+mod stl;
+mod threemf;
+
+use crate::error::{EngineError, Result};
+
+pub use analysis::{Analysis, analyse};
+
+/// A triangle mesh in millimetres.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Model {
+    pub positions: Vec<[f32; 3]>,
+    /// Corners as indices into `positions`, counter-clockwise seen from outside when the file
+    /// is well made.
+    pub triangles: Vec<[u32; 3]>,
+}
+
+/// The 3D file formats Lithos reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelFormat {
+    Stl,
+    Obj,
+    Ply,
+    /// glTF 2.0, as JSON (`.gltf`, buffers embedded) or binary (`.glb`).
+    Gltf,
+    #[serde(rename = "3mf")]
+    ThreeMf,
+    Off,
+}
+
+impl ModelFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelFormat::Stl => "STL",
+            ModelFormat::Obj => "OBJ",
+            ModelFormat::Ply => "PLY",
+            ModelFormat::Gltf => "glTF",
+            ModelFormat::ThreeMf => "3MF",
+            ModelFormat::Off => "OFF",
+        }
+    }
+}
+
+/// The length unit of a file that does not say (STL, OBJ, PLY, OFF). 3MF names its unit and
+/// glTF is in metres; theirs win.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Units {
+    #[default]
+    Mm,
+    Cm,
+    M,
+    In,
+}
+
+impl Units {
+    pub fn millimetres(self) -> f64 {
+        match self {
+            Units::Mm => 1.0,
+            Units::Cm => 10.0,
+            Units::M => 1000.0,
+            Units::In => 25.4,
+        }
+    }
+}
+
+/// How much a 3D file may take, checked from its size and headers before the memory is spent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelLimits {
+    /// The file itself.
+    pub max_bytes: u64,
+    /// Triangles after polygons are fanned, over every mesh and instance.
+    pub max_triangles: u64,
+    /// What a 3MF archive's parts expand to, together.
+    pub max_unzipped_bytes: u64,
+}
+
+impl Default for ModelLimits {
+    fn default() -> Self {
+        Self { max_bytes: 1 << 30, max_triangles: 20_000_000, max_unzipped_bytes: 2 << 30 }
+    }
+}
+
+/// A file read: its mesh, its format, and the unit its numbers were taken in.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub model: Model,
+    pub format: ModelFormat,
+    /// Millimetres per file unit.
+    pub millimetres_per_unit: f64,
+}
+
+/// The format of `bytes`, from their content.
+pub fn sniff(bytes: &[u8]) -> Option<ModelFormat> {
+    let head = &bytes[..bytes.len().min(512)];
+    let text = String::from_utf8_lossy(head);
+    let first = text.trim_start_matches('\u{feff}').trim_start();
+    if bytes.starts_with(b"glTF") {
+        return Some(ModelFormat::Gltf);
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Some(ModelFormat::ThreeMf);
+    }
+    if first.starts_with("ply") {
+        return Some(ModelFormat::Ply);
+    }
+    if ["OFF", "COFF", "NOFF", "CNOFF", "STOFF"].iter().any(|k| first.starts_with(k)) {
+        return Some(ModelFormat::Off);
+    }
+    if stl::is_binary(bytes) {
+        return Some(ModelFormat::Stl);
+    }
+    if first.starts_with("solid") && text.contains("facet") {
+        return Some(ModelFormat::Stl);
+    }
+    if first.starts_with('{') && text.contains("\"asset\"") {
+        return Some(ModelFormat::Gltf);
+    }
+    let obj_line = |l: &str| {
+        let l = l.trim_start();
+        ["v ", "vn ", "vt ", "f ", "o ", "g ", "mtllib ", "usemtl "]
+            .iter()
+            .any(|k| l.starts_with(k))
+    };
+    if text.lines().any(obj_line) {
+        return Some(ModelFormat::Obj);
+    }
+    // Binary that is nothing else: an STL whose size does not match its count, which the
+    // reader names.
+    // (An image is not one.)
+    let binary = bytes.len() >= 84 && std::str::from_utf8(head).is_err();
+    (binary && image::guess_format(bytes).is_err()).then_some(ModelFormat::Stl)
+}
+
+/// Reads a 3D file from `bytes`; `units` for formats that do not name theirs.
+pub fn read(bytes: &[u8], units: Units, limits: ModelLimits) -> Result<Loaded> {
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(EngineError::ModelFileTooLarge {
+            mib: bytes.len() as u64 >> 20,
+            limit_mib: limits.max_bytes >> 20,
+        });
+    }
+    let format = sniff(bytes).ok_or_else(|| {
+        EngineError::UnsupportedFormat(
+            "not a 3D file Lithos reads: send STL, OBJ, PLY, glTF/GLB, 3MF or OFF".into(),
+        )
+    })?;
+    let given = units.millimetres();
+    let (mut model, millimetres_per_unit) = match format {
+        ModelFormat::Stl => (stl::read(bytes, limits)?, given),
+        ModelFormat::Obj => (obj::read(bytes, limits)?, given),
+        ModelFormat::Ply => (ply::read(bytes, limits)?, given),
+        ModelFormat::Off => (off::read(bytes, limits)?, given),
+        ModelFormat::Gltf => (gltf::read(bytes, limits)?, 1000.0),
+        ModelFormat::ThreeMf => threemf::read(bytes, limits)?,
+    };
+    if model.triangles.is_empty() {
+        return Err(EngineError::EmptyModel(format.name()));
+    }
+    if let Some(bad) = model.positions.iter().position(|p| p.iter().any(|v| !v.is_finite())) {
+        return Err(corrupt(format, format!("vertex {bad} is not a finite number")));
+    }
+    if millimetres_per_unit != 1.0 {
+        let scale = millimetres_per_unit as f32;
+        model.positions.iter_mut().for_each(|p| *p = p.map(|v| v * scale));
+    }
+    Ok(Loaded { model, format, millimetres_per_unit })
+}
+
+/// A corrupt-file error for `format`.
+fn corrupt(format: ModelFormat, reason: impl Into<String>) -> EngineError {
+    EngineError::CorruptModel { format: format.name(), reason: reason.into() }
+}
+
+/// Refuses `triangles` over the limit.
+fn check_triangles(triangles: u64, limits: ModelLimits) -> Result<()> {
+    if triangles > limits.max_triangles {
+        return Err(EngineError::TooManyTriangles { triangles, limit: limits.max_triangles });
+    }
+    Ok(())
+}
+
+/// Collects polygons fanned into triangles, checking indices and the triangle limit as it
+/// goes.
+struct Faces {
+    format: ModelFormat,
+    vertices: u32,
+    limits: ModelLimits,
+    triangles: Vec<[u32; 3]>,
+}
+
+impl Faces {
+    fn new(format: ModelFormat, vertices: usize, limits: ModelLimits) -> Result<Self> {
+        let vertices =
+            u32::try_from(vertices).map_err(|_| corrupt(format, "more than 4 billion vertices"))?;
+        Ok(Self { format, vertices, limits, triangles: Vec::new() })
+    }
+
+    /// Adds a polygon (a fan from its first corner).
+    fn polygon(&mut self, corners: &[u32]) -> Result<()> {
+        if let Some(&bad) = corners.iter().find(|&&v| v >= self.vertices) {
+            return Err(corrupt(
+                self.format,
+                format!("a face refers to vertex {bad}, but there are {}", self.vertices),
+            ));
+        }
+        if corners.len() < 3 {
+            return Ok(());
+        }
+        check_triangles((self.triangles.len() + corners.len() - 2) as u64, self.limits)?;
+        for k in 1..corners.len() - 1 {
+            self.triangles.push([corners[0], corners[k], corners[k + 1]]);
+        }
+        Ok(())
+    }
+}
+
+/// [`read`] from a file, its size checked before it is read.
+pub fn read_file(path: &std::path::Path, units: Units, limits: ModelLimits) -> Result<Loaded> {
+    let size = std::fs::metadata(path).map_err(EngineError::ReadInput)?.len();
+    if size > limits.max_bytes {
+        return Err(EngineError::ModelFileTooLarge {
+            mib: size >> 20,
+            limit_mib: limits.max_bytes >> 20,
+        });
+    }
+    read(&std::fs::read(path).map_err(EngineError::ReadInput)?, units, limits)
+}
