@@ -206,7 +206,7 @@ impl Engine {
 pub(crate) enum Source<'a> {
     /// An image decoded whole.
     Image(&'a SourceImage),
-    /// A PNG or TIFF larger than its grid, read a row at a time ([`crate::banded`]).
+    /// A PNG, TIFF or JPEG larger than its grid, read a row at a time ([`crate::banded`]).
     Rows(crate::banded::Rows<'a>),
 }
 

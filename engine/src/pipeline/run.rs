@@ -40,8 +40,9 @@ impl std::fmt::Debug for Input<'_> {
 
 impl Job {
     /// Whether this job reads `input` a row at a time onto its grid, in memory that follows
-    /// the grid rather than the image: a relief's or lithophane's PNG (not interlaced) or TIFF
-    /// in chunky strips, larger than its grid. Anything else is decoded whole first.
+    /// the grid rather than the image: a relief's or lithophane's PNG (not interlaced), TIFF in
+    /// chunky strips or tiles, or sequential JPEG, larger than its grid. Anything else is
+    /// decoded whole first.
     pub fn reads_rows(&self, input: Input<'_>) -> bool {
         matches!(rows_of(self, input), Ok(Some(_)))
     }
@@ -132,7 +133,7 @@ impl Engine {
             JobKind::Relief(params) | JobKind::Lithophane(params) => (params, None),
             JobKind::Solid(params, solid) => (params, Some(solid)),
         };
-        // A PNG or striped TIFF larger than its grid is read a row at a time onto the grid, in
+        // A PNG, TIFF or baseline JPEG larger than its grid is read a row at a time onto the grid, in
         // memory that follows the grid rather than the image. Its reading is timed with the
         // resample stage.
         if let Some(rows) = rows_of(job, input)? {

@@ -147,7 +147,7 @@ impl Slot {
         // within it.
         let volume: Option<VolumeInfo> =
             task.volume.as_deref().and_then(|v| serde_json::from_str(v).ok());
-        // A PNG or striped TIFF larger than its grid goes to the engine encoded, which reads
+        // A PNG, TIFF or baseline JPEG larger than its grid goes to the engine encoded, which reads
         // it a row at a time onto the grid: it needs no more than the grid, never the image.
         let limits = DecodeLimits::default();
         let streamed = job.reads_rows(Input::Encoded { bytes: &bytes, limits });

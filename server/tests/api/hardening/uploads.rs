@@ -41,28 +41,34 @@ async fn decodes_wait_for_the_memory_budget_and_png_bombs_are_checked_row_by_row
     assert_eq!(response.status(), StatusCode::CREATED, "with the budget free it is stored");
 }
 
-/// A task on a PNG larger than its grid reads it a row at a time onto the grid: it takes none
-/// of the decode budget and runs while all of it is held, where a JPEG's task, decoded whole,
-/// waits for the budget.
+/// A task on a PNG or a baseline JPEG larger than its grid reads it a row (a scanline) at a
+/// time onto the grid: it takes none of the decode budget and runs while all of it is held,
+/// where a BMP's task, decoded whole, waits for the budget.
 #[tokio::test]
-async fn a_png_larger_than_its_grid_is_read_in_rows_without_the_decode_budget() {
+async fn a_png_or_jpeg_larger_than_its_grid_is_read_in_rows_without_the_decode_budget() {
     let app = TestApp::spawn_with(|c| c.decode_budget_bytes = 64 << 20).await;
     let user = app.user("rows@example.org").await;
     let big = app.upload_ok(&user, "big.png", png_bomb(2048)).await;
     let photo = image::RgbImage::from_fn(1500, 1000, |x, y| image::Rgb([x as u8, y as u8, 7]));
-    let mut jpeg = Vec::new();
-    photo.write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
-    let photo = app.upload_ok(&user, "photo.jpg", jpeg).await;
+    let encoded = |format: image::ImageFormat| {
+        let mut bytes = Vec::new();
+        photo.write_to(&mut std::io::Cursor::new(&mut bytes), format).unwrap();
+        bytes
+    };
+    let jpeg = app.upload_ok(&user, "photo.jpg", encoded(image::ImageFormat::Jpeg)).await;
+    let bmp = app.upload_ok(&user, "photo.bmp", encoded(image::ImageFormat::Bmp)).await;
     let budget = app.running.as_ref().unwrap().decode_budget.clone();
     let held = budget.try_reserve(64 << 20, Duration::ZERO).await.unwrap();
     assert_eq!(budget.available_bytes(), 0, "the whole budget is held");
     let params = json!({ "max_grid": 200 });
-    let done =
-        app.run_ok(&user, &json!({ "upload_id": big, "mode": "relief", "params": params })).await;
-    let triangles = done["result"]["triangles"].as_u64().unwrap();
-    assert!(triangles >= 2 * 199 * 199, "a 200 x 200 grid's surface at least: {triangles}");
+    for (upload, least) in [(&big, 2 * 199 * 199), (&jpeg, 2 * 199 * 132)] {
+        let task = json!({ "upload_id": upload, "mode": "relief", "params": params });
+        let done = app.run_ok(&user, &task).await;
+        let triangles = done["result"]["triangles"].as_u64().unwrap();
+        assert!(triangles >= least, "a 200-point grid's surface at least: {triangles}");
+    }
     let waiting = app
-        .submit_ok(&user, &json!({ "upload_id": photo, "mode": "relief", "params": params }))
+        .submit_ok(&user, &json!({ "upload_id": bmp, "mode": "relief", "params": params }))
         .await;
     let id = waiting["id"].as_str().unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -70,7 +76,7 @@ async fn a_png_larger_than_its_grid_is_read_in_rows_without_the_decode_budget() 
         user.get(app.url(&format!("/tasks/{id}"))).send().await.unwrap().json().await.unwrap();
     assert!(
         matches!(task["status"].as_str(), Some("queued" | "running")),
-        "a JPEG decoded whole waits for the budget: {task}"
+        "a BMP decoded whole waits for the budget: {task}"
     );
     drop(held);
     assert_eq!(app.wait(&user, id).await["status"], "succeeded");
