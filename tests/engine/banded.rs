@@ -4,13 +4,12 @@
 //! maps included, and a truncated file refused with nothing written.
 
 use std::path::Path;
-use std::process::Command;
 
 use image::{DynamicImage, ImageBuffer, Rgba};
 use lithos_engine::{DecodeLimits, Input, Job, JobMode, JobRequest, MeshFormat, Silent};
 use serde_json::{Value, json};
 
-use crate::helpers::{cpu, data, output_dir};
+use crate::helpers::{cpu, data, output_dir, run_writers};
 use crate::parity::{TOLERANCE, records};
 
 fn job(mode: JobMode, request: Value) -> Job {
@@ -128,13 +127,7 @@ fn a_striped_tiff_read_a_row_at_a_time_makes_the_mesh_decoding_it_whole_makes() 
 fn a_tiled_tiff_read_a_row_of_tiles_at_a_time_makes_the_mesh_decoding_it_whole_makes() {
     let dir = output_dir("banded").join("tiled");
     std::fs::create_dir_all(&dir).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engine/scripts/tiled_tiffs.py");
-    let run = Command::new("python3").arg(&script).arg(&dir).output().expect("python3 runs");
-    assert!(
-        run.status.success(),
-        "tifffile wrote no TIFFs (pip install tifffile; tests/run-all.sh does): {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    run_writers("tiled_tiffs.py", &[&dir], "tifffile");
     for (name, mode) in [
         ("rgb8_tiled.tif", JobMode::Lithophane),
         ("gray16_tiled.tif", JobMode::Relief),
@@ -150,19 +143,10 @@ fn a_tiled_tiff_read_a_row_of_tiles_at_a_time_makes_the_mesh_decoding_it_whole_m
 fn jpegs() -> std::path::PathBuf {
     let dir = output_dir("banded").join("jpegs");
     std::fs::create_dir_all(&dir).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engine/scripts/jpegs.py");
-    let run = Command::new("python3")
-        .arg(&script)
-        .arg(&dir)
-        .arg(data("camera.png"))
-        .arg(data("astronaut.png"))
-        .output()
-        .expect("python3 runs");
-    assert!(
-        run.status.success(),
-        "the reference writers wrote no JPEGs (pip install imagecodecs pillow; tests/run-all.sh \
-         does): {}",
-        String::from_utf8_lossy(&run.stderr)
+    run_writers(
+        "jpegs.py",
+        &[&dir, &data("camera.png"), &data("astronaut.png")],
+        "imagecodecs pillow",
     );
     dir
 }

@@ -5,7 +5,6 @@
 //! gets its own error.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use lithos_engine::isosurface::ScalarField;
 use lithos_engine::volume::{Part, SeriesUid};
@@ -14,19 +13,13 @@ use lithos_engine::{
     VolumeSource, volume,
 };
 
-use crate::helpers::{cpu, output_dir};
+use crate::helpers::{cpu, output_dir, run_writers};
 use crate::mesh_checks::{assert_closed_manifold, volume_and_area};
 
 /// Writes the cases with pydicom (`tests/engine/scripts/dicom_cases.py`) into `dir`; returns
 /// each readable case's name and path.
 fn cases(dir: &Path) -> Vec<(String, PathBuf)> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engine/scripts/dicom_cases.py");
-    let run = Command::new("python3").arg(&script).arg(dir).output().expect("python3 runs");
-    assert!(
-        run.status.success(),
-        "pydicom wrote no cases (pip install pydicom imagecodecs; tests/run-all.sh does): {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    run_writers("dicom_cases.py", &[dir], "pydicom imagecodecs");
     std::fs::read_to_string(dir.join("manifest.txt"))
         .unwrap()
         .lines()

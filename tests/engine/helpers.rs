@@ -23,6 +23,20 @@ pub fn load(name: &str) -> SourceImage {
 }
 
 /// Where tests leave files worth looking at after a failure.
+/// Runs `tests/engine/scripts/SCRIPT` with `args`: the reference writers (the pip `packages`,
+/// which tests/run-all.sh installs) writing test files. Fails the test, naming what to
+/// install, when they cannot.
+pub fn run_writers(script: &str, args: &[&Path], packages: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engine/scripts").join(script);
+    let run =
+        std::process::Command::new("python3").arg(&path).args(args).output().expect("python3 runs");
+    assert!(
+        run.status.success(),
+        "{script} wrote nothing (pip install {packages}; tests/run-all.sh does): {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 pub fn output_dir(topic: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(topic);
     std::fs::create_dir_all(&dir).expect("create the test output directory");

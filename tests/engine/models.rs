@@ -12,21 +12,14 @@ use lithos_engine::EngineError;
 use lithos_engine::model::{self, ModelFormat, ModelLimits, Units};
 use serde_json::Value;
 
-use crate::helpers::output_dir;
+use crate::helpers::{output_dir, run_writers};
 
 /// The reference writers' files, written once per test run.
 fn files() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = output_dir("models");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engine/scripts/models.py");
-        let run = Command::new("python3").arg(&script).arg(&dir).output().expect("python3 runs");
-        assert!(
-            run.status.success(),
-            "trimesh and lib3mf wrote no models (pip install trimesh lib3mf; tests/run-all.sh \
-             does): {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        run_writers("models.py", &[&dir], "trimesh lib3mf");
         dir
     })
 }

@@ -3,7 +3,6 @@
 //! (a big-endian int16 MRI, 4-D series), each read sample for sample as nibabel reads it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use lithos_engine::isosurface::ScalarField;
 use lithos_engine::volume::{IsoValue, Part};
@@ -11,19 +10,13 @@ use lithos_engine::{
     DecodeLimits, EngineError, Input, JobMode, JobRequest, Silent, VolumeSource, volume,
 };
 
-use crate::helpers::{cpu, output_dir};
+use crate::helpers::{cpu, output_dir, run_writers};
 use crate::mesh_checks::assert_closed_manifold;
 
 /// Writes the cases with nibabel (`tests/engine/scripts/nifti_cases.py`) into `dir`; returns
 /// each case's name, file and frame.
 fn cases(dir: &Path) -> Vec<(String, PathBuf, usize)> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engine/scripts/nifti_cases.py");
-    let run = Command::new("python3").arg(&script).arg(dir).output().expect("python3 runs");
-    assert!(
-        run.status.success(),
-        "nibabel wrote no cases (pip install nibabel; tests/run-all.sh does): {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    run_writers("nifti_cases.py", &[dir], "nibabel");
     let manifest = std::fs::read_to_string(dir.join("manifest.txt")).unwrap();
     manifest
         .lines()

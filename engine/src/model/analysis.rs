@@ -149,8 +149,7 @@ pub fn analyse(model: &Model) -> Analysis {
         .collect();
     let degenerate_faces = geometry.iter().filter(|g| g.0).count();
     let area_mm2 = geometry.par_iter().map(|g| g.1).sum();
-    let volumes: Vec<f64> = geometry.iter().map(|g| g.2).collect();
-    let volume_mm3 = volumes.par_iter().sum();
+    let volume_mm3 = geometry.par_iter().map(|g| g.2).sum();
     let live = |f: usize| !geometry[f].0;
 
     let mut sorted: Vec<[u32; 3]> = faces
@@ -245,7 +244,7 @@ pub fn analyse(model: &Model) -> Analysis {
             let volume: f64 = patch
                 .iter()
                 .map(|&f| {
-                    let v = volumes[f as usize];
+                    let v = geometry[f as usize].2;
                     if (flip[f as usize] == Some(true)) != majority_flipped { -v } else { v }
                 })
                 .sum();

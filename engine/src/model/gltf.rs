@@ -27,17 +27,19 @@ pub(super) fn read(bytes: &[u8], limits: ModelLimits) -> Result<Model> {
     let mut buffers = Vec::new();
     for buffer in gltf.buffers() {
         let data = match buffer.source() {
-            gltf::buffer::Source::Bin => {
-                gltf.blob.clone().ok_or_else(|| bad("its binary buffer is missing".into()))?
-            }
+            gltf::buffer::Source::Bin => std::borrow::Cow::Borrowed(
+                gltf.blob.as_deref().ok_or_else(|| bad("its binary buffer is missing".into()))?,
+            ),
             gltf::buffer::Source::Uri(uri) => match uri.strip_prefix("data:") {
                 Some(data) => {
                     let (_, encoded) = data
                         .split_once(";base64,")
                         .ok_or_else(|| bad("a data URI buffer is not base64".into()))?;
-                    base64::engine::general_purpose::STANDARD
-                        .decode(encoded)
-                        .map_err(|e| bad(format!("a data URI buffer: {e}")))?
+                    std::borrow::Cow::Owned(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(encoded)
+                            .map_err(|e| bad(format!("a data URI buffer: {e}")))?,
+                    )
                 }
                 None => {
                     return Err(EngineError::UnsupportedFormat(format!(
@@ -73,7 +75,7 @@ pub(super) fn read(bytes: &[u8], limits: ModelLimits) -> Result<Model> {
 }
 
 struct Walk<'a> {
-    buffers: &'a [Vec<u8>],
+    buffers: &'a [std::borrow::Cow<'a, [u8]>],
     limits: ModelLimits,
     model: &'a mut Model,
     triangles: u64,
@@ -110,7 +112,7 @@ impl Walk<'_> {
             self.triangles +=
                 if mode == Mode::Triangles { count / 3 } else { count.saturating_sub(2) };
             check_triangles(self.triangles, self.limits)?;
-            let reader = primitive.reader(|b| self.buffers.get(b.index()).map(Vec::as_slice));
+            let reader = primitive.reader(|b| self.buffers.get(b.index()).map(|b| &**b));
             let positions = reader.read_positions().ok_or_else(|| {
                 bad(format!("mesh {} has a primitive without positions", mesh.index()))
             })?;
