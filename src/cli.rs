@@ -206,7 +206,7 @@ pub struct InspectArgs {
     pub file: PathBuf,
     /// The unit of a file that does not name one (STL, OBJ, PLY, OFF); 3MF names its own and
     /// glTF is in metres.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, default_value = "mm", value_parser = units())]
     pub units: lithos_engine::model::Units,
     /// Print one JSON object instead of text.
     #[arg(long)]
@@ -306,4 +306,9 @@ impl ConvertArgs {
             max_alloc_bytes: self.max_decode_mib.saturating_mul(1 << 20),
         }
     }
+}
+
+/// `--units`, parsed as the job model's `units` is.
+fn units() -> clap::builder::ValueParser {
+    <lithos_engine::model::Units as lithos_engine::job::cli::CliValue>::parser()
 }

@@ -211,6 +211,25 @@ pub enum EngineError {
     )]
     ModelZipBomb { declared_mib: u64, limit_mib: u64 },
 
+    /// The output failed its check ([`crate::check`]): a defect in Lithos, not the input.
+    #[error(
+        "the mesh made is not printable ({problems}), so it was not saved; please report this \
+         with the input and its settings"
+    )]
+    FailedCheck { problems: String },
+
+    /// A 3D file's mesh failed its check: as read (`repair` off), or still after repair.
+    #[error(
+        "the model is not printable {} ({problems}), so it was not saved; {}",
+        if *.repaired { "even after repair" } else { "as it is" },
+        if *.repaired {
+            "separate or join the pieces that touch in a modelling program, then send it again"
+        } else {
+            "turn on `repair`, which closes holes and orients faces"
+        }
+    )]
+    ModelNotPrintable { problems: String, repaired: bool },
+
     #[error("the conversion was canceled")]
     Canceled,
 }

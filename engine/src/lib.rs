@@ -16,6 +16,7 @@
 mod backend;
 pub mod backlit;
 mod banded;
+pub mod check;
 pub mod cpu;
 pub mod decode;
 pub mod error;
@@ -54,10 +55,12 @@ pub use solid::{Bevel, SolidParams};
 pub use volume::{RawType, Volume, VolumeParams, VolumeSource};
 pub use work::{MAX_SOLID_VOXELS, Work, WorkLimits};
 
-pub use job::{Job, JobKind, JobMode, JobRequest, PREVIEW_GRID, PREVIEW_SOURCE};
+pub use job::{InputKind, Job, JobKind, JobMode, JobRequest, PREVIEW_GRID, PREVIEW_SOURCE};
 pub use mesh::{Cells, Heightfield};
 pub use params::{ConvertParams, Light, MaskSource, Millimetres, Mode, ParamError, ThicknessModel};
-pub use progress::{HEIGHTFIELD_STAGES, Progress, SOLID_STAGES, Silent, Stage, VOLUME_STAGES};
+pub use progress::{
+    HEIGHTFIELD_STAGES, MESH_STAGES, Progress, SOLID_STAGES, Silent, Stage, VOLUME_STAGES,
+};
 pub use stl::{MeshFormat, MeshStats};
 
 /// Which backend to run on.
@@ -143,6 +146,11 @@ pub struct Report {
     /// as an object keyed by the kernel's name; empty on the CPU or without timestamps.
     #[serde(serialize_with = "kernel_map", skip_serializing_if = "Vec::is_empty")]
     pub kernels: Vec<KernelTime>,
+    /// The output's check: closed, manifold, oriented, shells and volume.
+    pub check: check::Check,
+    /// A 3D file's job: its format, what was wrong with it, and what repair changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<model::ModelReport>,
 }
 
 /// The GPU time of one kernel over a conversion's passes.

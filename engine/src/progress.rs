@@ -19,10 +19,14 @@ pub enum Stage {
     Field,
     /// Marching cubes.
     Isosurface,
+    /// Repairing a 3D file's mesh ([`crate::model::repair`]).
+    Repair,
     /// Rendering the thumbnail.
     Thumbnail,
     /// Writing the mesh (for heightfields, generating it as it streams out).
     Mesh,
+    /// Checking the mesh written: closed, manifold and oriented ([`crate::check`]).
+    Check,
     /// Committing the output to storage (the service's stage, after the engine's).
     Store,
 }
@@ -39,15 +43,17 @@ impl Stage {
             Stage::Simplify => "simplify",
             Stage::Field => "field",
             Stage::Isosurface => "isosurface",
+            Stage::Repair => "repair",
             Stage::Thumbnail => "thumbnail",
             Stage::Mesh => "mesh",
+            Stage::Check => "check",
             Stage::Store => "store",
         }
     }
 }
 
 /// The stages a relief or lithophane reports after decoding, in order.
-pub const HEIGHTFIELD_STAGES: [Stage; 7] = [
+pub const HEIGHTFIELD_STAGES: [Stage; 8] = [
     Stage::Luminance,
     Stage::Resample,
     Stage::Blur,
@@ -55,11 +61,12 @@ pub const HEIGHTFIELD_STAGES: [Stage; 7] = [
     Stage::Simplify,
     Stage::Thumbnail,
     Stage::Mesh,
+    Stage::Check,
 ];
 
 /// The stages a solid reports after decoding, in order: [`crate::Engine::solid`], then
 /// writing the mesh.
-pub const SOLID_STAGES: [Stage; 8] = [
+pub const SOLID_STAGES: [Stage; 9] = [
     Stage::Luminance,
     Stage::Resample,
     Stage::Blur,
@@ -68,10 +75,15 @@ pub const SOLID_STAGES: [Stage; 8] = [
     Stage::Isosurface,
     Stage::Thumbnail,
     Stage::Mesh,
+    Stage::Check,
 ];
 
 /// The stages a volume reports after decoding, in order.
-pub const VOLUME_STAGES: [Stage; 3] = [Stage::Isosurface, Stage::Thumbnail, Stage::Mesh];
+pub const VOLUME_STAGES: [Stage; 4] =
+    [Stage::Isosurface, Stage::Thumbnail, Stage::Mesh, Stage::Check];
+
+/// The stages a 3D file's job reports after reading it, in order.
+pub const MESH_STAGES: [Stage; 4] = [Stage::Repair, Stage::Thumbnail, Stage::Mesh, Stage::Check];
 
 /// Receives progress; may ask the engine to stop.
 pub trait Progress: Sync {

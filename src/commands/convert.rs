@@ -101,6 +101,13 @@ pub fn run(args: ConvertArgs) -> ExitCode {
                     report.seconds,
                     report.adapter,
                 );
+                let check = &report.check;
+                println!(
+                    "checked: closed, manifold and oriented; {} shell{}, {:.1} cm³",
+                    check.shells,
+                    if check.shells == 1 { "" } else { "s" },
+                    check.volume_mm3 / 1000.0
+                );
                 if let Some(path) = &preview {
                     let what = if report.colours.is_some() { "colours" } else { "lit from behind" };
                     println!("wrote {} ({what})", path.display());

@@ -17,6 +17,7 @@ mod isosurface;
 mod kernel_times;
 mod kernel_twins;
 mod mesh_checks;
+mod meshes;
 mod models;
 mod modes;
 mod nifti;

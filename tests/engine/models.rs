@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::helpers::{output_dir, run_writers};
 
 /// The reference writers' files, written once per test run.
-fn files() -> &'static Path {
+pub fn files() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = output_dir("models");

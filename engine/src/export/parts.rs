@@ -40,6 +40,15 @@ pub trait Parts {
         part: usize,
         each: &mut dyn FnMut([f32; 3], [f32; 3]) -> io::Result<()>,
     ) -> io::Result<()>;
+    /// Calls `each` with the position of every vertex of `part`, in index order: what
+    /// [`Parts::vertices`] gives, for readers that need no normals.
+    fn positions(
+        &self,
+        part: usize,
+        each: &mut dyn FnMut([f32; 3]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.vertices(part, &mut |p, _| each(p))
+    }
     /// Calls `each` with every triangle of `part`.
     fn triangles(
         &self,

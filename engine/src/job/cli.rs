@@ -6,6 +6,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
 use super::request::{FieldValue, ValueType, field};
 use super::{JobMode, JobRequest};
+use crate::model::Units;
 use crate::palette::Palette;
 use crate::params::{Outline, ShapeKind};
 use crate::volume::{IsoValue, SeriesUid};
@@ -40,7 +41,7 @@ macro_rules! choice_parsers {
     };
 }
 
-choice_parsers!(MaskSource, Bevel, RawType, ThicknessModel, ShapeKind, Outline);
+choice_parsers!(MaskSource, Bevel, RawType, ThicknessModel, ShapeKind, Outline, Units);
 
 macro_rules! from_str_parsers {
     ($($ty:ty),*) => {
@@ -81,6 +82,7 @@ fn heading(modes: &[JobMode]) -> &'static str {
         [JobMode::Lithophane] => "Lithophane",
         [JobMode::Solid] => "Solid",
         [JobMode::Volume] => "Volume",
+        [JobMode::Mesh] => "3D file (mesh)",
         _ => "Image (relief, lithophane and solid)",
     }
 }

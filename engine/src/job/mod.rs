@@ -24,7 +24,7 @@ pub use request::{FIELDS, Field, FieldValue, IMAGE, JobRequest, Shown, ValueType
 
 use crate::params::{Detail, Frame, GridSize, Light, Mask, PhysicalSize, ThicknessModel, Tone};
 use crate::params::{Shape, ShapeKind};
-use crate::progress::{HEIGHTFIELD_STAGES, SOLID_STAGES, Stage, VOLUME_STAGES};
+use crate::progress::{HEIGHTFIELD_STAGES, MESH_STAGES, SOLID_STAGES, Stage, VOLUME_STAGES};
 use crate::volume::{Crop, IsoValue};
 use crate::{
     ConvertParams, MaskSource, MeshFormat, Millimetres, Mode, ParamError, SolidParams,
@@ -58,6 +58,11 @@ pub mod defaults {
     pub const DEPTH_MM: f64 = 5.0;
     pub const BEVEL_MM: f64 = 1.0;
     pub const SMOOTH_VOX: f64 = 0.0;
+    /// A mesh's weld tolerance: a micrometre joins corners that exporters wrote apart by
+    /// rounding, far below any printer's resolution.
+    pub const WELD_MM: f64 = 0.001;
+    /// Shells enclosing less than this are dropped in repair (0 keeps every one).
+    pub const MIN_SHELL_MM3: f64 = 0.0;
 }
 
 /// What a job makes.
@@ -72,6 +77,8 @@ pub enum JobMode {
     Solid,
     /// The isosurface of a volume: a TIFF stack, a ZIP or directory of slices, DICOM, NIfTI or raw.
     Volume,
+    /// A 3D file (STL, OBJ, PLY, glTF/GLB, 3MF or OFF), repaired, placed and converted.
+    Mesh,
 }
 
 crate::names::named!(JobMode, "mode" {
@@ -79,7 +86,19 @@ crate::names::named!(JobMode, "mode" {
     Lithophane => "lithophane",
     Solid => "solid",
     Volume => "volume",
+    Mesh => "mesh",
 });
+
+/// What a mode takes as input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    Image,
+    Volume,
+    /// A 3D file.
+    Model,
+}
+
+crate::names::named!(InputKind, "input" { Image => "image", Volume => "volume", Model => "model" });
 
 impl JobMode {
     /// One line on what the mode makes.
@@ -95,6 +114,9 @@ impl JobMode {
             JobMode::Volume => {
                 "The isosurface of a volume: a TIFF stack, a ZIP or directory of slices, DICOM, NIfTI or raw."
             }
+            JobMode::Mesh => {
+                "A 3D file (STL, OBJ, PLY, glTF/GLB, 3MF or OFF), repaired, placed and converted."
+            }
         }
     }
 
@@ -103,9 +125,18 @@ impl JobMode {
         MeshFormat::Stl
     }
 
-    /// Whether its input is an image (rather than a volume).
+    /// Whether its input is an image (rather than a volume or a 3D file).
     pub fn takes_image(self) -> bool {
-        self != JobMode::Volume
+        self.input() == InputKind::Image
+    }
+
+    /// What it takes as input.
+    pub fn input(self) -> InputKind {
+        match self {
+            JobMode::Relief | JobMode::Lithophane | JobMode::Solid => InputKind::Image,
+            JobMode::Volume => InputKind::Volume,
+            JobMode::Mesh => InputKind::Model,
+        }
     }
 
     /// The modes, as a sentence: `relief, lithophane or solid`.
@@ -139,6 +170,7 @@ pub enum JobKind {
     Lithophane(ConvertParams),
     Solid(ConvertParams, SolidParams),
     Volume(VolumeParams, VolumeSource),
+    Mesh(crate::model::MeshParams),
 }
 
 impl Job {
@@ -156,7 +188,7 @@ impl Job {
         match &self.kind {
             JobKind::Lithophane(_) => true,
             JobKind::Relief(params) => params.mode.layers().is_some(),
-            JobKind::Solid(..) | JobKind::Volume(..) => false,
+            JobKind::Solid(..) | JobKind::Volume(..) | JobKind::Mesh(_) => false,
         }
     }
 
@@ -164,7 +196,7 @@ impl Job {
     pub fn image_params(&self) -> Option<&ConvertParams> {
         match &self.kind {
             JobKind::Relief(p) | JobKind::Lithophane(p) | JobKind::Solid(p, _) => Some(p),
-            JobKind::Volume(..) => None,
+            JobKind::Volume(..) | JobKind::Mesh(_) => None,
         }
     }
 
@@ -175,6 +207,7 @@ impl Job {
             JobKind::Lithophane(_) => JobMode::Lithophane,
             JobKind::Solid(..) => JobMode::Solid,
             JobKind::Volume(..) => JobMode::Volume,
+            JobKind::Mesh(_) => JobMode::Mesh,
         }
     }
 
@@ -184,6 +217,7 @@ impl Job {
             JobKind::Relief(_) | JobKind::Lithophane(_) => &HEIGHTFIELD_STAGES,
             JobKind::Solid(..) => &SOLID_STAGES,
             JobKind::Volume(..) => &VOLUME_STAGES,
+            JobKind::Mesh(_) => &MESH_STAGES,
         }
     }
 
@@ -279,6 +313,36 @@ impl JobRequest {
                     (None, Some(_)) => return Err(ParamError::new("raw_type", "needs `raw_dims`")),
                 };
                 JobKind::Volume(params, source)
+            }
+            JobMode::Mesh => {
+                let default = crate::model::MeshParams::default();
+                let repair = match self.repair.unwrap_or(true) {
+                    true => Some(crate::model::RepairParams {
+                        weld_mm: self.weld_mm.map_or(defaults::WELD_MM as f32, |v| v as f32),
+                        min_shell_mm3: self.min_shell_mm3.unwrap_or(defaults::MIN_SHELL_MM3),
+                    }),
+                    false => {
+                        for (name, given) in [
+                            ("weld_mm", self.weld_mm.is_some()),
+                            ("min_shell_mm3", self.min_shell_mm3.is_some()),
+                        ] {
+                            if given {
+                                return Err(ParamError::new(name, "needs `repair`"));
+                            }
+                        }
+                        None
+                    }
+                };
+                let params = crate::model::MeshParams {
+                    units: self.units.unwrap_or(default.units),
+                    repair,
+                    scale: self.scale.unwrap_or(default.scale),
+                    fit_mm: self.fit_mm,
+                    center: self.center.unwrap_or(default.center),
+                    drop: self.drop.unwrap_or(default.drop),
+                };
+                params.validate()?;
+                JobKind::Mesh(params)
             }
         };
         Ok(Job { kind, format, backlit: false })
@@ -475,7 +539,7 @@ impl JobRequest {
                 }
             }
             // A solid's thickness map is not used; its shape is the mask.
-            JobMode::Solid | JobMode::Volume => Mode::relief(),
+            JobMode::Solid | JobMode::Volume | JobMode::Mesh => Mode::relief(),
         };
         let size = match (mm("width_mm", self.width_mm)?, mm("pixel_mm", self.pixel_mm)?) {
             (Some(_), Some(_)) => {

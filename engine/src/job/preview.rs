@@ -44,6 +44,12 @@ impl Job {
                     "a volume has no live preview: its task shows the surface it makes",
                 ));
             }
+            JobKind::Mesh(_) => {
+                return Err(ParamError::new(
+                    "mode",
+                    "a 3D file has no live preview: its task shows the repaired model",
+                ));
+            }
         };
         let mut job = Job { kind, format: MeshFormat::Glb, backlit: false };
         job.backlit = job.has_picture();

@@ -3,6 +3,8 @@
 
 use super::JobMode;
 use super::defaults::*;
+use crate::model::Units;
+use crate::model::params::MAX_WELD_MM;
 use crate::palette::{LAYER_MM, Palette};
 use crate::params::{GridSize, LARGEST_ERROR_MM, MAX_BLUR_PX, MIN_GAMMA};
 use crate::params::{Outline, ShapeKind};
@@ -162,6 +164,7 @@ field_value! {
     RawType => ValueType::Choice(RawType::NAMES),
     IsoValue => ValueType::NumberOrChoice { names: CtPreset::NAMES, value: CtPreset::value_of },
     SeriesUid => ValueType::Text { max_len: SeriesUid::MAX_LEN, chars: "0-9." },
+    Units => ValueType::Choice(Units::NAMES),
     Palette => ValueType::Text { max_len: 24 * crate::palette::MAX_FILAMENTS, chars: "0-9a-fA-F#:,. " },
     [f32; 3] => ValueType::List { len: 3, integer: false },
     [usize; 3] => ValueType::List { len: 3, integer: true },
@@ -231,6 +234,7 @@ const PANEL: &[JobMode] = &[JobMode::Relief, JobMode::Lithophane];
 const LITHOPHANE: &[JobMode] = &[JobMode::Lithophane];
 const SOLID: &[JobMode] = &[JobMode::Solid];
 const VOLUME: &[JobMode] = &[JobMode::Volume];
+const MESH: &[JobMode] = &[JobMode::Mesh];
 
 job_request! {
     /// Width of the model; its depth follows the image's aspect ratio.
@@ -472,4 +476,38 @@ job_request! {
     raw_dims: [usize; 3] { label: "Raw size", unit: "voxels", modes: VOLUME }
     /// The raw samples' type, little-endian; needs `raw_dims`.
     raw_type: RawType { label: "Raw sample type", modes: VOLUME }
+    /// The length unit of a 3D file that does not name its own (STL, OBJ, PLY, OFF); 3MF
+    /// names its unit and glTF is in metres.
+    units: Units { label: "File units", modes: MESH, default: Some(Shown::Name("mm")), basic: MESH }
+    /// Repair the mesh: weld corners, drop degenerate and duplicate faces, orient faces
+    /// outward, fill holes and drop tiny shells. Without it the file is written as read, and
+    /// fails its check if it is not printable.
+    repair: bool {
+        label: "Repair", modes: MESH, default: Some(Shown::Flag(true)), basic: MESH,
+    }
+    /// Corners closer than this become one in repair.
+    weld_mm: f64 {
+        label: "Weld tolerance", unit: MM, range: Some((0.0, MAX_WELD_MM)), modes: MESH,
+        default: Some(Shown::Number(WELD_MM)),
+    }
+    /// Shells enclosing less than this volume are dropped in repair (specks and scanner
+    /// noise); 0 keeps every one.
+    min_shell_mm3: f64 {
+        label: "Smallest shell kept", unit: "mm³", range: Some((0.0, f64::MAX)), modes: MESH,
+        default: Some(Shown::Number(MIN_SHELL_MM3)),
+    }
+    /// Multiply every coordinate by this, before `fit_mm`.
+    scale: f64 {
+        label: "Scale", range: Some((0.0, 1e6)), modes: MESH, default: Some(Shown::Number(1.0)),
+    }
+    /// Scale uniformly so the model fits inside this box: width, depth and height.
+    fit_mm: [f32; 3] { label: "Fit inside", unit: MM, modes: MESH, basic: MESH }
+    /// Move the model so that its centre, across and deep, is at the origin.
+    center: bool {
+        label: "Centre on the origin", modes: MESH, default: Some(Shown::Flag(false)),
+    }
+    /// Put the model on the bed: its lowest point at height 0.
+    drop: bool {
+        label: "Place on the bed", modes: MESH, default: Some(Shown::Flag(false)), basic: MESH,
+    }
 }

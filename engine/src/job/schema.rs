@@ -128,10 +128,8 @@ impl utoipa::PartialSchema for JobMode {
     fn schema() -> RefOr<Schema> {
         let summaries: serde_json::Map<String, Value> =
             JobMode::ALL.iter().map(|m| (m.name().to_owned(), json!(m.summary()))).collect();
-        let inputs: serde_json::Map<String, Value> = JobMode::ALL
-            .iter()
-            .map(|m| (m.name().to_owned(), json!(if m.takes_image() { "image" } else { "volume" })))
-            .collect();
+        let inputs: serde_json::Map<String, Value> =
+            JobMode::ALL.iter().map(|m| (m.name().to_owned(), json!(m.input().name()))).collect();
         ObjectBuilder::new()
             .schema_type(Type::String)
             .enum_values(Some(JobMode::NAMES.iter().copied()))

@@ -134,6 +134,31 @@ pub(super) fn top_normal(hf: &Heightfield, x: u32, y: u32) -> [f32; 3] {
     n.map(|c| c / length)
 }
 
+impl IndexedHeightfield<'_> {
+    /// Calls `each` with every vertex of `part` as a grid corner, in index order.
+    fn points(
+        &self,
+        part: usize,
+        each: &mut dyn FnMut(Corner) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let [x0, y0, x1, y1] = self.regions.boxes[part];
+        let w = self.hf.width as usize;
+        for y in y0..=y1 + 1 {
+            for x in x0..=x1 + 1 {
+                // In the order `new` numbered them.
+                let unused = self.top[y as usize * w + x as usize] == UNUSED;
+                if !unused && belongs(&self.regions, &self.hf.cells, part, x, y) {
+                    each(Corner::top((x, y)))?;
+                }
+            }
+        }
+        for &(x, y) in &self.floors[part] {
+            each(Corner::floor((x, y)))?;
+        }
+        Ok(())
+    }
+}
+
 impl Parts for IndexedHeightfield<'_> {
     fn sizes(&self) -> &[PartSize] {
         &self.sizes
@@ -144,21 +169,19 @@ impl Parts for IndexedHeightfield<'_> {
         part: usize,
         each: &mut dyn FnMut([f32; 3], [f32; 3]) -> io::Result<()>,
     ) -> io::Result<()> {
-        let [x0, y0, x1, y1] = self.regions.boxes[part];
-        let w = self.hf.width as usize;
-        for y in y0..=y1 + 1 {
-            for x in x0..=x1 + 1 {
-                // In the order `new` numbered them.
-                let unused = self.top[y as usize * w + x as usize] == UNUSED;
-                if !unused && belongs(&self.regions, &self.hf.cells, part, x, y) {
-                    each(self.hf.position(Corner::top((x, y))), top_normal(self.hf, x, y))?;
-                }
-            }
-        }
-        for &(x, y) in &self.floors[part] {
-            each(self.hf.position(Corner::floor((x, y))), [0.0, 0.0, -1.0])?;
-        }
-        Ok(())
+        self.points(part, &mut |corner| {
+            let normal =
+                if corner.top { top_normal(self.hf, corner.x, corner.y) } else { [0.0, 0.0, -1.0] };
+            each(self.hf.position(corner), normal)
+        })
+    }
+
+    fn positions(
+        &self,
+        part: usize,
+        each: &mut dyn FnMut([f32; 3]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.points(part, &mut |corner| each(self.hf.position(corner)))
     }
 
     fn triangles(

@@ -252,15 +252,27 @@ pub fn analyse(model: &Model) -> Analysis {
             entry.0 += volume;
             entry.1 += 1;
         }
-        // Shells with an open edge cannot be inside out.
+        // Shells with an open edge cannot be inside out, and one inside another is a cavity.
         let open_shells: std::collections::HashSet<u32> =
             boundary.iter().map(|&(_, _, f)| shells.root(f)).collect();
-        let inverted = shell_volume
+        let negative: Vec<u32> = shell_volume
             .iter()
             .filter(|(root, (volume, patches))| {
                 *patches == 1 && *volume < 0.0 && !open_shells.contains(root)
             })
-            .count();
+            .map(|(root, _)| *root)
+            .collect();
+        let queries: Vec<([f64; 3], u32)> =
+            negative.iter().map(|&f| (point(faces[f as usize][0]), f)).collect();
+        let mut each_face = |each: &mut dyn FnMut([u32; 3], u32)| {
+            for (f, t) in faces.iter().enumerate() {
+                if live(f) {
+                    each(*t, shells.root(f as u32));
+                }
+            }
+        };
+        let cavity = super::nesting::enclosed(&positions, &mut each_face, &queries);
+        let inverted = cavity.iter().filter(|&&c| !c).count();
         (flipped_faces, inverted, shell_volume.len())
     };
 

@@ -3,6 +3,10 @@
 //! scales to millimetres). Triangle lists, strips and fans are read; points and lines are
 //! not surfaces and are skipped. A buffer in another file cannot come with an upload, so it is
 //! refused with what to send instead.
+//!
+//! glTF's up is +Y and a print bed's +Z: a point `(x, y, z)` is read as `(x, -z, y)`, a
+//! rotation (so winding and volume are kept), the inverse of what the GLB writer does, so a
+//! model generated standing up stands up on the bed.
 
 use base64::Engine as _;
 use gltf::mesh::Mode;
@@ -71,6 +75,7 @@ pub(super) fn read(bytes: &[u8], limits: ModelLimits) -> Result<Model> {
             }
         }
     }
+    model.positions.iter_mut().for_each(|p| *p = [p[0], -p[2], p[1]]);
     Ok(model)
 }
 

@@ -8,15 +8,20 @@
 pub mod analysis;
 mod gltf;
 mod intersections;
+pub(crate) mod nesting;
 mod obj;
 mod off;
+pub mod params;
 mod ply;
+pub mod repair;
 mod stl;
 mod threemf;
 
 use crate::error::{EngineError, Result};
 
 pub use analysis::{Analysis, analyse};
+pub use params::{MeshParams, RepairParams};
+pub use repair::{RepairOptions, Repairs, repair};
 
 /// A triangle mesh in millimetres.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -27,8 +32,17 @@ pub struct Model {
     pub triangles: Vec<[u32; 3]>,
 }
 
+impl Model {
+    /// The same faces with corners at equal positions shared, as a slicer reads them.
+    pub fn welded(&self) -> Model {
+        let (triangles, positions) = analysis::weld(self);
+        Model { positions, triangles }
+    }
+}
+
 /// The 3D file formats Lithos reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ModelFormat {
     Stl,
@@ -57,7 +71,6 @@ impl ModelFormat {
 /// The length unit of a file that does not say (STL, OBJ, PLY, OFF). 3MF names its unit and
 /// glTF is in metres; theirs win.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Units {
     #[default]
@@ -66,6 +79,8 @@ pub enum Units {
     M,
     In,
 }
+
+crate::names::named!(Units, "units" { Mm => "mm", Cm => "cm", M => "m", In => "in" });
 
 impl Units {
     pub fn millimetres(self) -> f64 {
@@ -93,6 +108,20 @@ impl Default for ModelLimits {
     fn default() -> Self {
         Self { max_bytes: 1 << 30, max_triangles: 20_000_000, max_unzipped_bytes: 2 << 30 }
     }
+}
+
+/// What a mesh job found and did, in its report.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct ModelReport {
+    /// The format read, sniffed from the content.
+    pub format: ModelFormat,
+    /// Millimetres per unit of the file.
+    pub millimetres_per_unit: f64,
+    /// What was wrong with the file as read.
+    pub input: Analysis,
+    /// What repair changed, when it ran.
+    pub repairs: Option<Repairs>,
 }
 
 /// A file read: its mesh, its format, and the unit its numbers were taken in.

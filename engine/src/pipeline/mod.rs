@@ -1,9 +1,10 @@
-//! The three pipelines behind [`crate::Engine`], one module each: heightfields (reliefs and
-//! lithophanes), solids from masks, and isosurfaces of volumes (with the indexed-mesh output
-//! that solids share).
+//! The pipelines behind [`crate::Engine`], one module each: heightfields (reliefs and
+//! lithophanes), solids from masks, isosurfaces of volumes (with the indexed-mesh output that
+//! solids and 3D files share), and 3D files.
 
 mod heightfield;
 mod indexed;
+mod mesh;
 mod outline;
 mod run;
 mod solid;

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use crate::check::Check;
 use crate::export::Meta;
 use crate::job::{Job, JobKind};
 use crate::{
@@ -98,6 +99,7 @@ impl Engine {
         let start = Instant::now();
         let mut times = Vec::new();
         let (params, solid) = match &job.kind {
+            JobKind::Mesh(params) => return self.convert_model(job, params, input, out, progress),
             JobKind::Volume(params, source) => {
                 let loaded;
                 let volume = match input {
@@ -189,11 +191,12 @@ impl Engine {
         mut times: Vec<StageTime>,
     ) -> Result<Report> {
         let format = job.format;
-        let (stats, thumbnail) = self.thumbnail_and_write(
+        let (stats, thumbnail, check) = self.thumbnail_and_write(
             job,
             progress,
             &mut times,
             || thumbnail::heightfield_triangles(&hf),
+            || Check::of_heightfield(&hf),
             |meta| {
                 let changes = plan.as_ref().map(|p| p.colour_changes()).unwrap_or_default();
                 let meta = Meta { colour_changes: changes, ..meta.clone() };
@@ -219,45 +222,66 @@ impl Engine {
             swaps: plan.as_ref().map(|p| p.swaps()).unwrap_or_default(),
             colours: plan.as_ref().filter(|_| job.backlit).map(preview),
             kernels: Vec::new(),
+            check,
+            model: None,
         })
     }
 
-    /// Renders the thumbnail of `triangles()` (the thumbnail stage) and writes the mesh with
-    /// `write` (the mesh stage). For 3MF, which carries the thumbnail, one after the other;
-    /// for the other formats side by side, so that a spare core hides the thumbnail's time,
-    /// and the thumbnail stage's time is what it added: the wait for it once the mesh was
-    /// written (stages never overlap in the report, so they add up to at most the run).
+    /// Renders the thumbnail of `triangles()` (the thumbnail stage), writes the mesh with
+    /// `write` (the mesh stage) and checks it with `check` (the check stage), failing with
+    /// [`EngineError::FailedCheck`] when it is not printable: the caller then discards what
+    /// was written. The check runs beside the writing, and for formats other than 3MF (which
+    /// carries the thumbnail, so renders it first) so does the thumbnail, so that spare cores
+    /// hide their time; their stages' times are what they added, the waits for them once the
+    /// mesh was written (stages never overlap in the report, so they add up to at most the
+    /// run).
     fn thumbnail_and_write<T>(
         &self,
         job: &Job,
         progress: &dyn Progress,
         times: &mut Vec<StageTime>,
         triangles: impl FnOnce() -> Vec<thumbnail::Shaded> + Send,
+        check: impl FnOnce() -> Result<Check> + Send,
         write: impl FnOnce(&Meta) -> Result<T>,
-    ) -> Result<(T, Vec<u8>)> {
+    ) -> Result<(T, Vec<u8>, Check)> {
         let render = || self.thumbnail(&triangles()).map(|image| thumbnail::png(&image));
-        if job.format == crate::MeshFormat::ThreeMf {
-            let png = timed(Stage::Thumbnail, progress, times, render)?;
-            let meta = Meta { thumbnail: Some(png), ..job.meta() };
-            let written = timed(Stage::Mesh, progress, times, || write(&meta))?;
-            return Ok((written, meta.thumbnail.expect("rendered above")));
-        }
-        progress.check_canceled()?;
-        progress.stage(Stage::Thumbnail);
+        let panicked = |what: &str| EngineError::Gpu(format!("the {what} panicked"));
         std::thread::scope(|scope| {
-            let rendering = scope.spawn(render);
+            let checking = scope.spawn(check);
+            let (meta, rendering) = if job.format == crate::MeshFormat::ThreeMf {
+                let png = timed(Stage::Thumbnail, progress, times, render)?;
+                (Meta { thumbnail: Some(png), ..job.meta() }, None)
+            } else {
+                progress.check_canceled()?;
+                progress.stage(Stage::Thumbnail);
+                (job.meta(), Some(scope.spawn(render)))
+            };
             let mut mesh_times = Vec::new();
-            let written = timed(Stage::Mesh, progress, &mut mesh_times, || write(&job.meta()));
+            let written = timed(Stage::Mesh, progress, &mut mesh_times, || write(&meta));
             let waiting = Instant::now();
-            let rendered = rendering.join().unwrap_or_else(|_| {
-                Err(EngineError::Gpu("the thumbnail renderer panicked".into()))
-            });
-            let seconds = waiting.elapsed().as_secs_f64();
-            let written = written?;
-            let png = rendered?;
-            times.push(StageTime { stage: Stage::Thumbnail, seconds });
+            let png = match rendering {
+                Some(rendering) => {
+                    let png =
+                        rendering.join().unwrap_or_else(|_| Err(panicked("thumbnail renderer")));
+                    times.push(StageTime {
+                        stage: Stage::Thumbnail,
+                        seconds: waiting.elapsed().as_secs_f64(),
+                    });
+                    png
+                }
+                None => Ok(meta.thumbnail.clone().expect("rendered above")),
+            };
             times.append(&mut mesh_times);
-            Ok((written, png))
+            let written = written?;
+            let png = png?;
+            progress.stage(Stage::Check);
+            let waiting = Instant::now();
+            let check = checking.join().unwrap_or_else(|_| Err(panicked("output check")))?;
+            times.push(StageTime { stage: Stage::Check, seconds: waiting.elapsed().as_secs_f64() });
+            if let Some(problems) = check.problems() {
+                return Err(EngineError::FailedCheck { problems });
+            }
+            Ok((written, png, check))
         })
     }
 
@@ -278,7 +302,7 @@ impl Engine {
     }
 
     #[expect(clippy::too_many_arguments, reason = "the parts of one report")]
-    fn indexed_report<W: Write>(
+    pub(super) fn indexed_report<W: Write>(
         &self,
         start: Instant,
         mesh: &crate::IndexedMesh,
@@ -289,11 +313,12 @@ impl Engine {
         dims: [usize; 3],
         iso: Option<f32>,
     ) -> Result<Report> {
-        let (stats, thumbnail) = self.thumbnail_and_write(
+        let (stats, thumbnail, check) = self.thumbnail_and_write(
             job,
             progress,
             &mut times,
             || thumbnail::mesh_triangles(mesh),
+            || Ok(Check::of_mesh(&mesh.positions, &mesh.triangles)),
             |meta| {
                 if mesh.triangles.is_empty() {
                     return Err(EngineError::EmptySurface);
@@ -321,6 +346,8 @@ impl Engine {
             swaps: Vec::new(),
             colours: None,
             kernels: Vec::new(),
+            check,
+            model: None,
         })
     }
 }

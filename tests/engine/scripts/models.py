@@ -48,7 +48,7 @@ faces = np.delete(sphere.faces, [0, 50, 100], axis=0)
 faces[[10, 20]] = faces[[10, 20]][:, ::-1]
 broken = trimesh.Trimesh(sphere.vertices, faces, process=False)
 broken.export(f"{out}/broken.stl")
-record("broken.stl", broken, holes=3, flipped=2)
+record("broken.stl", broken, holes=3, flipped=2, intact_volume=float(sphere.volume))
 
 # A box wound inside out.
 inverted = trimesh.Trimesh(box.vertices, box.faces[:, ::-1], process=False)

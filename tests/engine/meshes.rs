@@ -1,0 +1,210 @@
+//! `mode` mesh: 3D files repaired, placed and converted. Each output is read back and checked
+//! independently of the engine's own check: closed, oriented and manifold
+//! ([`assert_closed_manifold`]), with the volume the intact model had (trimesh's measure).
+//! A model that cannot be made printable is refused with what is wrong, and nothing is written.
+
+use std::path::Path;
+
+use lithos_engine::model::{self, ModelLimits, Units};
+use lithos_engine::{DecodeLimits, Silent};
+use lithos_engine::{
+    EngineError, IndexedMesh, Input, Job, JobMode, JobRequest, MeshFormat, Report,
+};
+use serde_json::Value;
+
+use crate::helpers::{cpu, output_dir};
+use crate::mesh_checks::{assert_closed_manifold, volume_and_area};
+use crate::models::files;
+
+fn job(request: JobRequest, format: MeshFormat) -> Job {
+    request.build(JobMode::Mesh, Some(format)).unwrap()
+}
+
+/// Converts the reference file `name` with `request` into `format`, and reads the output back.
+fn convert(name: &str, request: JobRequest, format: MeshFormat) -> (Report, IndexedMesh) {
+    let out = output_dir("meshes").join(format!("{name}.{}", format.extension()));
+    let input = Input::File { path: &files().join(name), limits: DecodeLimits::default() };
+    let report = cpu()
+        .run_to_file(&job(request, format), input, &out, &Silent)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    (report, read_back(&out))
+}
+
+/// The file at `path` read, its corners welded by exact position (an STL's are not shared).
+fn read_back(path: &Path) -> IndexedMesh {
+    let loaded = model::read_file(path, Units::Mm, ModelLimits::default()).unwrap().model;
+    let mut index = std::collections::HashMap::new();
+    let mut positions = Vec::new();
+    let number: Vec<u32> = loaded
+        .positions
+        .iter()
+        .map(|p| {
+            *index.entry(p.map(f32::to_bits)).or_insert_with(|| {
+                positions.push(*p);
+                positions.len() as u32 - 1
+            })
+        })
+        .collect();
+    let triangles = loaded.triangles.iter().map(|t| t.map(|v| number[v as usize])).collect();
+    let normals = vec![[0.0, 0.0, 1.0]; positions.len()];
+    IndexedMesh { positions, normals, triangles }
+}
+
+fn expected(name: &str) -> Value {
+    let all: Value =
+        serde_json::from_slice(&std::fs::read(files().join("expected.json")).unwrap()).unwrap();
+    all[name].clone()
+}
+
+fn close(label: &str, got: f64, want: f64, tolerance: f64) {
+    assert!((got - want).abs() <= tolerance * want.abs(), "{label}: {got} against {want}");
+}
+
+#[test]
+fn broken_reference_files_are_repaired_into_closed_solids_of_their_intact_volume() {
+    // A sphere with three one-face holes and two faces turned over: each hole is filled with
+    // the face it lost, so the volume is the intact sphere's to rounding.
+    let (report, mesh) = convert("broken.stl", JobRequest::default(), MeshFormat::Ply);
+    let topology = assert_closed_manifold("broken.stl repaired", &mesh);
+    assert_eq!((topology.components, topology.euler), (1, 2), "one sphere");
+    let intact = expected("broken.stl")["intact_volume"].as_f64().unwrap();
+    let (volume, _) = volume_and_area(&mesh, |p| p.map(f64::from));
+    close("the repaired sphere's volume", volume, intact, 1e-6);
+    close("the check's volume", report.check.volume_mm3, intact, 1e-6);
+    let model = report.model.expect("a mesh job reports its model");
+    let repairs = model.repairs.expect("repair is on by default");
+    assert_eq!((model.input.holes, repairs.holes_filled, repairs.faces_added), (3, 3, 3));
+    assert_eq!(repairs.faces_flipped, 2);
+    assert!(report.check.passed() && report.check.shells == 1);
+
+    // A box wound inside out is turned outward; a box with a face twice and one with no area
+    // loses them.
+    for (name, change) in [("inverted.ply", "turned"), ("messy.ply", "dropped")] {
+        let (report, mesh) = convert(name, JobRequest::default(), MeshFormat::Stl);
+        assert_closed_manifold(name, &mesh);
+        let (volume, _) = volume_and_area(&mesh, |p| p.map(f64::from));
+        close(&format!("{name}: the box's volume"), volume, 6000.0, 1e-9);
+        let repairs = report.model.unwrap().repairs.unwrap();
+        match change {
+            "turned" => assert_eq!(repairs.shells_turned_out, 1, "{name}"),
+            _ => assert_eq!(
+                (repairs.duplicate_faces_removed, repairs.degenerate_faces_removed),
+                (1, 1),
+                "{name}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn a_model_that_is_not_printable_is_refused_and_nothing_is_written() {
+    let out = output_dir("meshes").join("refused.stl");
+    let _ = std::fs::remove_file(&out);
+    let run = |name: &str, request: JobRequest| {
+        let input = Input::File { path: &files().join(name), limits: DecodeLimits::default() };
+        cpu().run_to_file(&job(request, MeshFormat::Stl), input, &out, &Silent)
+    };
+    // Holes, with repair off: the check refuses it, and says repair would help.
+    let error = run("broken.stl", JobRequest { repair: Some(false), ..JobRequest::default() })
+        .expect_err("an open sphere is not printable");
+    assert!(
+        matches!(&error, EngineError::ModelNotPrintable { repaired: false, problems }
+            if problems.contains("9 open edges") && problems.contains("edges between faces wound opposite ways")),
+        "{error}"
+    );
+    assert!(error.to_string().contains("turn on `repair`"), "{error}");
+    assert!(!out.exists(), "nothing written");
+    // Two solids touching at a point: still not printable after repair, and it says where.
+    let error = run("bowtie.obj", JobRequest::default()).expect_err("pieces touching at a point");
+    assert!(
+        matches!(&error, EngineError::ModelNotPrintable { repaired: true, problems }
+            if problems.contains("1 vertices where pieces touch")),
+        "{error}"
+    );
+    assert!(!out.exists(), "nothing written");
+    // A sound file converts with repair off.
+    let input = Input::File { path: &files().join("box.obj"), limits: DecodeLimits::default() };
+    let report = cpu()
+        .run_to_file(
+            &job(JobRequest { repair: Some(false), ..JobRequest::default() }, MeshFormat::Stl),
+            input,
+            &out,
+            &Silent,
+        )
+        .unwrap();
+    assert!(report.model.unwrap().repairs.is_none());
+    close("the box", report.check.volume_mm3, 6000.0, 1e-9);
+}
+
+#[test]
+fn units_scale_fit_center_and_drop_place_the_model() {
+    let bounds = |mesh: &IndexedMesh| mesh.bounds();
+    // trimesh's box is 10 x 20 x 30, centred on the origin.
+    let (_, plain) = convert("box.stl", JobRequest::default(), MeshFormat::Stl);
+    assert_eq!(bounds(&plain), ([-5.0, -10.0, -15.0], [5.0, 10.0, 15.0]));
+    let (_, cm) = convert(
+        "box.stl",
+        JobRequest { units: Some(Units::Cm), drop: Some(true), ..JobRequest::default() },
+        MeshFormat::Stl,
+    );
+    assert_eq!(bounds(&cm), ([-50.0, -100.0, 0.0], [50.0, 100.0, 300.0]));
+    // Fit inside 60 x 60 x 60: the height (30) sets the factor, 2; then scale 0.5 first.
+    let (report, fit) = convert(
+        "box.stl",
+        JobRequest {
+            fit_mm: Some([60.0, 60.0, 60.0]),
+            center: Some(true),
+            drop: Some(true),
+            ..JobRequest::default()
+        },
+        MeshFormat::ThreeMf,
+    );
+    assert_eq!(bounds(&fit), ([-10.0, -20.0, 0.0], [10.0, 20.0, 60.0]));
+    close("the fitted box", report.check.volume_mm3, 6000.0 * 8.0, 1e-6);
+    let (_, scaled) = convert(
+        "box.stl",
+        JobRequest { scale: Some(0.5), ..JobRequest::default() },
+        MeshFormat::Glb,
+    );
+    // glTF is in metres and +Y up: millimetres and +Z up again to float rounding.
+    let (lo, hi) = bounds(&scaled);
+    for (got, want) in lo.iter().chain(&hi).zip([-2.5, -5.0, -7.5, 2.5, 5.0, 7.5]) {
+        assert!((got - want).abs() < 1e-5, "the scaled box read back from GLB: {lo:?} {hi:?}");
+    }
+    // Bad values name their field.
+    for (request, field) in [
+        (JobRequest { scale: Some(0.0), ..JobRequest::default() }, "scale"),
+        (JobRequest { fit_mm: Some([10.0, -1.0, 10.0]), ..JobRequest::default() }, "fit_mm"),
+        (JobRequest { weld_mm: Some(-1.0), ..JobRequest::default() }, "weld_mm"),
+        (
+            JobRequest { repair: Some(false), min_shell_mm3: Some(1.0), ..JobRequest::default() },
+            "min_shell_mm3",
+        ),
+        (JobRequest { width_mm: Some(10.0), ..JobRequest::default() }, "width_mm"),
+    ] {
+        let error = request.build(JobMode::Mesh, None).unwrap_err();
+        assert_eq!(error.field, field, "{error}");
+    }
+}
+
+#[test]
+fn every_format_is_written_from_a_mesh_and_reads_back_whole() {
+    for format in [
+        MeshFormat::Stl,
+        MeshFormat::StlAscii,
+        MeshFormat::Ply,
+        MeshFormat::Obj,
+        MeshFormat::ThreeMf,
+        MeshFormat::Glb,
+    ] {
+        let (report, mesh) = convert("torus.off", JobRequest::default(), format);
+        let topology = assert_closed_manifold(&format!("torus as {format}"), &mesh);
+        assert_eq!((topology.components, topology.euler), (1, 0), "a torus has one handle");
+        let want = expected("torus.off")["volume"].as_f64().unwrap();
+        let (volume, _) = volume_and_area(&mesh, |p| p.map(f64::from));
+        close(&format!("the torus as {format}"), volume, want, 1e-5);
+        assert_eq!(report.triangles, mesh.triangles.len() as u64);
+        let png = report.thumbnail.expect("a thumbnail");
+        assert!(png.starts_with(b"\x89PNG"), "{format}: the thumbnail is a PNG");
+    }
+}
