@@ -396,8 +396,12 @@ mod tests {
 
     /// A unit cube's corners and its 12 faces, wound outwards.
     fn cube(offset: [f32; 3]) -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
+        sized_cube(offset, 1.0)
+    }
+
+    fn sized_cube(offset: [f32; 3], size: f32) -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
         let positions = (0..8)
-            .map(|i| [0, 1, 2].map(|k| offset[k] + if i >> k & 1 == 1 { 1.0 } else { 0.0 }))
+            .map(|i| [0, 1, 2].map(|k| offset[k] + if i >> k & 1 == 1 { size } else { 0.0 }))
             .collect();
         let quads = [
             [0, 2, 3, 1], // bottom, z = 0, facing down

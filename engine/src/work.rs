@@ -185,7 +185,26 @@ pub fn estimate_volume(dims: [u64; 3], format: MeshFormat) -> Work {
     }
 }
 
+/// The work of a 3D file of `triangles` triangles: reading, analysing and repairing it holds
+/// its mesh several times over (welds, sorted edges, adjacency), about 200 bytes a triangle.
+pub fn estimate_model(triangles: u64, format: MeshFormat) -> Work {
+    Work {
+        grid: [0, 0],
+        grid_points: 0,
+        voxel_dims: None,
+        voxels: 0,
+        triangles,
+        output_bytes: triangles.saturating_mul(bytes_per_triangle(format)),
+        memory_bytes: triangles.saturating_mul(200),
+    }
+}
+
 impl Work {
+    /// Whether it is a 3D file's ([`estimate_model`]): no grid and no voxels.
+    pub fn is_model(&self) -> bool {
+        self.grid_points == 0 && self.voxel_dims.is_none()
+    }
+
     /// The first limit this work is over, if any.
     pub fn check(&self, limits: &WorkLimits) -> Result<(), TooMuchWork> {
         let checks = [

@@ -52,10 +52,18 @@ pub fn cost_of_voxels(voxels: u64) -> i64 {
     voxels.div_ceil(16 << 20).max(1) as i64
 }
 
-/// The cost of a job's work: by voxels for solids, by grid points otherwise.
+/// A 3D file's cost: a credit per started million triangles.
+pub fn cost_of_triangles(triangles: u64) -> i64 {
+    triangles.div_ceil(1_000_000).max(1) as i64
+}
+
+/// The cost of a job's work: by voxels for solids and volumes, by triangles for 3D files, by
+/// grid points otherwise.
 pub fn cost_of(work: &lithos_engine::Work) -> i64 {
     if work.is_solid() {
         cost_of_voxels(work.voxels)
+    } else if work.is_model() {
+        cost_of_triangles(work.triangles)
     } else {
         cost_of_grid(work.grid[0], work.grid[1])
     }

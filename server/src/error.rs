@@ -254,6 +254,13 @@ impl From<EngineError> for ApiError {
                 ApiError::invalid("iso", e.to_string())
             }
             EngineError::SolidTooLarge { .. } => ApiError::invalid("max_grid", e.to_string()),
+            // A 3D file that is broken, empty or too large: the file is at fault.
+            EngineError::CorruptModel { .. }
+            | EngineError::EmptyModel(_)
+            | EngineError::ModelFileTooLarge { .. }
+            | EngineError::TooManyTriangles { .. }
+            | EngineError::ModelZipBomb { .. }
+            | EngineError::ModelNotPrintable { .. } => ApiError::invalid("file", e.to_string()),
             other => ApiError::Internal(other.into()),
         }
     }

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use lithos_engine::model::{self, ModelLimits};
-use serde_json::json;
 
 use crate::cli::InspectArgs;
 
@@ -15,21 +14,12 @@ pub fn run(args: &InspectArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let analysis = model::analyse(&loaded.model);
+    let inspection = model::Inspection::of(&loaded);
     if args.json {
-        let report = json!({
-            "format": loaded.format,
-            "millimetres_per_unit": loaded.millimetres_per_unit,
-            "closed": analysis.is_closed(),
-            "manifold": analysis.is_manifold(),
-            "oriented": analysis.is_oriented(),
-            "printable": analysis.is_printable(),
-            "analysis": analysis,
-        });
-        println!("{report}");
+        println!("{}", serde_json::to_string(&inspection).expect("an inspection serialises"));
         return ExitCode::SUCCESS;
     }
-    let a = &analysis;
+    let a = &inspection.analysis;
     let size: Vec<String> = (0..3).map(|k| format!("{:.2}", a.max[k] - a.min[k])).collect();
     println!(
         "{}: {}, {} triangles, {} vertices, {} shell{}",

@@ -22,6 +22,7 @@ mod models;
 mod modes;
 mod nifti;
 mod outlines;
+mod output_checks;
 mod palette;
 mod parity;
 mod previews;

@@ -246,6 +246,12 @@ impl Job {
         Ok(Some(crate::work::estimate_volume(dims.map(|d| d as u64), self.format)))
     }
 
+    /// The work on a 3D file of `triangles` triangles; `None` for other jobs.
+    pub fn model_work(&self, triangles: u64) -> Option<Work> {
+        matches!(self.kind, JobKind::Mesh(_))
+            .then(|| crate::work::estimate_model(triangles, self.format))
+    }
+
     /// The work on a `width` x `height` image, with its pitch checked: at least a micrometre
     /// apart, the model at most 10 m long.
     pub fn checked_work(&self, width: u32, height: u32) -> Result<Option<Work>, ParamError> {

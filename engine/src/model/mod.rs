@@ -56,6 +56,18 @@ pub enum ModelFormat {
 }
 
 impl ModelFormat {
+    /// Its media type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ModelFormat::Stl => "model/stl",
+            ModelFormat::Obj => "model/obj",
+            ModelFormat::Ply => "application/x-ply",
+            ModelFormat::Gltf => "model/gltf-binary",
+            ModelFormat::ThreeMf => "model/3mf",
+            ModelFormat::Off => "model/off",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ModelFormat::Stl => "STL",
@@ -110,6 +122,38 @@ impl Default for ModelLimits {
     }
 }
 
+/// A 3D file inspected: what `lithos inspect --json` prints and an upload of one describes.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct Inspection {
+    /// The format read, sniffed from the content.
+    pub format: ModelFormat,
+    /// Millimetres per unit of the file.
+    pub millimetres_per_unit: f64,
+    pub closed: bool,
+    pub manifold: bool,
+    pub oriented: bool,
+    /// Closed, manifold, oriented and not crossing itself: printable as it is.
+    pub printable: bool,
+    pub analysis: Analysis,
+}
+
+impl Inspection {
+    /// Analyses `loaded`.
+    pub fn of(loaded: &Loaded) -> Self {
+        let analysis = analyse(&loaded.model);
+        Self {
+            format: loaded.format,
+            millimetres_per_unit: loaded.millimetres_per_unit,
+            closed: analysis.is_closed(),
+            manifold: analysis.is_manifold(),
+            oriented: analysis.is_oriented(),
+            printable: analysis.is_printable(),
+            analysis,
+        }
+    }
+}
+
 /// What a mesh job found and did, in its report.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
@@ -133,16 +177,18 @@ pub struct Loaded {
     pub millimetres_per_unit: f64,
 }
 
-/// The format of `bytes`, from their content.
-pub fn sniff(bytes: &[u8]) -> Option<ModelFormat> {
+/// The format of `bytes`, when their content says it plainly: a format's signature, a binary
+/// STL whose size matches its count, or text that reads as one.
+pub fn sniff_exact(bytes: &[u8]) -> Option<ModelFormat> {
     let head = &bytes[..bytes.len().min(512)];
     let text = String::from_utf8_lossy(head);
     let first = text.trim_start_matches('\u{feff}').trim_start();
     if bytes.starts_with(b"glTF") {
         return Some(ModelFormat::Gltf);
     }
+    // A ZIP is a 3MF when it holds a model part (a ZIP of slices is a volume).
     if bytes.starts_with(b"PK\x03\x04") {
-        return Some(ModelFormat::ThreeMf);
+        return is_3mf(bytes).then_some(ModelFormat::ThreeMf);
     }
     if first.starts_with("ply") {
         return Some(ModelFormat::Ply);
@@ -168,11 +214,37 @@ pub fn sniff(bytes: &[u8]) -> Option<ModelFormat> {
     if text.lines().any(obj_line) {
         return Some(ModelFormat::Obj);
     }
-    // Binary that is nothing else: an STL whose size does not match its count, which the
-    // reader names.
-    // (An image is not one.)
-    let binary = bytes.len() >= 84 && std::str::from_utf8(head).is_err();
-    (binary && image::guess_format(bytes).is_err()).then_some(ModelFormat::Stl)
+    None
+}
+
+/// The format of `bytes`, from their content; a binary file that is no other format (and no
+/// image) is taken for an STL, whose reader then says what is wrong with it.
+pub fn sniff(bytes: &[u8]) -> Option<ModelFormat> {
+    sniff_exact(bytes).or_else(|| {
+        let head = &bytes[..bytes.len().min(512)];
+        // Binary that is nothing else: an STL whose size does not match its count, which
+        // the reader names. (An image is not one.)
+        let binary = bytes.len() >= 84 && std::str::from_utf8(head).is_err();
+        (binary && image::guess_format(bytes).is_err()).then_some(ModelFormat::Stl)
+    })
+}
+
+/// The format of a file from its first bytes and its size (a direct upload's header), when
+/// they say it plainly: a binary STL's count matches the size, or [`sniff_exact`] knows the
+/// prefix.
+pub fn sniff_prefix(prefix: &[u8], size: u64) -> Option<ModelFormat> {
+    if let Some(count) = prefix.get(80..84) {
+        let count = u32::from_le_bytes(count.try_into().expect("four bytes"));
+        if 84 + 50 * u64::from(count) == size && count > 0 {
+            return Some(ModelFormat::Stl);
+        }
+    }
+    sniff_exact(prefix)
+}
+
+/// Whether a ZIP names a `.model` part (3MF's `3D/3dmodel.model`) in its entries.
+fn is_3mf(bytes: &[u8]) -> bool {
+    bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b".model"))
 }
 
 /// Reads a 3D file from `bytes`; `units` for formats that do not name theirs.

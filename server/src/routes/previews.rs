@@ -47,12 +47,19 @@ pub async fn create(
     let body = parse_create(raw)?;
     let format: lithos_engine::MeshFormat = body.format.as_deref().unwrap_or("stl").parse()?;
     let job = body.params.build(body.mode, Some(format))?;
-    let ReadyUpload { width, height, volume, storage_key } =
+    let ReadyUpload { width, height, volume, model, storage_key } =
         ready_upload(&state, &user, &body.upload_id).await?;
     if volume.is_some() {
         return Err(ApiError::invalid(
             "upload_id",
             "a scan has no live preview: its task shows the surface it makes",
+        ));
+    }
+    if model.is_some() {
+        return Err(ApiError::invalid(
+            "upload_id",
+            "a 3D file has no live preview: its upload shows what is wrong with it, and its \
+             task the repaired model",
         ));
     }
     limits::take_now(&state.db, &Rule::previews(), &user.id, 1).await?;

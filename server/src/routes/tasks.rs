@@ -161,6 +161,8 @@ pub(crate) struct ReadyUpload {
     pub width: i64,
     pub height: i64,
     pub volume: Option<String>,
+    /// A 3D file's [`lithos_engine::model::Inspection`], as JSON.
+    pub model: Option<String>,
     pub storage_key: String,
 }
 
@@ -180,7 +182,7 @@ pub(crate) async fn ready_upload(
         swept: Option<i64>,
     }
     let row: Option<Row> = sqlx::query_as(
-        "SELECT width, height, volume, storage_key, state, \
+        "SELECT width, height, volume, model, storage_key, state, \
          COALESCE(deleted_at, sweep_started_at) AS swept FROM uploads WHERE id = $1 AND user_id = $2",
     )
     .bind(id)
@@ -214,8 +216,12 @@ async fn price(
     let format = body.format.as_deref().map(str::parse::<MeshFormat>).transpose()?;
     // Fields first, so a bad field is named even when the upload is missing.
     let job = body.params.build(body.mode, format)?;
-    let ReadyUpload { width, height, volume, .. } =
+    let ReadyUpload { width, height, volume, model, .. } =
         ready_upload(state, user, &body.upload_id).await?;
+    let model: Option<lithos_engine::model::Inspection> = model
+        .map(|m| serde_json::from_str(&m))
+        .transpose()
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let volume: Option<VolumeInfo> = volume
         .map(|v| serde_json::from_str(&v))
         .transpose()
@@ -251,6 +257,9 @@ async fn price(
         (Some(info), _) => {
             let dims = info.dims.map(|d| d as usize);
             (job, Shape::Volume { dims })
+        }
+        (None, _) if let Some(model) = &model => {
+            (job, Shape::Model { triangles: model.analysis.triangles as u64 })
         }
         (None, _) => {
             let width = u32::try_from(width).unwrap_or(0);

@@ -13,6 +13,7 @@
 use axum::Json;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
+use lithos_engine::model::{Inspection, ModelFormat, ModelLimits, Units};
 use lithos_engine::{DecodeLimits, RawType, decode};
 use serde::Deserialize;
 
@@ -39,6 +40,8 @@ pub struct UploadView {
     pub created_at: i64,
     /// For a volume (`mode` volume takes it): dims, spacing, values and DICOM series.
     pub volume: Option<VolumeInfo>,
+    /// For a 3D file (`mode` mesh takes it): its format and what is wrong with it.
+    pub model: Option<Inspection>,
 }
 
 /// A direct upload waiting for its file: send it with `upload`, then complete it.
@@ -128,6 +131,11 @@ pub async fn create(
     crate::billing::plans::admit_upload(&state.db, billing, &user.id, bytes.len() as u64).await?;
     let filename = crate::text::clean("filename", &name, 200)?;
     let raw = raw_shape(raw_dims.as_deref(), raw_type.as_deref())?;
+    // A 3MF is a ZIP, which is otherwise a volume's slices: it is asked first.
+    let model = lithos_engine::model::sniff_exact(&bytes).filter(|_| raw.is_none());
+    if model == Some(ModelFormat::ThreeMf) {
+        return stored_model(&state, &user, filename, bytes).await;
+    }
     let volume_type = match raw {
         Some(_) => Some("application/octet-stream"),
         None => lithos_engine::volume::sniff(&bytes),
@@ -136,8 +144,12 @@ pub async fn create(
         let (volume, bytes) = check_volume(&state, bytes, raw).await?;
         let size = (volume.dims[0] as i64, volume.dims[1] as i64);
         let upload =
-            store(&state, &user, filename, bytes, content_type, size, Some(volume)).await?;
+            store(&state, &user, filename, bytes, content_type, size, Described::Volume(volume))
+                .await?;
         return Ok((StatusCode::CREATED, Json(upload)));
+    }
+    if model.is_some() {
+        return stored_model(&state, &user, filename, bytes).await;
     }
     // The header says what checking the whole file costs; that much of the process's decode
     // budget is held while it runs, so parallel bombs cannot add up.
@@ -158,8 +170,49 @@ pub async fn create(
     .map_err(|e| ApiError::Internal(e.into()))??;
     let content_type = probe.format.to_mime_type();
     let size = (i64::from(probe.width), i64::from(probe.height));
-    let upload = store(&state, &user, filename, bytes, content_type, size, None).await?;
+    let upload =
+        store(&state, &user, filename, bytes, content_type, size, Described::Image).await?;
     Ok((StatusCode::CREATED, Json(upload)))
+}
+
+/// Reads and inspects a 3D file, under the engine's limits and the decode budget, then stores
+/// it. A file the engine refuses gets its 4xx.
+async fn stored_model(
+    state: &AppState,
+    user: &User,
+    filename: String,
+    bytes: Vec<u8>,
+) -> ApiResult<(StatusCode, Json<UploadView>)> {
+    let (inspection, bytes) = check_model(state, bytes).await?;
+    let content_type = inspection.format.content_type();
+    let upload =
+        store(state, user, filename, bytes, content_type, (0, 0), Described::Model(inspection))
+            .await?;
+    Ok((StatusCode::CREATED, Json(upload)))
+}
+
+/// Reads a 3D file whole and inspects it on a blocking thread, holding the decode budget for
+/// what reading and analysing it takes (about 200 bytes a triangle, and a triangle takes at
+/// least 12 bytes of file); gives the bytes back.
+async fn check_model(state: &AppState, bytes: Vec<u8>) -> ApiResult<(Inspection, Vec<u8>)> {
+    let estimate = (bytes.len() as u64).saturating_mul(16).max(64 << 20);
+    let reservation = reserve(state, estimate).await?;
+    let (inspected, bytes) = tokio::task::spawn_blocking(move || {
+        let read = lithos_engine::model::read(&bytes, Units::Mm, ModelLimits::default());
+        let inspected = read.map(|loaded| Inspection::of(&loaded));
+        drop(reservation);
+        (inspected, bytes)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok((inspected?, bytes))
+}
+
+/// What an upload holds, described.
+enum Described {
+    Image,
+    Volume(VolumeInfo),
+    Model(Inspection),
 }
 
 /// The account's plan's upload limit, never above the server's, and the plan's name.
@@ -264,22 +317,24 @@ async fn store(
     bytes: Vec<u8>,
     content_type: &str,
     (width, height): (i64, i64),
-    volume: Option<VolumeInfo>,
+    described: Described,
 ) -> ApiResult<UploadView> {
+    let (volume, model) = match described {
+        Described::Image => (None, None),
+        Described::Volume(volume) => (Some(volume), None),
+        Described::Model(model) => (None, Some(model)),
+    };
     let id = new_id();
     let key = upload_key(&user.id, &id);
     let size = bytes.len();
     state.storage.put(&key, bytes, content_type).await?;
-    let described = volume
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let volume_json = volume.as_ref().map(|v| serde_json::to_string(v).expect("serialises"));
+    let model_json = model.as_ref().map(|m| serde_json::to_string(m).expect("serialises"));
     let now = now_ms();
     let _gate = state.db.write_gate().await;
     sqlx::query(
-        "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, height, volume, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, height, volume, model, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&id)
     .bind(&user.id)
@@ -289,7 +344,8 @@ async fn store(
     .bind(size as i64)
     .bind(width)
     .bind(height)
-    .bind(described)
+    .bind(volume_json)
+    .bind(model_json)
     .bind(now)
     .execute(&state.db.pool)
     .await?;
@@ -303,6 +359,7 @@ async fn store(
         state: "ready".into(),
         created_at: now,
         volume,
+        model,
     })
 }
 
@@ -332,6 +389,7 @@ struct Row {
     state: String,
     created_at: i64,
     volume: Option<String>,
+    model: Option<String>,
 }
 
 impl Row {
@@ -346,6 +404,7 @@ impl Row {
             state: self.state.clone(),
             created_at: self.created_at,
             volume: self.volume.as_deref().and_then(|v| serde_json::from_str(v).ok()),
+            model: self.model.as_deref().and_then(|m| serde_json::from_str(m).ok()),
         }
     }
 }
@@ -354,7 +413,7 @@ async fn find(state: &AppState, user: &User, id: &str) -> ApiResult<Row> {
     sqlx::query_as(
         "SELECT id, storage_key, filename, content_type, bytes, width, height, \
          CASE WHEN deleted_at IS NULL AND sweep_started_at IS NULL THEN state ELSE 'deleted' END \
-         AS state, created_at, volume FROM uploads WHERE id = $1 AND user_id = $2",
+         AS state, created_at, volume, model FROM uploads WHERE id = $1 AND user_id = $2",
     )
     .bind(id)
     .bind(&user.id)
@@ -476,6 +535,29 @@ pub async fn complete(
         .await;
     }
     let header = state.storage.get_prefix(&row.storage_key, HEADER_BYTES).await?;
+    if lithos_engine::model::sniff_prefix(&header, size).is_some() {
+        // A 3D file is read whole, as through `POST /uploads`.
+        let bytes = state.storage.get(&row.storage_key).await?;
+        let (inspection, _) = match check_model(&state, bytes).await {
+            Ok(checked) => checked,
+            Err(e @ (ApiError::Busy { .. } | ApiError::Internal(_))) => return Err(e),
+            Err(e) => return refuse(&state, &row, e).await,
+        };
+        let described =
+            serde_json::to_string(&inspection).map_err(|e| ApiError::Internal(e.into()))?;
+        let _gate = state.db.write_gate().await;
+        sqlx::query(
+            "UPDATE uploads SET state = 'ready', content_type = $1, width = 0, height = 0, \
+             model = $2 WHERE id = $3 AND state = 'pending'",
+        )
+        .bind(inspection.format.content_type())
+        .bind(described)
+        .bind(&row.id)
+        .execute(&state.db.pool)
+        .await?;
+        drop(_gate);
+        return Ok(Json(find(&state, &user, &id).await?.view()));
+    }
     if let Some(content_type) = lithos_engine::volume::sniff(&header) {
         // A volume is read whole, as through `POST /uploads`.
         let bytes = state.storage.get(&row.storage_key).await?;

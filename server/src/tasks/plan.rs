@@ -2,7 +2,7 @@
 //! checked by the engine's job model, each error naming its field), its work on the upload
 //! against the limits, and its cost. `create` and `quote` both go through [`TaskPlan`].
 
-use lithos_engine::{Job, JobMode, JobRequest, MeshFormat, Work, WorkLimits};
+use lithos_engine::{InputKind, Job, JobMode, JobRequest, MeshFormat, Work, WorkLimits};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -15,11 +15,23 @@ pub struct TaskPlan {
     pub cost: i64,
 }
 
-/// What a task runs on: an image's pixels, or a volume's voxels.
+/// What a task runs on: an image's pixels, a volume's voxels, or a 3D file's triangles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
     Image { width: u32, height: u32 },
     Volume { dims: [usize; 3] },
+    Model { triangles: u64 },
+}
+
+impl Shape {
+    /// What kind of input it is.
+    fn input(self) -> InputKind {
+        match self {
+            Shape::Image { .. } => InputKind::Image,
+            Shape::Volume { .. } => InputKind::Volume,
+            Shape::Model { .. } => InputKind::Model,
+        }
+    }
 }
 
 impl TaskPlan {
@@ -38,26 +50,39 @@ impl TaskPlan {
     /// the work against `limits`, and the cost.
     pub fn for_job(job: Job, shape: Shape, limits: &WorkLimits) -> ApiResult<Self> {
         let is_volume = job.mode() == JobMode::Volume;
+        let wanted = job.mode().input();
+        if shape.input() != wanted {
+            let takes = |input: InputKind| {
+                let modes: Vec<&str> =
+                    JobMode::ALL.iter().filter(|m| m.input() == input).map(|m| m.name()).collect();
+                modes.join(", ")
+            };
+            let upload = match shape.input() {
+                InputKind::Image => "an image",
+                InputKind::Volume => "a volume",
+                InputKind::Model => "a 3D file",
+            };
+            let needs = match wanted {
+                InputKind::Image => "an image upload (PNG, JPEG, WebP, TIFF, BMP or GIF)",
+                InputKind::Volume => {
+                    "a volume upload (a DICOM series, NIfTI, a TIFF stack, a ZIP of slices, or \
+                     raw samples with `raw_dims` and `raw_type`)"
+                }
+                InputKind::Model => "a 3D file upload (STL, OBJ, PLY, glTF/GLB, 3MF or OFF)",
+            };
+            return Err(ApiError::invalid(
+                "mode",
+                format!(
+                    "{} tasks need {needs}; this upload is {upload}, which `mode` {} takes",
+                    job.mode(),
+                    takes(shape.input())
+                ),
+            ));
+        }
         let work = match shape {
-            Shape::Image { .. } if is_volume => {
-                return Err(ApiError::invalid(
-                    "mode",
-                    "volume tasks need a volume upload (a DICOM series, NIfTI, a TIFF stack, a \
-                     ZIP of slices, or raw samples with `raw_dims` and `raw_type`); this upload \
-                     is an image",
-                ));
-            }
-            Shape::Volume { .. } if !is_volume => {
-                return Err(ApiError::invalid(
-                    "mode",
-                    format!(
-                        "the upload is a volume, which only `mode` volume takes; got {}",
-                        job.mode()
-                    ),
-                ));
-            }
             Shape::Image { width, height } => job.checked_work(width, height)?,
             Shape::Volume { dims } => job.volume_work(dims)?,
+            Shape::Model { triangles } => job.model_work(triangles),
         };
         let work = work.expect("the job's kind matches the shape");
         work.check(limits).map_err(|e| {
@@ -156,7 +181,9 @@ mod tests {
                         JobMode::Relief => (true, stray, stray),
                         JobMode::Lithophane => (stray, true, stray),
                         JobMode::Solid => (stray, stray, true),
-                        JobMode::Volume => unreachable!("the strategy makes no volumes"),
+                        JobMode::Volume | JobMode::Mesh => {
+                            unreachable!("the strategy makes no volumes or meshes")
+                        }
                     };
                     JobRequest {
                         // One of the two sizes at most, mostly.

@@ -153,6 +153,11 @@ impl Slot {
         let streamed = job.reads_rows(Input::Encoded { bytes: &bytes, limits });
         let decoded_bytes = match &volume {
             Some(info) => Some(info.sample_bytes()),
+            // A 3D file: what reading and repairing it holds (the plan's estimate is by
+            // triangles; a triangle takes at least 12 bytes of file).
+            None if matches!(job.kind, JobKind::Mesh(_)) => {
+                Some((bytes.len() as u64).saturating_mul(16))
+            }
             None if streamed => None,
             None => Some(decode::probe_cost(&bytes, limits).map_or(0, |probe| probe.decoded_bytes)),
         };
@@ -176,6 +181,8 @@ impl Slot {
                     drop(reservation);
                     Source::Volume(volume?)
                 }
+                // A 3D file is read, repaired and written by the engine, holding the budget.
+                JobKind::Mesh(_) => Source::Model { bytes, _budget: reservation },
                 _ if streamed => {
                     drop(reservation);
                     Source::Encoded(bytes)
@@ -190,7 +197,9 @@ impl Slot {
             let decode =
                 StageTime { stage: Stage::Decode, seconds: decoding.elapsed().as_secs_f64() };
             let input = match &source {
-                Source::Encoded(bytes) => Input::Encoded { bytes, limits },
+                Source::Encoded(bytes) | Source::Model { bytes, .. } => {
+                    Input::Encoded { bytes, limits }
+                }
                 Source::Image(image) => Input::Image(image),
                 Source::Volume(volume) => Input::Volume(volume),
             };
@@ -295,6 +304,11 @@ enum Source {
     Encoded(Vec<u8>),
     Image(lithos_engine::SourceImage),
     Volume(lithos_engine::Volume),
+    /// A 3D file, and its share of the decode budget, held until the run ends.
+    Model {
+        bytes: Vec<u8>,
+        _budget: Option<crate::decode_budget::Reservation>,
+    },
 }
 
 fn io_failure(e: std::io::Error) -> RunError {

@@ -13,6 +13,7 @@ mod hardening;
 mod helpers;
 mod limits;
 mod login;
+mod models;
 mod object_storage;
 mod operations;
 mod previews;

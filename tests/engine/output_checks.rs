@@ -1,0 +1,59 @@
+//! Every output's check ([`lithos_engine::check`]) against an independent reading of the file
+//! written: the check's volume and shells must be what the STL holds, in every mode, on both
+//! backends, and the run reports the check as a stage.
+
+use lithos_engine::inspect::inspect_stl;
+use lithos_engine::{Input, JobMode, JobRequest, MeshFormat, Silent, Stage};
+use serde_json::json;
+
+use crate::helpers::{engines, horse_with_alpha, random_gray};
+
+#[test]
+fn every_mode_reports_the_check_of_what_it_wrote() {
+    let image = random_gray(21, 48, 40);
+    let horse = horse_with_alpha();
+    let volume = lithos_engine::Volume::new(
+        [24; 3],
+        lithos_engine::volume::Voxels::F32(
+            (0..24 * 24 * 24)
+                .map(|i| {
+                    let (x, y, z) = (i % 24, i / 24 % 24, i / 576);
+                    let d = |v: usize| v as f32 - 11.5;
+                    // A hollow ball: a shell between radii 5 and 9, its cavity a second shell.
+                    let r = (d(x) * d(x) + d(y) * d(y) + d(z) * d(z)).sqrt();
+                    if (5.0..9.0).contains(&r) { 1.0 } else { 0.0 }
+                })
+                .collect(),
+        ),
+    );
+    let cases: Vec<(&str, JobMode, serde_json::Value, Input)> = vec![
+        ("relief", JobMode::Relief, json!({}), Input::Image(&image)),
+        ("adaptive relief", JobMode::Relief, json!({ "max_error_mm": 0.05 }), Input::Image(&image)),
+        ("lithophane arc", JobMode::Lithophane, json!({ "shape": "arc" }), Input::Image(&image)),
+        ("lithophane dome", JobMode::Lithophane, json!({ "shape": "dome" }), Input::Image(&image)),
+        ("solid", JobMode::Solid, json!({ "max_grid": 64 }), Input::Image(&horse)),
+        ("hollow ball", JobMode::Volume, json!({ "iso": 0.5 }), Input::Volume(&volume)),
+    ];
+    for engine in engines() {
+        for (label, mode, params, input) in &cases {
+            let label = format!("{label} on {}", engine.adapter());
+            let request: JobRequest = serde_json::from_value(params.clone()).unwrap();
+            let job = request.build(*mode, Some(MeshFormat::Stl)).unwrap();
+            let mut stl = Vec::new();
+            let report = engine.run(&job, *input, &mut stl, &Silent).unwrap();
+            let check = report.check;
+            assert!(check.passed(), "{label}: {check:?}");
+            assert!(report.stages.iter().any(|s| s.stage == Stage::Check), "{label}: a stage");
+            let written = inspect_stl(std::io::Cursor::new(&stl)).unwrap();
+            assert!(written.is_closed_manifold(), "{label}: the file is closed too");
+            assert_eq!(check.triangles, written.triangles as u64, "{label}: triangles");
+            assert_eq!(check.shells, written.components as u64, "{label}: shells");
+            assert!(
+                (check.volume_mm3 - written.volume).abs() <= 1e-4 * written.volume.abs(),
+                "{label}: the check's volume {} against the file's {}",
+                check.volume_mm3,
+                written.volume
+            );
+        }
+    }
+}
