@@ -279,13 +279,15 @@ fn part_check(
         sets.0[v] = sets.root(v as u32);
     }
     let mut shells = 0u32;
-    for v in 0..n {
+    for (v, &corners) in degree.iter().take(n).enumerate() {
         let root = sets.0[v] as usize;
-        sets.0[v] = if root == v {
-            shells += u32::from(degree[v] > 0);
-            if degree[v] > 0 { shells - 1 } else { u32::MAX }
-        } else {
-            sets.0[root]
+        sets.0[v] = match (root == v, corners > 0) {
+            (true, true) => {
+                shells += 1;
+                shells - 1
+            }
+            (true, false) => u32::MAX,
+            (false, _) => sets.0[root],
         };
     }
     let shell_of = sets.0;
@@ -468,7 +470,8 @@ mod tests {
 
         // Two cubes sharing a corner: every edge is fine, the corner is not.
         let (mut p2, mut t2) = join(cube([0.0; 3]), cube([1.0; 3]));
-        let shared = 8 + 0; // the second cube's origin corner is the first's (1, 1, 1), vertex 7.
+        // The second cube's origin corner (its vertex 0, 8 in all) is the first's (1, 1, 1).
+        let shared = 8;
         t2.iter_mut().flatten().filter(|v| **v == shared).for_each(|v| *v = 7);
         p2[shared as usize] = [f32::NAN; 3];
         let check = Check::of_mesh(&p2, &t2);

@@ -544,6 +544,36 @@ test("a user drops a CT series, sets the isovalue on its histogram, converts it 
   });
 });
 
+test("a user drops a broken STL, reads what is wrong with it, converts it and gets a closed solid", async () => {
+  // A sphere with three holes and two faces turned over, as trimesh writes it.
+  const cases = mkdtempSync(join(tmpdir(), "lithos-models-"));
+  execFileSync("python3", [join(root, "tests/engine/scripts/models.py"), cases]);
+  const broken = readFileSync(join(cases, "broken.stl"));
+  rmSync(cases, { recursive: true, force: true });
+  await withPage("mesh-flow", async (page) => {
+    await signedUp(page, { name: "Maker", email: "stl@lithos.test", password: "a long passphrase 4" });
+    await dropFile(page, "#drop", "broken.stl", broken, "model/stl");
+    await page.locator("#model-panel:not(.hidden)").waitFor();
+    await page.locator("#model-problems", { hasText: "3 holes" }).waitFor();
+    assert.match(await page.locator("#model-problems").textContent(), /2 flipped faces/);
+    assert.match(await page.locator("#model-facts").textContent(), /STL, 1,277 triangles, 1 shell/);
+    const modes = await page.locator("#mode option").evaluateAll((o) => o.map((e) => e.value));
+    assert.deepEqual(modes, ["mesh"], "a 3D file is converted as a mesh");
+    await page.locator("#cost", { hasText: /costs 1 credit/ }).waitFor();
+    await accessible(page);
+    await page.getByRole("button", { name: "Convert" }).click();
+    await page.locator('#task-status[data-status="succeeded"]').waitFor({ timeout: 120_000 });
+    assert.match(await page.locator("#task-status").textContent(), /Checked: closed, manifold and oriented; 1 shell/);
+    assert.match(await page.locator("#task-status").textContent(), /3 holes filled, 2 faces flipped/);
+    await page.locator('#preview[data-rendered="stl"]').waitFor();
+    await shot(page, "09b-mesh-repaired");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#download").click()]);
+    const path = join(shots, "repaired.stl");
+    await download.saveAs(path);
+    assertClosedManifold(readFileSync(path));
+  });
+});
+
 test("a visitor sees what Lithos makes and its prices, signs up, buys a pack through Creem and sees it arrive", async () => {
   await withPage("buy-flow", async (page) => {
     await page.goto("/");

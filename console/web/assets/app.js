@@ -33,8 +33,11 @@ async function loadJobSchema() {
     summaries: JobMode["x-summaries"],
     fields: Object.entries(JobRequest.properties).map(([name, schema]) => ({ name, ...schema })),
   };
-  setModes(upload?.volume ? "volume" : "image");
+  setModes(inputOf(upload));
 }
+
+/// What an upload is, as the modes' `x-input` names it: an image, a volume or a 3D file.
+const inputOf = (u) => (u?.model ? "model" : u?.volume ? "volume" : "image");
 
 /// Offers the modes that take `input` (an image or a volume).
 function setModes(input) {
@@ -214,10 +217,13 @@ function sendFile(file) {
       bar.value = 100;
       $("upload-status").querySelector("label").firstChild.textContent = "Uploaded ";
       upload = body;
-      const size = body.volume ? `${body.volume.dims.join(" × ")} voxels` : `${body.width} × ${body.height} pixels`;
+      const size = body.model
+        ? `${body.model.analysis.triangles.toLocaleString("en")} triangles`
+        : body.volume ? `${body.volume.dims.join(" × ")} voxels` : `${body.width} × ${body.height} pixels`;
       $("drop-hint").textContent = `${body.filename}: ${size}. Drop another to replace it.`;
-      setModes(body.volume ? "volume" : "image");
+      setModes(inputOf(body));
       showVolume(body.volume);
+      showModel(body.model);
       $("submit").disabled = false;
       quoteSoon();
     } else {
@@ -458,6 +464,26 @@ function setIso(value) {
 
 const round = (v, span) => Number(v.toFixed(Math.max(0, 2 - Math.floor(Math.log10(span || 1)))));
 
+/// A 3D file's inspection: what is wrong with it, before it is repaired.
+function showModel(m) {
+  $("model-panel").classList.toggle("hidden", !m);
+  if (!m) return;
+  const a = m.analysis;
+  const n = (count, one, many = `${one}s`) => `${count.toLocaleString("en")} ${count === 1 ? one : many}`;
+  const size = [0, 1, 2].map((k) => (a.max[k] - a.min[k]).toFixed(1)).join(" × ");
+  $("model-facts").textContent = `${m.format.toUpperCase()}, ${n(a.triangles, "triangle")}, ${n(a.shells, "shell")}, ${size} mm.`;
+  const problems = [
+    [a.holes, "hole"], [a.non_manifold_edges, "edge with more than two faces", "edges with more than two faces"],
+    [a.non_manifold_vertices, "vertex where pieces touch", "vertices where pieces touch"],
+    [a.flipped_faces, "flipped face"], [a.inverted_shells, "inside-out shell"],
+    [a.degenerate_faces, "degenerate face"], [a.duplicate_faces, "duplicate face"],
+    [a.self_intersections, "pair of crossing faces", "pairs of crossing faces"],
+  ].filter(([count]) => count > 0).map(([count, one, many]) => n(count, one, many));
+  $("model-problems").textContent = problems.length
+    ? `Found: ${problems.join(", ")}. Repair (on by default) fixes what it can; the task's check says what it made.`
+    : "Printable as it is: closed, manifold and oriented.";
+}
+
 function showVolume(v) {
   histogram?.destroy();
   histogram = null;
@@ -574,7 +600,15 @@ async function finished(t) {
     return;
   }
   const tri = t.result?.triangles;
-  $("task-status").textContent = `Done: ${tri ? `${tri.toLocaleString()} triangles, ` : ""}${t.format.toUpperCase()} ready.`;
+  const check = t.result?.check;
+  const checked = check
+    ? ` Checked: closed, manifold and oriented; ${check.shells} shell${check.shells === 1 ? "" : "s"}, ${(check.volume_mm3 / 1000).toFixed(1)} cm³.`
+    : "";
+  const r = t.result?.model?.repairs;
+  const repaired = r
+    ? ` Repaired: ${r.holes_filled} holes filled, ${r.faces_flipped} faces flipped, ${r.duplicate_faces_removed + r.degenerate_faces_removed} bad faces dropped, ${r.shells_turned_out} shells turned out, ${r.welded_vertices} corners welded.`
+    : "";
+  $("task-status").textContent = `Done: ${tri ? `${tri.toLocaleString()} triangles, ` : ""}${t.format.toUpperCase()} ready.${checked}${repaired}`;
   const link = $("download");
   link.href = `/api/v1/tasks/${t.id}/output`;
   link.textContent = `Download ${t.format.toUpperCase()}`;
@@ -690,8 +724,9 @@ async function openTask(t) {
   let source = null;
   try { source = await api(`/uploads/${t.upload_id}`); } catch { source = null; }
   upload = source?.state === "ready" ? source : null;
-  setModes(t.mode === "volume" ? "volume" : "image");
+  setModes(jobSchema?.inputs[t.mode] ?? inputOf(upload));
   showVolume(upload?.volume ?? null);
+  showModel(upload?.model ?? null);
   $("mode").value = t.mode;
   $("format").value = t.format;
   renderParams();

@@ -2,13 +2,16 @@
 //! negative volume and is right to; only a shell that is not inside another is inside out when
 //! its volume is negative.
 
+/// Calls its argument with every face and its shell.
+pub(crate) type Faces<'a> = dyn FnMut(&mut dyn FnMut([u32; 3], u32)) + 'a;
+
 /// For each query `(point, shell)`, whether the point lies inside the faces of the other
 /// shells: a ray from it toward +x crosses them an odd number of times. `faces` calls its
 /// argument with every face and the shell it belongs to. Each point is moved off the axes by
 /// a ten-millionth of the model's size, so that rays miss edges and corners.
 pub(crate) fn enclosed(
     positions: &[[f32; 3]],
-    faces: &mut dyn FnMut(&mut dyn FnMut([u32; 3], u32)),
+    faces: &mut Faces<'_>,
     queries: &[([f64; 3], u32)],
 ) -> Vec<bool> {
     let size =
@@ -18,7 +21,7 @@ pub(crate) fn enclosed(
     let mut sorted: Vec<(f64, f64, f64, u32, usize)> = queries
         .iter()
         .enumerate()
-        .map(|(i, &(p, shell))| (p[1] + nudge * 0.7071, p[2] + nudge * 0.3183, p[0], shell, i))
+        .map(|(i, &(p, shell))| (p[1] + nudge * 0.71, p[2] + nudge * 0.29, p[0], shell, i))
         .collect();
     sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut inside = vec![false; queries.len()];
