@@ -9,6 +9,7 @@
 //! so that the check's memory stays bounded whatever the mesh.
 
 use std::io;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -83,7 +84,10 @@ impl Check {
             })?;
             check.add(&part_check(
                 &positions,
-                &mut |each| parts.triangles(part, each),
+                &mut |band, each| match band {
+                    Some(band) => parts.triangles_touching(part, band, each),
+                    None => parts.triangles(part, each),
+                },
                 CORNER_BUDGET,
             )?);
         }
@@ -111,9 +115,7 @@ impl Check {
         triangles: &[[u32; 3]],
         budget: usize,
     ) -> Check {
-        let mut read = |each: &mut dyn FnMut([u32; 3]) -> io::Result<()>| {
-            triangles.iter().try_for_each(|&t| each(t))
-        };
+        let mut read = |_, each: &mut Each<'_>| triangles.iter().try_for_each(|&t| each(t));
         let check = part_check(positions, &mut read, budget);
         check.unwrap_or_else(|_| Check { triangles: triangles.len() as u64, ..Check::default() })
     }
@@ -134,8 +136,12 @@ impl Check {
     }
 }
 
-/// Triangles, read as often as the check needs.
-type Triangles<'a> = dyn FnMut(&mut dyn FnMut([u32; 3]) -> io::Result<()>) -> io::Result<()> + 'a;
+/// Triangles, read as often as the check needs: every one, or (given a band of vertices) at
+/// least those with a corner in it.
+type Triangles<'a> = dyn FnMut(Option<Range<u32>>, &mut Each<'_>) -> io::Result<()> + 'a;
+
+/// Called with each triangle.
+type Each<'a> = dyn FnMut([u32; 3]) -> io::Result<()> + 'a;
 
 /// A union-find over vertices, for shells.
 struct Sets(Vec<u32>);
@@ -258,7 +264,7 @@ fn part_check(
     let mut degree = vec![0u32; n + 1];
     let mut sets = Sets((0..n as u32).collect());
     let (mut faces, mut degenerate_faces) = (0u64, 0u64);
-    triangles(&mut |t| {
+    triangles(None, &mut |t| {
         if t.iter().any(|&v| v as usize >= n) {
             return Err(out_of_range());
         }
@@ -323,7 +329,7 @@ fn part_check(
                 *slot += 1;
             }
         };
-        triangles(&mut |t| {
+        triangles(Some(band.clone()), &mut |t| {
             let [a, b, c] = t;
             if degenerate(t) {
                 return Ok(());
@@ -364,7 +370,7 @@ fn part_check(
             }
         }
         let mut faces = |each: &mut dyn FnMut([u32; 3], u32)| {
-            let _ = triangles(&mut |t| {
+            let _ = triangles(None, &mut |t| {
                 if !degenerate(t) {
                     each(t, shell_of[t[0] as usize]);
                 }

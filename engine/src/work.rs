@@ -160,8 +160,16 @@ pub fn estimate(
         voxels,
         triangles,
         output_bytes: triangles.saturating_mul(bytes_per_triangle(format)),
-        memory_bytes: memory,
+        memory_bytes: memory.saturating_add(check_memory(grid_points, triangles)),
     }
+}
+
+/// What checking a mesh of `vertices` and `triangles` holds ([`crate::check`]): per vertex its
+/// position, corner count, shell and index, and a band of at most
+/// [`crate::check::CORNER_BUDGET`] corners.
+fn check_memory(vertices: u64, triangles: u64) -> u64 {
+    let corners = triangles.saturating_mul(3).min(crate::check::CORNER_BUDGET as u64);
+    vertices.saturating_mul(24).saturating_add(corners.saturating_mul(8))
 }
 
 /// The work of meshing a volume of `dims` voxels (after any crop) to `format`: its samples
@@ -181,7 +189,10 @@ pub fn estimate_volume(dims: [u64; 3], format: MeshFormat) -> Work {
         voxels,
         triangles,
         output_bytes: triangles.saturating_mul(bytes_per_triangle(format)),
-        memory_bytes: voxels.saturating_mul(4).saturating_add(triangles.saturating_mul(36)),
+        memory_bytes: voxels
+            .saturating_mul(4)
+            .saturating_add(triangles.saturating_mul(36))
+            .saturating_add(check_memory(triangles / 2, triangles)),
     }
 }
 

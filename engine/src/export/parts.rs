@@ -49,6 +49,17 @@ pub trait Parts {
     ) -> io::Result<()> {
         self.vertices(part, &mut |p, _| each(p))
     }
+    /// Calls `each` with at least every triangle of `part` with a corner in `vertices` (and
+    /// maybe others): what a reader of one band of vertices needs. By default, every one.
+    fn triangles_touching(
+        &self,
+        part: usize,
+        vertices: std::ops::Range<u32>,
+        each: &mut dyn FnMut([u32; 3]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let _ = vertices;
+        self.triangles(part, each)
+    }
     /// Calls `each` with every triangle of `part`.
     fn triangles(
         &self,

@@ -31,6 +31,9 @@ pub(crate) struct IndexedHeightfield<'a> {
     /// Per region: its adaptive surface's triangles, by their index in it.
     adaptive: Vec<Vec<u32>>,
     sizes: Vec<PartSize>,
+    /// Per region, per grid row from its box's first: the index of its first top vertex at or
+    /// after that row (the top vertices are numbered row by row).
+    row_starts: Vec<Vec<u32>>,
 }
 
 impl<'a> IndexedHeightfield<'a> {
@@ -59,9 +62,11 @@ impl<'a> IndexedHeightfield<'a> {
             }
         }
         let mut sizes = vec![PartSize::empty(); count];
+        let mut row_starts = vec![Vec::new(); count];
         for (region, &[x0, y0, x1, y1]) in regions.boxes.iter().enumerate() {
             let size = &mut sizes[region];
             for y in y0..=y1 + 1 {
+                row_starts[region].push(size.vertices as u32);
                 for x in x0..=x1 + 1 {
                     let unused = top[y as usize * w + x as usize] == UNUSED;
                     if !unused && belongs(&regions, cells, region, x, y) {
@@ -109,7 +114,7 @@ impl<'a> IndexedHeightfield<'a> {
             }
             size.triangles = 2 * solid + faces[region].len() as u64;
         }
-        Self { hf, regions, top, floors, floor_index, faces, adaptive, sizes }
+        Self { hf, regions, top, floors, floor_index, faces, adaptive, sizes, row_starts }
     }
 
     fn index(&self, corner: Corner) -> u32 {
@@ -189,9 +194,7 @@ impl Parts for IndexedHeightfield<'_> {
         part: usize,
         each: &mut dyn FnMut([u32; 3]) -> io::Result<()>,
     ) -> io::Result<()> {
-        let [x0, y0, x1, y1] = self.regions.boxes[part];
-        let w = self.hf.width as usize;
-        let cells = &self.hf.cells;
+        let [_, y0, _, y1] = self.regions.boxes[part];
         if let Some(surface) = &self.hf.surface {
             for &t in &self.adaptive[part] {
                 each(surface.triangles[t as usize].map(|g| self.top[g as usize]))?;
@@ -201,7 +204,50 @@ impl Parts for IndexedHeightfield<'_> {
             }
             return Ok(());
         }
-        for y in y0..=y1 {
+        self.cells(part, y0..=y1, each)?;
+        for corners in &self.faces[part] {
+            each(corners.map(|c| self.index(c)))?;
+        }
+        Ok(())
+    }
+
+    fn triangles_touching(
+        &self,
+        part: usize,
+        vertices: std::ops::Range<u32>,
+        each: &mut dyn FnMut([u32; 3]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if self.hf.surface.is_some() || vertices.is_empty() {
+            return self.triangles(part, each);
+        }
+        // The rows holding the band's top vertices, and the cells around them.
+        let [_, y0, _, y1] = self.regions.boxes[part];
+        let starts = &self.row_starts[part];
+        let row = |v: u32| y0 + starts.partition_point(|&s| s <= v).saturating_sub(1) as u32;
+        let tops = self.sizes[part].vertices as u32 - self.floors[part].len() as u32;
+        if vertices.start < tops {
+            let (first, last) = (row(vertices.start), row((vertices.end - 1).min(tops - 1)));
+            self.cells(part, first.saturating_sub(1).max(y0)..=last.min(y1), each)?;
+        }
+        for corners in &self.faces[part] {
+            each(corners.map(|c| self.index(c)))?;
+        }
+        Ok(())
+    }
+}
+
+impl IndexedHeightfield<'_> {
+    /// Calls `each` with the top-surface triangles of `part`'s cells in `rows`.
+    fn cells(
+        &self,
+        part: usize,
+        rows: std::ops::RangeInclusive<u32>,
+        each: &mut dyn FnMut([u32; 3]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let [x0, _, x1, _] = self.regions.boxes[part];
+        let w = self.hf.width as usize;
+        let cells = &self.hf.cells;
+        for y in rows {
             for x in x0..=x1 {
                 if self.regions.of(cells, i64::from(x), i64::from(y)) != Some(part as u32) {
                     continue;
@@ -212,9 +258,6 @@ impl Parts for IndexedHeightfield<'_> {
                 each([a, c, d])?;
                 each([a, d, b])?;
             }
-        }
-        for corners in &self.faces[part] {
-            each(corners.map(|c| self.index(c)))?;
         }
         Ok(())
     }

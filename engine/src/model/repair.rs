@@ -408,8 +408,12 @@ fn planar_ears(
 /// (dynamic programming over its corners, O(n^3)); `None` when there is none.
 fn least_area(points: &[[f64; 3]], free: &dyn Fn(usize, usize) -> bool) -> Option<Vec<[usize; 3]>> {
     let n = points.len();
+    // A face with no area (three corners in a line) is a sliver slicers and the analysis call
+    // degenerate: it costs more than any real face, so it is taken only when nothing else fits.
+    let size: f64 = points.iter().map(|&p| norm(sub(p, points[0]))).fold(0.0, f64::max);
     let area = |a: usize, b: usize, c: usize| {
-        norm(cross(sub(points[b], points[a]), sub(points[c], points[a]))) / 2.0
+        let area = norm(cross(sub(points[b], points[a]), sub(points[c], points[a]))) / 2.0;
+        if area <= 1e-12 * size * size { area + 1e6 * size * size } else { area }
     };
     let mut best = vec![0.0f64; n * n];
     let mut split = vec![0usize; n * n];
