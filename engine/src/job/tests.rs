@@ -1,7 +1,8 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::{BackendChoice, BackendKind, Bevel, RawType};
+use crate::params::{Detail, Light};
+use crate::{BackendChoice, BackendKind, Bevel, MaskSource, Millimetres, Mode, RawType};
 
 /// Serde's names and `named!`'s are the same, both ways.
 #[test]

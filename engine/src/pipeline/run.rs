@@ -276,7 +276,9 @@ impl Engine {
             let png = png?;
             progress.stage(Stage::Check);
             let waiting = Instant::now();
-            let check = checking.join().unwrap_or_else(|_| Err(panicked("output check")))?;
+            let check = checking.join().unwrap_or_else(|_| {
+                Err(EngineError::FailedCheck { problems: "the check itself panicked".into() })
+            })?;
             times.push(StageTime { stage: Stage::Check, seconds: waiting.elapsed().as_secs_f64() });
             if let Some(problems) = check.problems() {
                 return Err(EngineError::FailedCheck { problems });
