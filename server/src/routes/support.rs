@@ -48,7 +48,7 @@ pub struct Requests {
 
 /// A visitor's request was received.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct Received {
+pub struct ContactReceived {
     pub id: String,
 }
 
@@ -92,12 +92,12 @@ pub async fn follow_up(
     Ok(Json(support::get(&state.db, &id, Some(&user.id)).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/support/contact", tag = "support", request_body = Contact, responses((status = 202, description = "Received; the answer goes to the email address", body = Received), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 429, description = "Too many requests from this address", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/support/contact", tag = "support", request_body = Contact, responses((status = 202, description = "Received; the answer goes to the email address", body = ContactReceived), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 429, description = "Too many requests from this address", body = crate::openapi::ErrorBody)))]
 pub async fn contact(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Result<Json<Contact>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<(StatusCode, Json<Received>)> {
+) -> ApiResult<(StatusCode, Json<ContactReceived>)> {
     let Json(body) = body?;
     let rule = crate::limits::Rule::contact_per_ip();
     crate::limits::take_now(&state.db, &rule, &peer.ip().to_string(), 1).await?;
@@ -105,5 +105,5 @@ pub async fn contact(
     let new = New::check(body.category, &body.subject, &body.message)?;
     let id =
         support::create(&state.db, support::From::Visitor { email: email.as_str() }, new).await?;
-    Ok((StatusCode::ACCEPTED, Json(Received { id })))
+    Ok((StatusCode::ACCEPTED, Json(ContactReceived { id })))
 }
