@@ -7,19 +7,7 @@
 #
 # Usage: bash benches/peers/compare_inspect.sh   (DIR: where the files go, default a temp dir)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-cargo build --release --quiet --bin lithos
-command -v admesh >/dev/null || sudo apt-get install -y -qq admesh
-python3 -c "import trimesh" 2>/dev/null || python3 -m pip install -q trimesh numpy
-dir=${DIR:-$(mktemp -d)}
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
-target/release/lithos convert tests/data/camera.png --mode relief --grid 1000 -o "$dir/scan.stl" > /dev/null
-python3 benches/peers/make_broken_scan.py "$dir/scan.stl" "$dir/broken.stl"
-run() {
-  /usr/bin/time -f "%e %M" -o "$dir/time" "$@" > "$dir/out.txt" 2>&1
-  read -r wall kb < "$dir/time"
-  echo "$wall s, $((kb / 1024)) MiB"
-}
+source "$(dirname "$0")/broken_scan.sh"
 echo "| tool | wall, peak RSS | found |"
 echo "| --- | --- | --- |"
 echo "| lithos inspect | $(run target/release/lithos inspect "$dir/broken.stl") | $(tail -1 "$dir/out.txt") |"

@@ -9,20 +9,7 @@
 #
 # Usage: bash benches/peers/compare_repair.sh   (DIR: where the files go, default a temp dir)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-cargo build --release --quiet --bin lithos
-command -v admesh >/dev/null || sudo apt-get install -y -qq admesh
-python3 -c "import trimesh" 2>/dev/null || python3 -m pip install -q trimesh numpy
-dir=${DIR:-$(mktemp -d)}
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
-lithos=target/release/lithos
-$lithos convert tests/data/camera.png --mode relief --grid 1000 -o "$dir/scan.stl" > /dev/null
-python3 benches/peers/make_broken_scan.py "$dir/scan.stl" "$dir/broken.stl"
-run() {
-  /usr/bin/time -f "%e %M" -o "$dir/time" "$@" > "$dir/out.txt" 2>&1 || true
-  read -r wall kb < "$dir/time"
-  echo "$wall s, $((kb / 1024)) MiB"
-}
+source "$(dirname "$0")/broken_scan.sh"
 judge() {
   [ -s "$1" ] || { echo "no output"; return; }
   python3 -c "import sys, trimesh; m = trimesh.load(sys.argv[1]); print(f'trimesh: watertight {m.is_watertight}, winding consistent {m.is_winding_consistent}, {len(m.faces)} faces')" "$1"

@@ -14,6 +14,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::export::Parts;
+use crate::sets::Sets;
 
 /// Corners held at once: 16 M corners at 8 bytes is 128 MiB.
 pub const CORNER_BUDGET: usize = 16 << 20;
@@ -73,8 +74,9 @@ impl Check {
         Some(if found.is_empty() { "no faces".into() } else { found.join(", ") })
     }
 
-    /// Checks the parts of a mesh, as the writers read them.
-    pub fn of_parts(parts: &dyn Parts) -> io::Result<Check> {
+    /// Checks the parts of a mesh, as the writers read them, holding at most `budget`
+    /// corners at once.
+    pub fn of_parts(parts: &dyn Parts, budget: usize) -> io::Result<Check> {
         let mut check = Check { closed: true, manifold: true, oriented: true, ..Check::default() };
         for part in 0..parts.sizes().len() {
             let mut positions = Vec::with_capacity(parts.sizes()[part].vertices as usize);
@@ -88,7 +90,7 @@ impl Check {
                     Some(band) => parts.triangles_touching(part, band, each),
                     None => parts.triangles(part, each),
                 },
-                CORNER_BUDGET,
+                budget,
             )?);
         }
         Ok(check)
@@ -97,9 +99,15 @@ impl Check {
     /// Checks a relief's or lithophane's mesh as the indexed writers read it: the same
     /// triangles as its STL stream.
     pub fn of_heightfield(hf: &crate::Heightfield) -> crate::Result<Check> {
+        Self::of_heightfield_in_bands(hf, CORNER_BUDGET)
+    }
+
+    /// [`Check::of_heightfield`], holding at most `budget` corners at once (the tests use
+    /// small bands to check that banding changes nothing).
+    pub fn of_heightfield_in_bands(hf: &crate::Heightfield, budget: usize) -> crate::Result<Check> {
         let checked = match hf.bend {
-            Some(bend) => Self::of_parts(&crate::mesh::Curved::new(hf, bend)),
-            None => Self::of_parts(&crate::mesh::IndexedHeightfield::new(hf)),
+            Some(bend) => Self::of_parts(&crate::mesh::Curved::new(hf, bend), budget),
+            None => Self::of_parts(&crate::mesh::IndexedHeightfield::new(hf), budget),
         };
         checked.map_err(|e| crate::EngineError::FailedCheck { problems: e.to_string() })
     }
@@ -142,27 +150,6 @@ type Triangles<'a> = dyn FnMut(Option<Range<u32>>, &mut Each<'_>) -> io::Result<
 
 /// Called with each triangle.
 type Each<'a> = dyn FnMut([u32; 3]) -> io::Result<()> + 'a;
-
-/// A union-find over vertices, for shells.
-struct Sets(Vec<u32>);
-
-impl Sets {
-    fn root(&mut self, mut x: u32) -> u32 {
-        while self.0[x as usize] != x {
-            let up = self.0[self.0[x as usize] as usize];
-            self.0[x as usize] = up;
-            x = up;
-        }
-        x
-    }
-
-    fn join(&mut self, a: u32, b: u32) {
-        let (a, b) = (self.root(a), self.root(b));
-        if a != b {
-            self.0[a.max(b) as usize] = a.min(b);
-        }
-    }
-}
 
 fn degenerate([a, b, c]: [u32; 3]) -> bool {
     a == b || b == c || a == c
@@ -262,7 +249,7 @@ fn part_check(
     let out_of_range = || io::Error::other("a triangle refers to a vertex its part lacks");
     // First reading: corners per vertex, shells and degenerate faces.
     let mut degree = vec![0u32; n + 1];
-    let mut sets = Sets((0..n as u32).collect());
+    let mut sets = Sets::new(n);
     let (mut faces, mut degenerate_faces) = (0u64, 0u64);
     triangles(None, &mut |t| {
         if t.iter().any(|&v| v as usize >= n) {

@@ -33,6 +33,7 @@ pub mod palette;
 pub mod params;
 mod pipeline;
 pub mod progress;
+mod sets;
 pub mod solid;
 mod stages;
 pub mod stl;

@@ -2,6 +2,7 @@
 //! written: the check's volume and shells must be what the STL holds, in every mode, on both
 //! backends, and the run reports the check as a stage.
 
+use lithos_engine::check::Check;
 use lithos_engine::inspect::inspect_stl;
 use lithos_engine::{Input, JobMode, JobRequest, MeshFormat, Silent, Stage};
 use serde_json::json;
@@ -53,6 +54,41 @@ fn every_mode_reports_the_check_of_what_it_wrote() {
                 "{label}: the check's volume {} against the file's {}",
                 check.volume_mm3,
                 written.volume
+            );
+        }
+    }
+}
+
+#[test]
+fn a_heightfield_checked_in_small_bands_counts_as_checked_whole() {
+    // Bands of a few rows read only the triangles near them (`Parts::triangles_touching`):
+    // a masked relief (several regions with walls and floors), an adaptive one and an arc
+    // must count the same in bands of 50, 997 and 20,000 corners as whole.
+    let horse = horse_with_alpha();
+    let image = random_gray(5, 40, 30);
+    let cases: Vec<(&str, serde_json::Value, &lithos_engine::SourceImage)> = vec![
+        ("masked relief", json!({ "mask": "alpha", "max_grid": 64 }), &horse),
+        ("adaptive relief", json!({ "max_error_mm": 0.05 }), &image),
+        ("arc", json!({ "shape": "arc" }), &image),
+    ];
+    for (label, params, source) in cases {
+        let request: JobRequest = serde_json::from_value(params).unwrap();
+        let job = request.build(JobMode::Relief, None).unwrap();
+        let params = job.image_params().unwrap();
+        let hf =
+            crate::helpers::cpu().heightfield(source, params, &Silent, &mut Vec::new()).unwrap();
+        let whole = Check::of_heightfield_in_bands(&hf, usize::MAX).unwrap();
+        assert!(whole.passed() && whole.triangles > 0, "{label}: {whole:?}");
+        for budget in [50, 997, 20_000] {
+            let banded = Check::of_heightfield_in_bands(&hf, budget).unwrap();
+            assert!(
+                (banded.volume_mm3 - whole.volume_mm3).abs() <= 1e-9 * whole.volume_mm3.abs(),
+                "{label} in bands of {budget}: volume"
+            );
+            assert_eq!(
+                Check { volume_mm3: 0.0, ..banded },
+                Check { volume_mm3: 0.0, ..whole },
+                "{label} in bands of {budget}"
             );
         }
     }

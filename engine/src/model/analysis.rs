@@ -11,6 +11,8 @@ use rayon::prelude::*;
 use super::Model;
 
 use super::intersections;
+use super::vector::{cross, dot, sub};
+use crate::sets::Sets;
 
 /// What [`analyse`] found. Counts are of welded vertices and undirected edges.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -95,41 +97,22 @@ pub(crate) fn weld(model: &Model) -> (Vec<[u32; 3]>, Vec<[f32; 3]>) {
     (faces, positions)
 }
 
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
-}
-
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-
-/// A union-find over `n` items.
-struct Sets(Vec<u32>);
-
-impl Sets {
-    fn new(n: usize) -> Self {
-        Self((0..n as u32).collect())
-    }
-
-    fn root(&mut self, mut x: u32) -> u32 {
-        while self.0[x as usize] != x {
-            let up = self.0[self.0[x as usize] as usize];
-            self.0[x as usize] = up;
-            x = up;
-        }
-        x
-    }
-
-    fn join(&mut self, a: u32, b: u32) {
-        let (a, b) = (self.root(a), self.root(b));
-        if a != b {
-            self.0[a.max(b) as usize] = a.min(b);
-        }
-    }
+/// The `live` faces' edges, keyed by their ends, lower first, and sorted:
+/// `(lo, hi, face, forward)`.
+pub(super) fn edges(
+    faces: &[[u32; 3]],
+    live: &(dyn Fn(usize) -> bool + Sync),
+) -> Vec<(u32, u32, u32, bool)> {
+    let mut edges: Vec<(u32, u32, u32, bool)> = faces
+        .par_iter()
+        .enumerate()
+        .filter(|&(f, _)| live(f))
+        .flat_map_iter(|(f, &[a, b, c])| {
+            [(a, b), (b, c), (c, a)].map(|(p, q)| (p.min(q), p.max(q), f as u32, p < q))
+        })
+        .collect();
+    edges.par_sort_unstable();
+    edges
 }
 
 /// Analyses `model`.
@@ -167,15 +150,7 @@ pub fn analyse(model: &Model) -> Analysis {
     drop(sorted);
 
     // Every live face's edges, keyed by their ends, lower first: (lo, hi, face, forward).
-    let mut edges: Vec<(u32, u32, u32, bool)> = faces
-        .par_iter()
-        .enumerate()
-        .filter(|&(f, _)| live(f))
-        .flat_map_iter(|(f, &[a, b, c])| {
-            [(a, b), (b, c), (c, a)].map(|(p, q)| (p.min(q), p.max(q), f as u32, p < q))
-        })
-        .collect();
-    edges.par_sort_unstable();
+    let edges = edges(&faces, &live);
     let mut shells = Sets::new(faces.len());
     let mut boundary = Vec::new();
     // Manifold edges' two faces, and whether they run the same way (wound against each other).

@@ -16,6 +16,7 @@ mod ply;
 pub mod repair;
 mod stl;
 mod threemf;
+mod vector;
 
 use crate::error::{EngineError, Result};
 

@@ -17,7 +17,11 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use super::analysis::edges;
+
 use super::Model;
+use super::vector::{cross, dot, norm, sub};
+use crate::sets::Sets;
 
 /// Holes with more corners than this are filled by a fan around their centre: the least-area
 /// triangulation takes the cube of the corners' count.
@@ -72,31 +76,6 @@ pub fn repair(model: &mut Model, options: RepairOptions) -> Repairs {
     repairs.shells_removed = removed;
     compact(model);
     repairs
-}
-
-/// A union-find over `n` items, each set's root its lowest member.
-struct Sets(Vec<u32>);
-
-impl Sets {
-    fn new(n: usize) -> Self {
-        Self((0..n as u32).collect())
-    }
-
-    fn root(&mut self, mut x: u32) -> u32 {
-        while self.0[x as usize] != x {
-            let up = self.0[self.0[x as usize] as usize];
-            self.0[x as usize] = up;
-            x = up;
-        }
-        x
-    }
-
-    fn join(&mut self, a: u32, b: u32) {
-        let (a, b) = (self.root(a), self.root(b));
-        if a != b {
-            self.0[a.max(b) as usize] = a.min(b);
-        }
-    }
 }
 
 /// Merges corners within `tolerance` of each other (through cells of that size and their
@@ -174,25 +153,12 @@ fn drop_degenerate_and_duplicate(model: &mut Model) -> (u64, u64) {
     (degenerate, (keys.len() - model.triangles.len()) as u64)
 }
 
-/// The faces' undirected edges, sorted: `(lo, hi, face, forward)`.
-fn edges(triangles: &[[u32; 3]]) -> Vec<(u32, u32, u32, bool)> {
-    let mut edges: Vec<(u32, u32, u32, bool)> = triangles
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(f, &[a, b, c])| {
-            [(a, b), (b, c), (c, a)].map(|(p, q)| (p.min(q), p.max(q), f as u32, p < q))
-        })
-        .collect();
-    edges.par_sort_unstable();
-    edges
-}
-
 /// Flips faces so that neighbours across each edge of two faces agree, in each patch the
 /// fewer of its two windings. Returns the faces flipped.
 fn orient(model: &mut Model) -> u64 {
     let n = model.triangles.len();
     let mut adjacency: Vec<Vec<(u32, bool)>> = vec![Vec::new(); n];
-    for run in edges(&model.triangles).chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+    for run in edges(&model.triangles, &|_| true).chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
         if let [x, y] = run {
             // The same direction along the edge: wound against each other.
             let against = x.3 == y.3;
@@ -238,7 +204,7 @@ fn orient(model: &mut Model) -> u64 {
 fn fill_holes(model: &mut Model) -> (u64, u64) {
     // Boundary edges a -> b of the faces; a fill runs b -> a.
     let mut from: HashMap<u32, Vec<u32>> = HashMap::new();
-    let all = edges(&model.triangles);
+    let all = edges(&model.triangles, &|_| true);
     for run in all.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
         if let [(lo, hi, _, forward)] = *run {
             let (a, b) = if forward { (lo, hi) } else { (hi, lo) };
@@ -320,22 +286,6 @@ fn triangulate(
             Some((1..n - 1).map(|k| [from, (from + k) % n, (from + k + 1) % n]).collect())
         });
     faces.unwrap_or_default().into_iter().map(|t| t.map(|i| ring[i])).collect()
-}
-
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
-}
-
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-
-fn norm(a: [f64; 3]) -> f64 {
-    dot(a, a).sqrt()
 }
 
 /// Ear clipping in the loop's plane, when every corner lies within a thousandth of the loop's
@@ -467,7 +417,7 @@ fn outward_and_small(model: &mut Model, min_mm3: f64) -> (u64, u64) {
     }
     // Only closed shells can be judged inside out.
     let mut open: std::collections::HashSet<u32> = std::collections::HashSet::new();
-    for run in edges(&model.triangles).chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+    for run in edges(&model.triangles, &|_| true).chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
         if run.len() == 1 {
             open.insert(sets.root(run[0].0));
         }

@@ -1,11 +1,11 @@
-//! Uploads of images and volumes, two ways:
+//! Uploads of images, volumes and 3D files, two ways:
 //!
 //! - `POST /uploads`: one file in a multipart `file` field, through the server (a raw volume
 //!   with `raw_dims` and `raw_type` fields beside it). The content is sniffed and read whole
 //!   under the engine's limits before anything is stored; a file Lithos cannot read, a broken
 //!   series or a decompression bomb (a PNG's or a ZIP's) gets a 4xx and leaves nothing
 //!   behind. A volume's answer gives its dims, spacing, value range and histogram.
-//! - Direct to object storage: `POST /uploads/presign` answers a presigned PUT for exactly the
+//! - Direct to object storage (`direct`): `POST /uploads/presign` answers a presigned PUT for exactly the
 //!   announced length, valid for at most 15 minutes; `POST /uploads/{id}/complete` then checks
 //!   the object's size, sniffs and reads its header under the engine's limits, and only then
 //!   makes the upload usable. A refused object is deleted.
@@ -15,12 +15,15 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use lithos_engine::model::{Inspection, ModelFormat, ModelLimits, Units};
 use lithos_engine::{DecodeLimits, RawType, decode};
-use serde::Deserialize;
 
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
 use crate::volumes::{RawShape, VolumeInfo};
 use crate::{AppState, new_id, now_ms};
+
+mod direct;
+
+pub use direct::*;
 
 /// An uploaded image or volume: its name, type, size and pixels (a volume's first two dims),
 /// and for a volume what it holds.
@@ -42,17 +45,6 @@ pub struct UploadView {
     pub volume: Option<VolumeInfo>,
     /// For a 3D file (`mode` mesh takes it): its format and what is wrong with it.
     pub model: Option<Inspection>,
-}
-
-/// A direct upload waiting for its file: send it with `upload`, then complete it.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct PresignedUpload {
-    pub id: String,
-    /// `pending`.
-    pub state: String,
-    pub upload: crate::storage::Presigned,
-    /// When the URL stops working, in milliseconds since the Unix epoch.
-    pub expires_at: i64,
 }
 
 /// What a multipart body that could not be read is told: too slow (408), too large (as
@@ -215,6 +207,18 @@ enum Described {
     Model(Inspection),
 }
 
+impl Described {
+    /// The `volume` and `model` columns: a description as JSON, or NULL.
+    fn columns(&self) -> (Option<String>, Option<String>) {
+        let json = |value: Result<String, serde_json::Error>| Some(value.expect("serialises"));
+        match self {
+            Described::Image => (None, None),
+            Described::Volume(volume) => (json(serde_json::to_string(volume)), None),
+            Described::Model(model) => (None, json(serde_json::to_string(model))),
+        }
+    }
+}
+
 /// The account's plan's upload limit, never above the server's, and the plan's name.
 async fn plan_upload_limit(state: &AppState, user: &User) -> ApiResult<(u64, String)> {
     let mut conn = state.db.pool.acquire().await?;
@@ -319,6 +323,7 @@ async fn store(
     (width, height): (i64, i64),
     described: Described,
 ) -> ApiResult<UploadView> {
+    let (volume_json, model_json) = described.columns();
     let (volume, model) = match described {
         Described::Image => (None, None),
         Described::Volume(volume) => (Some(volume), None),
@@ -328,8 +333,6 @@ async fn store(
     let key = upload_key(&user.id, &id);
     let size = bytes.len();
     state.storage.put(&key, bytes, content_type).await?;
-    let volume_json = volume.as_ref().map(|v| serde_json::to_string(v).expect("serialises"));
-    let model_json = model.as_ref().map(|m| serde_json::to_string(m).expect("serialises"));
     let now = now_ms();
     let _gate = state.db.write_gate().await;
     sqlx::query(
@@ -420,195 +423,4 @@ async fn find(state: &AppState, user: &User, id: &str) -> ApiResult<Row> {
     .fetch_optional(&state.db.pool)
     .await?
     .ok_or(ApiError::NotFound)
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Presign {
-    /// The file's name, kept for downloads.
-    filename: String,
-    /// The exact size of the file in bytes; the URL accepts no other length.
-    bytes: u64,
-    /// The `Content-Type` the PUT will send; `application/octet-stream` when absent.
-    content_type: Option<String>,
-}
-
-#[utoipa::path(post, path = "/api/v1/uploads/presign", tag = "tasks", request_body = Presign, responses((status = 201, description = "A pending upload and the presigned PUT to send the file with", body = PresignedUpload), (status = 429, description = "Over the plan's uploads a minute or megabytes a day; retry after `Retry-After`", body = crate::openapi::ErrorBody), (status = 409, description = "The server stores files on local disk, which takes uploads through POST /uploads only", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 400, description = "Malformed request", body = crate::openapi::ErrorBody), (status = 422, description = "A field is invalid", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
-pub async fn presign(
-    State(state): State<AppState>,
-    user: User,
-    body: Result<Json<Presign>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<(StatusCode, Json<PresignedUpload>)> {
-    let Json(body) = body?;
-    let (limit, plan) = plan_upload_limit(&state, &user).await?;
-    if body.bytes == 0 {
-        return Err(ApiError::invalid("bytes", "must be above zero"));
-    }
-    if body.bytes > limit {
-        return Err(too_large(&state, limit, plan));
-    }
-    let billing = &state.config.billing;
-    crate::billing::plans::admit_upload(&state.db, billing, &user.id, body.bytes).await?;
-    let content_type = body.content_type.unwrap_or_else(|| "application/octet-stream".into());
-    if content_type.is_empty()
-        || content_type.len() > 100
-        || !content_type.chars().all(|c| c.is_ascii_graphic() || c == ' ')
-    {
-        return Err(ApiError::invalid("content_type", "must be a media type such as image/png"));
-    }
-    let filename = crate::text::clean("filename", &body.filename, 200)?;
-    let id = new_id();
-    let key = upload_key(&user.id, &id);
-    let ttl = state.config.url_ttl;
-    let request =
-        state.storage.presign_put(&key, body.bytes, &content_type, ttl).await?.ok_or_else(
-            || {
-                ApiError::Conflict(
-                    "direct uploads need object storage (--storage s3://BUCKET); send the file to \
-                 POST /api/v1/uploads instead"
-                        .into(),
-                )
-            },
-        )?;
-    let now = now_ms();
-    let _gate = state.db.write_gate().await;
-    sqlx::query(
-        "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, \
-         height, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 'pending', $7)",
-    )
-    .bind(&id)
-    .bind(&user.id)
-    .bind(&key)
-    .bind(&filename)
-    .bind(&content_type)
-    .bind(body.bytes as i64)
-    .bind(now)
-    .execute(&state.db.pool)
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(PresignedUpload {
-            id,
-            state: "pending".into(),
-            upload: request,
-            expires_at: now + ttl.as_millis() as i64,
-        }),
-    ))
-}
-
-/// How much of a direct upload `complete` reads to find its format and size.
-const HEADER_BYTES: u64 = 1 << 20;
-
-#[utoipa::path(post, path = "/api/v1/uploads/{id}/complete", tag = "tasks", params(("id" = String, Path)), responses((status = 200, description = "Checked and ready; its size in pixels", body = UploadView), (status = 404, description = "No such upload of yours", body = crate::openapi::ErrorBody), (status = 409, description = "Nothing was uploaded to the URL yet", body = crate::openapi::ErrorBody), (status = 413, description = "Over the size limit", body = crate::openapi::ErrorBody), (status = 415, description = "Not an image Lithos reads", body = crate::openapi::ErrorBody), (status = 422, description = "The file is not what was announced", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody)), security(("session" = []), ("bearer" = [])))]
-pub async fn complete(
-    State(state): State<AppState>,
-    user: User,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> ApiResult<Json<UploadView>> {
-    let row = find(&state, &user, &id).await?;
-    if row.state == "ready" {
-        return Ok(Json(row.view()));
-    }
-    if row.state == "deleted" {
-        return Err(ApiError::Conflict(
-            "the upload was deleted after its retention period; upload the file again".into(),
-        ));
-    }
-    let Some(size) = state.storage.size(&row.storage_key).await? else {
-        return Err(ApiError::Conflict(
-            "nothing was uploaded yet: PUT the file to the presigned URL first".into(),
-        ));
-    };
-    let limit = state.config.max_upload_bytes;
-    if size > limit {
-        return refuse(&state, &row, ApiError::TooLarge { limit_mb: limit >> 20 }).await;
-    }
-    if size != row.bytes as u64 {
-        return refuse(
-            &state,
-            &row,
-            ApiError::invalid(
-                "bytes",
-                format!("{size} bytes were uploaded but {} were announced", row.bytes),
-            ),
-        )
-        .await;
-    }
-    let header = state.storage.get_prefix(&row.storage_key, HEADER_BYTES).await?;
-    if lithos_engine::model::sniff_prefix(&header, size).is_some() {
-        // A 3D file is read whole, as through `POST /uploads`.
-        let bytes = state.storage.get(&row.storage_key).await?;
-        let (inspection, _) = match check_model(&state, bytes).await {
-            Ok(checked) => checked,
-            Err(e @ (ApiError::Busy { .. } | ApiError::Internal(_))) => return Err(e),
-            Err(e) => return refuse(&state, &row, e).await,
-        };
-        let described =
-            serde_json::to_string(&inspection).map_err(|e| ApiError::Internal(e.into()))?;
-        let _gate = state.db.write_gate().await;
-        sqlx::query(
-            "UPDATE uploads SET state = 'ready', content_type = $1, width = 0, height = 0, \
-             model = $2 WHERE id = $3 AND state = 'pending'",
-        )
-        .bind(inspection.format.content_type())
-        .bind(described)
-        .bind(&row.id)
-        .execute(&state.db.pool)
-        .await?;
-        drop(_gate);
-        return Ok(Json(find(&state, &user, &id).await?.view()));
-    }
-    if let Some(content_type) = lithos_engine::volume::sniff(&header) {
-        // A volume is read whole, as through `POST /uploads`.
-        let bytes = state.storage.get(&row.storage_key).await?;
-        let (volume, _) = match check_volume(&state, bytes, None).await {
-            Ok(checked) => checked,
-            Err(e @ (ApiError::Busy { .. } | ApiError::Internal(_))) => return Err(e),
-            Err(e) => return refuse(&state, &row, e).await,
-        };
-        let described = serde_json::to_string(&volume).map_err(|e| ApiError::Internal(e.into()))?;
-        let _gate = state.db.write_gate().await;
-        sqlx::query(
-            "UPDATE uploads SET state = 'ready', content_type = $1, width = $2, height = $3, \
-             volume = $4 WHERE id = $5 AND state = 'pending'",
-        )
-        .bind(content_type)
-        .bind(volume.dims[0] as i64)
-        .bind(volume.dims[1] as i64)
-        .bind(described)
-        .bind(&row.id)
-        .execute(&state.db.pool)
-        .await?;
-        drop(_gate);
-        return Ok(Json(find(&state, &user, &id).await?.view()));
-    }
-    let probed =
-        tokio::task::spawn_blocking(move || decode::probe_bytes(&header, DecodeLimits::default()))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
-    let (format, width, height) = match probed {
-        Ok(probed) => probed,
-        Err(e) => return refuse(&state, &row, e.into()).await,
-    };
-    let content_type = format.to_mime_type();
-    let _gate = state.db.write_gate().await;
-    sqlx::query(
-        "UPDATE uploads SET state = 'ready', content_type = $1, width = $2, height = $3 \
-         WHERE id = $4 AND state = 'pending'",
-    )
-    .bind(content_type)
-    .bind(i64::from(width))
-    .bind(i64::from(height))
-    .bind(&row.id)
-    .execute(&state.db.pool)
-    .await?;
-    Ok(Json(find(&state, &user, &id).await?.view()))
-}
-
-/// Deletes a refused direct upload, object and record, and answers `error`.
-async fn refuse(state: &AppState, row: &Row, error: ApiError) -> ApiResult<Json<UploadView>> {
-    state.storage.delete(&row.storage_key).await?;
-    let _gate = state.db.write_gate().await;
-    sqlx::query("DELETE FROM uploads WHERE id = $1").bind(&row.id).execute(&state.db.pool).await?;
-    Err(error)
 }
