@@ -237,8 +237,10 @@ pub struct ConvertArgs {
     /// The image: PNG (8 or 16 bit), JPEG, WebP, TIFF (8/16 bit or 32-bit float), BMP or GIF.
     /// With --mode volume: a multi-page TIFF, a ZIP or directory of numbered PNG/TIFF slices or
     /// of a DICOM series, a DICOM file, a NIfTI file (.nii, .nii.gz), or a raw file with
-    /// --raw-dims and --raw-type.
-    pub input: PathBuf,
+    /// --raw-dims and --raw-type. With --mode mesh: a 3D file. With --mode text: a TrueType or
+    /// OpenType font, or nothing for the bundled DejaVu Sans Bold.
+    #[arg(required_unless_present = "text")]
+    pub input: Option<PathBuf>,
 
     /// Where to write the mesh [default: the input's name with the format's extension]; its
     /// extension picks the format when --format is not given.
@@ -296,8 +298,26 @@ impl ConvertArgs {
             .find(|f| f.extension() == extension && *f != MeshFormat::StlAscii)
     }
 
+    /// `-o`, else the input's name (for text, `text`) with the format's extension.
     pub fn output_path(&self, job: &Job) -> PathBuf {
-        self.output.clone().unwrap_or_else(|| self.input.with_extension(job.format.extension()))
+        let named = |input: &PathBuf| match job.mode() {
+            JobMode::Text => PathBuf::from("text"),
+            _ => input.clone(),
+        };
+        self.output.clone().unwrap_or_else(|| {
+            self.input
+                .as_ref()
+                .map_or_else(|| PathBuf::from("text"), named)
+                .with_extension(job.format.extension())
+        })
+    }
+
+    /// What the job reads: the input file, or for text without one, the bundled font.
+    pub fn source(&self) -> lithos_engine::Input<'_> {
+        match &self.input {
+            Some(path) => lithos_engine::Input::File { path, limits: self.limits() },
+            None => lithos_engine::Input::None,
+        }
     }
 
     pub fn limits(&self) -> DecodeLimits {

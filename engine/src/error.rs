@@ -230,6 +230,24 @@ pub enum EngineError {
     )]
     ModelNotPrintable { problems: String, repaired: bool },
 
+    #[error(
+        "the file is not a font Lithos can read ({0}); use a TrueType or OpenType font (.ttf, .otf)"
+    )]
+    NotAFont(String),
+
+    #[error(
+        "{font} has no letter for \"{ch}\" (U+{:04X}); leave it out, or upload a font that \
+         has it",
+        u32::from(*ch)
+    )]
+    MissingGlyph { ch: char, font: String },
+
+    #[error(
+        "the text would need {voxels} voxels at {pitch_mm} mm each; make it smaller \
+         (`letter_height_mm`) or shorter, or raise the grid spacing (`pixel_mm`)"
+    )]
+    TextTooLarge { voxels: u64, pitch_mm: f32 },
+
     #[error("the conversion was canceled")]
     Canceled,
 }

@@ -11,7 +11,7 @@
 //! 6. [`stl`]: records stream to a writer thread, into a temporary file renamed when complete.
 //!
 //! [`Engine`] picks the backend once and runs any number of conversions; its three pipelines
-//! (heightfields, solids, volumes) live in `pipeline/`, one module each.
+//! (heightfields, solids, volumes, 3D files, text) live in `pipeline/`, one module each.
 
 mod backend;
 pub mod backlit;
@@ -37,6 +37,7 @@ mod sets;
 pub mod solid;
 mod stages;
 pub mod stl;
+pub mod text;
 pub mod thumbnail;
 pub mod volume;
 pub mod work;
@@ -60,7 +61,8 @@ pub use job::{InputKind, Job, JobKind, JobMode, JobRequest, PREVIEW_GRID, PREVIE
 pub use mesh::{Cells, Heightfield};
 pub use params::{ConvertParams, Light, MaskSource, Millimetres, Mode, ParamError, ThicknessModel};
 pub use progress::{
-    HEIGHTFIELD_STAGES, MESH_STAGES, Progress, SOLID_STAGES, Silent, Stage, VOLUME_STAGES,
+    HEIGHTFIELD_STAGES, MESH_STAGES, Progress, SOLID_STAGES, Silent, Stage, TEXT_STAGES,
+    VOLUME_STAGES,
 };
 pub use stl::{MeshFormat, MeshStats};
 

@@ -15,6 +15,8 @@ pub enum Stage {
     Thickness,
     /// Fitting a relief's or lithophane's adaptive top surface (none on the full grid).
     Simplify,
+    /// Setting text in its font: the outlines, merged ([`crate::text`]).
+    Layout,
     /// The signed distance field of a solid.
     Field,
     /// Marching cubes.
@@ -41,6 +43,7 @@ impl Stage {
             Stage::Blur => "blur",
             Stage::Thickness => "thickness",
             Stage::Simplify => "simplify",
+            Stage::Layout => "layout",
             Stage::Field => "field",
             Stage::Isosurface => "isosurface",
             Stage::Repair => "repair",
@@ -84,6 +87,10 @@ pub const VOLUME_STAGES: [Stage; 4] =
 
 /// The stages a 3D file's job reports after reading it, in order.
 pub const MESH_STAGES: [Stage; 4] = [Stage::Repair, Stage::Thumbnail, Stage::Mesh, Stage::Check];
+
+/// The stages a text job reports, in order: [`crate::Engine::text`], then writing the mesh.
+pub const TEXT_STAGES: [Stage; 6] =
+    [Stage::Layout, Stage::Field, Stage::Isosurface, Stage::Thumbnail, Stage::Mesh, Stage::Check];
 
 /// Receives progress; may ask the engine to stop.
 pub trait Progress: Sync {

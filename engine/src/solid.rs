@@ -159,6 +159,17 @@ fn transform_1d(f: &[f32]) -> Vec<f32> {
     d
 }
 
+/// A plate under the solid (text's plates, keychains and signs): the solid stands on it,
+/// `depth_mm` taller than it, and merges with it.
+#[derive(Debug)]
+pub struct PlateField {
+    /// Signed distance to the plate's outline in millimetres, negative inside, per (x, y)
+    /// voxel, on the solid's grid.
+    pub outline_mm: Vec<f32>,
+    /// Its thickness; flat on top, with sharp edges.
+    pub height_mm: f32,
+}
+
 /// The solid's field: positive inside, sampled at voxel centres `pitch_mm` apart, with
 /// [`MARGIN`] empty voxels around the mask and below the bottom and above the top.
 #[derive(Debug)]
@@ -169,6 +180,7 @@ pub struct SolidField {
     /// Signed distance to the outline in millimetres, negative inside, per (x, y) voxel.
     outline_mm: Vec<f32>,
     params: SolidParams,
+    plate: Option<PlateField>,
     /// The largest distance from the outline inside the mask, for `inflate`.
     thickest_mm: f32,
 }
@@ -190,11 +202,24 @@ impl SolidField {
         }
         let outline_mm: Vec<f32> =
             signed_distance(&padded, w, h).into_iter().map(|d| d * pitch_mm).collect();
+        Self::from_outline(outline_mm, [w, h], pitch_mm, params, None)
+    }
+
+    /// The field of an outline given as signed distances in millimetres on a `size` grid,
+    /// margins included (text's exact outlines), standing on `plate` if there is one.
+    pub fn from_outline(
+        outline_mm: Vec<f32>,
+        size: [usize; 2],
+        pitch_mm: f32,
+        params: SolidParams,
+        plate: Option<PlateField>,
+    ) -> Self {
         let thickest_mm = outline_mm.iter().fold(0.0f32, |m, &d| m.max(-d));
+        let height = params.depth_mm.get() + plate.as_ref().map_or(0.0, |p| p.height_mm);
         // Saturating: the engine checks the voxel count before it meshes such a field.
-        let layers = crate::work::solid_layers(params.depth_mm.get(), pitch_mm);
+        let layers = crate::work::solid_layers(height, pitch_mm);
         let depth = usize::try_from(layers).unwrap_or(usize::MAX).saturating_add(2 * MARGIN);
-        Self { dims: [w, h, depth], pitch_mm, outline_mm, params, thickest_mm }
+        Self { dims: [size[0], size[1], depth], pitch_mm, outline_mm, params, plate, thickest_mm }
     }
 
     /// Height of voxel centre `k` above the bottom plane, in millimetres.
@@ -206,11 +231,12 @@ impl SolidField {
         self.pitch_mm
     }
 
-    /// Signed distance to the solid's surface (negative inside) at outline distance `d` and
-    /// height `z`.
-    fn distance(&self, d: f32, z: f32) -> f32 {
+    /// Signed distance to the solid's surface (negative inside) at outline distance `d`, plate
+    /// outline distance `plate` (when there is a plate) and height `z`.
+    fn distance(&self, d: f32, plate: Option<f32>, z: f32) -> f32 {
         let p = &self.params;
-        let depth = p.depth_mm.get();
+        let plate_mm = self.plate.as_ref().map_or(0.0, |p| p.height_mm);
+        let depth = p.depth_mm.get() + plate_mm;
         let body = if p.inflate {
             let w = self.thickest_mm.max(self.pitch_mm);
             let s = 1.0 - (-d / w).clamp(0.0, 1.0);
@@ -233,7 +259,11 @@ impl SolidField {
             Some(shell) => body.max(-(d + shell.get())),
             None => body,
         };
-        walled.max(-z)
+        let joined = match plate {
+            Some(plate) => walled.min(plate.max(z - plate_mm)),
+            None => walled,
+        };
+        joined.max(-z)
     }
 }
 
@@ -246,8 +276,18 @@ impl ScalarField for SolidField {
         let plane = self.dims[0] * self.dims[1];
         out.par_chunks_mut(plane).zip(z0..z1).for_each(|(values, k)| {
             let z = self.z_mm(k);
-            for (v, &d) in values.iter_mut().zip(&self.outline_mm) {
-                *v = -self.distance(d, z);
+            match &self.plate {
+                Some(plate) => {
+                    let outlines = self.outline_mm.iter().zip(&plate.outline_mm);
+                    for (v, (&d, &dp)) in values.iter_mut().zip(outlines) {
+                        *v = -self.distance(d, Some(dp), z);
+                    }
+                }
+                None => {
+                    for (v, &d) in values.iter_mut().zip(&self.outline_mm) {
+                        *v = -self.distance(d, None, z);
+                    }
+                }
             }
         });
     }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use lithos_engine::job::cli::as_flags as flags;
-use lithos_engine::{Engine, EngineError, EngineOptions, Input};
+use lithos_engine::{Engine, EngineError, EngineOptions};
 use serde_json::json;
 
 use crate::cli::ConvertArgs;
@@ -14,7 +14,10 @@ const EXIT_BAD_ARGUMENTS: u8 = 2;
 const EXIT_FAILED: u8 = 1;
 
 pub fn run(args: ConvertArgs) -> ExitCode {
-    let input = args.input.display().to_string();
+    let input = match &args.input {
+        Some(path) => path.display().to_string(),
+        None => "the text".to_owned(),
+    };
     let fail = |code: u8, message: String| {
         if args.json {
             println!("{}", json!({ "error": message, "input": input }));
@@ -39,8 +42,7 @@ pub fn run(args: ConvertArgs) -> ExitCode {
         Err(e) => return fail(EXIT_FAILED, describe(&e)),
     };
     let bar = Bar::new(!args.json);
-    let source = Input::File { path: &args.input, limits: args.limits() };
-    let result = engine.run_to_file(&job, source, &output, &bar);
+    let result = engine.run_to_file(&job, args.source(), &output, &bar);
     bar.finish();
     match result {
         Ok(report) => {

@@ -29,6 +29,7 @@ mod previews;
 mod shaders;
 mod shapes;
 mod solids;
+mod text;
 mod thumbnails;
 mod tiling;
 mod volumes;

@@ -4,6 +4,7 @@ use super::request::Shown;
 use super::{Job, JobKind, JobMode, JobRequest, defaults, field};
 use crate::params::{Detail, Frame, GridSize, Light, Mask, PhysicalSize, ThicknessModel, Tone};
 use crate::params::{Shape, ShapeKind};
+use crate::text::TextParams;
 use crate::volume::{Crop, IsoValue};
 use crate::{ConvertParams, MaskSource, MeshFormat, Millimetres, Mode, ParamError, SolidParams};
 use crate::{VolumeParams, VolumeSource};
@@ -95,8 +96,45 @@ impl JobRequest {
                 params.validate()?;
                 JobKind::Mesh(params)
             }
+            JobMode::Text => JobKind::Text(self.text_params()?),
         };
         Ok(Job { kind, format, backlit: false })
+    }
+
+    /// A text job's parameters: `text` is required, the rest have defaults.
+    fn text_params(&self) -> Result<TextParams, ParamError> {
+        let text = self.text.ok_or_else(|| {
+            ParamError::new("text", "is required: the words to make, one or more lines")
+        })?;
+        use defaults::*;
+        let length = |name: &'static str, value: Option<f64>, default: f64| {
+            Millimetres::new(value.unwrap_or(default))
+                .map(|m| m.get())
+                .map_err(|message| ParamError::new(name, message))
+        };
+        let solid = SolidParams {
+            depth_mm: mm("depth_mm", Some(self.depth_mm.unwrap_or(TEXT_DEPTH_MM)))?.expect("given"),
+            bevel_mm: self.bevel_mm.unwrap_or(TEXT_BEVEL_MM as f32),
+            bevel: self.bevel.unwrap_or_default(),
+            inflate: self.inflate.unwrap_or(false),
+            shell_mm: mm("shell_mm", self.shell_mm)?,
+        };
+        let params = TextParams {
+            text,
+            layout: self.layout.unwrap_or_default(),
+            letter_height_mm: length("letter_height_mm", self.letter_height_mm, LETTER_HEIGHT_MM)?,
+            letter_spacing_mm: self.letter_spacing_mm.unwrap_or(0.0) as f32,
+            line_spacing: self.line_spacing.unwrap_or(LINE_SPACING) as f32,
+            align: self.align.unwrap_or_default(),
+            solid,
+            plate_mm: length("plate_mm", self.plate_mm, PLATE_MM)?,
+            margin_mm: length("margin_mm", self.margin_mm, MARGIN_MM)?,
+            hole_mm: length("hole_mm", self.hole_mm, HOLE_MM)?,
+            border_mm: length("border_mm", self.border_mm, BORDER_MM)?,
+            pitch_mm: mm("pixel_mm", self.pixel_mm)?.map(|m| m.get()),
+        };
+        params.validate()?;
+        Ok(params)
     }
 
     /// The shape of a relief or lithophane: the options of another shape are refused by
@@ -290,7 +328,7 @@ impl JobRequest {
                 }
             }
             // A solid's thickness map is not used; its shape is the mask.
-            JobMode::Solid | JobMode::Volume | JobMode::Mesh => Mode::relief(),
+            JobMode::Solid | JobMode::Volume | JobMode::Mesh | JobMode::Text => Mode::relief(),
         };
         let size = match (mm("width_mm", self.width_mm)?, mm("pixel_mm", self.pixel_mm)?) {
             (Some(_), Some(_)) => {

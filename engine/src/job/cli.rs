@@ -9,6 +9,7 @@ use super::{JobMode, JobRequest};
 use crate::model::Units;
 use crate::palette::Palette;
 use crate::params::{Outline, ShapeKind};
+use crate::text::{Align, Layout, TextLines};
 use crate::volume::{IsoValue, SeriesUid};
 use crate::{Bevel, MaskSource, RawType, ThicknessModel};
 
@@ -41,7 +42,17 @@ macro_rules! choice_parsers {
     };
 }
 
-choice_parsers!(MaskSource, Bevel, RawType, ThicknessModel, ShapeKind, Outline, Units);
+choice_parsers!(
+    MaskSource,
+    Bevel,
+    RawType,
+    ThicknessModel,
+    ShapeKind,
+    Outline,
+    Units,
+    Layout,
+    Align
+);
 
 macro_rules! from_str_parsers {
     ($($ty:ty),*) => {
@@ -53,7 +64,7 @@ macro_rules! from_str_parsers {
     };
 }
 
-from_str_parsers!(IsoValue, SeriesUid, Palette);
+from_str_parsers!(IsoValue, SeriesUid, Palette, TextLines);
 
 impl<T, const N: usize> CliValue for [T; N]
 where
@@ -83,6 +94,11 @@ fn heading(modes: &[JobMode]) -> &'static str {
         [JobMode::Solid] => "Solid",
         [JobMode::Volume] => "Volume",
         [JobMode::Mesh] => "3D file (mesh)",
+        [JobMode::Text] => "Text",
+        [JobMode::Solid, JobMode::Text] => "Solid and text",
+        [JobMode::Relief, JobMode::Lithophane, JobMode::Solid, JobMode::Text] => {
+            "Image and text (relief, lithophane, solid and text)"
+        }
         _ => "Image (relief, lithophane and solid)",
     }
 }

@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 pub use preview::{PREVIEW_GRID, PREVIEW_SOURCE, expected_triangles};
 pub use request::{FIELDS, Field, FieldValue, IMAGE, JobRequest, Shown, ValueType, field};
 
-use crate::progress::{HEIGHTFIELD_STAGES, MESH_STAGES, SOLID_STAGES, Stage, VOLUME_STAGES};
+use crate::progress::VOLUME_STAGES;
+use crate::progress::{HEIGHTFIELD_STAGES, MESH_STAGES, SOLID_STAGES, Stage, TEXT_STAGES};
+use crate::text::TextParams;
 use crate::{ConvertParams, MeshFormat, ParamError, SolidParams, VolumeParams, VolumeSource, Work};
 
 /// Every default, once: the request's table shows them and the build applies them.
@@ -58,6 +60,18 @@ pub mod defaults {
     pub const WELD_MM: f64 = 0.001;
     /// Shells enclosing less than this are dropped in repair (0 keeps every one).
     pub const MIN_SHELL_MM3: f64 = 0.0;
+    /// Capital letters a centimetre tall: a name on a keychain.
+    pub const LETTER_HEIGHT_MM: f64 = 10.0;
+    /// Letters stand this far above their plate (or this tall alone).
+    pub const TEXT_DEPTH_MM: f64 = 2.0;
+    /// Sharp letters: a bevel eats thin strokes.
+    pub const TEXT_BEVEL_MM: f64 = 0.0;
+    pub const LINE_SPACING: f64 = 1.0;
+    pub const PLATE_MM: f64 = 3.0;
+    pub const MARGIN_MM: f64 = 3.0;
+    /// A keyring's split ring goes through 4 mm.
+    pub const HOLE_MM: f64 = 4.0;
+    pub const BORDER_MM: f64 = 2.0;
 }
 
 /// What a job makes.
@@ -74,6 +88,8 @@ pub enum JobMode {
     Volume,
     /// A 3D file (STL, OBJ, PLY, glTF/GLB, 3MF or OFF), repaired, placed and converted.
     Mesh,
+    /// Text in a font: solid letters, a relief on a plate, a keychain or a sign.
+    Text,
 }
 
 crate::names::named!(JobMode, "mode" {
@@ -82,6 +98,7 @@ crate::names::named!(JobMode, "mode" {
     Solid => "solid",
     Volume => "volume",
     Mesh => "mesh",
+    Text => "text",
 });
 
 /// What a mode takes as input.
@@ -91,9 +108,16 @@ pub enum InputKind {
     Volume,
     /// A 3D file.
     Model,
+    /// A TrueType or OpenType font, optional: without one, the bundled font.
+    Font,
 }
 
-crate::names::named!(InputKind, "input" { Image => "image", Volume => "volume", Model => "model" });
+crate::names::named!(InputKind, "input" {
+    Image => "image",
+    Volume => "volume",
+    Model => "model",
+    Font => "font",
+});
 
 impl JobMode {
     /// One line on what the mode makes.
@@ -111,6 +135,9 @@ impl JobMode {
             }
             JobMode::Mesh => {
                 "A 3D file (STL, OBJ, PLY, glTF/GLB, 3MF or OFF), repaired, placed and converted."
+            }
+            JobMode::Text => {
+                "Text in a font: solid letters, a relief on a plate, a keychain or a sign."
             }
         }
     }
@@ -131,6 +158,7 @@ impl JobMode {
             JobMode::Relief | JobMode::Lithophane | JobMode::Solid => InputKind::Image,
             JobMode::Volume => InputKind::Volume,
             JobMode::Mesh => InputKind::Model,
+            JobMode::Text => InputKind::Font,
         }
     }
 
@@ -166,6 +194,7 @@ pub enum JobKind {
     Solid(ConvertParams, SolidParams),
     Volume(VolumeParams, VolumeSource),
     Mesh(crate::model::MeshParams),
+    Text(TextParams),
 }
 
 impl Job {
@@ -183,7 +212,7 @@ impl Job {
         match &self.kind {
             JobKind::Lithophane(_) => true,
             JobKind::Relief(params) => params.mode.layers().is_some(),
-            JobKind::Solid(..) | JobKind::Volume(..) | JobKind::Mesh(_) => false,
+            JobKind::Solid(..) | JobKind::Volume(..) | JobKind::Mesh(_) | JobKind::Text(_) => false,
         }
     }
 
@@ -191,7 +220,15 @@ impl Job {
     pub fn image_params(&self) -> Option<&ConvertParams> {
         match &self.kind {
             JobKind::Relief(p) | JobKind::Lithophane(p) | JobKind::Solid(p, _) => Some(p),
-            JobKind::Volume(..) | JobKind::Mesh(_) => None,
+            JobKind::Volume(..) | JobKind::Mesh(_) | JobKind::Text(_) => None,
+        }
+    }
+
+    /// The text parameters, for text jobs.
+    pub fn text_params(&self) -> Option<&TextParams> {
+        match &self.kind {
+            JobKind::Text(p) => Some(p),
+            _ => None,
         }
     }
 
@@ -203,6 +240,7 @@ impl Job {
             JobKind::Solid(..) => JobMode::Solid,
             JobKind::Volume(..) => JobMode::Volume,
             JobKind::Mesh(_) => JobMode::Mesh,
+            JobKind::Text(_) => JobMode::Text,
         }
     }
 
@@ -213,6 +251,7 @@ impl Job {
             JobKind::Solid(..) => &SOLID_STAGES,
             JobKind::Volume(..) => &VOLUME_STAGES,
             JobKind::Mesh(_) => &MESH_STAGES,
+            JobKind::Text(_) => &TEXT_STAGES,
         }
     }
 
@@ -245,6 +284,13 @@ impl Job {
     pub fn model_work(&self, triangles: u64) -> Option<Work> {
         matches!(self.kind, JobKind::Mesh(_))
             .then(|| crate::work::estimate_model(triangles, self.format))
+    }
+
+    /// The work on text laid out on a field of `dims` voxels ([`crate::text::Plan::dims`]);
+    /// `None` for other jobs.
+    pub fn text_work(&self, dims: [usize; 3]) -> Option<Work> {
+        matches!(self.kind, JobKind::Text(_))
+            .then(|| crate::work::estimate_volume(dims.map(|d| d as u64), self.format))
     }
 
     /// The work on a `width` x `height` image, with its pitch checked: at least a micrometre

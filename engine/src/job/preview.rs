@@ -50,6 +50,11 @@ impl Job {
                     "a 3D file has no live preview: its task shows the repaired model",
                 ));
             }
+            // The same text on a coarser field: a twenty-fifth of the letters' height.
+            JobKind::Text(p) => {
+                let pitch = p.pitch_mm().max(p.letter_height_mm / 25.0);
+                JobKind::Text(crate::text::TextParams { pitch_mm: Some(pitch), ..*p })
+            }
         };
         let mut job = Job { kind, format: MeshFormat::Glb, backlit: false };
         job.backlit = job.has_picture();

@@ -8,6 +8,7 @@ use crate::model::params::MAX_WELD_MM;
 use crate::palette::{LAYER_MM, Palette};
 use crate::params::{GridSize, LARGEST_ERROR_MM, MAX_BLUR_PX, MIN_GAMMA};
 use crate::params::{Outline, ShapeKind};
+use crate::text::{Align, Layout, TextLines};
 use crate::volume::{CtPreset, IsoValue, MAX_SMOOTH_VOXELS, SeriesUid};
 use crate::{Bevel, MaskSource, Millimetres, RawType, ThicknessModel};
 
@@ -165,6 +166,9 @@ field_value! {
     IsoValue => ValueType::NumberOrChoice { names: CtPreset::NAMES, value: CtPreset::value_of },
     SeriesUid => ValueType::Text { max_len: SeriesUid::MAX_LEN, chars: "0-9." },
     Units => ValueType::Choice(Units::NAMES),
+    Layout => ValueType::Choice(Layout::NAMES),
+    Align => ValueType::Choice(Align::NAMES),
+    TextLines => ValueType::Text { max_len: TextLines::MAX_CHARS, chars: TextLines::PATTERN_CHARS },
     Palette => ValueType::Text { max_len: 24 * crate::palette::MAX_FILAMENTS, chars: "0-9a-fA-F#:,. " },
     [f32; 3] => ValueType::List { len: 3, integer: false },
     [usize; 3] => ValueType::List { len: 3, integer: true },
@@ -233,6 +237,11 @@ const RELIEF: &[JobMode] = &[JobMode::Relief];
 const PANEL: &[JobMode] = &[JobMode::Relief, JobMode::Lithophane];
 const LITHOPHANE: &[JobMode] = &[JobMode::Lithophane];
 const SOLID: &[JobMode] = &[JobMode::Solid];
+/// The modes extruded with a bevel: image solids and text.
+const EXTRUDED: &[JobMode] = &[JobMode::Solid, JobMode::Text];
+const TEXT: &[JobMode] = &[JobMode::Text];
+/// The modes sampled on a grid: images, and text's field.
+const GRIDDED: &[JobMode] = &[JobMode::Relief, JobMode::Lithophane, JobMode::Solid, JobMode::Text];
 const VOLUME: &[JobMode] = &[JobMode::Volume];
 const MESH: &[JobMode] = &[JobMode::Mesh];
 
@@ -242,8 +251,12 @@ job_request! {
         label: "Width", unit: MM, range: LENGTH, modes: IMAGE,
         default: Some(Shown::Number(WIDTH_MM)), basic: IMAGE,
     }
-    /// Distance between grid points, instead of `width_mm`.
-    pixel_mm: f64 { label: "Grid spacing", unit: MM, range: LENGTH, modes: IMAGE }
+    /// Distance between grid points, instead of `width_mm`; for text, between the samples of
+    /// its field (finer keeps finer detail, at more memory and time).
+    pixel_mm: f64 {
+        label: "Grid spacing", unit: MM, range: LENGTH, modes: GRIDDED,
+        default_note: Some("from `width_mm`; text: a fiftieth of `letter_height_mm`, 0.05 to 0.2 mm"),
+    }
     /// Solid base under everything.
     base_mm: f64 {
         label: "Base thickness", unit: MM, range: LENGTH, modes: RELIEF,
@@ -422,26 +435,74 @@ job_request! {
     }
     /// Exactly this many grid points along the longest side, enlarging small images.
     grid: u32 { label: "Exact grid", unit: "points", range: GRID, modes: IMAGE }
-    /// Height of the extrusion.
+    /// Height of the extrusion; for text on a plate, how far the letters stand above it.
     depth_mm: f64 {
-        label: "Height of the extrusion", unit: MM, range: LENGTH, modes: SOLID,
-        default: Some(Shown::Number(DEPTH_MM)), basic: SOLID,
+        label: "Height of the extrusion", unit: MM, range: LENGTH, modes: EXTRUDED,
+        default: Some(Shown::Number(DEPTH_MM)),
+        mode_defaults: &[(JobMode::Text, Shown::Number(TEXT_DEPTH_MM))], basic: EXTRUDED,
     }
     /// Radius of the rounded (or size of the chamfered) top edge; 0 for a sharp one.
     bevel_mm: f32 {
-        label: "Top edge bevel", unit: MM, range: LENGTH, modes: SOLID,
-        default: Some(Shown::Number(BEVEL_MM)), basic: SOLID,
+        label: "Top edge bevel", unit: MM, range: LENGTH, modes: EXTRUDED,
+        default: Some(Shown::Number(BEVEL_MM)),
+        mode_defaults: &[(JobMode::Text, Shown::Number(TEXT_BEVEL_MM))], basic: EXTRUDED,
     }
     /// The top edge's profile: a quarter circle or a 45-degree cut.
-    bevel: Bevel { label: "Bevel profile", modes: SOLID, default: Some(Shown::Name("round")) }
+    bevel: Bevel { label: "Bevel profile", modes: EXTRUDED, default: Some(Shown::Name("round")) }
     /// A puffed, pillow-like top instead of a flat one.
     inflate: bool {
-        label: "Puffed, pillow-like top", modes: SOLID, default: Some(Shown::Flag(false)),
+        label: "Puffed, pillow-like top", modes: EXTRUDED, default: Some(Shown::Flag(false)),
         basic: SOLID,
     }
     /// Only a wall this thick inside the outline, open at the top: a cookie cutter.
     shell_mm: f64 {
-        label: "Cookie-cutter wall", unit: MM, range: LENGTH, modes: SOLID, basic: SOLID,
+        label: "Cookie-cutter wall", unit: MM, range: LENGTH, modes: EXTRUDED, basic: SOLID,
+    }
+    /// The words to make: one line, or a few (at most 200 characters in 8 lines).
+    text: TextLines { label: "Text", modes: TEXT, basic: TEXT }
+    /// What the text becomes: `solid` letters alone, letters raised on a `plate`, a
+    /// `keychain` (a plate with a ring to hang it by, `hole_mm`) or a `sign` (a plate with a
+    /// raised border, `border_mm`). On a plate, every letter is joined to it.
+    layout: Layout {
+        label: "Make it into", modes: TEXT, default: Some(Shown::Name("plate")), basic: TEXT,
+    }
+    /// Height of capital letters.
+    letter_height_mm: f64 {
+        label: "Letter height (capitals)", unit: MM, range: Some((1.0, 1000.0)), modes: TEXT,
+        default: Some(Shown::Number(LETTER_HEIGHT_MM)), basic: TEXT,
+    }
+    /// Space added between letters; negative pulls them together, and letters that touch
+    /// merge into one piece.
+    letter_spacing_mm: f64 {
+        label: "Letter spacing", unit: MM, range: Some((-100.0, 100.0)), modes: TEXT,
+        default: Some(Shown::Number(0.0)),
+    }
+    /// Baseline to baseline, as a multiple of the font's line height.
+    line_spacing: f64 {
+        label: "Line spacing", range: Some((0.5, 5.0)), modes: TEXT,
+        default: Some(Shown::Number(LINE_SPACING)),
+    }
+    /// How lines of different lengths line up.
+    align: Align { label: "Alignment", modes: TEXT, default: Some(Shown::Name("center")) }
+    /// Thickness of the plate under the letters, for every `layout` but solid.
+    plate_mm: f64 {
+        label: "Plate thickness", unit: MM, range: LENGTH, modes: TEXT,
+        default: Some(Shown::Number(PLATE_MM)), basic: TEXT,
+    }
+    /// How far the plate reaches beyond the letters; also the radius of its corners.
+    margin_mm: f64 {
+        label: "Plate margin", unit: MM, range: LENGTH, modes: TEXT,
+        default: Some(Shown::Number(MARGIN_MM)),
+    }
+    /// Width of a keychain's hole, in a ring on its left.
+    hole_mm: f64 {
+        label: "Keychain hole", unit: MM, range: LENGTH, modes: TEXT,
+        default: Some(Shown::Number(HOLE_MM)),
+    }
+    /// Width of a sign's raised border.
+    border_mm: f64 {
+        label: "Sign border", unit: MM, range: LENGTH, modes: TEXT,
+        default: Some(Shown::Number(BORDER_MM)),
     }
     /// The isovalue: samples at or above it are inside. A number in the input's units, or for
     /// CT (in Hounsfield units) `bone` (300), `soft-tissue` (0) or `skin` (-500).

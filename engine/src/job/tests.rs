@@ -66,7 +66,10 @@ fn shown_defaults_are_applied_defaults() {
             }
             // A threshold counts only with a mask (solids always have one), a transmission
             // distance only with the transmittance model, and a layer height with a palette.
-            let base = if field.name == "threshold" && mode != JobMode::Solid {
+            // Text needs its words.
+            let base = if mode == JobMode::Text {
+                json!({ "text": "Hi" })
+            } else if field.name == "threshold" && mode != JobMode::Solid {
                 json!({ "mask": "threshold" })
             } else if field.name == "td_mm" {
                 json!({ "thickness_model": "transmittance" })

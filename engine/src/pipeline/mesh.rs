@@ -23,7 +23,7 @@ impl Engine {
         let loaded = timed(Stage::Decode, progress, &mut times, || match input {
             Input::File { path, .. } => model::read_file(path, params.units, limits),
             Input::Encoded { bytes, .. } => model::read(bytes, params.units, limits),
-            Input::Image(_) | Input::Volume(_) => Err(EngineError::InvalidParameter(
+            Input::Image(_) | Input::Volume(_) | Input::None => Err(EngineError::InvalidParameter(
                 ParamError::new("mode", "`mode` mesh takes a 3D file, not an image or a volume"),
             )),
         })?;

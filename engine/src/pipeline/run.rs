@@ -26,6 +26,9 @@ pub enum Input<'a> {
     Image(&'a SourceImage),
     /// A volume the caller read (the service reads it within its memory budget).
     Volume(&'a Volume),
+    /// Nothing: a text job sets its text in the bundled font. (Given a `File` or `Encoded`
+    /// input, it reads that as its font.)
+    None,
 }
 
 impl std::fmt::Debug for Input<'_> {
@@ -35,6 +38,7 @@ impl std::fmt::Debug for Input<'_> {
             Input::Encoded { bytes, .. } => write!(f, "Encoded({} bytes)", bytes.len()),
             Input::Image(image) => write!(f, "Image({} x {})", image.width(), image.height()),
             Input::Volume(volume) => write!(f, "Volume({:?})", volume.dims),
+            Input::None => f.write_str("None"),
         }
     }
 }
@@ -58,7 +62,7 @@ fn rows_of<'a>(job: &Job, input: Input<'a>) -> Result<Option<crate::banded::Rows
     let rows = match input {
         Input::File { path, limits } => crate::banded::open(path, limits)?,
         Input::Encoded { bytes, limits } => crate::banded::open_bytes(bytes, limits)?,
-        Input::Image(_) | Input::Volume(_) => None,
+        Input::Image(_) | Input::Volume(_) | Input::None => None,
     };
     Ok(rows.filter(|rows| {
         let (gw, gh) = params.grid_dimensions(rows.width(), rows.height());
@@ -100,6 +104,7 @@ impl Engine {
         let mut times = Vec::new();
         let (params, solid) = match &job.kind {
             JobKind::Mesh(params) => return self.convert_model(job, params, input, out, progress),
+            JobKind::Text(params) => return self.convert_text(job, params, input, out, progress),
             JobKind::Volume(params, source) => {
                 let loaded;
                 let volume = match input {
@@ -110,7 +115,7 @@ impl Engine {
                         &loaded
                     }
                     Input::Volume(volume) => volume,
-                    Input::Image(_) | Input::Encoded { .. } => {
+                    Input::Image(_) | Input::Encoded { .. } | Input::None => {
                         return Err(EngineError::InvalidParameter(ParamError::new(
                             "mode",
                             "a volume is read from a file (a stack, DICOM, NIfTI or raw), not \
@@ -162,6 +167,12 @@ impl Engine {
                 return Err(EngineError::InvalidParameter(ParamError::new(
                     "mode",
                     "an image mode takes an image, not a volume; use `mode` volume",
+                )));
+            }
+            Input::None => {
+                return Err(EngineError::InvalidParameter(ParamError::new(
+                    "mode",
+                    "an image mode takes an image; only `mode` text needs no input",
                 )));
             }
         };

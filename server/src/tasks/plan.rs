@@ -61,6 +61,7 @@ impl TaskPlan {
                 InputKind::Image => "an image",
                 InputKind::Volume => "a volume",
                 InputKind::Model => "a 3D file",
+                InputKind::Font => "a font",
             };
             let needs = match wanted {
                 InputKind::Image => "an image upload (PNG, JPEG, WebP, TIFF, BMP or GIF)",
@@ -69,6 +70,7 @@ impl TaskPlan {
                      raw samples with `raw_dims` and `raw_type`)"
                 }
                 InputKind::Model => "a 3D file upload (STL, OBJ, PLY, glTF/GLB, 3MF or OFF)",
+                InputKind::Font => "no upload, or a font upload (TTF or OTF)",
             };
             return Err(ApiError::invalid(
                 "mode",
