@@ -112,9 +112,26 @@ impl Db {
         }
     }
 
+    /// Applies the migrations not yet applied. On SQLite they run with foreign keys off (and
+    /// checked after), as SQLite's own procedure for changing a table asks: a table that
+    /// others reference can then be copied and dropped without its drop deleting their rows.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self.kind {
-            Kind::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await?,
+            Kind::Sqlite => {
+                let mut conn = self.pool.acquire().await?;
+                conn.execute("PRAGMA foreign_keys = OFF").await?;
+                let applied = sqlx::migrate!("../migrations/sqlite").run(&mut *conn).await;
+                let broken: Vec<(String,)> =
+                    sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                        .fetch_all(&mut *conn)
+                        .await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                applied?;
+                anyhow::ensure!(
+                    broken.is_empty(),
+                    "after the migrations, rows in {broken:?} reference rows that are gone"
+                );
+            }
             Kind::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.pool).await?,
         }
         Ok(())

@@ -261,6 +261,10 @@ impl From<EngineError> for ApiError {
             | EngineError::TooManyTriangles { .. }
             | EngineError::ModelZipBomb { .. }
             | EngineError::ModelNotPrintable { .. } => ApiError::invalid("file", e.to_string()),
+            // Text: a file that is not a font, a letter the font lacks, a field too large.
+            EngineError::NotAFont(_) => ApiError::invalid("file", e.to_string()),
+            EngineError::MissingGlyph { .. } => ApiError::invalid("text", e.to_string()),
+            EngineError::TextTooLarge { .. } => ApiError::invalid("pixel_mm", e.to_string()),
             other => ApiError::Internal(other.into()),
         }
     }

@@ -59,6 +59,28 @@ impl Previews {
         .map_err(|e| ApiError::Internal(e.into()))?
     }
 
+    /// A text job's `preview`, set in `font` (a font upload's bytes) or the bundled font.
+    pub async fn run_text(
+        self: &Arc<Self>,
+        font: Option<Vec<u8>>,
+        preview: Job,
+    ) -> ApiResult<(Vec<u8>, Report)> {
+        let _permit = self.running.acquire().await.expect("never closed");
+        let previews = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut glb = Vec::new();
+            let limits = DecodeLimits::default();
+            let input = match &font {
+                Some(bytes) => Input::Encoded { bytes, limits },
+                None => Input::None,
+            };
+            let report = previews.engine.run(&preview, input, &mut glb, &Silent)?;
+            Ok((glb, report))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+    }
+
     /// The upload's shrunk copy: from memory, or read, decoded within the decode budget and
     /// shrunk to [`PREVIEW_SOURCE`] pixels on its long side.
     async fn source(

@@ -501,7 +501,7 @@ test("a user drops a CT series, sets the isovalue on its histogram, converts it 
     assert.match(await page.locator("#volume-facts").textContent(), /-1000 to 560 HU/);
     await page.locator("#histogram canvas").waitFor();
     const modes = await page.locator("#mode option").evaluateAll((o) => o.map((e) => e.value));
-    assert.deepEqual(modes, ["volume"], "a scan is converted as a volume");
+    assert.deepEqual(modes, ["volume", "text"], "a scan is converted as a volume (text needs no file)");
 
     // The line starts at Otsu's threshold; a preset moves it, and so does dragging it.
     const iso = () => page.locator("#histogram").getAttribute("data-iso").then(Number);
@@ -558,7 +558,7 @@ test("a user drops a broken STL, reads what is wrong with it, converts it and ge
     assert.match(await page.locator("#model-problems").textContent(), /2 flipped faces/);
     assert.match(await page.locator("#model-facts").textContent(), /STL, 1,277 triangles, 1 shell/);
     const modes = await page.locator("#mode option").evaluateAll((o) => o.map((e) => e.value));
-    assert.deepEqual(modes, ["mesh"], "a 3D file is converted as a mesh");
+    assert.deepEqual(modes, ["mesh", "text"], "a 3D file is converted as a mesh (text needs no file)");
     await page.locator("#cost", { hasText: /costs 1 credit/ }).waitFor();
     await accessible(page);
     await page.getByRole("button", { name: "Convert" }).click();
@@ -571,6 +571,33 @@ test("a user drops a broken STL, reads what is wrong with it, converts it and ge
     const path = join(shots, "repaired.stl");
     await download.saveAs(path);
     assertClosedManifold(readFileSync(path));
+  });
+});
+
+test("a user types a name, previews it as a keychain, converts it without a file and gets one closed solid", async () => {
+  await withPage("text-flow", async (page) => {
+    await signedUp(page, { name: "Namer", email: "text@lithos.test", password: "a long passphrase 4" });
+    await page.locator("#mode").selectOption("text");
+    await page.locator("#p-text").fill("Lia\nLithos");
+    await page.locator("#p-layout").selectOption("keychain");
+    await page.locator("#cost", { hasText: /costs 1 credit \(a \d+ × \d+ field\)/ }).waitFor();
+    await page.locator('#preview[data-rendered="live"]').waitFor();
+    await accessible(page);
+    await shot(page, "09c-text-preview");
+    const before = Number(await page.locator("#balance").textContent());
+    await page.getByRole("button", { name: "Convert" }).click();
+    await page.locator('#task-status[data-status="succeeded"]').waitFor({ timeout: 120_000 });
+    assert.match(await page.locator("#task-status").textContent(), /Checked: closed, manifold and oriented; 1 shell/);
+    await page.locator('#preview[data-rendered="stl"]').waitFor();
+    await shot(page, "09d-text-keychain");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#download").click()]);
+    const path = join(shots, "keychain.stl");
+    await download.saveAs(path);
+    assertClosedManifold(readFileSync(path));
+    // A letter the font lacks is named on its field, and nothing is charged.
+    await page.locator("#p-text").fill("日本");
+    await page.locator("#p-text-error", { hasText: /no letter for/ }).waitFor();
+    assert.equal(Number(await page.locator("#balance").textContent()), before - 1, "the keychain's one credit, no more");
   });
 });
 

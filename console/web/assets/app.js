@@ -36,15 +36,20 @@ async function loadJobSchema() {
   setModes(inputOf(upload));
 }
 
-/// What an upload is, as the modes' `x-input` names it: an image, a volume or a 3D file.
-const inputOf = (u) => (u?.model ? "model" : u?.volume ? "volume" : "image");
+/// What an upload is, as the modes' `x-input` names it: an image, a volume, a 3D file or a
+/// font.
+const inputOf = (u) => (u?.font ? "font" : u?.model ? "model" : u?.volume ? "volume" : "image");
 
-/// Offers the modes that take `input` (an image or a volume).
+/// Whether `mode` takes a font, which is optional: text needs no upload.
+const takesFont = (mode) => jobSchema?.inputs[mode] === "font";
+
+/// Offers the modes that take `input` (an image, a volume or a 3D file), and text, which needs
+/// no upload.
 function setModes(input) {
   if (!jobSchema) return;
   const select = $("mode");
   const chosen = select.value;
-  const modes = jobSchema.modes.filter((m) => jobSchema.inputs[m] === input);
+  const modes = jobSchema.modes.filter((m) => jobSchema.inputs[m] === input || takesFont(m));
   select.replaceChildren(...modes.map((m) =>
     h("option", { value: m }, `${m[0].toUpperCase()}${m.slice(1)}: ${jobSchema.summaries[m]}`)));
   if (modes.includes(chosen)) select.value = chosen;
@@ -217,8 +222,8 @@ function sendFile(file) {
       bar.value = 100;
       $("upload-status").querySelector("label").firstChild.textContent = "Uploaded ";
       upload = body;
-      const size = body.model
-        ? `${body.model.analysis.triangles.toLocaleString("en")} triangles`
+      const size = body.font ? `the font ${body.font.name}`
+        : body.model ? `${body.model.analysis.triangles.toLocaleString("en")} triangles`
         : body.volume ? `${body.volume.dims.join(" × ")} voxels` : `${body.width} × ${body.height} pixels`;
       $("drop-hint").textContent = `${body.filename}: ${size}. Drop another to replace it.`;
       setModes(inputOf(body));
@@ -295,6 +300,10 @@ function control(f, mode) {
       `${s.modality || "?"} ${s.number ?? ""} ${s.description} (${s.slices} × ${s.size.join(" × ")})`.replace(/\s+/g, " ")));
     return [label, h("select", described, ...series), error];
   }
+  if (f.type === "string" && f.name === "text") {
+    // Lines of text: the words to make.
+    return [label, h("textarea", { ...described, rows: 3, maxlength: f.maxLength, placeholder: "Your text" }), error];
+  }
   if (f.type === "string") {
     return [label, h("input", { ...described, type: "text", pattern: f.pattern, maxlength: f.maxLength }), error];
   }
@@ -339,7 +348,7 @@ function readParams() {
       continue;
     }
     if (f.type === "string") {
-      if (f.pattern && !new RegExp(f.pattern).test(raw)) refuse(input, f, "is not valid");
+      if (f.pattern && !new RegExp(f.pattern, "u").test(raw)) refuse(input, f, "is not valid");
       else params[f.name] = raw;
       continue;
     }
@@ -360,10 +369,15 @@ function readParams() {
   return ok ? params : null;
 }
 
+/// The task's body from the form, or null while it cannot be sent: every mode but text needs
+/// an upload, and text takes one only when it is a font (else the bundled font sets it).
 function request() {
   const params = readParams();
-  if (!upload || !params) return null;
-  return { upload_id: upload.id, mode: $("mode").value, format: $("format").value, params };
+  const mode = $("mode").value;
+  if (!params || (!upload && !takesFont(mode))) return null;
+  if (takesFont(mode) && !params.text) return null;
+  const uploadId = takesFont(mode) ? (upload?.font ? upload.id : undefined) : upload.id;
+  return { upload_id: uploadId, mode, format: $("format").value, params };
 }
 
 let quoteTimer = null;
@@ -390,12 +404,13 @@ async function quote() {
   try {
     const q = await api("/tasks/quote", { method: "POST", body, signal: controller.signal });
     if (controller.signal.aborted) return;
-    const work = upload.volume ? `${upload.volume.dims.join(" × ")} voxels` : `a ${q.grid[0]} × ${q.grid[1]} grid`;
+    const work = takesFont(body.mode) ? `a ${q.grid[0]} × ${q.grid[1]} field`
+      : upload.volume ? `${upload.volume.dims.join(" × ")} voxels` : `a ${q.grid[0]} × ${q.grid[1]} grid`;
     $("cost").textContent = `This costs ${q.cost} credit${q.cost === 1 ? "" : "s"} (${work}). Your balance is ${q.balance}.`;
     $("submit").disabled = q.cost > q.balance;
     if (q.cost > q.balance) $("convert-alert").textContent = "Not enough credits: lower the detail, or buy credits.";
     // A result (a task's, or an opened one) stays on show until the options change.
-    if (!upload.volume && previewKey(body) !== shown) livePreview(body, q.grid, controller.signal);
+    if ((takesFont(body.mode) || !upload.volume) && previewKey(body) !== shown) livePreview(body, q.grid, controller.signal);
   } catch (err) {
     if (controller.signal.aborted) return;
     $("submit").disabled = true;
@@ -563,7 +578,7 @@ $("convert-form").addEventListener("submit", async (e) => {
   } catch (err) {
     showError(err, form, $("convert-alert"));
   } finally {
-    $("submit").disabled = !upload;
+    $("submit").disabled = !upload && !takesFont($("mode").value);
   }
 });
 
@@ -722,7 +737,9 @@ async function loadHistory() {
 async function openTask(t) {
   location.hash = "#convert";
   let source = null;
-  try { source = await api(`/uploads/${t.upload_id}`); } catch { source = null; }
+  if (t.upload_id) {
+    try { source = await api(`/uploads/${t.upload_id}`); } catch { source = null; }
+  }
   upload = source?.state === "ready" ? source : null;
   setModes(jobSchema?.inputs[t.mode] ?? inputOf(upload));
   showVolume(upload?.volume ?? null);
@@ -737,13 +754,15 @@ async function openTask(t) {
     else input.value = Array.isArray(value) ? value.join(", ") : String(value);
   }
   showShapeOptions();
+  const again = upload || (takesFont(t.mode) && !t.upload_id);
   $("drop-hint").textContent = upload
     ? `${upload.filename}: change the options to preview them, then convert again.`
+    : again ? "Change the text or its options to preview them, then convert again."
     : "The original file was deleted after its retention period: drop it again to convert with changes.";
   show(t);
-  shown = upload ? previewKey(request() ?? {}) : null;
+  shown = again ? previewKey(request() ?? {}) : null;
   await finished(t);
-  if (upload) quoteSoon();
+  if (again) quoteSoon();
   else $("submit").disabled = true;
 }
 

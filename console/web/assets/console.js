@@ -246,7 +246,7 @@ async function loadJob(id) {
     })),
     h("h2", {}, "Parameters"),
     h("pre", { class: "mono" }, JSON.stringify(j.params, null, 2)),
-    h("p", {}, `Source: ${j.upload.filename}, ${j.upload.width} × ${j.upload.height}. Created ${when(j.created_at)}, started ${when(j.started_at)}, finished ${when(j.finished_at)}.`),
+    h("p", {}, `Source: ${j.upload ? `${j.upload.filename}, ${j.upload.width} × ${j.upload.height}` : "text in the bundled font"}. Created ${when(j.created_at)}, started ${when(j.started_at)}, finished ${when(j.finished_at)}.`),
     j.error ? h("div", { class: "alert error" }, j.error) : null,
     h("h2", {}, "Attempts"),
     h("div", { class: "table-wrap" }, h("table", {},

@@ -435,29 +435,6 @@ job_request! {
     }
     /// Exactly this many grid points along the longest side, enlarging small images.
     grid: u32 { label: "Exact grid", unit: "points", range: GRID, modes: IMAGE }
-    /// Height of the extrusion; for text on a plate, how far the letters stand above it.
-    depth_mm: f64 {
-        label: "Height of the extrusion", unit: MM, range: LENGTH, modes: EXTRUDED,
-        default: Some(Shown::Number(DEPTH_MM)),
-        mode_defaults: &[(JobMode::Text, Shown::Number(TEXT_DEPTH_MM))], basic: EXTRUDED,
-    }
-    /// Radius of the rounded (or size of the chamfered) top edge; 0 for a sharp one.
-    bevel_mm: f32 {
-        label: "Top edge bevel", unit: MM, range: LENGTH, modes: EXTRUDED,
-        default: Some(Shown::Number(BEVEL_MM)),
-        mode_defaults: &[(JobMode::Text, Shown::Number(TEXT_BEVEL_MM))], basic: EXTRUDED,
-    }
-    /// The top edge's profile: a quarter circle or a 45-degree cut.
-    bevel: Bevel { label: "Bevel profile", modes: EXTRUDED, default: Some(Shown::Name("round")) }
-    /// A puffed, pillow-like top instead of a flat one.
-    inflate: bool {
-        label: "Puffed, pillow-like top", modes: EXTRUDED, default: Some(Shown::Flag(false)),
-        basic: SOLID,
-    }
-    /// Only a wall this thick inside the outline, open at the top: a cookie cutter.
-    shell_mm: f64 {
-        label: "Cookie-cutter wall", unit: MM, range: LENGTH, modes: EXTRUDED, basic: SOLID,
-    }
     /// The words to make: one line, or a few (at most 200 characters in 8 lines).
     text: TextLines { label: "Text", modes: TEXT, basic: TEXT }
     /// What the text becomes: `solid` letters alone, letters raised on a `plate`, a
@@ -503,6 +480,29 @@ job_request! {
     border_mm: f64 {
         label: "Sign border", unit: MM, range: LENGTH, modes: TEXT,
         default: Some(Shown::Number(BORDER_MM)),
+    }
+    /// Height of the extrusion; for text on a plate, how far the letters stand above it.
+    depth_mm: f64 {
+        label: "Height of the extrusion", unit: MM, range: LENGTH, modes: EXTRUDED,
+        default: Some(Shown::Number(DEPTH_MM)),
+        mode_defaults: &[(JobMode::Text, Shown::Number(TEXT_DEPTH_MM))], basic: EXTRUDED,
+    }
+    /// Radius of the rounded (or size of the chamfered) top edge; 0 for a sharp one.
+    bevel_mm: f32 {
+        label: "Top edge bevel", unit: MM, range: LENGTH, modes: EXTRUDED,
+        default: Some(Shown::Number(BEVEL_MM)),
+        mode_defaults: &[(JobMode::Text, Shown::Number(TEXT_BEVEL_MM))], basic: EXTRUDED,
+    }
+    /// The top edge's profile: a quarter circle or a 45-degree cut.
+    bevel: Bevel { label: "Bevel profile", modes: EXTRUDED, default: Some(Shown::Name("round")) }
+    /// A puffed, pillow-like top instead of a flat one.
+    inflate: bool {
+        label: "Puffed, pillow-like top", modes: EXTRUDED, default: Some(Shown::Flag(false)),
+        basic: SOLID,
+    }
+    /// Only a wall this thick inside the outline, open at the top: a cookie cutter.
+    shell_mm: f64 {
+        label: "Cookie-cutter wall", unit: MM, range: LENGTH, modes: EXTRUDED, basic: SOLID,
     }
     /// The isovalue: samples at or above it are inside. A number in the input's units, or for
     /// CT (in Hounsfield units) `bone` (300), `soft-tissue` (0) or `skin` (-500).

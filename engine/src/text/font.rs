@@ -16,6 +16,8 @@ pub const MAX_FONT_BYTES: usize = 32 << 20;
 
 /// Whether `bytes` start like a font: TrueType, OpenType (CFF), Apple's `true`, or a collection.
 pub fn sniff(bytes: &[u8]) -> bool {
+    // A TrueType font's version is 0x00010000; a raw volume could start so, so the server
+    // asks only where no raw shape was given.
     matches!(bytes.get(..4), Some([0, 1, 0, 0] | b"OTTO" | b"true" | b"ttcf"))
 }
 
@@ -34,6 +36,38 @@ fn too_large(bytes: u64) -> EngineError {
         bytes >> 20,
         MAX_FONT_BYTES >> 20
     ))
+}
+
+/// What a font upload holds, as its upload describes it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct FontInfo {
+    /// Its full name, as the font gives it.
+    pub name: String,
+    pub glyphs: u32,
+    /// Where the file holds several (a collection), the first is used.
+    pub faces: u32,
+}
+
+impl FontInfo {
+    /// Reads `bytes` as a font and describes it; the error says why it is not one.
+    pub fn of(bytes: &[u8]) -> Result<FontInfo, EngineError> {
+        let font = Font::parse(bytes)?;
+        Ok(FontInfo {
+            name: font.name.clone(),
+            glyphs: u32::from(font.face.number_of_glyphs()),
+            faces: ttf_parser::fonts_in_collection(bytes).unwrap_or(1),
+        })
+    }
+
+    /// The media type of a font file that starts with `bytes`.
+    pub fn content_type(bytes: &[u8]) -> &'static str {
+        match bytes.get(..4) {
+            Some(b"OTTO") => "font/otf",
+            Some(b"ttcf") => "font/collection",
+            _ => "font/ttf",
+        }
+    }
 }
 
 /// A parsed font, its first face where the file holds several.

@@ -17,7 +17,7 @@ use i_overlay::float::simplify::SimplifyShape;
 use serde::{Deserialize, Serialize};
 
 pub use field::{Grid, RoundedRect, circle_distance, inside_mask, polygon_distance};
-pub use font::{BUNDLED_NAME, Font};
+pub use font::{BUNDLED_NAME, Font, FontInfo};
 pub use lines::TextLines;
 
 use crate::solid::{MARGIN, PlateField, SolidField};

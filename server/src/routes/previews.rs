@@ -11,6 +11,7 @@ use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
 use crate::limits::{self, Rule};
 use crate::routes::tasks::{Create, ReadyUpload, parse_create, ready_upload};
+use lithos_engine::JobKind;
 
 /// A preview: the model on a grid of at most 256 points a side, at the size the task would
 /// make it.
@@ -47,8 +48,45 @@ pub async fn create(
     let body = parse_create(raw)?;
     let format: lithos_engine::MeshFormat = body.format.as_deref().unwrap_or("stl").parse()?;
     let job = body.params.build(body.mode, Some(format))?;
-    let ReadyUpload { width, height, volume, model, storage_key } =
-        ready_upload(&state, &user, &body.upload_id).await?;
+    if let JobKind::Text(params) = &job.kind {
+        let font = match &body.upload_id {
+            Some(id) => {
+                let upload = ready_upload(&state, &user, id).await?;
+                if upload.font.is_none() {
+                    return Err(ApiError::invalid(
+                        "upload_id",
+                        "text is set in a font upload (TTF or OTF), or with none in the bundled \
+                         font",
+                    ));
+                }
+                Some(state.storage.get(&upload.storage_key).await?)
+            }
+            None => None,
+        };
+        limits::take_now(&state.db, &Rule::previews(), &user.id, 1).await?;
+        let preview = job.preview(0, 0)?;
+        let coarse = preview.text_params().expect("a text job").pitch_mm();
+        let (glb, report) = state.previews.run_text(font, preview).await?;
+        // Flat faces keep about two triangles per field sample, so the count grows as the
+        // inverse square of the spacing.
+        let finer = (coarse / params.pitch_mm()).powi(2) as f64;
+        let expected = (report.triangles as f64 * finer).round() as u64;
+        return Ok(Json(view(glb, report, expected, format)));
+    }
+    let upload_id = body.upload_id.as_deref().ok_or_else(|| {
+        ApiError::invalid(
+            "upload_id",
+            format!("is required: `mode` {} converts an upload", body.mode),
+        )
+    })?;
+    let ReadyUpload { width, height, volume, model, font, storage_key } =
+        ready_upload(&state, &user, upload_id).await?;
+    if font.is_some() {
+        return Err(ApiError::invalid(
+            "upload_id",
+            "a font is for `mode` text: it sets the text you type",
+        ));
+    }
     if volume.is_some() {
         return Err(ApiError::invalid(
             "upload_id",
@@ -64,7 +102,7 @@ pub async fn create(
     }
     limits::take_now(&state.db, &Rule::previews(), &user.id, 1).await?;
     let (width, height) = (width as u32, height as u32);
-    let run = |preview| state.previews.run(&state, &body.upload_id, &storage_key, preview);
+    let run = |preview| state.previews.run(&state, upload_id, &storage_key, preview);
     let (glb, report) = run(job.preview(width, height)?).await?;
     // What the task will make: the work estimate's count (exact for the full grid, a bound
     // under `max_triangles`), or for an adaptive surface the count of a second, coarser
@@ -84,8 +122,18 @@ pub async fn create(
     } else {
         work.triangles
     };
+    Ok(Json(view(glb, report, expected_triangles, format)))
+}
+
+/// The preview's answer, counted.
+fn view(
+    glb: Vec<u8>,
+    report: lithos_engine::Report,
+    expected_triangles: u64,
+    format: lithos_engine::MeshFormat,
+) -> PreviewView {
     metrics::counter!("lithos_previews_total").increment(1);
-    Ok(Json(PreviewView {
+    PreviewView {
         glb: STANDARD.encode(glb),
         backlit_png: report
             .backlit
@@ -98,5 +146,5 @@ pub async fn create(
         size_mm: report.size_mm,
         expected_triangles,
         expected_bytes: expected_triangles * lithos_engine::work::bytes_per_triangle(format),
-    }))
+    }
 }

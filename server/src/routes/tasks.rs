@@ -18,12 +18,15 @@ use crate::tasks::pictures::Picture;
 use crate::tasks::view::{self, COLUMNS, TaskPage, TaskView, find};
 use crate::tasks::{Shape, TaskPlan, TaskStatus};
 use crate::volumes::VolumeInfo;
-use lithos_engine::{JobKind, JobMode, JobRequest, MeshFormat};
+use lithos_engine::text::{Font, Plan as TextPlan, TextParams};
+use lithos_engine::{InputKind, JobKind, JobMode, JobRequest, MeshFormat};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Create {
-    pub(crate) upload_id: String,
+    /// The upload to convert; for `mode` text, a font upload, or nothing for the bundled font.
+    #[serde(default)]
+    pub(crate) upload_id: Option<String>,
     pub(crate) mode: JobMode,
     #[serde(default)]
     pub(crate) params: JobRequest,
@@ -52,7 +55,7 @@ pub async fn create(
         return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 200 characters"));
     }
     let (plan, _, request) = price(&state, &user, &body).await?;
-    let request_hash = plan.fingerprint(&body.upload_id);
+    let request_hash = plan.fingerprint(body.upload_id.as_deref());
     if let Some(key) = &key
         && let Some(existing) = replay(&state, &user, key, &request_hash).await?
     {
@@ -60,7 +63,7 @@ pub async fn create(
     }
     let new = NewTask {
         owner: &user.id,
-        upload_id: &body.upload_id,
+        upload_id: body.upload_id.as_deref(),
         mode: body.mode,
         request: &request,
         plan: &plan,
@@ -130,10 +133,10 @@ pub async fn other_format(
     let body =
         Create { upload_id: task.upload_id, mode, params, format: Some(format.name().into()) };
     let (plan, _, request) = price(&state, &user, &body).await?;
-    let request_hash = plan.fingerprint(&body.upload_id);
+    let request_hash = plan.fingerprint(body.upload_id.as_deref());
     let new = NewTask {
         owner: &user.id,
-        upload_id: &body.upload_id,
+        upload_id: body.upload_id.as_deref(),
         mode,
         request: &request,
         plan: &plan,
@@ -163,6 +166,8 @@ pub(crate) struct ReadyUpload {
     pub volume: Option<String>,
     /// A 3D file's [`lithos_engine::model::Inspection`], as JSON.
     pub model: Option<String>,
+    /// A font's [`crate::routes::uploads::FontInfo`], as JSON.
+    pub font: Option<String>,
     pub storage_key: String,
 }
 
@@ -182,7 +187,7 @@ pub(crate) async fn ready_upload(
         swept: Option<i64>,
     }
     let row: Option<Row> = sqlx::query_as(
-        "SELECT width, height, volume, model, storage_key, state, \
+        "SELECT width, height, volume, model, font, storage_key, state, \
          COALESCE(deleted_at, sweep_started_at) AS swept FROM uploads WHERE id = $1 AND user_id = $2",
     )
     .bind(id)
@@ -216,8 +221,29 @@ async fn price(
     let format = body.format.as_deref().map(str::parse::<MeshFormat>).transpose()?;
     // Fields first, so a bad field is named even when the upload is missing.
     let job = body.params.build(body.mode, format)?;
-    let ReadyUpload { width, height, volume, model, .. } =
-        ready_upload(state, user, &body.upload_id).await?;
+    let upload = match &body.upload_id {
+        Some(id) => Some(ready_upload(state, user, id).await?),
+        None if body.mode.input() == InputKind::Font => None,
+        None => {
+            return Err(ApiError::invalid(
+                "upload_id",
+                format!("is required: `mode` {} converts an upload", body.mode),
+            ));
+        }
+    };
+    if let JobKind::Text(params) = &job.kind
+        && upload.as_ref().is_none_or(|u| u.font.is_some())
+    {
+        let font = match &upload {
+            Some(upload) => Some(state.storage.get(&upload.storage_key).await?),
+            None => None,
+        };
+        let dims = text_dims(*params, font).await?;
+        return priced(state, user, job, Shape::Text { dims }, body.params.clone()).await;
+    }
+    let Some(ReadyUpload { width, height, volume, model, font, .. }) = upload else {
+        unreachable!("only text tasks have no upload")
+    };
     let model: Option<lithos_engine::model::Inspection> = model
         .map(|m| serde_json::from_str(&m))
         .transpose()
@@ -261,12 +287,41 @@ async fn price(
         (None, _) if let Some(model) = &model => {
             (job, Shape::Model { triangles: model.analysis.triangles as u64 })
         }
+        // A font for another mode: refused by the plan, which names what the mode takes.
+        (None, _) if font.is_some() => (job, Shape::Text { dims: [0; 3] }),
         (None, _) => {
             let width = u32::try_from(width).unwrap_or(0);
             let height = u32::try_from(height).unwrap_or(0);
             (job, Shape::Image { width, height })
         }
     };
+    priced(state, user, job, shape, request).await
+}
+
+/// The field text laid out in its font fills (the bundled font without `font`): what its work
+/// and cost follow. Laid out on a blocking thread: merging outlines takes a moment.
+async fn text_dims(params: TextParams, font: Option<Vec<u8>>) -> ApiResult<[usize; 3]> {
+    let planned = tokio::task::spawn_blocking(move || {
+        let font = match &font {
+            Some(bytes) => Font::parse(bytes)?,
+            None => Font::bundled(),
+        };
+        TextPlan::new(&font, &params).map(|plan| plan.dims())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(planned?)
+}
+
+/// The plan of `job` on `shape`, checked against the limits and the account's plan, its cost,
+/// and the balance.
+async fn priced(
+    state: &AppState,
+    user: &User,
+    job: lithos_engine::Job,
+    shape: Shape,
+    request: JobRequest,
+) -> ApiResult<(TaskPlan, Quote, JobRequest)> {
     let plan = TaskPlan::for_job(job, shape, &state.config.work_limits)?;
     // The account's plan: a billing hold, the grid it allows, tasks at once.
     let grid_points = matches!(shape, Shape::Image { .. }).then_some(plan.work.grid_points);
@@ -442,9 +497,10 @@ pub(crate) async fn serve_output(
     asker: Asker<'_>,
     picture: Option<Picture>,
 ) -> ApiResult<Response> {
-    const SELECT: &str = "SELECT t.status, t.output_key, t.format, u.filename, t.expired_at \
-                          FROM tasks t \
-                          JOIN uploads u ON u.id = t.upload_id \
+    // Text in the bundled font has no upload: its files are named `text`.
+    const SELECT: &str = "SELECT t.status, t.output_key, t.format, \
+                          COALESCE(u.filename, 'text'), t.expired_at FROM tasks t \
+                          LEFT JOIN uploads u ON u.id = t.upload_id \
                           WHERE t.id = $1 AND t.deleted_at IS NULL";
     let query = match asker {
         Asker::Owner(_) => format!("{SELECT} AND t.user_id = $2"),

@@ -18,7 +18,8 @@ use crate::{AppState, now_ms};
 #[derive(Clone, Copy, Debug)]
 pub struct NewTask<'a> {
     pub owner: &'a UserId,
-    pub upload_id: &'a str,
+    /// None for text in the bundled font.
+    pub upload_id: Option<&'a str>,
     pub mode: JobMode,
     pub request: &'a JobRequest,
     pub plan: &'a TaskPlan,

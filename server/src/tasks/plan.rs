@@ -15,12 +15,14 @@ pub struct TaskPlan {
     pub cost: i64,
 }
 
-/// What a task runs on: an image's pixels, a volume's voxels, or a 3D file's triangles.
+/// What a task runs on: an image's pixels, a volume's voxels, a 3D file's triangles, or text's
+/// field (laid out in its font: the bundled one, or a font upload).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
     Image { width: u32, height: u32 },
     Volume { dims: [usize; 3] },
     Model { triangles: u64 },
+    Text { dims: [usize; 3] },
 }
 
 impl Shape {
@@ -30,6 +32,7 @@ impl Shape {
             Shape::Image { .. } => InputKind::Image,
             Shape::Volume { .. } => InputKind::Volume,
             Shape::Model { .. } => InputKind::Model,
+            Shape::Text { .. } => InputKind::Font,
         }
     }
 }
@@ -85,6 +88,7 @@ impl TaskPlan {
             Shape::Image { width, height } => job.checked_work(width, height)?,
             Shape::Volume { dims } => job.volume_work(dims)?,
             Shape::Model { triangles } => job.model_work(triangles),
+            Shape::Text { dims } => job.text_work(dims),
         };
         let work = work.expect("the job's kind matches the shape");
         work.check(limits).map_err(|e| {
@@ -104,7 +108,7 @@ impl TaskPlan {
 
     /// The validated request in one canonical form: `42` and `42.0`, or a default left out and
     /// spelled out, give the same text. `Idempotency-Key` compares this, not the raw JSON.
-    pub fn fingerprint(&self, upload_id: &str) -> String {
+    pub fn fingerprint(&self, upload_id: Option<&str>) -> String {
         let canonical = serde_json::json!({ "upload_id": upload_id, "job": self.job });
         crate::auth::sha256(&canonical.to_string())
     }

@@ -12,7 +12,7 @@ use crate::ids::{TaskId, UserId};
 #[derive(sqlx::FromRow)]
 pub(crate) struct Row {
     id: TaskId,
-    upload_id: String,
+    upload_id: Option<String>,
     mode: String,
     params: String,
     format: String,
@@ -44,7 +44,8 @@ pub(crate) const COLUMNS: &str = "id, upload_id, mode, params, format, status, p
 pub struct TaskView {
     #[schema(value_type = String)]
     pub id: TaskId,
-    pub upload_id: String,
+    /// None for text in the bundled font.
+    pub upload_id: Option<String>,
     #[schema(value_type = lithos_engine::JobMode)]
     pub mode: String,
     /// The options as they were given.

@@ -261,7 +261,8 @@ struct Task {
     format: String,
     cost: i64,
     cancel_requested: i64,
-    storage_key: String,
+    /// None for text in the bundled font, which reads no upload.
+    storage_key: Option<String>,
     plan: String,
     /// The upload's description, for a volume.
     volume: Option<String>,

@@ -65,7 +65,7 @@ impl Slot {
     async fn process_claimed(&self, lease: &Lease, live: &Arc<Live>) -> anyhow::Result<()> {
         let task: Task = sqlx::query_as(
             "SELECT t.id, t.user_id, t.mode, t.params, t.format, t.cost, t.cancel_requested, \
-             u.storage_key, a.plan, u.volume FROM tasks t JOIN uploads u ON u.id = t.upload_id \
+             u.storage_key, a.plan, u.volume FROM tasks t LEFT JOIN uploads u ON u.id = t.upload_id \
              JOIN users a ON a.id = t.user_id WHERE t.id = $1",
         )
         .bind(&lease.task_id)
@@ -104,7 +104,11 @@ impl Slot {
     async fn execute(&self, task: &Task, lease: &Lease, live: Arc<Live>) -> Outcome {
         let started = std::time::Instant::now();
         let time_limit = self.time_limits.for_plan(&task.plan);
-        let bytes = match self.storage.get(&task.storage_key).await {
+        let fetched = match &task.storage_key {
+            Some(key) => self.storage.get(key).await,
+            None => Ok(Vec::new()),
+        };
+        let bytes = match fetched {
             Ok(bytes) => bytes,
             Err(StorageError::NotFound(_)) => {
                 return Outcome::Failed(
@@ -158,6 +162,8 @@ impl Slot {
             None if matches!(job.kind, JobKind::Mesh(_)) => {
                 Some((bytes.len() as u64).saturating_mul(16))
             }
+            // Text: its field's planes, as the work estimate counts them, are small.
+            None if matches!(job.kind, JobKind::Text(_)) => None,
             None if streamed => None,
             None => Some(decode::probe_cost(&bytes, limits).map_or(0, |probe| probe.decoded_bytes)),
         };
@@ -168,6 +174,7 @@ impl Slot {
         // The worker's own stages around the engine's: reading the source, decoding it, and
         // committing the output (on S3, waiting for the parts still going up).
         let fetch = StageTime { stage: Stage::Fetch, seconds: started.elapsed().as_secs_f64() };
+        let bundled_font = task.storage_key.is_none();
         let run = tokio::task::spawn_blocking(move || -> Result<(Report, Pictures), RunError> {
             let mut sink = sink;
             let decoding = std::time::Instant::now();
@@ -183,6 +190,9 @@ impl Slot {
                 }
                 // A 3D file is read, repaired and written by the engine, holding the budget.
                 JobKind::Mesh(_) => Source::Model { bytes, _budget: reservation },
+                // A font upload, or none for the bundled font.
+                JobKind::Text(_) if bundled_font => Source::BundledFont,
+                JobKind::Text(_) => Source::Encoded(bytes),
                 _ if streamed => {
                     drop(reservation);
                     Source::Encoded(bytes)
@@ -202,6 +212,7 @@ impl Slot {
                 }
                 Source::Image(image) => Input::Image(image),
                 Source::Volume(volume) => Input::Volume(volume),
+                Source::BundledFont => Input::None,
             };
             let mut report = match engine.run(&job, input, &mut sink, &progress) {
                 Ok(report) => report,
@@ -309,6 +320,8 @@ enum Source {
         bytes: Vec<u8>,
         _budget: Option<crate::decode_budget::Reservation>,
     },
+    /// Text set in the engine's own font.
+    BundledFont,
 }
 
 fn io_failure(e: std::io::Error) -> RunError {

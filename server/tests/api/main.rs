@@ -23,4 +23,5 @@ mod retention;
 mod sessions;
 mod support;
 mod tasks;
+mod text;
 mod volumes;

@@ -128,9 +128,9 @@ struct Detail {
     task: view::Row,
     user_id: UserId,
     email: String,
-    filename: String,
-    width: i64,
-    height: i64,
+    filename: Option<String>,
+    width: Option<i64>,
+    height: Option<i64>,
     output_key: Option<String>,
 }
 
@@ -138,7 +138,7 @@ async fn detail_of(state: &AppState, id: &str) -> ApiResult<Detail> {
     sqlx::query_as(&format!(
         "SELECT {}, t.user_id, u.email, up.filename, up.width, up.height, t.output_key \
              FROM tasks t JOIN users u ON u.id = t.user_id \
-             JOIN uploads up ON up.id = t.upload_id WHERE t.id = $1 AND t.deleted_at IS NULL",
+             LEFT JOIN uploads up ON up.id = t.upload_id WHERE t.id = $1 AND t.deleted_at IS NULL",
         task_columns()
     ))
     .bind(id)
@@ -175,12 +175,12 @@ pub async fn get(
         .output_key
         .filter(|_| task.status == TaskStatus::Succeeded)
         .map(|_| format!("/api/v1/admin/jobs/{}/output", task.id));
-    let upload = JobUpload {
-        id: task.upload_id.clone(),
-        filename: d.filename,
-        width: d.width,
-        height: d.height,
-    };
+    let upload = task.upload_id.clone().map(|id| JobUpload {
+        id,
+        filename: d.filename.unwrap_or_default(),
+        width: d.width.unwrap_or(0),
+        height: d.height.unwrap_or(0),
+    });
     Ok(Json(JobDetail {
         task,
         user_id: d.user_id,

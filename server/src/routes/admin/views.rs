@@ -26,7 +26,7 @@ pub struct JobPage {
     pub next_cursor: Option<String>,
 }
 
-/// The image a job was made from.
+/// The upload a job was made from (an image, a volume, a 3D file or a font).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobUpload {
     pub id: String,
@@ -69,7 +69,8 @@ pub struct JobDetail {
     #[schema(value_type = String)]
     pub user_id: UserId,
     pub email: String,
-    pub upload: JobUpload,
+    /// None for text set in the bundled font.
+    pub upload: Option<JobUpload>,
     /// Seconds per stage, from the result.
     #[schema(value_type = Option<Object>)]
     pub stages: Option<Value>,

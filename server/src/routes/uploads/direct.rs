@@ -6,10 +6,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use lithos_engine::text::FontInfo;
 use lithos_engine::{DecodeLimits, decode};
 use serde::Deserialize;
 
-use super::{Described, Row, UploadView, check_model, check_volume, find};
+use super::{Described, Row, UploadView, check_font, check_model, check_volume, find};
 use super::{plan_upload_limit, too_large, upload_key};
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
@@ -141,9 +142,15 @@ pub async fn complete(
     let header = state.storage.get_prefix(&row.storage_key, HEADER_BYTES).await?;
     // A 3D file or a volume is read whole, as through `POST /uploads`; an image's header
     // is enough.
+    let font = lithos_engine::text::font::sniff(&header);
     let model = lithos_engine::model::sniff_prefix(&header, size).is_some();
     let volume = lithos_engine::volume::sniff(&header);
-    let checked = if model {
+    let checked = if font {
+        let bytes = state.storage.get(&row.storage_key).await?;
+        check_font(&state, bytes)
+            .await
+            .map(|(font, bytes)| (FontInfo::content_type(&bytes), (0, 0), Described::Font(font)))
+    } else if model {
         let bytes = state.storage.get(&row.storage_key).await?;
         check_model(&state, bytes).await.map(|(inspection, _)| {
             let content_type = inspection.format.content_type();
@@ -168,22 +175,25 @@ pub async fn complete(
     let (content_type, (width, height), described) = match checked {
         Ok(checked) => checked,
         // A full budget or a storage failure while reading it whole is not the file's fault.
-        Err(e @ (ApiError::Busy { .. } | ApiError::Internal(_))) if model || volume.is_some() => {
+        Err(e @ (ApiError::Busy { .. } | ApiError::Internal(_)))
+            if font || model || volume.is_some() =>
+        {
             return Err(e);
         }
         Err(e) => return refuse(&state, &row, e).await,
     };
-    let (volume, model) = described.columns();
+    let columns = described.columns();
     let _gate = state.db.write_gate().await;
     sqlx::query(
         "UPDATE uploads SET state = 'ready', content_type = $1, width = $2, height = $3, \
-         volume = $4, model = $5 WHERE id = $6 AND state = 'pending'",
+         volume = $4, model = $5, font = $6 WHERE id = $7 AND state = 'pending'",
     )
     .bind(content_type)
     .bind(width)
     .bind(height)
-    .bind(volume)
-    .bind(model)
+    .bind(columns.volume)
+    .bind(columns.model)
+    .bind(columns.font)
     .bind(&row.id)
     .execute(&state.db.pool)
     .await?;

@@ -1,4 +1,4 @@
-//! Uploads of images, volumes and 3D files, two ways:
+//! Uploads of images, volumes, 3D files and fonts, two ways:
 //!
 //! - `POST /uploads`: one file in a multipart `file` field, through the server (a raw volume
 //!   with `raw_dims` and `raw_type` fields beside it). The content is sniffed and read whole
@@ -14,6 +14,7 @@ use axum::Json;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use lithos_engine::model::{Inspection, ModelFormat, ModelLimits, Units};
+use lithos_engine::text::FontInfo;
 use lithos_engine::{DecodeLimits, RawType, decode};
 
 use crate::auth::User;
@@ -45,6 +46,8 @@ pub struct UploadView {
     pub volume: Option<VolumeInfo>,
     /// For a 3D file (`mode` mesh takes it): its format and what is wrong with it.
     pub model: Option<Inspection>,
+    /// For a font (`mode` text takes it): its name and glyphs.
+    pub font: Option<FontInfo>,
 }
 
 /// What a multipart body that could not be read is told: too slow (408), too large (as
@@ -123,6 +126,14 @@ pub async fn create(
     crate::billing::plans::admit_upload(&state.db, billing, &user.id, bytes.len() as u64).await?;
     let filename = crate::text::clean("filename", &name, 200)?;
     let raw = raw_shape(raw_dims.as_deref(), raw_type.as_deref())?;
+    if raw.is_none() && lithos_engine::text::font::sniff(&bytes) {
+        let (font, bytes) = check_font(&state, bytes).await?;
+        let content_type = FontInfo::content_type(&bytes);
+        let upload =
+            store(&state, &user, filename, bytes, content_type, (0, 0), Described::Font(font))
+                .await?;
+        return Ok((StatusCode::CREATED, Json(upload)));
+    }
     // A 3MF is a ZIP, which is otherwise a volume's slices: it is asked first.
     let model = lithos_engine::model::sniff_exact(&bytes).filter(|_| raw.is_none());
     if model == Some(ModelFormat::ThreeMf) {
@@ -200,22 +211,46 @@ async fn check_model(state: &AppState, bytes: Vec<u8>) -> ApiResult<(Inspection,
     Ok((inspected?, bytes))
 }
 
+/// Reads a font whole on a blocking thread (a font is at most 32 MiB, and parsing it reads
+/// its tables in place); gives the bytes back.
+async fn check_font(state: &AppState, bytes: Vec<u8>) -> ApiResult<(FontInfo, Vec<u8>)> {
+    let reservation = reserve(state, bytes.len() as u64).await?;
+    let (described, bytes) = tokio::task::spawn_blocking(move || {
+        let described = FontInfo::of(&bytes);
+        drop(reservation);
+        (described, bytes)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok((described?, bytes))
+}
+
 /// What an upload holds, described.
 enum Described {
     Image,
     Volume(VolumeInfo),
     Model(Inspection),
+    Font(FontInfo),
+}
+
+/// The description columns of an upload: `volume`, `model` and `font`, each JSON or NULL.
+struct Columns {
+    volume: Option<String>,
+    model: Option<String>,
+    font: Option<String>,
 }
 
 impl Described {
-    /// The `volume` and `model` columns: a description as JSON, or NULL.
-    fn columns(&self) -> (Option<String>, Option<String>) {
+    fn columns(&self) -> Columns {
         let json = |value: Result<String, serde_json::Error>| Some(value.expect("serialises"));
+        let mut columns = Columns { volume: None, model: None, font: None };
         match self {
-            Described::Image => (None, None),
-            Described::Volume(volume) => (json(serde_json::to_string(volume)), None),
-            Described::Model(model) => (None, json(serde_json::to_string(model))),
+            Described::Image => {}
+            Described::Volume(volume) => columns.volume = json(serde_json::to_string(volume)),
+            Described::Model(model) => columns.model = json(serde_json::to_string(model)),
+            Described::Font(font) => columns.font = json(serde_json::to_string(font)),
         }
+        columns
     }
 }
 
@@ -323,11 +358,12 @@ async fn store(
     (width, height): (i64, i64),
     described: Described,
 ) -> ApiResult<UploadView> {
-    let (volume_json, model_json) = described.columns();
-    let (volume, model) = match described {
-        Described::Image => (None, None),
-        Described::Volume(volume) => (Some(volume), None),
-        Described::Model(model) => (None, Some(model)),
+    let columns = described.columns();
+    let (volume, model, font) = match described {
+        Described::Image => (None, None, None),
+        Described::Volume(volume) => (Some(volume), None, None),
+        Described::Model(model) => (None, Some(model), None),
+        Described::Font(font) => (None, None, Some(font)),
     };
     let id = new_id();
     let key = upload_key(&user.id, &id);
@@ -336,8 +372,8 @@ async fn store(
     let now = now_ms();
     let _gate = state.db.write_gate().await;
     sqlx::query(
-        "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, height, volume, model, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO uploads (id, user_id, storage_key, filename, content_type, bytes, width, height, volume, model, font, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&id)
     .bind(&user.id)
@@ -347,8 +383,9 @@ async fn store(
     .bind(size as i64)
     .bind(width)
     .bind(height)
-    .bind(volume_json)
-    .bind(model_json)
+    .bind(columns.volume)
+    .bind(columns.model)
+    .bind(columns.font)
     .bind(now)
     .execute(&state.db.pool)
     .await?;
@@ -363,6 +400,7 @@ async fn store(
         created_at: now,
         volume,
         model,
+        font,
     })
 }
 
@@ -393,6 +431,7 @@ struct Row {
     created_at: i64,
     volume: Option<String>,
     model: Option<String>,
+    font: Option<String>,
 }
 
 impl Row {
@@ -408,6 +447,7 @@ impl Row {
             created_at: self.created_at,
             volume: self.volume.as_deref().and_then(|v| serde_json::from_str(v).ok()),
             model: self.model.as_deref().and_then(|m| serde_json::from_str(m).ok()),
+            font: self.font.as_deref().and_then(|f| serde_json::from_str(f).ok()),
         }
     }
 }
@@ -416,7 +456,7 @@ async fn find(state: &AppState, user: &User, id: &str) -> ApiResult<Row> {
     sqlx::query_as(
         "SELECT id, storage_key, filename, content_type, bytes, width, height, \
          CASE WHEN deleted_at IS NULL AND sweep_started_at IS NULL THEN state ELSE 'deleted' END \
-         AS state, created_at, volume, model FROM uploads WHERE id = $1 AND user_id = $2",
+         AS state, created_at, volume, model, font FROM uploads WHERE id = $1 AND user_id = $2",
     )
     .bind(id)
     .bind(&user.id)

@@ -1,0 +1,6 @@
+-- Text tasks need no upload (the bundled font), so a task's `upload_id` may be NULL; a font
+-- upload's name and glyph count are kept as JSON in `font`, as a 3D file's description is in
+-- `model`.
+ALTER TABLE tasks ALTER COLUMN upload_id DROP NOT NULL;
+CREATE INDEX tasks_upload ON tasks (upload_id);
+ALTER TABLE uploads ADD COLUMN font TEXT;
