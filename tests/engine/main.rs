@@ -12,6 +12,7 @@ mod decode;
 mod dicom;
 mod exports;
 mod formats;
+mod fuzz_corpora;
 mod helpers;
 mod isosurface;
 mod kernel_times;

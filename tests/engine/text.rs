@@ -104,7 +104,7 @@ fn capitals_are_as_tall_as_asked_and_the_volume_is_area_times_depth() {
     let (lo, hi) = mesh.bounds();
     // DejaVu's capitals stand on the baseline and reach the cap height; the O overshoots it a
     // little, as round letters do.
-    let pitch = p.pitch_mm() as f64;
+    let pitch = f64::from(p.pitch_mm());
     let height = f64::from(hi[1] - lo[1]);
     assert!((12.0..12.0 + 0.35 + pitch).contains(&height), "cap height {height}");
     assert!((hi[2] - 3.0).abs() < 1e-3, "depth {}", hi[2]);
@@ -147,7 +147,7 @@ fn fonts_written_by_fonttools_read_the_same_in_quadratic_and_cubic_outlines() {
 #[test]
 fn a_file_that_is_not_a_font_and_a_letter_the_font_lacks_are_named() {
     let not_a_font = std::fs::read(crate::helpers::data("horse.png")).unwrap();
-    let e = Font::parse(&not_a_font).err().expect("a PNG is not a font");
+    let e = Font::parse(&not_a_font).expect_err("a PNG is not a font");
     assert!(e.to_string().contains("not a font"), "{e}");
     let p = params(json!({ "text": "Hi 日本" }));
     let e = cpu().text(&Font::bundled(), &p, &Silent, &mut Vec::new()).err().unwrap();

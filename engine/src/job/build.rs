@@ -96,7 +96,7 @@ impl JobRequest {
                 params.validate()?;
                 JobKind::Mesh(params)
             }
-            JobMode::Text => JobKind::Text(self.text_params()?),
+            JobMode::Text => JobKind::Text(Box::new(self.text_params()?)),
         };
         Ok(Job { kind, format, backlit: false })
     }

@@ -194,7 +194,8 @@ pub enum JobKind {
     Solid(ConvertParams, SolidParams),
     Volume(VolumeParams, VolumeSource),
     Mesh(crate::model::MeshParams),
-    Text(TextParams),
+    /// Boxed: its text is held inline, which would make every other kind as large.
+    Text(Box<TextParams>),
 }
 
 impl Job {

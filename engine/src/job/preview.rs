@@ -53,7 +53,7 @@ impl Job {
             // The same text on a coarser field: a twenty-fifth of the letters' height.
             JobKind::Text(p) => {
                 let pitch = p.pitch_mm().max(p.letter_height_mm / 25.0);
-                JobKind::Text(crate::text::TextParams { pitch_mm: Some(pitch), ..*p })
+                JobKind::Text(Box::new(crate::text::TextParams { pitch_mm: Some(pitch), ..**p }))
             }
         };
         let mut job = Job { kind, format: MeshFormat::Glb, backlit: false };

@@ -248,19 +248,31 @@ fn is_3mf(bytes: &[u8]) -> bool {
     bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b".model"))
 }
 
-/// Reads a 3D file from `bytes`; `units` for formats that do not name theirs.
+/// Reads a 3D file from `bytes`, its format sniffed; `units` for formats that do not name
+/// theirs.
 pub fn read(bytes: &[u8], units: Units, limits: ModelLimits) -> Result<Loaded> {
+    let format = sniff(bytes).ok_or_else(|| {
+        EngineError::UnsupportedFormat(
+            "not a 3D file Lithos reads: send STL, OBJ, PLY, glTF/GLB, 3MF or OFF".into(),
+        )
+    })?;
+    read_as(format, bytes, units, limits)
+}
+
+/// Reads `bytes` as a 3D file in `format`, whatever they hold (the fuzz targets read each
+/// format so).
+pub fn read_as(
+    format: ModelFormat,
+    bytes: &[u8],
+    units: Units,
+    limits: ModelLimits,
+) -> Result<Loaded> {
     if bytes.len() as u64 > limits.max_bytes {
         return Err(EngineError::ModelFileTooLarge {
             mib: bytes.len() as u64 >> 20,
             limit_mib: limits.max_bytes >> 20,
         });
     }
-    let format = sniff(bytes).ok_or_else(|| {
-        EngineError::UnsupportedFormat(
-            "not a 3D file Lithos reads: send STL, OBJ, PLY, glTF/GLB, 3MF or OFF".into(),
-        )
-    })?;
     let given = units.millimetres();
     let (mut model, millimetres_per_unit) = match format {
         ModelFormat::Stl => (stl::read(bytes, limits)?, given),

@@ -301,7 +301,7 @@ mod tests {
     #[test]
     fn a_file_that_is_not_a_font_is_refused_by_name() {
         for bytes in [&b"\x89PNG\r\n\x1a\n...."[..], b"", &[0, 1, 0, 0, 0, 0]] {
-            let e = Font::parse(bytes).err().expect("refused");
+            let e = Font::parse(bytes).expect_err("refused");
             assert!(matches!(e, EngineError::NotAFont(_)), "{e}");
         }
         assert_eq!(Font::bundled().name(), BUNDLED_NAME);

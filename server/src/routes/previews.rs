@@ -69,7 +69,7 @@ pub async fn create(
         let (glb, report) = state.previews.run_text(font, preview).await?;
         // Flat faces keep about two triangles per field sample, so the count grows as the
         // inverse square of the spacing.
-        let finer = (coarse / params.pitch_mm()).powi(2) as f64;
+        let finer = f64::from((coarse / params.pitch_mm()).powi(2));
         let expected = (report.triangles as f64 * finer).round() as u64;
         return Ok(Json(view(glb, report, expected, format)));
     }

@@ -238,7 +238,7 @@ async fn price(
             Some(upload) => Some(state.storage.get(&upload.storage_key).await?),
             None => None,
         };
-        let dims = text_dims(*params, font).await?;
+        let dims = text_dims(**params, font).await?;
         return priced(state, user, job, Shape::Text { dims }, body.params.clone()).await;
     }
     let Some(ReadyUpload { width, height, volume, model, font, .. }) = upload else {

@@ -187,8 +187,8 @@ mod tests {
                         JobMode::Relief => (true, stray, stray),
                         JobMode::Lithophane => (stray, true, stray),
                         JobMode::Solid => (stray, stray, true),
-                        JobMode::Volume | JobMode::Mesh => {
-                            unreachable!("the strategy makes no volumes or meshes")
+                        JobMode::Volume | JobMode::Mesh | JobMode::Text => {
+                            unreachable!("the strategy makes image jobs only")
                         }
                     };
                     JobRequest {
