@@ -1,10 +1,10 @@
 -- Text tasks need no upload (the bundled font), so a task's `upload_id` may be NULL; a font
 -- upload's name and glyph count are kept as JSON in `font`, as a 3D file's description is in
 -- `model`.
---
--- SQLite cannot drop a NOT NULL, so the table is copied. Other tables reference it: migrations
--- run with foreign keys off (`Db::migrate`), so the drop leaves their rows, and the copy,
--- renamed, is what they reference.
+
+-- this dialect only: SQLite cannot drop a NOT NULL, so the table is copied. Other tables
+-- reference it: migrations run with foreign keys off (`Db::migrate`), so the drop leaves their
+-- rows, and the copy, renamed, is what they reference.
 CREATE TABLE tasks_new (
     id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -48,5 +48,6 @@ CREATE INDEX tasks_finished ON tasks (finished_at);
 CREATE INDEX tasks_created ON tasks (created_at);
 CREATE INDEX tasks_mode_created ON tasks (mode, created_at);
 CREATE INDEX tasks_derived_from ON tasks (derived_from);
+-- both dialects again
 CREATE INDEX tasks_upload ON tasks (upload_id);
 ALTER TABLE uploads ADD COLUMN font TEXT;

@@ -251,6 +251,7 @@ fn is_3mf(bytes: &[u8]) -> bool {
 /// Reads a 3D file from `bytes`, its format sniffed; `units` for formats that do not name
 /// theirs.
 pub fn read(bytes: &[u8], units: Units, limits: ModelLimits) -> Result<Loaded> {
+    check_bytes(bytes, limits)?;
     let format = sniff(bytes).ok_or_else(|| {
         EngineError::UnsupportedFormat(
             "not a 3D file Lithos reads: send STL, OBJ, PLY, glTF/GLB, 3MF or OFF".into(),
@@ -267,12 +268,7 @@ pub fn read_as(
     units: Units,
     limits: ModelLimits,
 ) -> Result<Loaded> {
-    if bytes.len() as u64 > limits.max_bytes {
-        return Err(EngineError::ModelFileTooLarge {
-            mib: bytes.len() as u64 >> 20,
-            limit_mib: limits.max_bytes >> 20,
-        });
-    }
+    check_bytes(bytes, limits)?;
     let given = units.millimetres();
     let (mut model, millimetres_per_unit) = match format {
         ModelFormat::Stl => (stl::read(bytes, limits)?, given),
@@ -293,6 +289,17 @@ pub fn read_as(
         model.positions.iter_mut().for_each(|p| *p = p.map(|v| v * scale));
     }
     Ok(Loaded { model, format, millimetres_per_unit })
+}
+
+/// Refuses a file over the size limit, before anything reads it.
+fn check_bytes(bytes: &[u8], limits: ModelLimits) -> Result<()> {
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(EngineError::ModelFileTooLarge {
+            mib: bytes.len() as u64 >> 20,
+            limit_mib: limits.max_bytes >> 20,
+        });
+    }
+    Ok(())
 }
 
 /// A corrupt-file error for `format`.

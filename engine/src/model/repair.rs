@@ -99,7 +99,10 @@ fn weld_within(model: &mut Model, tolerance: f32) -> u64 {
         for dx in -1..=1 {
             for dy in -1..=1 {
                 for dz in -1..=1 {
-                    let Some(near) = cells.get(&[c[0] + dx, c[1] + dy, c[2] + dz]) else {
+                    // Saturating: corners far out (1e30) sit in the last cell.
+                    let key =
+                        [c[0].saturating_add(dx), c[1].saturating_add(dy), c[2].saturating_add(dz)];
+                    let Some(near) = cells.get(&key) else {
                         continue;
                     };
                     for &j in near {

@@ -425,6 +425,18 @@ fn tiff_stack(file: File, max_bytes: u64, limits: DecodeLimits) -> Result<Volume
                 )));
             }
         };
+        // Packed samples (1, 2 or 4 bits) or a page that lies about its size decode to another
+        // count than its pixels.
+        if page.len() != size.0 * size.1 {
+            return Err(EngineError::UnsupportedVolume(format!(
+                "page {} of the TIFF decodes to {} samples for its {} x {} pixels; save it with \
+                 8-bit, 16-bit or float samples",
+                pages + 1,
+                page.len(),
+                size.0,
+                size.1
+            )));
+        }
         append(&mut voxels, page);
         pages += 1;
         if !decoder.more_images() {
