@@ -21,6 +21,13 @@ type Matrix = [[f32; 4]; 4];
 
 pub(super) fn read(bytes: &[u8], limits: ModelLimits) -> Result<Model> {
     let bad = |reason: String| corrupt(ModelFormat::Gltf, reason);
+    // The gltf crate subtracts the header from a GLB's stated length unchecked.
+    if let Some(length) = bytes.strip_prefix(b"glTF").and_then(|rest| rest.get(4..8)) {
+        let length = u32::from_le_bytes(length.try_into().expect("four bytes"));
+        if length < 12 {
+            return Err(bad(format!("its GLB header states {length} bytes, less than itself")));
+        }
+    }
     let gltf = gltf::Gltf::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
     if let Some(required) = gltf.extensions_required().next() {
         return Err(EngineError::UnsupportedFormat(format!(

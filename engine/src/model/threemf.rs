@@ -43,7 +43,8 @@ pub(super) fn read(bytes: &[u8], limits: ModelLimits) -> Result<(Model, f64)> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(archive_error)?;
     let mut declared = 0u64;
     for i in 0..archive.len() {
-        declared += archive.by_index_raw(i).map_err(archive_error)?.size();
+        // Saturating: a forged directory can state sizes that add past 2^64.
+        declared = declared.saturating_add(archive.by_index_raw(i).map_err(archive_error)?.size());
     }
     if declared > limits.max_unzipped_bytes {
         return Err(EngineError::ModelZipBomb {
