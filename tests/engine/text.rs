@@ -149,6 +149,15 @@ fn a_file_that_is_not_a_font_and_a_letter_the_font_lacks_are_named() {
     let not_a_font = std::fs::read(crate::helpers::data("horse.png")).unwrap();
     let e = Font::parse(&not_a_font).expect_err("a PNG is not a font");
     assert!(e.to_string().contains("not a font"), "{e}");
+    // Values past the table's bounds are refused by name before anything is laid out.
+    for (name, value) in
+        [("letter_spacing_mm", 1e300), ("line_spacing", 0.1), ("letter_height_mm", 0.5)]
+    {
+        let request: JobRequest =
+            serde_json::from_value(json!({ "text": "Hi", name: value })).unwrap();
+        let e = request.build(JobMode::Text, None).unwrap_err();
+        assert_eq!(e.field, name, "{e:?}");
+    }
     let p = params(json!({ "text": "Hi 日本" }));
     let e = cpu().text(&Font::bundled(), &p, &Silent, &mut Vec::new()).err().unwrap();
     assert!(matches!(e, EngineError::MissingGlyph { ch: '日', .. }), "{e}");

@@ -112,6 +112,17 @@ impl JobRequest {
                 .map(|m| m.get())
                 .map_err(|message| ParamError::new(name, message))
         };
+        // Within the bounds the table gives (and so finite): a letter spacing of 1e300 would
+        // put letters at infinity.
+        let bounded = |name: &'static str, value: Option<f64>, default: f64| {
+            let value = value.unwrap_or(default);
+            let (lo, hi) = field(name).and_then(|f| f.range).expect("a bounded field");
+            if (lo..=hi).contains(&value) {
+                Ok(value as f32)
+            } else {
+                Err(ParamError::new(name, format!("must be {lo} to {hi}, got {value}")))
+            }
+        };
         let solid = SolidParams {
             depth_mm: mm("depth_mm", Some(self.depth_mm.unwrap_or(TEXT_DEPTH_MM)))?.expect("given"),
             bevel_mm: self.bevel_mm.unwrap_or(TEXT_BEVEL_MM as f32),
@@ -122,9 +133,9 @@ impl JobRequest {
         let params = TextParams {
             text,
             layout: self.layout.unwrap_or_default(),
-            letter_height_mm: length("letter_height_mm", self.letter_height_mm, LETTER_HEIGHT_MM)?,
-            letter_spacing_mm: self.letter_spacing_mm.unwrap_or(0.0) as f32,
-            line_spacing: self.line_spacing.unwrap_or(LINE_SPACING) as f32,
+            letter_height_mm: bounded("letter_height_mm", self.letter_height_mm, LETTER_HEIGHT_MM)?,
+            letter_spacing_mm: bounded("letter_spacing_mm", self.letter_spacing_mm, 0.0)?,
+            line_spacing: bounded("line_spacing", self.line_spacing, LINE_SPACING)?,
             align: self.align.unwrap_or_default(),
             solid,
             plate_mm: length("plate_mm", self.plate_mm, PLATE_MM)?,
