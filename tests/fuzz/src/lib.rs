@@ -12,8 +12,11 @@ use lithos_engine::model::{ModelFormat, ModelLimits, RepairOptions, Units};
 use lithos_engine::text::{Font, Layout, Plan, TextParams};
 use lithos_engine::{DecodeLimits, RawType, VolumeSource, decode, volume};
 
+/// What a target does with its bytes.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name, as `benches/fuzz.sh` and the corpora's folders name them.
-pub const ALL: &[(&str, fn(&[u8]))] = &[
+pub const ALL: &[(&str, Target)] = &[
     ("image", image),
     ("volume_tiff", volume_tiff),
     ("volume_zip", volume_zip),
