@@ -281,12 +281,16 @@ pub fn read_as(
     if model.triangles.is_empty() {
         return Err(EngineError::EmptyModel(format.name()));
     }
-    if let Some(bad) = model.positions.iter().position(|p| p.iter().any(|v| !v.is_finite())) {
-        return Err(corrupt(format, format!("vertex {bad} is not a finite number")));
-    }
     if millimetres_per_unit != 1.0 {
         let scale = millimetres_per_unit as f32;
         model.positions.iter_mut().for_each(|p| *p = p.map(|v| v * scale));
+    }
+    // After scaling: a corner of 1e36 metres is finite in the file but not in millimetres.
+    if let Some(bad) = model.positions.iter().position(|p| p.iter().any(|v| !v.is_finite())) {
+        return Err(corrupt(
+            format,
+            format!("vertex {bad} is not a finite number of millimetres in 32-bit floats"),
+        ));
     }
     Ok(Loaded { model, format, millimetres_per_unit })
 }
