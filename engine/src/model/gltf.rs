@@ -124,6 +124,23 @@ impl Walk<'_> {
             self.triangles +=
                 if mode == Mode::Triangles { count / 3 } else { count.saturating_sub(2) };
             check_triangles(self.triangles, self.limits)?;
+            // The gltf crate's readers assume the types the specification requires (and
+            // panic on others, found by fuzzing): positions are float triples, indices
+            // unsigned integers.
+            use gltf::accessor::{DataType, Dimensions};
+            let positions_ok = primitive.get(&gltf::Semantic::Positions).is_none_or(|a| {
+                a.data_type() == DataType::F32 && a.dimensions() == Dimensions::Vec3
+            });
+            let indices_ok = primitive.indices().is_none_or(|a| {
+                matches!(a.data_type(), DataType::U8 | DataType::U16 | DataType::U32)
+                    && a.dimensions() == Dimensions::Scalar
+            });
+            if !(positions_ok && indices_ok) {
+                return Err(bad(format!(
+                    "mesh {} stores its positions or indices in a type glTF does not allow",
+                    mesh.index()
+                )));
+            }
             let reader = primitive.reader(|b| self.buffers.get(b.index()).map(|b| &**b));
             let positions = reader.read_positions().ok_or_else(|| {
                 bad(format!("mesh {} has a primitive without positions", mesh.index()))
