@@ -82,7 +82,7 @@ pub fn polygon_distance(contours: &[Vec<[f64; 2]>], grid: &Grid, band_mm: f64) -
 
 /// Which samples lie inside `contours` (even-odd), by scanlines: an edge counts for the rows
 /// from its lower end (included) to its upper end (excluded), so a vertex counts once.
-pub fn inside_mask(contours: &[Vec<[f64; 2]>], grid: &Grid) -> Vec<bool> {
+fn inside_mask(contours: &[Vec<[f64; 2]>], grid: &Grid) -> Vec<bool> {
     let (w, h) = (grid.width, grid.height);
     let mut crossings: Vec<Vec<f64>> = vec![Vec::new(); h];
     for contour in contours {

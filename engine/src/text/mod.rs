@@ -16,8 +16,9 @@ use i_overlay::core::fill_rule::FillRule;
 use i_overlay::float::simplify::SimplifyShape;
 use serde::{Deserialize, Serialize};
 
-pub use field::{Grid, RoundedRect, circle_distance, inside_mask, polygon_distance};
-pub use font::{BUNDLED_NAME, Font, FontInfo};
+pub use field::Grid;
+use field::{RoundedRect, circle_distance, polygon_distance};
+pub use font::{Font, FontInfo};
 pub use lines::TextLines;
 
 use crate::solid::{MARGIN, PlateField, SolidField};
@@ -179,13 +180,6 @@ impl Plate {
             None => rect,
         }
     }
-
-    /// The raised border's signed distance at `p`, for a sign.
-    fn border_distance(&self, p: [f64; 2]) -> Option<f64> {
-        let width = self.border?;
-        let rect = self.rect.distance(p);
-        Some(rect.max(-(rect + width)))
-    }
 }
 
 /// The text laid out: its merged outlines, its plate, and the grid its field is sampled on.
@@ -260,7 +254,11 @@ impl Plan {
         let mut letters = polygon_distance(&self.contours, &self.grid, band);
         let plate = self.plate.map(|plate| {
             if let Some(width) = plate.border {
-                let border = self.grid.map(|q| plate.border_distance(q).unwrap_or(width) as f32);
+                // A sign's raised border: the plate's rectangle less its inset.
+                let border = self.grid.map(|q| {
+                    let rect = plate.rect.distance(q);
+                    rect.max(-(rect + width)) as f32
+                });
                 letters.iter_mut().zip(border).for_each(|(d, b)| *d = d.min(b));
             }
             PlateField {
