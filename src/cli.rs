@@ -238,8 +238,9 @@ pub struct ConvertArgs {
     /// With --mode volume: a multi-page TIFF, a ZIP or directory of numbered PNG/TIFF slices or
     /// of a DICOM series, a DICOM file, a NIfTI file (.nii, .nii.gz), or a raw file with
     /// --raw-dims and --raw-type. With --mode mesh: a 3D file. With --mode text: a TrueType or
-    /// OpenType font, or nothing for the bundled DejaVu Sans Bold.
-    #[arg(required_unless_present = "text")]
+    /// OpenType font, or nothing for the bundled DejaVu Sans Bold. With --mode prompt: nothing
+    /// (the model comes from the AI generation provider `LITHOS_GENERATION_*` names).
+    #[arg(required_unless_present_any = ["text", "prompt"])]
     pub input: Option<PathBuf>,
 
     /// Where to write the mesh [default: the input's name with the format's extension]; its
@@ -298,18 +299,15 @@ impl ConvertArgs {
             .find(|f| f.extension() == extension && *f != MeshFormat::StlAscii)
     }
 
-    /// `-o`, else the input's name (for text, `text`) with the format's extension.
+    /// `-o`, else the input's name (for text, `text`; for a prompt, `prompt`) with the
+    /// format's extension.
     pub fn output_path(&self, job: &Job) -> PathBuf {
-        let named = |input: &PathBuf| match job.mode() {
-            JobMode::Text => PathBuf::from("text"),
-            _ => input.clone(),
+        let named = |input: Option<&PathBuf>| match (job.mode(), input) {
+            (JobMode::Text | JobMode::Prompt, _) | (_, None) => PathBuf::from(job.mode().name()),
+            (_, Some(input)) => input.clone(),
         };
-        self.output.clone().unwrap_or_else(|| {
-            self.input
-                .as_ref()
-                .map_or_else(|| PathBuf::from("text"), named)
-                .with_extension(job.format.extension())
-        })
+        let path = || named(self.input.as_ref()).with_extension(job.format.extension());
+        self.output.clone().unwrap_or_else(path)
     }
 
     /// What the job reads: the input file, or for text without one, the bundled font.

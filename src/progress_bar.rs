@@ -31,6 +31,17 @@ impl Bar {
     }
 }
 
+/// A prompt's generation, as its own stage.
+impl lithos_server::generation::Watcher for Bar {
+    fn progress(&self, fraction: f64) {
+        self.advance(fraction);
+    }
+
+    fn stopped(&self) -> Option<lithos_server::generation::Failure> {
+        None
+    }
+}
+
 impl Progress for Bar {
     fn stage(&self, stage: Stage) {
         if let Some(bar) = &self.0 {

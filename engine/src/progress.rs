@@ -8,6 +8,9 @@ use crate::error::{EngineError, Result};
 pub enum Stage {
     /// Reading the input from storage (the service's stage, before the engine's).
     Fetch,
+    /// An AI generation provider making a prompt's model (the service's stage, before the
+    /// engine's).
+    Generate,
     Decode,
     Luminance,
     Resample,
@@ -37,6 +40,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Fetch => "fetch",
+            Stage::Generate => "generate",
             Stage::Decode => "decode",
             Stage::Luminance => "luminance",
             Stage::Resample => "resample",

@@ -182,6 +182,12 @@ impl ApiError {
     /// A JSON body of the wrong shape: 422, naming the unknown or invalid field where serde
     /// says which (`unknown field `x``), else the body.
     pub fn from_json_data(message: &str) -> Self {
+        // A request field's own check, as its type's deserializer words it (`prompt: …`).
+        if let Some((field, rest)) = message.split_once(": ")
+            && let Some(field) = lithos_engine::job::field(field)
+        {
+            return ApiError::invalid(field.name, rest.trim());
+        }
         let field = message
             .split_once("unknown field `")
             .and_then(|(_, rest)| rest.split('`').next())

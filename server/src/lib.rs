@@ -17,6 +17,7 @@ pub mod db;
 pub mod decode_budget;
 pub mod domain;
 pub mod error;
+pub mod generation;
 pub mod ids;
 pub mod limits;
 pub mod login;
@@ -65,6 +66,8 @@ pub struct AppState {
     pub login: Arc<login::Providers>,
     /// Free previews: their engine and the shrunk sources they keep.
     pub previews: Arc<previews::Previews>,
+    /// The AI generation provider for prompts; `None` refuses them.
+    pub generator: Option<Arc<generation::Generator>>,
 }
 
 impl AppState {
@@ -138,16 +141,13 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
     .set(1.0);
     let queue = tasks::queue::Queue::new(db.clone(), config.queue.clone());
     let decode_budget = decode_budget::DecodeBudget::new(config.decode_budget_bytes);
-    let (pool, handle) = worker::Pool::start(
-        queue.clone(),
-        storage.clone(),
-        engine,
-        worker::PoolOptions {
-            decode_budget: decode_budget.clone(),
-            ..worker::PoolOptions::new(config.workers, "serve", &config)
-        },
-    )
-    .await?;
+    let options = worker::PoolOptions {
+        decode_budget: decode_budget.clone(),
+        ..worker::PoolOptions::new(config.workers, "serve", &config)
+    };
+    let generator = options.generator.clone();
+    let (pool, handle) =
+        worker::Pool::start(queue.clone(), storage.clone(), engine, options).await?;
     let cdn = config.cdn().map_err(anyhow::Error::msg)?.map(Arc::new);
     let addr = listener.local_addr()?;
     let metrics_listener = match config.metrics_bind {
@@ -174,6 +174,7 @@ pub async fn launch(listener: TcpListener, config: Config) -> anyhow::Result<Run
         previews: Arc::new(previews::Previews::new()?),
         mailer,
         login,
+        generator,
     };
     let (shutdown, stop) = watch::channel(false);
     let (metrics_addr, metrics_server) = match metrics_listener {

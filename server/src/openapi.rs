@@ -84,6 +84,28 @@ impl Modify for Security {
 )]
 pub struct ApiDoc;
 
+/// Marks the modes this server cannot run in `JobMode`'s `x-unavailable`, each with why, so
+/// the web app leaves them out: prompts without a generation provider.
+pub fn with_unavailable_modes(
+    mut doc: utoipa::openapi::OpenApi,
+    generation: bool,
+) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{RefOr, Schema};
+    let mut unavailable = serde_json::Map::new();
+    if !generation {
+        unavailable.insert(
+            lithos_engine::JobMode::Prompt.name().to_owned(),
+            "this Lithos has no AI generation provider configured".into(),
+        );
+    }
+    let mode = doc.components.as_mut().and_then(|c| c.schemas.get_mut("JobMode"));
+    if let Some(RefOr::T(Schema::Object(object))) = mode {
+        let extensions = object.extensions.get_or_insert_with(Default::default);
+        extensions.insert("x-unavailable".into(), serde_json::Value::Object(unavailable));
+    }
+    doc
+}
+
 /// Adds the answers every operation of a kind can give, so no handler has to list them and
 /// none can forget: 401 where a sign-in is required, 403 on the console's routes, and 400,
 /// 413 and 415 where the body is JSON. The route table's document goes through this once.

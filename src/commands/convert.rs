@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use lithos_engine::job::cli::as_flags as flags;
-use lithos_engine::{Engine, EngineError, EngineOptions};
+use lithos_engine::model::Prompt;
+use lithos_engine::{Engine, EngineError, EngineOptions, Input, JobKind, JobMode, Progress, Stage};
 use serde_json::json;
 
 use crate::cli::ConvertArgs;
@@ -16,6 +17,7 @@ const EXIT_FAILED: u8 = 1;
 pub fn run(args: ConvertArgs) -> ExitCode {
     let input = match &args.input {
         Some(path) => path.display().to_string(),
+        None if args.mode == JobMode::Prompt => "the prompt".to_owned(),
         None => "the text".to_owned(),
     };
     let fail = |code: u8, message: String| {
@@ -42,7 +44,22 @@ pub fn run(args: ConvertArgs) -> ExitCode {
         Err(e) => return fail(EXIT_FAILED, describe(&e)),
     };
     let bar = Bar::new(!args.json);
-    let result = engine.run_to_file(&job, args.source(), &output, &bar);
+    // A prompt's model comes from the provider first; the engine repairs it as a 3D file.
+    let generated = match &job.kind {
+        JobKind::Prompt(params) => match generate(&params.prompt, &bar) {
+            Ok(bytes) => Some(bytes),
+            Err(message) => {
+                bar.finish();
+                return fail(EXIT_FAILED, message);
+            }
+        },
+        _ => None,
+    };
+    let source = match &generated {
+        Some(bytes) => Input::Encoded { bytes, limits: args.limits() },
+        None => args.source(),
+    };
+    let result = engine.run_to_file(&job, source, &output, &bar);
     bar.finish();
     match result {
         Ok(report) => {
@@ -128,6 +145,33 @@ pub fn run(args: ConvertArgs) -> ExitCode {
             fail(code, describe(&e))
         }
     }
+}
+
+/// The model the AI generation provider makes of `prompt`: the one the environment's
+/// `LITHOS_GENERATION_*` settings name, as `lithos serve` reads them.
+fn generate(prompt: &Prompt, bar: &Bar) -> Result<Vec<u8>, String> {
+    use lithos_server::config::{Config, Layer};
+    use lithos_server::generation::{Failure, Generator};
+    let env = Layer::from_env(std::env::vars())?;
+    let config = Config::resolve(None, env, Layer::default());
+    let generation = config.generation()?.ok_or(
+        "prompts go to an AI generation provider: set LITHOS_GENERATION_PROVIDER (meshy or \
+         tripo) and LITHOS_GENERATION_API_KEY",
+    )?;
+    let generator = Generator::new(generation);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    bar.stage(Stage::Generate);
+    let followed = runtime.block_on(async {
+        let id = generator.create(prompt).await.map_err(Failure::from)?;
+        generator.follow(&id, config.max_upload_bytes, bar).await
+    });
+    followed.map_err(|failure| match failure {
+        Failure::Transient(message) | Failure::Failed(message) => message,
+        Failure::Canceled => "canceled".into(),
+    })
 }
 
 /// Writes `bytes` beside `output` as `NAME.<suffix>`, whole or not at all.

@@ -26,11 +26,12 @@ export const USER = { name: "Ada", email: "ada@lithos.test", password: "a long p
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
   "--disable-component-update", "--no-first-run", "--enable-unsafe-swiftshader"];
 
-export let server, base, browser, dataDir, creem, creemBase, oidc, oidcIssuer;
+export let server, base, browser, dataDir, creem, creemBase, oidc, oidcIssuer, generator, generatorBase;
 // The OpenID Provider's person (tests/oidc/provider.mjs), and the client Lithos is to it.
 export const OIDC_USER = { login: "grace", password: "grace-password", email: "grace@oidc.test" };
 const OIDC_CLIENT = { id: "lithos-browser", secret: "a-client-secret-of-the-browser-tests" };
 export const CREEM = { key: "creem_test_browser", secret: "whsec_browser" };
+export const GENERATION = { key: "msy_test_browser", credits: 5 };
 
 async function freePort() {
   return new Promise((ok) => {
@@ -52,7 +53,19 @@ before(async () => {
     creem.stdout.once("data", (d) => ok(`http://127.0.0.1:${/listening on (\d+)/.exec(String(d))[1]}`));
     creem.once("exit", () => fail(new Error("the Creem stand-in stopped")));
   });
-  writeFileSync(join(dataDir, "lithos.toml"), `[billing]
+  // The AI generation provider's stand-in (tests/generation/standin.py), for prompts.
+  generator = spawn("python3", [join(root, "tests/generation/standin.py"), "--api-key", GENERATION.key],
+    { stdio: ["ignore", "pipe", "inherit"] });
+  generatorBase = await new Promise((ok, fail) => {
+    generator.stdout.once("data", (d) => ok(`http://127.0.0.1:${/listening on (\d+)/.exec(String(d))[1]}`));
+    generator.once("exit", () => fail(new Error("the generation stand-in stopped")));
+  });
+  writeFileSync(join(dataDir, "lithos.toml"), `[generation]
+provider = "meshy"
+api_base = "${generatorBase}"
+credits = ${GENERATION.credits}
+poll_seconds = 0.2
+[billing]
 creem_api_base = "${creemBase}"
 [[billing.packs]]
 id = "pack-100"
@@ -81,6 +94,7 @@ currency = "EUR"
   });
   server = spawn(binary, ["serve", "--config", join(dataDir, "lithos.toml"), "--data-dir", dataDir, "--bind", `127.0.0.1:${port}`, "--workers", "2"], {
     env: { ...process.env, LITHOS_BACKEND: "cpu", RUST_LOG: "warn", LITHOS_CREEM_API_KEY: CREEM.key,
+      LITHOS_GENERATION_API_KEY: GENERATION.key,
       LITHOS_CREEM_WEBHOOK_SECRET: CREEM.secret, LITHOS_OIDC_ISSUER: oidcIssuer,
       LITHOS_OIDC_CLIENT_ID: OIDC_CLIENT.id, LITHOS_OIDC_CLIENT_SECRET: OIDC_CLIENT.secret,
       LITHOS_OIDC_NAME: "Lab SSO" }, stdio: ["ignore", "inherit", "inherit"],
@@ -98,6 +112,7 @@ after(async () => {
   await browser?.close();
   creem?.kill("SIGTERM");
   oidc?.kill("SIGTERM");
+  generator?.kill("SIGTERM");
   server?.kill("SIGTERM");
   await new Promise((r) => (server ? server.on("exit", r) : r()));
   rmSync(dataDir, { recursive: true, force: true });

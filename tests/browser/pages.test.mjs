@@ -13,6 +13,7 @@ import { join } from "node:path";
 import {
   ADMIN,
   CREEM,
+  GENERATION,
   USER,
   accessible,
   assertClosedManifold,
@@ -24,6 +25,7 @@ import {
   dataDir,
   dropFile,
   fitsWidth,
+  generatorBase,
   litFraction,
   horse,
   OIDC_USER,
@@ -598,6 +600,34 @@ test("a user types a name, previews it as a keychain, converts it without a file
     await page.locator("#p-text").fill("日本");
     await page.locator("#p-text-error", { hasText: /no letter for/ }).waitFor();
     assert.equal(Number(await page.locator("#balance").textContent()), before - 1, "the keychain's one credit, no more");
+  });
+});
+
+test("a user types a prompt, sees its price, converts it without a file and gets the provider's broken model closed", async () => {
+  await withPage("prompt-flow", async (page) => {
+    await signedUp(page, { name: "Prompter", email: "prompt@lithos.test", password: "a long passphrase 6" });
+    await page.locator("#mode").selectOption("prompt");
+    await page.locator("#p-prompt").fill("a broken vase, for the test");
+    await page.locator("#cost", { hasText: `costs ${GENERATION.credits} credits (a model generated from the prompt` }).waitFor();
+    // A prompt has no free preview: each generation costs at the provider.
+    assert.notEqual(await page.locator("#preview").getAttribute("data-rendered"), "live");
+    await accessible(page);
+    await shot(page, "09e-prompt");
+    const before = Number(await page.locator("#balance").textContent());
+    await page.getByRole("button", { name: "Convert" }).click();
+    await page.locator('#task-status[data-status="succeeded"]').waitFor({ timeout: 120_000 });
+    assert.match(await page.locator("#task-status").textContent(), /Checked: closed, manifold and oriented; 1 shell/);
+    await page.locator('#preview[data-rendered="stl"]').waitFor();
+    await shot(page, "09f-prompt-result");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#download").click()]);
+    assert.equal(download.suggestedFilename(), "prompt.stl");
+    const path = join(shots, "prompt.stl");
+    await download.saveAs(path);
+    assertClosedManifold(readFileSync(path));
+    assert.equal(Number(await page.locator("#balance").textContent()), before - GENERATION.credits, "the quoted credits, no more");
+    // The provider was asked once, with the prompt as typed.
+    const tasks = await (await fetch(`${generatorBase}/control/tasks`)).json();
+    assert.deepEqual(tasks.map((t) => t.prompt), ["a broken vase, for the test"]);
   });
 });
 

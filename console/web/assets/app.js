@@ -26,8 +26,10 @@ async function loadJobSchema() {
   const format = $("format");
   format.replaceChildren(...MeshFormat.enum.map((f) =>
     h("option", { value: f }, `${MeshFormat["x-labels"][f]}: ${MeshFormat["x-summaries"][f]}`)));
+  // A mode this server cannot run (prompts without a generation provider) is not offered.
+  const unavailable = JobMode["x-unavailable"] ?? {};
   jobSchema = {
-    modes: JobMode.enum,
+    modes: JobMode.enum.filter((m) => !(m in unavailable)),
     // What each mode takes: an image or a volume.
     inputs: JobMode["x-input"],
     summaries: JobMode["x-summaries"],
@@ -42,14 +44,17 @@ const inputOf = (u) => (u?.font ? "font" : u?.model ? "model" : u?.volume ? "vol
 
 /// Whether `mode` takes a font, which is optional: text needs no upload.
 const takesFont = (mode) => jobSchema?.inputs[mode] === "font";
+/// Whether `mode` takes a prompt, which the provider makes a model of: no upload at all.
+const takesPrompt = (mode) => jobSchema?.inputs[mode] === "prompt";
+const needsNoUpload = (mode) => takesFont(mode) || takesPrompt(mode);
 
-/// Offers the modes that take `input` (an image, a volume or a 3D file), and text, which needs
-/// no upload.
+/// Offers the modes that take `input` (an image, a volume or a 3D file), and text and prompts,
+/// which need no upload.
 function setModes(input) {
   if (!jobSchema) return;
   const select = $("mode");
   const chosen = select.value;
-  const modes = jobSchema.modes.filter((m) => jobSchema.inputs[m] === input || takesFont(m));
+  const modes = jobSchema.modes.filter((m) => jobSchema.inputs[m] === input || needsNoUpload(m));
   select.replaceChildren(...modes.map((m) =>
     h("option", { value: m }, `${m[0].toUpperCase()}${m.slice(1)}: ${jobSchema.summaries[m]}`)));
   if (modes.includes(chosen)) select.value = chosen;
@@ -304,6 +309,10 @@ function control(f, mode) {
     // Lines of text: the words to make.
     return [label, h("textarea", { ...described, rows: 3, maxlength: f.maxLength, placeholder: "Your text" }), error];
   }
+  if (f.type === "string" && f.name === "prompt") {
+    // The prompt box: what the generation provider is asked to make.
+    return [label, h("textarea", { ...described, rows: 2, maxlength: f.maxLength, placeholder: "a cat wearing a hat" }), error];
+  }
   if (f.type === "string") {
     return [label, h("input", { ...described, type: "text", pattern: f.pattern, maxlength: f.maxLength }), error];
   }
@@ -369,14 +378,17 @@ function readParams() {
   return ok ? params : null;
 }
 
-/// The task's body from the form, or null while it cannot be sent: every mode but text needs
-/// an upload, and text takes one only when it is a font (else the bundled font sets it).
+/// The task's body from the form, or null while it cannot be sent: every mode but text and
+/// prompts needs an upload, text takes one only when it is a font (else the bundled font sets
+/// it), and a prompt never does.
 function request() {
   const params = readParams();
   const mode = $("mode").value;
-  if (!params || (!upload && !takesFont(mode))) return null;
+  if (!params || (!upload && !needsNoUpload(mode))) return null;
   if (takesFont(mode) && !params.text) return null;
-  const uploadId = takesFont(mode) ? (upload?.font ? upload.id : undefined) : upload.id;
+  if (takesPrompt(mode) && !params.prompt) return null;
+  const uploadId = takesPrompt(mode) ? undefined
+    : takesFont(mode) ? (upload?.font ? upload.id : undefined) : upload.id;
   return { upload_id: uploadId, mode, format: $("format").value, params };
 }
 
@@ -404,13 +416,16 @@ async function quote() {
   try {
     const q = await api("/tasks/quote", { method: "POST", body, signal: controller.signal });
     if (controller.signal.aborted) return;
-    const work = takesFont(body.mode) ? `a ${q.grid[0]} × ${q.grid[1]} field`
+    const work = takesPrompt(body.mode) ? "a model generated from the prompt, then repaired"
+      : takesFont(body.mode) ? `a ${q.grid[0]} × ${q.grid[1]} field`
       : upload.volume ? `${upload.volume.dims.join(" × ")} voxels` : `a ${q.grid[0]} × ${q.grid[1]} grid`;
     $("cost").textContent = `This costs ${q.cost} credit${q.cost === 1 ? "" : "s"} (${work}). Your balance is ${q.balance}.`;
     $("submit").disabled = q.cost > q.balance;
     if (q.cost > q.balance) $("convert-alert").textContent = "Not enough credits: lower the detail, or buy credits.";
     // A result (a task's, or an opened one) stays on show until the options change.
-    if ((takesFont(body.mode) || !upload.volume) && previewKey(body) !== shown) livePreview(body, q.grid, controller.signal);
+    // A prompt has no free preview: each generation costs at the provider.
+    const previewable = !takesPrompt(body.mode) && (takesFont(body.mode) || !upload.volume);
+    if (previewable && previewKey(body) !== shown) livePreview(body, q.grid, controller.signal);
   } catch (err) {
     if (controller.signal.aborted) return;
     $("submit").disabled = true;
@@ -578,7 +593,7 @@ $("convert-form").addEventListener("submit", async (e) => {
   } catch (err) {
     showError(err, form, $("convert-alert"));
   } finally {
-    $("submit").disabled = !upload && !takesFont($("mode").value);
+    $("submit").disabled = !upload && !needsNoUpload($("mode").value);
   }
 });
 
@@ -754,9 +769,10 @@ async function openTask(t) {
     else input.value = Array.isArray(value) ? value.join(", ") : String(value);
   }
   showShapeOptions();
-  const again = upload || (takesFont(t.mode) && !t.upload_id);
+  const again = upload || (needsNoUpload(t.mode) && !t.upload_id);
   $("drop-hint").textContent = upload
     ? `${upload.filename}: change the options to preview them, then convert again.`
+    : again && takesPrompt(t.mode) ? "Change the prompt or its options, then generate again."
     : again ? "Change the text or its options to preview them, then convert again."
     : "The original file was deleted after its retention period: drop it again to convert with changes.";
   show(t);

@@ -66,39 +66,53 @@ impl JobRequest {
                 };
                 JobKind::Volume(params, source)
             }
-            JobMode::Mesh => {
-                let default = crate::model::MeshParams::default();
-                let repair = match self.repair.unwrap_or(true) {
-                    true => Some(crate::model::RepairParams {
-                        weld_mm: self.weld_mm.map_or(defaults::WELD_MM as f32, |v| v as f32),
-                        min_shell_mm3: self.min_shell_mm3.unwrap_or(defaults::MIN_SHELL_MM3),
-                    }),
-                    false => {
-                        for (name, given) in [
-                            ("weld_mm", self.weld_mm.is_some()),
-                            ("min_shell_mm3", self.min_shell_mm3.is_some()),
-                        ] {
-                            if given {
-                                return Err(ParamError::new(name, "needs `repair`"));
-                            }
-                        }
-                        None
-                    }
-                };
-                let params = crate::model::MeshParams {
-                    units: self.units.unwrap_or(default.units),
-                    repair,
-                    scale: self.scale.unwrap_or(default.scale),
-                    fit_mm: self.fit_mm,
-                    center: self.center.unwrap_or(default.center),
-                    drop: self.drop.unwrap_or(default.drop),
-                };
-                params.validate()?;
-                JobKind::Mesh(params)
+            JobMode::Mesh => JobKind::Mesh(self.mesh_params(mode)?),
+            JobMode::Prompt => {
+                let prompt = self.prompt.clone().ok_or_else(|| {
+                    ParamError::new("prompt", "is required: the object to make, in words")
+                })?;
+                let mesh = self.mesh_params(mode)?;
+                JobKind::Prompt(Box::new(crate::model::PromptParams { prompt, mesh }))
             }
             JobMode::Text => JobKind::Text(Box::new(self.text_params()?)),
         };
         Ok(Job { kind, format, backlit: false })
+    }
+
+    /// A 3D file's options: for a file, and for the model a prompt generated (which is
+    /// placed on the bed, centred, in a 6 cm cube unless asked otherwise).
+    fn mesh_params(&self, mode: JobMode) -> Result<crate::model::MeshParams, ParamError> {
+        let default = crate::model::MeshParams::default();
+        let repair = match self.repair.unwrap_or(true) {
+            true => Some(crate::model::RepairParams {
+                weld_mm: self.weld_mm.map_or(defaults::WELD_MM as f32, |v| v as f32),
+                min_shell_mm3: self.min_shell_mm3.unwrap_or(defaults::MIN_SHELL_MM3),
+            }),
+            false => {
+                for (name, given) in [
+                    ("weld_mm", self.weld_mm.is_some()),
+                    ("min_shell_mm3", self.min_shell_mm3.is_some()),
+                ] {
+                    if given {
+                        return Err(ParamError::new(name, "needs `repair`"));
+                    }
+                }
+                None
+            }
+        };
+        // The table's mode defaults (`x-mode-defaults`): a generated model has no size of
+        // its own, so it is fitted, centred and put on the bed.
+        let generated = mode == JobMode::Prompt;
+        let params = crate::model::MeshParams {
+            units: self.units.unwrap_or(default.units),
+            repair,
+            scale: self.scale.unwrap_or(default.scale),
+            fit_mm: self.fit_mm.or(generated.then_some([defaults::PROMPT_FIT_MM as f32; 3])),
+            center: self.center.unwrap_or(generated || default.center),
+            drop: self.drop.unwrap_or(generated || default.drop),
+        };
+        params.validate()?;
+        Ok(params)
     }
 
     /// A text job's parameters: `text` is required, the rest have defaults.
@@ -339,7 +353,9 @@ impl JobRequest {
                 }
             }
             // A solid's thickness map is not used; its shape is the mask.
-            JobMode::Solid | JobMode::Volume | JobMode::Mesh | JobMode::Text => Mode::relief(),
+            JobMode::Solid | JobMode::Volume | JobMode::Mesh | JobMode::Text | JobMode::Prompt => {
+                Mode::relief()
+            }
         };
         let size = match (mm("width_mm", self.width_mm)?, mm("pixel_mm", self.pixel_mm)?) {
             (Some(_), Some(_)) => {

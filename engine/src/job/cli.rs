@@ -6,7 +6,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
 use super::request::{FieldValue, ValueType, field};
 use super::{JobMode, JobRequest};
-use crate::model::Units;
+use crate::model::{Prompt, Units};
 use crate::palette::Palette;
 use crate::params::{Outline, ShapeKind};
 use crate::text::{Align, Layout, TextLines};
@@ -64,7 +64,7 @@ macro_rules! from_str_parsers {
     };
 }
 
-from_str_parsers!(IsoValue, SeriesUid, Palette, TextLines);
+from_str_parsers!(IsoValue, SeriesUid, Palette, TextLines, Prompt);
 
 impl<T, const N: usize> CliValue for [T; N]
 where
@@ -94,6 +94,8 @@ fn heading(modes: &[JobMode]) -> &'static str {
         [JobMode::Solid] => "Solid",
         [JobMode::Volume] => "Volume",
         [JobMode::Mesh] => "3D file (mesh)",
+        [JobMode::Prompt] => "Prompt",
+        [JobMode::Mesh, JobMode::Prompt] => "3D file and prompt (mesh and prompt)",
         [JobMode::Text] => "Text",
         [JobMode::Solid, JobMode::Text] => "Solid and text",
         [JobMode::Relief, JobMode::Lithophane, JobMode::Solid, JobMode::Text] => {

@@ -72,6 +72,8 @@ pub mod defaults {
     /// A keyring's split ring goes through 4 mm.
     pub const HOLE_MM: f64 = 4.0;
     pub const BORDER_MM: f64 = 2.0;
+    /// A generated model is scaled to fit a 6 cm cube: the providers' models have no size.
+    pub const PROMPT_FIT_MM: f64 = 60.0;
 }
 
 /// What a job makes.
@@ -90,6 +92,8 @@ pub enum JobMode {
     Mesh,
     /// Text in a font: solid letters, a relief on a plate, a keychain or a sign.
     Text,
+    /// A model an AI generation provider makes from a prompt, repaired like a 3D file.
+    Prompt,
 }
 
 crate::names::named!(JobMode, "mode" {
@@ -99,6 +103,7 @@ crate::names::named!(JobMode, "mode" {
     Volume => "volume",
     Mesh => "mesh",
     Text => "text",
+    Prompt => "prompt",
 });
 
 /// What a mode takes as input.
@@ -110,6 +115,8 @@ pub enum InputKind {
     Model,
     /// A TrueType or OpenType font, optional: without one, the bundled font.
     Font,
+    /// No file: words, which the service's generation provider makes a model of.
+    Prompt,
 }
 
 crate::names::named!(InputKind, "input" {
@@ -117,6 +124,7 @@ crate::names::named!(InputKind, "input" {
     Volume => "volume",
     Model => "model",
     Font => "font",
+    Prompt => "prompt",
 });
 
 impl JobMode {
@@ -139,6 +147,9 @@ impl JobMode {
             JobMode::Text => {
                 "Text in a font: solid letters, a relief on a plate, a keychain or a sign."
             }
+            JobMode::Prompt => {
+                "A model an AI generation provider makes from a prompt, repaired like a 3D file."
+            }
         }
     }
 
@@ -159,6 +170,7 @@ impl JobMode {
             JobMode::Volume => InputKind::Volume,
             JobMode::Mesh => InputKind::Model,
             JobMode::Text => InputKind::Font,
+            JobMode::Prompt => InputKind::Prompt,
         }
     }
 
@@ -196,6 +208,8 @@ pub enum JobKind {
     Mesh(crate::model::MeshParams),
     /// Boxed: its text is held inline, which would make every other kind as large.
     Text(Box<TextParams>),
+    /// Run by the engine as [`JobKind::Mesh`] on the model the provider returned.
+    Prompt(Box<crate::model::PromptParams>),
 }
 
 impl Job {
@@ -213,7 +227,11 @@ impl Job {
         match &self.kind {
             JobKind::Lithophane(_) => true,
             JobKind::Relief(params) => params.mode.layers().is_some(),
-            JobKind::Solid(..) | JobKind::Volume(..) | JobKind::Mesh(_) | JobKind::Text(_) => false,
+            JobKind::Solid(..)
+            | JobKind::Volume(..)
+            | JobKind::Mesh(_)
+            | JobKind::Text(_)
+            | JobKind::Prompt(_) => false,
         }
     }
 
@@ -221,7 +239,7 @@ impl Job {
     pub fn image_params(&self) -> Option<&ConvertParams> {
         match &self.kind {
             JobKind::Relief(p) | JobKind::Lithophane(p) | JobKind::Solid(p, _) => Some(p),
-            JobKind::Volume(..) | JobKind::Mesh(_) | JobKind::Text(_) => None,
+            JobKind::Volume(..) | JobKind::Mesh(_) | JobKind::Text(_) | JobKind::Prompt(_) => None,
         }
     }
 
@@ -242,6 +260,7 @@ impl Job {
             JobKind::Volume(..) => JobMode::Volume,
             JobKind::Mesh(_) => JobMode::Mesh,
             JobKind::Text(_) => JobMode::Text,
+            JobKind::Prompt(_) => JobMode::Prompt,
         }
     }
 
@@ -251,7 +270,7 @@ impl Job {
             JobKind::Relief(_) | JobKind::Lithophane(_) => &HEIGHTFIELD_STAGES,
             JobKind::Solid(..) => &SOLID_STAGES,
             JobKind::Volume(..) => &VOLUME_STAGES,
-            JobKind::Mesh(_) => &MESH_STAGES,
+            JobKind::Mesh(_) | JobKind::Prompt(_) => &MESH_STAGES,
             JobKind::Text(_) => &TEXT_STAGES,
         }
     }
@@ -283,7 +302,7 @@ impl Job {
 
     /// The work on a 3D file of `triangles` triangles; `None` for other jobs.
     pub fn model_work(&self, triangles: u64) -> Option<Work> {
-        matches!(self.kind, JobKind::Mesh(_))
+        matches!(self.kind, JobKind::Mesh(_) | JobKind::Prompt(_))
             .then(|| crate::work::estimate_model(triangles, self.format))
     }
 

@@ -50,6 +50,12 @@ impl Job {
                     "a 3D file has no live preview: its task shows the repaired model",
                 ));
             }
+            JobKind::Prompt(_) => {
+                return Err(ParamError::new(
+                    "mode",
+                    "a prompt has no live preview: each generation is charged by the provider",
+                ));
+            }
             // The same text on a coarser field: a twenty-fifth of the letters' height.
             JobKind::Text(p) => {
                 let pitch = p.pitch_mm().max(p.letter_height_mm / 25.0);

@@ -3,8 +3,8 @@
 
 use super::JobMode;
 use super::defaults::*;
-use crate::model::Units;
 use crate::model::params::MAX_WELD_MM;
+use crate::model::{Prompt, Units};
 use crate::palette::{LAYER_MM, Palette};
 use crate::params::{GridSize, LARGEST_ERROR_MM, MAX_BLUR_PX, MIN_GAMMA};
 use crate::params::{Outline, ShapeKind};
@@ -46,6 +46,8 @@ pub enum Shown {
     Integer(u64),
     Flag(bool),
     Name(&'static str),
+    /// A list's numbers (in JSON, an array).
+    Numbers(&'static [f64]),
 }
 
 impl std::fmt::Display for Shown {
@@ -55,6 +57,10 @@ impl std::fmt::Display for Shown {
             Shown::Integer(n) => write!(f, "{n}"),
             Shown::Flag(b) => write!(f, "{b}"),
             Shown::Name(s) => f.write_str(s),
+            Shown::Numbers(list) => {
+                let items: Vec<String> = list.iter().map(f64::to_string).collect();
+                f.write_str(&items.join(","))
+            }
         }
     }
 }
@@ -140,7 +146,7 @@ pub fn field(name: &str) -> Option<&'static Field> {
 }
 
 /// A request field's type: how it is written, and (with the `cli` feature) parsed.
-pub trait FieldValue: Copy + Send + Sync + 'static {
+pub trait FieldValue: Clone + Send + Sync + 'static {
     const VALUE: ValueType;
 }
 
@@ -169,6 +175,7 @@ field_value! {
     Layout => ValueType::Choice(Layout::NAMES),
     Align => ValueType::Choice(Align::NAMES),
     TextLines => ValueType::Text { max_len: TextLines::MAX_CHARS, chars: TextLines::PATTERN_CHARS },
+    Prompt => ValueType::Text { max_len: Prompt::MAX_CHARS, chars: Prompt::PATTERN_CHARS },
     Palette => ValueType::Text { max_len: 24 * crate::palette::MAX_FILAMENTS, chars: "0-9a-fA-F#:,. " },
     [f32; 3] => ValueType::List { len: 3, integer: false },
     [usize; 3] => ValueType::List { len: 3, integer: true },
@@ -221,7 +228,7 @@ macro_rules! job_request {
 
             #[cfg(feature = "cli")]
             pub(crate) fn from_cli(matches: &clap::ArgMatches) -> Self {
-                Self { $($name: matches.get_one::<$ty>(stringify!($name)).copied()),* }
+                Self { $($name: matches.get_one::<$ty>(stringify!($name)).cloned()),* }
             }
         }
     };
@@ -244,6 +251,9 @@ const TEXT: &[JobMode] = &[JobMode::Text];
 const GRIDDED: &[JobMode] = &[JobMode::Relief, JobMode::Lithophane, JobMode::Solid, JobMode::Text];
 const VOLUME: &[JobMode] = &[JobMode::Volume];
 const MESH: &[JobMode] = &[JobMode::Mesh];
+const PROMPT: &[JobMode] = &[JobMode::Prompt];
+/// The modes that repair and place a model: 3D files, and what a prompt generated.
+const MODELS: &[JobMode] = &[JobMode::Mesh, JobMode::Prompt];
 
 job_request! {
     /// Width of the model; its depth follows the image's aspect ratio.
@@ -537,6 +547,9 @@ job_request! {
     raw_dims: [usize; 3] { label: "Raw size", unit: "voxels", modes: VOLUME }
     /// The raw samples' type, little-endian; needs `raw_dims`.
     raw_type: RawType { label: "Raw sample type", modes: VOLUME }
+    /// What the AI generation provider is asked to make: the object, in words, on one line
+    /// ("a cat wearing a hat"). Sent to the service's provider and kept only with the task.
+    prompt: Prompt { label: "Prompt", modes: PROMPT, basic: PROMPT }
     /// The length unit of a 3D file that does not name its own (STL, OBJ, PLY, OFF); 3MF
     /// names its unit and glTF is in metres.
     units: Units { label: "File units", modes: MESH, default: Some(Shown::Name("mm")), basic: MESH }
@@ -544,31 +557,37 @@ job_request! {
     /// outward, fill holes and drop tiny shells. Without it the file is written as read, and
     /// fails its check if it is not printable.
     repair: bool {
-        label: "Repair", modes: MESH, default: Some(Shown::Flag(true)), basic: MESH,
+        label: "Repair", modes: MODELS, default: Some(Shown::Flag(true)), basic: MODELS,
     }
     /// Corners closer than this become one in repair.
     weld_mm: f64 {
-        label: "Weld tolerance", unit: MM, range: Some((0.0, MAX_WELD_MM)), modes: MESH,
+        label: "Weld tolerance", unit: MM, range: Some((0.0, MAX_WELD_MM)), modes: MODELS,
         default: Some(Shown::Number(WELD_MM)),
     }
     /// Shells enclosing less than this volume are dropped in repair (specks and scanner
     /// noise); 0 keeps every one.
     min_shell_mm3: f64 {
-        label: "Smallest shell kept", unit: "mm³", range: Some((0.0, f64::MAX)), modes: MESH,
+        label: "Smallest shell kept", unit: "mm³", range: Some((0.0, f64::MAX)), modes: MODELS,
         default: Some(Shown::Number(MIN_SHELL_MM3)),
     }
     /// Multiply every coordinate by this, before `fit_mm`.
     scale: f64 {
-        label: "Scale", range: Some((0.0, 1e6)), modes: MESH, default: Some(Shown::Number(1.0)),
+        label: "Scale", range: Some((0.0, 1e6)), modes: MODELS, default: Some(Shown::Number(1.0)),
     }
     /// Scale uniformly so the model fits inside this box: width, depth and height.
-    fit_mm: [f32; 3] { label: "Fit inside", unit: MM, modes: MESH, basic: MESH }
+    fit_mm: [f32; 3] {
+        label: "Fit inside", unit: MM, modes: MODELS, basic: MODELS,
+        default_note: Some("none: the model's own size"),
+        mode_defaults: &[(JobMode::Prompt, Shown::Numbers(&[PROMPT_FIT_MM; 3]))],
+    }
     /// Move the model so that its centre, across and deep, is at the origin.
     center: bool {
-        label: "Centre on the origin", modes: MESH, default: Some(Shown::Flag(false)),
+        label: "Centre on the origin", modes: MODELS, default: Some(Shown::Flag(false)),
+        mode_defaults: &[(JobMode::Prompt, Shown::Flag(true))],
     }
     /// Put the model on the bed: its lowest point at height 0.
     drop: bool {
-        label: "Place on the bed", modes: MESH, default: Some(Shown::Flag(false)), basic: MESH,
+        label: "Place on the bed", modes: MODELS, default: Some(Shown::Flag(false)), basic: MODELS,
+        mode_defaults: &[(JobMode::Prompt, Shown::Flag(true))],
     }
 }

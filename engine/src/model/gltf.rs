@@ -28,7 +28,27 @@ pub(super) fn read(bytes: &[u8], limits: ModelLimits) -> Result<Model> {
             return Err(bad(format!("its GLB header states {length} bytes, less than itself")));
         }
     }
-    let gltf = gltf::Gltf::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let gltf = gltf::Gltf::from_slice_without_validation(bytes).map_err(|e| bad(e.to_string()))?;
+    // gltf-json's validation indexes the accessors with a primitive's POSITION unchecked
+    // (1.4.1, mesh.rs), so that one reference is checked here, before it validates the rest.
+    let json = gltf.document.into_json();
+    for (m, mesh) in json.meshes.iter().enumerate() {
+        for (p, primitive) in mesh.primitives.iter().enumerate() {
+            let position = gltf::json::validation::Checked::Valid(gltf::Semantic::Positions);
+            if let Some(index) = primitive.attributes.get(&position)
+                && index.value() >= json.accessors.len()
+            {
+                return Err(bad(format!(
+                    "mesh {m} primitive {p} names accessor {} for its positions, but the file \
+                     has {} accessors",
+                    index.value(),
+                    json.accessors.len()
+                )));
+            }
+        }
+    }
+    let document = gltf::Document::from_json(json).map_err(|e| bad(e.to_string()))?;
+    let gltf = gltf::Gltf { document, blob: gltf.blob };
     if let Some(required) = gltf.extensions_required().next() {
         return Err(EngineError::UnsupportedFormat(format!(
             "the glTF file requires the extension {required} (compressed or extended geometry); \

@@ -13,6 +13,7 @@ mod obj;
 mod off;
 pub mod params;
 mod ply;
+pub mod prompt;
 pub mod repair;
 mod stl;
 mod threemf;
@@ -22,6 +23,7 @@ use crate::error::{EngineError, Result};
 
 pub use analysis::{Analysis, analyse};
 pub use params::{MeshParams, RepairParams};
+pub use prompt::{Prompt, PromptParams};
 pub use repair::{RepairOptions, Repairs, repair};
 
 /// A triangle mesh in millimetres.

@@ -80,7 +80,7 @@ impl serde::Serialize for TextLines {
 impl<'de> serde::Deserialize<'de> for TextLines {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        text.parse().map_err(|e: ParamError| serde::de::Error::custom(e.message))
+        text.parse().map_err(|e: ParamError| serde::de::Error::custom(e))
     }
 }
 

@@ -43,6 +43,31 @@ impl Layer {
                     layer.billing.get_or_insert_with(Default::default).creem_webhook_secret =
                         Some(Secret(value))
                 }
+                "GENERATION_PROVIDER" => {
+                    layer.generation.get_or_insert_with(Default::default).provider = Some(
+                        serde_json::from_value(serde_json::Value::String(value.clone()))
+                            .map_err(|_| bad("meshy or tripo"))?,
+                    )
+                }
+                "GENERATION_API_BASE" => {
+                    layer.generation.get_or_insert_with(Default::default).api_base = Some(value)
+                }
+                "GENERATION_API_KEY" => {
+                    layer.generation.get_or_insert_with(Default::default).api_key =
+                        Some(Secret(value))
+                }
+                "GENERATION_CREDITS" => {
+                    layer.generation.get_or_insert_with(Default::default).credits =
+                        Some(value.parse().map_err(|_| bad("a number"))?)
+                }
+                "GENERATION_POLL_SECONDS" => {
+                    layer.generation.get_or_insert_with(Default::default).poll_seconds =
+                        Some(seconds(&value).map_err(|_| bad("seconds"))?)
+                }
+                "GENERATION_TIMEOUT_SECONDS" => {
+                    layer.generation.get_or_insert_with(Default::default).timeout_seconds =
+                        Some(seconds(&value).map_err(|_| bad("seconds"))?)
+                }
                 "WORKERS" => layer.workers = Some(value.parse().map_err(|_| bad("a number"))?),
                 "MAX_UPLOAD_MB" => {
                     layer.max_upload_mb = Some(value.parse().map_err(|_| bad("a number"))?)

@@ -16,9 +16,11 @@ use crate::tasks::queue::QueueConfig;
 
 mod billing;
 mod env;
+mod generation;
 mod login;
 
 pub use billing::{Billing, BillingLayer, FREE_PLAN, Limits, Pack, Plan};
+pub use generation::{Generation, GenerationLayer, ProviderKind};
 pub use login::{Kind as LoginKind, LoginProvider, Protocol, ProviderLayer};
 
 /// Everything `lithos serve` needs.
@@ -85,6 +87,9 @@ pub struct Config {
     pub retention: crate::retention::Periods,
     /// Login providers, as configured (built, and checked, by [`Config::login_providers`]).
     pub login_providers: Vec<ProviderLayer>,
+    /// The AI generation provider prompts go to, as configured (built, and checked, by
+    /// [`Config::generation`]).
+    pub generation: GenerationLayer,
 }
 
 /// A setting that must not appear in logs or `Debug` output.
@@ -133,6 +138,7 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "Lithos <no-reply@localhost>".into(),
             login_providers: Vec::new(),
+            generation: GenerationLayer::default(),
         }
     }
 }
@@ -189,6 +195,8 @@ pub struct Layer {
     pub client_info_days: Option<f64>,
     /// `[[login_providers]]`: each merged by id over the same provider of a lower layer.
     pub login_providers: Option<Vec<ProviderLayer>>,
+    /// `[generation]`: the AI generation provider for prompts.
+    pub generation: Option<GenerationLayer>,
 }
 
 impl Layer {
@@ -336,6 +344,9 @@ impl Layer {
         if let Some(v) = self.retention_interval_minutes {
             config.retention.interval = secs(v * 60.0);
         }
+        if let Some(v) = self.generation {
+            config.generation = v.over(std::mem::take(&mut config.generation));
+        }
         for provider in self.login_providers.into_iter().flatten() {
             let id = provider.id();
             match config.login_providers.iter().position(|p| p.id() == id) {
@@ -398,6 +409,7 @@ impl Config {
         }
         self.billing.validate()?;
         self.login_providers()?;
+        self.generation()?;
         if self.retention.interval.is_zero() {
             return Err("retention_interval_minutes must be above zero".into());
         }
@@ -407,6 +419,11 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The AI generation provider, complete; `None` when none is configured.
+    pub fn generation(&self) -> Result<Option<Generation>, String> {
+        self.generation.build()
     }
 
     /// The login providers, each complete and with a unique id.

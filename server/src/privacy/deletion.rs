@@ -7,7 +7,8 @@
 //!    for running ones to stop;
 //! 3. the user row becomes a tombstone (no email, name, avatar or password; the random id
 //!    stays, so the ledger and payments keep their references), and its sessions, API keys,
-//!    exports and support requests go, in one transaction;
+//!    exports and support requests go, and every task forgets its parameters (prompts and
+//!    typed text are the user's words), in one transaction;
 //! 4. every object under `users/<id>/` is deleted, then the rows that pointed to them are
 //!    marked (uploads deleted, outputs expired).
 //!
@@ -137,6 +138,8 @@ pub async fn delete_account(state: &AppState, id: &UserId, by: By<'_>) -> ApiRes
             .execute(&mut *tx)
             .await?;
     }
+    // Prompts and typed text are the user's words: they go with the account.
+    lifecycle::forget_requests_of(&mut tx, id).await?;
     // Creem's copies of the email and name in stored webhook payloads; the payments
     // themselves stay, as accounting law requires.
     for value in [&email, &name].into_iter().filter(|v| v.chars().count() >= 3) {

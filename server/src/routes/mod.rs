@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
     let upload_limit = state.config.max_upload_bytes as usize + (1 << 20);
     let (api, doc) = api(upload_limit).split_for_parts();
     let doc = crate::openapi::with_common_responses(doc);
+    let doc = crate::openapi::with_unavailable_modes(doc, state.generator.is_some());
     // Serialised once: the document does not change while the server runs.
     let json = axum::body::Bytes::from(serde_json::to_vec(&doc).expect("the document serialises"));
     let scalar = utoipa_scalar::Scalar::with_url("/api/docs", doc);

@@ -221,6 +221,22 @@ async fn price(
     let format = body.format.as_deref().map(str::parse::<MeshFormat>).transpose()?;
     // Fields first, so a bad field is named even when the upload is missing.
     let job = body.params.build(body.mode, format)?;
+    if let JobKind::Prompt(_) = &job.kind {
+        if body.upload_id.is_some() {
+            return Err(ApiError::invalid(
+                "upload_id",
+                "a prompt takes no upload: the provider makes the model from `prompt`",
+            ));
+        }
+        let Some(generator) = &state.generator else {
+            return Err(ApiError::invalid(
+                "mode",
+                "prompts are off: this Lithos has no AI generation provider configured",
+            ));
+        };
+        let shape = Shape::Prompt { credits: generator.config.credits };
+        return priced(state, user, job, shape, body.params.clone()).await;
+    }
     let upload = match &body.upload_id {
         Some(id) => Some(ready_upload(state, user, id).await?),
         None if body.mode.input() == InputKind::Font => None,
@@ -497,9 +513,9 @@ pub(crate) async fn serve_output(
     asker: Asker<'_>,
     picture: Option<Picture>,
 ) -> ApiResult<Response> {
-    // Text in the bundled font has no upload: its files are named `text`.
+    // Text in the bundled font and prompts have no upload: their files are named by mode.
     const SELECT: &str = "SELECT t.status, t.output_key, t.format, \
-                          COALESCE(u.filename, 'text'), t.expired_at FROM tasks t \
+                          COALESCE(u.filename, t.mode), t.expired_at FROM tasks t \
                           LEFT JOIN uploads u ON u.id = t.upload_id \
                           WHERE t.id = $1 AND t.deleted_at IS NULL";
     let query = match asker {

@@ -26,7 +26,8 @@ pub struct NewTask<'a> {
     pub idempotency_key: Option<&'a str>,
     /// The request's fingerprint, which a replay with the same key must match.
     pub request_hash: &'a str,
-    /// The task this one makes again in another format, free: its cost is 0.
+    /// The task this one makes again in another format, free: its cost is 0. A prompt's
+    /// generation comes with it: the same model is downloaded again, not generated anew.
     pub derived_from: Option<&'a TaskId>,
 }
 
@@ -42,8 +43,9 @@ pub async fn create(state: &AppState, new: NewTask<'_>) -> ApiResult<Option<Task
     let params = serde_json::to_string(new.request).map_err(|e| ApiError::Internal(e.into()))?;
     let inserted = sqlx::query(
         "INSERT INTO tasks (id, user_id, upload_id, mode, params, format, status, cost, \
-         idempotency_key, request_hash, created_at, derived_from) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, $11)",
+         idempotency_key, request_hash, created_at, derived_from, generation) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, $11, \
+         (SELECT generation FROM tasks WHERE id = $11))",
     )
     .bind(&id)
     .bind(new.owner)
@@ -154,7 +156,7 @@ pub async fn retry(
     let moved = sqlx::query(
         "UPDATE tasks SET status = 'queued', error = NULL, result = NULL, output_key = NULL, \
          progress = 0, finished_at = NULL, cancel_requested = 0, megapixels = NULL, \
-         triangles = NULL WHERE id = $1 AND status IN ('failed', 'canceled')",
+         triangles = NULL, generation = NULL WHERE id = $1 AND status IN ('failed', 'canceled')",
     )
     .bind(task.id)
     .execute(&mut *tx)
@@ -300,5 +302,16 @@ pub async fn expire_outputs_of(tx: &mut AnyConnection, user: &UserId, at: i64) -
     .bind(user)
     .execute(&mut *tx)
     .await?;
+    Ok(())
+}
+
+/// Forgets what `user` asked of every task, inside `tx`: its parameters (a prompt, the text
+/// of a keychain) and its generation at the provider. The rows stay, because the ledger
+/// refers to them; what they made is deleted with the account's objects.
+pub async fn forget_requests_of(tx: &mut AnyConnection, user: &UserId) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tasks SET params = '{}', generation = NULL WHERE user_id = $1")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }

@@ -19,11 +19,27 @@ pub struct TaskPlan {
 /// field (laid out in its font: the bundled one, or a font upload).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
-    Image { width: u32, height: u32 },
-    Volume { dims: [usize; 3] },
-    Model { triangles: u64 },
-    Text { dims: [usize; 3] },
+    Image {
+        width: u32,
+        height: u32,
+    },
+    Volume {
+        dims: [usize; 3],
+    },
+    Model {
+        triangles: u64,
+    },
+    Text {
+        dims: [usize; 3],
+    },
+    /// No upload: a prompt, whose model the provider makes, at the provider's price.
+    Prompt {
+        credits: i64,
+    },
 }
+
+/// The most triangles a provider's model is planned at: Meshy's and Tripo's largest.
+pub const PROMPT_TRIANGLES: u64 = 300_000;
 
 impl Shape {
     /// What kind of input it is.
@@ -33,6 +49,7 @@ impl Shape {
             Shape::Volume { .. } => InputKind::Volume,
             Shape::Model { .. } => InputKind::Model,
             Shape::Text { .. } => InputKind::Font,
+            Shape::Prompt { .. } => InputKind::Prompt,
         }
     }
 }
@@ -65,6 +82,7 @@ impl TaskPlan {
                 InputKind::Volume => "a volume",
                 InputKind::Model => "a 3D file",
                 InputKind::Font => "a font",
+                InputKind::Prompt => "no upload",
             };
             let needs = match wanted {
                 InputKind::Image => "an image upload (PNG, JPEG, WebP, TIFF, BMP or GIF)",
@@ -74,6 +92,7 @@ impl TaskPlan {
                 }
                 InputKind::Model => "a 3D file upload (STL, OBJ, PLY, glTF/GLB, 3MF or OFF)",
                 InputKind::Font => "no upload, or a font upload (TTF or OTF)",
+                InputKind::Prompt => "no upload: the provider makes the model from `prompt`",
             };
             return Err(ApiError::invalid(
                 "mode",
@@ -89,6 +108,7 @@ impl TaskPlan {
             Shape::Volume { dims } => job.volume_work(dims)?,
             Shape::Model { triangles } => job.model_work(triangles),
             Shape::Text { dims } => job.text_work(dims),
+            Shape::Prompt { .. } => job.model_work(PROMPT_TRIANGLES),
         };
         let work = work.expect("the job's kind matches the shape");
         work.check(limits).map_err(|e| {
@@ -102,7 +122,11 @@ impl TaskPlan {
             };
             ApiError::invalid("params", message)
         })?;
-        let cost = crate::credits::cost_of(&work);
+        let cost = match shape {
+            // The provider's generation is what costs; the repair of its model is in it.
+            Shape::Prompt { credits } => credits,
+            _ => crate::credits::cost_of(&work),
+        };
         Ok(TaskPlan { job, work, cost })
     }
 
@@ -187,7 +211,7 @@ mod tests {
                         JobMode::Relief => (true, stray, stray),
                         JobMode::Lithophane => (stray, true, stray),
                         JobMode::Solid => (stray, stray, true),
-                        JobMode::Volume | JobMode::Mesh | JobMode::Text => {
+                        JobMode::Volume | JobMode::Mesh | JobMode::Text | JobMode::Prompt => {
                             unreachable!("the strategy makes image jobs only")
                         }
                     };

@@ -307,6 +307,18 @@ impl Queue {
         Ok(Beat::Held { cancel_requested: cancel.unwrap_or(0) != 0 })
     }
 
+    /// Keeps on a running task its prompt's task at the generation provider, so that a later
+    /// attempt follows that generation instead of paying for another.
+    pub async fn record_generation(&self, task_id: &str, generation: &str) -> sqlx::Result<()> {
+        let mut tx = self.db.write().await?;
+        sqlx::query("UPDATE tasks SET generation = $1 WHERE id = $2 AND status = 'running'")
+            .bind(generation)
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
     /// Marks the job done inside the transaction that settles its task. False, and nothing
     /// written, when the lease is no longer this worker's: the caller must roll back.
     pub async fn finish(

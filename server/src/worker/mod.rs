@@ -21,10 +21,12 @@ use tokio::sync::{Notify, watch};
 
 use crate::db::Kind as DbKind;
 use crate::decode_budget::DecodeBudget;
+use crate::generation::Generator;
 use crate::storage::Storage;
 use crate::tasks::queue::{Lease, Queue};
 use crate::{new_id, now_ms};
 
+mod generate;
 mod registry;
 mod run;
 mod settle;
@@ -104,6 +106,10 @@ pub struct PoolOptions {
     pub time_limits: TimeLimits,
     /// Memory for decoding sources; a job waits for its share before it decodes.
     pub decode_budget: DecodeBudget,
+    /// The AI generation provider prompt jobs go to (a prompt job fails without one).
+    pub generator: Option<Arc<Generator>>,
+    /// The largest model a provider may return: the largest upload.
+    pub max_model_bytes: u64,
 }
 
 impl PoolOptions {
@@ -115,6 +121,9 @@ impl PoolOptions {
             grace: config.shutdown_grace,
             time_limits: TimeLimits::of(config),
             decode_budget: DecodeBudget::new(config.decode_budget_bytes),
+            // Checked by `Config::validate` before any pool starts.
+            generator: config.generation().ok().flatten().map(|g| Arc::new(Generator::new(g))),
+            max_model_bytes: config.max_upload_bytes,
         }
     }
 }
@@ -186,6 +195,8 @@ impl Pool {
                     handle: handle.clone(),
                     time_limits: options.time_limits.clone(),
                     decode_budget: options.decode_budget.clone(),
+                    generator: options.generator.clone(),
+                    max_model_bytes: options.max_model_bytes,
                 };
                 tokio::spawn(slot.run(stopped.clone()))
             })
@@ -249,6 +260,8 @@ struct Slot {
     handle: Handle,
     time_limits: TimeLimits,
     decode_budget: DecodeBudget,
+    generator: Option<Arc<Generator>>,
+    max_model_bytes: u64,
 }
 
 /// A claimed job's task row.
@@ -266,6 +279,9 @@ struct Task {
     plan: String,
     /// The upload's description, for a volume.
     volume: Option<String>,
+    /// A prompt's task at its provider, once created: a later attempt follows it instead of
+    /// paying for another.
+    generation: Option<String>,
 }
 
 /// What a task's run produced, as stored and returned: the engine's report (its stages

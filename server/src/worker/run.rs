@@ -65,7 +65,7 @@ impl Slot {
     async fn process_claimed(&self, lease: &Lease, live: &Arc<Live>) -> anyhow::Result<()> {
         let task: Task = sqlx::query_as(
             "SELECT t.id, t.user_id, t.mode, t.params, t.format, t.cost, t.cancel_requested, \
-             u.storage_key, a.plan, u.volume FROM tasks t LEFT JOIN uploads u ON u.id = t.upload_id \
+             u.storage_key, a.plan, u.volume, t.generation FROM tasks t LEFT JOIN uploads u ON u.id = t.upload_id \
              JOIN users a ON a.id = t.user_id WHERE t.id = $1",
         )
         .bind(&lease.task_id)
@@ -104,19 +104,6 @@ impl Slot {
     async fn execute(&self, task: &Task, lease: &Lease, live: Arc<Live>) -> Outcome {
         let started = std::time::Instant::now();
         let time_limit = self.time_limits.for_plan(&task.plan);
-        let fetched = match &task.storage_key {
-            Some(key) => self.storage.get(key).await,
-            None => Ok(Vec::new()),
-        };
-        let bytes = match fetched {
-            Ok(bytes) => bytes,
-            Err(StorageError::NotFound(_)) => {
-                return Outcome::Failed(
-                    "the uploaded file is no longer stored; upload it again".into(),
-                );
-            }
-            Err(e) => return storage_outcome(e),
-        };
         let job = (|| {
             let mode: JobMode = task.mode.parse()?;
             let format: MeshFormat = task.format.parse()?;
@@ -130,6 +117,35 @@ impl Slot {
                 return Outcome::Failed(format!("the task's parameters are invalid: {e}"));
             }
         };
+        // A prompt's model comes from the provider; every other job reads its upload, if any.
+        let mut generated = None;
+        let fetched = match (&job.kind, &task.storage_key) {
+            (JobKind::Prompt(p), _) => {
+                let generating = std::time::Instant::now();
+                match self.generate(task, &p.prompt, &live).await {
+                    Ok(bytes) => {
+                        let seconds = generating.elapsed().as_secs_f64();
+                        generated = Some(StageTime { stage: Stage::Generate, seconds });
+                        Ok(bytes)
+                    }
+                    Err(outcome) => return outcome,
+                }
+            }
+            (_, Some(key)) => self.storage.get(key).await,
+            (_, None) => Ok(Vec::new()),
+        };
+        let bytes = match fetched {
+            Ok(bytes) => bytes,
+            Err(StorageError::NotFound(_)) => {
+                return Outcome::Failed(
+                    "the uploaded file is no longer stored; upload it again".into(),
+                );
+            }
+            Err(e) => return storage_outcome(e),
+        };
+        // The watchdog's clock starts once the model is here: the provider's time is its own
+        // (`generation.timeout_seconds`).
+        let started = if generated.is_some() { std::time::Instant::now() } else { started };
         // A lithophane's view lit from behind, and a palette relief's colours, are stored
         // beside it, as is every thumbnail.
         job.backlit = job.has_picture();
@@ -141,6 +157,7 @@ impl Slot {
         let engine = self.engine.clone();
         let progress = TaskProgress {
             live,
+            base: if generated.is_some() { super::generate::GENERATION_SHARE } else { 0.0 },
             stages: job.stages().len() as f64,
             done: AtomicU64::new(0),
             deadline: started + time_limit,
@@ -159,7 +176,7 @@ impl Slot {
             Some(info) => Some(info.sample_bytes()),
             // A 3D file: what reading and repairing it holds (the plan's estimate is by
             // triangles; a triangle takes at least 12 bytes of file).
-            None if matches!(job.kind, JobKind::Mesh(_)) => {
+            None if matches!(job.kind, JobKind::Mesh(_) | JobKind::Prompt(_)) => {
                 Some((bytes.len() as u64).saturating_mul(16))
             }
             // Text: its field's planes, as the work estimate counts them, are small.
@@ -173,7 +190,8 @@ impl Slot {
         };
         // The worker's own stages around the engine's: reading the source, decoding it, and
         // committing the output (on S3, waiting for the parts still going up).
-        let fetch = StageTime { stage: Stage::Fetch, seconds: started.elapsed().as_secs_f64() };
+        let fetch = generated
+            .unwrap_or(StageTime { stage: Stage::Fetch, seconds: started.elapsed().as_secs_f64() });
         let bundled_font = task.storage_key.is_none();
         let run = tokio::task::spawn_blocking(move || -> Result<(Report, Pictures), RunError> {
             let mut sink = sink;
@@ -189,7 +207,9 @@ impl Slot {
                     Source::Volume(volume?)
                 }
                 // A 3D file is read, repaired and written by the engine, holding the budget.
-                JobKind::Mesh(_) => Source::Model { bytes, _budget: reservation },
+                JobKind::Mesh(_) | JobKind::Prompt(_) => {
+                    Source::Model { bytes, _budget: reservation }
+                }
                 // A font upload, or none for the bundled font.
                 JobKind::Text(_) if bundled_font => Source::BundledFont,
                 JobKind::Text(_) => Source::Encoded(bytes),
@@ -359,6 +379,8 @@ fn storage_outcome(e: StorageError) -> Outcome {
 /// fraction.
 struct TaskProgress {
     live: Arc<Live>,
+    /// The progress already made before the engine's stages (a prompt's generation).
+    base: f64,
     stages: f64,
     done: AtomicU64,
     /// The watchdog: past this instant the engine is told to stop at its next check.
@@ -369,13 +391,15 @@ struct TaskProgress {
 impl Progress for TaskProgress {
     fn stage(&self, _stage: Stage) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) as f64;
-        let fraction = (done / self.stages).min(0.99);
+        let fraction = (self.base + (1.0 - self.base) * done / self.stages).min(0.99);
         self.live.progress.store(fraction.to_bits(), Ordering::Relaxed);
     }
 
     fn advance(&self, fraction: f64) {
         let done = (self.done.load(Ordering::Relaxed) as f64 - 1.0).max(0.0);
-        let total = ((done + fraction.clamp(0.0, 1.0)) / self.stages).min(0.99);
+        let total = (self.base
+            + (1.0 - self.base) * (done + fraction.clamp(0.0, 1.0)) / self.stages)
+            .min(0.99);
         self.live.progress.store(total.to_bits(), Ordering::Relaxed);
     }
 

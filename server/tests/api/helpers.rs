@@ -348,3 +348,56 @@ pub fn token_in(mail: &str) -> String {
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
         .collect()
 }
+
+/// A stand-in for an outside service (`tests/creem/standin.py`, `tests/generation/standin.py`)
+/// on a free port, started with `args`; killed when dropped.
+pub struct Standin {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl Standin {
+    /// Runs the script at `path` (from the repository's root), which prints `listening on
+    /// PORT` once it serves.
+    pub fn start(path: &str, args: &[&str]) -> Standin {
+        use std::io::BufRead;
+        let script = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the stand-in");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().strip_prefix("listening on ").expect("the stand-in's port");
+        Standin { child, base: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until the current fixed window of `window_ms` (a rate limit's minute, or a day) has
+/// at least 15 s left, so that what a test counts against a limit falls in one window: a
+/// burst that straddles two is counted twice as generously.
+pub async fn inside_one_window(window_ms: u64) {
+    loop {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+        let into = now.as_millis() as u64 % window_ms;
+        if window_ms - into >= 15_000 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(window_ms - into + 50)).await;
+    }
+}
+
+/// A minute, as the rate limits count it.
+pub const MINUTE_MS: u64 = 60_000;
+/// A day (UTC), as the daily limits count it.
+pub const DAY_MS: u64 = 86_400_000;

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{FetchJson, TestApp, png};
+use crate::helpers::{DAY_MS, FetchJson, MINUTE_MS, TestApp, inside_one_window, png};
 
 /// A PNG of `size`² pseudo-random grey levels, which no compressor shrinks.
 fn noise(size: u32) -> Vec<u8> {
@@ -41,6 +41,9 @@ async fn uploads_a_minute_and_megabytes_a_day_are_counted_per_account() {
     .await;
     let user = app.user("uploads@example.org").await;
     let photo = noise(800);
+    // What is counted below falls in one minute and one day.
+    inside_one_window(DAY_MS).await;
+    inside_one_window(MINUTE_MS).await;
     assert!(photo.len() > 1 << 19, "noise does not compress: over half a megabyte");
     app.upload_ok(&user, "one.png", photo.clone()).await;
     // A second would pass the day's megabyte: refused, and not counted as an upload.
@@ -69,6 +72,7 @@ async fn tasks_a_minute_refuse_without_keeping_or_charging_the_task() {
     .await;
     let user = app.user("tasks@example.org").await;
     let upload = app.upload_ok(&user, "ramp.png", png(32)).await;
+    inside_one_window(MINUTE_MS).await;
     let body = json!({ "upload_id": upload, "mode": "relief", "params": { "max_grid": 32 } });
     app.submit_ok(&user, &body).await;
     app.submit_ok(&user, &body).await;

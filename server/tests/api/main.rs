@@ -18,6 +18,7 @@ mod object_storage;
 mod operations;
 mod previews;
 mod privacy;
+mod prompts;
 mod queue;
 mod retention;
 mod sessions;

@@ -92,12 +92,7 @@ async fn previews_are_refused_for_others_uploads_scans_bad_fields_and_past_the_l
     assert_eq!(refused(&user, volume).await, (unprocessable, "upload_id".into()));
 
     // 60 a minute, in fixed windows: start well inside one.
-    let into_minute =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
-            % 60_000;
-    if into_minute > 40_000 {
-        tokio::time::sleep(std::time::Duration::from_millis(60_500 - into_minute as u64)).await;
-    }
+    crate::helpers::inside_one_window(crate::helpers::MINUTE_MS).await;
     // A mask that keeps nothing is found by the engine, so it counts; the refusals above did
     // not.
     assert_eq!(

@@ -8,7 +8,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use super::{SECRET, balance};
-use crate::helpers::{FetchJson, TestApp};
+use crate::helpers::{FetchJson, Standin, TestApp};
 
 #[test]
 fn the_stand_in_signs_as_creem_s_published_vectors_say() {
@@ -17,36 +17,25 @@ fn the_stand_in_signs_as_creem_s_published_vectors_say() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }
 
-/// The Creem stand-in (`tests/creem/standin.py`) on a free port; killed when dropped.
-struct Standin {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Drop for Standin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 const API_KEY: &str = "creem_test_key_lithos";
 
+/// The Creem stand-in (`tests/creem/standin.py`) on a free port; killed when dropped.
 fn standin() -> Standin {
-    use std::io::BufRead;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/creem/standin.py");
-    let mut child = std::process::Command::new("python3")
-        .args([script, "--api-key", API_KEY, "--webhook-secret", SECRET])
-        .args(["--product", "prod_pack100:onetime:900", "--product", "prod_pro:recurring:1900"])
-        .args(["--retry-seconds", "0.3,0.6,1.2,2.4"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs the stand-in");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port = line.trim().strip_prefix("listening on ").expect("the stand-in's port");
-    Standin { child, base: format!("http://127.0.0.1:{port}") }
+    Standin::start(
+        "tests/creem/standin.py",
+        &[
+            "--api-key",
+            API_KEY,
+            "--webhook-secret",
+            SECRET,
+            "--product",
+            "prod_pack100:onetime:900",
+            "--product",
+            "prod_pro:recurring:1900",
+            "--retry-seconds",
+            "0.3,0.6,1.2,2.4",
+        ],
+    )
 }
 
 /// Lithos' billing settings against the stand-in: its API, its key, and a pack and a plan.
