@@ -503,7 +503,7 @@ test("a user drops a CT series, sets the isovalue on its histogram, converts it 
     assert.match(await page.locator("#volume-facts").textContent(), /-1000 to 560 HU/);
     await page.locator("#histogram canvas").waitFor();
     const modes = await page.locator("#mode option").evaluateAll((o) => o.map((e) => e.value));
-    assert.deepEqual(modes, ["volume", "text"], "a scan is converted as a volume (text needs no file)");
+    assert.deepEqual(modes, ["volume", "text", "prompt"], "a scan is converted as a volume (text and prompts need no file)");
 
     // The line starts at Otsu's threshold; a preset moves it, and so does dragging it.
     const iso = () => page.locator("#histogram").getAttribute("data-iso").then(Number);
@@ -560,7 +560,11 @@ test("a user drops a broken STL, reads what is wrong with it, converts it and ge
     assert.match(await page.locator("#model-problems").textContent(), /2 flipped faces/);
     assert.match(await page.locator("#model-facts").textContent(), /STL, 1,277 triangles, 1 shell/);
     const modes = await page.locator("#mode option").evaluateAll((o) => o.map((e) => e.value));
-    assert.deepEqual(modes, ["mesh", "text"], "a 3D file is converted as a mesh (text needs no file)");
+    assert.deepEqual(modes, ["mesh", "text", "prompt"], "a 3D file is converted as a mesh (text and prompts need no file)");
+    // The file as dropped, holes and all, drawn before it is repaired.
+    await page.locator('#original[data-rendered="stl"]').waitFor();
+    const before = await litFraction(page, "#original");
+    assert.ok(before > 0.02, `the original is drawn (${(before * 100).toFixed(1)}% of pixels lit)`);
     await page.locator("#cost", { hasText: /costs 1 credit/ }).waitFor();
     await accessible(page);
     await page.getByRole("button", { name: "Convert" }).click();
@@ -568,6 +572,9 @@ test("a user drops a broken STL, reads what is wrong with it, converts it and ge
     assert.match(await page.locator("#task-status").textContent(), /Checked: closed, manifold and oriented; 1 shell/);
     assert.match(await page.locator("#task-status").textContent(), /3 holes filled, 2 faces flipped/);
     await page.locator('#preview[data-rendered="stl"]').waitFor();
+    // The repaired model in the result, beside the original, which stays on show.
+    assert.ok(await page.locator("#original").isVisible(), "the original beside the repair");
+    assert.match(await page.locator("#original-note").textContent(), /before repair/);
     await shot(page, "09b-mesh-repaired");
     const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#download").click()]);
     const path = join(shots, "repaired.stl");

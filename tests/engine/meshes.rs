@@ -97,6 +97,80 @@ fn broken_reference_files_are_repaired_into_closed_solids_of_their_intact_volume
 }
 
 #[test]
+fn overlapping_shells_are_resolved_into_the_one_solid_they_enclose() {
+    // Two boxes overlapping: one closed solid of their union's volume, where a slicer would
+    // otherwise count the shared block twice.
+    let (report, mesh) = convert("overlap.stl", JobRequest::default(), MeshFormat::Stl);
+    let topology = assert_closed_manifold("overlap.stl resolved", &mesh);
+    assert_eq!(topology.components, 1, "one solid");
+    let union = expected("overlap.stl")["union_volume"].as_f64().unwrap();
+    let (volume, _) = volume_and_area(&mesh, |p| p.map(f64::from));
+    close("the union's volume", volume, union, 1e-6);
+    let model = report.model.unwrap();
+    assert!(model.input.self_intersections > 0, "{:?}", model.input);
+    let repairs = model.repairs.unwrap();
+    assert!(repairs.intersections_resolved > 0 && repairs.shells_merged == 1, "{repairs:?}");
+    assert_eq!(report.check.shells, 1);
+    // A post through a ring's hole and its tube: one solid, the ring's hole kept (genus 1).
+    let (report, mesh) = convert("threaded.stl", JobRequest::default(), MeshFormat::Stl);
+    let topology = assert_closed_manifold("threaded.stl resolved", &mesh);
+    assert_eq!((topology.components, topology.euler), (1, 0), "one solid, genus 1");
+    assert_eq!(report.model.unwrap().repairs.unwrap().shells_merged, 1);
+    let parts = expected("threaded.stl")["volume"].as_f64().unwrap();
+    let (volume, _) = volume_and_area(&mesh, |p| p.map(f64::from));
+    assert!(volume < parts - 1.0, "what the post and the tube share is counted once");
+    // Shells apart are left apart.
+    let (report, _) = convert("apart.stl", JobRequest::default(), MeshFormat::Stl);
+    let repairs = report.model.unwrap().repairs.unwrap();
+    assert_eq!((repairs.intersections_resolved, repairs.shells_merged), (0, 0));
+    assert_eq!(report.check.shells, 2);
+}
+
+#[test]
+fn a_hollowed_model_keeps_its_walls_and_drains_through_its_bottom() {
+    // The 10 x 20 x 30 mm box, hollowed with 2 mm walls and sealed: the box and a cavity of
+    // 6 x 16 x 26 mm inside it, facing in.
+    let hollow = |drains: u32| JobRequest {
+        hollow_mm: Some(2.0),
+        drain_holes: Some(drains),
+        ..JobRequest::default()
+    };
+    let (report, mesh) = convert("box.stl", hollow(0), MeshFormat::Stl);
+    let topology = assert_closed_manifold("box.stl hollowed", &mesh);
+    assert_eq!((topology.components, topology.euler), (2, 4), "the box and its cavity");
+    let cavity = 6.0 * 16.0 * 26.0;
+    let (volume, _) = volume_and_area(&mesh, |p| p.map(f64::from));
+    // Marching cubes rounds the cavity's edges, within a sample (a third of the wall).
+    close("the walls' volume", volume, 6000.0 - cavity, 0.02);
+    let hollowed = report.model.unwrap().hollow.expect("hollowed");
+    close("the cavity", hollowed.cavity_mm3, cavity, 0.04);
+    assert!(hollowed.pitch_mm <= 2.0 / 3.0 + 1e-9);
+    assert_eq!(report.check.shells, 2);
+    // Two drain holes of 3 mm through the 2 mm bottom: one solid, the cavity open to the
+    // outside through both (genus 1), less two short cylinders of material.
+    let (report, mesh) = convert("box.stl", hollow(2), MeshFormat::Stl);
+    let topology = assert_closed_manifold("box.stl drained", &mesh);
+    assert_eq!((topology.components, topology.euler), (1, 0), "one solid, two holes through");
+    let drilled = 2.0 * std::f64::consts::PI * 1.5 * 1.5 * 2.0;
+    let (drained, _) = volume_and_area(&mesh, |p| p.map(f64::from));
+    assert!(drained < volume - 0.8 * drilled && drained > volume - 1.5 * drilled, "{drained}");
+    assert_eq!(report.model.unwrap().hollow.unwrap().drains, 2);
+
+    // Walls thicker than half the model leave no cavity; drain options need hollowing.
+    let input = Input::File { path: &files().join("box.stl"), limits: DecodeLimits::default() };
+    let out = output_dir("meshes").join("no-room.stl");
+    let thick = JobRequest { hollow_mm: Some(6.0), ..JobRequest::default() };
+    let error = cpu().run_to_file(&job(thick, MeshFormat::Stl), input, &out, &Silent).unwrap_err();
+    assert!(
+        matches!(&error, EngineError::InvalidParameter(p) if p.field == "hollow_mm" && p.message.contains("no room")),
+        "{error}"
+    );
+    let stray = JobRequest { drain_mm: Some(2.0), ..JobRequest::default() };
+    let error = stray.build(JobMode::Mesh, None).unwrap_err();
+    assert_eq!((error.field, error.message.as_str()), ("drain_mm", "needs `hollow_mm`"));
+}
+
+#[test]
 fn a_model_that_is_not_printable_is_refused_and_nothing_is_written() {
     let out = output_dir("meshes").join("refused.stl");
     let _ = std::fs::remove_file(&out);

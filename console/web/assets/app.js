@@ -234,6 +234,7 @@ function sendFile(file) {
       setModes(inputOf(body));
       showVolume(body.volume);
       showModel(body.model);
+      showOriginal(body.model ? file : null, body.model?.format);
       $("submit").disabled = false;
       quoteSoon();
     } else {
@@ -514,6 +515,33 @@ function showModel(m) {
     : "Printable as it is: closed, manifold and oriented.";
 }
 
+/// The 3D file as it was dropped, before repair, beside the result (which shows the repaired
+/// model): drawn from the dropped file's own bytes, in the formats three.js reads.
+let original = null;
+const drawn = { stl: "stl", obj: "obj", ply: "ply", "3mf": "3mf", gltf: "glb" };
+async function showOriginal(file, format) {
+  const canvas = $("original");
+  const note = $("original-note");
+  canvas.classList.add("hidden");
+  delete canvas.dataset.rendered;
+  note.textContent = "";
+  if (!file || !format) return;
+  if (!drawn[format]) {
+    note.textContent = `${format.toUpperCase()} files are not drawn here; the result shows the repaired model.`;
+    return;
+  }
+  canvas.classList.remove("hidden");
+  try {
+    original ??= new Preview(canvas);
+    await original.show(await file.arrayBuffer(), drawn[format]);
+    canvas.dataset.rendered = drawn[format];
+    note.textContent = "As uploaded, before repair. The result shows the repaired model beside it.";
+  } catch (err) {
+    canvas.classList.add("hidden");
+    note.textContent = `The file as uploaded cannot be drawn here (${err.message}); the result shows the repaired model.`;
+  }
+}
+
 function showVolume(v) {
   histogram?.destroy();
   histogram = null;
@@ -636,9 +664,13 @@ async function finished(t) {
     : "";
   const r = t.result?.model?.repairs;
   const repaired = r
-    ? ` Repaired: ${r.holes_filled} holes filled, ${r.faces_flipped} faces flipped, ${r.duplicate_faces_removed + r.degenerate_faces_removed} bad faces dropped, ${r.shells_turned_out} shells turned out, ${r.welded_vertices} corners welded.`
+    ? ` Repaired: ${r.holes_filled} holes filled, ${r.faces_flipped} faces flipped, ${r.duplicate_faces_removed + r.degenerate_faces_removed} bad faces dropped, ${r.shells_turned_out} shells turned out, ${r.welded_vertices} corners welded${r.shells_merged ? `, ${r.shells_merged} overlapping shell${r.shells_merged === 1 ? "" : "s"} merged` : ""}.`
     : "";
-  $("task-status").textContent = `Done: ${tri ? `${tri.toLocaleString()} triangles, ` : ""}${t.format.toUpperCase()} ready.${checked}${repaired}`;
+  const hollow = t.result?.model?.hollow;
+  const hollowed = hollow
+    ? ` Hollowed: ${hollow.wall_mm} mm walls, ${(hollow.cavity_mm3 / 1000).toFixed(1)} cm³ of material saved, ${hollow.drains} drain hole${hollow.drains === 1 ? "" : "s"}.`
+    : "";
+  $("task-status").textContent = `Done: ${tri ? `${tri.toLocaleString()} triangles, ` : ""}${t.format.toUpperCase()} ready.${checked}${repaired}${hollowed}`;
   const link = $("download");
   link.href = `/api/v1/tasks/${t.id}/output`;
   link.textContent = `Download ${t.format.toUpperCase()}`;
@@ -759,6 +791,7 @@ async function openTask(t) {
   setModes(jobSchema?.inputs[t.mode] ?? inputOf(upload));
   showVolume(upload?.volume ?? null);
   showModel(upload?.model ?? null);
+  showOriginal(null);
   $("mode").value = t.mode;
   $("format").value = t.format;
   renderParams();

@@ -15,6 +15,16 @@ fn mm(field: &'static str, value: Option<f64>) -> Result<Option<Millimetres>, Pa
         .transpose()
 }
 
+/// `value` within the bounds the table gives field `name` (and so finite).
+fn within(name: &'static str, value: f64) -> Result<f64, ParamError> {
+    let (lo, hi) = field(name).and_then(|f| f.range).expect("a bounded field");
+    if (lo..=hi).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ParamError::new(name, format!("must be {lo} to {hi}, got {value}")))
+    }
+}
+
 impl JobRequest {
     /// Checks every field for `mode` and `format` (the mode's default when `None`) and builds
     /// the job; the first problem found is returned, naming its field.
@@ -103,6 +113,27 @@ impl JobRequest {
         // The table's mode defaults (`x-mode-defaults`): a generated model has no size of
         // its own, so it is fitted, centred and put on the bed.
         let generated = mode == JobMode::Prompt;
+        let hollow = match self.hollow_mm {
+            Some(wall_mm) => Some(crate::model::HollowParams {
+                wall_mm: within("hollow_mm", wall_mm)?,
+                drain_mm: within("drain_mm", self.drain_mm.unwrap_or(defaults::DRAIN_MM))?,
+                drains: within(
+                    "drain_holes",
+                    f64::from(self.drain_holes.unwrap_or(defaults::DRAIN_HOLES as u32)),
+                )? as u32,
+            }),
+            None => {
+                for (name, given) in [
+                    ("drain_mm", self.drain_mm.is_some()),
+                    ("drain_holes", self.drain_holes.is_some()),
+                ] {
+                    if given {
+                        return Err(ParamError::new(name, "needs `hollow_mm`"));
+                    }
+                }
+                None
+            }
+        };
         let params = crate::model::MeshParams {
             units: self.units.unwrap_or(default.units),
             repair,
@@ -110,6 +141,7 @@ impl JobRequest {
             fit_mm: self.fit_mm.or(generated.then_some([defaults::PROMPT_FIT_MM as f32; 3])),
             center: self.center.unwrap_or(generated || default.center),
             drop: self.drop.unwrap_or(generated || default.drop),
+            hollow,
         };
         params.validate()?;
         Ok(params)
@@ -129,13 +161,7 @@ impl JobRequest {
         // Within the bounds the table gives (and so finite): a letter spacing of 1e300 would
         // put letters at infinity.
         let bounded = |name: &'static str, value: Option<f64>, default: f64| {
-            let value = value.unwrap_or(default);
-            let (lo, hi) = field(name).and_then(|f| f.range).expect("a bounded field");
-            if (lo..=hi).contains(&value) {
-                Ok(value as f32)
-            } else {
-                Err(ParamError::new(name, format!("must be {lo} to {hi}, got {value}")))
-            }
+            within(name, value.unwrap_or(default)).map(|v| v as f32)
         };
         let solid = SolidParams {
             depth_mm: mm("depth_mm", Some(self.depth_mm.unwrap_or(TEXT_DEPTH_MM)))?.expect("given"),

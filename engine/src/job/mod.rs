@@ -72,6 +72,9 @@ pub mod defaults {
     /// A keyring's split ring goes through 4 mm.
     pub const HOLE_MM: f64 = 4.0;
     pub const BORDER_MM: f64 = 2.0;
+    /// Two drain holes of 3 mm: resin runs out of one as air comes in through the other.
+    pub const DRAIN_HOLES: u64 = 2;
+    pub const DRAIN_MM: f64 = 3.0;
     /// A generated model is scaled to fit a 6 cm cube: the providers' models have no size.
     pub const PROMPT_FIT_MM: f64 = 60.0;
 }

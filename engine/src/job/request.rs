@@ -590,4 +590,21 @@ job_request! {
         label: "Place on the bed", modes: MODELS, default: Some(Shown::Flag(false)), basic: MODELS,
         mode_defaults: &[(JobMode::Prompt, Shown::Flag(true))],
     }
+    /// Hollow the model, once placed, leaving walls this thick: a cavity everywhere deeper
+    /// inside, which saves the resin or filament it would take.
+    hollow_mm: f64 {
+        label: "Hollow, with walls", unit: MM, range: Some((0.3, 100.0)), modes: MODELS,
+        default_note: Some("solid"),
+    }
+    /// A hollowed model's drain holes, drilled straight down from the cavity's lowest points
+    /// through its bottom, so that resin runs out and air in; 0 leaves the cavity sealed.
+    drain_holes: u32 {
+        label: "Drain holes", range: Some((0.0, 8.0)), modes: MODELS,
+        default: Some(Shown::Integer(DRAIN_HOLES)),
+    }
+    /// Each drain hole's diameter.
+    drain_mm: f64 {
+        label: "Drain hole diameter", unit: MM, range: Some((0.5, 20.0)), modes: MODELS,
+        default: Some(Shown::Number(DRAIN_MM)),
+    }
 }

@@ -7,6 +7,7 @@
 
 pub mod analysis;
 mod gltf;
+pub mod hollow;
 mod intersections;
 pub(crate) mod nesting;
 mod obj;
@@ -22,6 +23,7 @@ mod vector;
 use crate::error::{EngineError, Result};
 
 pub use analysis::{Analysis, analyse};
+pub use hollow::{HollowParams, Hollowed};
 pub use params::{MeshParams, RepairParams};
 pub use prompt::{Prompt, PromptParams};
 pub use repair::{RepairOptions, Repairs, repair};
@@ -169,6 +171,9 @@ pub struct ModelReport {
     pub input: Analysis,
     /// What repair changed, when it ran.
     pub repairs: Option<Repairs>,
+    /// What hollowing took out, when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hollow: Option<Hollowed>,
 }
 
 /// A file read: its mesh, its format, and the unit its numbers were taken in.

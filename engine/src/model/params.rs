@@ -24,6 +24,8 @@ pub struct MeshParams {
     pub center: bool,
     /// Put the model on the bed: its lowest point at z = 0.
     pub drop: bool,
+    /// Hollow it, once placed: a wall this thick, with drain holes.
+    pub hollow: Option<super::HollowParams>,
 }
 
 /// [`super::repair::RepairOptions`], as a job carries it.
@@ -45,6 +47,7 @@ impl Default for MeshParams {
             fit_mm: None,
             center: false,
             drop: false,
+            hollow: None,
         }
     }
 }
@@ -62,6 +65,20 @@ impl MeshParams {
                 "fit_mm",
                 format!("each of width, depth and height must be above 0 mm, got {fit:?}"),
             ));
+        }
+        if let Some(hollow) = self.hollow {
+            if !(hollow.wall_mm.is_finite() && hollow.wall_mm > 0.0) {
+                return Err(ParamError::new(
+                    "hollow_mm",
+                    format!("must be above 0 mm, got {}", hollow.wall_mm),
+                ));
+            }
+            if !(hollow.drain_mm.is_finite() && hollow.drain_mm > 0.0) {
+                return Err(ParamError::new(
+                    "drain_mm",
+                    format!("must be above 0 mm, got {}", hollow.drain_mm),
+                ));
+            }
         }
         if let Some(repair) = self.repair {
             if !(0.0..=MAX_WELD_MM as f32).contains(&repair.weld_mm) {

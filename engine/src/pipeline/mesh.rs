@@ -45,6 +45,20 @@ impl Engine {
             params.place(&mut model);
             Ok((analysis, repairs))
         })?;
+        let hollow = match params.hollow {
+            Some(hollow) => Some(timed(Stage::Repair, progress, &mut times, || {
+                // The cavity is what lies deeper than the wall: only a closed model has one.
+                let sealed = model::analyse(&model);
+                if !(sealed.is_closed() && sealed.is_manifold()) {
+                    return Err(EngineError::InvalidParameter(ParamError::new(
+                        "hollow_mm",
+                        "needs a closed model: turn on `repair`, or mend the file first",
+                    )));
+                }
+                self.hollow(&mut model, hollow, progress)
+            })?),
+            None => None,
+        };
         let mesh = model::params::indexed(model);
         let mut report = self
             .indexed_report(start, &mesh, job, out, progress, times, [0; 3], None)
@@ -55,7 +69,8 @@ impl Engine {
                 e => e,
             })?;
         report.voxels = None;
-        report.model = Some(ModelReport { format, millimetres_per_unit, input: analysis, repairs });
+        report.model =
+            Some(ModelReport { format, millimetres_per_unit, input: analysis, repairs, hollow });
         Ok(report)
     }
 }

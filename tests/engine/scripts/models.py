@@ -75,7 +75,14 @@ record("messy.ply", messy, duplicates=1, degenerate=1)
 # Two boxes overlapping, and two apart.
 overlap = trimesh.util.concatenate([box, box.copy().apply_translation((5, 5, 5))])
 overlap.export(f"{out}/overlap.stl")
-record("overlap.stl", overlap, shells=2, crossing=True)
+# Their union: both boxes less the box they share, (10-5) x (20-5) x (30-5).
+record("overlap.stl", overlap, shells=2, crossing=True, union_volume=2 * float(box.volume) - 5 * 15 * 25)
+# A ring folded through itself: a torus whose tube crosses a box standing through its hole,
+# the box's top and bottom outside the ring.
+post = trimesh.creation.box((8, 8, 60))
+threaded = trimesh.util.concatenate([torus, post.copy().apply_translation((20, 0, 0))])
+threaded.export(f"{out}/threaded.stl")
+record("threaded.stl", threaded, shells=2, crossing=True)
 apart = trimesh.util.concatenate([box, box.copy().apply_translation((50, 0, 0))])
 apart.export(f"{out}/apart.stl")
 record("apart.stl", apart, shells=2, crossing=False)
