@@ -66,9 +66,11 @@ fn shown_defaults_are_applied_defaults() {
             }
             // A threshold counts only with a mask (solids always have one), a transmission
             // distance only with the transmittance model, and a layer height with a palette.
-            // Text needs its words.
-            let base = if mode == JobMode::Text {
+            // Text and prompts need their words, and drain holes a hollow.
+            let mut base = if mode == JobMode::Text {
                 json!({ "text": "Hi" })
+            } else if mode == JobMode::Prompt {
+                json!({ "prompt": "a cat" })
             } else if field.name == "threshold" && mode != JobMode::Solid {
                 json!({ "mask": "threshold" })
             } else if field.name == "td_mm" {
@@ -80,6 +82,9 @@ fn shown_defaults_are_applied_defaults() {
             } else {
                 json!({})
             };
+            if field.name.starts_with("drain_") {
+                base["hollow_mm"] = json!(2.0);
+            }
             let mut given = base.clone();
             given[field.name] = json!(default);
             let left_out: JobRequest = serde_json::from_value(base).unwrap();

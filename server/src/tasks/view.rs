@@ -77,6 +77,17 @@ pub struct TaskView {
 }
 
 impl TaskView {
+    /// The view an operator gets: a prompt is the user's own words, sent to the generation
+    /// provider and used for nothing else, so the console sees only its length.
+    pub fn for_operators(mut self) -> Self {
+        if let Some(prompt) = self.params.get_mut("prompt")
+            && let Some(text) = prompt.as_str()
+        {
+            *prompt = Value::String(format!("[a prompt of {} characters]", text.chars().count()));
+        }
+        self
+    }
+
     /// The row as its owner sees it, with a running task's live progress.
     pub(crate) fn new(state: &AppState, row: Row) -> Self {
         let progress = match row.status {

@@ -107,6 +107,14 @@ async fn a_broken_generated_model_is_repaired_into_one_closed_solid_at_the_quote
     assert_eq!(control(&meshy, "tasks").await.as_array().unwrap().len(), 1);
     assert_eq!(app.credits(&client).await["balance"], 20 - CREDITS);
 
+    // Operators see that there was a prompt, not what it said.
+    let admin = app.admin("ops@example.com").await;
+    let detail: Value = admin.get(app.url(&format!("/admin/jobs/{id}"))).fetch_json().await;
+    let redacted = format!("[a prompt of {} characters]", prompt.chars().count());
+    assert_eq!(detail["params"]["prompt"], redacted, "{detail}");
+    let jobs: Value = admin.get(app.url("/admin/jobs?mode=prompt")).fetch_json().await;
+    assert!(!jobs.to_string().contains("broken box"), "{jobs}");
+
     // A deleted account's prompts are gone with it.
     let task_id = id.to_owned();
     let deleted = client

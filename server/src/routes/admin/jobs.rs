@@ -113,7 +113,7 @@ pub async fn list(
         .into_iter()
         .take(limit as usize)
         .map(|r| JobSummary {
-            task: TaskView::new(&state, r.task),
+            task: TaskView::new(&state, r.task).for_operators(),
             user_id: r.user_id,
             email: r.email,
             attempts: r.attempts,
@@ -169,7 +169,7 @@ pub async fn get(
     .bind(&id)
     .fetch_all(&state.db.pool)
     .await?;
-    let task = TaskView::new(&state, d.task);
+    let task = TaskView::new(&state, d.task).for_operators();
     let stages = task.result.as_ref().and_then(|r| r.get("stages").cloned());
     let output_url = d
         .output_key
