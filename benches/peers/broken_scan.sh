@@ -4,7 +4,8 @@
 # prints CMD's wall time and peak RSS and leaves its output in "$dir/out.txt".
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 cargo build --release --quiet --bin lithos
-command -v admesh >/dev/null || sudo apt-get install -y -qq admesh
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+command -v admesh >/dev/null || as_root apt-get install -y -qq admesh
 python3 -c "import trimesh" 2>/dev/null || python3 -m pip install -q trimesh numpy
 dir=${DIR:-$(mktemp -d)}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}

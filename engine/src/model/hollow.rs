@@ -400,56 +400,45 @@ impl Faces {
 
 /// The squared distance from `p` to the triangle `[a, b, c]` (Ericson, Real-Time Collision
 /// Detection, 5.1.5).
-fn squared_distance(p: [f64; 3], [a, b, c]: [[f64; 3]; 3]) -> f64 {
-    let closest = {
-        let ab = sub(b, a);
-        let ac = sub(c, a);
-        let ap = sub(p, a);
-        let d1 = dot(ab, ap);
-        let d2 = dot(ac, ap);
-        if d1 <= 0.0 && d2 <= 0.0 {
-            a
-        } else {
-            let bp = sub(p, b);
-            let d3 = dot(ab, bp);
-            let d4 = dot(ac, bp);
-            if d3 >= 0.0 && d4 <= d3 {
-                b
-            } else {
-                let vc = d1 * d4 - d3 * d2;
-                if vc <= 0.0 && d1 >= 0.0 && d3 <= 0.0 {
-                    let v = d1 / (d1 - d3);
-                    [0, 1, 2].map(|k| a[k] + v * ab[k])
-                } else {
-                    let cp = sub(p, c);
-                    let d5 = dot(ab, cp);
-                    let d6 = dot(ac, cp);
-                    if d6 >= 0.0 && d5 <= d6 {
-                        c
-                    } else {
-                        let vb = d5 * d2 - d1 * d6;
-                        if vb <= 0.0 && d2 >= 0.0 && d6 <= 0.0 {
-                            let w = d2 / (d2 - d6);
-                            [0, 1, 2].map(|k| a[k] + w * ac[k])
-                        } else {
-                            let va = d3 * d6 - d5 * d4;
-                            if va <= 0.0 && (d4 - d3) >= 0.0 && (d5 - d6) >= 0.0 {
-                                let w = (d4 - d3) / ((d4 - d3) + (d5 - d6));
-                                [0, 1, 2].map(|k| b[k] + w * (c[k] - b[k]))
-                            } else {
-                                let denom = 1.0 / (va + vb + vc);
-                                let v = vb * denom;
-                                let w = vc * denom;
-                                [0, 1, 2].map(|k| a[k] + ab[k] * v + ac[k] * w)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    };
-    let d = sub(p, closest);
+fn squared_distance(p: [f64; 3], triangle: [[f64; 3]; 3]) -> f64 {
+    let d = sub(p, closest_point(p, triangle));
     dot(d, d)
+}
+
+/// The point of the triangle `[a, b, c]` nearest `p`: a corner, a point of an edge, or of the
+/// face, by the region of the triangle's plane `p` projects into.
+fn closest_point(p: [f64; 3], [a, b, c]: [[f64; 3]; 3]) -> [f64; 3] {
+    let along = |from: [f64; 3], edge: [f64; 3], t: f64| [0, 1, 2].map(|k| from[k] + t * edge[k]);
+    let (ab, ac) = (sub(b, a), sub(c, a));
+    let ap = sub(p, a);
+    let (d1, d2) = (dot(ab, ap), dot(ac, ap));
+    if d1 <= 0.0 && d2 <= 0.0 {
+        return a;
+    }
+    let bp = sub(p, b);
+    let (d3, d4) = (dot(ab, bp), dot(ac, bp));
+    if d3 >= 0.0 && d4 <= d3 {
+        return b;
+    }
+    let vc = d1 * d4 - d3 * d2;
+    if vc <= 0.0 && d1 >= 0.0 && d3 <= 0.0 {
+        return along(a, ab, d1 / (d1 - d3));
+    }
+    let cp = sub(p, c);
+    let (d5, d6) = (dot(ab, cp), dot(ac, cp));
+    if d6 >= 0.0 && d5 <= d6 {
+        return c;
+    }
+    let vb = d5 * d2 - d1 * d6;
+    if vb <= 0.0 && d2 >= 0.0 && d6 <= 0.0 {
+        return along(a, ac, d2 / (d2 - d6));
+    }
+    let va = d3 * d6 - d5 * d4;
+    if va <= 0.0 && d4 - d3 >= 0.0 && d5 - d6 >= 0.0 {
+        return along(b, sub(c, b), (d4 - d3) / ((d4 - d3) + (d5 - d6)));
+    }
+    let (v, w) = (vb / (va + vb + vc), vc / (va + vb + vc));
+    [0, 1, 2].map(|k| a[k] + ab[k] * v + ac[k] * w)
 }
 
 #[cfg(test)]
