@@ -58,7 +58,8 @@ def glb(mesh):
 
 def models():
     closed = trimesh.creation.capsule(height=0.6, radius=0.25, count=[24, 24])
-    box = trimesh.creation.box(extents=[0.4, 0.3, 0.2])
+    # Subdivided twice: 192 faces, each side a grid of 32.
+    box = trimesh.creation.box(extents=[0.4, 0.3, 0.2]).subdivide().subdivide()
     faces = box.faces.copy()
     # One side missing (its two triangles), two faces flipped, one face doubled.
     side = [i for i, n in enumerate(box.face_normals) if n[0] > 0.9]
