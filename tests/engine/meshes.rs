@@ -119,6 +119,20 @@ fn overlapping_shells_are_resolved_into_the_one_solid_they_enclose() {
     let parts = expected("threaded.stl")["volume"].as_f64().unwrap();
     let (volume, _) = volume_and_area(&mesh, |p| p.map(f64::from));
     assert!(volume < parts - 1.0, "what the post and the tube share is counted once");
+    // A canceled job (the watchdog, or its owner) stops, its rebuild too, and writes nothing.
+    struct Canceled;
+    impl lithos_engine::Progress for Canceled {
+        fn is_canceled(&self) -> bool {
+            true
+        }
+    }
+    let out = output_dir("meshes").join("canceled.stl");
+    let _ = std::fs::remove_file(&out);
+    let input = Input::File { path: &files().join("overlap.stl"), limits: DecodeLimits::default() };
+    let job = job(JobRequest::default(), MeshFormat::Stl);
+    let error = cpu().run_to_file(&job, input, &out, &Canceled).unwrap_err();
+    assert!(matches!(error, EngineError::Canceled), "{error}");
+    assert!(!out.exists());
     // Shells apart are left apart.
     let (report, _) = convert("apart.stl", JobRequest::default(), MeshFormat::Stl);
     let repairs = report.model.unwrap().repairs.unwrap();

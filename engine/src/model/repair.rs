@@ -70,6 +70,16 @@ pub struct RepairOptions {
 
 /// Repairs `model` in place; returns what changed.
 pub fn repair(model: &mut Model, options: RepairOptions) -> Repairs {
+    repair_until(model, options, &|| false)
+}
+
+/// [`repair`], whose last step (the rebuild of crossing faces, which can take seconds) stops
+/// when `canceled` says so, leaving the crossings as they were.
+pub fn repair_until(
+    model: &mut Model,
+    options: RepairOptions,
+    canceled: &(dyn Fn() -> bool + Sync),
+) -> Repairs {
     let mut repairs = Repairs::default();
     let (faces, positions) = super::analysis::weld(model);
     model.positions = positions;
@@ -86,7 +96,8 @@ pub fn repair(model: &mut Model, options: RepairOptions) -> Repairs {
     repairs.shells_turned_out = turned;
     repairs.shells_removed = removed;
     compact(model);
-    (repairs.intersections_resolved, repairs.shells_merged) = resolve_intersections(model);
+    (repairs.intersections_resolved, repairs.shells_merged) =
+        resolve_intersections(model, canceled);
     repairs
 }
 
@@ -94,7 +105,7 @@ pub fn repair(model: &mut Model, options: RepairOptions) -> Repairs {
 /// the mesh is closed (winding numbers need a closed surface; a hole repair could not fill
 /// stays reported). Returns the crossing pairs resolved and the shells merged; the mesh is
 /// left as it was when the engine cannot rebuild it.
-fn resolve_intersections(model: &mut Model) -> (u64, u64) {
+fn resolve_intersections(model: &mut Model, canceled: &(dyn Fn() -> bool + Sync)) -> (u64, u64) {
     // The exact rebuild takes about 25 µs and 1 KiB a triangle (a 2.2 M-triangle scan: a
     // minute and 2.7 GiB); past this its crossings stay, reported, as a slicer takes them.
     if model.triangles.len() > MAX_RESOLVE_TRIANGLES {
@@ -116,7 +127,24 @@ fn resolve_intersections(model: &mut Model) -> (u64, u64) {
     if soup.status() != manifold_rust::types::Error::NoError || soup.is_empty() {
         return (0, 0);
     }
-    let solid = soup.rebuild_solid(manifold_rust::types::WindingRule::Positive);
+    // The rebuild polls its token; a watcher thread cancels it when `canceled` says so.
+    let token = manifold_rust::cancel::CancelToken::new();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let solid = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if canceled() {
+                    token.cancel();
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        let rule = manifold_rust::types::WindingRule::Positive;
+        let solid = soup.rebuild_solid_with_token(rule, Some(&token));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        solid
+    });
     if solid.status() != manifold_rust::types::Error::NoError || solid.is_empty() {
         return (0, 0);
     }

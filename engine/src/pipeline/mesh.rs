@@ -34,7 +34,14 @@ impl Engine {
                 Some(r) => {
                     let options =
                         RepairOptions { weld_mm: r.weld_mm, min_shell_mm3: r.min_shell_mm3 };
-                    Some(model::repair(&mut model, options))
+                    // The watchdog (or a cancel) stops the rebuild of crossing faces too.
+                    let repairs = model::repair::repair_until(&mut model, options, &|| {
+                        progress.is_canceled()
+                    });
+                    if progress.is_canceled() {
+                        return Err(EngineError::Canceled);
+                    }
+                    Some(repairs)
                 }
                 // As read, but with equal corners shared, as a slicer reads an STL.
                 None => {
