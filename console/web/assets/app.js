@@ -61,7 +61,10 @@ function setModes(input) {
   renderParams();
 }
 
-const fieldsFor = (mode) => jobSchema.fields.filter((f) => f["x-modes"].includes(mode));
+/// The fields of `mode`, its words (text, a prompt) first: what the form is about.
+const words = (f) => (f.name === "text" || f.name === "prompt" ? 0 : 1);
+const fieldsFor = (mode) => jobSchema.fields.filter((f) => f["x-modes"].includes(mode))
+  .sort((a, b) => words(a) - words(b));
 const defaultIn = (f, mode) => f["x-mode-defaults"]?.[mode] ?? f.default;
 
 // ---- views ----------------------------------------------------------------------------
@@ -290,7 +293,11 @@ function control(f, mode) {
     const options = f.enum.map((v) => h("option", { value: v, selected: v === d }, v));
     return [label, h("select", described, d === undefined ? h("option", { value: "" }, "none") : null, ...options), error];
   }
-  if (f.type === "array") return [label, h("input", { ...described, type: "text" }), error];
+  if (f.type === "array") {
+    // A mode's default list (a prompt's 6 cm cube) is shown filled in; no default: the note.
+    const note = f["x-default-note"] ? `default: ${f["x-default-note"]}` : undefined;
+    return [label, h("input", { ...described, type: "text", value: Array.isArray(d) ? d.join(", ") : "", placeholder: note }), error];
+  }
   if (f.oneOf) {
     // A number, or a name standing for one (the CT presets): typed, or picked from the list.
     const names = Object.entries(f["x-values"] ?? {});
@@ -419,7 +426,8 @@ async function quote() {
     if (controller.signal.aborted) return;
     const work = takesPrompt(body.mode) ? "a model generated from the prompt, then repaired"
       : takesFont(body.mode) ? `a ${q.grid[0]} × ${q.grid[1]} field`
-      : upload.volume ? `${upload.volume.dims.join(" × ")} voxels` : `a ${q.grid[0]} × ${q.grid[1]} grid`;
+      : upload.volume ? `${upload.volume.dims.join(" × ")} voxels`
+      : upload.model ? `${upload.model.analysis.triangles.toLocaleString("en")} triangles` : `a ${q.grid[0]} × ${q.grid[1]} grid`;
     $("cost").textContent = `This costs ${q.cost} credit${q.cost === 1 ? "" : "s"} (${work}). Your balance is ${q.balance}.`;
     $("submit").disabled = q.cost > q.balance;
     if (q.cost > q.balance) $("convert-alert").textContent = "Not enough credits: lower the detail, or buy credits.";

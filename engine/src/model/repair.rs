@@ -117,9 +117,29 @@ fn resolve_intersections(model: &mut Model, canceled: &(dyn Fn() -> bool + Sync)
         return (0, 0);
     }
     let shells_before = super::analysis::analyse(model).shells;
+    // Corners snapped to a grid of 2^-24 of the model's size, about its centre: as precise as
+    // the f32 they are stored in, while the exact arithmetic stays on small integers (corners
+    // near 1e35 and 1e-38 together made its rationals huge: 3.6 s for 80 faces).
+    let (lo, hi) =
+        model.positions.iter().fold(([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]), |(lo, hi), p| {
+            (
+                std::array::from_fn(|k| lo[k].min(f64::from(p[k]))),
+                std::array::from_fn(|k| hi[k].max(f64::from(p[k]))),
+            )
+        });
+    let extent = (0..3).map(|k| hi[k] - lo[k]).fold(0.0, f64::max);
+    if !(extent.is_finite() && extent > 0.0) {
+        return (0, 0);
+    }
+    let quantum = 2f64.powi(extent.log2().ceil() as i32 - 24);
+    let centre: [f64; 3] =
+        std::array::from_fn(|k| ((lo[k] + hi[k]) / 2.0 / quantum).round() * quantum);
+    let snap = |p: &[f32; 3]| {
+        [0, 1, 2].map(|k| (((f64::from(p[k]) - centre[k]) / quantum).round() * quantum) as f32)
+    };
     let mesh = manifold_rust::types::MeshGL {
         num_prop: 3,
-        vert_properties: model.positions.iter().flatten().copied().collect(),
+        vert_properties: model.positions.iter().flat_map(snap).collect(),
         tri_verts: model.triangles.iter().flatten().copied().collect(),
         ..Default::default()
     };
@@ -150,8 +170,11 @@ fn resolve_intersections(model: &mut Model, canceled: &(dyn Fn() -> bool + Sync)
     }
     let out = solid.get_mesh_gl(-1);
     let stride = out.num_prop as usize;
-    let positions: Vec<[f32; 3]> =
-        out.vert_properties.chunks_exact(stride).map(|p| [p[0], p[1], p[2]]).collect();
+    let positions: Vec<[f32; 3]> = out
+        .vert_properties
+        .chunks_exact(stride)
+        .map(|p| [0, 1, 2].map(|k| (f64::from(p[k]) + centre[k]) as f32))
+        .collect();
     let triangles: Vec<[u32; 3]> =
         out.tri_verts.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect();
     // Welded by position, as a slicer reads it. Solids that the union leaves touching at a
