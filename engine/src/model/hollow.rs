@@ -372,27 +372,33 @@ impl Faces {
 
     /// The distance from `p` to the nearest face, or `reach` when none is nearer.
     fn distance(&self, p: [f64; 3], reach: f64) -> f64 {
-        let mut best = reach * reach;
-        let mut stack = vec![0usize];
-        while let Some(n) = stack.pop() {
-            let node = &self.nodes[n];
-            let gap: f64 = (0..3)
+        let gap = |node: &Node| -> f64 {
+            (0..3)
                 .map(|k| {
                     let d = (node.lo[k] - p[k]).max(p[k] - node.hi[k]).max(0.0);
                     d * d
                 })
-                .sum();
-            if gap >= best {
+                .sum()
+        };
+        let mut best = reach * reach;
+        let mut stack = vec![(0usize, 0.0)];
+        while let Some((n, near)) = stack.pop() {
+            if near >= best {
                 continue;
             }
+            let node = &self.nodes[n];
             if node.count > 0 {
                 for &f in &self.order[node.start as usize..(node.start + node.count) as usize] {
                     best = best.min(squared_distance(p, self.corners[f as usize]));
                 }
-            } else {
-                stack.push(node.first as usize);
-                stack.push(node.first as usize + 1);
+                continue;
             }
+            // The nearer child on top, so the best found early prunes the farther.
+            let (a, b) = (node.first as usize, node.first as usize + 1);
+            let (ga, gb) = (gap(&self.nodes[a]), gap(&self.nodes[b]));
+            let (near, far) = if ga <= gb { ((a, ga), (b, gb)) } else { ((b, gb), (a, ga)) };
+            stack.push(far);
+            stack.push(near);
         }
         best.sqrt()
     }
