@@ -15,6 +15,14 @@ fn mm(field: &'static str, value: Option<f64>) -> Result<Option<Millimetres>, Pa
         .transpose()
 }
 
+/// Refuses the first of `given`'s fields that was given, as it means nothing without `needs`.
+fn only_with(needs: &str, given: [(&'static str, bool); 2]) -> Result<(), ParamError> {
+    match given.into_iter().find(|&(_, given)| given) {
+        Some((name, _)) => Err(ParamError::new(name, format!("needs `{needs}`"))),
+        None => Ok(()),
+    }
+}
+
 /// `value` within the bounds the table gives field `name` (and so finite).
 fn within(name: &'static str, value: f64) -> Result<f64, ParamError> {
     let (lo, hi) = field(name).and_then(|f| f.range).expect("a bounded field");
@@ -99,14 +107,11 @@ impl JobRequest {
                 min_shell_mm3: self.min_shell_mm3.unwrap_or(defaults::MIN_SHELL_MM3),
             }),
             false => {
-                for (name, given) in [
+                let given = [
                     ("weld_mm", self.weld_mm.is_some()),
                     ("min_shell_mm3", self.min_shell_mm3.is_some()),
-                ] {
-                    if given {
-                        return Err(ParamError::new(name, "needs `repair`"));
-                    }
-                }
+                ];
+                only_with("repair", given)?;
                 None
             }
         };
@@ -123,14 +128,11 @@ impl JobRequest {
                 )? as u32,
             }),
             None => {
-                for (name, given) in [
+                let given = [
                     ("drain_mm", self.drain_mm.is_some()),
                     ("drain_holes", self.drain_holes.is_some()),
-                ] {
-                    if given {
-                        return Err(ParamError::new(name, "needs `hollow_mm`"));
-                    }
-                }
+                ];
+                only_with("hollow_mm", given)?;
                 None
             }
         };
