@@ -161,17 +161,38 @@ impl Walk<'_> {
                     mesh.index()
                 )));
             }
+            // The readers compute an accessor's span unchecked (a count of 0 underflows, found
+            // by fuzzing): each must hold at least one element, inside its buffer view.
+            let accessors = primitive.get(&gltf::Semantic::Positions).into_iter();
+            if let Some(a) = accessors.chain(primitive.indices()).find(|a| !spans_its_view(a)) {
+                return Err(bad(format!(
+                    "accessor {} of mesh {} holds no elements, or more than its buffer view",
+                    a.index(),
+                    mesh.index()
+                )));
+            }
             let reader = primitive.reader(|b| self.buffers.get(b.index()).map(|b| &**b));
-            let positions = reader.read_positions().ok_or_else(|| {
+            // Anything else the readers assume and a forged file breaks is a refusal too.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let positions: Option<Vec<[f32; 3]>> =
+                    reader.read_positions().map(Iterator::collect);
+                let indices: Option<Vec<u32>> =
+                    reader.read_indices().map(|i| i.into_u32().collect());
+                (positions, indices)
+            }));
+            let Ok((positions, indices)) = read else {
+                return Err(bad(format!(
+                    "mesh {} has accessors its buffers cannot hold",
+                    mesh.index()
+                )));
+            };
+            let positions = positions.ok_or_else(|| {
                 bad(format!("mesh {} has a primitive without positions", mesh.index()))
             })?;
             let base = self.model.positions.len() as u32;
-            self.model.positions.extend(positions.map(|p| apply(world, p)));
+            self.model.positions.extend(positions.into_iter().map(|p| apply(world, p)));
             let vertices = self.model.positions.len() as u32 - base;
-            let indices: Vec<u32> = match reader.read_indices() {
-                Some(indices) => indices.into_u32().collect(),
-                None => (0..vertices).collect(),
-            };
+            let indices: Vec<u32> = indices.unwrap_or_else(|| (0..vertices).collect());
             if let Some(&v) = indices.iter().find(|&&v| v >= vertices) {
                 return Err(bad(format!(
                     "mesh {} refers to vertex {v} of {vertices}",
@@ -198,6 +219,21 @@ impl Walk<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether accessor `a` holds at least one element and, when it reads a buffer view, ends
+/// within it (sparse accessors are read whole, and checked by the reader).
+fn spans_its_view(a: &gltf::Accessor<'_>) -> bool {
+    if a.count() == 0 {
+        return false;
+    }
+    let Some(view) = a.view() else { return true };
+    let stride = view.stride().unwrap_or(a.size());
+    let end = stride
+        .checked_mul(a.count() - 1)
+        .and_then(|n| n.checked_add(a.size()))
+        .and_then(|n| n.checked_add(a.offset()));
+    end.is_some_and(|end| end <= view.length())
 }
 
 /// `a * b` for column-major matrices.
