@@ -27,6 +27,7 @@ mod output_checks;
 mod palette;
 mod parity;
 mod previews;
+mod prompts;
 mod shaders;
 mod shapes;
 mod solids;
