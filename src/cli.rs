@@ -239,7 +239,8 @@ pub struct ConvertArgs {
     /// of a DICOM series, a DICOM file, a NIfTI file (.nii, .nii.gz), or a raw file with
     /// --raw-dims and --raw-type. With --mode mesh: a 3D file. With --mode text: a TrueType or
     /// OpenType font, or nothing for the bundled DejaVu Sans Bold. With --mode prompt: nothing
-    /// (the model comes from the AI generation provider `LITHOS_GENERATION_*` names).
+    /// (the model comes from the AI generation provider `LITHOS_GENERATION_*` names). With
+    /// --mode sculpt: the photo that provider makes a model of.
     #[arg(required_unless_present_any = ["text", "prompt"])]
     pub input: Option<PathBuf>,
 

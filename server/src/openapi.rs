@@ -85,7 +85,7 @@ impl Modify for Security {
 pub struct ApiDoc;
 
 /// Marks the modes this server cannot run in `JobMode`'s `x-unavailable`, each with why, so
-/// the web app leaves them out: prompts without a generation provider.
+/// the web app leaves them out: prompts and sculpts without a generation provider.
 pub fn with_unavailable_modes(
     mut doc: utoipa::openapi::OpenApi,
     generation: bool,
@@ -93,10 +93,12 @@ pub fn with_unavailable_modes(
     use utoipa::openapi::{RefOr, Schema};
     let mut unavailable = serde_json::Map::new();
     if !generation {
-        unavailable.insert(
-            lithos_engine::JobMode::Prompt.name().to_owned(),
-            "this Lithos has no AI generation provider configured".into(),
-        );
+        for mode in lithos_engine::JobMode::ALL.iter().filter(|m| m.is_generated()) {
+            unavailable.insert(
+                mode.name().to_owned(),
+                "this Lithos has no AI generation provider configured".into(),
+            );
+        }
     }
     let mode = doc.components.as_mut().and_then(|c| c.schemas.get_mut("JobMode"));
     if let Some(RefOr::T(Schema::Object(object))) = mode {

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use lithos_engine::job::cli::as_flags as flags;
-use lithos_engine::model::Prompt;
 use lithos_engine::{Engine, EngineError, EngineOptions, Input, JobKind, JobMode, Progress, Stage};
+use lithos_server::generation::{Photo, Subject};
 use serde_json::json;
 
 use crate::cli::ConvertArgs;
@@ -44,16 +44,24 @@ pub fn run(args: ConvertArgs) -> ExitCode {
         Err(e) => return fail(EXIT_FAILED, describe(&e)),
     };
     let bar = Bar::new(!args.json);
-    // A prompt's model comes from the provider first; the engine repairs it as a 3D file.
-    let generated = match &job.kind {
-        JobKind::Prompt(params) => match generate(&params.prompt, &bar) {
-            Ok(bytes) => Some(bytes),
-            Err(message) => {
-                bar.finish();
-                return fail(EXIT_FAILED, message);
-            }
-        },
+    // A generated model comes from the provider first, made of the prompt or of the photo;
+    // the engine repairs it as a 3D file.
+    let generated = match (&job.kind, &args.input) {
+        (JobKind::Prompt(params), _) => Some(generate(Subject::Prompt(&params.prompt), &bar)),
+        (JobKind::Sculpt(_), Some(path)) => Some(
+            std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| Photo::prepare(&bytes))
+                .and_then(|photo| generate(Subject::Photo(&photo), &bar)),
+        ),
         _ => None,
+    };
+    let generated = match generated.transpose() {
+        Ok(generated) => generated,
+        Err(message) => {
+            bar.finish();
+            return fail(EXIT_FAILED, message);
+        }
     };
     let source = match &generated {
         Some(bytes) => Input::Encoded { bytes, limits: args.limits() },
@@ -147,16 +155,16 @@ pub fn run(args: ConvertArgs) -> ExitCode {
     }
 }
 
-/// The model the AI generation provider makes of `prompt`: the one the environment's
+/// The model the AI generation provider makes of `subject`: the one the environment's
 /// `LITHOS_GENERATION_*` settings name, as `lithos serve` reads them.
-fn generate(prompt: &Prompt, bar: &Bar) -> Result<Vec<u8>, String> {
+fn generate(subject: Subject<'_>, bar: &Bar) -> Result<Vec<u8>, String> {
     use lithos_server::config::{Config, Layer};
     use lithos_server::generation::{Failure, Generator};
     let env = Layer::from_env(std::env::vars())?;
     let config = Config::resolve(None, env, Layer::default());
     let generation = config.generation()?.ok_or(
-        "prompts go to an AI generation provider: set LITHOS_GENERATION_PROVIDER (meshy or \
-         tripo) and LITHOS_GENERATION_API_KEY",
+        "prompts and sculpts go to an AI generation provider: set LITHOS_GENERATION_PROVIDER \
+         (meshy or tripo) and LITHOS_GENERATION_API_KEY",
     )?;
     let generator = Generator::new(generation);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -165,8 +173,8 @@ fn generate(prompt: &Prompt, bar: &Bar) -> Result<Vec<u8>, String> {
         .map_err(|e| e.to_string())?;
     bar.stage(Stage::Generate);
     let followed = runtime.block_on(async {
-        let id = generator.create(prompt).await.map_err(Failure::from)?;
-        generator.follow(&id, config.max_upload_bytes, bar).await
+        let id = generator.create(subject).await.map_err(Failure::from)?;
+        generator.follow(subject.kind(), &id, config.max_upload_bytes, bar).await
     });
     followed.map_err(|failure| match failure {
         Failure::Transient(message) | Failure::Failed(message) => message,

@@ -5,10 +5,16 @@ Lithos' tests may replace. It speaks the parts of two documented APIs that Litho
   {mode: "preview", prompt} answers {result: id}; GET /openapi/v2/text-to-3d/{id} answers
   the task object: status PENDING, IN_PROGRESS, SUCCEEDED, FAILED or CANCELED, progress
   0 to 100, model_urls.glb, task_error.message. Errors are {message} (docs.meshy.ai/api/errors).
-- Tripo's task API: POST /v2/openapi/task {type: "text_to_model", prompt} answers
-  {code: 0, data: {task_id}}; GET /v2/openapi/task/{id} answers {code: 0, data: {task_id,
-  type, status (queued, running, success, failed, banned, ...), progress, output: {model}}}.
-  Errors are {code, message, suggestion}.
+- Meshy's image-to-3D (docs.meshy.ai/api/image-to-3d): POST /openapi/v1/image-to-3d
+  {image_url: a data URI of a PNG or JPEG} answers {result: id}; GET
+  /openapi/v1/image-to-3d/{id} answers the same task object. A task of one API is not found
+  at the other's path.
+- Tripo's task API: POST /v2/openapi/task {type: "text_to_model", prompt}, or {type:
+  "image_to_model", file: {type, file_token}} with a token from POST /v2/openapi/upload/sts
+  (the image as the multipart field `file`, answering {code: 0, data: {image_token}}),
+  answers {code: 0, data: {task_id}}; GET /v2/openapi/task/{id} answers {code: 0, data:
+  {task_id, type, status (queued, running, success, failed, banned, ...), progress, output:
+  {model}}}. Errors are {code, message, suggestion}.
 
 Both check `Authorization: Bearer KEY`. The models are real GLB files written by trimesh (the
 reference writer), served at signed links that expire after --url-seconds:
@@ -18,18 +24,25 @@ reference writer), served at signed links that expire after --url-seconds:
   a face doubled (a non-manifold edge) and no corner shared: what repair must close.
 
 A prompt containing "refuse" fails at the provider with a content-policy message; "quota"
-is refused at creation with 402 (Meshy's "payment required"); "slow" never finishes. A
+is refused at creation with 402 (Meshy's "payment required"); "slow" never finishes. An
+image is opened with Pillow (what is not a PNG or JPEG of the type it claims is a 400); one
+of a single colour fails, as there is no object in it; any other makes the broken box. A
 task takes three polls to finish.
 
     python3 standin.py --api-key KEY [--port 0] [--url-seconds 60]
 
 It prints `listening on PORT` once it serves. Control endpoints, for tests (no key):
-  GET  /control/tasks            every task: its id, API, prompt and polls
+  GET  /control/tasks            every task: its id, API, kind, prompt or image (its format,
+                                 size, and the SHA-256 of its file and of its RGBA pixels)
+                                 and polls
   GET  /control/models           each model's volume (m³) and extents (m), as trimesh measures
   POST /control/outage {count}   the next COUNT API requests answer 503
 """
 
 import argparse
+import base64
+import email.parser
+import email.policy
 import hashlib
 import hmac
 import io
@@ -42,6 +55,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import trimesh
+from PIL import Image
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, default=0)
@@ -83,6 +97,7 @@ def models():
 
 MODELS = models()
 TASKS = {}
+UPLOADS = {}
 LOCK = threading.Lock()
 OUTAGE = {"count": 0}
 
@@ -100,10 +115,9 @@ def model_url(host, task_id):
 def advance(task):
     """One poll: PENDING, then IN_PROGRESS, then the outcome."""
     task["polls"] += 1
-    prompt = task["prompt"].lower()
-    if "slow" in prompt:
+    if task["fate"] == "slow":
         return "running", min(95, 10 * task["polls"])
-    if "refuse" in prompt and task["polls"] >= 2:
+    if task["fate"] == "refuse" and task["polls"] >= 2:
         return "failed", 0
     if task["polls"] >= 3:
         return "done", 100
@@ -148,14 +162,22 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/control/outage":
             OUTAGE["count"] = int((self.body() or {}).get("count", 0))
             return self.send(200, {"ok": True})
-        tripo = path == "/v2/openapi/task"
-        if path not in ("/openapi/v2/text-to-3d", "/v2/openapi/task"):
+        apis = {"/openapi/v2/text-to-3d": False, "/openapi/v1/image-to-3d": False,
+                "/v2/openapi/task": True, "/v2/openapi/upload/sts": True}
+        if path not in apis:
             return self.send(404, {"message": "Not found"})
+        tripo = apis[path]
         if not self.api_gate(tripo):
             return
+        if path == "/v2/openapi/upload/sts":
+            return self.tripo_upload()
         body = self.body()
         if body is None:
             return self.send(400, error(tripo, 2002, "The body is not JSON"))
+        if path == "/openapi/v1/image-to-3d":
+            return self.meshy_image(body)
+        if tripo and body.get("type") == "image_to_model":
+            return self.tripo_image(body)
         prompt = body.get("prompt")
         kind_ok = body.get("type") == "text_to_model" if tripo else body.get("mode") == "preview"
         if not kind_ok or not isinstance(prompt, str) or not prompt.strip():
@@ -165,14 +187,57 @@ class Handler(BaseHTTPRequestHandler):
         if "quota" in prompt.lower():
             return self.send(402 if not tripo else 403,
                              error(tripo, 2010, "Insufficient credits to perform this task"))
-        task_id = str(uuid.uuid4())
-        with LOCK:
-            TASKS[task_id] = {"id": task_id, "api": "tripo" if tripo else "meshy",
-                              "prompt": prompt, "polls": 0, "created_at": int(time.time() * 1000),
-                              "model": "broken" if "broken" in prompt.lower() else "closed"}
+        task_id = new_task("tripo" if tripo else "meshy", "text", prompt=prompt)
         if tripo:
             return self.send(200, {"code": 0, "data": {"task_id": task_id}})
         return self.send(202, {"result": task_id})
+
+    def meshy_image(self, body):
+        url = body.get("image_url")
+        prefix = url.split(",", 1)[0] if isinstance(url, str) else ""
+        claimed = {"data:image/png;base64": "png", "data:image/jpeg;base64": "jpeg",
+                   "data:image/jpg;base64": "jpg"}.get(prefix)
+        if claimed is None:
+            return self.send(400, error(False, 0, "image_url must be a data URI of a .jpg, "
+                                                  ".jpeg or .png image"))
+        try:
+            data = base64.b64decode(url.split(",", 1)[1], validate=True)
+        except ValueError:
+            return self.send(400, error(False, 0, "image_url is not valid base64"))
+        info = image_info(data, claimed)
+        if info is None:
+            return self.send(400, error(False, 0, "Invalid image: only .jpg, .jpeg and .png"))
+        return self.send(202, {"result": new_task("meshy", "image", image=info)})
+
+    def tripo_upload(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        head = f"Content-Type: {self.headers.get('Content-Type')}\r\n\r\n".encode()
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+        files = [part for part in message.iter_parts()
+                 if part.get_param("name", header="content-disposition") == "file"]
+        if not message.is_multipart() or len(files) != 1:
+            return self.send(400, error(True, 2002, "Send the image as the multipart field file"))
+        data = files[0].get_payload(decode=True)
+        claimed = {"image/png": "png", "image/jpeg": "jpeg"}.get(files[0].get_content_type())
+        info = image_info(data, claimed)
+        if info is None:
+            return self.send(400, error(True, 2003, "The file type is not supported"))
+        token = str(uuid.uuid4())
+        with LOCK:
+            UPLOADS[token] = info
+        return self.send(200, {"code": 0, "data": {"image_token": token}})
+
+    def tripo_image(self, body):
+        file = body.get("file") or {}
+        with LOCK:
+            info = UPLOADS.get(file.get("file_token"))
+        if info is None:
+            return self.send(400, error(True, 2002, "file_token is not an uploaded file"))
+        if file.get("type") not in ({"png"} if info["format"] == "png" else {"jpg", "jpeg"}):
+            return self.send(400, error(True, 2002, "file.type does not match the file"))
+        task_id = new_task("tripo", "image", image=info)
+        return self.send(200, {"code": 0, "data": {"task_id": task_id}})
 
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
@@ -184,14 +249,18 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, {name: info for name, (_, info) in MODELS.items()})
         if path.startswith("/assets/"):
             return self.asset(url)
-        for prefix, tripo in (("/openapi/v2/text-to-3d/", False), ("/v2/openapi/task/", True)):
+        routes = (("/openapi/v2/text-to-3d/", False, "text"),
+                  ("/openapi/v1/image-to-3d/", False, "image"),
+                  ("/v2/openapi/task/", True, None))
+        for prefix, tripo, kind in routes:
             if path.startswith(prefix):
                 if not self.api_gate(tripo):
                     return
                 task_id = urllib.parse.unquote(path[len(prefix):])
                 with LOCK:
                     task = TASKS.get(task_id)
-                    if task is None or task["api"] != ("tripo" if tripo else "meshy"):
+                    if (task is None or task["api"] != ("tripo" if tripo else "meshy")
+                            or kind not in (None, task["kind"])):
                         return self.send(404, error(tripo, 2001, "Task not found"))
                     state, progress = advance(task)
                 host = self.headers.get("Host")
@@ -213,6 +282,43 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, MODELS[task["model"]][0], "model/gltf-binary")
 
 
+def image_info(data, claimed):
+    """What an image sent for image-to-3D is, or None when it is not a PNG or JPEG of the
+    type it claims."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except Exception:
+        return None
+    kind = {"PNG": "png", "JPEG": "jpeg"}.get(image.format)
+    if kind is None or claimed not in ({"png"} if kind == "png" else {"jpeg", "jpg"}):
+        return None
+    rgba = image.convert("RGBA")
+    extrema = rgba.getextrema()
+    return {"format": kind, "width": image.width, "height": image.height,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "pixels_sha256": hashlib.sha256(rgba.tobytes()).hexdigest(),
+            "uniform": all(lo == hi for lo, hi in extrema)}
+
+
+def new_task(api, kind, prompt=None, image=None):
+    if prompt is not None:
+        lowered = prompt.lower()
+        fate = "slow" if "slow" in lowered else "refuse" if "refuse" in lowered else "done"
+        model = "broken" if "broken" in lowered else "closed"
+        why = "The prompt was rejected by the content policy"
+    else:
+        fate = "refuse" if image["uniform"] else "done"
+        model = "broken"
+        why = "No object could be found in the image"
+    task_id = str(uuid.uuid4())
+    with LOCK:
+        TASKS[task_id] = {"id": task_id, "api": api, "kind": kind, "prompt": prompt,
+                          "image": image, "polls": 0, "fate": fate, "model": model,
+                          "error": why, "created_at": int(time.time() * 1000)}
+    return task_id
+
+
 def error(tripo, code, message):
     if tripo:
         return {"code": code, "message": message, "suggestion": "See Tripo's documentation"}
@@ -225,7 +331,7 @@ def meshy_task(task, state, progress, host):
     done = state == "done"
     return {
         "id": task["id"],
-        "type": "text-to-3d-preview",
+        "type": "text-to-3d-preview" if task["kind"] == "text" else "image-to-3d",
         "model_urls": {"glb": model_url(host, task["id"]) if done else "", "fbx": "",
                        "obj": "", "mtl": "", "usdz": ""},
         "prompt": task["prompt"],
@@ -238,17 +344,19 @@ def meshy_task(task, state, progress, host):
         "status": status,
         "texture_urls": [],
         "preceding_tasks": 0,
-        "task_error": {"message": "The prompt was rejected by the content policy"
-                       if state == "failed" else ""},
+        "task_error": {"message": task["error"] if state == "failed" else ""},
     }
 
 
 def tripo_task(task, state, progress, host):
+    refused = "banned" if task["kind"] == "text" else "failed"
     status = {"pending": "queued", "running": "running", "done": "success",
-              "failed": "banned"}[state]
+              "failed": refused}[state]
     output = {"model": model_url(host, task["id"])} if state == "done" else {}
-    return {"code": 0, "data": {"task_id": task["id"], "type": "text_to_model",
-                                "status": status, "input": {"prompt": task["prompt"]},
+    kind = "text_to_model" if task["kind"] == "text" else "image_to_model"
+    given = {"prompt": task["prompt"]} if task["kind"] == "text" else {}
+    return {"code": 0, "data": {"task_id": task["id"], "type": kind,
+                                "status": status, "input": given,
                                 "output": output, "progress": progress,
                                 "create_time": task["created_at"] // 1000}}
 

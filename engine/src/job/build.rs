@@ -92,13 +92,15 @@ impl JobRequest {
                 let mesh = self.mesh_params(mode)?;
                 JobKind::Prompt(Box::new(crate::model::PromptParams { prompt, mesh }))
             }
+            JobMode::Sculpt => JobKind::Sculpt(self.mesh_params(mode)?),
             JobMode::Text => JobKind::Text(Box::new(self.text_params()?)),
         };
         Ok(Job { kind, format, backlit: false })
     }
 
-    /// A 3D file's options: for a file, and for the model a prompt generated (which is
-    /// placed on the bed, centred, in a 6 cm cube unless asked otherwise).
+    /// A 3D file's options: for a file, and for the model a provider generated from a prompt
+    /// or a photo (which is placed on the bed, centred, in a 6 cm cube unless asked
+    /// otherwise).
     fn mesh_params(&self, mode: JobMode) -> Result<crate::model::MeshParams, ParamError> {
         let default = crate::model::MeshParams::default();
         let repair = match self.repair.unwrap_or(true) {
@@ -117,7 +119,7 @@ impl JobRequest {
         };
         // The table's mode defaults (`x-mode-defaults`): a generated model has no size of
         // its own, so it is fitted, centred and put on the bed.
-        let generated = mode == JobMode::Prompt;
+        let generated = mode.is_generated();
         let hollow = match self.hollow_mm {
             Some(wall_mm) => Some(crate::model::HollowParams {
                 wall_mm: within("hollow_mm", wall_mm)?,
@@ -381,9 +383,12 @@ impl JobRequest {
                 }
             }
             // A solid's thickness map is not used; its shape is the mask.
-            JobMode::Solid | JobMode::Volume | JobMode::Mesh | JobMode::Text | JobMode::Prompt => {
-                Mode::relief()
-            }
+            JobMode::Solid
+            | JobMode::Volume
+            | JobMode::Mesh
+            | JobMode::Text
+            | JobMode::Prompt
+            | JobMode::Sculpt => Mode::relief(),
         };
         let size = match (mm("width_mm", self.width_mm)?, mm("pixel_mm", self.pixel_mm)?) {
             (Some(_), Some(_)) => {

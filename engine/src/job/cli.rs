@@ -95,7 +95,9 @@ fn heading(modes: &[JobMode]) -> &'static str {
         [JobMode::Volume] => "Volume",
         [JobMode::Mesh] => "3D file (mesh)",
         [JobMode::Prompt] => "Prompt",
-        [JobMode::Mesh, JobMode::Prompt] => "3D file and prompt (mesh and prompt)",
+        [JobMode::Mesh, JobMode::Prompt, JobMode::Sculpt] => {
+            "3D file and generated model (mesh, prompt and sculpt)"
+        }
         [JobMode::Text] => "Text",
         [JobMode::Solid, JobMode::Text] => "Solid and text",
         [JobMode::Relief, JobMode::Lithophane, JobMode::Solid, JobMode::Text] => {

@@ -97,6 +97,9 @@ pub enum JobMode {
     Text,
     /// A model an AI generation provider makes from a prompt, repaired like a 3D file.
     Prompt,
+    /// A whole model of what a photo shows, which an AI generation provider makes (image to
+    /// 3D), repaired like a 3D file.
+    Sculpt,
 }
 
 crate::names::named!(JobMode, "mode" {
@@ -107,6 +110,7 @@ crate::names::named!(JobMode, "mode" {
     Mesh => "mesh",
     Text => "text",
     Prompt => "prompt",
+    Sculpt => "sculpt",
 });
 
 /// What a mode takes as input.
@@ -153,6 +157,10 @@ impl JobMode {
             JobMode::Prompt => {
                 "A model an AI generation provider makes from a prompt, repaired like a 3D file."
             }
+            JobMode::Sculpt => {
+                "A whole model of what a photo shows, made by an AI generation provider, repaired \
+                 like a 3D file."
+            }
         }
     }
 
@@ -161,15 +169,19 @@ impl JobMode {
         MeshFormat::Stl
     }
 
-    /// Whether its input is an image (rather than a volume or a 3D file).
-    pub fn takes_image(self) -> bool {
-        self.input() == InputKind::Image
+    /// Whether an AI generation provider makes its model (from a prompt or a photo): it is
+    /// priced at the provider's price, has no live preview, and runs only where a provider is
+    /// configured.
+    pub fn is_generated(self) -> bool {
+        matches!(self, JobMode::Prompt | JobMode::Sculpt)
     }
 
     /// What it takes as input.
     pub fn input(self) -> InputKind {
         match self {
-            JobMode::Relief | JobMode::Lithophane | JobMode::Solid => InputKind::Image,
+            JobMode::Relief | JobMode::Lithophane | JobMode::Solid | JobMode::Sculpt => {
+                InputKind::Image
+            }
             JobMode::Volume => InputKind::Volume,
             JobMode::Mesh => InputKind::Model,
             JobMode::Text => InputKind::Font,
@@ -213,6 +225,8 @@ pub enum JobKind {
     Text(Box<TextParams>),
     /// Run by the engine as [`JobKind::Mesh`] on the model the provider returned.
     Prompt(Box<crate::model::PromptParams>),
+    /// Run by the engine as [`JobKind::Mesh`] on the model the provider made of the photo.
+    Sculpt(crate::model::MeshParams),
 }
 
 impl Job {
@@ -232,9 +246,10 @@ impl Job {
             JobKind::Relief(params) => params.mode.layers().is_some(),
             JobKind::Solid(..)
             | JobKind::Volume(..)
-            | JobKind::Mesh(_)
             | JobKind::Text(_)
-            | JobKind::Prompt(_) => false,
+            | JobKind::Mesh(_)
+            | JobKind::Prompt(_)
+            | JobKind::Sculpt(_) => false,
         }
     }
 
@@ -242,7 +257,18 @@ impl Job {
     pub fn image_params(&self) -> Option<&ConvertParams> {
         match &self.kind {
             JobKind::Relief(p) | JobKind::Lithophane(p) | JobKind::Solid(p, _) => Some(p),
-            JobKind::Volume(..) | JobKind::Mesh(_) | JobKind::Text(_) | JobKind::Prompt(_) => None,
+            JobKind::Volume(..) | JobKind::Text(_) => None,
+            JobKind::Mesh(_) | JobKind::Prompt(_) | JobKind::Sculpt(_) => None,
+        }
+    }
+
+    /// A 3D file's options, for the jobs that read, repair and place a model: a 3D file, or
+    /// the model a provider generated.
+    pub fn mesh_params(&self) -> Option<&crate::model::MeshParams> {
+        match &self.kind {
+            JobKind::Mesh(p) | JobKind::Sculpt(p) => Some(p),
+            JobKind::Prompt(p) => Some(&p.mesh),
+            _ => None,
         }
     }
 
@@ -264,6 +290,7 @@ impl Job {
             JobKind::Mesh(_) => JobMode::Mesh,
             JobKind::Text(_) => JobMode::Text,
             JobKind::Prompt(_) => JobMode::Prompt,
+            JobKind::Sculpt(_) => JobMode::Sculpt,
         }
     }
 
@@ -273,7 +300,7 @@ impl Job {
             JobKind::Relief(_) | JobKind::Lithophane(_) => &HEIGHTFIELD_STAGES,
             JobKind::Solid(..) => &SOLID_STAGES,
             JobKind::Volume(..) => &VOLUME_STAGES,
-            JobKind::Mesh(_) | JobKind::Prompt(_) => &MESH_STAGES,
+            JobKind::Mesh(_) | JobKind::Prompt(_) | JobKind::Sculpt(_) => &MESH_STAGES,
             JobKind::Text(_) => &TEXT_STAGES,
         }
     }
@@ -305,8 +332,7 @@ impl Job {
 
     /// The work on a 3D file of `triangles` triangles; `None` for other jobs.
     pub fn model_work(&self, triangles: u64) -> Option<Work> {
-        matches!(self.kind, JobKind::Mesh(_) | JobKind::Prompt(_))
-            .then(|| crate::work::estimate_model(triangles, self.format))
+        self.mesh_params().map(|_| crate::work::estimate_model(triangles, self.format))
     }
 
     /// The work on text laid out on a field of `dims` voxels ([`crate::text::Plan::dims`]);

@@ -50,10 +50,13 @@ impl Job {
                     "a 3D file has no live preview: its task shows the repaired model",
                 ));
             }
-            JobKind::Prompt(_) => {
+            JobKind::Prompt(_) | JobKind::Sculpt(_) => {
                 return Err(ParamError::new(
                     "mode",
-                    "a prompt has no live preview: each generation is charged by the provider",
+                    format!(
+                        "a {} task has no live preview: each generation is charged by the provider",
+                        self.mode()
+                    ),
                 ));
             }
             // The same text on a coarser field: a twenty-fifth of the letters' height.

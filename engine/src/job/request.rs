@@ -252,8 +252,17 @@ const GRIDDED: &[JobMode] = &[JobMode::Relief, JobMode::Lithophane, JobMode::Sol
 const VOLUME: &[JobMode] = &[JobMode::Volume];
 const MESH: &[JobMode] = &[JobMode::Mesh];
 const PROMPT: &[JobMode] = &[JobMode::Prompt];
-/// The modes that repair and place a model: 3D files, and what a prompt generated.
-const MODELS: &[JobMode] = &[JobMode::Mesh, JobMode::Prompt];
+/// The modes that repair and place a model: 3D files, and what a provider generated from a
+/// prompt or a photo.
+const MODELS: &[JobMode] = &[JobMode::Mesh, JobMode::Prompt, JobMode::Sculpt];
+/// A generated model's placing: fitted into a 6 cm cube, centred and on the bed, since the
+/// providers' models have no size of their own.
+const GENERATED_FIT: &[(JobMode, Shown)] = &[
+    (JobMode::Prompt, Shown::Numbers(&[PROMPT_FIT_MM; 3])),
+    (JobMode::Sculpt, Shown::Numbers(&[PROMPT_FIT_MM; 3])),
+];
+const GENERATED_PLACED: &[(JobMode, Shown)] =
+    &[(JobMode::Prompt, Shown::Flag(true)), (JobMode::Sculpt, Shown::Flag(true))];
 
 job_request! {
     /// Width of the model; its depth follows the image's aspect ratio.
@@ -578,17 +587,17 @@ job_request! {
     fit_mm: [f32; 3] {
         label: "Fit inside", unit: MM, modes: MODELS, basic: MODELS,
         default_note: Some("none: the model's own size"),
-        mode_defaults: &[(JobMode::Prompt, Shown::Numbers(&[PROMPT_FIT_MM; 3]))],
+        mode_defaults: GENERATED_FIT,
     }
     /// Move the model so that its centre, across and deep, is at the origin.
     center: bool {
         label: "Centre on the origin", modes: MODELS, default: Some(Shown::Flag(false)),
-        mode_defaults: &[(JobMode::Prompt, Shown::Flag(true))],
+        mode_defaults: GENERATED_PLACED,
     }
     /// Put the model on the bed: its lowest point at height 0.
     drop: bool {
         label: "Place on the bed", modes: MODELS, default: Some(Shown::Flag(false)), basic: MODELS,
-        mode_defaults: &[(JobMode::Prompt, Shown::Flag(true))],
+        mode_defaults: GENERATED_PLACED,
     }
     /// Hollow the model, once placed, leaving walls this thick: a cavity everywhere deeper
     /// inside, which saves the resin or filament it would take.

@@ -130,6 +130,10 @@ impl utoipa::PartialSchema for JobMode {
             JobMode::ALL.iter().map(|m| (m.name().to_owned(), json!(m.summary()))).collect();
         let inputs: serde_json::Map<String, Value> =
             JobMode::ALL.iter().map(|m| (m.name().to_owned(), json!(m.input().name()))).collect();
+        // The modes whose model an AI generation provider makes: priced at the provider's
+        // price, with no live preview.
+        let generated: Vec<&str> =
+            JobMode::ALL.iter().filter(|m| m.is_generated()).map(|m| m.name()).collect();
         ObjectBuilder::new()
             .schema_type(Type::String)
             .enum_values(Some(JobMode::NAMES.iter().copied()))
@@ -138,6 +142,7 @@ impl utoipa::PartialSchema for JobMode {
                 ExtensionsBuilder::new()
                     .add("x-summaries", summaries)
                     .add("x-input", inputs)
+                    .add("x-generated", generated)
                     .build(),
             ))
             .into()

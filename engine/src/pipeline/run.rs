@@ -103,7 +103,9 @@ impl Engine {
         let start = Instant::now();
         let mut times = Vec::new();
         let (params, solid) = match &job.kind {
-            JobKind::Mesh(params) => return self.convert_model(job, params, input, out, progress),
+            JobKind::Mesh(params) | JobKind::Sculpt(params) => {
+                return self.convert_model(job, params, input, out, progress);
+            }
             // The model the provider generated, read as the 3D file it is.
             JobKind::Prompt(p) => return self.convert_model(job, &p.mesh, input, out, progress),
             JobKind::Text(params) => return self.convert_text(job, params, input, out, progress),

@@ -1,25 +1,42 @@
-//! Meshy's text-to-3D API (docs.meshy.ai/api/text-to-3d): `POST /openapi/v2/text-to-3d` with
-//! `mode: "preview"` creates a task and answers `{result: id}`; `GET
-//! /openapi/v2/text-to-3d/{id}` gives its `status` (`PENDING`, `IN_PROGRESS`, `SUCCEEDED`,
-//! `FAILED`, `CANCELED`), `progress` (0 to 100), `model_urls.glb` and `task_error.message`.
-//! An error answer is `{message}`. The preview is the untextured mesh: geometry is all a print
-//! needs.
+//! Meshy's text-to-3D and image-to-3D APIs (docs.meshy.ai/api/text-to-3d, /api/image-to-3d):
+//! `POST /openapi/v2/text-to-3d` with `mode: "preview"`, or `POST /openapi/v1/image-to-3d`
+//! with the photo as a data URI in `image_url`, creates a task and answers `{result: id}`;
+//! `GET` of the same path with `/{id}` gives its `status` (`PENDING`, `IN_PROGRESS`,
+//! `SUCCEEDED`, `FAILED`, `CANCELED`), `progress` (0 to 100), `model_urls.glb` and
+//! `task_error.message`. An error answer is `{message}`. Only the untextured mesh is asked
+//! for: geometry is all a print needs.
 
-use lithos_engine::model::Prompt;
 use serde_json::{Value, json};
 
-use super::{GenerationError, Generator, Poll, fraction};
+use super::{GenerationError, Generator, Kind, Poll, Subject, fraction};
 
 fn message(body: &Value) -> Option<String> {
     body["message"].as_str().map(str::to_owned)
 }
 
+/// Where tasks of `kind` are created, and read at `/{id}`.
+fn path(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Prompt => "/openapi/v2/text-to-3d",
+        Kind::Photo => "/openapi/v1/image-to-3d",
+    }
+}
+
 pub(super) async fn create(
     generator: &Generator,
-    prompt: &Prompt,
+    subject: Subject<'_>,
 ) -> Result<String, GenerationError> {
-    let body = json!({ "mode": "preview", "prompt": prompt.as_str(), "should_remesh": false });
-    let request = generator.http.post(generator.url("/openapi/v2/text-to-3d")).json(&body);
+    let body = match subject {
+        Subject::Prompt(prompt) => {
+            json!({ "mode": "preview", "prompt": prompt.as_str(), "should_remesh": false })
+        }
+        Subject::Photo(photo) => json!({
+            "image_url": photo.data_uri(),
+            "should_texture": false,
+            "should_remesh": false,
+        }),
+    };
+    let request = generator.http.post(generator.url(path(subject.kind()))).json(&body);
     let answer = generator.send(request, message).await?;
     answer["result"]
         .as_str()
@@ -27,8 +44,12 @@ pub(super) async fn create(
         .ok_or_else(|| generator.malformed("its new task has no `result` id"))
 }
 
-pub(super) async fn poll(generator: &Generator, id: &str) -> Result<Poll, GenerationError> {
-    let url = generator.url(&format!("/openapi/v2/text-to-3d/{}", urlencoding(id)));
+pub(super) async fn poll(
+    generator: &Generator,
+    kind: Kind,
+    id: &str,
+) -> Result<Poll, GenerationError> {
+    let url = generator.url(&format!("{}/{}", path(kind), urlencoding(id)));
     let task = generator.send(generator.http.get(url), message).await?;
     Ok(match task["status"].as_str() {
         Some("PENDING" | "IN_PROGRESS") => Poll::Running { progress: fraction(&task["progress"]) },

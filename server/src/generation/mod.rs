@@ -1,16 +1,64 @@
-//! Prompts to models through an AI generation provider: the interface the worker drives
-//! (create a task, poll it, download its model) and the providers that implement it, Meshy
-//! ([`meshy`]) and Tripo ([`tripo`]). A prompt goes to the configured provider and nowhere
-//! else; it is never logged.
+//! Prompts and photos to models through an AI generation provider: the interface the worker
+//! drives (create a task, poll it, download its model) and the providers that implement it,
+//! Meshy ([`meshy`]) and Tripo ([`tripo`]). A prompt or photo goes to the configured provider
+//! and nowhere else; neither is ever logged.
 
 mod meshy;
+mod photo;
 mod tripo;
 
 use std::time::Duration;
 
+use lithos_engine::JobMode;
 use lithos_engine::model::Prompt;
 
+pub use photo::{Photo, PhotoFormat};
+
 use crate::config::{Generation, ProviderKind};
+
+/// What a provider is asked to make a model of.
+#[derive(Clone, Copy, Debug)]
+pub enum Subject<'a> {
+    /// Text to 3D.
+    Prompt(&'a Prompt),
+    /// Image to 3D.
+    Photo(&'a Photo),
+}
+
+impl Subject<'_> {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Subject::Prompt(_) => Kind::Prompt,
+            Subject::Photo(_) => Kind::Photo,
+        }
+    }
+}
+
+/// Which of a provider's generations a task is: Meshy keeps text-to-3D and image-to-3D tasks
+/// apart, so following one needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Prompt,
+    Photo,
+}
+
+impl Kind {
+    /// The generation a job mode asks for; `None` for modes that read their own input.
+    pub fn of(mode: JobMode) -> Option<Kind> {
+        match mode {
+            JobMode::Prompt => Some(Kind::Prompt),
+            JobMode::Sculpt => Some(Kind::Photo),
+            _ => None,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Prompt => "the prompt",
+            Kind::Photo => "the photo",
+        }
+    }
+}
 
 /// Where a provider's task stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,7 +77,7 @@ pub enum GenerationError {
     #[error("{provider} cannot be reached: {message}")]
     Unreachable { provider: &'static str, message: String },
     /// The provider refused the request (4xx): another try would be refused the same.
-    #[error("{provider} refused the prompt ({status}): {message}")]
+    #[error("{provider} refused the request ({status}): {message}")]
     Refused { provider: &'static str, status: u16, message: String },
     /// The provider answered with something that is not its documented API.
     #[error("{provider} answered in a form Lithos does not understand: {message}")]
@@ -95,18 +143,18 @@ impl Generator {
         self.config.provider.name()
     }
 
-    /// Starts generating `prompt`; returns the provider's task id.
-    pub async fn create(&self, prompt: &Prompt) -> Result<String, GenerationError> {
+    /// Starts generating a model of `subject`; returns the provider's task id.
+    pub async fn create(&self, subject: Subject<'_>) -> Result<String, GenerationError> {
         match self.config.provider {
-            ProviderKind::Meshy => meshy::create(self, prompt).await,
-            ProviderKind::Tripo => tripo::create(self, prompt).await,
+            ProviderKind::Meshy => meshy::create(self, subject).await,
+            ProviderKind::Tripo => tripo::create(self, subject).await,
         }
     }
 
-    /// Where the provider's task `id` stands.
-    pub async fn poll(&self, id: &str) -> Result<Poll, GenerationError> {
+    /// Where the provider's task `id`, a generation of `kind`, stands.
+    pub async fn poll(&self, kind: Kind, id: &str) -> Result<Poll, GenerationError> {
         match self.config.provider {
-            ProviderKind::Meshy => meshy::poll(self, id).await,
+            ProviderKind::Meshy => meshy::poll(self, kind, id).await,
             ProviderKind::Tripo => tripo::poll(self, id).await,
         }
     }
@@ -140,10 +188,12 @@ impl Generator {
         Ok(bytes)
     }
 
-    /// Follows the provider's task `id` until its model is here (at most `limit` bytes):
-    /// polled every `poll`, its progress told to `watcher`, for at most `timeout`.
+    /// Follows the provider's task `id`, a generation of `kind`, until its model is here (at
+    /// most `limit` bytes): polled every `poll`, its progress told to `watcher`, for at most
+    /// `timeout`.
     pub async fn follow(
         &self,
+        kind: Kind,
         id: &str,
         limit: u64,
         watcher: &(dyn Watcher + Sync),
@@ -154,7 +204,7 @@ impl Generator {
             if let Some(stop) = watcher.stopped() {
                 return Err(stop);
             }
-            match self.poll(id).await? {
+            match self.poll(kind, id).await? {
                 Poll::Running { progress } => watcher.progress(progress),
                 Poll::Done { model_url } => {
                     watcher.progress(1.0);
@@ -162,7 +212,8 @@ impl Generator {
                 }
                 Poll::Failed { message } => {
                     return Err(Failure::Failed(format!(
-                        "{provider} could not make a model of the prompt: {message}"
+                        "{provider} could not make a model of {}: {message}",
+                        kind.noun()
                     )));
                 }
             }

@@ -32,14 +32,16 @@ pub enum Shape {
     Text {
         dims: [usize; 3],
     },
-    /// No upload: a prompt, whose model the provider makes, at the provider's price.
-    Prompt {
+    /// A model the provider makes, at the provider's price, of a prompt (no upload) or of an
+    /// upload of `input`.
+    Generated {
+        input: InputKind,
         credits: i64,
     },
 }
 
 /// The most triangles a provider's model is planned at: Meshy's and Tripo's largest.
-pub const PROMPT_TRIANGLES: u64 = 300_000;
+pub const GENERATED_TRIANGLES: u64 = 300_000;
 
 impl Shape {
     /// What kind of input it is.
@@ -49,7 +51,7 @@ impl Shape {
             Shape::Volume { .. } => InputKind::Volume,
             Shape::Model { .. } => InputKind::Model,
             Shape::Text { .. } => InputKind::Font,
-            Shape::Prompt { .. } => InputKind::Prompt,
+            Shape::Generated { input, .. } => input,
         }
     }
 }
@@ -108,7 +110,7 @@ impl TaskPlan {
             Shape::Volume { dims } => job.volume_work(dims)?,
             Shape::Model { triangles } => job.model_work(triangles),
             Shape::Text { dims } => job.text_work(dims),
-            Shape::Prompt { .. } => job.model_work(PROMPT_TRIANGLES),
+            Shape::Generated { .. } => job.model_work(GENERATED_TRIANGLES),
         };
         let work = work.expect("the job's kind matches the shape");
         work.check(limits).map_err(|e| {
@@ -124,7 +126,7 @@ impl TaskPlan {
         })?;
         let cost = match shape {
             // The provider's generation is what costs; the repair of its model is in it.
-            Shape::Prompt { credits } => credits,
+            Shape::Generated { credits, .. } => credits,
             _ => crate::credits::cost_of(&work),
         };
         Ok(TaskPlan { job, work, cost })
@@ -211,7 +213,11 @@ mod tests {
                         JobMode::Relief => (true, stray, stray),
                         JobMode::Lithophane => (stray, true, stray),
                         JobMode::Solid => (stray, stray, true),
-                        JobMode::Volume | JobMode::Mesh | JobMode::Text | JobMode::Prompt => {
+                        JobMode::Volume
+                        | JobMode::Mesh
+                        | JobMode::Text
+                        | JobMode::Prompt
+                        | JobMode::Sculpt => {
                             unreachable!("the strategy makes image jobs only")
                         }
                     };

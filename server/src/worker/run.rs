@@ -117,12 +117,13 @@ impl Slot {
                 return Outcome::Failed(format!("the task's parameters are invalid: {e}"));
             }
         };
-        // A prompt's model comes from the provider; every other job reads its upload, if any.
+        // A generated job's model comes from the provider (made of its prompt, or of its
+        // uploaded photo); every other job reads its upload, if any.
         let mut generated = None;
-        let fetched = match (&job.kind, &task.storage_key) {
-            (JobKind::Prompt(p), _) => {
+        let fetched = match &task.storage_key {
+            _ if job.mode().is_generated() => {
                 let generating = std::time::Instant::now();
-                match self.generate(task, &p.prompt, &live).await {
+                match self.generate(task, &job, &live).await {
                     Ok(bytes) => {
                         let seconds = generating.elapsed().as_secs_f64();
                         generated = Some(StageTime { stage: Stage::Generate, seconds });
@@ -131,8 +132,8 @@ impl Slot {
                     Err(outcome) => return outcome,
                 }
             }
-            (_, Some(key)) => self.storage.get(key).await,
-            (_, None) => Ok(Vec::new()),
+            Some(key) => self.storage.get(key).await,
+            None => Ok(Vec::new()),
         };
         let bytes = match fetched {
             Ok(bytes) => bytes,
@@ -176,9 +177,7 @@ impl Slot {
             Some(info) => Some(info.sample_bytes()),
             // A 3D file: what reading and repairing it holds (the plan's estimate is by
             // triangles; a triangle takes at least 12 bytes of file).
-            None if matches!(job.kind, JobKind::Mesh(_) | JobKind::Prompt(_)) => {
-                Some((bytes.len() as u64).saturating_mul(16))
-            }
+            None if job.mesh_params().is_some() => Some((bytes.len() as u64).saturating_mul(16)),
             // Text: its field's planes, as the work estimate counts them, are small.
             None if matches!(job.kind, JobKind::Text(_)) => None,
             None if streamed => None,
@@ -207,9 +206,7 @@ impl Slot {
                     Source::Volume(volume?)
                 }
                 // A 3D file is read, repaired and written by the engine, holding the budget.
-                JobKind::Mesh(_) | JobKind::Prompt(_) => {
-                    Source::Model { bytes, _budget: reservation }
-                }
+                _ if job.mesh_params().is_some() => Source::Model { bytes, _budget: reservation },
                 // A font upload, or none for the bundled font.
                 JobKind::Text(_) if bundled_font => Source::BundledFont,
                 JobKind::Text(_) => Source::Encoded(bytes),
@@ -367,7 +364,7 @@ impl From<StorageError> for RunError {
     }
 }
 
-fn storage_outcome(e: StorageError) -> Outcome {
+pub(super) fn storage_outcome(e: StorageError) -> Outcome {
     if e.is_transient() {
         Outcome::Transient(e.to_string())
     } else {
@@ -379,7 +376,7 @@ fn storage_outcome(e: StorageError) -> Outcome {
 /// fraction.
 struct TaskProgress {
     live: Arc<Live>,
-    /// The progress already made before the engine's stages (a prompt's generation).
+    /// The progress already made before the engine's stages (a generated model's).
     base: f64,
     stages: f64,
     done: AtomicU64,

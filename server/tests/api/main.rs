@@ -21,6 +21,7 @@ mod privacy;
 mod prompts;
 mod queue;
 mod retention;
+mod sculpts;
 mod sessions;
 mod support;
 mod tasks;

@@ -12,14 +12,14 @@ use serde_json::{Value, json};
 
 use crate::helpers::{FetchJson, Standin, TestApp};
 
-const KEY: &str = "msy_test_key_lithos";
-const CREDITS: i64 = 7;
+pub(crate) const KEY: &str = "msy_test_key_lithos";
+pub(crate) const CREDITS: i64 = 7;
 
-fn provider() -> Standin {
+pub(crate) fn provider() -> Standin {
     Standin::start("tests/generation/standin.py", &["--api-key", KEY])
 }
 
-async fn app_with(provider: &Standin, kind: &str) -> TestApp {
+pub(crate) async fn app_with(provider: &Standin, kind: &str) -> TestApp {
     let layer: lithos_server::config::GenerationLayer = toml::from_str(&format!(
         r#"
         provider = "{kind}"
@@ -39,12 +39,16 @@ async fn app_with(provider: &Standin, kind: &str) -> TestApp {
     .await
 }
 
-async fn control(provider: &Standin, path: &str) -> Value {
+pub(crate) async fn control(provider: &Standin, path: &str) -> Value {
     reqwest::get(format!("{}/control/{path}", provider.base)).await.unwrap().json().await.unwrap()
 }
 
 /// The output of task `done`, read back: its volume, and whether it is closed and manifold.
-async fn read_back(app: &TestApp, client: &reqwest::Client, done: &Value) -> (f64, bool) {
+pub(crate) async fn read_back(
+    app: &TestApp,
+    client: &reqwest::Client,
+    done: &Value,
+) -> (f64, bool) {
     let id = done["id"].as_str().unwrap();
     let stl = client.get(app.url(&format!("/tasks/{id}/output"))).send().await.unwrap();
     let stl = stl.bytes().await.unwrap();
@@ -54,7 +58,7 @@ async fn read_back(app: &TestApp, client: &reqwest::Client, done: &Value) -> (f6
 
 /// The volume a model of `volume` m³ and `extents` m has once fitted into the default 6 cm
 /// cube.
-fn fitted_mm3(model: &Value) -> f64 {
+pub(crate) fn fitted_mm3(model: &Value) -> f64 {
     let longest = model["extents"].as_array().unwrap().iter().map(|e| e.as_f64().unwrap());
     let scale = 60.0 / (longest.fold(0.0, f64::max) * 1000.0);
     model["volume"].as_f64().unwrap() * 1e9 * scale.powi(3)
@@ -213,7 +217,8 @@ async fn without_a_provider_prompts_are_refused_and_hidden() {
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let error: Value = response.json().await.unwrap();
         assert_eq!(error["error"]["field"], "mode", "{error}");
-        assert!(error["error"]["message"].as_str().unwrap().contains("prompts are off"));
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains("prompt tasks are off"), "{message}");
     }
     // Wrong requests are named, with or without a provider.
     for (body, field) in [

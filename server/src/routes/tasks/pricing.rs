@@ -33,6 +33,21 @@ pub(crate) struct ReadyUpload {
     pub storage_key: String,
 }
 
+impl ReadyUpload {
+    /// What the upload is, as the modes' inputs name it.
+    fn input(&self) -> InputKind {
+        if self.volume.is_some() {
+            InputKind::Volume
+        } else if self.model.is_some() {
+            InputKind::Model
+        } else if self.font.is_some() {
+            InputKind::Font
+        } else {
+            InputKind::Image
+        }
+    }
+}
+
 /// The user's upload `id` if it is complete and not swept by retention; a 422 on
 /// `upload_id` saying what to do otherwise (another user's upload is "no such upload").
 pub(crate) async fn ready_upload(
@@ -83,25 +98,25 @@ pub(super) async fn price(
     let format = body.format.as_deref().map(str::parse::<MeshFormat>).transpose()?;
     // Fields first, so a bad field is named even when the upload is missing.
     let job = body.params.build(body.mode, format)?;
-    if let JobKind::Prompt(_) = &job.kind {
-        if body.upload_id.is_some() {
+    let generator = state.generator.as_ref().filter(|_| body.mode.is_generated());
+    if body.mode.is_generated() && generator.is_none() {
+        return Err(ApiError::invalid(
+            "mode",
+            format!(
+                "{} tasks are off: this Lithos has no AI generation provider configured",
+                body.mode
+            ),
+        ));
+    }
+    let upload = match &body.upload_id {
+        Some(_) if body.mode.input() == InputKind::Prompt => {
             return Err(ApiError::invalid(
                 "upload_id",
                 "a prompt takes no upload: the provider makes the model from `prompt`",
             ));
         }
-        let Some(generator) = &state.generator else {
-            return Err(ApiError::invalid(
-                "mode",
-                "prompts are off: this Lithos has no AI generation provider configured",
-            ));
-        };
-        let shape = Shape::Prompt { credits: generator.config.credits };
-        return priced(state, user, job, shape, body.params.clone()).await;
-    }
-    let upload = match &body.upload_id {
         Some(id) => Some(ready_upload(state, user, id).await?),
-        None if body.mode.input() == InputKind::Font => None,
+        None if matches!(body.mode.input(), InputKind::Font | InputKind::Prompt) => None,
         None => {
             return Err(ApiError::invalid(
                 "upload_id",
@@ -109,6 +124,13 @@ pub(super) async fn price(
             ));
         }
     };
+    // The provider's model, of a prompt or of a photo, at the provider's price; the plan
+    // checks that the upload is what the mode takes.
+    if let Some(generator) = generator {
+        let input = upload.as_ref().map_or(InputKind::Prompt, ReadyUpload::input);
+        let shape = Shape::Generated { input, credits: generator.config.credits };
+        return priced(state, user, job, shape, body.params.clone()).await;
+    }
     if let JobKind::Text(params) = &job.kind
         && upload.as_ref().is_none_or(|u| u.font.is_some())
     {
