@@ -10,6 +10,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
 import {
   ADMIN,
   CREEM,
@@ -635,6 +636,39 @@ test("a user types a prompt, sees its price, converts it without a file and gets
     // The provider was asked once, with the prompt as typed.
     const tasks = await (await fetch(`${generatorBase}/control/tasks`)).json();
     assert.deepEqual(tasks.map((t) => t.prompt), ["a broken vase, for the test"]);
+  });
+});
+
+test("a user drops a photo, picks Sculpt over its free preview, sees the provider's price and gets its model closed", async () => {
+  await withPage("sculpt-flow", async (page) => {
+    await signedUp(page, { name: "Sculptor", email: "sculpt@lithos.test", password: "a long passphrase 8" });
+    await dropFile(page, "#drop", "horse.png", horse, "image/png");
+    await page.locator('#preview[data-rendered="live"]').waitFor({ timeout: 30_000 });
+    const modes = await page.locator("#mode option").evaluateAll((o) => o.map((e) => e.value));
+    assert.deepEqual(modes, ["relief", "lithophane", "solid", "sculpt", "text", "prompt"], "a photo is also sculpted");
+    await page.locator("#mode").selectOption("sculpt");
+    await page.locator("#cost", { hasText: `costs ${GENERATION.credits} credits (a model generated from the photo` }).waitFor();
+    // The relief's free preview is taken away: the provider charges each generation.
+    await page.locator("#preview-note", { hasText: "No free preview" }).waitFor();
+    assert.equal(await page.locator("#preview").getAttribute("data-rendered"), null);
+    // A generated model is fitted into a 6 cm cube on the bed unless asked otherwise.
+    assert.equal(await page.locator("#p-fit_mm").inputValue(), "60, 60, 60");
+    await accessible(page);
+    await shot(page, "09g-sculpt");
+    const before = Number(await page.locator("#balance").textContent());
+    await page.getByRole("button", { name: "Convert" }).click();
+    await page.locator('#task-status[data-status="succeeded"]').waitFor({ timeout: 120_000 });
+    assert.match(await page.locator("#task-status").textContent(), /Checked: closed, manifold and oriented; 1 shell/);
+    await page.locator('#preview[data-rendered="stl"]').waitFor();
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#download").click()]);
+    const path = join(shots, "sculpt.stl");
+    await download.saveAs(path);
+    assertClosedManifold(readFileSync(path));
+    assert.equal(Number(await page.locator("#balance").textContent()), before - GENERATION.credits, "the quoted credits, no more");
+    // The provider got the photo, byte for byte, once.
+    const tasks = (await (await fetch(`${generatorBase}/control/tasks`)).json()).filter((t) => t.kind === "image");
+    assert.equal(tasks.length, 1);
+    assert.equal(tasks[0].image.sha256, createHash("sha256").update(horse).digest("hex"));
   });
 });
 

@@ -32,6 +32,8 @@ async function loadJobSchema() {
     modes: JobMode.enum.filter((m) => !(m in unavailable)),
     // What each mode takes: an image or a volume.
     inputs: JobMode["x-input"],
+    // The modes whose model the AI generation provider makes: no free preview.
+    generated: JobMode["x-generated"] ?? [],
     summaries: JobMode["x-summaries"],
     fields: Object.entries(JobRequest.properties).map(([name, schema]) => ({ name, ...schema })),
   };
@@ -47,6 +49,8 @@ const takesFont = (mode) => jobSchema?.inputs[mode] === "font";
 /// Whether `mode` takes a prompt, which the provider makes a model of: no upload at all.
 const takesPrompt = (mode) => jobSchema?.inputs[mode] === "prompt";
 const needsNoUpload = (mode) => takesFont(mode) || takesPrompt(mode);
+/// Whether the AI generation provider makes `mode`'s model (of a prompt, or of a photo).
+const isGenerated = (mode) => jobSchema?.generated.includes(mode);
 
 /// Offers the modes that take `input` (an image, a volume or a 3D file), and text and prompts,
 /// which need no upload.
@@ -424,7 +428,8 @@ async function quote() {
   try {
     const q = await api("/tasks/quote", { method: "POST", body, signal: controller.signal });
     if (controller.signal.aborted) return;
-    const work = takesPrompt(body.mode) ? "a model generated from the prompt, then repaired"
+    const work = isGenerated(body.mode)
+      ? `a model generated from the ${takesPrompt(body.mode) ? "prompt" : "photo"}, then repaired`
       : takesFont(body.mode) ? `a ${q.grid[0]} × ${q.grid[1]} field`
       : upload.volume ? `${upload.volume.dims.join(" × ")} voxels`
       : upload.model ? `${upload.model.analysis.triangles.toLocaleString("en")} triangles` : `a ${q.grid[0]} × ${q.grid[1]} grid`;
@@ -432,9 +437,10 @@ async function quote() {
     $("submit").disabled = q.cost > q.balance;
     if (q.cost > q.balance) $("convert-alert").textContent = "Not enough credits: lower the detail, or buy credits.";
     // A result (a task's, or an opened one) stays on show until the options change.
-    // A prompt has no free preview: each generation costs at the provider.
-    const previewable = !takesPrompt(body.mode) && (takesFont(body.mode) || !upload.volume);
+    // A generated model has no free preview: each generation costs at the provider.
+    const previewable = !isGenerated(body.mode) && (takesFont(body.mode) || !upload.volume);
     if (previewable && previewKey(body) !== shown) livePreview(body, q.grid, controller.signal);
+    if (isGenerated(body.mode) && $("preview").dataset.rendered === "live") noPreview();
   } catch (err) {
     if (controller.signal.aborted) return;
     $("submit").disabled = true;
@@ -470,6 +476,18 @@ async function livePreview(body, grid, signal) {
     note.textContent = `No preview: ${err.message}`;
     $("expected").textContent = "";
   }
+}
+
+/// Takes a live preview of another mode away: a generated model is made only by converting.
+function noPreview() {
+  preview?.clear();
+  delete $("preview").dataset.rendered;
+  shown = null;
+  $("result-title").textContent = "Result";
+  $("expected").textContent = "";
+  showBacklitImage(null);
+  $("preview-note").textContent =
+    "No free preview: the AI generation provider charges each model it makes. Convert to make it.";
 }
 
 $("mode").addEventListener("change", () => { renderParams(); quoteSoon(); });

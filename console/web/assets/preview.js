@@ -32,6 +32,16 @@ export class Preview {
     this.mesh = null;
   }
 
+  /// Shows nothing: the mesh shown is taken away.
+  clear() {
+    if (!this.mesh) return;
+    this.scene.remove(this.mesh);
+    this.mesh.geometry.dispose();
+    this.mesh.material.dispose();
+    this.mesh = null;
+    this.render();
+  }
+
   /// Shows a mesh file in `format` (one of Lithos' formats, as the API names them) given as
   /// an ArrayBuffer, framed to fit.
   async show(buffer, format = "stl") {
@@ -42,11 +52,7 @@ export class Preview {
     // Lithos' meshes are Z-up, as is 3MF; three.js is Y-up, as is glTF.
     if (format !== "glb") geometry.rotateX(-Math.PI / 2);
     geometry.computeBoundingSphere();
-    if (this.mesh) {
-      this.scene.remove(this.mesh);
-      this.mesh.geometry.dispose();
-      this.mesh.material.dispose();
-    }
+    this.clear();
     const material = new THREE.MeshStandardMaterial({ color: 0xd9dde2, roughness: 0.6, metalness: 0.05 });
     this.mesh = new THREE.Mesh(geometry, material);
     this.scene.add(this.mesh);

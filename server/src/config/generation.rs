@@ -32,6 +32,14 @@ impl ProviderKind {
             ProviderKind::Tripo => "Tripo",
         }
     }
+
+    /// Its home page, where people read its own terms.
+    pub fn site(self) -> &'static str {
+        match self {
+            ProviderKind::Meshy => "https://www.meshy.ai",
+            ProviderKind::Tripo => "https://www.tripo3d.ai",
+        }
+    }
 }
 
 /// The `[generation]` table of the file.

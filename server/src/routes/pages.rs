@@ -115,6 +115,17 @@ async fn privacy(State(state): State<AppState>) -> Response {
                 .to_owned(),
         );
     }
+    if let Some(generator) = &state.generator {
+        let provider = generator.config.provider;
+        processors.push(format!(
+            "<li id=\"generation\">Prompts, and the photos of sculpt tasks, are sent to \
+             <a href=\"{}\">{}</a>, the AI generation provider, which makes a model of them; \
+             nothing else of yours is sent to it. A prompt is kept only with its task, and \
+             deleted with your account.</li>",
+            provider.site(),
+            provider.name()
+        ));
+    }
     let support = match &config.support_email {
         Some(address) => format!("<a href=\"mailto:{0}\">{0}</a>", e(address)),
         None => "the operator of this server (no support address is configured)".to_owned(),

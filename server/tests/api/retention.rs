@@ -156,6 +156,7 @@ async fn the_privacy_page_states_the_configured_periods_and_providers() {
     assert!(page.contains("free plan: 7 days"), "{page}");
     assert!(page.contains("this server's own disk"));
     assert!(!page.contains("Creem"), "no billing configured, none named");
+    assert!(!page.contains("AI generation"), "no generation provider configured, none named");
     assert!(page.contains("no support address is configured"));
     assert!(page.contains("Exports of your data are deleted 24 hours after"), "{page}");
     assert!(page.contains("does not serve children under 13"), "{page}");

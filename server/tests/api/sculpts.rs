@@ -43,6 +43,9 @@ async fn a_photo_becomes_one_closed_solid_at_the_provider_s_price() {
     let expected = fitted_mm3(&control(&meshy, "models").await["broken"]);
     assert!(closed && (volume / expected - 1.0).abs() < 1e-4, "{volume} against {expected}");
     assert_eq!(app.credits(&client).await["balance"], 20 - CREDITS, "exactly the quote");
+    // The privacy page names where photos go.
+    let page = reqwest::get(format!("{}/privacy", app.base)).await.unwrap().text().await.unwrap();
+    assert!(page.contains("sent to <a href=\"https://www.meshy.ai\">Meshy</a>"), "{page}");
 
     // Meshy's image-to-3D got the photo byte for byte, once.
     let tasks = control(&meshy, "tasks").await;
