@@ -89,6 +89,9 @@ pub enum JobMode {
     Lithophane,
     /// A closed solid from the image's alpha or threshold mask, extruded with a bevel.
     Solid,
+    /// A whole model of what a photo shows, which an AI generation provider makes (image to
+    /// 3D), repaired like a 3D file.
+    Sculpt,
     /// The isosurface of a volume: a TIFF stack, a ZIP or directory of slices, DICOM, NIfTI or raw.
     Volume,
     /// A 3D file (STL, OBJ, PLY, glTF/GLB, 3MF or OFF), repaired, placed and converted.
@@ -97,20 +100,17 @@ pub enum JobMode {
     Text,
     /// A model an AI generation provider makes from a prompt, repaired like a 3D file.
     Prompt,
-    /// A whole model of what a photo shows, which an AI generation provider makes (image to
-    /// 3D), repaired like a 3D file.
-    Sculpt,
 }
 
 crate::names::named!(JobMode, "mode" {
     Relief => "relief",
     Lithophane => "lithophane",
     Solid => "solid",
+    Sculpt => "sculpt",
     Volume => "volume",
     Mesh => "mesh",
     Text => "text",
     Prompt => "prompt",
-    Sculpt => "sculpt",
 });
 
 /// What a mode takes as input.

@@ -64,6 +64,26 @@ pub(crate) fn fitted_mm3(model: &Value) -> f64 {
     model["volume"].as_f64().unwrap() * 1e9 * scale.powi(3)
 }
 
+/// Another format of the finished task `done` is made from the same generation: free, the
+/// same solid, and nothing new asked of the provider.
+pub(crate) async fn another_format_is_free(
+    app: &TestApp,
+    client: &reqwest::Client,
+    provider: &Standin,
+    done: &Value,
+) {
+    let asked = control(provider, "tasks").await.as_array().unwrap().len();
+    let balance = app.credits(client).await["balance"].clone();
+    let id = done["id"].as_str().unwrap();
+    let other = client.post(app.url(&format!("/tasks/{id}/formats")));
+    let other: Value = other.json(&json!({ "format": "3mf" })).fetch_json().await;
+    let other = app.wait(client, other["id"].as_str().unwrap()).await;
+    assert_eq!(other["status"], "succeeded", "{other}");
+    assert_eq!(other["result"]["check"]["volume_mm3"], done["result"]["check"]["volume_mm3"]);
+    assert_eq!(control(provider, "tasks").await.as_array().unwrap().len(), asked);
+    assert_eq!(app.credits(client).await["balance"], balance);
+}
+
 #[tokio::test]
 async fn a_broken_generated_model_is_repaired_into_one_closed_solid_at_the_quoted_price() {
     let meshy = provider();
@@ -101,15 +121,8 @@ async fn a_broken_generated_model_is_repaired_into_one_closed_solid_at_the_quote
     assert_eq!(tasks.as_array().unwrap().len(), 1, "{tasks}");
     assert_eq!(tasks[0]["prompt"], prompt);
 
-    // Another format is made from the same generation, free: the provider makes nothing new.
+    another_format_is_free(&app, &client, &meshy, &done).await;
     let id = done["id"].as_str().unwrap();
-    let other = client.post(app.url(&format!("/tasks/{id}/formats")));
-    let other: Value = other.json(&json!({ "format": "3mf" })).fetch_json().await;
-    let other = app.wait(&client, other["id"].as_str().unwrap()).await;
-    assert_eq!(other["status"], "succeeded", "{other}");
-    assert_eq!(other["result"]["check"]["volume_mm3"], check["volume_mm3"]);
-    assert_eq!(control(&meshy, "tasks").await.as_array().unwrap().len(), 1);
-    assert_eq!(app.credits(&client).await["balance"], 20 - CREDITS);
 
     // Operators see that there was a prompt, not what it said.
     let admin = app.admin("ops@example.com").await;

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::helpers::{FetchJson, TestApp, camera};
-use crate::prompts::{CREDITS, app_with, control, fitted_mm3, provider, read_back};
+use crate::prompts::{
+    CREDITS, another_format_is_free, app_with, control, fitted_mm3, provider, read_back,
+};
 
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
@@ -53,15 +55,7 @@ async fn a_photo_becomes_one_closed_solid_at_the_provider_s_price() {
     assert_eq!((&tasks[0]["api"], &tasks[0]["kind"]), (&json!("meshy"), &json!("image")));
     assert_eq!(tasks[0]["image"]["sha256"], sha256(&photo), "{tasks}");
 
-    // Another format comes from the same generation, free.
-    let id = done["id"].as_str().unwrap();
-    let other = client.post(app.url(&format!("/tasks/{id}/formats")));
-    let other: Value = other.json(&json!({ "format": "3mf" })).fetch_json().await;
-    let other = app.wait(&client, other["id"].as_str().unwrap()).await;
-    assert_eq!(other["status"], "succeeded", "{other}");
-    assert_eq!(other["result"]["check"]["volume_mm3"], check["volume_mm3"]);
-    assert_eq!(control(&meshy, "tasks").await.as_array().unwrap().len(), 1);
-    assert_eq!(app.credits(&client).await["balance"], 20 - CREDITS);
+    another_format_is_free(&app, &client, &meshy, &done).await;
 }
 
 #[tokio::test]
@@ -154,7 +148,7 @@ async fn sculpts_need_a_photo_and_a_provider() {
     let mode = &doc["components"]["schemas"]["JobMode"];
     assert!(mode["x-unavailable"]["sculpt"].as_str().unwrap().contains("no AI generation"));
     assert_eq!(mode["x-input"]["sculpt"], "image", "{mode}");
-    assert_eq!(mode["x-generated"], json!(["prompt", "sculpt"]), "{mode}");
+    assert_eq!(mode["x-generated"], json!(["sculpt", "prompt"]), "{mode}");
     let photo = app.upload_ok(&client, "camera.png", camera()).await;
     let body = json!({ "upload_id": photo, "mode": "sculpt" });
     for path in ["/tasks/quote", "/tasks"] {
