@@ -30,7 +30,7 @@ fn every_choice_has_one_set_of_names() {
     }
     let error = "sculpture".parse::<JobMode>().unwrap_err();
     assert_eq!(error.field, "mode");
-    assert!(error.message.contains("relief, lithophane, solid, volume"), "{error}");
+    assert!(error.message.contains("relief, lithophane, solid, sculpt, volume"), "{error}");
 }
 
 /// A request with `name` set to `value`, through serde as the API would send it.
