@@ -98,8 +98,27 @@ impl Check {
 
     /// Checks a relief's or lithophane's mesh as the indexed writers read it: the same
     /// triangles as its STL stream.
+    ///
+    /// A flat panel with two triangles per cell is checked from its structure: a grid point
+    /// inside the cells makes one closed fan of six triangles by the way every cell is split,
+    /// so only the rim (the points at the outline, the walls and the floor) is checked as any
+    /// mesh is, and the volume summed cell by cell. That finds a sound panel sound in a
+    /// fraction of the general check's time and memory; when it finds anything wrong, the
+    /// general check runs and says what.
     pub fn of_heightfield(hf: &crate::Heightfield) -> crate::Result<Check> {
-        Self::of_heightfield_in_bands(hf, CORNER_BUDGET)
+        match Self::of_heightfield_by_structure(hf) {
+            Some(check) => Ok(check),
+            None => Self::of_heightfield_in_bands(hf, CORNER_BUDGET),
+        }
+    }
+
+    /// The check of a flat panel with two triangles per cell from its structure, when it
+    /// passes; `None` for a panel it does not apply to, or one it cannot find sound.
+    pub fn of_heightfield_by_structure(hf: &crate::Heightfield) -> Option<Check> {
+        if hf.bend.is_some() || hf.surface.is_some() {
+            return None;
+        }
+        crate::mesh::IndexedHeightfield::new(hf).check_by_structure()
     }
 
     /// [`Check::of_heightfield`], holding at most `budget` corners at once (the tests use
@@ -128,7 +147,7 @@ impl Check {
         check.unwrap_or_else(|_| Check { triangles: triangles.len() as u64, ..Check::default() })
     }
 
-    fn add(&mut self, part: &Check) {
+    pub(crate) fn add(&mut self, part: &Check) {
         self.closed &= part.closed;
         self.manifold &= part.manifold;
         self.oriented &= part.oriented;
@@ -151,13 +170,13 @@ type Triangles<'a> = dyn FnMut(Option<Range<u32>>, &mut Each<'_>) -> io::Result<
 /// Called with each triangle.
 type Each<'a> = dyn FnMut([u32; 3]) -> io::Result<()> + 'a;
 
-fn degenerate([a, b, c]: [u32; 3]) -> bool {
+pub(crate) fn degenerate([a, b, c]: [u32; 3]) -> bool {
     a == b || b == c || a == c
 }
 
 /// Counts at one vertex, summed over vertices.
 #[derive(Clone, Copy, Default)]
-struct Counts {
+pub(crate) struct Counts {
     open: u64,
     non_manifold_edges: u64,
     non_manifold_vertices: u64,
@@ -176,8 +195,18 @@ impl std::ops::Add for Counts {
     }
 }
 
+impl Counts {
+    /// Nothing wrong: every edge two faces, wound opposite ways, and every fan one.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.open == 0
+            && self.non_manifold_edges == 0
+            && self.non_manifold_vertices == 0
+            && self.misoriented == 0
+    }
+}
+
 /// The edges owned by vertex `v` (those to higher vertices) and its fans, from its corners.
-fn vertex_counts(v: u32, corners: &[(u32, u32)]) -> Counts {
+pub(crate) fn vertex_counts(v: u32, corners: &[(u32, u32)]) -> Counts {
     if is_one_closed_fan(corners) {
         return Counts::default();
     }

@@ -7,7 +7,7 @@ use lithos_engine::inspect::inspect_stl;
 use lithos_engine::{Input, JobMode, JobRequest, MeshFormat, Silent, Stage};
 use serde_json::json;
 
-use crate::helpers::{engines, horse_with_alpha, random_gray};
+use crate::helpers::{engines, horse_with_alpha, random_gray, random_rgba};
 
 #[test]
 fn every_mode_reports_the_check_of_what_it_wrote() {
@@ -92,4 +92,71 @@ fn a_heightfield_checked_in_small_bands_counts_as_checked_whole() {
             );
         }
     }
+}
+
+/// A flat panel is checked from its structure (only its rim as a general mesh): on plain
+/// reliefs and lithophanes, and on masks with curved outlines, holes, islands and single
+/// pixels, that check must find what the general check finds, and a panel it cannot find
+/// sound goes to the general check, which says what is wrong.
+#[test]
+fn a_panel_checked_from_its_structure_counts_as_the_general_check() {
+    let engine = crate::helpers::cpu();
+    let mut cases: Vec<(String, JobMode, serde_json::Value, lithos_engine::SourceImage)> = vec![
+        ("relief".into(), JobMode::Relief, json!({}), random_gray(3, 48, 40)),
+        ("lithophane".into(), JobMode::Lithophane, json!({}), random_gray(4, 33, 61)),
+        (
+            "horse".into(),
+            JobMode::Relief,
+            json!({ "mask": "alpha", "max_grid": 96 }),
+            horse_with_alpha(),
+        ),
+    ];
+    for seed in 0..12 {
+        let image = random_rgba(seed, 40 + seed as u32, 36);
+        cases.push((
+            format!("random mask {seed}"),
+            JobMode::Relief,
+            json!({ "mask": "alpha" }),
+            image,
+        ));
+    }
+    for (label, mode, params, image) in &cases {
+        let request: JobRequest = serde_json::from_value(params.clone()).unwrap();
+        let job = request.build(*mode, None).unwrap();
+        let params = job.image_params().unwrap();
+        let hf = engine.heightfield(image, params, &Silent, &mut Vec::new()).unwrap();
+        let general = Check::of_heightfield_in_bands(&hf, usize::MAX).unwrap();
+        assert!(general.passed(), "{label}: {general:?}");
+        let proved = Check::of_heightfield_by_structure(&hf)
+            .unwrap_or_else(|| panic!("{label}: a sound panel is proved from its structure"));
+        assert!(
+            (proved.volume_mm3 - general.volume_mm3).abs() <= 1e-9 * general.volume_mm3,
+            "{label}: volume {} against {}",
+            proved.volume_mm3,
+            general.volume_mm3
+        );
+        assert_eq!(
+            Check { volume_mm3: 0.0, ..proved },
+            Check { volume_mm3: 0.0, ..general },
+            "{label}"
+        );
+        assert!(general.shells > 1 || !label.starts_with("random"), "{label}: several regions");
+    }
+
+    // A panel below its floor encloses negative volume: not proved, and the general check
+    // says it is inside out.
+    let (width, height) = (9, 7);
+    let inverted = lithos_engine::Heightfield {
+        width,
+        height,
+        pitch_mm: 0.5,
+        thickness: vec![-1.0; (width * height) as usize],
+        cells: lithos_engine::mesh::Cells::Full { width: width - 1, height: height - 1 },
+        bend: None,
+        surface: None,
+        columns: None,
+    };
+    assert_eq!(Check::of_heightfield_by_structure(&inverted), None);
+    let check = Check::of_heightfield(&inverted).unwrap();
+    assert_eq!((check.inverted_shells, check.passed()), (1, false), "{check:?}");
 }

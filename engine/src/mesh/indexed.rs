@@ -270,3 +270,144 @@ fn belongs(regions: &Regions, cells: &super::Cells, part: usize, x: u32, y: u32)
         .iter()
         .any(|&(cx, cy)| regions.of(cells, cx, cy) == Some(part as u32))
 }
+
+/// The check of a flat panel with two triangles per cell from its structure.
+///
+/// Every cell is split the same way, `(a, c, d)` and `(a, d, b)` with `a` its corner at `(x,
+/// y)`, `b` at `(x + 1, y)`, `c` at `(x, y + 1)` and `d` at `(x + 1, y + 1)`, so a grid point
+/// whose four cells are all its part's is a corner of exactly six triangles, which chain into
+/// one closed fan with each edge run once each way; no wall or floor face reaches it. Such
+/// points are sound by construction. The rest, the rim, is checked as any mesh is: the points
+/// at the outline (with every cell around them), the walls and the floor. The part's top is
+/// connected (its cells are edge-connected), so its shells are the top and what the rim joins
+/// to it.
+impl IndexedHeightfield<'_> {
+    /// The check, when the panel passes it; `None` when anything is wrong (or cannot be proved
+    /// here), for the general check to say what.
+    pub(crate) fn check_by_structure(&self) -> Option<crate::check::Check> {
+        use crate::check::Check;
+        if self.hf.surface.is_some() {
+            return None;
+        }
+        let mut check = Check { closed: true, manifold: true, oriented: true, ..Check::default() };
+        for part in 0..self.sizes.len() {
+            check.add(&self.part_by_structure(part)?);
+        }
+        Some(check)
+    }
+
+    fn part_by_structure(&self, part: usize) -> Option<crate::check::Check> {
+        use rayon::prelude::*;
+
+        use crate::check::{Check, Counts, degenerate, vertex_counts};
+        use crate::sets::Sets;
+
+        let [x0, y0, x1, y1] = self.regions.boxes[part];
+        let (cells, w) = (&self.hf.cells, self.hf.width as usize);
+        let ours = |x: i64, y: i64| self.regions.of(cells, x, y) == Some(part as u32);
+        // A point is regular when its four cells are the part's.
+        let regular = |x: u32, y: u32| {
+            let (x, y) = (i64::from(x), i64::from(y));
+            ours(x - 1, y - 1) && ours(x, y - 1) && ours(x - 1, y) && ours(x, y)
+        };
+        // Row by row: the cells' volume, and the rim's cells and points.
+        struct Row {
+            solid: u64,
+            volume: f64,
+            triangles: Vec<[u32; 3]>,
+            points: Vec<u32>,
+        }
+        let rows: Vec<Row> = (y0..=y1)
+            .into_par_iter()
+            .map(|y| {
+                let mut row =
+                    Row { solid: 0, volume: 0.0, triangles: Vec::new(), points: Vec::new() };
+                for x in x0..=x1 {
+                    if !ours(i64::from(x), i64::from(y)) {
+                        continue;
+                    }
+                    row.solid += 1;
+                    let at = |dx: u32, dy: u32| self.top[(y + dy) as usize * w + (x + dx) as usize];
+                    let (a, b, c, d) = (at(0, 0), at(1, 0), at(0, 1), at(1, 1));
+                    let p = |dx: u32, dy: u32| self.hf.position(Corner::top((x + dx, y + dy)));
+                    let (pa, pb, pc, pd) = (p(0, 0), p(1, 0), p(0, 1), p(1, 1));
+                    row.volume += lifted(pa, pc, pd) + lifted(pa, pd, pb);
+                    let corners = [(0, 0, a), (1, 0, b), (0, 1, c), (1, 1, d)];
+                    let mut rim = false;
+                    for (dx, dy, v) in corners {
+                        if !regular(x + dx, y + dy) {
+                            rim = true;
+                            row.points.push(v);
+                        }
+                    }
+                    if rim {
+                        row.triangles.extend([[a, c, d], [a, d, b]]);
+                    }
+                }
+                row
+            })
+            .collect();
+        let faces: Vec<[u32; 3]> =
+            self.faces[part].iter().map(|corners| corners.map(|c| self.index(c))).collect();
+        let mut volume: f64 = rows.iter().map(|r| r.volume).sum();
+        for corners in &self.faces[part] {
+            let [p, q, r] = corners.map(|c| self.hf.position(c));
+            volume += lifted(p, q, r);
+        }
+        let solid: u64 = rows.iter().map(|r| r.solid).sum();
+        let tops = self.sizes[part].vertices as u32 - self.floors[part].len() as u32;
+        let mut rim_points: Vec<u32> = rows.iter().flat_map(|r| r.points.iter().copied()).collect();
+        rim_points.sort_unstable();
+        rim_points.dedup();
+        let is_rim = |v: u32| v >= tops || rim_points.binary_search(&v).is_ok();
+        let rim = rows.iter().flat_map(|r| r.triangles.iter()).chain(&faces);
+        // Shells: the top is one node, each floor point another.
+        let node = |v: u32| if v < tops { 0 } else { 1 + v - tops };
+        let mut sets = Sets::new(1 + self.floors[part].len());
+        let mut corners: Vec<(u32, u32, u32)> = Vec::new();
+        for &t in rim.clone() {
+            if degenerate(t) {
+                return None;
+            }
+            sets.join(node(t[0]), node(t[1]));
+            sets.join(node(t[0]), node(t[2]));
+            let [a, b, c] = t;
+            for (v, b, c) in [(a, b, c), (b, c, a), (c, a, b)] {
+                if is_rim(v) {
+                    corners.push((v, b, c));
+                }
+            }
+        }
+        let shells = (0..1 + self.floors[part].len() as u32).filter(|&n| sets.root(n) == n).count();
+        if shells != 1 || volume <= 0.0 {
+            return None;
+        }
+        corners.par_sort_unstable();
+        let fans: Vec<(u32, Vec<(u32, u32)>)> = corners
+            .chunk_by(|p, q| p.0 == q.0)
+            .map(|fan| (fan[0].0, fan.iter().map(|&(_, b, c)| (b, c)).collect()))
+            .collect();
+        let counts = fans
+            .par_iter()
+            .map(|(v, fan)| vertex_counts(*v, fan))
+            .reduce(Counts::default, |a, b| a + b);
+        counts.is_clean().then_some(Check {
+            closed: true,
+            manifold: true,
+            oriented: true,
+            shells: 1,
+            volume_mm3: volume,
+            triangles: 2 * solid + faces.len() as u64,
+            ..Check::default()
+        })
+    }
+}
+
+/// A face's share of the volume under it: its mean height times its area seen from above,
+/// signed by its winding (the divergence theorem with the field `(0, 0, z)`; walls, seen
+/// edge on, add nothing).
+fn lifted(p: [f32; 3], q: [f32; 3], r: [f32; 3]) -> f64 {
+    let [p, q, r] = [p, q, r].map(|v| v.map(f64::from));
+    let twice_area = (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]);
+    twice_area * (p[2] + q[2] + r[2]) / 6.0
+}
