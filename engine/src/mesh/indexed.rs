@@ -14,9 +14,6 @@ use super::cells::Regions;
 use super::{Corner, Face, Heightfield, bottom, walls};
 use crate::export::{PartSize, Parts};
 
-/// In `IndexedHeightfield::top`: a grid point the adaptive surface does not use.
-const UNUSED: u32 = u32::MAX - 1;
-
 pub(crate) struct IndexedHeightfield<'a> {
     hf: &'a Heightfield,
     regions: Regions,
@@ -31,8 +28,12 @@ pub(crate) struct IndexedHeightfield<'a> {
     /// Per region: its adaptive surface's triangles, by their index in it.
     adaptive: Vec<Vec<u32>>,
     sizes: Vec<PartSize>,
+    /// Per region, an adaptive surface's points (grid indices) in index order; `None` for a
+    /// full grid, whose points are every corner of its cells.
+    used: Option<Vec<Vec<u32>>>,
     /// Per region, per grid row from its box's first: the index of its first top vertex at or
-    /// after that row (the top vertices are numbered row by row).
+    /// after that row (the top vertices are numbered row by row). Empty for an adaptive
+    /// surface, whose bands read every triangle.
     row_starts: Vec<Vec<u32>>,
 }
 
@@ -42,41 +43,67 @@ impl<'a> IndexedHeightfield<'a> {
         let cells = &hf.cells;
         let count = regions.boxes.len();
         let w = hf.width as usize;
-        // An adaptive surface's grid points get numbers; the points it leaves out none.
         let mut top = vec![u32::MAX; w * hf.height as usize];
         let mut adaptive = vec![Vec::new(); count];
-        if let Some(surface) = &hf.surface {
-            top.fill(UNUSED);
-            for (i, t) in surface.triangles.iter().enumerate() {
-                let (x, y) = (
-                    t.iter().map(|g| g % hf.width).sum::<u32>(),
-                    t.iter().map(|g| g / hf.width).sum::<u32>(),
-                );
-                // The cell under the triangle's centroid is one of its solid cells.
-                let region =
-                    regions.of(cells, i64::from(x / 3), i64::from(y / 3)).expect("a solid cell");
-                adaptive[region as usize].push(i as u32);
-                for &g in t {
-                    top[g as usize] = u32::MAX;
-                }
-            }
-        }
         let mut sizes = vec![PartSize::empty(); count];
         let mut row_starts = vec![Vec::new(); count];
-        for (region, &[x0, y0, x1, y1]) in regions.boxes.iter().enumerate() {
+        let mut used = None;
+        let mut number = |sizes: &mut [PartSize], region: usize, x: u32, y: u32| {
             let size = &mut sizes[region];
-            for y in y0..=y1 + 1 {
-                row_starts[region].push(size.vertices as u32);
-                for x in x0..=x1 + 1 {
-                    let unused = top[y as usize * w + x as usize] == UNUSED;
-                    if !unused && belongs(&regions, cells, region, x, y) {
-                        top[y as usize * w + x as usize] = size.vertices as u32;
-                        size.vertices += 1;
-                        size.include(hf.position(Corner::top((x, y))));
+            top[y as usize * w + x as usize] = size.vertices as u32;
+            size.vertices += 1;
+            size.include(hf.position(Corner::top((x, y))));
+        };
+        match &hf.surface {
+            // An adaptive surface's points, and only those, in row-major order: the work is the
+            // surface's, not the grid's.
+            Some(surface) => {
+                for (i, t) in surface.triangles.iter().enumerate() {
+                    let (x, y) = (
+                        t.iter().map(|g| g % hf.width).sum::<u32>(),
+                        t.iter().map(|g| g / hf.width).sum::<u32>(),
+                    );
+                    // The cell under the triangle's centroid is one of its solid cells.
+                    let region = regions
+                        .of(cells, i64::from(x / 3), i64::from(y / 3))
+                        .expect("a solid cell");
+                    adaptive[region as usize].push(i as u32);
+                }
+                let mut points: Vec<u32> = surface.triangles.iter().flatten().copied().collect();
+                points.sort_unstable();
+                points.dedup();
+                let mut by_region = vec![Vec::new(); count];
+                for g in points {
+                    let (x, y) = (g % hf.width, g / hf.width);
+                    let (xi, yi) = (i64::from(x), i64::from(y));
+                    // The regions it is a corner of, each once, in order.
+                    let mut near = [(xi - 1, yi - 1), (xi, yi - 1), (xi - 1, yi), (xi, yi)]
+                        .map(|(cx, cy)| regions.of(cells, cx, cy));
+                    near.sort_unstable();
+                    for k in 0..near.len() {
+                        if let Some(region) = near[k]
+                            && !near[..k].contains(&near[k])
+                        {
+                            number(&mut sizes, region as usize, x, y);
+                            by_region[region as usize].push(g);
+                        }
+                    }
+                }
+                used = Some(by_region);
+            }
+            // Every corner of the cells, region by region, noting where each row starts.
+            None => {
+                for (region, &[x0, y0, x1, y1]) in regions.boxes.iter().enumerate() {
+                    for y in y0..=y1 + 1 {
+                        row_starts[region].push(sizes[region].vertices as u32);
+                        for x in x0..=x1 + 1 {
+                            if belongs(&regions, cells, region, x, y) {
+                                number(&mut sizes, region, x, y);
+                            }
+                        }
                     }
                 }
             }
-            size.triangles = 0;
         }
         let mut floors = vec![Vec::new(); count];
         let mut floor_index = HashMap::new();
@@ -114,7 +141,7 @@ impl<'a> IndexedHeightfield<'a> {
             }
             size.triangles = 2 * solid + faces[region].len() as u64;
         }
-        Self { hf, regions, top, floors, floor_index, faces, adaptive, sizes, row_starts }
+        Self { hf, regions, top, floors, floor_index, faces, adaptive, sizes, used, row_starts }
     }
 
     fn index(&self, corner: Corner) -> u32 {
@@ -146,14 +173,18 @@ impl IndexedHeightfield<'_> {
         part: usize,
         each: &mut dyn FnMut(Corner) -> io::Result<()>,
     ) -> io::Result<()> {
-        let [x0, y0, x1, y1] = self.regions.boxes[part];
-        let w = self.hf.width as usize;
-        for y in y0..=y1 + 1 {
-            for x in x0..=x1 + 1 {
-                // In the order `new` numbered them.
-                let unused = self.top[y as usize * w + x as usize] == UNUSED;
-                if !unused && belongs(&self.regions, &self.hf.cells, part, x, y) {
-                    each(Corner::top((x, y)))?;
+        // In the order `new` numbered them.
+        if let Some(used) = &self.used {
+            for &g in &used[part] {
+                each(Corner::top((g % self.hf.width, g / self.hf.width)))?;
+            }
+        } else {
+            let [x0, y0, x1, y1] = self.regions.boxes[part];
+            for y in y0..=y1 + 1 {
+                for x in x0..=x1 + 1 {
+                    if belongs(&self.regions, &self.hf.cells, part, x, y) {
+                        each(Corner::top((x, y)))?;
+                    }
                 }
             }
         }
