@@ -37,6 +37,19 @@ pub(crate) struct IndexedHeightfield<'a> {
     row_starts: Vec<Vec<u32>>,
 }
 
+/// The grid points an adaptive surface's `triangles` use, each once, marked in `top` (which
+/// they are numbered in next).
+fn surface_points(top: &mut [u32], triangles: &[[u32; 3]], w: usize) -> Vec<u32> {
+    let mut points = Vec::with_capacity(triangles.len() / 2 + w);
+    for &g in triangles.iter().flatten() {
+        if top[g as usize] == u32::MAX {
+            top[g as usize] = u32::MAX - 1;
+            points.push(g);
+        }
+    }
+    points
+}
+
 impl<'a> IndexedHeightfield<'a> {
     pub fn new(hf: &'a Heightfield) -> Self {
         let regions = hf.cells.regions();
@@ -48,7 +61,7 @@ impl<'a> IndexedHeightfield<'a> {
         let mut sizes = vec![PartSize::empty(); count];
         let mut row_starts = vec![Vec::new(); count];
         let mut used = None;
-        let mut number = |sizes: &mut [PartSize], region: usize, x: u32, y: u32| {
+        let number = |top: &mut [u32], sizes: &mut [PartSize], region: usize, x: u32, y: u32| {
             let size = &mut sizes[region];
             top[y as usize * w + x as usize] = size.vertices as u32;
             size.vertices += 1;
@@ -57,6 +70,16 @@ impl<'a> IndexedHeightfield<'a> {
         match &hf.surface {
             // An adaptive surface's points, and only those, in row-major order: the work is the
             // surface's, not the grid's.
+            Some(surface) if matches!(cells, super::cells::Cells::Full { .. }) => {
+                // No mask: one region, every point of the surface in it.
+                adaptive[0] = (0..surface.triangles.len() as u32).collect();
+                let mut points = surface_points(&mut top, &surface.triangles, w);
+                rayon::slice::ParallelSliceMut::par_sort_unstable(&mut points[..]);
+                for &g in &points {
+                    number(&mut top, &mut sizes, 0, g % hf.width, g / hf.width);
+                }
+                used = Some(vec![points]);
+            }
             Some(surface) => {
                 for (i, t) in surface.triangles.iter().enumerate() {
                     let (x, y) = (
@@ -69,9 +92,8 @@ impl<'a> IndexedHeightfield<'a> {
                         .expect("a solid cell");
                     adaptive[region as usize].push(i as u32);
                 }
-                let mut points: Vec<u32> = surface.triangles.iter().flatten().copied().collect();
-                points.sort_unstable();
-                points.dedup();
+                let mut points = surface_points(&mut top, &surface.triangles, w);
+                rayon::slice::ParallelSliceMut::par_sort_unstable(&mut points[..]);
                 let mut by_region = vec![Vec::new(); count];
                 for g in points {
                     let (x, y) = (g % hf.width, g / hf.width);
@@ -84,7 +106,7 @@ impl<'a> IndexedHeightfield<'a> {
                         if let Some(region) = near[k]
                             && !near[..k].contains(&near[k])
                         {
-                            number(&mut sizes, region as usize, x, y);
+                            number(&mut top, &mut sizes, region as usize, x, y);
                             by_region[region as usize].push(g);
                         }
                     }
@@ -98,7 +120,7 @@ impl<'a> IndexedHeightfield<'a> {
                         row_starts[region].push(sizes[region].vertices as u32);
                         for x in x0..=x1 + 1 {
                             if belongs(&regions, cells, region, x, y) {
-                                number(&mut sizes, region, x, y);
+                                number(&mut top, &mut sizes, region, x, y);
                             }
                         }
                     }
