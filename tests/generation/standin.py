@@ -298,7 +298,11 @@ def image_info(data, claimed):
     return {"format": kind, "width": image.width, "height": image.height,
             "sha256": hashlib.sha256(data).hexdigest(),
             "pixels_sha256": hashlib.sha256(rgba.tobytes()).hexdigest(),
-            "uniform": all(lo == hi for lo, hi in extrema)}
+            "uniform": all(lo == hi for lo, hi in extrema),
+            # What the photo says beyond its picture.
+            "exif": len(image.getexif()),
+            "comment": image.info.get("comment", b"").decode(errors="replace"),
+            "text": sorted(getattr(image, "text", {}))}
 
 
 def new_task(api, kind, prompt=None, image=None):

@@ -120,7 +120,8 @@ async fn privacy(State(state): State<AppState>) -> Response {
         processors.push(format!(
             "<li id=\"generation\">Prompts, and the photos of sculpt tasks, are sent to \
              <a href=\"{}\">{}</a>, the AI generation provider, which makes a model of them; \
-             nothing else of yours is sent to it. A prompt is kept only with its task, and \
+             nothing else of yours is sent to it. A photo goes without its metadata (where, \
+             when and with what it was taken). A prompt is kept only with its task, and \
              deleted with your account.</li>",
             provider.site(),
             provider.name()

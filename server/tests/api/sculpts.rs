@@ -1,8 +1,9 @@
 //! Sculpts: a whole model of what a photo shows, made by an AI generation provider (image to
 //! 3D), against the stand-in that speaks Meshy's and Tripo's documented image-to-3D APIs and
-//! returns real GLB files written by trimesh (`tests/generation/standin.py`). The user's photo
-//! reaches the provider byte for byte when it is a PNG or JPEG, and with the same pixels when
-//! it is not; the broken model comes back one closed solid at the provider's price; a photo
+//! returns real GLB files written by trimesh (`tests/generation/standin.py`). A phone's JPEG,
+//! written by Pillow, reaches the provider with its coded picture byte for byte and without its
+//! EXIF (where it was taken) or comment; another format goes as a PNG of the same pixels; the
+//! broken model comes back one closed solid at the provider's price; a photo
 //! with nothing in it fails with the provider's words and costs nothing; and sculpts are
 //! refused, saying why, without a provider or without a photo.
 
@@ -23,13 +24,31 @@ fn data(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/../tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
+/// camera.png as a phone's JPEG, written by Pillow with EXIF (the camera, the time and where)
+/// and a comment (`tests/generation/phone_photo.py`), and what Pillow reads back from it.
+fn phone_photo() -> (Vec<u8>, Value) {
+    let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("phone.jpg");
+    let run = std::process::Command::new("python3")
+        .arg(format!("{root}/tests/generation/phone_photo.py"))
+        .arg(format!("{root}/tests/data/camera.png"))
+        .arg(&path)
+        .arg("1")
+        .output()
+        .expect("python3 runs");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    (std::fs::read(path).unwrap(), serde_json::from_slice(&run.stdout).unwrap())
+}
+
 #[tokio::test]
 async fn a_photo_becomes_one_closed_solid_at_the_provider_s_price() {
     let meshy = provider();
     let app = app_with(&meshy, "meshy").await;
     let client = app.user("sculpt@example.com").await;
-    let photo = camera();
-    let upload = app.upload_ok(&client, "camera.png", photo.clone()).await;
+    let (photo, written) = phone_photo();
+    assert_eq!((&written["gps"], &written["comment"]), (&json!(4), &json!("at home")), "{written}");
+    let upload = app.upload_ok(&client, "phone.jpg", photo).await;
 
     let body = json!({ "upload_id": upload, "mode": "sculpt", "format": "stl" });
     let quote: Value = client.post(app.url("/tasks/quote")).json(&body).fetch_json().await;
@@ -49,11 +68,17 @@ async fn a_photo_becomes_one_closed_solid_at_the_provider_s_price() {
     let page = reqwest::get(format!("{}/privacy", app.base)).await.unwrap().text().await.unwrap();
     assert!(page.contains("sent to <a href=\"https://www.meshy.ai\">Meshy</a>"), "{page}");
 
-    // Meshy's image-to-3D got the photo byte for byte, once.
+    // Meshy's image-to-3D got the photo once: its picture as the phone coded it, and nothing
+    // of where, when or with what it was taken.
     let tasks = control(&meshy, "tasks").await;
     assert_eq!(tasks.as_array().unwrap().len(), 1, "{tasks}");
     assert_eq!((&tasks[0]["api"], &tasks[0]["kind"]), (&json!("meshy"), &json!("image")));
-    assert_eq!(tasks[0]["image"]["sha256"], sha256(&photo), "{tasks}");
+    let image = &tasks[0]["image"];
+    assert_eq!(
+        (&image["format"], &image["pixels_sha256"]),
+        (&json!("jpeg"), &written["pixels_sha256"])
+    );
+    assert_eq!((&image["exif"], &image["comment"]), (&json!(0), &json!("")), "{image}");
 
     another_format_is_free(&app, &client, &meshy, &done).await;
 }
