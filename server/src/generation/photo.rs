@@ -280,11 +280,17 @@ mod tests {
         [&jpeg[..2], &exif, &comment, &jpeg[2..], b"\xFF\xD8second picture\xFF\xD9"].concat()
     }
 
+    /// A JPEG the `image` crate wrote, and the same as a phone's with `orientation`.
+    fn phone_jpeg(orientation: u16) -> (Vec<u8>, Vec<u8>) {
+        let jpeg =
+            encoded(&DynamicImage::ImageRgb8(gradient(300, 200).to_rgb8()), ImageFormat::Jpeg);
+        let phone = tagged(&jpeg, orientation);
+        (jpeg, phone)
+    }
+
     #[test]
     fn a_jpeg_goes_without_its_metadata_and_its_picture_byte_for_byte() {
-        let rgb = DynamicImage::ImageRgb8(gradient(300, 200).to_rgb8());
-        let jpeg = encoded(&rgb, ImageFormat::Jpeg);
-        let phone = tagged(&jpeg, 1);
+        let (jpeg, phone) = phone_jpeg(1);
         assert_eq!(orientation(&phone), Orientation::NoTransforms);
         assert_eq!(
             Photo::prepare(&phone).unwrap(),
@@ -294,9 +300,7 @@ mod tests {
 
     #[test]
     fn a_turned_jpeg_is_sent_upright_as_a_png() {
-        let rgb = DynamicImage::ImageRgb8(gradient(300, 200).to_rgb8());
-        let jpeg = encoded(&rgb, ImageFormat::Jpeg);
-        let phone = tagged(&jpeg, 6);
+        let (jpeg, phone) = phone_jpeg(6);
         assert_eq!(orientation(&phone), Orientation::Rotate90);
         let photo = Photo::prepare(&phone).unwrap();
         assert_eq!(photo.format, PhotoFormat::Png);

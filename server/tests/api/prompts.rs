@@ -84,6 +84,24 @@ pub(crate) async fn another_format_is_free(
     assert_eq!(app.credits(client).await["balance"], balance);
 }
 
+/// Without a provider, quoting and submitting `body` of the generated `mode` are 422s on
+/// `mode` saying that its tasks are off.
+pub(crate) async fn generated_mode_is_off(
+    app: &TestApp,
+    client: &reqwest::Client,
+    body: &Value,
+    mode: &str,
+) {
+    for path in ["/tasks/quote", "/tasks"] {
+        let response = client.post(app.url(path)).json(body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["field"], "mode", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("{mode} tasks are off")), "{message}");
+    }
+}
+
 #[tokio::test]
 async fn a_broken_generated_model_is_repaired_into_one_closed_solid_at_the_quoted_price() {
     let meshy = provider();
@@ -225,14 +243,7 @@ async fn without_a_provider_prompts_are_refused_and_hidden() {
     let unavailable = &doc["components"]["schemas"]["JobMode"]["x-unavailable"];
     assert!(unavailable["prompt"].as_str().unwrap().contains("no AI generation provider"));
     let body = json!({ "mode": "prompt", "params": { "prompt": "a cat" } });
-    for path in ["/tasks/quote", "/tasks"] {
-        let response = client.post(app.url(path)).json(&body).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let error: Value = response.json().await.unwrap();
-        assert_eq!(error["error"]["field"], "mode", "{error}");
-        let message = error["error"]["message"].as_str().unwrap();
-        assert!(message.contains("prompt tasks are off"), "{message}");
-    }
+    generated_mode_is_off(&app, &client, &body, "prompt").await;
     // Wrong requests are named, with or without a provider.
     for (body, field) in [
         (json!({ "mode": "prompt", "params": {} }), "prompt"),

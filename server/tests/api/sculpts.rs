@@ -13,7 +13,8 @@ use sha2::Digest;
 
 use crate::helpers::{FetchJson, TestApp, camera};
 use crate::prompts::{
-    CREDITS, another_format_is_free, app_with, control, fitted_mm3, provider, read_back,
+    CREDITS, another_format_is_free, app_with, control, fitted_mm3, generated_mode_is_off,
+    provider, read_back,
 };
 
 fn sha256(bytes: &[u8]) -> String {
@@ -176,12 +177,5 @@ async fn sculpts_need_a_photo_and_a_provider() {
     assert_eq!(mode["x-generated"], json!(["sculpt", "prompt"]), "{mode}");
     let photo = app.upload_ok(&client, "camera.png", camera()).await;
     let body = json!({ "upload_id": photo, "mode": "sculpt" });
-    for path in ["/tasks/quote", "/tasks"] {
-        let response = client.post(app.url(path)).json(&body).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let error: Value = response.json().await.unwrap();
-        assert_eq!(error["error"]["field"], "mode", "{error}");
-        let message = error["error"]["message"].as_str().unwrap();
-        assert!(message.contains("sculpt tasks are off"), "{message}");
-    }
+    generated_mode_is_off(&app, &client, &body, "sculpt").await;
 }
