@@ -1,6 +1,6 @@
 //! [`JobRequest::build`]: every field checked once for its mode, into a typed [`Job`].
 
-use super::request::Shown;
+use super::field::Shown;
 use super::{Job, JobKind, JobMode, JobRequest, defaults, field};
 use crate::params::{Detail, Frame, GridSize, Light, Mask, PhysicalSize, ThicknessModel, Tone};
 use crate::params::{Shape, ShapeKind};

@@ -4,7 +4,8 @@
 use clap::builder::{PossibleValuesParser, TypedValueParser, ValueParser};
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
-use super::request::{FieldValue, ValueType, field};
+use super::field::{FieldValue, ValueType};
+use super::request::field;
 use super::{JobMode, JobRequest};
 use crate::model::{Prompt, Units};
 use crate::palette::Palette;

@@ -13,6 +13,7 @@
 mod build;
 #[cfg(feature = "cli")]
 pub mod cli;
+mod field;
 mod preview;
 mod request;
 #[cfg(feature = "schema")]
@@ -20,8 +21,9 @@ pub mod schema;
 
 use serde::{Deserialize, Serialize};
 
+pub use field::{Field, FieldValue, Shown, ValueType};
 pub use preview::{PREVIEW_GRID, PREVIEW_SOURCE, expected_triangles};
-pub use request::{FIELDS, Field, FieldValue, IMAGE, JobRequest, Shown, ValueType, field};
+pub use request::{FIELDS, IMAGE, JobRequest, field};
 
 use crate::progress::VOLUME_STAGES;
 use crate::progress::{HEIGHTFIELD_STAGES, MESH_STAGES, SOLID_STAGES, Stage, TEXT_STAGES};

@@ -11,7 +11,8 @@ use utoipa::openapi::schema::{
 };
 use utoipa::openapi::{RefOr, Schema};
 
-use super::request::{FIELDS, Field, ValueType};
+use super::field::{Field, ValueType};
+use super::request::FIELDS;
 use super::{JobMode, JobRequest};
 use crate::MeshFormat;
 
