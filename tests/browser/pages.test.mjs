@@ -378,6 +378,12 @@ test("a free preview follows the options before paying; history reopens a result
     await page.getByLabel(/^Bottom ring height/).fill("3");
     await page.locator('#preview[data-rendered="live"]').waitFor({ timeout: 30_000 });
     await page.getByRole("button", { name: "Convert", exact: true }).click();
+    // The reopened task's status already says "Done": wait for the new task to be done.
+    await page.waitForFunction(
+      () => fetch("/api/v1/tasks").then((r) => r.json()).then((b) => b.tasks.length === 2 && b.tasks[0].status === "succeeded"),
+      null,
+      { timeout: 120_000, polling: 500 },
+    );
     await page.locator("#task-status", { hasText: "Done" }).waitFor({ timeout: 120_000 });
     const tasks = (await page.evaluate(() => fetch("/api/v1/tasks").then((r) => r.json()))).tasks;
     assert.equal(tasks.length, 2);
